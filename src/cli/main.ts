@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+/** Entry point of the `ftunet` command; see `program.ts`. */
+import { main } from './program.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

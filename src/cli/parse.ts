@@ -1,0 +1,25 @@
+/**
+ * Flag value parsers shared by the commands: each throws a `UserError` naming the flag.
+ */
+import { UserError } from '../errors.js';
+
+/** "H,W,C" → [H, W, C] of positive integers. */
+export function parseShape(value: string, flag: string): [number, number, number] {
+  const parts = value.split(/[,x]/).map((s) => s.trim());
+  const nums = parts.map((s) => (/^-?\d+$/.test(s) ? Number(s) : NaN));
+  if (nums.length !== 3 || nums.some((n) => !Number.isInteger(n) || n <= 0)) {
+    throw new UserError(
+      `${flag}: expected three positive integers HEIGHT,WIDTH,CHANNELS (e.g. 128,128,1), got '${value}'`,
+    );
+  }
+  return nums as [number, number, number];
+}
+
+/** A finite number greater than zero. */
+export function parsePositiveNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new UserError(`${flag}: expected a positive number, got '${value}'`);
+  }
+  return n;
+}

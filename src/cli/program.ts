@@ -1,0 +1,60 @@
+/**
+ * The `ftunet` command line: a thin shell over the library. Each command lives in
+ * `src/cli/commands/<name>.ts` and exports `register(program)`.
+ *
+ * Exit codes: 0 success, 2 a user error (bad flag, bad input; one line on stderr),
+ * 1 a bug (stack trace).
+ */
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../errors.js';
+import { packageVersion } from './version.js';
+import * as summary from './commands/summary.js';
+
+const COMMANDS = [summary];
+
+/** Commander's error text as one line, e.g. "ftunet summary: unknown option '--x' (see --help)". */
+function oneLine(str: string, prefix: string, suffix = ''): string {
+  const text = str.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+  return `${prefix}${text}${suffix}\n`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ftunet')
+    .description(
+      'Focal Tversky loss and attention U-Net for lesion segmentation (Abraham & Khan, ISBI 2019)',
+    )
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      outputError: (str, write) => write(oneLine(str, 'ftunet: ')),
+    });
+  for (const c of COMMANDS) c.register(program);
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({
+      outputError: (str, write) => write(oneLine(str, `ftunet ${cmd.name()}: `, ' (see --help)')),
+    });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its message (or the help/version text).
+      if (err.exitCode === 0) return 0;
+      return 2;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`ftunet: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`ftunet: internal error (a bug, please report it)\n`);
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+

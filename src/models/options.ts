@@ -1,0 +1,67 @@
+/**
+ * Options shared by every network builder, with their defaults filled in one place.
+ */
+import { ShapeError, UserError } from '../errors.js';
+
+export const MODEL_NAMES = ['unet', 'attn_unet', 'attn_reg_ds', 'attn_reg'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export interface ModelOptions {
+  /** Input shape [height, width, channels]; height and width multiples of 16. Default [128, 128, 1]. */
+  inputShape?: [number, number, number];
+  /**
+   * Width multiplier applied to every filter count of the reference network (rounded, at
+   * least 1 filter). 1 is the paper's network; 0.25 a quick one for tests. Default 1.
+   */
+  width?: number;
+  /** Seed of the weight initialisers; each layer derives its own. Default: unseeded. */
+  seed?: number;
+}
+
+export interface ResolvedModelOptions {
+  inputShape: [number, number, number];
+  width: number;
+  seed: number | undefined;
+}
+
+/** The spatial down-sampling factor of the deepest level: inputs must divide by it. */
+export const DOWNSAMPLING = 16;
+
+export function parseModelName(name: string, source = 'buildModel'): ModelName {
+  if ((MODEL_NAMES as readonly string[]).includes(name)) return name as ModelName;
+  throw new UserError(
+    `${source}: unknown model '${name}'; expected one of ${MODEL_NAMES.join(', ')}`,
+  );
+}
+
+export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOptions {
+  const inputShape = options.inputShape ?? [128, 128, 1];
+  validateInputShape(inputShape);
+  const width = options.width ?? 1;
+  if (!Number.isFinite(width) || width <= 0) {
+    throw new UserError(`width multiplier must be a positive number, got ${width}`);
+  }
+  return { inputShape: [...inputShape], width, seed: options.seed };
+}
+
+/** Throws a `ShapeError` unless the shape is [H, W, C] of positive integers with H, W % 16 == 0. */
+export function validateInputShape(shape: readonly number[], source = 'input shape'): void {
+  const text = `${source} [${shape.join(',')}]`;
+  if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new ShapeError(
+      `${text} must be three positive integers: height, width, channels`,
+    );
+  }
+  const [h, w] = shape;
+  if (h % DOWNSAMPLING !== 0 || w % DOWNSAMPLING !== 0) {
+    throw new ShapeError(
+      `${text}: height and width must be multiples of ${DOWNSAMPLING} ` +
+        `(the network halves them four times)`,
+    );
+  }
+}
+
+/** Scales a reference filter count by the width multiplier. */
+export function scaled(filters: number, width: number): number {
+  return Math.max(1, Math.round(filters * width));
+}
