@@ -14,7 +14,10 @@ const COMMANDS = [summary];
 
 /** Commander's error text as one line, e.g. "ftunet summary: unknown option '--x' (see --help)". */
 function oneLine(str: string, prefix: string, suffix = ''): string {
-  const text = str.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+  const text = str
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ');
   return `${prefix}${text}${suffix}\n`;
 }
 
@@ -57,4 +60,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-

@@ -142,13 +142,7 @@ export function attentionLayerName(suffix: string): string {
  * (broadcast over channels, as the reference's `repeat_elements`), then Conv 1x1 (channels of
  * x) → BatchNorm.
  */
-export function attentionGate(
-  f: LayerFactory,
-  x: Sym,
-  g: Sym,
-  inter: number,
-  suffix: string,
-): Sym {
+export function attentionGate(f: LayerFactory, x: Sym, g: Sym, inter: number, suffix: string): Sym {
   const [xh, xw, xc] = spatial(x);
   const [gh, gw] = spatial(g);
   const thetaX = f.conv(x, { filters: inter, kernel: 2, strides: 2, name: `xl${suffix}` });

@@ -48,9 +48,7 @@ export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOp
 export function validateInputShape(shape: readonly number[], source = 'input shape'): void {
   const text = `${source} [${shape.join(',')}]`;
   if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new ShapeError(
-      `${text} must be three positive integers: height, width, channels`,
-    );
+    throw new ShapeError(`${text} must be three positive integers: height, width, channels`);
   }
   const [h, w] = shape;
   if (h % DOWNSAMPLING !== 0 || w % DOWNSAMPLING !== 0) {

@@ -49,8 +49,14 @@ describe('ftunet summary', () => {
       ['summary', '--model', 'unet', '--input-shape', '0,128,1'],
       "ftunet: --input-shape: expected three positive integers HEIGHT,WIDTH,CHANNELS (e.g. 128,128,1), got '0,128,1'\n",
     ],
-    [['summary', '--model', 'unet', '--frobnicate'], "ftunet summary: unknown option '--frobnicate' (see --help)\n"],
-    [['summary', '--model', 'unet', '--width', 'wide'], "ftunet: --width: expected a positive number, got 'wide'\n"],
+    [
+      ['summary', '--model', 'unet', '--frobnicate'],
+      "ftunet summary: unknown option '--frobnicate' (see --help)\n",
+    ],
+    [
+      ['summary', '--model', 'unet', '--width', 'wide'],
+      "ftunet: --width: expected a positive number, got 'wide'\n",
+    ],
     [['summarize'], "ftunet: unknown command 'summarize' (Did you mean summary?)\n"],
   ];
   for (const [args, message] of bad) {

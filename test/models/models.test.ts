@@ -122,7 +122,10 @@ describe('network structure', () => {
     );
     for (const o of outs.slice(1)) {
       const v = o.dataSync();
-      assert.ok(v.every((p) => p >= 0 && p <= 1), 'attention coefficients lie in [0, 1]');
+      assert.ok(
+        v.every((p) => p >= 0 && p <= 1),
+        'attention coefficients lie in [0, 1]',
+      );
     }
     tf.dispose([x, ...outs]);
     m.dispose();
@@ -131,7 +134,8 @@ describe('network structure', () => {
 
   test('bad names and shapes are refused with a clear message', () => {
     assert.throws(() => buildModel('vnet'), {
-      message: "buildModel: unknown model 'vnet'; expected one of unet, attn_unet, attn_reg_ds, attn_reg",
+      message:
+        "buildModel: unknown model 'vnet'; expected one of unet, attn_unet, attn_reg_ds, attn_reg",
     });
     assert.throws(() => buildModel('unet', { inputShape: [100, 128, 1] }), {
       message:
@@ -192,7 +196,10 @@ for (const backend of NUMERIC_BACKENDS) {
     }
 
     test('damaged or missing folders give a clear error', async () => {
-      await assert.rejects(loadModel(join(dir, 'nothing')), /no saved model in .*model.json not found/);
+      await assert.rejects(
+        loadModel(join(dir, 'nothing')),
+        /no saved model in .*model.json not found/,
+      );
       const bad = join(dir, 'bad');
       const model = buildModel('unet', { inputShape: [16, 16, 1], width: 0.125 });
       await saveModel(model, bad);
