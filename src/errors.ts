@@ -17,3 +17,12 @@ export class ShapeError extends UserError {
 export class BackendError extends UserError {
   override name = 'BackendError';
 }
+
+/**
+ * A data set on disk is not usable as it is: a missing folder, an image without a mask, an
+ * unreadable file, a split that does not match. The message names the files (the first few
+ * and a count).
+ */
+export class DataError extends UserError {
+  override name = 'DataError';
+}
