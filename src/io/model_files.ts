@@ -9,26 +9,15 @@
  * folder whose `model.json` names a complete weights file.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
 
 export const MODEL_JSON = 'model.json';
 const WEIGHTS_PATTERN = /^weights-[0-9a-f]{16}\.bin$/;
-
-/** Writes `data` to `path` atomically (temporary file in the same folder, then rename). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 /** An IOHandler that saves to and loads from a folder. */
 export function folderHandler(dir: string): tf.io.IOHandler {
