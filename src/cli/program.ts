@@ -9,8 +9,10 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
 import { packageVersion } from './version.js';
 import * as summary from './commands/summary.js';
+import * as inspect from './commands/inspect.js';
+import * as synth from './commands/synth.js';
 
-const COMMANDS = [summary];
+const COMMANDS = [summary, inspect, synth];
 
 /** Commander's error text as one line, e.g. "ftunet summary: unknown option '--x' (see --help)". */
 function oneLine(str: string, prefix: string, suffix = ''): string {

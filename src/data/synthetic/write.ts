@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import type { EncodeOptions } from '../../io/write.js';
 import { Worker } from 'node:worker_threads';
 import { checkSeed } from '../../util/rng.js';
-import { summaryStats, type SummaryStats } from '../../util/stats.js';
+import { formatFractionStats, summaryStats, type SummaryStats } from '../../util/stats.js';
 import { ISIC_MASK_SUFFIX } from '../isic2018.js';
 import { listFew } from '../messages.js';
 import type { DatasetKind } from '../presets.js';
@@ -303,4 +303,17 @@ async function runWorkers(
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }
+}
+
+/** The result as lines of text for a terminal. */
+export function describeSyntheticResult(result: SyntheticWriteResult): string[] {
+  const layout = syntheticLayout(result.kind);
+  const { height, width } = result.sizes;
+  return [
+    `wrote ${result.count} ${result.kind}-like image/mask pairs to ${result.out} ` +
+      `(--dataset ${result.dataset}: ${layout.imageDir}/, ${layout.maskDir}/) ` +
+      `in ${(result.elapsedMs / 1000).toFixed(1)} s, seed ${result.seed}`,
+    `original sizes (rows x cols): ${height.min}-${height.max} x ${width.min}-${width.max}`,
+    `lesion area: ${formatFractionStats(result.lesionArea)}`,
+  ];
 }
