@@ -130,7 +130,8 @@ export async function readCache(
   try {
     handle = await open(file, 'r');
   } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') return { status: 'missing' };
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { status: 'missing' };
     return { status: 'damaged', reason: `cannot open: ${(err as Error).message}` };
   }
   let buf: Buffer;

@@ -147,8 +147,8 @@ export async function pairFolders(options: PairOptions): Promise<PairListing> {
 
   if (images.files.length === 0) {
     const extra = images.skipped.length
-      ? ` (only ${plural(images.skipped.length, 'entry', 'entries')} that are not images: ` +
-        `${listFew(images.skipped)})`
+      ? ` (only ${plural(images.skipped.length, 'entry', 'entries')} that ` +
+        `${images.skipped.length === 1 ? 'is not an image' : 'are not images'}: ${listFew(images.skipped)})`
       : '';
     problems.push(`no images in ${imageLabel}/${extra}`);
   }

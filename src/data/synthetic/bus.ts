@@ -111,7 +111,7 @@ export function generateBusPair(seed: number, index: number): GeneratedPair {
         if (full.rho[(y - full.y0) * fw + (x - full.x0)] <= 1) mask[y * width + x] = 1;
       }
     }
-    const level = rng.uniform(0.12, 0.4); // echogenicity inside
+    const level = rng.uniform(0.08, 0.3); // echogenicity inside
     const edge = rng.uniform(0.03, 0.1); // edge softness in rho units
     const half: RadialShape = {
       ...shape,

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  DATASET_PRESETS,
+  datasetPreset,
+  parseChannels,
+  parseDatasetKind,
+  parseInputSize,
+} from '../../src/data/presets.js';
+
+describe('presets and flag parsers', () => {
+  test("the paper's input sizes", () => {
+    assert.deepEqual(DATASET_PRESETS.bus, { inputSize: [128, 128], channels: 1 });
+    assert.deepEqual(datasetPreset('isic2018'), { inputSize: [192, 256], channels: 3 });
+    assert.throws(() => datasetPreset('ct' as 'bus'), {
+      message: "datasetPreset: unknown data set 'ct'; expected one of bus, isic2018, folder",
+    });
+  });
+
+  test('parseInputSize takes rows,cols or rowsxcols', () => {
+    assert.deepEqual(parseInputSize('192,256'), [192, 256]);
+    assert.deepEqual(parseInputSize(' 64 x 96 '), [64, 96]);
+    for (const bad of ['128', '0,5', '1,2,3', 'a,b', '5000,5']) {
+      assert.throws(() => parseInputSize(bad), {
+        name: 'UserError',
+        message: `--input-size: expected rows,cols such as 128,128 or 192x256 (each 1 to 4096), got '${bad}'`,
+      });
+    }
+  });
+
+  test('parseChannels and parseDatasetKind', () => {
+    assert.equal(parseChannels('3'), 3);
+    assert.throws(() => parseChannels('2'), {
+      message: "--channels: expected 1 (grey) or 3 (RGB), got '2'",
+    });
+    assert.equal(parseDatasetKind('ISIC2018'), 'isic2018');
+    assert.throws(() => parseDatasetKind('busi'), {
+      message: "--dataset: unknown data set 'busi'; expected one of bus, isic2018, folder",
+    });
+  });
+});

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { loadDataset } from '../../src/data/load.js';
+import {
+  generatePair,
+  parseCount,
+  parseSyntheticKind,
+  synthesizeDataset,
+  syntheticName,
+} from '../../src/data/synthetic/generate.js';
+import {
+  SYNTH_MANIFEST,
+  SYNTH_STAGING,
+  writeSyntheticDataset,
+} from '../../src/data/synthetic/write.js';
+import { summaryStats } from '../../src/util/stats.js';
+import { makeTemp, removeTemp } from './fixtures.js';
+
+const digest = (a: Uint8Array): string => createHash('sha256').update(a).digest('hex');
+
+/**
+ * Mean intensity (first channel) inside the lesion, and outside it on the rows the lesion
+ * spans (its surroundings at the same depth, without the shadow below it).
+ */
+function contrast(
+  image: { data: Uint8Array; channels: number; width: number },
+  mask: Uint8Array,
+): [number, number] {
+  let inS = 0;
+  let inN = 0;
+  let outS = 0;
+  let outN = 0;
+  const rows = mask.length / image.width;
+  for (let y = 0; y < rows; y++) {
+    const row = mask.subarray(y * image.width, (y + 1) * image.width);
+    if (!row.includes(1)) continue;
+    for (let x = 0; x < image.width; x++) {
+      const i = y * image.width + x;
+      const v = image.data[i * image.channels];
+      if (mask[i]) {
+        inS += v;
+        inN++;
+      } else {
+        outS += v;
+        outN++;
+      }
+    }
+  }
+  return [inS / inN, outS / outN];
+}
+
+describe('synthetic generators', () => {
+  test('the same (kind, seed, index) gives the same pixels; another seed other pixels', () => {
+    for (const kind of ['bus', 'isic'] as const) {
+      const a = generatePair(kind, 5, 3);
+      const b = generatePair(kind, 5, 3);
+      assert.equal(digest(a.image.data), digest(b.image.data));
+      assert.equal(digest(a.mask.data), digest(b.mask.data));
+      assert.notEqual(digest(generatePair(kind, 6, 3).image.data), digest(a.image.data));
+    }
+  });
+
+  test('bus-like: grey, about 760x570, binary mask, dark lesion, areas near 4.84% ± 5.43%', () => {
+    const areas: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const p = generatePair('bus', 0, i);
+      const { height, width, channels } = p.image;
+      assert.equal(channels, 1);
+      assert.ok(
+        height >= 510 && height <= 630 && width >= 690 && width <= 830,
+        `${height}x${width}`,
+      );
+      let sum = 0;
+      for (const v of p.mask.data) {
+        assert.ok(v === 0 || v === 1);
+        sum += v;
+      }
+      assert.equal(p.lesionArea, sum / (height * width));
+      assert.ok(p.lesionArea > 0.002 && p.lesionArea < 0.22, `area ${p.lesionArea}`);
+      const [inside, outside] = contrast(p.image, p.mask.data);
+      assert.ok(inside < 0.75 * outside, `hypoechoic: ${inside} vs ${outside}`);
+      areas.push(p.lesionArea);
+    }
+    const s = summaryStats(areas);
+    // Forty draws: the mean's standard error is about 0.9 points.
+    assert.ok(s.mean > 0.03 && s.mean < 0.07, `mean ${s.mean}`);
+    assert.ok(s.std > 0.03 && s.std < 0.08, `std ${s.std}`);
+    assert.ok(s.min < 0.01 && s.max > 0.12, `range ${s.min}-${s.max}`);
+  });
+
+  test('isic-like: RGB, larger than 192x256, pigmented lesion, areas near 21.4% ± 20.3%', () => {
+    const areas: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      const p = generatePair('isic', 0, i);
+      const { height, width, channels } = p.image;
+      assert.equal(channels, 3);
+      assert.ok(
+        height >= 420 && height <= 680 && width > 256 && width <= 1000,
+        `${height}x${width}`,
+      );
+      assert.ok(p.lesionArea > 0.015 && p.lesionArea < 0.72, `area ${p.lesionArea}`);
+      const [inside, outside] = contrast(p.image, p.mask.data);
+      assert.ok(inside < 0.85 * outside, `darker lesion: ${inside} vs ${outside}`);
+      areas.push(p.lesionArea);
+    }
+    const s = summaryStats(areas);
+    // Twenty-four draws: the mean's standard error is about 4 points.
+    assert.ok(s.mean > 0.12 && s.mean < 0.32, `mean ${s.mean}`);
+    assert.ok(s.std > 0.1 && s.std < 0.3, `std ${s.std}`);
+  });
+
+  test('names follow the real data sets', () => {
+    assert.equal(syntheticName('bus', 0), '000001.png');
+    assert.equal(syntheticName('isic', 12), 'ISIC_0000012.jpg');
+  });
+
+  test('flag parsers name the flag', () => {
+    assert.equal(parseSyntheticKind('ISIC'), 'isic');
+    assert.throws(() => parseSyntheticKind('ct'), {
+      message: "--kind: unknown kind 'ct'; expected one of bus, isic",
+    });
+    assert.equal(parseCount('163'), 163);
+    for (const bad of ['0', '-3', '2.5', 'ten', '100001']) {
+      assert.throws(() => parseCount(bad), {
+        message: `--count: expected a whole number from 1 to 100000, got '${bad}'`,
+      });
+    }
+  });
+});
+
+describe('synthesizeDataset (in memory)', () => {
+  test('arrays at the preset size, names as written, original masks regenerated', async () => {
+    const ds = synthesizeDataset({ kind: 'bus', count: 3, seed: 2 });
+    assert.deepEqual(
+      [ds.count, ds.inputSize, ds.channels, ds.source],
+      [3, [128, 128], 1, { kind: 'synthetic-bus', seed: 2 }],
+    );
+    assert.deepEqual(ds.names, ['000001.png', '000002.png', '000003.png']);
+    assert.equal(ds.images[0].length, 128 * 128);
+    const full = generatePair('bus', 2, 1);
+    assert.deepEqual(ds.originalSizes[1], [full.image.height, full.image.width]);
+    assert.equal(ds.lesionArea[1], full.lesionArea);
+    assert.deepEqual((await ds.loadOriginalMask(1)).data, full.mask.data);
+    await assert.rejects(async () => ds.loadOriginalMask(3), {
+      message: 'loadOriginalMask: index 3 is outside the data set (0 to 2)',
+    });
+    const isic = synthesizeDataset({ kind: 'isic', count: 1, inputSize: [24, 32], channels: 1 });
+    assert.equal(isic.images[0].length, 24 * 32);
+  });
+});
+
+describe('writeSyntheticDataset', () => {
+  let out: string;
+  beforeEach(async () => {
+    out = await makeTemp('ftunet-synth-');
+  });
+  afterEach(async () => {
+    await removeTemp(out);
+  });
+
+  test('bus layout, manifest, read back by the bus reader with the same lesion areas', async () => {
+    const r = await writeSyntheticDataset({ kind: 'bus', out, count: 4, seed: 1 });
+    assert.deepEqual((await readdir(out)).sort(), ['ftunet-synth.json', 'gt', 'original']);
+    assert.deepEqual((await readdir(path.join(out, 'gt'))).sort(), [
+      '000001.png',
+      '000002.png',
+      '000003.png',
+      '000004.png',
+    ]);
+    const ds = await loadDataset({ dataset: 'bus', data: out, cache: false });
+    assert.deepEqual(ds.lesionArea, r.lesionAreas);
+    assert.deepEqual(
+      r.lesionAreas,
+      [0, 1, 2, 3].map((i) => generatePair('bus', 1, i).lesionArea),
+    );
+    const manifest = JSON.parse(await readFile(path.join(out, SYNTH_MANIFEST), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(
+      [manifest.format, manifest.kind, manifest.dataset, manifest.count, manifest.seed],
+      ['ftunet-synth', 'bus', 'bus', 4, 1],
+    );
+  });
+
+  test('isic layout read back by the isic2018 reader', async () => {
+    const r = await writeSyntheticDataset({ kind: 'isic', out, count: 2, seed: 3 });
+    const ds = await loadDataset({ dataset: 'isic2018', data: out, cache: false });
+    assert.deepEqual(ds.names, ['ISIC_0000000.jpg', 'ISIC_0000001.jpg']);
+    assert.deepEqual(ds.lesionArea, r.lesionAreas);
+    assert.deepEqual(ds.layouts, ['rgb', 'rgb']);
+  });
+
+  test('the same seed writes the same files', async () => {
+    const other = await makeTemp('ftunet-synth-');
+    try {
+      await writeSyntheticDataset({ kind: 'bus', out, count: 2, seed: 9 });
+      await writeSyntheticDataset({ kind: 'bus', out: other, count: 2, seed: 9 });
+      for (const f of ['original/000002.png', 'gt/000002.png']) {
+        assert.equal(
+          digest(await readFile(path.join(out, f))),
+          digest(await readFile(path.join(other, f))),
+        );
+      }
+    } finally {
+      await removeTemp(other);
+    }
+  });
+
+  test('refuses a non-empty folder that is not a synth output; --force writes beside its files', async () => {
+    await writeFile(path.join(out, 'thesis.tex'), 'x');
+    await assert.rejects(writeSyntheticDataset({ kind: 'bus', out, count: 1 }), {
+      name: 'UserError',
+      message: `synth: ${out} is not empty and is not a synth output (it holds thesis.tex); choose an empty or new folder, or use --force to write there anyway`,
+    });
+    assert.deepEqual(await readdir(out), ['thesis.tex']);
+    await writeSyntheticDataset({ kind: 'bus', out, count: 1, force: true });
+    assert.deepEqual((await readdir(out)).sort(), [
+      'ftunet-synth.json',
+      'gt',
+      'original',
+      'thesis.tex',
+    ]);
+  });
+
+  test('rewriting a synth output replaces it (another kind and count included)', async () => {
+    await writeSyntheticDataset({ kind: 'bus', out, count: 3 });
+    await writeSyntheticDataset({ kind: 'isic', out, count: 1 });
+    assert.deepEqual((await readdir(out)).sort(), [
+      'ISIC2018_Task1-2_Training_Input',
+      'ISIC2018_Task1_Training_GroundTruth',
+      'ftunet-synth.json',
+    ]);
+  });
+
+  test('an interrupted run (staging folder only) counts as a synth output and is cleaned up', async () => {
+    await mkdir(path.join(out, SYNTH_STAGING, 'original'), { recursive: true });
+    await writeFile(path.join(out, SYNTH_STAGING, 'original', '000001.png'), 'partial');
+    // A staging folder alone is not a data set the readers accept.
+    await assert.rejects(loadDataset({ dataset: 'bus', data: out, cache: false }), {
+      name: 'DataError',
+    });
+    await writeSyntheticDataset({ kind: 'bus', out, count: 1 });
+    assert.deepEqual((await readdir(out)).sort(), ['ftunet-synth.json', 'gt', 'original']);
+  });
+
+  test('an output path that is a file is refused', async () => {
+    const f = path.join(out, 'file');
+    await writeFile(f, 'x');
+    await assert.rejects(writeSyntheticDataset({ kind: 'bus', out: f, count: 1 }), {
+      message: `synth: ${f} is a file, expected a folder`,
+    });
+  });
+});
