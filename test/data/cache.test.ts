@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { defaultCacheDir } from '../../src/data/cache.js';
+import { crc32, crc32Portable, defaultCacheDir } from '../../src/data/cache.js';
 import { loadDataset } from '../../src/data/load.js';
 import { makeBus, makeTemp, removeTemp, writeRaw } from './fixtures.js';
 
@@ -130,5 +130,13 @@ describe('preprocessing cache', () => {
       defaultCacheDir({ XDG_CACHE_HOME: 'rel' }),
       /[/\\]\.cache[/\\]focal-tversky-unet$/,
     );
+  });
+
+  test('crc32: the standard check value, native and portable, incremental', () => {
+    const data = Buffer.from('123456789', 'latin1');
+    assert.equal(crc32(data), 0xcbf43926);
+    assert.equal(crc32Portable(data), 0xcbf43926);
+    assert.equal(crc32Portable(data.subarray(4), crc32Portable(data.subarray(0, 4))), 0xcbf43926);
+    assert.equal(crc32(data.subarray(4), crc32(data.subarray(0, 4))), 0xcbf43926);
   });
 });
