@@ -1,11 +1,34 @@
 /**
- * Registers the project's convolution gradient kernels for the wasm backend.
- * (Kernels are written in the files beside this one.)
+ * Registers the project's convolution gradient kernels for the wasm backend:
+ * `Conv2DBackpropFilter` (missing from tfjs-backend-wasm, so nothing with a convolution could
+ * train on it) and `Conv2DBackpropInput` (replacing the stock plain loop). See the files beside
+ * this one for how each works.
  */
+// The stock kernels must be registered before ours replace them (ES modules evaluate
+// dependencies first).
+import '@tensorflow/tfjs-backend-wasm';
+import {
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+} from '@tensorflow/tfjs-core';
+import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
+import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
+
 let registered = false;
 
-/** Registers once per process; safe to call again. */
+function replaceKernel(config: KernelConfig): void {
+  if (getKernel(config.kernelName, config.backendName) !== undefined) {
+    unregisterKernel(config.kernelName, config.backendName);
+  }
+  registerKernel(config);
+}
+
+/** Registers once per process; safe to call again. Call before `tf.setBackend('wasm')`. */
 export function registerWasmKernels(): void {
   if (registered) return;
+  replaceKernel(conv2DBackpropInputConfig);
+  replaceKernel(conv2DBackpropFilterConfig);
   registered = true;
 }
