@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import type { SegmentationDataset } from './dataset.js';
+import type { RawImage } from '../util/raster.js';
+import { checkIndex, type SegmentationDataset } from './dataset.js';
 
 /** One batch: images and masks, NHWC float32. */
 export interface Batch {
@@ -27,11 +28,7 @@ export function makeBatch(dataset: SegmentationDataset, indices: readonly number
   const x = new Float32Array(indices.length * imageSize);
   const y = new Float32Array(indices.length * maskSize);
   indices.forEach((index, k) => {
-    if (!Number.isInteger(index) || index < 0 || index >= dataset.count) {
-      throw new UserError(
-        `makeBatch: index ${index} is outside the data set (0 to ${dataset.count - 1})`,
-      );
-    }
+    checkIndex('makeBatch', index, dataset.count);
     const img = dataset.images[index];
     const mask = dataset.masks[index];
     const xo = k * imageSize;
@@ -44,4 +41,26 @@ export function makeBatch(dataset: SegmentationDataset, indices: readonly number
     xs: tf.tensor4d(x, [indices.length, h, w, c], 'float32'),
     ys: tf.tensor4d(y, [indices.length, h, w, 1], 'float32'),
   };
+}
+
+/**
+ * Stacks 8-bit images of one size and channel count (e.g. decoded and resized files to
+ * predict) into a [n, rows, cols, channels] float32 tensor with values / 255, as `makeBatch`
+ * does for data sets. The caller disposes of it.
+ */
+export function imagesToTensor(images: readonly RawImage[]): tf.Tensor4D {
+  if (images.length === 0) throw new UserError('imagesToTensor: no images');
+  const { height: h, width: w, channels: c } = images[0];
+  const size = h * w * c;
+  const x = new Float32Array(images.length * size);
+  images.forEach((img, k) => {
+    if (img.height !== h || img.width !== w || img.channels !== c || img.data.length !== size) {
+      throw new UserError(
+        `imagesToTensor: image ${k} is ${img.height}x${img.width}x${img.channels}, ` +
+          `image 0 is ${h}x${w}x${c}`,
+      );
+    }
+    for (let i = 0; i < size; i++) x[k * size + i] = img.data[i] / 255;
+  });
+  return tf.tensor4d(x, [images.length, h, w, c], 'float32');
 }

@@ -204,11 +204,18 @@ function parseCache(
   };
 }
 
+/** What `writeCache` stores: the arrays and the key they were made under. */
+export interface CacheEntry {
+  key: string;
+  arrays: CachedArrays;
+}
+
 /**
  * Writes a cache entry atomically (temporary file in the same folder, then rename), creating
  * the folder if needed. Throws on I/O errors (the caller turns them into a warning).
  */
-export async function writeCache(file: string, key: string, arrays: CachedArrays): Promise<void> {
+export async function writeCache(file: string, entry: CacheEntry): Promise<void> {
+  const { key, arrays } = entry;
   const count = arrays.names.length;
   const imageBytes = count ? arrays.images[0].length : 0;
   const maskBytes = count ? arrays.masks[0].length : 0;

@@ -28,7 +28,7 @@ import {
   writeCache,
   type CachedArrays,
 } from './cache.js';
-import type { SegmentationDataset } from './dataset.js';
+import { checkIndex, type SegmentationDataset } from './dataset.js';
 import { findFolderPairs } from './folder.js';
 import { findIsicPairs } from './isic2018.js';
 import type { PairListing } from './listing.js';
@@ -193,7 +193,7 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<Segmenta
   if (cacheFile !== undefined) {
     progress({ phase: 'cache-write', done: 0, total: listing.pairs.length });
     try {
-      await writeCache(cacheFile, key, arrays);
+      await writeCache(cacheFile, { key, arrays });
     } catch (err) {
       warn(
         `cannot write the cache file ${cacheFile} (${(err as Error).message}); continuing without it`,
@@ -323,11 +323,6 @@ function fileDataset(
   o: FileDatasetOptions,
 ): SegmentationDataset {
   const files = listing.pairs.map((p) => ({ image: p.image, mask: p.mask }));
-  const check = (i: number, what: string): void => {
-    if (!Number.isInteger(i) || i < 0 || i >= files.length) {
-      throw new UserError(`${what}: index ${i} is outside the data set (0 to ${files.length - 1})`);
-    }
-  };
   return {
     source: {
       kind: listing.kind,
@@ -347,12 +342,12 @@ function fileDataset(
     masks: arrays.masks,
     files,
     async loadOriginalMask(i) {
-      check(i, 'loadOriginalMask');
+      checkIndex('loadOriginalMask', i, files.length);
       const m = await decodeMask(files[i].mask);
       return { data: m.data, height: m.height, width: m.width };
     },
     async loadOriginalImage(i): Promise<RawImage> {
-      check(i, 'loadOriginalImage');
+      checkIndex('loadOriginalImage', i, files.length);
       const { data, height, width, channels } = await decodeImage(files[i].image, o.channels);
       return { data, height, width, channels };
     },

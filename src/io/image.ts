@@ -158,8 +158,7 @@ export async function decodeImage(file: string, channels: 1 | 3): Promise<Decode
 export async function decodeMask(file: string): Promise<DecodedMask> {
   const src = await open(file);
   if (src.bmp) {
-    const { data, height, width, channels } = src.bmp;
-    return { ...binarizeMask(data, height, width, channels), layout: src.layout };
+    return { ...binarizeMask(src.bmp), layout: src.layout };
   }
   const meta = src.meta!;
   const grey = isGrey(meta);
@@ -182,7 +181,8 @@ export async function decodeMask(file: string): Promise<DecodedMask> {
   } else {
     values = new Uint8Array(data.buffer, data.byteOffset, data.length);
   }
-  return { ...binarizeMask(values, info.height, info.width, info.channels), layout: src.layout };
+  const stored = { data: values, height: info.height, width: info.width, channels: info.channels };
+  return { ...binarizeMask(stored), layout: src.layout };
 }
 
 /** libvips's message without sharp's "Input buffer" prefix. */

@@ -191,6 +191,14 @@ export interface BinarizedMask extends BinaryMask {
   threshold: number;
 }
 
+/** A decoded mask before binarisation: 8 or 16-bit values, alpha already removed. */
+export interface StoredMask {
+  data: Uint8Array | Uint16Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
 /**
  * Turns a stored mask into 0/1. The value of a pixel is the maximum over its colour channels
  * (a red-on-black mask counts); any value above half of the mask's nominal range is lesion.
@@ -199,15 +207,9 @@ export interface BinarizedMask extends BinaryMask {
  * 16-bit masks (0/65535: threshold 32767.5) all work, and a JPEG mask of pure background
  * with noise up to a few grey levels stays empty. A label mask such as 0/1/2 binarises to
  * empty (its maximum 2 puts the range at 255).
- *
- * @param values the decoded mask, `height * width * channels` values, alpha already removed.
  */
-export function binarizeMask(
-  values: Uint8Array | Uint16Array,
-  height: number,
-  width: number,
-  channels: number,
-): BinarizedMask {
+export function binarizeMask(mask: StoredMask): BinarizedMask {
+  const { data: values, height, width, channels } = mask;
   const n = height * width;
   if (values.length !== n * channels) {
     throw new UserError(

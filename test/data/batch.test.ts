@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { makeBatch } from '../../src/data/batch.js';
+import { imagesToTensor, makeBatch } from '../../src/data/batch.js';
 import type { SegmentationDataset } from '../../src/data/dataset.js';
 import { NUMERIC_BACKENDS, useBackend } from '../helpers.js';
 
@@ -60,5 +60,20 @@ describe('makeBatch errors', () => {
       message: 'makeBatch: index 3 is outside the data set (0 to 2)',
     });
     assert.throws(() => makeBatch(tiny(), []), { message: 'makeBatch: indices is empty' });
+  });
+});
+
+describe('imagesToTensor', () => {
+  test('stacks same-size images as NHWC / 255 and refuses mixed sizes', async () => {
+    await useBackend('cpu');
+    const a = { data: Uint8Array.from([0, 255, 51, 102]), height: 2, width: 2, channels: 1 };
+    const b = { data: Uint8Array.from([255, 0, 0, 0]), height: 2, width: 2, channels: 1 };
+    const t = imagesToTensor([a, b]);
+    assert.deepEqual(t.shape, [2, 2, 2, 1]);
+    assert.deepEqual([...t.dataSync()], [0, 1, 0.2, 0.4, 1, 0, 0, 0].map(Math.fround));
+    t.dispose();
+    assert.throws(() => imagesToTensor([a, { ...b, channels: 3, data: new Uint8Array(12) }]), {
+      message: 'imagesToTensor: image 1 is 2x2x3, image 0 is 2x2x1',
+    });
   });
 });

@@ -112,14 +112,17 @@ describe('binarizeMask', () => {
     test(what, () => {
       const n = values.length / channels;
       const src = Math.max(...values) > 255 ? Uint16Array.from(values) : Uint8Array.from(values);
-      const m = binarizeMask(src, 1, n, channels);
+      const m = binarizeMask({ data: src, height: 1, width: n, channels });
       assert.deepEqual([...m.data], expected);
       assert.equal(m.threshold, threshold);
     });
   }
 
   test('16-bit masks holding 0/1 work', () => {
-    assert.deepEqual([...binarizeMask(Uint16Array.from([0, 1]), 1, 2, 1).data], [0, 1]);
+    assert.deepEqual(
+      [...binarizeMask({ data: Uint16Array.from([0, 1]), height: 1, width: 2, channels: 1 }).data],
+      [0, 1],
+    );
   });
 
   test('lesionFraction counts the lesion pixels', () => {

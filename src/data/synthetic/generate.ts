@@ -17,7 +17,7 @@ import {
   type Interpolation,
   type RawImage,
 } from '../../util/raster.js';
-import type { SegmentationDataset } from '../dataset.js';
+import { checkIndex, type SegmentationDataset } from '../dataset.js';
 import { checkInputShape, DATASET_PRESETS } from '../presets.js';
 import { generateBusPair, type GeneratedPair } from './bus.js';
 import { generateIsicPair } from './isic.js';
@@ -59,8 +59,19 @@ export function parseCount(text: string, flag = '--count'): number {
   return v;
 }
 
-/** Generates item `index` (0-based) of kind `kind` for `seed`, at full size. */
-export function generatePair(kind: SyntheticKind, seed: number, index: number): GeneratedPair {
+/** Options of `generatePair`. */
+export interface GenerateOptions {
+  /** Seed of the stream. Default 0. */
+  seed?: number;
+}
+
+/** Generates item `index` (0-based) of kind `kind`, at full size. */
+export function generatePair(
+  kind: SyntheticKind,
+  index: number,
+  options: GenerateOptions = {},
+): GeneratedPair {
+  const { seed = 0 } = options;
   checkSeed(seed, 'generatePair');
   if (!Number.isInteger(index) || index < 0) {
     throw new UserError(`generatePair: index must be a non-negative integer, got ${index}`);
@@ -146,7 +157,7 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
   const images: Uint8Array[] = [];
   const masks: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
-    const pair = generatePair(kind, seed, i);
+    const pair = generatePair(kind, i, { seed });
     names.push(syntheticName(kind, i));
     originalSizes.push([pair.image.height, pair.image.width]);
     layouts.push(pair.image.channels === 1 ? 'grey' : 'rgb');
@@ -155,11 +166,6 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
     masks.push(resizeMask(pair.mask, inputSize).data);
     options.onProgress?.(i + 1, count);
   }
-  const check = (i: number, what: string): void => {
-    if (!Number.isInteger(i) || i < 0 || i >= count) {
-      throw new UserError(`${what}: index ${i} is outside the data set (0 to ${count - 1})`);
-    }
-  };
   return {
     source: { kind: kind === 'bus' ? 'synthetic-bus' : 'synthetic-isic', seed },
     count,
@@ -173,12 +179,12 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
     images,
     masks,
     loadOriginalMask(i) {
-      check(i, 'loadOriginalMask');
-      return Promise.resolve(generatePair(kind, seed, i).mask);
+      checkIndex('loadOriginalMask', i, count);
+      return Promise.resolve(generatePair(kind, i, { seed }).mask);
     },
     loadOriginalImage(i): Promise<RawImage> {
-      check(i, 'loadOriginalImage');
-      return Promise.resolve(convertChannels(generatePair(kind, seed, i).image, channels));
+      checkIndex('loadOriginalImage', i, count);
+      return Promise.resolve(convertChannels(generatePair(kind, i, { seed }).image, channels));
     },
   };
 }

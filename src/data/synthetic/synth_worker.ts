@@ -29,7 +29,7 @@ parentPort?.on('message', (job: SynthJob) => {
 
 async function run(job: SynthJob): Promise<SynthReply> {
   try {
-    const pair = generatePair(job.kind, job.seed, job.index);
+    const pair = generatePair(job.kind, job.index, { seed: job.seed });
     const [img, msk] = await Promise.all([
       encodeImage(pair.image, job.encode),
       encodeImage(maskToImage(pair.mask)),
