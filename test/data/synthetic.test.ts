@@ -247,6 +247,18 @@ describe('writeSyntheticDataset', () => {
     assert.deepEqual((await readdir(out)).sort(), ['ftunet-synth.json', 'gt', 'original']);
   });
 
+  test('interrupted while moving folders (gt/ moved, original/ not): rejected, then rewritable', async () => {
+    await mkdir(path.join(out, SYNTH_STAGING, 'original'), { recursive: true });
+    await mkdir(path.join(out, 'gt'));
+    await writeFile(path.join(out, 'gt', '000001.png'), 'x');
+    await assert.rejects(loadDataset({ dataset: 'bus', data: out, cache: false }), {
+      name: 'DataError',
+      message: /^bus: expected folders original\/ and gt\/ \(or GT\/\) in /,
+    });
+    await writeSyntheticDataset({ kind: 'bus', out, count: 1 });
+    assert.deepEqual((await readdir(path.join(out, 'gt'))).length, 1);
+  });
+
   test('an output path that is a file is refused', async () => {
     const f = path.join(out, 'file');
     await writeFile(f, 'x');

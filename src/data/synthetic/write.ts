@@ -147,8 +147,9 @@ async function prepareOut(out: string, force: boolean): Promise<string[]> {
   }
   const manifest = await readManifest(out);
   const others = entries.filter((e) => e !== SYNTH_STAGING && e !== SYNTH_MANIFEST);
-  const isSynth =
-    manifest !== undefined || (entries.includes(SYNTH_STAGING) && others.length === 0);
+  // A staging folder means a synth run was interrupted here (perhaps half-way through moving
+  // its folders into place): that is a synth output too.
+  const isSynth = manifest !== undefined || entries.includes(SYNTH_STAGING);
   if (others.length > 0 && !isSynth && !force) {
     throw new UserError(
       `synth: ${out} is not empty and is not a synth output (it holds ${listFew(others)}); ` +
