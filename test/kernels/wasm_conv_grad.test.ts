@@ -72,6 +72,13 @@ const CONV_CASES: ConvCase[] = [
     pad: 'same',
   },
   {
+    name: '3x3 stride 2 same, 10 -> 6 channels',
+    x: [2, 9, 9, 10],
+    filter: [3, 3, 10, 6],
+    strides: 2,
+    pad: 'same',
+  },
+  {
     name: '3x3 stride 1 same, 1 -> 32 channels',
     x: [2, 16, 16, 1],
     filter: [3, 3, 1, 32],

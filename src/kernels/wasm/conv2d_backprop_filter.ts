@@ -9,7 +9,7 @@
  *
  * Main path: for each image, output row y and filter tap (kh, kw), the pixels of that row whose
  * tap lands inside the image form a run with a fixed stride in x (sw pixels) and in dy (one
- * pixel); the SIMD kernel of `simd_outer_product.ts` adds the outer products of their channel
+ * pixel); the SIMD kernel of `simd_kernels.ts` adds the outer products of their channel
  * vectors into dW[kh, kw]. Both tensors are read where they lie: no padding copy, no
  * transposition, no packing. Rows outer and taps inner keep one row of dy in cache across all
  * taps. The kernel needs the channels of its vector side in multiples of 4: that side is dy
@@ -39,7 +39,7 @@ import {
   release,
   type WasmBackend,
 } from './kernel_calls.js';
-import { outerProductKernel, type RowOuterProduct } from './simd_outer_product.js';
+import { simdKernels, type RowOuterProduct } from './simd_kernels.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -82,13 +82,13 @@ function conv2DBackpropFilter(args: {
   }
   switch (path) {
     case 'auto': {
-      const kernel = outerProductKernel(backend);
+      const kernel = simdKernels(backend)?.rowOuterProduct;
       return kernel !== undefined
         ? filterGradientSimd(backend, kernel, x, dy, info)
         : filterGradientXnnpack(backend, x, dy, info);
     }
     case 'simd': {
-      const kernel = outerProductKernel(backend);
+      const kernel = simdKernels(backend)?.rowOuterProduct;
       if (kernel === undefined) {
         throw new Error(
           "Conv2DBackpropFilter (wasm): path 'simd' chosen but the SIMD kernel cannot run " +

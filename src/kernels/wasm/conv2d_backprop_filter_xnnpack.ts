@@ -1,6 +1,6 @@
 /**
  * The filter gradient of an NHWC convolution by XNNPACK matrix products, for wasm builds where
- * the SIMD kernel of `simd_outer_product.ts` cannot run (no SIMD, or a shared memory):
+ * the SIMD kernel of `simd_kernels.ts` cannot run (no SIMD, or a shared memory):
  * dW[kh, kw, ci, co] = sum over n, y, x of xPad[n, y*sh + kh, x*sw + kw, ci] * dy[n, y, x, co],
  * one product per filter tap (or per run of taps that share a shift), contracted over pixels.
  *

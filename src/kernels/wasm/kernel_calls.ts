@@ -1,6 +1,6 @@
 /**
  * Thin, typed calls into the wasm backend for the gradient kernels beside this file: other
- * registered wasm kernels (Conv2D, BatchMatMul, Transpose, DepthToSpace) called directly
+ * registered wasm kernels (Conv2D, BatchMatMul, Transpose) called directly
  * through the kernel registry (not through tf ops, so nothing is recorded on the tape and
  * no tensors are tracked), plus access to the wasm heap for the few layout copies that no
  * kernel does.
@@ -134,11 +134,6 @@ export function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo): Tens
 /** Permutes the axes of `x` by the wasm Transpose kernel (fast for rank <= 4 only). */
 export function transpose(backend: WasmBackend, x: TensorInfo, perm: number[]): TensorInfo {
   return callKernel('Transpose', backend, { x }, { perm });
-}
-
-/** NHWC depth-to-space by the wasm DepthToSpace kernel. */
-export function depthToSpace(backend: WasmBackend, x: TensorInfo, blockSize: number): TensorInfo {
-  return callKernel('DepthToSpace', backend, { x }, { blockSize, dataFormat: 'NHWC' });
 }
 
 /** The convolution geometry of a gradient kernel, checked to be NHWC. */
