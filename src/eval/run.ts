@@ -1,0 +1,294 @@
+/**
+ * Evaluation end to end, as `ftunet evaluate` runs it: open the model, load the data set and
+ * the split, score the test items at their original size (evaluate.ts), and write
+ * `metrics.csv` and `summary.json` atomically. Two entry points:
+ *
+ * - `evaluateRun`: a run folder written by `ftunet train`; everything comes from its
+ *   config.json, the results go to `RUN_DIR/eval/`;
+ * - `evaluateSavedModel`: any saved model (or run folder) on a data set named by the caller,
+ *   on one fold's test items of a split file or on every item.
+ *
+ * Node-only (fs).
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
+import { loadDataset, type LoadProgress } from '../data/load.js';
+import { loadSplit } from '../data/split_file.js';
+import { resolveSplit } from '../data/splits.js';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { Interpolation } from '../util/raster.js';
+import { evaluateModel, modelInputShape, type ImageEvaluation } from './evaluate.js';
+import { openModel } from './model_source.js';
+import { datasetLayout, readRunConfig, runPaths, type RunConfig } from './run_config.js';
+import { DEFAULT_THRESHOLD } from './score.js';
+import { metricsCsv, summarizeEvaluation, type EvaluationSummary } from './summary.js';
+
+/** The file names an evaluation writes into its folder. */
+export const METRICS_CSV = 'metrics.csv';
+export const SUMMARY_JSON = 'summary.json';
+
+/** Progress: loading the data set (loadDataset's phases), then predicting. */
+export interface EvaluationProgress {
+  phase: LoadProgress['phase'] | 'predict';
+  done: number;
+  total: number;
+}
+
+/** Options both entry points take. */
+export interface CommonEvaluationOptions {
+  /** Lesion where p > threshold. Default 0.5. */
+  threshold?: number;
+  /** Also score at the input size. Default false. */
+  inputSizeMetrics?: boolean;
+  /** Images predicted at once. Default 8. */
+  batchSize?: number;
+  /** Receives progress. Default: none. */
+  onProgress?: (progress: EvaluationProgress) => void;
+  /** Receives warnings of the data set loader. Default: none. */
+  onWarning?: (message: string) => void;
+}
+
+/** Options of `evaluateRun`. */
+export interface EvaluateRunOptions extends CommonEvaluationOptions {
+  /** The run folder. Required. */
+  run: string;
+  /**
+   * The data folder, in place of the one config.json records (for a run folder moved to
+   * another machine). Default: the recorded one.
+   */
+  data?: string;
+  /** The preprocessing cache folder or false. Default: the run's (config.json). */
+  cache?: string | false;
+  /** Where to write. Default `RUN_DIR/eval`. */
+  out?: string;
+}
+
+/** Options of `evaluateSavedModel`. */
+export interface EvaluateSavedModelOptions extends CommonEvaluationOptions {
+  /** A model folder, or a run folder (its best model). Required. */
+  model: string;
+  /** The data set's kind (synthetic kinds are read in their layout). Required. */
+  dataset: DatasetSourceKind;
+  /** The data folder. Required. */
+  data: string;
+  /** A split file; its fold `fold` gives the test items. Default: every item is scored. */
+  split?: string;
+  /** The fold of `split`. Default 0 when the split has one fold; required otherwise. */
+  fold?: number;
+  /** Where to write `metrics.csv` and `summary.json`. Required. */
+  out: string;
+  /** Image resizing. Default: the run's when `model` is a run folder, else 'nearest'. */
+  interpolation?: Interpolation;
+  /** For the 'folder' layout: the suffix of a mask's stem. Default ''. */
+  maskSuffix?: string;
+  /** The preprocessing cache folder or false. Default: loadDataset's default folder. */
+  cache?: string | false;
+}
+
+/** What an evaluation returns: the summary, the rows and the files written. */
+export interface EvaluationReport {
+  summary: EvaluationSummary;
+  rows: ImageEvaluation[];
+  /** The folder written to, and the two files in it. */
+  files: { dir: string; metrics: string; summary: string };
+}
+
+/** Writes `metrics.csv` then `summary.json` into `dir` (created), each atomically. */
+export async function writeEvaluation(
+  dir: string,
+  rows: readonly ImageEvaluation[],
+  summary: EvaluationSummary,
+): Promise<EvaluationReport['files']> {
+  await mkdir(dir, { recursive: true });
+  const files = {
+    dir,
+    metrics: path.join(dir, METRICS_CSV),
+    summary: path.join(dir, SUMMARY_JSON),
+  };
+  await writeFileAtomic(files.metrics, metricsCsv(rows));
+  await writeFileAtomic(files.summary, `${JSON.stringify(summary, null, 2)}\n`);
+  return files;
+}
+
+/**
+ * The test items of fold `fold` of a split file; with one fold, `fold` may be left out.
+ * Throws a `UserError` naming the file for a fold out of range or a split that does not match
+ * the data set's names.
+ */
+export async function testItemsOfSplit(
+  file: string,
+  names: readonly string[],
+  fold: number | undefined,
+): Promise<{ fold: number; indices: number[] }> {
+  const split = await loadSplit(file);
+  const n = split.folds.length;
+  if (fold === undefined) {
+    if (n !== 1) {
+      throw new UserError(`split file ${file} has ${n} folds; choose one (fold 0 to ${n - 1})`);
+    }
+    fold = 0;
+  }
+  if (!Number.isInteger(fold) || fold < 0 || fold >= n) {
+    throw new UserError(
+      `split file ${file} has ${n === 1 ? '1 fold (0)' : `${n} folds (0 to ${n - 1})`}, ` +
+        `got fold ${fold}`,
+    );
+  }
+  const indices = resolveSplit(split, names, `split file ${file}`)[fold].test;
+  if (indices.length === 0)
+    throw new UserError(`split file ${file}: fold ${fold} has no test items`);
+  return { fold, indices };
+}
+
+interface ScoreAndWriteArgs extends CommonEvaluationOptions {
+  model: tfl.LayersModel;
+  modelName: string;
+  dataset: SegmentationDataset;
+  indices: readonly number[];
+  fold: number | null;
+  out: string;
+  extra: Record<string, unknown>;
+}
+
+async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
+  const threshold = a.threshold ?? DEFAULT_THRESHOLD;
+  const rows = await evaluateModel(a.model, a.dataset, a.indices, {
+    threshold,
+    ...(a.inputSizeMetrics !== undefined ? { inputSizeMetrics: a.inputSizeMetrics } : {}),
+    ...(a.batchSize !== undefined ? { batchSize: a.batchSize } : {}),
+    onProgress: (p) => a.onProgress?.({ phase: 'predict', ...p }),
+  });
+  const summary = summarizeEvaluation(rows, {
+    threshold,
+    fold: a.fold,
+    model: a.modelName,
+    inputSize: a.dataset.inputSize,
+    extra: a.extra,
+  });
+  const files = await writeEvaluation(a.out, rows, summary);
+  return { summary, rows, files };
+}
+
+/**
+ * Evaluates a run folder's best model on the test items of the run's fold, with the data set
+ * settings recorded in its config.json; writes into `RUN_DIR/eval` (or `out`).
+ */
+export async function evaluateRun(options: EvaluateRunOptions): Promise<EvaluationReport> {
+  const runDir = path.resolve(options.run);
+  const config: RunConfig = await readRunConfig(runDir);
+  const paths = runPaths(runDir, config);
+  const d = config.dataset;
+  const data = options.data ?? d.data;
+  const cache = options.cache !== undefined ? options.cache : d.cache;
+  const opened = await openModel(runDir);
+  try {
+    checkModelMatchesRun(opened.model, config, runDir);
+    const dataset = await loadDataset({
+      dataset: datasetLayout(d.kind),
+      data,
+      inputSize: d.inputSize,
+      channels: d.channels,
+      interpolation: d.interpolation,
+      ...(d.maskSuffix !== '' ? { maskSuffix: d.maskSuffix } : {}),
+      ...(cache !== undefined ? { cache } : {}),
+      ...loaderCallbacks(options),
+    });
+    const { fold, indices } = await testItemsOfSplit(paths.split, dataset.names, config.split.fold);
+    return await scoreAndWrite({
+      ...options,
+      model: opened.model,
+      modelName: opened.name,
+      dataset,
+      indices,
+      fold,
+      out: path.resolve(options.out ?? paths.eval),
+      extra: {
+        modelDir: opened.modelDir,
+        dataset: { kind: d.kind, data: dataset.source.root ?? data },
+        split: paths.split,
+      },
+    });
+  } finally {
+    opened.model.dispose();
+  }
+}
+
+/**
+ * Evaluates a saved model on a data set: one fold's test items of a split file, or every
+ * item. The data set is loaded at the model's input size and channels.
+ */
+export async function evaluateSavedModel(
+  options: EvaluateSavedModelOptions,
+): Promise<EvaluationReport> {
+  if (options.fold !== undefined && options.split === undefined) {
+    throw new UserError('evaluateSavedModel: a fold applies to a split file, and none was given');
+  }
+  const opened = await openModel(options.model);
+  try {
+    const [h, w, c] = modelInputShape(opened.model, 'evaluateSavedModel');
+    if (c !== 1 && c !== 3) {
+      throw new UserError(
+        `evaluateSavedModel: the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are read`,
+      );
+    }
+    const interpolation = options.interpolation ?? opened.run?.dataset.interpolation ?? 'nearest';
+    const dataset = await loadDataset({
+      dataset: datasetLayout(options.dataset),
+      data: options.data,
+      inputSize: [h, w],
+      channels: c,
+      interpolation,
+      ...(options.maskSuffix !== undefined ? { maskSuffix: options.maskSuffix } : {}),
+      ...(options.cache !== undefined ? { cache: options.cache } : {}),
+      ...loaderCallbacks(options),
+    });
+    let fold: number | null = null;
+    let indices = dataset.names.map((_, i) => i);
+    let split: string | null = null;
+    if (options.split !== undefined) {
+      split = path.resolve(options.split);
+      ({ fold, indices } = await testItemsOfSplit(split, dataset.names, options.fold));
+    }
+    return await scoreAndWrite({
+      ...options,
+      model: opened.model,
+      modelName: opened.name,
+      dataset,
+      indices,
+      fold,
+      out: path.resolve(options.out),
+      extra: {
+        modelDir: opened.modelDir,
+        dataset: { kind: options.dataset, data: dataset.source.root ?? options.data },
+        split,
+      },
+    });
+  } finally {
+    opened.model.dispose();
+  }
+}
+
+function loaderCallbacks(options: CommonEvaluationOptions): {
+  onWarning?: (m: string) => void;
+  onProgress?: (p: LoadProgress) => void;
+} {
+  return {
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    ...(options.onProgress ? { onProgress: (p: LoadProgress) => options.onProgress?.(p) } : {}),
+  };
+}
+
+/** Throws unless the best model's input matches the input shape config.json records. */
+function checkModelMatchesRun(model: tfl.LayersModel, config: RunConfig, runDir: string): void {
+  const shape = modelInputShape(model, `run ${runDir}`);
+  const want = config.model.inputShape;
+  if (shape.some((v, i) => v !== want[i])) {
+    throw new UserError(
+      `run ${runDir}: the best model takes [${shape.join(',')}] inputs but config.json records ` +
+        `[${want.join(',')}]`,
+    );
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Scoring one predicted probability map the way the reference evaluates (`utils.py`):
+ * threshold at the input size (a pixel is lesion when p > threshold, 0.5 by default), resize
+ * the binary prediction back to the image's original size with nearest neighbour, then the
+ * hard metrics of `evaluateMask` (smooth = 1) against the original-size mask. Optionally the
+ * same at the input size, against the mask as the network saw it.
+ *
+ * Pure JavaScript on typed arrays (no tensors, no Node-only API).
+ */
+import { UserError } from '../errors.js';
+import { evaluateMask, type SegmentationMetrics } from '../metrics/evaluation.js';
+import { lesionFraction, resizeMask, type BinaryMask } from '../util/raster.js';
+
+/** The default probability threshold: lesion where p > 0.5 (the reference's rounding). */
+export const DEFAULT_THRESHOLD = 0.5;
+
+/** The metric names, in the order tables and CSV files show them. */
+export const METRIC_NAMES = ['dsc', 'precision', 'recall', 'tnr', 'iou'] as const;
+
+/** Throws unless `threshold` is a number from 0 to 1; `what` names the function or flag. */
+export function checkThreshold(threshold: number, what: string): void {
+  if (!(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
+    throw new UserError(`${what}: threshold must be a number from 0 to 1, got ${threshold}`);
+  }
+}
+
+/** Parses a threshold flag ("0.5"), naming the flag in the error. */
+export function parseThreshold(text: string, flag = '--threshold'): number {
+  const v = text.trim() === '' ? Number.NaN : Number(text);
+  if (!(v >= 0 && v <= 1)) {
+    throw new UserError(`${flag}: expected a number from 0 to 1, got '${text}'`);
+  }
+  return v;
+}
+
+/**
+ * A binary mask (0/1) of the pixels of a probability map whose value is above `threshold`.
+ * `probabilities` holds `size[0] * size[1]` values, row-major.
+ */
+export function thresholdProbabilities(
+  probabilities: ArrayLike<number>,
+  size: readonly [number, number],
+  threshold = DEFAULT_THRESHOLD,
+): BinaryMask {
+  const [height, width] = size;
+  checkThreshold(threshold, 'thresholdProbabilities');
+  if (probabilities.length !== height * width) {
+    throw new UserError(
+      `thresholdProbabilities: a ${height}x${width} map needs ${height * width} values, got ` +
+        `${probabilities.length}`,
+    );
+  }
+  const data = new Uint8Array(height * width);
+  for (let i = 0; i < data.length; i++) data[i] = probabilities[i] > threshold ? 1 : 0;
+  return { data, height, width };
+}
+
+/** The scores of one image. */
+export interface ImageScore {
+  /** The hard metrics at the original size (smooth = 1). */
+  metrics: SegmentationMetrics;
+  /** The lesion's fraction of the image in the ground truth, at the original size. */
+  truthArea: number;
+  /** The lesion's fraction of the image in the prediction, at the original size. */
+  predictedArea: number;
+  /** The prediction at the original size (0/1). */
+  prediction: BinaryMask;
+  /** The metrics at the input size, when a mask at the input size was given. */
+  atInputSize?: SegmentationMetrics;
+}
+
+/** Options of `scorePrediction`. */
+export interface ScoreOptions {
+  /** Lesion where p > threshold. Default 0.5. */
+  threshold?: number;
+  /** The ground truth at the input size (0/1), to score there as well. Default: none. */
+  inputMask?: ArrayLike<number>;
+}
+
+/**
+ * Scores a probability map at the input size against a ground-truth mask at the original
+ * size (see the module doc). The prediction is resized with `resizeMask` (OpenCV's
+ * INTER_NEAREST rule), as the reference's `cv2.resize` does.
+ *
+ * @param probabilities `inputSize[0] * inputSize[1]` values in [0, 1], row-major.
+ * @param truth the original-size mask (0/1).
+ */
+export function scorePrediction(
+  probabilities: ArrayLike<number>,
+  inputSize: readonly [number, number],
+  truth: BinaryMask,
+  options: ScoreOptions = {},
+): ImageScore {
+  const threshold = options.threshold ?? DEFAULT_THRESHOLD;
+  checkThreshold(threshold, 'scorePrediction');
+  const small = thresholdProbabilities(probabilities, inputSize, threshold);
+  const prediction = resizeMask(small, [truth.height, truth.width]);
+  // Both masks are 0/1 now: foreground is > 0.5 for either.
+  const metrics = evaluateMask(truth.data, prediction.data);
+  const score: ImageScore = {
+    metrics,
+    truthArea: lesionFraction(truth.data),
+    predictedArea: lesionFraction(prediction.data),
+    prediction,
+  };
+  if (options.inputMask !== undefined) {
+    if (options.inputMask.length !== small.data.length) {
+      throw new UserError(
+        `scorePrediction: the input-size mask has ${options.inputMask.length} values, expected ` +
+          `${small.data.length} (${inputSize[0]}x${inputSize[1]})`,
+      );
+    }
+    // Masks at the input size hold 0/1 (or 0/255): foreground is > 0.5.
+    score.atInputSize = evaluateMask(options.inputMask, small.data);
+  }
+  return score;
+}

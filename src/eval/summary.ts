@@ -1,0 +1,172 @@
+/**
+ * What an evaluation writes and prints: the per-image CSV table, the summary object of
+ * `summary.json` (mean and population standard deviation of each metric over the images)
+ * and the summary as a table for a terminal. Pure.
+ */
+import { UserError } from '../errors.js';
+import type { SegmentationMetrics } from '../metrics/evaluation.js';
+import { summarizeMetrics } from '../metrics/summary.js';
+import { formatPercent } from '../util/stats.js';
+import type { ImageEvaluation } from './evaluate.js';
+import { METRIC_NAMES } from './score.js';
+
+/** A mean and a population standard deviation. */
+export interface MeanStd {
+  mean: number;
+  std: number;
+}
+
+/** Each metric's mean and std. */
+export type MetricStats = Record<(typeof METRIC_NAMES)[number], MeanStd>;
+
+/** The content of `summary.json`. */
+export interface EvaluationSummary extends MetricStats {
+  /** Number of images scored. */
+  count: number;
+  /** Lesion where p > threshold. */
+  threshold: number;
+  /** The fold of the split whose test images were scored; null for all items of a data set. */
+  fold: number | null;
+  /** The network's name (from the model's metadata, else the tfjs model name). */
+  model: string;
+  /** Where the scores were computed: always the original size (`atInputSize` has the rest). */
+  size: 'original';
+  /** Lesion fraction of the image, ground truth and prediction, at the original size. */
+  lesionArea: { truth: MeanStd; prediction: MeanStd };
+  /** The same metrics at the input size [rows, cols], when asked for. */
+  atInputSize?: MetricStats & { size: [number, number] };
+  /** Anything else the caller records (model folder, data set, ...). */
+  [field: string]: unknown;
+}
+
+/** What a summary records besides the statistics. */
+export interface SummaryContext {
+  threshold: number;
+  fold: number | null;
+  model: string;
+  /** The input size, needed when the rows hold input-size metrics. */
+  inputSize?: readonly [number, number];
+  /** Extra fields copied into the summary (e.g. modelDir, dataset). */
+  extra?: Record<string, unknown>;
+}
+
+function stats(s: { mean: Record<string, number>; std: Record<string, number> }): MetricStats {
+  const out = {} as MetricStats;
+  for (const k of METRIC_NAMES) out[k] = { mean: s.mean[k], std: s.std[k] };
+  return out;
+}
+
+/** Summarises per-image results (mean and population std, see `summarizeMetrics`). */
+export function summarizeEvaluation(
+  rows: readonly ImageEvaluation[],
+  context: SummaryContext,
+): EvaluationSummary {
+  if (rows.length === 0) throw new UserError('summarizeEvaluation: no results to summarize');
+  const metrics = summarizeMetrics(rows.map((r) => r.metrics));
+  const areas = summarizeMetrics(
+    rows.map((r) => ({ truth: r.truthArea, prediction: r.predictedArea })),
+  );
+  const summary: EvaluationSummary = {
+    ...stats(metrics),
+    count: rows.length,
+    threshold: context.threshold,
+    fold: context.fold,
+    model: context.model,
+    size: 'original',
+    lesionArea: {
+      truth: { mean: areas.mean.truth, std: areas.std.truth },
+      prediction: { mean: areas.mean.prediction, std: areas.std.prediction },
+    },
+  };
+  const withInput = rows.filter((r) => r.atInputSize !== undefined);
+  if (withInput.length > 0) {
+    if (withInput.length !== rows.length || context.inputSize === undefined) {
+      throw new UserError(
+        'summarizeEvaluation: input-size metrics need every row to have them and an inputSize',
+      );
+    }
+    const atInput = summarizeMetrics(rows.map((r) => r.atInputSize as SegmentationMetrics));
+    summary.atInputSize = {
+      size: [context.inputSize[0], context.inputSize[1]],
+      ...stats(atInput),
+    };
+  }
+  // Extra fields come after the statistics and never replace them.
+  for (const [key, value] of Object.entries(context.extra ?? {})) {
+    if (!(key in summary)) summary[key] = value;
+  }
+  return summary;
+}
+
+/** Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180). */
+export function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The column names of `metricsCsv`. */
+export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
+  return [
+    'name',
+    ...METRIC_NAMES,
+    'truth_area',
+    'predicted_area',
+    ...(inputSizeMetrics ? METRIC_NAMES.map((m) => `${m}_input_size`) : []),
+  ];
+}
+
+/**
+ * The per-image table as CSV: one header line, then one line per image in the order given.
+ * Metrics and lesion fractions are written with every digit (JavaScript's shortest
+ * round-trip form), so the file can be re-aggregated exactly. Columns: see
+ * `metricsCsvHeader`; the input-size columns are there when every row has them.
+ */
+export function metricsCsv(rows: readonly ImageEvaluation[]): string {
+  const inputSize = rows.length > 0 && rows.every((r) => r.atInputSize !== undefined);
+  const lines = [metricsCsvHeader(inputSize).join(',')];
+  for (const r of rows) {
+    const cells = [
+      csvField(r.name),
+      ...METRIC_NAMES.map((m) => String(r.metrics[m])),
+      String(r.truthArea),
+      String(r.predictedArea),
+      ...(inputSize ? METRIC_NAMES.map((m) => String(r.atInputSize![m])) : []),
+    ];
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const LABELS: Record<(typeof METRIC_NAMES)[number], string> = {
+  dsc: 'DSC',
+  precision: 'precision',
+  recall: 'recall',
+  tnr: 'TNR',
+  iou: 'IoU',
+};
+
+/**
+ * The summary as lines of text: a heading, one row per metric (mean and std, 4 decimals; a
+ * second pair of columns with the input-size metrics when present) and the lesion areas.
+ */
+export function formatEvaluationSummary(s: EvaluationSummary): string[] {
+  const what = s.fold === null ? `${s.count} images` : `${s.count} test images of fold ${s.fold}`;
+  const heading = `${s.model}: ${what}, threshold ${s.threshold}, scored at the original size`;
+  const n = (v: number): string => v.toFixed(4);
+  const header = ['metric', 'mean', 'std'];
+  if (s.atInputSize) header.push(`mean ${s.atInputSize.size.join('x')}`, 'std');
+  const rows = METRIC_NAMES.map((m) => {
+    const row = [LABELS[m], n(s[m].mean), n(s[m].std)];
+    if (s.atInputSize) row.push(n(s.atInputSize[m].mean), n(s.atInputSize[m].std));
+    return row;
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const area = (a: MeanStd): string => `${formatPercent(a.mean)} ± ${formatPercent(a.std)}`;
+  return [
+    heading,
+    line(header),
+    ...rows.map(line),
+    `lesion area: ground truth ${area(s.lesionArea.truth)}, prediction ${area(s.lesionArea.prediction)}`,
+  ];
+}

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ImageEvaluation } from '../../src/eval/evaluate.js';
+import {
+  csvField,
+  formatEvaluationSummary,
+  metricsCsv,
+  summarizeEvaluation,
+} from '../../src/eval/summary.js';
+import { expectClose } from '../helpers.js';
+
+const m = (dsc: number, precision: number, recall: number, tnr: number, iou: number) => ({
+  dsc,
+  precision,
+  recall,
+  tnr,
+  iou,
+});
+
+const rows: ImageEvaluation[] = [
+  {
+    name: 'a.png',
+    index: 0,
+    originalSize: [30, 45],
+    metrics: m(0.5, 1, 0.25, 1, 0.25),
+    truthArea: 0.1,
+    predictedArea: 0.05,
+  },
+  {
+    name: 'b, "c".png',
+    index: 2,
+    originalSize: [17, 23],
+    metrics: m(1, 0.5, 0.75, 0.5, 0.75),
+    truthArea: 0.3,
+    predictedArea: 0.25,
+  },
+];
+
+describe('summarizeEvaluation', () => {
+  test('mean and population std of each metric and of the lesion areas (worked by hand)', () => {
+    // dsc: mean 0.75, std sqrt((0.25^2 + 0.25^2) / 2) = 0.25; precision and tnr: 0.75 ± 0.25;
+    // recall and iou: 0.5 ± 0.25. Areas: truth 0.2 ± 0.1, prediction 0.15 ± 0.1.
+    const s = summarizeEvaluation(rows, { threshold: 0.5, fold: 2, model: 'attn_reg' });
+    assert.deepEqual(Object.keys(s), [
+      'dsc',
+      'precision',
+      'recall',
+      'tnr',
+      'iou',
+      'count',
+      'threshold',
+      'fold',
+      'model',
+      'size',
+      'lesionArea',
+    ]);
+    expectClose(
+      [s.dsc.mean, s.dsc.std, s.precision.mean, s.recall.mean, s.tnr.mean, s.iou.mean, s.iou.std],
+      [0.75, 0.25, 0.75, 0.5, 0.75, 0.5, 0.25],
+    );
+    expectClose(
+      [
+        s.lesionArea.truth.mean,
+        s.lesionArea.truth.std,
+        s.lesionArea.prediction.mean,
+        s.lesionArea.prediction.std,
+      ],
+      [0.2, 0.1, 0.15, 0.1],
+    );
+    assert.deepEqual(
+      [s.count, s.threshold, s.fold, s.model, s.size],
+      [2, 0.5, 2, 'attn_reg', 'original'],
+    );
+    assert.equal(s.atInputSize, undefined);
+  });
+
+  test('input-size metrics and extra fields (which never replace a statistic)', () => {
+    const withInput = rows.map((r) => ({ ...r, atInputSize: m(1, 1, 1, 1, 0.5) }));
+    const s = summarizeEvaluation(withInput, {
+      threshold: 0.3,
+      fold: null,
+      model: 'unet',
+      inputSize: [32, 32],
+      extra: { modelDir: '/m', dsc: 'not this' },
+    });
+    assert.deepEqual(s.atInputSize?.size, [32, 32]);
+    assert.deepEqual(
+      [s.atInputSize?.dsc, s.atInputSize?.iou],
+      [
+        { mean: 1, std: 0 },
+        { mean: 0.5, std: 0 },
+      ],
+    );
+    assert.equal(s.modelDir, '/m');
+    assert.equal(s.dsc.mean, 0.75);
+    assert.equal(s.fold, null);
+  });
+
+  test('no rows, or input-size metrics on some rows only, are errors', () => {
+    const ctx = { threshold: 0.5, fold: 0, model: 'x', inputSize: [2, 2] as [number, number] };
+    assert.throws(() => summarizeEvaluation([], ctx), {
+      name: 'UserError',
+      message: 'summarizeEvaluation: no results to summarize',
+    });
+    assert.throws(
+      () => summarizeEvaluation([rows[0], { ...rows[1], atInputSize: rows[1].metrics }], ctx),
+      {
+        message:
+          'summarizeEvaluation: input-size metrics need every row to have them and an inputSize',
+      },
+    );
+  });
+});
+
+describe('metricsCsv', () => {
+  test('header, one row per image in order, names quoted as RFC 4180, every digit kept', () => {
+    const third = { ...rows[0], name: 'c.png', metrics: m(1 / 3, 1, 1, 1, 1 / 3) };
+    assert.equal(
+      metricsCsv([...rows, third]),
+      'name,dsc,precision,recall,tnr,iou,truth_area,predicted_area\n' +
+        'a.png,0.5,1,0.25,1,0.25,0.1,0.05\n' +
+        '"b, ""c"".png",1,0.5,0.75,0.5,0.75,0.3,0.25\n' +
+        'c.png,0.3333333333333333,1,1,1,0.3333333333333333,0.1,0.05\n',
+    );
+  });
+
+  test('input-size columns follow when every row has them', () => {
+    const csv = metricsCsv(rows.map((r) => ({ ...r, atInputSize: m(1, 1, 1, 1, 0.5) })));
+    const [header, first] = csv.split('\n');
+    assert.equal(
+      header,
+      'name,dsc,precision,recall,tnr,iou,truth_area,predicted_area,' +
+        'dsc_input_size,precision_input_size,recall_input_size,tnr_input_size,iou_input_size',
+    );
+    assert.equal(first, 'a.png,0.5,1,0.25,1,0.25,0.1,0.05,1,1,1,1,0.5');
+  });
+
+  test('csvField quotes only when needed', () => {
+    assert.deepEqual(['plain.png', 'a,b', 'say "hi"', 'two\nlines'].map(csvField), [
+      'plain.png',
+      '"a,b"',
+      '"say ""hi"""',
+      '"two\nlines"',
+    ]);
+  });
+});
+
+describe('formatEvaluationSummary', () => {
+  test('a table with 4 decimals, and a second pair of columns for the input size', () => {
+    const s = summarizeEvaluation(rows, { threshold: 0.5, fold: 2, model: 'attn_reg' });
+    assert.deepEqual(formatEvaluationSummary(s), [
+      'attn_reg: 2 test images of fold 2, threshold 0.5, scored at the original size',
+      'metric       mean     std',
+      'DSC        0.7500  0.2500',
+      'precision  0.7500  0.2500',
+      'recall     0.5000  0.2500',
+      'TNR        0.7500  0.2500',
+      'IoU        0.5000  0.2500',
+      'lesion area: ground truth 20.00% ± 10.00%, prediction 15.00% ± 10.00%',
+    ]);
+    const t = summarizeEvaluation(
+      rows.map((r) => ({ ...r, atInputSize: m(1, 1, 1, 1, 0.5) })),
+      { threshold: 0.5, fold: null, model: 'unet', inputSize: [32, 32] },
+    );
+    const lines = formatEvaluationSummary(t);
+    assert.equal(lines[0], 'unet: 2 images, threshold 0.5, scored at the original size');
+    assert.equal(lines[1], 'metric       mean     std  mean 32x32     std');
+    assert.equal(lines[6], 'IoU        0.5000  0.2500      0.5000  0.0000');
+  });
+});
