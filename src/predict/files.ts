@@ -1,0 +1,209 @@
+/**
+ * Prediction of image files, as `ftunet predict` runs it: the inputs are files or folders of
+ * images; for each image `<stem>_mask.png` (0/255, the image's size), `<stem>_overlay.png`
+ * (the mask's outline or tint over the image) and, with attention maps,
+ * `<stem>_attention_<k>.png` (gate k's coefficients as a viridis heat map at the image's
+ * size; k = 1 is the deepest gate) are written atomically into the output folder. Unreadable
+ * inputs are reported through a callback and skipped. Node-only (fs, sharp).
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { listFew, plural } from '../data/messages.js';
+import { listImageFolder } from '../data/listing.js';
+import { UserError } from '../errors.js';
+import { decodeImage, ImageReadError } from '../io/image.js';
+import { writeImage, writeMask } from '../io/write.js';
+import { lesionFraction, type Interpolation } from '../util/raster.js';
+import { heatmapImage } from './colormap.js';
+import { overlayMask, type OverlayOptions } from './overlay.js';
+import { Predictor } from './predictor.js';
+
+/** An input that could not be used, and why. */
+export interface InputFailure {
+  /** The path as given (or inside a given folder). */
+  input: string;
+  reason: string;
+}
+
+/** The image files found in the inputs. */
+export interface CollectedInputs {
+  /** Image files to predict, in the order given (a folder's files sorted by name). */
+  files: string[];
+  /** Inputs that are missing, or folders without images. */
+  failed: InputFailure[];
+  /** Entries of input folders that are not images (`folder/name`). */
+  skipped: string[];
+}
+
+/** The output file names of an image stem. */
+export function outputFileNames(
+  stem: string,
+  gates: number,
+): { mask: string; overlay: string; attention: string[] } {
+  return {
+    mask: `${stem}_mask.png`,
+    overlay: `${stem}_overlay.png`,
+    attention: Array.from({ length: gates }, (_, k) => `${stem}_attention_${k + 1}.png`),
+  };
+}
+
+/**
+ * Expands the inputs: a file is taken as it is (whatever its extension: the decoder decides),
+ * a folder gives its image files (not its sub-folders). A path given twice counts once. Two
+ * images with the same stem would write the same output files: that is a `UserError` naming
+ * them, raised before anything is predicted.
+ */
+export async function collectInputs(inputs: readonly string[]): Promise<CollectedInputs> {
+  if (inputs.length === 0) throw new UserError('collectInputs: no inputs given');
+  const files: string[] = [];
+  const failed: InputFailure[] = [];
+  const skipped: string[] = [];
+  const seen = new Set<string>();
+  const add = (file: string): void => {
+    const key = path.resolve(file);
+    if (!seen.has(key)) {
+      seen.add(key);
+      files.push(file);
+    }
+  };
+  for (const input of inputs) {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(input)).isDirectory();
+    } catch {
+      failed.push({ input, reason: 'no such file or folder' });
+      continue;
+    }
+    if (!isDir) {
+      add(input);
+      continue;
+    }
+    const listing = await listImageFolder(input, input.replace(/[/\\]+$/, ''));
+    skipped.push(...listing.skipped);
+    if (listing.files.length === 0) failed.push({ input, reason: 'no images in this folder' });
+    for (const f of listing.files) add(path.join(input, f.name));
+  }
+  const byStem = new Map<string, string[]>();
+  for (const f of files) {
+    const stem = path.parse(f).name;
+    byStem.set(stem, [...(byStem.get(stem) ?? []), f]);
+  }
+  const clashes = [...byStem.entries()].filter(([, list]) => list.length > 1);
+  if (clashes.length > 0) {
+    throw new UserError(
+      `${plural(clashes.length, 'name')} would be written twice (inputs with the same stem): ` +
+        listFew(
+          clashes.map(([stem, list]) => `${stem} (${list.join(', ')})`),
+          3,
+        ),
+    );
+  }
+  return { files, failed, skipped };
+}
+
+/** The files written for one image. */
+export interface PredictedImage {
+  input: string;
+  /** [rows, cols] of the image and of every file written for it. */
+  size: [number, number];
+  /** Fraction of the image predicted as lesion. */
+  lesionArea: number;
+  mask: string;
+  overlay: string;
+  /** One heat map per gate, with attention maps. */
+  attention: string[];
+}
+
+/** Progress of `predictFiles`: images done (written or failed) of the readable inputs found. */
+export interface PredictProgress {
+  done: number;
+  total: number;
+  input: string;
+}
+
+/** Options of `predictFiles`. */
+export interface PredictFilesOptions {
+  /** The model (the caller disposes of it). Required. */
+  model: tfl.LayersModel;
+  /** Image files and folders of images. Required, at least one. */
+  inputs: readonly string[];
+  /** The output folder (created). Required. */
+  out: string;
+  /** Write each attention gate's heat map; the model must have gates. Default false. */
+  attention?: boolean;
+  /** Lesion where p > threshold. Default 0.5. */
+  threshold?: number;
+  /** How images are resized to the input size. Default 'nearest'. */
+  interpolation?: Interpolation;
+  /** How the overlay is drawn. Default: `overlayMask`'s defaults (a green contour). */
+  overlay?: OverlayOptions;
+  /** Receives each input that cannot be used, as it happens. Default: none. */
+  onFailure?: (failure: InputFailure) => void;
+  /** Receives progress after each image. Default: none. */
+  onProgress?: (progress: PredictProgress) => void;
+}
+
+/** What `predictFiles` did. */
+export interface PredictFilesResult {
+  predicted: PredictedImage[];
+  failed: InputFailure[];
+  /** Entries of input folders that are not images. */
+  skipped: string[];
+}
+
+/**
+ * Predicts every image of the inputs and writes its files (see the module doc). Missing and
+ * unreadable inputs are reported through `onFailure`, listed in the result and skipped;
+ * anything else (an unwritable output folder, a bug) throws.
+ */
+export async function predictFiles(options: PredictFilesOptions): Promise<PredictFilesResult> {
+  const predictor = new Predictor(options.model, {
+    ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+    ...(options.interpolation !== undefined ? { interpolation: options.interpolation } : {}),
+    attention: options.attention ?? false,
+  });
+  const collected = await collectInputs(options.inputs);
+  const failed: InputFailure[] = [];
+  const fail = (f: InputFailure): void => {
+    failed.push(f);
+    options.onFailure?.(f);
+  };
+  collected.failed.forEach(fail);
+  try {
+    await mkdir(options.out, { recursive: true });
+  } catch (err) {
+    throw new UserError(
+      `cannot create the output folder ${options.out}: ${(err as Error).message}`,
+    );
+  }
+  const predicted: PredictedImage[] = [];
+  const total = collected.files.length;
+  for (const [i, input] of collected.files.entries()) {
+    let image;
+    try {
+      image = await decodeImage(input, 3);
+    } catch (err) {
+      if (!(err instanceof ImageReadError)) throw err;
+      fail({ input, reason: err.reason });
+      options.onProgress?.({ done: i + 1, total, input });
+      continue;
+    }
+    const result = await predictor.predict(image);
+    const names = outputFileNames(path.parse(input).name, result.attention.length);
+    const size: [number, number] = [image.height, image.width];
+    const files = {
+      mask: path.join(options.out, names.mask),
+      overlay: path.join(options.out, names.overlay),
+      attention: names.attention.map((n) => path.join(options.out, n)),
+    };
+    await writeMask(files.mask, result.mask);
+    await writeImage(files.overlay, overlayMask(image, result.mask, options.overlay));
+    for (const [k, map] of result.attention.entries()) {
+      await writeImage(files.attention[k], heatmapImage(map, size));
+    }
+    predicted.push({ input, size, lesionArea: lesionFraction(result.mask.data), ...files });
+    options.onProgress?.({ done: i + 1, total, input });
+  }
+  return { predicted, failed, skipped: collected.skipped };
+}

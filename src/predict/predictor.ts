@@ -1,0 +1,129 @@
+/**
+ * Prediction of single images of any size: convert the channels to the model's, resize to
+ * its input size, predict with the `final` output (and, when asked, the attention map of
+ * each gate), threshold, and resize the mask back to the image's size with nearest neighbour
+ * as evaluation does. Browser-safe (tfjs and typed arrays only).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { imagesToTensor } from '../data/batch.js';
+import { UserError } from '../errors.js';
+import { finalOutputModel, modelInputShape } from '../eval/evaluate.js';
+import { checkThreshold, DEFAULT_THRESHOLD, thresholdProbabilities } from '../eval/score.js';
+import { attentionGateNames, withAttentionMaps } from '../models/build.js';
+import {
+  convertChannels,
+  INTERPOLATIONS,
+  resizeImage,
+  resizeMask,
+  type BinaryMask,
+  type Interpolation,
+  type RawImage,
+} from '../util/raster.js';
+import type { ValueMap } from './colormap.js';
+
+/** Options of `Predictor`. */
+export interface PredictorOptions {
+  /** Lesion where p > threshold. Default 0.5. */
+  threshold?: number;
+  /** How images are resized to the input size. Default 'nearest' (as the reference). */
+  interpolation?: Interpolation;
+  /** Also return each attention gate's map; the model must have gates. Default false. */
+  attention?: boolean;
+}
+
+/** One gate's attention coefficients, at the gate's resolution. */
+export interface AttentionMap extends ValueMap {
+  data: Float32Array;
+  /** The gate's layer name (`psi_sigmoid_1`, ...). */
+  gate: string;
+}
+
+/** The prediction of one image. */
+export interface ImagePrediction {
+  /** The binary mask (0/1) at the image's size. */
+  mask: BinaryMask;
+  /** The `final` output's probabilities at the input size, row-major. */
+  probabilities: Float32Array;
+  /** With `attention`: one map per gate, deepest first (1/16, 1/8, 1/4 of the input). */
+  attention: AttentionMap[];
+}
+
+/**
+ * Predicts single images with a model. The predictor shares the model's weights: dispose of
+ * the model when done, not of the predictor.
+ */
+export class Predictor {
+  /** The model's input [rows, cols, channels]. */
+  readonly inputShape: [number, number, number];
+  /** The attention gates' layer names (empty without `attention`). */
+  readonly gates: string[];
+  readonly threshold: number;
+  readonly interpolation: Interpolation;
+  private readonly net: tfl.LayersModel;
+
+  constructor(model: tfl.LayersModel, options: PredictorOptions = {}) {
+    const fn = 'Predictor';
+    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    this.interpolation = options.interpolation ?? 'nearest';
+    checkThreshold(this.threshold, fn);
+    if (!INTERPOLATIONS.includes(this.interpolation)) {
+      throw new UserError(
+        `${fn}: unknown interpolation '${String(this.interpolation)}'; expected one of ` +
+          INTERPOLATIONS.join(', '),
+      );
+    }
+    this.inputShape = modelInputShape(model, fn);
+    const c = this.inputShape[2];
+    if (c !== 1 && c !== 3) {
+      throw new UserError(
+        `${fn}: the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are supported`,
+      );
+    }
+    if (options.attention) {
+      this.gates = attentionGateNames(model);
+      if (this.gates.length === 0) {
+        throw new UserError(
+          `${fn}: attention maps were asked for, but model '${model.name}' has no attention ` +
+            'gates (attn_unet, attn_reg_ds and attn_reg have them; unet does not)',
+        );
+      }
+      this.net = withAttentionMaps(model);
+    } else {
+      this.gates = [];
+      this.net = finalOutputModel(model);
+    }
+  }
+
+  /** The image as the network sees it: channels converted, resized to the input size. */
+  preprocess(image: RawImage): RawImage {
+    const [h, w, c] = this.inputShape;
+    return resizeImage(convertChannels(image, c as 1 | 3), [h, w], this.interpolation);
+  }
+
+  /** Predicts one image (8-bit, 1 to 4 channels, any size). */
+  async predict(image: RawImage): Promise<ImagePrediction> {
+    const [h, w] = this.inputShape;
+    const x = this.preprocess(image);
+    const outputs = tf.tidy(() => {
+      const out = this.net.predict(imagesToTensor([x]));
+      return Array.isArray(out) ? out : [out];
+    });
+    let values: Float32Array[];
+    try {
+      values = (await Promise.all(outputs.map((t) => t.data()))) as Float32Array[];
+    } finally {
+      tf.dispose(outputs);
+    }
+    const small = thresholdProbabilities(values[0], [h, w], this.threshold);
+    const attention = this.gates.map((gate, k) => {
+      const [, mh, mw] = outputs[k + 1].shape;
+      return { data: values[k + 1], height: mh, width: mw, gate };
+    });
+    return {
+      mask: resizeMask(small, [image.height, image.width]),
+      probabilities: values[0],
+      attention,
+    };
+  }
+}
