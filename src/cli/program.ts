@@ -11,8 +11,11 @@ import { packageVersion } from './version.js';
 import * as summary from './commands/summary.js';
 import * as inspect from './commands/inspect.js';
 import * as synth from './commands/synth.js';
+import * as evaluate from './commands/evaluate.js';
+import * as predict from './commands/predict.js';
+import * as train from './commands/train.js';
 
-const COMMANDS = [summary, inspect, synth];
+const COMMANDS = [summary, inspect, synth, train, evaluate, predict];
 
 /** Commander's error text as one line, e.g. "ftunet summary: unknown option '--x' (see --help)". */
 function oneLine(str: string, prefix: string, suffix = ''): string {

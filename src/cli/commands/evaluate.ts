@@ -1,0 +1,177 @@
+/**
+ * `ftunet evaluate`: scores a trained model on test images at their original size and writes
+ * `metrics.csv` (one row per image) and `summary.json` (mean and std of each metric).
+ * A thin shell over `evaluateRun` and `evaluateSavedModel` (src/eval/run.ts).
+ */
+import type { Command } from 'commander';
+import { initBackend } from '../../backend/select.js';
+import { UserError } from '../../errors.js';
+import { DEFAULT_EVAL_BATCH_SIZE } from '../../eval/evaluate.js';
+import { parseBatchSize, parseFold } from '../../eval/options.js';
+import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../eval/run_config.js';
+import {
+  evaluateRun,
+  evaluateSavedModel,
+  type EvaluationProgress,
+  type EvaluationReport,
+} from '../../eval/run.js';
+import { parseThreshold } from '../../eval/score.js';
+import { formatEvaluationSummary } from '../../eval/summary.js';
+import { parseInterpolation } from '../../util/raster.js';
+
+interface EvaluateFlags {
+  run?: string;
+  model?: string;
+  dataset?: string;
+  data?: string;
+  split?: string;
+  fold?: string;
+  out?: string;
+  threshold: string;
+  inputSizeMetrics?: boolean;
+  batchSize: string;
+  interpolation?: string;
+  maskSuffix?: string;
+  cache: string | boolean;
+  backend?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('evaluate')
+    .description(
+      'score a model on test images at their original size: metrics.csv (per image) and ' +
+        'summary.json (mean and std of DSC, precision, recall, TNR, IoU)',
+    )
+    .option(
+      '--run <dir>',
+      'a run folder of ftunet train: its best model on its fold, into RUN/eval',
+    )
+    .option('--model <dir>', 'a saved model folder (or a run folder: its best model)')
+    .option('--dataset <kind>', `with --model: ${DATASET_SOURCE_KINDS.join(', ')}`)
+    .option('--data <dir>', 'the data folder (with --run: in place of the one the run records)')
+    .option(
+      '--split <file>',
+      'with --model: a split file; its test items are scored (default: all items)',
+    )
+    .option('--fold <k>', 'with --split: the fold (default 0 when the split has one fold)')
+    .option('--out <dir>', 'folder for metrics.csv and summary.json (default with --run: RUN/eval)')
+    .option('--threshold <t>', 'a pixel is lesion when its probability is above this', '0.5')
+    .option('--input-size-metrics', 'also score at the network input size')
+    .option('--batch-size <n>', 'images predicted at once', String(DEFAULT_EVAL_BATCH_SIZE))
+    .option(
+      '--interpolation <mode>',
+      "with --model: image resizing, nearest or bilinear (default: the run's, else nearest)",
+    )
+    .option('--mask-suffix <suffix>', "with --dataset folder: the end of a mask's name stem")
+    .option(
+      '--cache <dir>',
+      "preprocessing cache folder (default: the run's, else the default one)",
+    )
+    .option('--no-cache', 'decode every file; neither read nor write the cache')
+    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--json', 'print summary.json instead of the table')
+    .option('--quiet', 'no progress or backend line on stderr')
+    .action(async (flags: EvaluateFlags) => {
+      const report = await runEvaluate(flags);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(report.summary)}\n`);
+        return;
+      }
+      const lines = [
+        ...formatEvaluationSummary(report.summary),
+        `wrote ${report.files.metrics} and ${report.files.summary}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
+
+/** Checks the flag combination and runs the right entry point. */
+async function runEvaluate(flags: EvaluateFlags): Promise<EvaluationReport> {
+  if ((flags.run === undefined) === (flags.model === undefined)) {
+    throw new UserError(
+      'evaluate: give either --run RUN_DIR or --model DIR (with --dataset, --data and --out)',
+    );
+  }
+  const threshold = parseThreshold(flags.threshold, '--threshold');
+  const batchSize = parseBatchSize(flags.batchSize, '--batch-size');
+  const cache: string | false | undefined =
+    flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined;
+  const common = {
+    threshold,
+    batchSize,
+    inputSizeMetrics: flags.inputSizeMetrics ?? false,
+    onWarning: (m: string) => process.stderr.write(`ftunet evaluate: warning: ${m}\n`),
+    ...(flags.quiet ? {} : { onProgress: progressLine }),
+    ...(cache !== undefined ? { cache } : {}),
+  };
+  if (flags.run !== undefined) {
+    for (const [name, value] of [
+      ['--dataset', flags.dataset],
+      ['--split', flags.split],
+      ['--fold', flags.fold],
+      ['--interpolation', flags.interpolation],
+      ['--mask-suffix', flags.maskSuffix],
+    ] as const) {
+      if (value !== undefined) {
+        throw new UserError(`${name}: not used with --run (the run's config.json records it)`);
+      }
+    }
+    await startBackend(flags);
+    return evaluateRun({
+      ...common,
+      run: flags.run,
+      ...(flags.data !== undefined ? { data: flags.data } : {}),
+      ...(flags.out !== undefined ? { out: flags.out } : {}),
+    });
+  }
+  for (const [name, value] of [
+    ['--dataset', flags.dataset],
+    ['--data', flags.data],
+    ['--out', flags.out],
+  ] as const) {
+    if (value === undefined) throw new UserError(`${name}: required with --model`);
+  }
+  const dataset = parseDatasetSourceKind(flags.dataset!, '--dataset');
+  if (flags.fold !== undefined && flags.split === undefined) {
+    throw new UserError('--fold: applies to a split file; give --split FILE too');
+  }
+  if (flags.maskSuffix !== undefined && dataset !== 'folder') {
+    throw new UserError(`--mask-suffix: applies to --dataset folder only, not ${dataset}`);
+  }
+  const fold = flags.fold !== undefined ? parseFold(flags.fold, '--fold') : undefined;
+  const interpolation =
+    flags.interpolation !== undefined
+      ? parseInterpolation(flags.interpolation, '--interpolation')
+      : undefined;
+  await startBackend(flags);
+  return evaluateSavedModel({
+    ...common,
+    model: flags.model!,
+    dataset,
+    data: flags.data!,
+    out: flags.out!,
+    ...(flags.split !== undefined ? { split: flags.split } : {}),
+    ...(fold !== undefined ? { fold } : {}),
+    ...(interpolation !== undefined ? { interpolation } : {}),
+    ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
+  });
+}
+
+async function startBackend(flags: EvaluateFlags): Promise<void> {
+  await initBackend({
+    ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
+    ...(flags.quiet
+      ? {}
+      : { report: (line: string) => process.stderr.write(`ftunet evaluate: ${line}\n`) }),
+  });
+}
+
+/** Progress on stderr, only for a terminal (logs and pipes get the result alone). */
+function progressLine(p: EvaluationProgress): void {
+  if (!process.stderr.isTTY) return;
+  const end = p.done === p.total ? '\n' : '';
+  process.stderr.write(`\rftunet evaluate: ${p.phase} ${p.done}/${p.total}${end}`);
+}

@@ -1,0 +1,117 @@
+/**
+ * `ftunet predict`: masks, overlays and (with --attention) attention heat maps for image
+ * files. A thin shell over `openModel` and `predictFiles` (src/predict/files.ts).
+ */
+import type { Command } from 'commander';
+import { initBackend } from '../../backend/select.js';
+import { UserError } from '../../errors.js';
+import { openModel } from '../../eval/model_source.js';
+import { parseThreshold } from '../../eval/score.js';
+import { attentionGateNames } from '../../models/build.js';
+import { listFew, plural } from '../../data/messages.js';
+import { OVERLAY_STYLES, parseOverlayStyle } from '../../predict/overlay.js';
+import { predictFiles, type PredictProgress } from '../../predict/files.js';
+import { parseInterpolation } from '../../util/raster.js';
+
+interface PredictFlags {
+  model: string;
+  out: string;
+  attention?: boolean;
+  threshold: string;
+  overlay: string;
+  interpolation?: string;
+  backend?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description(
+      'predict lesion masks of image files: <stem>_mask.png (0/255, original size), ' +
+        '<stem>_overlay.png and with --attention <stem>_attention_<k>.png',
+    )
+    .argument('<input...>', 'image files or folders of images')
+    .requiredOption('--model <dir>', 'a saved model folder, or a run folder (its best model)')
+    .requiredOption('--out <dir>', 'output folder (created)')
+    .option('--attention', "also write each attention gate's map as a heat map (k = 1 deepest)")
+    .option('--threshold <t>', 'a pixel is lesion when its probability is above this', '0.5')
+    .option(
+      '--overlay <style>',
+      `how the overlay draws the mask: ${OVERLAY_STYLES.join(', ')}`,
+      'contour',
+    )
+    .option(
+      '--interpolation <mode>',
+      "image resizing, nearest or bilinear (default: the run's, else nearest)",
+    )
+    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--json', 'print one JSON object (predicted files and failures)')
+    .option('--quiet', 'no progress or backend line on stderr')
+    .action(async (inputs: string[], flags: PredictFlags) => {
+      const threshold = parseThreshold(flags.threshold, '--threshold');
+      const style = parseOverlayStyle(flags.overlay, '--overlay');
+      const flagInterpolation =
+        flags.interpolation !== undefined
+          ? parseInterpolation(flags.interpolation, '--interpolation')
+          : undefined;
+      await initBackend({
+        ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
+        ...(flags.quiet
+          ? {}
+          : { report: (line: string) => process.stderr.write(`ftunet predict: ${line}\n`) }),
+      });
+      const opened = await openModel(flags.model);
+      try {
+        if (flags.attention && attentionGateNames(opened.model).length === 0) {
+          throw new UserError(
+            `--attention: model '${opened.name}' in ${opened.modelDir} has no attention gates ` +
+              '(attn_unet, attn_reg_ds and attn_reg have them; unet does not)',
+          );
+        }
+        const interpolation = flagInterpolation ?? opened.run?.dataset.interpolation;
+        const result = await predictFiles({
+          model: opened.model,
+          inputs,
+          out: flags.out,
+          attention: flags.attention ?? false,
+          threshold,
+          ...(interpolation !== undefined ? { interpolation } : {}),
+          overlay: { style },
+          onFailure: (f) =>
+            process.stderr.write(`ftunet predict: cannot read ${f.input}: ${f.reason}\n`),
+          ...(flags.quiet ? {} : { onProgress: progressLine }),
+        });
+        if (result.skipped.length > 0) {
+          process.stderr.write(
+            `ftunet predict: warning: skipped ${plural(result.skipped.length, 'entry', 'entries')} ` +
+              `that ${result.skipped.length === 1 ? 'is' : 'are'} not an image: ${listFew(result.skipped)}\n`,
+          );
+        }
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify({ model: opened.modelDir, ...result })}\n`);
+        } else {
+          const each = flags.attention ? ', overlay and attention maps' : ' and overlay';
+          process.stdout.write(
+            `predicted ${plural(result.predicted.length, 'image')} into ${flags.out} (mask${each} each)\n`,
+          );
+        }
+        if (result.failed.length > 0) {
+          const total = result.predicted.length + result.failed.length;
+          throw new UserError(
+            `predict: ${result.failed.length} of ${total} inputs failed (see above)`,
+          );
+        }
+      } finally {
+        opened.model.dispose();
+      }
+    });
+}
+
+/** Progress on stderr, only for a terminal. */
+function progressLine(p: PredictProgress): void {
+  if (!process.stderr.isTTY) return;
+  const end = p.done === p.total ? '\n' : '';
+  process.stderr.write(`\rftunet predict: ${p.done}/${p.total}${end}`);
+}

@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { saveModel } from '../../src/io/model_files.js';
+import { makeTemp, removeTemp } from '../data/fixtures.js';
+import { thresholdModel, writeBusItems, writeRunFolder } from '../eval/fixtures.js';
+import { expectClose, useBackend } from '../helpers.js';
+import { runCli } from './run.js';
+
+let root: string;
+let data: string;
+let run: string;
+let model: string;
+let env: NodeJS.ProcessEnv;
+before(async () => {
+  await useBackend('cpu');
+  root = await makeTemp('ftunet-cli-eval-');
+  data = path.join(root, 'bus');
+  run = path.join(root, 'run');
+  model = path.join(root, 'model');
+  // The default cache goes under XDG_CACHE_HOME: a temporary folder, never the user's.
+  env = { XDG_CACHE_HOME: path.join(root, 'xdg') };
+  await writeBusItems(data);
+  const net = thresholdModel();
+  await writeRunFolder(run, data, net);
+  await saveModel(net, model);
+  net.dispose();
+});
+after(() => removeTemp(root));
+
+const cli = (...args: string[]) => runCli(['evaluate', ...args], env);
+
+describe('ftunet evaluate --run', () => {
+  test('prints the summary table, writes RUN/eval/metrics.csv and summary.json', async () => {
+    const r = cli('--run', run, '--backend', 'cpu');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, 'ftunet evaluate: backend: cpu (plain JavaScript, slow)\n');
+    // Items 1-3 of the fixture (worked by hand in test/eval/evaluate.test.ts):
+    // DSC 321/359, 1/51, 1 -> mean 0.6379, population std 0.4393.
+    assert.deepEqual(r.stdout.split('\n'), [
+      'threshold_net: 3 test images of fold 0, threshold 0.5, scored at the original size',
+      'metric       mean     std',
+      'DSC        0.6379  0.4393',
+      'precision  0.9363  0.0900',
+      'recall     0.6732  0.4622',
+      'TNR        0.9894  0.0150',
+      'IoU        0.6096  0.4244',
+      'lesion area: ground truth 5.19% ± 4.95%, prediction 4.89% ± 6.91%',
+      `wrote ${path.join(run, 'eval', 'metrics.csv')} and ${path.join(run, 'eval', 'summary.json')}`,
+      '',
+    ]);
+    const csv = await readFile(path.join(run, 'eval', 'metrics.csv'), 'utf8');
+    const rows = csv
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','));
+    assert.deepEqual(rows[0], [
+      'name',
+      'dsc',
+      'precision',
+      'recall',
+      'tnr',
+      'iou',
+      'truth_area',
+      'predicted_area',
+    ]);
+    assert.deepEqual(
+      rows.slice(1).map((r) => r[0]),
+      ['000001.png', '000002.png', '000003.png'],
+    );
+    expectClose(
+      rows.slice(1).flatMap((r) => r.slice(1).map(Number)),
+      [
+        ...[321 / 359, 161 / 199, 1, 1153 / 1191, 161 / 199, 160 / 1350, 198 / 1350],
+        ...[1 / 51, 1, 1 / 51, 1, 1 / 51, 50 / 1350, 0],
+        ...[1, 1, 1, 1, 1, 0, 0],
+      ],
+      { rtol: 1e-12, atol: 0 },
+    );
+    const summary = JSON.parse(await readFile(path.join(run, 'eval', 'summary.json'), 'utf8'));
+    for (const key of ['dsc', 'precision', 'recall', 'tnr', 'iou']) {
+      assert.deepEqual(Object.keys(summary[key]), ['mean', 'std'], key);
+    }
+    assert.deepEqual(
+      [summary.count, summary.threshold, summary.fold, summary.model],
+      [3, 0.5, 0, 'threshold_net'],
+    );
+    expectClose(summary.dsc.mean, (321 / 359 + 1 / 51 + 1) / 3, { rtol: 1e-12, atol: 0 });
+  });
+
+  test('--json prints summary.json; --threshold and --input-size-metrics; --quiet', async () => {
+    const out = path.join(root, 'thr');
+    const r = cli(
+      '--run',
+      run,
+      '--backend',
+      'cpu',
+      '--threshold',
+      '0.9',
+      '--input-size-metrics',
+      '--out',
+      out,
+      '--json',
+      '--quiet',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const printed = JSON.parse(r.stdout);
+    assert.deepEqual(printed, JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8')));
+    // At 0.9 nothing is predicted: DSC 1/161, 1/51 and 1.
+    expectClose(printed.dsc.mean, (1 / 161 + 1 / 51 + 1) / 3);
+    assert.equal(printed.threshold, 0.9);
+    assert.deepEqual(printed.atInputSize.size, [32, 32]);
+    const header = (await readFile(path.join(out, 'metrics.csv'), 'utf8')).split('\n')[0];
+    assert.ok(
+      header.endsWith(
+        ',dsc_input_size,precision_input_size,recall_input_size,tnr_input_size,iou_input_size',
+      ),
+    );
+  });
+});
+
+describe('ftunet evaluate --model', () => {
+  test('every item of a data set when no split is given', async () => {
+    const out = path.join(root, 'all');
+    const r = cli(
+      '--model',
+      model,
+      '--dataset',
+      'bus',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+      '--quiet',
+      '--json',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.deepEqual([s.count, s.fold, s.split], [4, null, null]);
+    // The fourth item comes back shifted by a row and a column: DSC 1293/1401.
+    expectClose(s.dsc.mean, (321 / 359 + 1 / 51 + 1 + 1293 / 1401) / 4);
+  });
+
+  test('--split and --fold; a run folder as --model', () => {
+    const r = cli(
+      '--model',
+      run,
+      '--dataset',
+      'synthetic-bus',
+      '--data',
+      data,
+      '--split',
+      path.join(run, 'split.json'),
+      '--fold',
+      '0',
+      '--out',
+      path.join(root, 'fold'),
+      '--backend',
+      'cpu',
+      '--quiet',
+      '--json',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).count, 3);
+  });
+});
+
+describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
+  test('usage errors', () => {
+    const cases: Array<[string[], string]> = [
+      [
+        [],
+        'ftunet: evaluate: give either --run RUN_DIR or --model DIR (with --dataset, --data and --out)\n',
+      ],
+      [
+        ['--run', 'r', '--model', 'm'],
+        'ftunet: evaluate: give either --run RUN_DIR or --model DIR (with --dataset, --data and --out)\n',
+      ],
+      [
+        ['--run', 'r', '--dataset', 'bus'],
+        "ftunet: --dataset: not used with --run (the run's config.json records it)\n",
+      ],
+      [
+        ['--run', 'r', '--fold', '1'],
+        "ftunet: --fold: not used with --run (the run's config.json records it)\n",
+      ],
+      [
+        ['--run', 'r', '--threshold', '2'],
+        "ftunet: --threshold: expected a number from 0 to 1, got '2'\n",
+      ],
+      [
+        ['--run', 'r', '--batch-size', '0'],
+        "ftunet: --batch-size: expected an integer from 1 to 4096, got '0'\n",
+      ],
+      [
+        ['--model', 'm', '--dataset', 'bus', '--data', 'd'],
+        'ftunet: --out: required with --model\n',
+      ],
+      [
+        ['--model', 'm', '--dataset', 'busi', '--data', 'd', '--out', 'o'],
+        "ftunet: --dataset: unknown data set 'busi'; expected one of bus, isic2018, folder, synthetic-bus, synthetic-isic\n",
+      ],
+      [
+        ['--model', 'm', '--dataset', 'bus', '--data', 'd', '--out', 'o', '--fold', '1'],
+        '--fold: applies to a split file; give --split FILE too',
+      ],
+      [
+        ['--model', 'm', '--dataset', 'bus', '--data', 'd', '--out', 'o', '--mask-suffix', '_s'],
+        'ftunet: --mask-suffix: applies to --dataset folder only, not bus\n',
+      ],
+      [
+        ['--run', 'r', '--backend', 'gpu'],
+        "ftunet: --backend: unknown backend 'gpu'; expected one of auto, wasm, cpu, tensorflow\n",
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '', args.join(' '));
+      if (message.endsWith('\n')) assert.equal(r.stderr, message, args.join(' '));
+      else assert.equal(r.stderr, `ftunet: ${message}\n`, args.join(' '));
+    }
+  });
+
+  test('a missing run folder, a damaged config.json, a fold outside the split', async () => {
+    const missing = path.join(root, 'nope');
+    let r = cli('--run', missing, '--backend', 'cpu', '--quiet');
+    assert.deepEqual([r.code, r.stderr], [2, `ftunet: run folder '${missing}' does not exist\n`]);
+
+    const damaged = path.join(root, 'damaged');
+    await writeRunFolder(damaged, data);
+    await writeFile(path.join(damaged, 'config.json'), '{"format": "ftunet-run"');
+    r = cli('--run', damaged, '--backend', 'cpu', '--quiet');
+    assert.deepEqual(
+      [r.code, r.stderr],
+      [
+        2,
+        `ftunet: '${path.join(damaged, 'config.json')}' is not valid JSON: the run's config is damaged\n`,
+      ],
+    );
+
+    const split = path.join(run, 'split.json');
+    r = cli(
+      '--model',
+      model,
+      '--dataset',
+      'bus',
+      '--data',
+      data,
+      '--out',
+      path.join(root, 'x'),
+      '--split',
+      split,
+      '--fold',
+      '3',
+      '--backend',
+      'cpu',
+      '--quiet',
+    );
+    assert.deepEqual(
+      [r.code, r.stderr],
+      [2, `ftunet: split file ${split} has 1 fold (0), got fold 3\n`],
+    );
+  });
+});
