@@ -1,0 +1,330 @@
+/**
+ * `ftunet train`: trains a network on a data set with the paper's protocol, writing a run
+ * folder (see src/train/run.ts); `--resume RUN_DIR` continues a run.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { initBackend } from '../../backend/select.js';
+import { UserError } from '../../errors.js';
+import type { DatasetSourceKind } from '../../data/dataset.js';
+import { parseChannels, parseInputSize } from '../../data/presets.js';
+import { parseModelName, MODEL_NAMES, validateInputShape } from '../../models/options.js';
+import { LOSS_NAMES, parseLossName, WEIGHTINGS, type Weighting } from '../../train/objective.js';
+import { OPTIMIZER_NAMES, parseOptimizerName } from '../../train/optimizer.js';
+import {
+  resume,
+  train,
+  TRAINING_PRESETS,
+  type TrainRunCallbacks,
+  type TrainRunResult,
+} from '../../train/run.js';
+import type { EpochLog } from '../../train/trainer.js';
+import { parseInterpolation } from '../../util/raster.js';
+import { parseSeed } from '../../util/rng.js';
+import { parsePositiveNumber } from '../parse.js';
+import { packageVersion } from '../version.js';
+
+const DATASETS = Object.keys(TRAINING_PRESETS) as DatasetSourceKind[];
+
+interface TrainFlags {
+  dataset?: string;
+  data?: string;
+  model: string;
+  loss: string;
+  out?: string;
+  resume?: string;
+  epochs?: string;
+  batchSize?: string;
+  microBatch: string;
+  inputSize?: string;
+  channels?: string;
+  width: string;
+  alpha: string;
+  beta?: string;
+  gamma: string;
+  lossWeights: string;
+  optimizer: string;
+  lr?: string;
+  decay: string;
+  momentum: string;
+  valFraction?: string;
+  testFraction?: string;
+  folds?: string;
+  split?: string;
+  fold: string;
+  seed: string;
+  backend?: string;
+  cache: string | boolean;
+  maskSuffix?: string;
+  interpolation: string;
+  count?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function parseInteger(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min) {
+    throw new UserError(`${flag}: expected an integer >= ${min}, got '${value}'`);
+  }
+  return n;
+}
+
+function parseFraction(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n < 1)) {
+    throw new UserError(`${flag}: expected a number in [0, 1), got '${value}'`);
+  }
+  return n;
+}
+
+function parseWeights(value: string): Weighting | number[] {
+  if ((WEIGHTINGS as readonly string[]).includes(value)) return value as Weighting;
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (parts.some((n) => !Number.isFinite(n) || n < 0)) {
+    throw new UserError(
+      `--loss-weights: expected ${WEIGHTINGS.join(' or ')} or non-negative numbers like 1,1,1,1, got '${value}'`,
+    );
+  }
+  return parts;
+}
+
+function parseDataset(value: string): DatasetSourceKind {
+  if ((DATASETS as string[]).includes(value)) return value as DatasetSourceKind;
+  throw new UserError(
+    `--dataset: unknown data set '${value}'; expected one of ${DATASETS.join(', ')}`,
+  );
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description("train a network with the paper's protocol; writes a run folder")
+    .option('--dataset <name>', `data set: ${DATASETS.join(', ')}`)
+    .option(
+      '--data <dir>',
+      'data folder (synthetic data sets: where to write them, default RUN_DIR/data)',
+    )
+    .option('--model <name>', `network: ${MODEL_NAMES.join(', ')}`, 'attn_reg')
+    .option(
+      '--loss <name>',
+      `loss: ${LOSS_NAMES.join(', ')} (attn_reg: on pred1..3, Tversky on final)`,
+      'ftl',
+    )
+    .option('--out <dir>', 'run folder to create')
+    .option('--resume <dir>', 'continue the run in this folder from its last finished epoch')
+    .option('--epochs <n>', 'epochs (default: bus 100, isic2018 50)')
+    .option('--batch-size <n>', 'images per update (default: bus 16, isic2018 8)')
+    .option(
+      '--micro-batch <n>',
+      "images per forward/backward pass, or 'auto' (what fits in memory)",
+      'auto',
+    )
+    .option(
+      '--input-size <h,w>',
+      'network input rows,cols (default: bus 128,128; isic2018 192,256)',
+    )
+    .option('--channels <c>', '1 (grey) or 3 (RGB) (default: bus 1, isic2018 3)')
+    .option('--width <multiplier>', 'width multiplier of every filter count', '1')
+    .option('--alpha <a>', 'Tversky weight of false negatives', '0.7')
+    .option('--beta <b>', 'Tversky weight of false positives (default 1 - alpha)')
+    .option('--gamma <g>', 'focal parameter: FTL = (1 - TI)^(1/gamma)', String(4 / 3))
+    .option(
+      '--loss-weights <w>',
+      `deep supervision weights: ${WEIGHTINGS.join(', ')} or a,b,c,d`,
+      'equal',
+    )
+    .option('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'sgd')
+    .option('--lr <rate>', 'initial learning rate (default: sgd 0.01, adam 0.001)')
+    .option('--decay <d>', 'Keras time decay per update: lr / (1 + decay * t)', '1e-6')
+    .option('--momentum <m>', 'SGD momentum', '0.9')
+    .option(
+      '--val-fraction <f>',
+      'fraction of the training items held out for validation (default 0.15)',
+    )
+    .option('--test-fraction <f>', 'fraction of the items held out for testing (default 0.25)')
+    .option('--folds <k>', 'make a k-fold split instead of the 75/25 holdout')
+    .option('--split <file>', 'use this split file (from an earlier run or ablation)')
+    .option('--fold <k>', 'which fold of the split to train', '0')
+    .option('--seed <s>', 'seed of weights, split and order', '0')
+    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--cache <dir>', 'preprocessing cache folder (default: ~/.cache/focal-tversky-unet)')
+    .option('--no-cache', 'do not use the preprocessing cache')
+    .option('--mask-suffix <s>', "folder data sets: mask file stem suffix, e.g. '_segmentation'")
+    .option('--interpolation <mode>', 'image resizing: nearest or bilinear', 'nearest')
+    .option('--count <n>', 'synthetic data sets: number of items (default: bus 163, isic 200)')
+    .option('--quiet', 'print nothing but errors')
+    .option('--json', 'print one JSON line per epoch on stdout')
+    .action(async (flags: TrainFlags) => {
+      const report = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
+      if (flags.resume !== undefined) {
+        if (flags.out !== undefined || flags.dataset !== undefined) {
+          throw new UserError('--resume continues a run as configured: give no --out or --dataset');
+        }
+        const backend = await initBackend({
+          ...(flags.backend ? { backend: flags.backend } : {}),
+          report,
+        });
+        const result = await resume(flags.resume, backend.name, callbacksFor(flags));
+        finish(result, flags);
+        return;
+      }
+      if (flags.dataset === undefined)
+        throw new UserError('--dataset is required (or --resume RUN_DIR)');
+      if (flags.out === undefined)
+        throw new UserError('--out is required: the run folder to create');
+      const dataset = parseDataset(flags.dataset);
+      const model = parseModelName(flags.model, '--model');
+      const loss = parseLossName(flags.loss, '--loss');
+      const inputSize = flags.inputSize ? parseInputSize(flags.inputSize) : undefined;
+      const channels = flags.channels ? parseChannels(flags.channels) : undefined;
+      const preset = TRAINING_PRESETS[dataset];
+      validateInputShape(
+        [...(inputSize ?? preset.inputSize), channels ?? preset.channels],
+        '--input-size',
+      );
+      const optimizer = parseOptimizerName(flags.optimizer);
+      const backend = await initBackend({
+        ...(flags.backend ? { backend: flags.backend } : {}),
+        report,
+      });
+      const result = await train(
+        {
+          out: flags.out,
+          dataset,
+          ...(flags.data !== undefined ? { data: flags.data } : {}),
+          model,
+          width: parsePositiveNumber(flags.width, '--width'),
+          ...(inputSize ? { inputSize } : {}),
+          ...(channels ? { channels } : {}),
+          interpolation: parseInterpolation(flags.interpolation),
+          ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
+          cache:
+            flags.cache === false
+              ? false
+              : typeof flags.cache === 'string'
+                ? flags.cache
+                : undefined,
+          loss,
+          alpha: parseFraction(flags.alpha, '--alpha'),
+          ...(flags.beta !== undefined ? { beta: parseFraction(flags.beta, '--beta') } : {}),
+          gamma: parsePositiveNumber(flags.gamma, '--gamma'),
+          weights: parseWeights(flags.lossWeights),
+          optimizer: {
+            name: optimizer,
+            ...(flags.lr !== undefined
+              ? { learningRate: parsePositiveNumber(flags.lr, '--lr') }
+              : {}),
+            decay:
+              Number(flags.decay) >= 0
+                ? Number(flags.decay)
+                : parseFraction(flags.decay, '--decay'),
+            momentum: parseFraction(flags.momentum, '--momentum'),
+          },
+          ...(flags.epochs !== undefined
+            ? { epochs: parseInteger(flags.epochs, '--epochs', 1) }
+            : {}),
+          ...(flags.batchSize !== undefined
+            ? { batchSize: parseInteger(flags.batchSize, '--batch-size', 1) }
+            : {}),
+          microBatch:
+            flags.microBatch === 'auto'
+              ? 'auto'
+              : parseInteger(flags.microBatch, '--micro-batch', 1),
+          seed: parseSeed(flags.seed),
+          ...(flags.split !== undefined ? { splitFile: flags.split } : {}),
+          ...(flags.folds !== undefined ? { folds: parseInteger(flags.folds, '--folds', 2) } : {}),
+          fold: parseInteger(flags.fold, '--fold', 0),
+          ...(flags.valFraction !== undefined
+            ? { valFraction: parseFraction(flags.valFraction, '--val-fraction') }
+            : {}),
+          ...(flags.testFraction !== undefined
+            ? { testFraction: parseFraction(flags.testFraction, '--test-fraction') }
+            : {}),
+          ...(flags.count !== undefined
+            ? { syntheticCount: parseInteger(flags.count, '--count', 1) }
+            : {}),
+          backend: backend.name,
+          packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
+        },
+        callbacksFor(flags),
+      );
+      finish(result, flags);
+    });
+}
+
+function formatEpoch(log: EpochLog, epochs: number): string {
+  const v = log.val
+    ? `  val loss ${log.val.loss.toFixed(4)} dsc ${log.val.outputs.final.dsc.toFixed(4)}`
+    : '';
+  return (
+    `epoch ${log.epoch}/${epochs}  loss ${log.train.loss.toFixed(4)} ` +
+    `dsc ${log.train.outputs.final.dsc.toFixed(4)}${v}  ${log.seconds.toFixed(1)}s${log.best ? '  (best)' : ''}`
+  );
+}
+
+function callbacksFor(flags: TrainFlags): TrainRunCallbacks {
+  const info = (line: string) => {
+    if (!flags.quiet) process.stderr.write(`ftunet train: ${line}\n`);
+  };
+  const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
+  let bar: cliProgress.SingleBar | undefined;
+  let epochs = 0;
+  let epochStart = Date.now();
+  let runStart = Date.now();
+  let doneSteps = 0;
+  return {
+    onInfo: info,
+    onWarning: (line) => process.stderr.write(`ftunet train: warning: ${line}\n`),
+    onDataProgress: (done, total, phase) => {
+      if (tty)
+        process.stderr.write(
+          `\rftunet train: ${phase} ${done}/${total}${done === total ? '\n' : ''}`,
+        );
+    },
+    onStep: (p) => {
+      if (!tty) return;
+      if (p.step === 1) {
+        epochStart = Date.now();
+        if (doneSteps === 0) runStart = Date.now();
+        bar?.stop();
+        bar = new cliProgress.SingleBar(
+          {
+            format:
+              'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | dsc {dsc} | {rate} img/s | left {left}',
+            stream: process.stderr,
+            hideCursor: true,
+            clearOnComplete: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(p.steps, 0);
+      }
+      doneSteps += 1;
+      const elapsed = (Date.now() - epochStart) / 1000;
+      const perStep = (Date.now() - runStart) / 1000 / doneSteps;
+      epochs = Math.max(epochs, p.epoch);
+      bar?.update(p.step, {
+        epoch: p.epoch,
+        loss: p.loss.toFixed(4),
+        dsc: p.dsc.toFixed(4),
+        rate: (p.images / Math.max(elapsed, 1e-3)).toFixed(2),
+        left: `${Math.round(perStep * (p.steps - p.step))}s in epoch`,
+      });
+    },
+    onEpoch: (log) => {
+      bar?.stop();
+      bar = undefined;
+      if (flags.json) process.stdout.write(`${JSON.stringify(log)}\n`);
+      else if (!flags.quiet)
+        process.stderr.write(`${formatEpoch(log, Number(flags.epochs ?? 0) || log.epoch)}\n`);
+    },
+  };
+}
+
+function finish(result: TrainRunResult, flags: TrainFlags): void {
+  if (flags.quiet || flags.json) return;
+  process.stderr.write(
+    `ftunet train: done; best validation DSC ${result.bestScore.toFixed(4)} at epoch ${result.bestEpoch}\n`,
+  );
+}

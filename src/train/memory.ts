@@ -1,0 +1,39 @@
+/**
+ * How many images fit in one training pass: an estimate from the model's activations, used
+ * to split a batch into micro-batches on backends with a hard memory ceiling.
+ *
+ * One wasm instance addresses at most 4 GB (32-bit), and TensorFlow.js keeps every layer's
+ * output for the backward pass, plus gradients and temporaries: measured on attn_reg at
+ * 128x128x1 (69 MB of layer outputs per image), a pass of 8 images fits and 16 do not, so a
+ * pass needs about four times its layer outputs.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+/** Bytes of all layer outputs for one image (float32). */
+export function activationBytesPerImage(model: tfl.LayersModel): number {
+  let elements = 0;
+  for (const layer of model.layers) {
+    const shapes = (
+      Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]
+    ) as Array<Array<number | null>>;
+    for (const shape of shapes)
+      elements += shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1);
+  }
+  return 4 * elements;
+}
+
+/** Memory a training pass needs per byte of layer outputs (measured, see above). */
+export const TRAINING_MEMORY_FACTOR = 4;
+
+/** The memory one wasm instance may use for a training pass (of its 4 GB address space). */
+export const WASM_TRAINING_BUDGET = 2.5e9;
+
+/**
+ * The largest number of images per training pass that fits the backend, at most `batchSize`
+ * and at least 1. Backends without a hard ceiling ('cpu', 'tensorflow') take the whole batch.
+ */
+export function autoMicroBatch(model: tfl.LayersModel, batchSize: number, backend: string): number {
+  if (backend !== 'wasm') return batchSize;
+  const perImage = activationBytesPerImage(model) * TRAINING_MEMORY_FACTOR;
+  return Math.max(1, Math.min(batchSize, Math.floor(WASM_TRAINING_BUDGET / perImage)));
+}

@@ -1,0 +1,176 @@
+/**
+ * The optimisers of the reference training scripts, written out so that their arithmetic is
+ * Keras's (2.x, the paper's framework) and their whole state can be saved in a checkpoint:
+ *
+ * - `sgd`: Keras SGD with momentum and time decay, per update t (counted from 0):
+ *   lr_t = lr / (1 + decay * t); v = momentum * v - lr_t * g; w = w + v.
+ *   (TensorFlow.js's MomentumOptimizer keeps v' = momentum * v' + g and steps by lr * v',
+ *   which differs from Keras as soon as the learning rate changes.)
+ * - `adam`: Keras Adam, epsilon 1e-7 outside the square root, with the same time decay.
+ *
+ * Browser-safe (tfjs-core only).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
+
+export const OPTIMIZER_NAMES = ['sgd', 'adam'] as const;
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
+export interface OptimizerConfig {
+  /** Default 'sgd' (the paper). */
+  name?: OptimizerName;
+  /** Initial learning rate. Default 0.01 for sgd (the paper), 0.001 for adam. */
+  learningRate?: number;
+  /** Keras time decay per update. Default 1e-6 (the paper). */
+  decay?: number;
+  /** SGD momentum. Default 0.9 (the paper). */
+  momentum?: number;
+  /** Adam's beta1 and beta2. Default 0.9 and 0.999. */
+  beta1?: number;
+  beta2?: number;
+}
+
+export type ResolvedOptimizerConfig = Required<OptimizerConfig>;
+
+/** Keras's Adam epsilon (added to sqrt(v) so an untouched weight divides by it, not by 0). */
+export const ADAM_EPSILON = 1e-7;
+
+export function parseOptimizerName(value: string, source = '--optimizer'): OptimizerName {
+  if ((OPTIMIZER_NAMES as readonly string[]).includes(value)) return value as OptimizerName;
+  throw new UserError(
+    `${source}: unknown optimizer '${value}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`,
+  );
+}
+
+export function resolveOptimizerConfig(config: OptimizerConfig = {}): ResolvedOptimizerConfig {
+  const name = config.name ?? 'sgd';
+  const resolved: ResolvedOptimizerConfig = {
+    name,
+    learningRate: config.learningRate ?? (name === 'adam' ? 0.001 : 0.01),
+    decay: config.decay ?? 1e-6,
+    momentum: config.momentum ?? 0.9,
+    beta1: config.beta1 ?? 0.9,
+    beta2: config.beta2 ?? 0.999,
+  };
+  parseOptimizerName(name, 'optimizer');
+  if (!(resolved.learningRate > 0)) {
+    throw new UserError(`learning rate must be > 0, got ${resolved.learningRate}`);
+  }
+  if (!(resolved.decay >= 0)) throw new UserError(`decay must be >= 0, got ${resolved.decay}`);
+  for (const k of ['momentum', 'beta1', 'beta2'] as const) {
+    if (!(resolved[k] >= 0 && resolved[k] < 1)) {
+      throw new UserError(`${k} must be in [0, 1), got ${resolved[k]}`);
+    }
+  }
+  return resolved;
+}
+
+/** The saved state: the update count and each slot's values, by `<variable>/<slot>`. */
+export interface OptimizerState {
+  iterations: number;
+  slots: Record<string, { shape: number[]; values: Float32Array }>;
+}
+
+/** A trainable weight under a stable name (e.g. `conv1_1/kernel`) that checkpoints use. */
+export interface Param {
+  name: string;
+  variable: tf.Variable;
+}
+
+let instances = 0;
+
+export class Optimizer {
+  readonly config: ResolvedOptimizerConfig;
+  private iterationCount = 0;
+  private readonly slots = new Map<string, tf.Variable>();
+  /** Prefix of the slot variables' engine names, unique per optimiser in the process. */
+  private readonly prefix = `optimizer${instances++}`;
+
+  constructor(config: OptimizerConfig = {}) {
+    this.config = resolveOptimizerConfig(config);
+  }
+
+  /** Updates applied so far. */
+  get iterations(): number {
+    return this.iterationCount;
+  }
+
+  /** The learning rate of the next update: lr / (1 + decay * t). */
+  currentLearningRate(): number {
+    return this.config.learningRate / (1 + this.config.decay * this.iterationCount);
+  }
+
+  private slot(param: Param, name: string): tf.Variable {
+    const key = `${param.name}/${name}`;
+    let v = this.slots.get(key);
+    if (v === undefined) {
+      v = tf.variable(tf.zerosLike(param.variable), false, `${this.prefix}/${key}`);
+      this.slots.set(key, v);
+    }
+    return v;
+  }
+
+  /** Applies one update; `grads[i]` is the gradient of `params[i]`. */
+  applyGradients(params: readonly Param[], grads: readonly tf.Tensor[]): void {
+    if (grads.length !== params.length) {
+      throw new Error(`applyGradients: ${grads.length} gradients for ${params.length} weights`);
+    }
+    const c = this.config;
+    const lr = this.currentLearningRate();
+    const t = this.iterationCount + 1;
+    tf.tidy(() => {
+      params.forEach((param, i) => {
+        const w = param.variable;
+        const g = grads[i];
+        switch (c.name) {
+          case 'sgd': {
+            const v = this.slot(param, 'momentum');
+            const vNew = tf.sub(tf.mul(v, c.momentum), tf.mul(g, lr));
+            v.assign(vNew);
+            w.assign(tf.add(w, vNew));
+            break;
+          }
+          case 'adam': {
+            const m = this.slot(param, 'm');
+            const v = this.slot(param, 'v');
+            const lrT = (lr * Math.sqrt(1 - c.beta2 ** t)) / (1 - c.beta1 ** t);
+            const mNew = tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1));
+            const vNew = tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
+            m.assign(mNew);
+            v.assign(vNew);
+            w.assign(tf.sub(w, tf.div(tf.mul(mNew, lrT), tf.add(tf.sqrt(vNew), ADAM_EPSILON))));
+            break;
+          }
+          default:
+            throw new UserError(`unknown optimizer '${String(c.name)}'`);
+        }
+      });
+    });
+    this.iterationCount = t;
+  }
+
+  /** A copy of the state, for a checkpoint. */
+  async getState(): Promise<OptimizerState> {
+    const slots: OptimizerState['slots'] = {};
+    for (const [key, v] of this.slots) {
+      slots[key] = { shape: [...v.shape], values: (await v.data()) as Float32Array };
+    }
+    return { iterations: this.iterationCount, slots };
+  }
+
+  /** Restores a state saved by `getState` (slots are matched by parameter name). */
+  setState(state: OptimizerState): void {
+    this.dispose();
+    this.iterationCount = state.iterations;
+    for (const [key, { shape, values }] of Object.entries(state.slots)) {
+      const init = tf.tensor(values, shape, 'float32');
+      this.slots.set(key, tf.variable(init, false, `${this.prefix}/${key}`));
+      init.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.slots.values()) v.dispose();
+    this.slots.clear();
+  }
+}
