@@ -1,0 +1,104 @@
+/**
+ * focal-tversky-unet: the public API, as named re-exports (one place to see what is public).
+ */
+// Errors
+export { BackendError, DataError, ShapeError, UserError } from './errors.js';
+
+// Backends
+export {
+  BACKEND_CHOICES,
+  BACKEND_ENV_VAR,
+  describeBackend,
+  initBackend,
+  nativeBackendAvailable,
+  parseBackendChoice,
+} from './backend/select.js';
+export type { BackendChoice, BackendInfo, BackendName, BackendOptions } from './backend/select.js';
+export { registerWasmKernels } from './kernels/wasm/register.js';
+
+// Losses
+export { binaryCrossentropy, bceDiceLoss, BCE_EPSILON } from './losses/bce.js';
+export { diceCoefficient, diceLoss } from './losses/dice.js';
+export { focalTverskyLoss, tverskyIndex, tverskyLoss, FTL_EPSILON } from './losses/tversky.js';
+export { computeTpFpFn, REDUCTIONS } from './losses/utils.js';
+export type { LossOptions, Reduction } from './losses/utils.js';
+
+// Metrics
+export { softDsc, softPrecision, softRecall } from './metrics/soft.js';
+export type { SoftMetricOptions } from './metrics/soft.js';
+export {
+  confusionCounts,
+  confusionCountsPerImage,
+  evaluateBatch,
+  evaluateMask,
+  metricsFromCounts,
+} from './metrics/evaluation.js';
+export type {
+  ConfusionCounts,
+  EvaluationOptions,
+  SegmentationMetrics,
+  ThresholdOptions,
+} from './metrics/evaluation.js';
+export { summarizeMetrics } from './metrics/summary.js';
+export type { MetricSummary } from './metrics/summary.js';
+
+// Networks
+export {
+  attentionGateNames,
+  buildModel,
+  finalOutputIndex,
+  modelMetadata,
+  outputNames,
+  withAttentionMaps,
+} from './models/build.js';
+export type { ModelMetadata } from './models/build.js';
+export { MODEL_NAMES, validateInputShape } from './models/options.js';
+export type { ModelName, ModelOptions } from './models/options.js';
+export { summarizeModel } from './models/summary.js';
+export type { LayerSummary, ModelSummary } from './models/summary.js';
+export { folderHandler, loadModel, saveModel } from './io/model_files.js';
+
+// Data
+export { makeBatch } from './data/batch.js';
+export type { Batch } from './data/batch.js';
+export type { DatasetSource, DatasetSourceKind, SegmentationDataset } from './data/dataset.js';
+export { listDatasetPairs, loadDataset } from './data/load.js';
+export type { LoadDatasetOptions, LoadProgress } from './data/load.js';
+export { DATASET_KINDS, DATASET_PRESETS } from './data/presets.js';
+export type { DatasetKind } from './data/presets.js';
+export { holdoutSplit, kFoldSplit, resolveSplit } from './data/splits.js';
+export type { FoldIndices, Split, SplitFold } from './data/splits.js';
+export { loadSplit, saveSplit } from './data/split_file.js';
+export { summarizeDataset } from './data/summary.js';
+export type { DatasetSummary } from './data/summary.js';
+export { synthesizeDataset, SYNTHETIC_KINDS } from './data/synthetic/generate.js';
+export type { SynthesizeOptions, SyntheticKind } from './data/synthetic/generate.js';
+export { writeSyntheticDataset } from './data/synthetic/write.js';
+export type { WriteSyntheticOptions } from './data/synthetic/write.js';
+export { decodeImage, decodeMask } from './io/image.js';
+export { writeImage, writeMask } from './io/write.js';
+export { Rng } from './util/rng.js';
+
+// Training
+export {
+  LOSS_NAMES,
+  lossFunction,
+  makeObjective,
+  outputWeights,
+  subsampleTarget,
+} from './train/objective.js';
+export type { LossName, Objective, ObjectiveOptions, Weighting } from './train/objective.js';
+export { Optimizer, OPTIMIZER_NAMES } from './train/optimizer.js';
+export type { OptimizerConfig, OptimizerState } from './train/optimizer.js';
+export { DivergenceError, OutOfMemoryError, Trainer } from './train/trainer.js';
+export type {
+  EpochLog,
+  PhaseMetrics,
+  StepProgress,
+  TrainCallbacks,
+  TrainerOptions,
+  TrainState,
+} from './train/trainer.js';
+export { readRunConfig, resume, train, TRAINING_PRESETS } from './train/run.js';
+export type { RunConfig, TrainRunOptions, TrainRunResult } from './train/run.js';
+export { loadCheckpoint, saveCheckpoint } from './io/checkpoint.js';
