@@ -65,7 +65,7 @@ describe('synthetic generators', () => {
 
   test('bus-like: grey, about 760x570, binary mask, dark lesion, areas near 4.84% ± 5.43%', () => {
     const areas: number[] = [];
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 30; i++) {
       const p = generatePair('bus', i, { seed: 0 });
       const { height, width, channels } = p.image;
       assert.equal(channels, 1);
@@ -85,7 +85,7 @@ describe('synthetic generators', () => {
       areas.push(p.lesionArea);
     }
     const s = summaryStats(areas);
-    // Forty draws: the mean's standard error is about 0.9 points.
+    // Thirty draws: the mean's standard error is about 1 point.
     assert.ok(s.mean > 0.03 && s.mean < 0.07, `mean ${s.mean}`);
     assert.ok(s.std > 0.03 && s.std < 0.08, `std ${s.std}`);
     assert.ok(s.min < 0.01 && s.max > 0.12, `range ${s.min}-${s.max}`);
@@ -93,7 +93,7 @@ describe('synthetic generators', () => {
 
   test('isic-like: RGB, larger than 192x256, pigmented lesion, areas near 21.4% ± 20.3%', () => {
     const areas: number[] = [];
-    for (let i = 0; i < 24; i++) {
+    for (let i = 0; i < 16; i++) {
       const p = generatePair('isic', i, { seed: 0 });
       const { height, width, channels } = p.image;
       assert.equal(channels, 3);
@@ -107,8 +107,8 @@ describe('synthetic generators', () => {
       areas.push(p.lesionArea);
     }
     const s = summaryStats(areas);
-    // Twenty-four draws: the mean's standard error is about 4 points.
-    assert.ok(s.mean > 0.12 && s.mean < 0.32, `mean ${s.mean}`);
+    // Sixteen draws: the mean's standard error is about 5 points.
+    assert.ok(s.mean > 0.1 && s.mean < 0.35, `mean ${s.mean}`);
     assert.ok(s.std > 0.1 && s.std < 0.3, `std ${s.std}`);
   });
 
@@ -162,7 +162,7 @@ describe('writeSyntheticDataset', () => {
   });
 
   test('bus layout, manifest, read back by the bus reader with the same lesion areas', async () => {
-    const r = await writeSyntheticDataset({ kind: 'bus', out, count: 4, seed: 1 });
+    const r = await writeSyntheticDataset({ kind: 'bus', out, count: 4, concurrency: 1, seed: 1 });
     assert.deepEqual((await readdir(out)).sort(), ['ftunet-synth.json', 'gt', 'original']);
     assert.deepEqual((await readdir(path.join(out, 'gt'))).sort(), [
       '000001.png',
@@ -187,7 +187,7 @@ describe('writeSyntheticDataset', () => {
   });
 
   test('isic layout read back by the isic2018 reader', async () => {
-    const r = await writeSyntheticDataset({ kind: 'isic', out, count: 2, seed: 3 });
+    const r = await writeSyntheticDataset({ kind: 'isic', out, count: 2, concurrency: 1, seed: 3 });
     const ds = await loadDataset({ dataset: 'isic2018', data: out, cache: false });
     assert.deepEqual(ds.names, ['ISIC_0000000.jpg', 'ISIC_0000001.jpg']);
     assert.deepEqual(ds.lesionArea, r.lesionAreas);
@@ -197,8 +197,8 @@ describe('writeSyntheticDataset', () => {
   test('the same seed writes the same files', async () => {
     const other = await makeTemp('ftunet-synth-');
     try {
-      await writeSyntheticDataset({ kind: 'bus', out, count: 2, seed: 9 });
-      await writeSyntheticDataset({ kind: 'bus', out: other, count: 2, seed: 9 });
+      await writeSyntheticDataset({ kind: 'bus', out, count: 2, concurrency: 1, seed: 9 });
+      await writeSyntheticDataset({ kind: 'bus', out: other, count: 2, concurrency: 1, seed: 9 });
       for (const f of ['original/000002.png', 'gt/000002.png']) {
         assert.equal(
           digest(await readFile(path.join(out, f))),
@@ -212,12 +212,12 @@ describe('writeSyntheticDataset', () => {
 
   test('refuses a non-empty folder that is not a synth output; --force writes beside its files', async () => {
     await writeFile(path.join(out, 'thesis.tex'), 'x');
-    await assert.rejects(writeSyntheticDataset({ kind: 'bus', out, count: 1 }), {
+    await assert.rejects(writeSyntheticDataset({ kind: 'bus', out, count: 1, concurrency: 1 }), {
       name: 'UserError',
       message: `synth: ${out} is not empty and is not a synth output (it holds thesis.tex); choose an empty or new folder, or use --force to write there anyway`,
     });
     assert.deepEqual(await readdir(out), ['thesis.tex']);
-    await writeSyntheticDataset({ kind: 'bus', out, count: 1, force: true });
+    await writeSyntheticDataset({ kind: 'bus', out, count: 1, concurrency: 1, force: true });
     assert.deepEqual((await readdir(out)).sort(), [
       'ftunet-synth.json',
       'gt',
@@ -227,8 +227,8 @@ describe('writeSyntheticDataset', () => {
   });
 
   test('rewriting a synth output replaces it (another kind and count included)', async () => {
-    await writeSyntheticDataset({ kind: 'bus', out, count: 3 });
-    await writeSyntheticDataset({ kind: 'isic', out, count: 1 });
+    await writeSyntheticDataset({ kind: 'bus', out, count: 3, concurrency: 1 });
+    await writeSyntheticDataset({ kind: 'isic', out, count: 1, concurrency: 1 });
     assert.deepEqual((await readdir(out)).sort(), [
       'ISIC2018_Task1-2_Training_Input',
       'ISIC2018_Task1_Training_GroundTruth',
@@ -243,7 +243,7 @@ describe('writeSyntheticDataset', () => {
     await assert.rejects(loadDataset({ dataset: 'bus', data: out, cache: false }), {
       name: 'DataError',
     });
-    await writeSyntheticDataset({ kind: 'bus', out, count: 1 });
+    await writeSyntheticDataset({ kind: 'bus', out, count: 1, concurrency: 1 });
     assert.deepEqual((await readdir(out)).sort(), ['ftunet-synth.json', 'gt', 'original']);
   });
 
@@ -255,14 +255,14 @@ describe('writeSyntheticDataset', () => {
       name: 'DataError',
       message: /^bus: expected folders original\/ and gt\/ \(or GT\/\) in /,
     });
-    await writeSyntheticDataset({ kind: 'bus', out, count: 1 });
+    await writeSyntheticDataset({ kind: 'bus', out, count: 1, concurrency: 1 });
     assert.deepEqual((await readdir(path.join(out, 'gt'))).length, 1);
   });
 
   test('an output path that is a file is refused', async () => {
     const f = path.join(out, 'file');
     await writeFile(f, 'x');
-    await assert.rejects(writeSyntheticDataset({ kind: 'bus', out: f, count: 1 }), {
+    await assert.rejects(writeSyntheticDataset({ kind: 'bus', out: f, count: 1, concurrency: 1 }), {
       message: `synth: ${f} is a file, expected a folder`,
     });
   });

@@ -24,10 +24,11 @@ export type SynthReply =
   | { index: number; error: string; code?: string; path?: string };
 
 parentPort?.on('message', (job: SynthJob) => {
-  void run(job).then((reply) => parentPort?.postMessage(reply));
+  void runJob(job).then((reply) => parentPort?.postMessage(reply));
 });
 
-async function run(job: SynthJob): Promise<SynthReply> {
+/** Does one job (in a worker, or in the calling thread when only one worker would run). */
+export async function runJob(job: SynthJob): Promise<SynthReply> {
   try {
     const pair = generatePair(job.kind, job.index, { seed: job.seed });
     const [img, msk] = await Promise.all([

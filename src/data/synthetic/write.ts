@@ -32,7 +32,7 @@ import {
   syntheticName,
   type SyntheticKind,
 } from './generate.js';
-import type { SynthJob, SynthReply } from './synth_worker.js';
+import { runJob, type SynthJob, type SynthReply } from './synth_worker.js';
 
 /** The manifest that marks a folder as a complete synth output. */
 export const SYNTH_MANIFEST = 'ftunet-synth.json';
@@ -86,7 +86,8 @@ export interface WriteSyntheticOptions {
   seed?: number;
   /** Write into a non-empty folder that is not a synth output. Default false. */
   force?: boolean;
-  /** Files being encoded at the same time. Default: number of CPUs, at least 2. */
+  /** Worker threads generating and encoding. Default: number of CPUs, at least 2; 1 runs in
+   * the calling thread. */
   concurrency?: number;
   /** Called after each item is written, with (done, total). Default: nothing. */
   onProgress?: (done: number, total: number) => void;
@@ -257,7 +258,8 @@ export async function writeSyntheticDataset(
 type Done = Extract<SynthReply, { lesionArea: number }>;
 
 /**
- * Runs jobs 0..count-1 on `workers` worker threads (two jobs each at a time), calling `onDone`
+ * Runs jobs 0..count-1 on `workers` worker threads (two jobs each at a time; in this thread
+ * when `workers` is 1), calling `onDone`
  * in completion order. The first failure stops the pool: an I/O error (no space, no
  * permission) becomes a `UserError` naming the file, anything else an `Error` with the
  * worker's stack.
@@ -268,6 +270,11 @@ async function runWorkers(
   makeJob: (index: number) => SynthJob,
   onDone: (reply: Done, done: number) => void,
 ): Promise<void> {
+  if (workers <= 1) {
+    // One worker would only add its start-up time: run in this thread.
+    for (let i = 0; i < count; i++) onDone(checkReply(await runJob(makeJob(i))), i + 1);
+    return;
+  }
   const url = new URL('./synth_worker.js', import.meta.url);
   const pool = Array.from({ length: workers }, () => new Worker(url));
   let next = 0;
@@ -279,16 +286,15 @@ async function runWorkers(
       };
       for (const w of pool) {
         w.on('message', (reply: SynthReply) => {
-          if ('error' in reply) {
-            reject(
-              reply.code !== undefined && reply.path !== undefined
-                ? new UserError(`synth: cannot write ${reply.path} (${reply.code})`)
-                : new Error(`synth worker failed on item ${reply.index}: ${reply.error}`),
-            );
+          let ok: Done;
+          try {
+            ok = checkReply(reply);
+          } catch (err) {
+            reject(err);
             return;
           }
           done++;
-          onDone(reply, done);
+          onDone(ok, done);
           if (done === count) resolve();
           else feed(w);
         });
@@ -317,4 +323,12 @@ export function describeSyntheticResult(result: SyntheticWriteResult): string[] 
     `original sizes (rows x cols): ${height.min}-${height.max} x ${width.min}-${width.max}`,
     `lesion area: ${formatFractionStats(result.lesionArea)}`,
   ];
+}
+
+/** The reply of a finished job, or the error it reports (a UserError for I/O errors). */
+function checkReply(reply: SynthReply): Done {
+  if (!('error' in reply)) return reply;
+  throw reply.code !== undefined && reply.path !== undefined
+    ? new UserError(`synth: cannot write ${reply.path} (${reply.code})`)
+    : new Error(`synth worker failed on item ${reply.index}: ${reply.error}`);
 }
