@@ -6,7 +6,8 @@ import { saveModel } from '../../src/io/model_files.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { thresholdModel, writeBusItems, writeRunFolder } from '../eval/fixtures.js';
 import { expectClose, useBackend } from '../helpers.js';
-import { runCli } from './run.js';
+import { main } from '../../src/cli/program.js';
+import { runCli, type CliResult } from './run.js';
 
 let root: string;
 let data: string;
@@ -30,6 +31,26 @@ before(async () => {
 after(() => removeTemp(root));
 
 const cli = (...args: string[]) => runCli(['evaluate', ...args], env);
+
+/**
+ * Runs the command line in this process (as main.js does, without its start-up cost),
+ * capturing what it writes; for the checks that end before any work starts.
+ */
+async function runMain(args: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { stdout, stderr } = process;
+  const [writeOut, writeErr] = [stdout.write, stderr.write];
+  stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof stdout.write;
+  stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof stderr.write;
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    stdout.write = writeOut;
+    stderr.write = writeErr;
+  }
+}
 
 describe('ftunet evaluate --run', () => {
   test('prints the summary table, writes RUN/eval/metrics.csv and summary.json', async () => {
@@ -170,7 +191,7 @@ describe('ftunet evaluate --model', () => {
 });
 
 describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
-  test('usage errors', () => {
+  test('usage errors (in process: no backend starts before these checks)', async () => {
     const cases: Array<[string[], string]> = [
       [
         [],
@@ -206,7 +227,7 @@ describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
       ],
       [
         ['--model', 'm', '--dataset', 'bus', '--data', 'd', '--out', 'o', '--fold', '1'],
-        '--fold: applies to a split file; give --split FILE too',
+        'ftunet: --fold: applies to a split file; give --split FILE too\n',
       ],
       [
         ['--model', 'm', '--dataset', 'bus', '--data', 'd', '--out', 'o', '--mask-suffix', '_s'],
@@ -218,11 +239,8 @@ describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
       ],
     ];
     for (const [args, message] of cases) {
-      const r = cli(...args);
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stdout, '', args.join(' '));
-      if (message.endsWith('\n')) assert.equal(r.stderr, message, args.join(' '));
-      else assert.equal(r.stderr, `ftunet: ${message}\n`, args.join(' '));
+      const r = await runMain(['evaluate', ...args]);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', message], args.join(' '));
     }
   });
 
