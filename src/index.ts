@@ -78,6 +78,8 @@ export type { WriteSyntheticOptions } from './data/synthetic/write.js';
 export { decodeImage, decodeMask } from './io/image.js';
 export { writeImage, writeMask } from './io/write.js';
 export { Rng } from './util/rng.js';
+export { resizeImage, resizeMask, resizeNearest } from './util/raster.js';
+export type { BinaryMask, Interpolation, RawImage } from './util/raster.js';
 
 // Training
 export {
@@ -99,6 +101,32 @@ export type {
   TrainerOptions,
   TrainState,
 } from './train/trainer.js';
-export { readRunConfig, resume, train, TRAINING_PRESETS } from './train/run.js';
-export type { RunConfig, TrainRunOptions, TrainRunResult } from './train/run.js';
+export { resume, train, TRAINING_PRESETS } from './train/run.js';
+export type { TrainRunConfig, TrainRunOptions, TrainRunResult } from './train/run.js';
+export {
+  DATASET_SOURCE_KINDS,
+  datasetLayout,
+  parseRunConfig,
+  readRunConfig,
+  RUN_FORMAT,
+  runPaths,
+} from './train/run_config.js';
+export type { RunConfig } from './train/run_config.js';
+
+// Evaluation and prediction
+export { evaluateModel } from './eval/evaluate.js';
+export type { EvaluateModelOptions, ImageEvaluation } from './eval/evaluate.js';
+export { evaluateRun, evaluateSavedModel } from './eval/run.js';
+export type {
+  EvaluateRunOptions,
+  EvaluateSavedModelOptions,
+  EvaluationReport,
+} from './eval/run.js';
+export { scorePrediction, DEFAULT_THRESHOLD } from './eval/score.js';
+export { summarizeEvaluation } from './eval/summary.js';
+export type { EvaluationSummary } from './eval/summary.js';
+export { Predictor } from './predict/predictor.js';
+export type { ImagePrediction, PredictorOptions } from './predict/predictor.js';
+export { predictFiles } from './predict/files.js';
+export type { PredictFilesOptions, PredictFilesResult } from './predict/files.js';
 export { loadCheckpoint, saveCheckpoint } from './io/checkpoint.js';

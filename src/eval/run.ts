@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
 import { evaluateModel, modelInputShape, type ImageEvaluation } from './evaluate.js';
 import { openModel } from './model_source.js';
-import { datasetLayout, readRunConfig, runPaths, type RunConfig } from './run_config.js';
+import { datasetLayout, readRunConfig, runPaths, type RunConfig } from '../train/run_config.js';
 import { DEFAULT_THRESHOLD } from './score.js';
 import { metricsCsv, summarizeEvaluation, type EvaluationSummary } from './summary.js';
 

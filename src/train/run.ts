@@ -16,7 +16,6 @@ import { UserError } from '../errors.js';
 import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
 import { defaultCacheDir } from '../data/cache.js';
 import { loadDataset } from '../data/load.js';
-import type { DatasetKind } from '../data/presets.js';
 import { loadSplit, saveSplit } from '../data/split_file.js';
 import { holdoutSplit, kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
@@ -27,12 +26,16 @@ import { buildModel } from '../models/build.js';
 import type { ModelName } from '../models/options.js';
 import type { Interpolation } from '../util/raster.js';
 import { autoMicroBatch } from './memory.js';
+import {
+  datasetLayout,
+  readRunConfig,
+  RUN_FORMAT,
+  RUN_VERSION,
+  type RunConfig,
+} from './run_config.js';
 import type { LossName, Weighting } from './objective.js';
 import type { OptimizerConfig } from './optimizer.js';
 import { Trainer, type EpochLog, type StepProgress } from './trainer.js';
-
-export const RUN_FORMAT = 'ftunet-run';
-export const RUN_VERSION = 1;
 
 /** The paper's settings per data set (REFERENCE.md §3). */
 export const TRAINING_PRESETS: Readonly<
@@ -48,28 +51,17 @@ export const TRAINING_PRESETS: Readonly<
   folder: { inputSize: [128, 128], channels: 3, epochs: 100, batchSize: 16 },
 };
 
-/** The contents of RUN_DIR/config.json. */
-export interface RunConfig {
-  format: typeof RUN_FORMAT;
-  version: typeof RUN_VERSION;
+/** The contents of RUN_DIR/config.json as `train` writes it. */
+export interface TrainRunConfig extends RunConfig {
   package: { name: string; version: string };
   createdAt: string;
   backend: string;
   seed: number;
-  model: { name: ModelName; inputShape: [number, number, number]; width: number };
-  dataset: {
-    kind: DatasetSourceKind;
-    /** Absolute data folder (synthetic data sets are written there first). */
-    data: string;
-    inputSize: [number, number];
-    channels: 1 | 3;
-    interpolation: Interpolation;
-    maskSuffix: string;
+  dataset: RunConfig['dataset'] & {
     cache: string | false;
     /** Synthetic data sets: how many items and the generator seed. */
     synthetic?: { count: number; seed: number };
   };
-  split: { file: string; fold: number };
   loss: {
     name: LossName;
     alpha: number;
@@ -130,7 +122,7 @@ export interface TrainRunCallbacks {
 }
 
 export interface TrainRunResult {
-  config: RunConfig;
+  config: TrainRunConfig;
   logs: EpochLog[];
   bestEpoch: number;
   bestScore: number;
@@ -140,22 +132,6 @@ const SYNTHETIC: Partial<Record<DatasetSourceKind, 'bus' | 'isic'>> = {
   'synthetic-bus': 'bus',
   'synthetic-isic': 'isic',
 };
-
-/** The reader layout of a data set kind (synthetic sets are written in the real layouts). */
-export function readerKind(kind: DatasetSourceKind): DatasetKind {
-  switch (kind) {
-    case 'bus':
-    case 'synthetic-bus':
-      return 'bus';
-    case 'isic2018':
-    case 'synthetic-isic':
-      return 'isic2018';
-    case 'folder':
-      return 'folder';
-    default:
-      throw new UserError(`unknown data set '${String(kind)}'`);
-  }
-}
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -207,7 +183,7 @@ function positiveInt(value: number, what: string): number {
 
 /** Loads the data set a config describes (writing a synthetic one first if needed). */
 export async function loadRunDataset(
-  config: RunConfig,
+  config: TrainRunConfig,
   callbacks: TrainRunCallbacks = {},
 ): Promise<SegmentationDataset> {
   const d = config.dataset;
@@ -216,7 +192,7 @@ export async function loadRunDataset(
     await ensureSynthetic(synth, d.data, d.synthetic.count, d.synthetic.seed, callbacks);
   }
   return loadDataset({
-    dataset: readerKind(d.kind),
+    dataset: datasetLayout(d.kind),
     data: d.data,
     inputSize: d.inputSize,
     channels: d.channels,
@@ -251,7 +227,7 @@ export async function train(
   const modelName = options.model ?? 'attn_reg';
   const lossName = options.loss ?? 'ftl';
   const alpha = options.alpha ?? 0.7;
-  const config: RunConfig = {
+  const config: TrainRunConfig = {
     format: RUN_FORMAT,
     version: RUN_VERSION,
     package: options.packageInfo,
@@ -353,25 +329,6 @@ export async function train(
   }
 }
 
-/** Reads RUN_DIR/config.json. */
-export async function readRunConfig(runDir: string): Promise<RunConfig> {
-  const file = path.join(runDir, 'config.json');
-  let config: RunConfig;
-  try {
-    config = JSON.parse(await readFile(file, 'utf8')) as RunConfig;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `${runDir} is not a run folder: config.json not found`
-        : `${file} is damaged: ${(err as Error).message}`,
-    );
-  }
-  if (config.format !== RUN_FORMAT)
-    throw new UserError(`${file} is not an ftunet run configuration`);
-  return config;
-}
-
 /** Continues the run in `runDir` from its last finished epoch. */
 export async function resume(
   runDir: string,
@@ -379,7 +336,7 @@ export async function resume(
   callbacks: TrainRunCallbacks = {},
 ): Promise<TrainRunResult> {
   const out = path.resolve(runDir);
-  const config = await readRunConfig(out);
+  const config = (await readRunConfig(out)) as TrainRunConfig;
   if (config.backend !== backend) {
     callbacks.onWarning?.(
       `the run was started on backend '${config.backend}' and continues on '${backend}': ` +
@@ -444,7 +401,7 @@ export function logsToCsv(logs: readonly EpochLog[]): string {
 
 async function runTrainer(
   out: string,
-  config: RunConfig,
+  config: TrainRunConfig,
   model: tfl.LayersModel,
   dataset: SegmentationDataset,
   fold: { train: number[]; val: number[] },

@@ -8,7 +8,7 @@ import { initBackend } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
 import { DEFAULT_EVAL_BATCH_SIZE } from '../../eval/evaluate.js';
 import { parseBatchSize, parseFold } from '../../eval/options.js';
-import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../eval/run_config.js';
+import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import {
   evaluateRun,
   evaluateSavedModel,

@@ -20,8 +20,9 @@
  *
  * The product is the wasm BatchMatMul kernel without transposes (XNNPACK's fully connected
  * operator); it packs dy once per chunk and reuses it for every tap. Packing and transposing
- * cost about as much as a 1x1 product itself, so this path reaches 75-80% of the forward
- * convolution's speed for 3x3 filters but only about 30% for 1x1 (measured).
+ * cost about as much as a 1x1 product itself, so this path reaches 55-75% of the forward
+ * convolution's speed for 3x3 filters but only about 30% for 1x1 (bench/kernels.ts
+ * --xnnpack).
  */
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import {

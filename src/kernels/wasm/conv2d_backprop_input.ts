@@ -18,7 +18,7 @@
  * - otherwise (3x3 stride 2, odd sizes, ...): a strided pixel copy, by the SIMD kernel of
  *   `simd_kernels.ts` where it runs.
  * Measured against the forward convolution of the same shape: 100% at stride 1, 90-100% for
- * 2x2 stride 2, 85-95% for 3x3 stride 2 (bench/kernels.ts).
+ * 2x2 stride 2, 83-93% for 3x3 stride 2 (bench/kernels.ts, CPU time).
  * Rows that no phase reaches (a kernel smaller than its stride) are zeros. Negative effective
  * padding (a dy row that only reaches cropped output rows) is handled by computing a few
  * extra rows and skipping them.

@@ -8,9 +8,9 @@ import {
   parseRunConfig,
   readRunConfig,
   runPaths,
-} from '../../src/eval/run_config.js';
+} from '../../src/train/run_config.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
-import { runConfig } from './fixtures.js';
+import { runConfig } from '../eval/fixtures.js';
 
 describe('parseRunConfig', () => {
   test('a config as train writes it: typed fields, unknown fields kept', () => {
