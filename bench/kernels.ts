@@ -2,17 +2,22 @@
  * GFLOPS of the wasm forward convolution against the project's two gradient kernels
  * (src/kernels/wasm) on the convolution shapes of the networks. Not a test: speed only.
  *
- *   npm run build && node dist/bench/kernels.js [--reps N] [--json] [--stock]
+ *   npm run build && node dist/bench/kernels.js [--reps N] [--json] [--stock] [--cpu-time]
+ *                                               [--xnnpack]
  *
- * Each figure is the median of N timed runs (default 7) after two warm-up runs. The forward
+ * Each figure is the median of N timed runs (default 7) after two warm-up runs, timed by the
+ * wall clock, or with `--cpu-time` by this process's CPU time (the kernels run on one thread,
+ * so on a machine busy with other work this measures the kernels rather than the sharing). The forward
  * convolution gets a fresh filter tensor every run, as in training (XNNPACK repacks it).
  * "dx" is Conv2DBackpropInput, also the forward pass of a transposed convolution of the same
  * shape; "dW" is Conv2DBackpropFilter, also the filter gradient of that transposed
  * convolution. FLOPs are 2 * N * Ho * Wo * KH * KW * Cin * Cout for all three.
  * `--stock` also times tfjs-backend-wasm's own Conv2DBackpropInput (once: it is slow).
+ * `--xnnpack` times the filter gradient's fallback path (for wasm builds without SIMD).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
+import { setFilterGradientPath } from '../src/kernels/wasm/conv2d_backprop_filter.js';
 import { registerWasmKernels } from '../src/kernels/wasm/register.js';
 
 interface Shape {
@@ -114,6 +119,14 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** Milliseconds on the chosen clock. */
+let clock = (): number => performance.now();
+
+function cpuClock(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /**
  * Median milliseconds of each of `runs`, timed in turn within every repetition so that a
  * change in machine load affects all of them alike. Each run returns what to dispose.
@@ -122,9 +135,9 @@ function timeMs(runs: (() => tf.TensorInfo | tf.Tensor)[], reps: number, warmUp 
   const times: number[][] = runs.map(() => []);
   for (let i = 0; i < warmUp + reps; i++) {
     runs.forEach((run, k) => {
-      const start = performance.now();
+      const start = clock();
       const out = run();
-      const ms = performance.now() - start;
+      const ms = clock() - start;
       tf.dispose(out as tf.Tensor);
       if (i >= warmUp) times[k].push(ms);
     });
@@ -191,6 +204,10 @@ function benchShape(s: Shape, reps: number, stockInput?: tf.KernelConfig): Row {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
+  const cpuTime = args.includes('--cpu-time');
+  if (cpuTime) clock = cpuClock;
+  const filterPath = args.includes('--xnnpack') ? 'xnnpack' : 'auto';
+  setFilterGradientPath(filterPath);
   const repsAt = args.indexOf('--reps');
   const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 7;
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps: expected a positive integer`);
@@ -207,10 +224,15 @@ async function main(): Promise<void> {
 
   const rows = SHAPES.map((s) => benchShape(s, reps, stockInput));
   if (json) {
-    console.log(JSON.stringify({ backend: 'wasm', simd, reps, kernels: rows }, null, 2));
+    const timing = cpuTime ? 'cpu' : 'wall';
+    const report = { backend: 'wasm', simd, reps, timing, filterPath, kernels: rows };
+    console.log(JSON.stringify(report, null, 2));
     return;
   }
-  console.log(`backend: wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread); median of ${reps} runs`);
+  console.log(
+    `backend: wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread); median of ${reps} runs, ` +
+      `${cpuTime ? 'CPU' : 'wall-clock'} time; filter gradient path: ${filterPath}`,
+  );
   const header = ['op', 'input', 'fwd GF', 'dx GF', 'dW GF', 'dx/fwd', 'dW/fwd'];
   if (stockInput !== undefined) header.push('stock dx GF');
   const lines = rows.map((r) => {
