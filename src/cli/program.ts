@@ -14,8 +14,21 @@ import * as synth from './commands/synth.js';
 import * as evaluate from './commands/evaluate.js';
 import * as predict from './commands/predict.js';
 import * as train from './commands/train.js';
+import * as ablation from './commands/ablation.js';
+import * as ablationReport from './commands/ablation_report.js';
+import * as quickstart from './commands/quickstart.js';
 
-const COMMANDS = [summary, inspect, synth, train, evaluate, predict];
+const COMMANDS = [
+  quickstart,
+  summary,
+  inspect,
+  synth,
+  train,
+  evaluate,
+  predict,
+  ablation,
+  ablationReport,
+];
 
 /** Commander's error text as one line, e.g. "ftunet summary: unknown option '--x' (see --help)". */
 function oneLine(str: string, prefix: string, suffix = ''): string {

@@ -58,7 +58,7 @@ export function buildAttentionUnet(
   opts: ResolvedModelOptions,
 ): tfl.LayersModel {
   const variant = VARIANTS[variantName];
-  const f = new LayerFactory(opts.seed);
+  const f = new LayerFactory(opts.seed, opts.bnMomentum);
   const s = (c: number) => scaled(c, opts.width);
   const input = tfl.input({ shape: opts.inputShape, name: 'input_scale1' });
 

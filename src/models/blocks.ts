@@ -14,7 +14,17 @@ type Sym = tfl.SymbolicTensor;
 export class LayerFactory {
   private counter = 0;
 
-  constructor(private readonly seed: number | undefined) {}
+  constructor(
+    private readonly seed: number | undefined,
+    private readonly bnMomentum = 0.99,
+  ) {}
+
+  /** BatchNormalization with Keras's defaults (epsilon 1e-3; momentum 0.99 unless set). */
+  batchNorm(x: Sym, name: string): Sym {
+    return tfl.layers
+      .batchNormalization({ name, momentum: this.bnMomentum, epsilon: 1e-3 })
+      .apply(x) as Sym;
+  }
 
   /** The next layer's seed, derived from the model seed. */
   private nextSeed(): number | undefined {
@@ -81,11 +91,6 @@ export class LayerFactory {
   }
 }
 
-/** Keras's BatchNormalization defaults (momentum 0.99, epsilon 1e-3). */
-export function batchNorm(x: Sym, name: string): Sym {
-  return tfl.layers.batchNormalization({ name, momentum: 0.99, epsilon: 1e-3 }).apply(x) as Sym;
-}
-
 export function activation(x: Sym, fn: 'relu' | 'sigmoid', name: string): Sym {
   return tfl.layers.activation({ activation: fn, name }).apply(x) as Sym;
 }
@@ -115,7 +120,7 @@ export function unetConv2D(f: LayerFactory, x: Sym, filters: number, name: strin
   let y = x;
   for (const i of [1, 2]) {
     y = f.conv(y, { filters, kernel: 3, name: `${name}_${i}`, kinit: true });
-    y = batchNorm(y, `${name}_${i}_bn`);
+    y = f.batchNorm(y, `${name}_${i}_bn`);
     y = activation(y, 'relu', `${name}_${i}_act`);
   }
   return y;
@@ -125,7 +130,7 @@ export function unetConv2D(f: LayerFactory, x: Sym, filters: number, name: strin
 export function gatingSignal(f: LayerFactory, x: Sym, name: string): Sym {
   const [, , c] = spatial(x);
   let y = f.conv(x, { filters: c, kernel: 1, name: `${name}_conv`, kinit: true });
-  y = batchNorm(y, `${name}_bn`);
+  y = f.batchNorm(y, `${name}_bn`);
   return activation(y, 'relu', `${name}_act`);
 }
 
@@ -166,5 +171,5 @@ export function attentionGate(f: LayerFactory, x: Sym, g: Sym, inter: number, su
     .apply(alpha) as Sym;
   const y = tfl.layers.multiply({ name: `q_attn${suffix}` }).apply([upAlpha, x]) as Sym;
   const result = f.conv(y, { filters: xc, kernel: 1, name: `q_attn_conv${suffix}` });
-  return batchNorm(result, `q_attn_bn${suffix}`);
+  return f.batchNorm(result, `q_attn_bn${suffix}`);
 }

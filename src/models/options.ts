@@ -16,12 +16,19 @@ export interface ModelOptions {
   width?: number;
   /** Seed of the weight initialisers; each layer derives its own. Default: unseeded. */
   seed?: number;
+  /**
+   * Momentum of the BatchNormalization moving averages. Default 0.99 (Keras, the reference).
+   * Short runs (a few hundred updates) need less, e.g. 0.9: with 0.99 the moving statistics
+   * that inference uses still lean on their initial values.
+   */
+  bnMomentum?: number;
 }
 
 export interface ResolvedModelOptions {
   inputShape: [number, number, number];
   width: number;
   seed: number | undefined;
+  bnMomentum: number;
 }
 
 /** The spatial down-sampling factor of the deepest level: inputs must divide by it. */
@@ -41,7 +48,11 @@ export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOp
   if (!Number.isFinite(width) || width <= 0) {
     throw new UserError(`width multiplier must be a positive number, got ${width}`);
   }
-  return { inputShape: [...inputShape], width, seed: options.seed };
+  const bnMomentum = options.bnMomentum ?? 0.99;
+  if (!(bnMomentum >= 0 && bnMomentum < 1)) {
+    throw new UserError(`batch norm momentum must be in [0, 1), got ${bnMomentum}`);
+  }
+  return { inputShape: [...inputShape], width, seed: options.seed, bnMomentum };
 }
 
 /** Throws a `ShapeError` unless the shape is [H, W, C] of positive integers with H, W % 16 == 0. */

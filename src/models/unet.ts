@@ -9,7 +9,7 @@ import { LayerFactory, concat, maxPool, unetConv2D } from './blocks.js';
 import { scaled, type ResolvedModelOptions } from './options.js';
 
 export function buildUnet(opts: ResolvedModelOptions): tfl.LayersModel {
-  const f = new LayerFactory(opts.seed);
+  const f = new LayerFactory(opts.seed, opts.bnMomentum);
   const s = (c: number) => scaled(c, opts.width);
   const input = tfl.input({ shape: opts.inputShape, name: 'input_scale1' });
 

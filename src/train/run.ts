@@ -34,7 +34,7 @@ import {
   type RunConfig,
 } from './run_config.js';
 import type { LossName, Weighting } from './objective.js';
-import type { OptimizerConfig } from './optimizer.js';
+import { resolveOptimizerConfig, type OptimizerConfig } from './optimizer.js';
 import { Trainer, type EpochLog, type StepProgress } from './trainer.js';
 
 /** The paper's settings per data set (REFERENCE.md §3). */
@@ -53,6 +53,7 @@ export const TRAINING_PRESETS: Readonly<
 
 /** The contents of RUN_DIR/config.json as `train` writes it. */
 export interface TrainRunConfig extends RunConfig {
+  model: RunConfig['model'] & { bnMomentum: number };
   package: { name: string; version: string };
   createdAt: string;
   backend: string;
@@ -83,6 +84,8 @@ export interface TrainRunOptions {
   data?: string;
   model?: ModelName;
   width?: number;
+  /** BatchNormalization momentum. Default 0.99 (Keras). */
+  bnMomentum?: number;
   inputSize?: [number, number];
   channels?: 1 | 3;
   interpolation?: Interpolation;
@@ -238,6 +241,7 @@ export async function train(
       name: modelName,
       inputShape: [inputSize[0], inputSize[1], channels],
       width: options.width ?? 1,
+      bnMomentum: options.bnMomentum ?? 0.99,
     },
     dataset: {
       kind: options.dataset,
@@ -259,15 +263,7 @@ export async function train(
       gamma: options.gamma ?? 4 / 3,
       weights: options.weights ?? 'equal',
     },
-    optimizer: {
-      name: options.optimizer?.name ?? 'sgd',
-      learningRate:
-        options.optimizer?.learningRate ?? (options.optimizer?.name === 'adam' ? 0.001 : 0.01),
-      decay: options.optimizer?.decay ?? 1e-6,
-      momentum: options.optimizer?.momentum ?? 0.9,
-      beta1: options.optimizer?.beta1 ?? 0.9,
-      beta2: options.optimizer?.beta2 ?? 0.999,
-    },
+    optimizer: resolveOptimizerConfig(options.optimizer),
     epochs: positiveInt(options.epochs ?? preset.epochs, '--epochs'),
     batchSize: positiveInt(options.batchSize ?? preset.batchSize, '--batch-size'),
     microBatch: 0,
@@ -275,6 +271,7 @@ export async function train(
   const model = buildModel(modelName, {
     inputShape: config.model.inputShape,
     width: config.model.width,
+    bnMomentum: config.model.bnMomentum,
     seed,
   });
   try {

@@ -61,6 +61,8 @@ export interface PhaseMetrics {
 export interface EpochLog {
   /** 1-based. */
   epoch: number;
+  /** Epochs of the whole run. */
+  epochs: number;
   /** Learning rate at the end of the epoch. */
   learningRate: number;
   train: PhaseMetrics;
@@ -221,6 +223,7 @@ export class Trainer {
     }
     return {
       epoch,
+      epochs: this.options.epochs,
       learningRate: this.optimizer.currentLearningRate(),
       train,
       val,

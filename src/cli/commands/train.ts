@@ -3,7 +3,6 @@
  * folder (see src/train/run.ts); `--resume RUN_DIR` continues a run.
  */
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { initBackend } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
 import type { DatasetSourceKind } from '../../data/dataset.js';
@@ -11,14 +10,8 @@ import { parseChannels, parseInputSize } from '../../data/presets.js';
 import { parseModelName, MODEL_NAMES, validateInputShape } from '../../models/options.js';
 import { LOSS_NAMES, parseLossName, WEIGHTINGS, type Weighting } from '../../train/objective.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../../train/optimizer.js';
-import {
-  resume,
-  train,
-  TRAINING_PRESETS,
-  type TrainRunCallbacks,
-  type TrainRunResult,
-} from '../../train/run.js';
-import type { EpochLog } from '../../train/trainer.js';
+import { resume, train, TRAINING_PRESETS, type TrainRunResult } from '../../train/run.js';
+import { trainProgress } from '../train_progress.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { parseSeed } from '../../util/rng.js';
 import { parsePositiveNumber } from '../parse.js';
@@ -39,6 +32,7 @@ interface TrainFlags {
   inputSize?: string;
   channels?: string;
   width: string;
+  bnMomentum: string;
   alpha: string;
   beta?: string;
   gamma: string;
@@ -126,6 +120,11 @@ export function register(program: Command): void {
     )
     .option('--channels <c>', '1 (grey) or 3 (RGB) (default: bus 1, isic2018 3)')
     .option('--width <multiplier>', 'width multiplier of every filter count', '1')
+    .option(
+      '--bn-momentum <m>',
+      'BatchNormalization momentum (Keras 0.99; short runs: 0.9)',
+      '0.99',
+    )
     .option('--alpha <a>', 'Tversky weight of false negatives', '0.7')
     .option('--beta <b>', 'Tversky weight of false positives (default 1 - alpha)')
     .option('--gamma <g>', 'focal parameter: FTL = (1 - TI)^(1/gamma)', String(4 / 3))
@@ -165,7 +164,7 @@ export function register(program: Command): void {
           ...(flags.backend ? { backend: flags.backend } : {}),
           report,
         });
-        const result = await resume(flags.resume, backend.name, callbacksFor(flags));
+        const result = await resume(flags.resume, backend.name, trainProgress(flags));
         finish(result, flags);
         return;
       }
@@ -195,6 +194,7 @@ export function register(program: Command): void {
           ...(flags.data !== undefined ? { data: flags.data } : {}),
           model,
           width: parsePositiveNumber(flags.width, '--width'),
+          bnMomentum: parseFraction(flags.bnMomentum, '--bn-momentum'),
           ...(inputSize ? { inputSize } : {}),
           ...(channels ? { channels } : {}),
           interpolation: parseInterpolation(flags.interpolation),
@@ -247,79 +247,10 @@ export function register(program: Command): void {
           backend: backend.name,
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
         },
-        callbacksFor(flags),
+        trainProgress(flags),
       );
       finish(result, flags);
     });
-}
-
-function formatEpoch(log: EpochLog, epochs: number): string {
-  const v = log.val
-    ? `  val loss ${log.val.loss.toFixed(4)} dsc ${log.val.outputs.final.dsc.toFixed(4)}`
-    : '';
-  return (
-    `epoch ${log.epoch}/${epochs}  loss ${log.train.loss.toFixed(4)} ` +
-    `dsc ${log.train.outputs.final.dsc.toFixed(4)}${v}  ${log.seconds.toFixed(1)}s${log.best ? '  (best)' : ''}`
-  );
-}
-
-function callbacksFor(flags: TrainFlags): TrainRunCallbacks {
-  const info = (line: string) => {
-    if (!flags.quiet) process.stderr.write(`ftunet train: ${line}\n`);
-  };
-  const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
-  let bar: cliProgress.SingleBar | undefined;
-  let epochs = 0;
-  let epochStart = Date.now();
-  let runStart = Date.now();
-  let doneSteps = 0;
-  return {
-    onInfo: info,
-    onWarning: (line) => process.stderr.write(`ftunet train: warning: ${line}\n`),
-    onDataProgress: (done, total, phase) => {
-      if (tty)
-        process.stderr.write(
-          `\rftunet train: ${phase} ${done}/${total}${done === total ? '\n' : ''}`,
-        );
-    },
-    onStep: (p) => {
-      if (!tty) return;
-      if (p.step === 1) {
-        epochStart = Date.now();
-        if (doneSteps === 0) runStart = Date.now();
-        bar?.stop();
-        bar = new cliProgress.SingleBar(
-          {
-            format:
-              'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | dsc {dsc} | {rate} img/s | left {left}',
-            stream: process.stderr,
-            hideCursor: true,
-            clearOnComplete: true,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(p.steps, 0);
-      }
-      doneSteps += 1;
-      const elapsed = (Date.now() - epochStart) / 1000;
-      const perStep = (Date.now() - runStart) / 1000 / doneSteps;
-      epochs = Math.max(epochs, p.epoch);
-      bar?.update(p.step, {
-        epoch: p.epoch,
-        loss: p.loss.toFixed(4),
-        dsc: p.dsc.toFixed(4),
-        rate: (p.images / Math.max(elapsed, 1e-3)).toFixed(2),
-        left: `${Math.round(perStep * (p.steps - p.step))}s in epoch`,
-      });
-    },
-    onEpoch: (log) => {
-      bar?.stop();
-      bar = undefined;
-      if (flags.json) process.stdout.write(`${JSON.stringify(log)}\n`);
-      else if (!flags.quiet)
-        process.stderr.write(`${formatEpoch(log, Number(flags.epochs ?? 0) || log.epoch)}\n`);
-    },
-  };
 }
 
 function finish(result: TrainRunResult, flags: TrainFlags): void {
