@@ -64,6 +64,14 @@ function parseInteger(value: string, flag: string, min: number): number {
   return n;
 }
 
+/** A positive number, also written as a ratio such as 4/3. */
+function parseRatio(value: string, flag: string): number {
+  const m = /^\s*([\d.]+)\s*\/\s*([\d.]+)\s*$/.exec(value);
+  return m
+    ? parsePositiveNumber(String(Number(m[1]) / Number(m[2])), flag)
+    : parsePositiveNumber(value, flag);
+}
+
 function parseFraction(value: string, flag: string): number {
   const n = Number(value);
   if (value.trim() === '' || !(n >= 0 && n < 1)) {
@@ -127,7 +135,7 @@ export function register(program: Command): void {
     )
     .option('--alpha <a>', 'Tversky weight of false negatives', '0.7')
     .option('--beta <b>', 'Tversky weight of false positives (default 1 - alpha)')
-    .option('--gamma <g>', 'focal parameter: FTL = (1 - TI)^(1/gamma)', String(4 / 3))
+    .option('--gamma <g>', 'focal parameter: FTL = (1 - TI)^(1/gamma), a number or a ratio', '4/3')
     .option(
       '--loss-weights <w>',
       `deep supervision weights: ${WEIGHTINGS.join(', ')} or a,b,c,d`,
@@ -208,7 +216,7 @@ export function register(program: Command): void {
           loss,
           alpha: parseFraction(flags.alpha, '--alpha'),
           ...(flags.beta !== undefined ? { beta: parseFraction(flags.beta, '--beta') } : {}),
-          gamma: parsePositiveNumber(flags.gamma, '--gamma'),
+          gamma: parseRatio(flags.gamma, '--gamma'),
           weights: parseWeights(flags.lossWeights),
           optimizer: {
             name: optimizer,
