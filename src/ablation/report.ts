@@ -1,0 +1,134 @@
+/**
+ * The merged table of a study folder, from whatever units are finished: reads each unit's
+ * `eval/summary.json`, builds the table (table.ts) and writes `DIR/report/ablation.md`,
+ * `ablation.csv` and `ablation.json`, each atomically (several array tasks may write them at
+ * the same time; each file is always whole).
+ *
+ * Node-only (fs).
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { UNIT_SUMMARY } from './run.js';
+import { readStudy, STUDY_REPORT_DIR, unitDir, type AblationStudy } from './study.js';
+import {
+  ablationCsv,
+  ablationMarkdown,
+  buildAblationTable,
+  type AblationTable,
+  type FoldResult,
+} from './table.js';
+import { listUnits, unitName, type AblationUnit } from './units.js';
+
+/** The file names of the report, inside `DIR/report/`. */
+export const REPORT_FILES = {
+  md: 'ablation.md',
+  csv: 'ablation.csv',
+  json: 'ablation.json',
+} as const;
+
+/** The report formats. */
+export type ReportFormat = keyof typeof REPORT_FILES;
+export const REPORT_FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json'];
+
+/** Parses a report format, naming the flag in the error. */
+export function parseReportFormat(text: string, flag = '--format'): ReportFormat {
+  const v = text.trim().toLowerCase();
+  if (v === 'markdown') return 'md';
+  if ((REPORT_FORMATS as readonly string[]).includes(v)) return v as ReportFormat;
+  throw new UserError(
+    `${flag}: unknown format '${text}'; expected one of ${REPORT_FORMATS.join(', ')}`,
+  );
+}
+
+/** The report in each format. */
+export interface AblationReport {
+  table: AblationTable;
+  text: Record<ReportFormat, string>;
+  /** The files written. */
+  files: Record<ReportFormat, string>;
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A finished unit's fold means, from its eval/summary.json; undefined when it has none.
+ * Throws a `UserError` naming the file for a summary without the numbers.
+ */
+export async function readUnitResult(
+  studyDir: string,
+  unit: AblationUnit,
+): Promise<FoldResult | undefined> {
+  const file = path.join(unitDir(studyDir, unit), UNIT_SUMMARY);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let s: Record<string, { mean?: unknown } | unknown>;
+  try {
+    s = JSON.parse(text) as typeof s;
+  } catch {
+    throw new UserError(`${file} is not valid JSON; delete it to evaluate ${unitName(unit)} again`);
+  }
+  const mean = (key: string): number => {
+    const v = (s[key] as { mean?: unknown } | undefined)?.mean;
+    if (!isNumber(v)) {
+      throw new UserError(
+        `${file}: expected "${key}": {"mean": <number>, ...}; delete it to evaluate ${unitName(unit)} again`,
+      );
+    }
+    return v;
+  };
+  return {
+    fold: unit.fold,
+    dsc: mean('dsc'),
+    precision: mean('precision'),
+    recall: mean('recall'),
+    count: isNumber(s.count) ? s.count : 0,
+  };
+}
+
+/** Builds the merged table of an opened study from its finished units. */
+export async function buildStudyTable(study: AblationStudy): Promise<AblationTable> {
+  const results = new Map<string, FoldResult>();
+  for (const unit of listUnits(study.settings.folds)) {
+    const r = await readUnitResult(study.dir, unit);
+    if (r !== undefined) results.set(unitName(unit), r);
+  }
+  return buildAblationTable({
+    dataset: study.settings.dataset,
+    folds: study.settings.folds,
+    result: (unit) => results.get(unitName(unit)),
+  });
+}
+
+/** Renders a table in every format. */
+export function renderAblationTable(table: AblationTable): Record<ReportFormat, string> {
+  return {
+    md: ablationMarkdown(table),
+    csv: ablationCsv(table),
+    json: `${JSON.stringify(table, null, 2)}\n`,
+  };
+}
+
+/**
+ * Reads the study in `dir`, builds the merged table from its finished units and writes
+ * `DIR/report/ablation.{md,csv,json}`.
+ */
+export async function ablationReport(dir: string): Promise<AblationReport> {
+  const study = await readStudy(dir);
+  const table = await buildStudyTable(study);
+  const text = renderAblationTable(table);
+  const reportDir = path.join(study.dir, STUDY_REPORT_DIR);
+  await mkdir(reportDir, { recursive: true });
+  const files = {} as Record<ReportFormat, string>;
+  for (const format of REPORT_FORMATS) {
+    files[format] = path.join(reportDir, REPORT_FILES[format]);
+    await writeFileAtomic(files[format], text[format]);
+  }
+  return { table, text, files };
+}

@@ -1,0 +1,332 @@
+/**
+ * Running an ablation study: open (or make) the study, then train and evaluate each selected
+ * unit that is not finished, one after another, each under its lock. Everything
+ * `ftunet ablation` does besides parsing flags and printing.
+ *
+ * Per unit (see `unitAction`): a finished unit (eval/summary.json) is skipped; a unit locked
+ * by a live process elsewhere is left to it; an interrupted unit (a checkpoint) is resumed; a
+ * unit that never finished an epoch is deleted and trained from the start; then the best
+ * model is evaluated on the fold's test images (`evaluateRun`). A unit that fails with a
+ * `UserError` (divergence, out of memory) is reported and the next one runs; anything else is
+ * a bug and propagates (after the unit's lock is released).
+ *
+ * Node-only (fs).
+ */
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { evaluateRun, type EvaluationProgress } from '../eval/run.js';
+import type { EvaluationSummary } from '../eval/summary.js';
+import { findCheckpoint } from '../io/checkpoint.js';
+import { resume, train, type TrainRunCallbacks } from '../train/run.js';
+import { RUN_CONFIG_FILE, RUN_EVAL_DIR } from '../train/run_config.js';
+import type { EpochLog, StepProgress } from '../train/trainer.js';
+import { claimLock, DEFAULT_LOCK_TIMEOUT_MS, type FoundLock, type UnitLock } from './lock.js';
+import type { AblationSettingsInput } from './settings.js';
+import { openStudy, unitDir, unitLockFile, type AblationStudy } from './study.js';
+import {
+  selectUnits,
+  unitAction,
+  unitName,
+  type AblationUnit,
+  type UnitAction,
+  type UnitFacts,
+  type UnitSelection,
+} from './units.js';
+import { ablationVariant } from './variants.js';
+
+/** The summary file of a finished unit, relative to its folder. */
+export const UNIT_SUMMARY = path.join(RUN_EVAL_DIR, 'summary.json');
+
+/** Options of `runAblation`. */
+export interface AblationRunOptions {
+  /** The study folder. Required. */
+  out: string;
+  /** The study's settings (see settings.ts): any subset for an existing study. */
+  settings: AblationSettingsInput;
+  /** Which units this invocation runs. Default: all. */
+  selection?: UnitSelection;
+  /** Images per forward/backward pass, or 'auto'. Default 'auto'. */
+  microBatch?: number | 'auto';
+  /** Preprocessing cache folder, or false. Default: the default cache folder. */
+  cache?: string | false;
+  /** The backend that runs (recorded in each unit's config.json). Required. */
+  backend: string;
+  /** Recorded in study.json and each unit's config.json. Required. */
+  packageInfo: { name: string; version: string };
+  /** A unit lock not refreshed for this long is stale, in ms. Default 3 hours. */
+  lockTimeoutMs?: number;
+  /** The least time between two refreshes of a lock, in ms. Default 10 s. */
+  touchIntervalMs?: number;
+}
+
+/** What happened to a selected unit. */
+export type UnitOutcome =
+  | { unit: AblationUnit; status: 'finished-before' }
+  | {
+      unit: AblationUnit;
+      status: 'done';
+      action: UnitAction;
+      summary: EvaluationSummary;
+      seconds: number;
+    }
+  | { unit: AblationUnit; status: 'busy'; heldBy: FoundLock }
+  | { unit: AblationUnit; status: 'failed'; message: string };
+
+/** Progress callbacks; `position` is 1-based among the selected units, `total` their number. */
+export interface AblationCallbacks {
+  onInfo?: (line: string) => void;
+  onWarning?: (line: string) => void;
+  /** A unit is about to be worked on (not called for skipped units). */
+  onUnitStart?: (unit: AblationUnit, position: number, total: number, action: UnitAction) => void;
+  onUnitEnd?: (outcome: UnitOutcome, position: number, total: number) => void;
+  /** After each epoch; `epochs` is the unit's number of epochs. */
+  onEpoch?: (unit: AblationUnit, log: EpochLog, epochs: number) => void;
+  onStep?: (unit: AblationUnit, progress: StepProgress) => void;
+  onDataProgress?: (done: number, total: number, phase: string) => void;
+  onEvalProgress?: (unit: AblationUnit, progress: EvaluationProgress) => void;
+}
+
+/** What `runAblation` did. */
+export interface AblationRunResult {
+  study: AblationStudy;
+  /** The selected units, in order, with what happened to each. */
+  outcomes: UnitOutcome[];
+  /** Whether every selected unit is now finished. */
+  complete: boolean;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a unit's folder holds (see `UnitFacts`). */
+export async function inspectUnit(dir: string): Promise<UnitFacts> {
+  const facts: UnitFacts = {
+    exists: await exists(dir),
+    evaluated: await exists(path.join(dir, UNIT_SUMMARY)),
+    hasConfig: await exists(path.join(dir, RUN_CONFIG_FILE)),
+    checkpointEpoch: null,
+    epochs: null,
+  };
+  if (facts.hasConfig) {
+    try {
+      const config = JSON.parse(await readFile(path.join(dir, RUN_CONFIG_FILE), 'utf8')) as {
+        epochs?: unknown;
+      };
+      if (typeof config.epochs === 'number') facts.epochs = config.epochs;
+    } catch {
+      // A damaged config: resume reports it.
+    }
+    const folder = await findCheckpoint(path.join(dir, 'checkpoint'));
+    if (folder !== undefined) {
+      try {
+        const state = JSON.parse(await readFile(path.join(folder, 'state.json'), 'utf8')) as {
+          epoch?: unknown;
+        };
+        facts.checkpointEpoch = typeof state.epoch === 'number' ? state.epoch : 0;
+      } catch {
+        // Unreadable state: resume decides (and reports a damaged checkpoint).
+        facts.checkpointEpoch = 0;
+      }
+    }
+  }
+  return facts;
+}
+
+/** Whether a unit is finished (has its evaluation summary). */
+export async function isUnitFinished(studyDir: string, unit: AblationUnit): Promise<boolean> {
+  return exists(path.join(unitDir(studyDir, unit), UNIT_SUMMARY));
+}
+
+/** Runs the selected units of a study (see the file's doc comment). */
+export async function runAblation(
+  options: AblationRunOptions,
+  callbacks: AblationCallbacks = {},
+): Promise<AblationRunResult> {
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const study = await openStudy({
+    dir: options.out,
+    settings: options.settings,
+    packageInfo: options.packageInfo,
+    lockTimeoutMs,
+    ...(callbacks.onInfo ? { onInfo: callbacks.onInfo } : {}),
+    ...(callbacks.onWarning ? { onWarning: callbacks.onWarning } : {}),
+    ...(callbacks.onDataProgress ? { onDataProgress: callbacks.onDataProgress } : {}),
+  });
+  const units = selectUnits(study.settings.folds, options.selection ?? {});
+  const outcomes: UnitOutcome[] = [];
+  for (const [i, unit] of units.entries()) {
+    const outcome = await runUnit(study, unit, i + 1, units.length, options, callbacks);
+    outcomes.push(outcome);
+    callbacks.onUnitEnd?.(outcome, i + 1, units.length);
+  }
+  return {
+    study,
+    outcomes,
+    complete: outcomes.every((o) => o.status === 'done' || o.status === 'finished-before'),
+  };
+}
+
+async function runUnit(
+  study: AblationStudy,
+  unit: AblationUnit,
+  position: number,
+  total: number,
+  options: AblationRunOptions,
+  callbacks: AblationCallbacks,
+): Promise<UnitOutcome> {
+  if (await isUnitFinished(study.dir, unit)) return { unit, status: 'finished-before' };
+  const dir = unitDir(study.dir, unit);
+  await mkdir(path.dirname(dir), { recursive: true });
+  const claim = await claimLock(unitLockFile(study.dir, unit), {
+    timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+  });
+  if (!claim.claimed) return { unit, status: 'busy', heldBy: claim.heldBy };
+  if (claim.tookOver !== undefined) {
+    callbacks.onWarning?.(`${unitName(unit)}: took over a stale lock (${claim.tookOver.reason})`);
+  }
+  const lock = claim.lock;
+  try {
+    // Look again under the lock: another process may have finished it meanwhile.
+    const facts = await inspectUnit(dir);
+    const action = unitAction(facts);
+    if (action === 'skip') return { unit, status: 'finished-before' };
+    callbacks.onUnitStart?.(unit, position, total, action);
+    const started = Date.now();
+    const touch = throttle(
+      () => void lock.touch().catch(() => undefined),
+      options.touchIntervalMs ?? 10_000,
+    );
+    try {
+      const epochs = facts.epochs ?? study.settings.epochs;
+      await trainUnit(study, unit, dir, action, epochs, options, callbacks, touch);
+      const report = await evaluateRun({
+        run: dir,
+        ...(options.cache !== undefined ? { cache: options.cache } : {}),
+        onProgress: (p) => {
+          touch();
+          callbacks.onEvalProgress?.(unit, p);
+        },
+        ...(callbacks.onWarning ? { onWarning: callbacks.onWarning } : {}),
+      });
+      return {
+        unit,
+        status: 'done',
+        action,
+        summary: report.summary,
+        seconds: (Date.now() - started) / 1000,
+      };
+    } catch (err) {
+      if (err instanceof UserError) return { unit, status: 'failed', message: err.message };
+      throw err;
+    }
+  } finally {
+    await releaseQuietly(lock);
+  }
+}
+
+async function releaseQuietly(lock: UnitLock): Promise<void> {
+  try {
+    await lock.release();
+  } catch {
+    // A lock we cannot remove goes stale by its timeout.
+  }
+}
+
+function throttle(fn: () => void, ms: number): () => void {
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (now - last >= ms) {
+      last = now;
+      fn();
+    }
+  };
+}
+
+async function trainUnit(
+  study: AblationStudy,
+  unit: AblationUnit,
+  dir: string,
+  action: UnitAction,
+  epochs: number,
+  options: AblationRunOptions,
+  callbacks: AblationCallbacks,
+  touch: () => void,
+): Promise<void> {
+  const s = study.settings;
+  const trainCallbacks: TrainRunCallbacks = {
+    ...(callbacks.onInfo ? { onInfo: callbacks.onInfo } : {}),
+    ...(callbacks.onWarning ? { onWarning: callbacks.onWarning } : {}),
+    onStep: (p) => {
+      touch();
+      callbacks.onStep?.(unit, p);
+    },
+    onEpoch: (log) => {
+      touch();
+      callbacks.onEpoch?.(unit, log, epochs);
+    },
+    onDataProgress: (done, n, phase) => {
+      touch();
+      callbacks.onDataProgress?.(done, n, phase);
+    },
+  };
+  switch (action) {
+    case 'evaluate':
+      return;
+    case 'resume':
+      await resume(dir, options.backend, trainCallbacks);
+      return;
+    case 'restart':
+    case 'train': {
+      if (action === 'restart') await rm(dir, { recursive: true, force: true });
+      const variant = ablationVariant(unit.variant);
+      await train(
+        {
+          out: dir,
+          dataset: s.dataset,
+          data: s.data,
+          model: variant.model,
+          loss: variant.loss,
+          width: s.width,
+          inputSize: s.inputSize,
+          channels: s.channels,
+          interpolation: s.interpolation,
+          ...(s.maskSuffix !== '' ? { maskSuffix: s.maskSuffix } : {}),
+          ...(options.cache !== undefined ? { cache: options.cache } : {}),
+          alpha: s.alpha,
+          gamma: s.gamma,
+          optimizer: {
+            name: s.optimizer,
+            learningRate: s.learningRate,
+            decay: s.decay,
+            momentum: s.momentum,
+          },
+          epochs: s.epochs,
+          batchSize: s.batchSize,
+          microBatch: options.microBatch ?? 'auto',
+          seed: s.seed,
+          splitFile: study.splitFile,
+          fold: unit.fold,
+          ...(s.syntheticCount !== null ? { syntheticCount: s.syntheticCount } : {}),
+          backend: options.backend,
+          packageInfo: options.packageInfo,
+        },
+        trainCallbacks,
+      );
+      return;
+    }
+    case 'skip':
+      return;
+    default:
+      throw new Error(
+        `trainUnit: unknown action '${String(action)}'; expected skip, train, restart, resume or evaluate`,
+      );
+  }
+}

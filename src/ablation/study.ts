@@ -1,0 +1,357 @@
+/**
+ * An ablation study's folder:
+ *
+ *   DIR/study.json                   the settings every unit shares (written once)
+ *   DIR/split.json                   ONE k-fold split, shared by every unit (made once)
+ *   DIR/study.lock                   held while study.json and split.json are made or checked
+ *   DIR/data/                        synthetic data sets, unless --data names another folder
+ *   DIR/units/<variant>/fold-<k>/    a unit: a run folder of `train` (see src/train/run.ts),
+ *                                    finished once it has eval/summary.json
+ *   DIR/units/<variant>/fold-<k>.lock  held while a process works on that unit (lock.ts)
+ *   DIR/report/ablation.{md,csv,json}  the merged table (report.ts)
+ *
+ * Several processes may open the same study at once (one per array task): they take turns on
+ * `study.lock`, the first makes the files, the others check their settings against them.
+ *
+ * Node-only (fs).
+ */
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { listDatasetPairs } from '../data/load.js';
+import { loadSplit, saveSplit } from '../data/split_file.js';
+import { kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
+import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
+import { DataError, UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { datasetLayout } from '../train/run_config.js';
+import { claimLock, describeLock, type FoundLock } from './lock.js';
+import {
+  checkAblationSettings,
+  resolveAblationSettings,
+  SETTING_FLAGS,
+  syntheticKindOf,
+  type AblationSettings,
+  type AblationSettingsInput,
+} from './settings.js';
+import { unitPathSegments, type AblationUnit } from './units.js';
+import { ABLATION_VARIANT_IDS, type AblationVariantId } from './variants.js';
+
+/** The `format` field of study.json, and its version. */
+export const STUDY_FORMAT = 'ftunet-ablation';
+export const STUDY_VERSION = 1;
+
+/** File and folder names inside a study folder. */
+export const STUDY_FILE = 'study.json';
+export const STUDY_SPLIT_FILE = 'split.json';
+export const STUDY_LOCK_FILE = 'study.lock';
+export const STUDY_UNITS_DIR = 'units';
+export const STUDY_REPORT_DIR = 'report';
+
+/** The content of study.json. */
+export interface AblationStudyFile {
+  format: typeof STUDY_FORMAT;
+  version: typeof STUDY_VERSION;
+  createdAt: string;
+  package: { name: string; version: string };
+  /** The rows of the study, in the paper's order. */
+  variants: AblationVariantId[];
+  /** The split file, relative to the study folder. */
+  split: string;
+  settings: AblationSettings;
+}
+
+/** An opened study. */
+export interface AblationStudy {
+  /** Absolute study folder. */
+  dir: string;
+  file: AblationStudyFile;
+  settings: AblationSettings;
+  /** Absolute path of the shared split file. */
+  splitFile: string;
+}
+
+/** A unit's run folder. */
+export function unitDir(studyDir: string, unit: AblationUnit): string {
+  return path.join(studyDir, ...unitPathSegments(unit));
+}
+
+/** A unit's lock file (beside its folder, so that restarting the unit keeps the lock). */
+export function unitLockFile(studyDir: string, unit: AblationUnit): string {
+  return `${unitDir(studyDir, unit)}.lock`;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks a parsed study.json; `source` names the file in messages. Throws a `UserError`
+ * naming the first field that is missing or of the wrong type.
+ */
+export function parseStudyFile(value: unknown, source = STUDY_FILE): AblationStudyFile {
+  const fail = (why: string): never => {
+    throw new UserError(`${source}: ${why}`);
+  };
+  if (!isObject(value)) return fail('expected a JSON object');
+  if (value.format !== STUDY_FORMAT) {
+    fail(`expected "format": "${STUDY_FORMAT}", got ${JSON.stringify(value.format)}`);
+  }
+  if (value.version !== STUDY_VERSION) {
+    fail(
+      `unsupported version ${JSON.stringify(value.version)} (this program reads ${STUDY_VERSION})`,
+    );
+  }
+  if (typeof value.split !== 'string' || value.split === '') fail('"split" must be a file name');
+  const s = value.settings;
+  if (!isObject(s)) return fail('"settings" must be an object');
+  const types: Record<keyof AblationSettings, string> = {
+    dataset: 'string',
+    data: 'string',
+    folds: 'number',
+    seed: 'number',
+    valFraction: 'number',
+    syntheticCount: 'number|null',
+    inputSize: 'array',
+    channels: 'number',
+    width: 'number',
+    epochs: 'number',
+    batchSize: 'number',
+    optimizer: 'string',
+    learningRate: 'number',
+    decay: 'number',
+    momentum: 'number',
+    alpha: 'number',
+    gamma: 'number',
+    interpolation: 'string',
+    maskSuffix: 'string',
+  };
+  for (const [key, type] of Object.entries(types)) {
+    const v = s[key];
+    const ok =
+      type === 'array'
+        ? Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x))
+        : type === 'number|null'
+          ? v === null || typeof v === 'number'
+          : typeof v === type;
+    if (!ok)
+      fail(`"settings.${key}" must be a ${type.replace('|', ' or ')}, got ${JSON.stringify(v)}`);
+  }
+  // The values themselves: the same checks as for a new study.
+  const settings = resolveAblationSettings(s as unknown as AblationSettings);
+  const variants = Array.isArray(value.variants) ? value.variants : [...ABLATION_VARIANT_IDS];
+  return {
+    ...(value as unknown as AblationStudyFile),
+    variants: variants as AblationVariantId[],
+    settings,
+  };
+}
+
+/** Reads and checks DIR/study.json. Throws a `UserError` when the folder holds no study. */
+export async function readStudy(dir: string): Promise<AblationStudy> {
+  const abs = path.resolve(dir);
+  const file = path.join(abs, STUDY_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError(`${dir} holds no ablation study: ${STUDY_FILE} not found`);
+    }
+    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UserError(`${file} is not valid JSON: the study's settings are damaged`);
+  }
+  const study = parseStudyFile(value, file);
+  return {
+    dir: abs,
+    file: study,
+    settings: study.settings,
+    splitFile: path.join(abs, study.split),
+  };
+}
+
+/** Options of `openStudy`. */
+export interface OpenStudyOptions {
+  /** The study folder (created if missing). Required. */
+  dir: string;
+  /** The settings given: required ones for a new study, any subset for an existing one. */
+  settings: AblationSettingsInput;
+  /** Recorded in study.json. Required. */
+  packageInfo: { name: string; version: string };
+  /** Lock timeout (see lock.ts). Default `DEFAULT_LOCK_TIMEOUT_MS`. */
+  lockTimeoutMs?: number;
+  /** Time between looks at a study lock that another process holds, in ms. Default 500. */
+  pollMs?: number;
+  /** Receives what is done (data written, split made). Default: nothing. */
+  onInfo?: (line: string) => void;
+  /** Receives warnings. Default: nothing. */
+  onWarning?: (line: string) => void;
+  /** Receives progress of writing a synthetic data set. Default: nothing. */
+  onDataProgress?: (done: number, total: number, phase: string) => void;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes the synthetic data set of the settings unless the same one is there (as train does). */
+async function ensureSyntheticData(
+  settings: AblationSettings,
+  options: OpenStudyOptions,
+  touch: () => void,
+): Promise<void> {
+  const kind = syntheticKindOf(settings.dataset);
+  if (kind === undefined || settings.syntheticCount === null) return;
+  try {
+    const m = JSON.parse(await readFile(path.join(settings.data, SYNTH_MANIFEST), 'utf8')) as {
+      kind?: string;
+      count?: number;
+      seed?: number;
+    };
+    if (m.kind === kind && m.count === settings.syntheticCount && m.seed === settings.seed) return;
+  } catch {
+    // Not there yet (or not ours): write it.
+  }
+  options.onInfo?.(
+    `writing a synthetic ${kind} data set of ${settings.syntheticCount} items to ${settings.data}`,
+  );
+  await writeSyntheticDataset({
+    kind,
+    out: settings.data,
+    count: settings.syntheticCount,
+    seed: settings.seed,
+    onProgress: (done, total) => {
+      touch();
+      options.onDataProgress?.(done, total, 'synth');
+    },
+  });
+}
+
+/** Checks that a saved split is the study's: k-fold with its number of folds, its names. */
+function checkSplit(
+  split: Split,
+  names: readonly string[],
+  settings: AblationSettings,
+  file: string,
+) {
+  if (split.method !== 'kfold' || split.folds.length !== settings.folds) {
+    throw new DataError(
+      `${file}: expected a ${settings.folds}-fold split, found a ${split.method} split of ` +
+        `${split.folds.length} fold(s); the study folder is damaged`,
+    );
+  }
+  resolveSplit(split, names, file);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Opens a study, making it when DIR has none: checks or resolves the settings, writes the
+ * synthetic data set if needed, makes (or checks) the shared split and writes study.json.
+ * Waits while another process holds the study lock.
+ */
+export async function openStudy(options: OpenStudyOptions): Promise<AblationStudy> {
+  const dir = path.resolve(options.dir);
+  await mkdir(dir, { recursive: true });
+  const input: AblationSettingsInput = {
+    ...options.settings,
+    ...(options.settings.data !== undefined ? { data: path.resolve(options.settings.data) } : {}),
+  };
+  const lockFile = path.join(dir, STUDY_LOCK_FILE);
+  let waitingFor: FoundLock | undefined;
+  for (;;) {
+    const r = await claimLock(lockFile, {
+      ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+    });
+    if (r.claimed) {
+      if (r.tookOver !== undefined) {
+        options.onWarning?.(`took over the stale study lock ${lockFile}: ${r.tookOver.reason}`);
+      }
+      const lock = r.lock;
+      let lastTouch = Date.now();
+      const touch = () => {
+        if (Date.now() - lastTouch < 1000) return;
+        lastTouch = Date.now();
+        void lock.touch().catch(() => undefined);
+      };
+      try {
+        return await makeOrCheck(dir, input, options, touch);
+      } finally {
+        await lock.release();
+      }
+    }
+    if (waitingFor === undefined) {
+      waitingFor = r.heldBy;
+      options.onInfo?.(`waiting for the study lock held by ${describeLock(r.heldBy)}`);
+    }
+    await sleep(options.pollMs ?? 500);
+  }
+}
+
+async function makeOrCheck(
+  dir: string,
+  input: AblationSettingsInput,
+  options: OpenStudyOptions,
+  touch: () => void,
+): Promise<AblationStudy> {
+  const studyFile = path.join(dir, STUDY_FILE);
+  const existing = (await exists(studyFile)) ? await readStudy(dir) : undefined;
+  let settings: AblationSettings;
+  if (existing !== undefined) {
+    settings = checkAblationSettings(existing.settings, input, `the study in ${dir}`);
+    const was = existing.file.package.version;
+    if (was !== options.packageInfo.version) {
+      options.onWarning?.(
+        `the study was made with ${options.packageInfo.name} ${was}; this is ` +
+          `${options.packageInfo.version}: units trained by the two may differ`,
+      );
+    }
+  } else {
+    settings = resolveAblationSettings(input, path.join(dir, 'data'));
+  }
+  await ensureSyntheticData(settings, options, touch);
+  const listing = await listDatasetPairs(
+    datasetLayout(settings.dataset),
+    settings.data,
+    settings.maskSuffix,
+  );
+  const names = listing.pairs.map((p) => p.name);
+  const splitFile = path.join(dir, existing?.file.split ?? STUDY_SPLIT_FILE);
+  if (existing !== undefined && (await exists(splitFile))) {
+    checkSplit(await loadSplit(splitFile), names, settings, splitFile);
+  } else {
+    if (names.length < settings.folds) {
+      throw new UserError(
+        `${SETTING_FLAGS.folds} ${settings.folds}: the data set in ${settings.data} has only ` +
+          `${names.length} item(s)`,
+      );
+    }
+    const split = kFoldSplit(names, {
+      k: settings.folds,
+      seed: settings.seed,
+      valFraction: settings.valFraction,
+    });
+    await saveSplit(splitFile, split);
+    options.onInfo?.(`made a ${settings.folds}-fold split of ${names.length} items: ${splitFile}`);
+  }
+  if (existing !== undefined) return { ...existing, settings };
+  const file: AblationStudyFile = {
+    format: STUDY_FORMAT,
+    version: STUDY_VERSION,
+    createdAt: new Date().toISOString(),
+    package: options.packageInfo,
+    variants: [...ABLATION_VARIANT_IDS],
+    split: STUDY_SPLIT_FILE,
+    settings,
+  };
+  await writeFileAtomic(studyFile, `${JSON.stringify(file, null, 2)}\n`);
+  return { dir, file, settings, splitFile };
+}

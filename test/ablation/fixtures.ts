@@ -1,0 +1,92 @@
+/**
+ * Hand-made results of a 3-fold study, for the merged-table tests. Two variants have finished
+ * folds; the statistics below are worked by hand (population std over the finished folds):
+ *
+ *   unet-dl, folds 0, 1, 2:
+ *     DSC 0.5, 0.6, 0.7        mean 0.6, std sqrt((0.01 + 0 + 0.01) / 3) = 0.0816497
+ *     precision 0.8 x 3        mean 0.8, std 0
+ *     recall 0.2, 0.4, 0.9     mean 0.5, std sqrt((0.09 + 0.01 + 0.16) / 3) = 0.2943920
+ *   attn-mi-ftl, folds 0 and 2 (fold 1 missing):
+ *     DSC 0.80, 0.84           mean 0.82, std 0.02
+ *     precision 0.9, 0.7       mean 0.8, std 0.1
+ *     recall 0.75, 0.85        mean 0.8, std 0.05
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { resolveAblationSettings } from '../../src/ablation/settings.js';
+import type { FoldResult } from '../../src/ablation/table.js';
+import { unitName, type AblationUnit } from '../../src/ablation/units.js';
+import { ABLATION_VARIANT_IDS } from '../../src/ablation/variants.js';
+import type { DatasetSourceKind } from '../../src/data/dataset.js';
+
+export const FIXTURE_FOLDS = 3;
+
+export const FIXTURE_RESULTS: ReadonlyMap<string, FoldResult> = new Map(
+  (
+    [
+      ['unet-dl', 0, 0.5, 0.8, 0.2],
+      ['unet-dl', 1, 0.6, 0.8, 0.4],
+      ['unet-dl', 2, 0.7, 0.8, 0.9],
+      ['attn-mi-ftl', 0, 0.8, 0.9, 0.75],
+      ['attn-mi-ftl', 2, 0.84, 0.7, 0.85],
+    ] as const
+  ).map(([variant, fold, dsc, precision, recall]) => [
+    `${variant}/fold-${fold}`,
+    { fold, dsc, precision, recall, count: 10 + fold },
+  ]),
+);
+
+export const fixtureResult = (unit: AblationUnit): FoldResult | undefined =>
+  FIXTURE_RESULTS.get(unitName(unit));
+
+/** The worked statistics: [variant, metric, mean, std]. */
+export const FIXTURE_STATS = [
+  ['unet-dl', 'dsc', 0.6, 0.08164965809277261],
+  ['unet-dl', 'precision', 0.8, 0],
+  ['unet-dl', 'recall', 0.5, 0.29439202887759486],
+  ['attn-mi-ftl', 'dsc', 0.82, 0.02],
+  ['attn-mi-ftl', 'precision', 0.8, 0.1],
+  ['attn-mi-ftl', 'recall', 0.8, 0.05],
+] as const;
+
+/**
+ * Writes a study folder by hand: study.json for `dataset` with 3 folds, and an
+ * eval/summary.json (the fields the report reads, plus a few it ignores) for each fixture unit.
+ */
+export async function writeFixtureStudy(dir: string, dataset: DatasetSourceKind): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const settings = resolveAblationSettings(
+    {
+      dataset,
+      data: path.join(dir, 'data'),
+      folds: FIXTURE_FOLDS,
+      ...(dataset.startsWith('synthetic') ? { syntheticCount: 30 } : {}),
+    },
+    path.join(dir, 'data'),
+  );
+  const study = {
+    format: 'ftunet-ablation',
+    version: 1,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    package: { name: 'focal-tversky-unet', version: '0.0.0-test' },
+    variants: [...ABLATION_VARIANT_IDS],
+    split: 'split.json',
+    settings,
+  };
+  await writeFile(path.join(dir, 'study.json'), JSON.stringify(study));
+  for (const [name, r] of FIXTURE_RESULTS) {
+    const evalDir = path.join(dir, 'units', ...name.split('/'), 'eval');
+    await mkdir(evalDir, { recursive: true });
+    const summary = {
+      dsc: { mean: r.dsc, std: 0.3 },
+      precision: { mean: r.precision, std: 0.3 },
+      recall: { mean: r.recall, std: 0.3 },
+      tnr: { mean: 0.99, std: 0.01 },
+      iou: { mean: 0.5, std: 0.2 },
+      count: r.count,
+      threshold: 0.5,
+      fold: r.fold,
+    };
+    await writeFile(path.join(evalDir, 'summary.json'), JSON.stringify(summary));
+  }
+}
