@@ -1,0 +1,307 @@
+/**
+ * `ftunet ablation` and `ftunet ablation-report` end to end, on the smallest configuration
+ * that trains: 10 synthetic BUS-like items, 2 folds, 32x32 input, width 0.125, 1 epoch, two
+ * variants (4 units). A second run skips every unit; units whose folders were cut back are
+ * evaluated, resumed or restarted as their folders say; a unit locked elsewhere is left alone
+ * and the exit code says the selection is not finished. Flag errors run in process.
+ */
+import assert from 'node:assert/strict';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { main } from '../../src/cli/program.js';
+import { makeTemp, removeTemp } from '../data/fixtures.js';
+import { runCli } from './run.js';
+
+let root: string;
+let study: string;
+let env: NodeJS.ProcessEnv;
+before(async () => {
+  root = await makeTemp('ftunet-cli-ablation-');
+  study = path.join(root, 'study');
+  env = {
+    XDG_CACHE_HOME: path.join(root, 'xdg'),
+    SLURM_ARRAY_TASK_ID: '',
+    JOB_COMPLETION_INDEX: '',
+  };
+});
+after(() => removeTemp(root));
+
+const TINY = [
+  '--dataset',
+  'synthetic-bus',
+  '--count',
+  '10',
+  '--folds',
+  '2',
+  '--input-size',
+  '32,32',
+  '--width',
+  '0.125',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '4',
+  '--backend',
+  'wasm',
+  '--no-cache',
+];
+const SELECT = ['--variant', 'unet-dl,attn-mi-ftl'];
+const UNITS = ['unet-dl/fold-0', 'unet-dl/fold-1', 'attn-mi-ftl/fold-0', 'attn-mi-ftl/fold-1'];
+const unitDir = (name: string) => path.join(study, 'units', ...name.split('/'));
+const summaryFile = (name: string) => path.join(unitDir(name), 'eval', 'summary.json');
+
+/**
+ * Runs the command line in this process (without a child's start-up cost), capturing stderr;
+ * stdout is left alone (the test runner reports there), so only commands that print nothing
+ * on stdout run this way.
+ */
+async function runMain(args: string[]): Promise<{ code: number; stderr: string }> {
+  const err: string[] = [];
+  const { stderr } = process;
+  const writeErr = stderr.write;
+  stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof stderr.write;
+  try {
+    const code = await main(args);
+    return { code, stderr: err.join('') };
+  } finally {
+    stderr.write = writeErr;
+  }
+}
+
+/** The unit lines of a run's stderr: "unit i/n variant fold k: ..." with the prefix cut. */
+const unitLines = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => l.startsWith('ftunet ablation: unit '))
+    .map((l) => l.slice('ftunet ablation: '.length));
+
+describe('ftunet ablation, end to end', () => {
+  test('trains and evaluates the selected units of one shared split', async () => {
+    const r = runCli(['ablation', ...TINY, ...SELECT, '--out', study], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    const lines = unitLines(r.stderr);
+    assert.deepEqual(
+      lines.filter((l) => l.endsWith(': train')),
+      [
+        'unit 1/4 unet-dl fold 0 (U-Net + DL: unet, dl): train',
+        'unit 2/4 unet-dl fold 1 (U-Net + DL: unet, dl): train',
+        'unit 3/4 attn-mi-ftl fold 0 (Attn U-Net + Multi-Input + FTL: attn_reg, ftl): train',
+        'unit 4/4 attn-mi-ftl fold 1 (Attn U-Net + Multi-Input + FTL: attn_reg, ftl): train',
+      ],
+    );
+    assert.equal(
+      lines.filter((l) =>
+        /: DSC \d\.\d{3}, precision \d\.\d{3}, recall \d\.\d{3} \(means over 5 test images\), [\d.]+s$/.test(
+          l,
+        ),
+      ).length,
+      4,
+    );
+    assert.match(r.stderr, /\n {2}attn-mi-ftl fold 1 epoch 1\/1 {2}loss /);
+    assert.match(
+      r.stderr,
+      /ftunet ablation: 4 selected unit\(s\): 4 done now, 0 finished before, 0 busy elsewhere, 0 failed; study: 4 of 14 units done, 10 missing; report: .*ablation\.md\n$/,
+    );
+
+    const split = JSON.parse(await readFile(path.join(study, 'split.json'), 'utf8')) as {
+      k: number;
+      folds: Array<{ test: string[] }>;
+    };
+    assert.equal(split.k, 2);
+    for (const name of UNITS) {
+      const config = JSON.parse(await readFile(path.join(unitDir(name), 'config.json'), 'utf8'));
+      const [variant, fold] = name.split('/');
+      assert.deepEqual(
+        [config.model.name, config.loss.name, config.loss.alpha, config.split.fold],
+        [
+          variant === 'unet-dl' ? 'unet' : 'attn_reg',
+          variant === 'unet-dl' ? 'dl' : 'ftl',
+          0.7,
+          Number(fold.slice(5)),
+        ],
+      );
+      // Every unit trains on a copy of the one study split.
+      assert.deepEqual(
+        JSON.parse(await readFile(path.join(unitDir(name), 'split.json'), 'utf8')),
+        split,
+      );
+      const summary = JSON.parse(await readFile(summaryFile(name), 'utf8'));
+      assert.equal(summary.count, 5);
+    }
+  });
+
+  test('a second run skips every finished unit', async () => {
+    const before = await Promise.all(UNITS.map(async (u) => (await stat(summaryFile(u))).mtimeMs));
+    const r = await runMain([
+      'ablation',
+      '--out',
+      study,
+      ...SELECT,
+      '--backend',
+      'wasm',
+      '--no-cache',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(unitLines(r.stderr), [
+      'unit 1/4 unet-dl fold 0: finished before, skipped',
+      'unit 2/4 unet-dl fold 1: finished before, skipped',
+      'unit 3/4 attn-mi-ftl fold 0: finished before, skipped',
+      'unit 4/4 attn-mi-ftl fold 1: finished before, skipped',
+    ]);
+    assert.doesNotMatch(r.stderr, /epoch/);
+    const after = await Promise.all(UNITS.map(async (u) => (await stat(summaryFile(u))).mtimeMs));
+    assert.deepEqual(after, before);
+  });
+
+  test('units cut back are evaluated, resumed or restarted as their folders say', async () => {
+    // unet-dl/fold-0: trained, not evaluated. unet-dl/fold-1: started, no checkpoint.
+    // attn-mi-ftl/fold-1: interrupted after epoch 1 of 2 (its config asks for 2 epochs).
+    await rm(path.join(unitDir(UNITS[0]), 'eval'), { recursive: true });
+    await rm(path.join(unitDir(UNITS[1]), 'eval'), { recursive: true });
+    await rm(path.join(unitDir(UNITS[1]), 'checkpoint'), { recursive: true });
+    await rm(path.join(unitDir(UNITS[3]), 'eval'), { recursive: true });
+    const configFile = path.join(unitDir(UNITS[3]), 'config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8'));
+    await writeFile(configFile, JSON.stringify({ ...config, epochs: 2 }));
+
+    const r = runCli(
+      ['ablation', '--out', study, ...SELECT, '--backend', 'wasm', '--no-cache'],
+      env,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const starts = unitLines(r.stderr).filter((l) => / \(.*\): \w+$/.test(l));
+    assert.deepEqual(
+      starts.map((l) => l.replace(/ \(.*\)/, '')),
+      [
+        'unit 1/4 unet-dl fold 0: evaluate',
+        'unit 2/4 unet-dl fold 1: restart',
+        'unit 4/4 attn-mi-ftl fold 1: resume',
+      ],
+    );
+    assert.match(r.stderr, /\n {2}attn-mi-ftl fold 1 epoch 2\/2 /);
+    assert.doesNotMatch(r.stderr, /attn-mi-ftl fold 1 epoch 1\//);
+    const log = await readFile(path.join(unitDir(UNITS[3]), 'log.jsonl'), 'utf8');
+    assert.equal(log.trim().split('\n').length, 2);
+    for (const u of UNITS) await stat(summaryFile(u));
+  });
+
+  test('a unit locked by a live process elsewhere is left to it; the exit code says so', async () => {
+    await rm(path.join(unitDir(UNITS[0]), 'eval'), { recursive: true });
+    const lock = `${unitDir(UNITS[0])}.lock`;
+    const info = { host: 'other-node', pid: 1, time: '2025-01-01T00:00:00.000Z', token: 'abc' };
+    await writeFile(lock, JSON.stringify(info));
+    const r = await runMain([
+      'ablation',
+      '--out',
+      study,
+      '--variant',
+      'unet-dl',
+      '--fold',
+      '0',
+      '--backend',
+      'wasm',
+      '--no-cache',
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      unitLines(r.stderr)[0],
+      /^unit 1\/1 unet-dl fold 0: skipped, locked by other-node pid 1 \(since 2025-01-01T00:00:00.000Z, refreshed /,
+    );
+    assert.match(
+      r.stderr,
+      /\nftunet: ablation: 1 of 1 selected unit\(s\) not finished \(1 locked by another process, 0 failed; see above\)\n$/,
+    );
+    assert.equal(await readFile(lock, 'utf8'), JSON.stringify(info), 'the lock is left alone');
+    await rm(lock);
+  });
+});
+
+describe('ftunet ablation-report', () => {
+  test('prints the merged table as JSON on stdout', () => {
+    const r = runCli(['ablation-report', study, '--format', 'json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const table = JSON.parse(r.stdout) as { units: unknown; missing: string[] };
+    assert.deepEqual(table.units, { total: 14, finished: 3 });
+    assert.deepEqual(table.missing.slice(0, 2), ['unet-dl/fold-0', 'unet-tl/fold-0']);
+  });
+
+  test('writes Markdown (default) or CSV to --out FILE', async () => {
+    const mdFile = path.join(root, 'table.md');
+    const md = await runMain(['ablation-report', study, '--out', mdFile]);
+    assert.equal(md.code, 0, md.stderr);
+    const text = await readFile(mdFile, 'utf8');
+    assert.match(text, /^## Ablation: synthetic-bus, 2-fold cross-validation\n/);
+    assert.match(
+      text,
+      /\n\| U-Net \+ DL \| `unet-dl` \| \d\.\d{3} ± \d\.\d{3} \| .* \| 1\/2 \| 0\.547 \| 0\.653 \| 0\.658 \|\n/,
+    );
+    assert.match(text, /\n\| U-Net \+ TL \| `unet-tl` \| — \| — \| — \| 0\/2 \| 0\.657 \|/);
+    assert.match(text, /Missing units \(11\): unet-dl\/fold-0, unet-tl\/fold-0, /);
+    assert.match(md.stderr, /^ftunet ablation-report: 3 of 14 units finished, 11 missing; wrote /);
+
+    const out = path.join(root, 'table.csv');
+    const csv = await runMain(['ablation-report', study, '--format', 'csv', '--out', out]);
+    assert.equal(csv.code, 0, csv.stderr);
+    const rows = (await readFile(out, 'utf8')).trim().split('\n');
+    assert.equal(rows.length, 8);
+    assert.match(
+      rows[7],
+      /^attn-mi-ftl,Attn U-Net \+ Multi-Input \+ FTL,attn_reg,ftl,2,2,[\d.e-]+,/,
+    );
+    assert.equal(
+      await readFile(path.join(study, 'report', 'ablation.csv'), 'utf8'),
+      await readFile(out, 'utf8'),
+    );
+  });
+});
+
+describe('ftunet ablation: flag errors', () => {
+  const errors: Array<[string[], string, NodeJS.ProcessEnv?]> = [
+    [['--dataset', 'bus'], 'ftunet: --out is required: the study folder\n'],
+    [
+      ['--out', 'x', '--shard', 'auto/35'],
+      'ftunet: --shard auto/35: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set; run ' +
+        'it as a SLURM array task or a Kubernetes Indexed Job, or give the index (I/N)\n',
+    ],
+    [
+      ['--out', 'x', '--shard', 'auto/35'],
+      'ftunet: --shard auto/35: SLURM_ARRAY_TASK_ID is 35, out of range 0 to 34 (number the ' +
+        'tasks from 0, e.g. #SBATCH --array=0-34)\n',
+      { SLURM_ARRAY_TASK_ID: '35' },
+    ],
+    [
+      ['--out', 'x', '--variant', 'unet'],
+      "ftunet: --variant: unknown variant 'unet'; expected one of unet-dl, unet-tl, unet-ftl, " +
+        'attn-dl, attn-mi-dl, attn-mi-tl, attn-mi-ftl\n',
+    ],
+    [
+      ['--out', 'x', '--lock-timeout', 'soon'],
+      "ftunet: --lock-timeout: expected a duration such as 90s, 30m or 6h, or a number of seconds, got 'soon'\n",
+    ],
+  ];
+  for (const [args, message, vars] of errors) {
+    test(`${args.join(' ')}${vars ? ` with ${JSON.stringify(vars)}` : ''}`, async () => {
+      const saved = { ...process.env };
+      delete process.env.SLURM_ARRAY_TASK_ID;
+      delete process.env.JOB_COMPLETION_INDEX;
+      Object.assign(process.env, vars ?? {});
+      try {
+        const r = await runMain(['ablation', ...args]);
+        assert.deepEqual([r.code, r.stderr], [2, message]);
+      } finally {
+        process.env = saved;
+      }
+    });
+  }
+
+  test('a setting that differs from the study is refused', async () => {
+    const r = await runMain(['ablation', '--out', study, '--epochs', '3', '--quiet']);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^ftunet: the study in .* was made with other settings: --epochs 3 \(the study has 1\)\. /,
+    );
+  });
+});
