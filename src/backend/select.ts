@@ -17,6 +17,7 @@ import '@tensorflow/tfjs-backend-wasm';
 // tfjs-core registers no gradients by itself; the tfjs-layers bundle registers all of them.
 import '@tensorflow/tfjs-layers';
 import { BackendError } from '../errors.js';
+import { registerGradients } from '../kernels/gradients/fused_batch_norm.js';
 import { registerWasmKernels } from '../kernels/wasm/register.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
@@ -90,6 +91,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   const raw = options.backend ?? process.env[BACKEND_ENV_VAR] ?? 'auto';
   const source = options.backend !== undefined ? '--backend' : BACKEND_ENV_VAR;
   const choice = parseBackendChoice(raw, source);
+  registerGradients();
   let info: BackendInfo;
   switch (choice) {
     case 'auto':
