@@ -8,7 +8,10 @@
  * when done. A lock is stale, and may be taken over, when
  * - its modification time is older than the timeout (its holder died on another machine, or
  *   hangs), or
- * - it was made on this host and its process is gone.
+ * - it was made on this host and its process is gone, or
+ * - it names this host and this very process id but this process does not hold it: a
+ *   restarted container (a Kubernetes Indexed Job's pod keeps its host name
+ *   `<job>-<index>`, and often its pid) left it behind.
  * A stale lock is taken over by renaming it away (atomic: of several processes breaking the
  * same lock, one wins) and then claiming the file anew.
  *
@@ -46,6 +49,10 @@ export interface StaleCheck {
   host: string;
   /** Whether a process of this host is alive. */
   isAlive: (pid: number) => boolean;
+  /** This process's id. */
+  pid: number;
+  /** Whether this process holds the lock with this token. */
+  holds: (token: string) => boolean;
 }
 
 /** Default lock timeout: 3 hours without a refresh. */
@@ -58,9 +65,13 @@ export function lockStaleReason(lock: FoundLock, check: StaleCheck): string | nu
     return `not refreshed for ${formatDuration(age)} (timeout ${formatDuration(check.timeoutMs)})`;
   }
   const info = lock.info;
-  if (info !== undefined && info.host === check.host && !check.isAlive(info.pid)) {
-    return `its process ${info.pid} on this host is gone`;
+  if (info === undefined || info.host !== check.host) return null;
+  if (info.pid === check.pid) {
+    return check.holds(info.token)
+      ? null
+      : `made by an earlier process with this host name and pid ${info.pid} (a restarted container)`;
   }
+  if (!check.isAlive(info.pid)) return `its process ${info.pid} on this host is gone`;
   return null;
 }
 
@@ -145,6 +156,9 @@ export type ClaimResult =
   | { claimed: true; lock: UnitLock; tookOver?: { from?: LockInfo; reason: string } }
   | { claimed: false; heldBy: FoundLock };
 
+/** The tokens of the locks this process holds. */
+const heldTokens = new Set<string>();
+
 /** A lock this process holds. */
 export class UnitLock {
   private released = false;
@@ -171,6 +185,7 @@ export class UnitLock {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    heldTokens.delete(this.info.token);
     if (await this.held()) await rm(this.file, { force: true });
   }
 }
@@ -210,12 +225,20 @@ export async function claimLock(file: string, options: ClaimOptions = {}): Promi
       token: randomBytes(8).toString('hex'),
     };
     if (await create(file, info)) {
+      heldTokens.add(info.token);
       const lock = new UnitLock(file, info);
       return tookOver === undefined ? { claimed: true, lock } : { claimed: true, lock, tookOver };
     }
     const found = await readLock(file);
     if (found === undefined) continue; // Released meanwhile: try again.
-    const reason = lockStaleReason(found, { nowMs: Date.now(), timeoutMs, host, isAlive });
+    const reason = lockStaleReason(found, {
+      nowMs: Date.now(),
+      timeoutMs,
+      host,
+      isAlive,
+      pid,
+      holds: (token) => heldTokens.has(token),
+    });
     if (reason === null) return { claimed: false, heldBy: found };
     // Break it: rename it away, then check that what we moved is the lock we judged.
     const moved = `${file}.stale-${info.token}`;

@@ -295,6 +295,7 @@ async function trainUnit(
           model: variant.model,
           loss: variant.loss,
           width: s.width,
+          bnMomentum: s.bnMomentum,
           inputSize: s.inputSize,
           channels: s.channels,
           interpolation: s.interpolation,

@@ -36,6 +36,8 @@ export interface AblationSettings {
   channels: 1 | 3;
   /** Width multiplier of every filter count. */
   width: number;
+  /** BatchNormalization momentum of the moving statistics (Keras's default 0.99). */
+  bnMomentum: number;
   epochs: number;
   batchSize: number;
   optimizer: OptimizerName;
@@ -67,6 +69,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof AblationSettings, string>> = {
   inputSize: '--input-size',
   channels: '--channels',
   width: '--width',
+  bnMomentum: '--bn-momentum',
   epochs: '--epochs',
   batchSize: '--batch-size',
   optimizer: '--optimizer',
@@ -110,7 +113,7 @@ function inRange(value: number, key: keyof AblationSettings, lo: number, hi: num
  * The settings of a new study, each left-out one filled in with its default:
  * folds 5; seed 0; valFraction 0.15; input size, channels, epochs and batch size from the data
  * set's preset (`TRAINING_PRESETS`: bus 128x128x1, 100 epochs, batch 16; isic2018 192x256x3,
- * 50, 8); width 1; SGD with learning rate 0.01 (Adam: 0.001), decay 1e-6, momentum 0.9;
+ * 50, 8); width 1; BatchNormalization momentum 0.99; SGD with learning rate 0.01 (Adam: 0.001), decay 1e-6, momentum 0.9;
  * alpha 0.7; gamma 4/3; nearest-neighbour resizing; mask suffix ''; synthetic data sets:
  * 163 (bus) or 200 (isic) items in `defaultData`.
  * `dataset` is required, and `data` for real data sets. Throws a `UserError` naming the flag
@@ -153,6 +156,7 @@ export function resolveAblationSettings(
     inputSize: input.inputSize ?? preset.inputSize,
     channels: input.channels ?? preset.channels,
     width: input.width ?? 1,
+    bnMomentum: inRange(input.bnMomentum ?? 0.99, 'bnMomentum', 0, 1),
     epochs: positiveInteger(input.epochs ?? preset.epochs, 'epochs'),
     batchSize: positiveInteger(input.batchSize ?? preset.batchSize, 'batchSize'),
     optimizer,

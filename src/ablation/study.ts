@@ -113,6 +113,7 @@ export function parseStudyFile(value: unknown, source = STUDY_FILE): AblationStu
     inputSize: 'array',
     channels: 'number',
     width: 'number',
+    bnMomentum: 'number',
     epochs: 'number',
     batchSize: 'number',
     optimizer: 'string',

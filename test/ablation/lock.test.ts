@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -27,7 +28,9 @@ describe('lockStaleReason', () => {
     nowMs: NOW,
     timeoutMs: 3 * HOUR,
     host: 'node1',
-    isAlive: (pid: number): boolean => pid === 100,
+    isAlive: (pid: number): boolean => pid === 100 || pid === 7,
+    pid: 7,
+    holds: (token: string): boolean => token === 'mine',
   };
   const cases: Array<[string, FoundLock, Partial<typeof check>, string | null]> = [
     ['refreshed a minute ago, process alive', { info, mtimeMs: NOW - 60_000 }, {}, null],
@@ -48,6 +51,18 @@ describe('lockStaleReason', () => {
       'another host, its pid not alive here',
       { info, mtimeMs: NOW - 1000 },
       { host: 'node2', isAlive: () => false },
+      null,
+    ],
+    [
+      'this host and this pid, not held by this process',
+      { info: { ...info, pid: 7 }, mtimeMs: NOW - 1000 },
+      {},
+      'made by an earlier process with this host name and pid 7 (a restarted container)',
+    ],
+    [
+      'this host and this pid, held by this process',
+      { info: { ...info, pid: 7, token: 'mine' }, mtimeMs: NOW - 1000 },
+      {},
       null,
     ],
     ['unreadable content, fresh', { mtimeMs: NOW - 1000 }, { isAlive: () => false }, null],
@@ -166,5 +181,25 @@ describe('claimLock', () => {
     assert.ok(here.claimed);
     assert.equal(here.tookOver?.reason, `its process ${dead} on this host is gone`);
     await here.lock.release();
+  });
+
+  test('a lock naming this host and pid that this process does not hold is taken over', async () => {
+    const file = fresh();
+    const left = {
+      host: os.hostname(),
+      pid: process.pid,
+      time: '2025-01-01T00:00:00.000Z',
+      token: 'old',
+    };
+    await writeFile(file, JSON.stringify(left));
+    const r = await claimLock(file);
+    assert.ok(r.claimed);
+    assert.match(
+      r.tookOver?.reason ?? '',
+      /^made by an earlier process with this host name and pid/,
+    );
+    // While this process holds it, a second claim here waits its turn.
+    assert.equal((await claimLock(file)).claimed, false);
+    await r.lock.release();
   });
 });
