@@ -27,25 +27,10 @@ before(async () => {
 });
 after(() => removeTemp(root));
 
-const TINY = [
-  '--dataset',
-  'synthetic-bus',
-  '--count',
-  '10',
-  '--folds',
-  '2',
-  '--input-size',
-  '32,32',
-  '--width',
-  '0.125',
-  '--epochs',
-  '1',
-  '--batch-size',
-  '4',
-  '--backend',
-  'wasm',
-  '--no-cache',
-];
+const TINY = (
+  '--dataset synthetic-bus --count 10 --folds 2 --input-size 32,32 --width 0.125 ' +
+  '--bn-momentum 0.9 --epochs 1 --batch-size 4 --backend wasm --no-cache'
+).split(' ');
 const SELECT = ['--variant', 'unet-dl,attn-mi-ftl'];
 const UNITS = ['unet-dl/fold-0', 'unet-dl/fold-1', 'attn-mi-ftl/fold-0', 'attn-mi-ftl/fold-1'];
 const unitDir = (name: string) => path.join(study, 'units', ...name.split('/'));
@@ -114,11 +99,18 @@ describe('ftunet ablation, end to end', () => {
       const config = JSON.parse(await readFile(path.join(unitDir(name), 'config.json'), 'utf8'));
       const [variant, fold] = name.split('/');
       assert.deepEqual(
-        [config.model.name, config.loss.name, config.loss.alpha, config.split.fold],
+        [
+          config.model.name,
+          config.loss.name,
+          config.loss.alpha,
+          config.model.bnMomentum,
+          config.split.fold,
+        ],
         [
           variant === 'unet-dl' ? 'unet' : 'attn_reg',
           variant === 'unet-dl' ? 'dl' : 'ftl',
           0.7,
+          0.9,
           Number(fold.slice(5)),
         ],
       );

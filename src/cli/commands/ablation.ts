@@ -40,6 +40,7 @@ interface AblationFlags {
   inputSize?: string;
   channels?: string;
   width?: string;
+  bnMomentum?: string;
   optimizer?: string;
   lr?: string;
   decay?: string;
@@ -77,6 +78,7 @@ function settingsFromFlags(f: AblationFlags): AblationSettingsInput {
   if (f.inputSize !== undefined) s.inputSize = parseInputSize(f.inputSize, '--input-size');
   if (f.channels !== undefined) s.channels = parseChannels(f.channels, '--channels');
   if (f.width !== undefined) s.width = parsePositiveNumber(f.width, '--width');
+  if (f.bnMomentum !== undefined) s.bnMomentum = parseNumber(f.bnMomentum, '--bn-momentum');
   if (f.optimizer !== undefined) s.optimizer = parseOptimizerName(f.optimizer, '--optimizer');
   if (f.lr !== undefined) s.learningRate = parsePositiveNumber(f.lr, '--lr');
   if (f.decay !== undefined) s.decay = parseNumber(f.decay, '--decay');
@@ -119,6 +121,7 @@ export function register(program: Command): void {
     )
     .option('--channels <c>', '1 (grey) or 3 (RGB) (default: bus 1, isic2018 3)')
     .option('--width <multiplier>', 'width multiplier of every filter count (default 1)')
+    .option('--bn-momentum <m>', 'BatchNormalization momentum (default 0.99; 0.9 suits short runs)')
     .option('--optimizer <name>', 'sgd or adam (default sgd)')
     .option('--lr <rate>', 'initial learning rate (default: sgd 0.01, adam 0.001)')
     .option('--decay <d>', 'Keras time decay per update (default 1e-6)')
@@ -152,9 +155,14 @@ export function register(program: Command): void {
     .option('--quiet', 'print nothing but errors')
     .addHelpText(
       'after',
-      '\nThe study settings (data set, folds, training flags) are fixed by the first run and ' +
-        'recorded in DIR/study.json;\nlater runs may leave them out. Exit code 0 when every ' +
-        'selected unit is finished, 2 otherwise.\nMerge the finished units: ftunet ablation-report DIR',
+      [
+        '',
+        'Units: DIR/units/<variant>/fold-<k>/, a run folder each; finished once it has',
+        'eval/summary.json. --shard deals the units left by --variant and --fold.',
+        'The study settings (data set, folds, training flags) are fixed by the first run',
+        '(DIR/study.json); later runs may leave them out. Exit code 0 when every selected',
+        'unit is finished, 2 otherwise. Merge the finished units: ftunet ablation-report DIR',
+      ].join('\n'),
     )
     .action(async (flags: AblationFlags) => {
       if (flags.out === undefined) throw new UserError('--out is required: the study folder');
