@@ -29,11 +29,14 @@ export const TRAINING_MEMORY_FACTOR = 4;
 export const WASM_TRAINING_BUDGET = 2.5e9;
 
 /**
- * The largest number of images per training pass that fits the backend, at most `batchSize`
- * and at least 1. Backends without a hard ceiling ('cpu', 'tensorflow') take the whole batch.
+ * Images per training pass: the batch in as few passes as fit the backend, of near-equal size
+ * (at most `batchSize`, at least 1). Backends without a hard ceiling ('cpu', 'tensorflow') take the whole batch.
  */
 export function autoMicroBatch(model: tfl.LayersModel, batchSize: number, backend: string): number {
   if (backend !== 'wasm') return batchSize;
   const perImage = activationBytesPerImage(model) * TRAINING_MEMORY_FACTOR;
-  return Math.max(1, Math.min(batchSize, Math.floor(WASM_TRAINING_BUDGET / perImage)));
+  const most = Math.max(1, Math.min(batchSize, Math.floor(WASM_TRAINING_BUDGET / perImage)));
+  // As few passes as fit, of near-equal size (16 at most 9 per pass: 8 + 8, not 9 + 7).
+  const passes = Math.ceil(batchSize / most);
+  return Math.ceil(batchSize / passes);
 }

@@ -1,0 +1,126 @@
+/**
+ * Whole-network speed: training and inference images/s of attn_reg with the paper's batch
+ * sizes (128x128x1 batch 16, 192x256x3 batch 8), peak resident memory and the live tensor
+ * count before and after. Not a test: speed only.
+ *
+ *   npm run build && node dist/bench/network.js [--quick] [--json] [--steps N] [--backend B]
+ *
+ * Training figures are the median of N optimiser updates (default 3) after one warm-up
+ * update, with the trainer's default micro-batch for the backend; inference is the median
+ * of N predictions of one batch. `--quick` runs only the 128x128x1 network.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import os from 'node:os';
+import { initBackend } from '../src/backend/select.js';
+import { makeBatch } from '../src/data/batch.js';
+import { synthesizeDataset } from '../src/data/synthetic/generate.js';
+import { buildModel } from '../src/models/build.js';
+import { autoMicroBatch } from '../src/train/memory.js';
+import { Trainer } from '../src/train/trainer.js';
+
+interface NetworkCase {
+  model: string;
+  inputShape: [number, number, number];
+  batch: number;
+}
+
+const CASES: NetworkCase[] = [
+  { model: 'attn_reg', inputShape: [128, 128, 1], batch: 16 },
+  { model: 'attn_reg', inputShape: [192, 256, 3], batch: 8 },
+];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function benchNetwork(c: NetworkCase, steps: number, backend: string) {
+  const [h, w, ch] = c.inputShape;
+  const data = synthesizeDataset({
+    kind: ch === 1 ? 'bus' : 'isic',
+    count: c.batch,
+    seed: 1,
+    inputSize: [h, w],
+    channels: ch === 1 ? 1 : 3,
+  });
+  const model = buildModel(c.model, { inputShape: c.inputShape, seed: 1 });
+  const microBatch = autoMicroBatch(model, c.batch, backend);
+  const items = [...Array(c.batch).keys()];
+  const trainer = new Trainer(
+    model,
+    data,
+    { train: items, val: [] },
+    {
+      epochs: steps + 1,
+      batchSize: c.batch,
+      microBatch,
+      modelName: c.model,
+      objective: { loss: 'ftl' },
+    },
+  );
+  const tensorsBefore = tf.memory().numTensors;
+  const stepSeconds: number[] = [];
+  const tensorsAfterStep: number[] = [];
+  await trainer.run({
+    onEpochEnd: (log) => {
+      if (log.epoch > 1) stepSeconds.push(log.seconds);
+      tensorsAfterStep.push(tf.memory().numTensors);
+    },
+  });
+  const { xs, ys } = makeBatch(data, items);
+  const inferSeconds: number[] = [];
+  for (let i = 0; i < steps + 1; i++) {
+    const start = performance.now();
+    const out = [model.predict(xs, { batchSize: c.batch })].flat() as tf.Tensor[];
+    await out[out.length - 1].data();
+    tf.dispose(out);
+    if (i > 0) inferSeconds.push((performance.now() - start) / 1000);
+  }
+  tf.dispose([xs, ys]);
+  trainer.dispose();
+  model.dispose();
+  return {
+    model: c.model,
+    inputShape: c.inputShape,
+    batch: c.batch,
+    microBatch,
+    trainImagesPerSecond: c.batch / median(stepSeconds),
+    inferImagesPerSecond: c.batch / median(inferSeconds),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    tensorsBefore,
+    tensorsAfterSteps: tensorsAfterStep,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const quick = args.includes('--quick');
+  const stepsAt = args.indexOf('--steps');
+  const steps = stepsAt >= 0 ? Number(args[stepsAt + 1]) : 3;
+  const backendAt = args.indexOf('--backend');
+  const info = await initBackend({
+    ...(backendAt >= 0 ? { backend: args[backendAt + 1] } : {}),
+    report: json ? undefined : (line) => console.error(line),
+  });
+  const networks = [];
+  for (const c of quick ? CASES.slice(0, 1) : CASES) {
+    networks.push(await benchNetwork(c, steps, info.name));
+    if (!json) {
+      const r = networks[networks.length - 1];
+      console.log(
+        `${r.model} ${r.inputShape.join('x')} batch ${r.batch} (micro-batch ${r.microBatch}): ` +
+          `train ${r.trainImagesPerSecond.toFixed(2)} img/s, infer ` +
+          `${r.inferImagesPerSecond.toFixed(2)} img/s, peak RSS ${r.peakRssMB} MB, tensors ` +
+          `${r.tensorsBefore} -> ${r.tensorsAfterSteps.join(', ')}`,
+      );
+    }
+  }
+  const report = { cores: os.availableParallelism(), backend: info.name, workers: 1, networks };
+  if (json) console.log(JSON.stringify(report));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
