@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { buildModel } from '../../src/models/build.js';
+import { activationBytesPerImage, autoMicroBatch } from '../../src/train/memory.js';
+import { useBackend } from '../helpers.js';
+
+describe('micro-batch sizing', () => {
+  before(() => useBackend('cpu'));
+
+  test('activation bytes count every layer output of one image', () => {
+    // input 4x4x1 (16) → conv 3 filters (48) → flatten-free sum: 4 bytes each.
+    const input = tfl.input({ shape: [4, 4, 1] });
+    const conv = tfl.layers
+      .conv2d({ filters: 3, kernelSize: 1 })
+      .apply(input) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: conv });
+    assert.equal(activationBytesPerImage(model), 4 * (16 + 48));
+    model.dispose();
+  });
+
+  test("the paper's batch 16 at 128x128x1 runs as two passes of 8 on wasm", () => {
+    const model = buildModel('attn_reg', { inputShape: [128, 128, 1] });
+    assert.equal(autoMicroBatch(model, 16, 'wasm'), 8);
+    assert.equal(autoMicroBatch(model, 4, 'wasm'), 4);
+    assert.equal(autoMicroBatch(model, 16, 'cpu'), 16);
+    assert.equal(autoMicroBatch(model, 16, 'tensorflow'), 16);
+    model.dispose();
+  });
+
+  test('192x256x3 batch 8 runs in near-equal passes of at most 3', () => {
+    const model = buildModel('attn_reg', { inputShape: [192, 256, 3] });
+    assert.equal(autoMicroBatch(model, 8, 'wasm'), 3);
+    model.dispose();
+  });
+});
