@@ -12,8 +12,9 @@
  *
  * Node-only (fs).
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { pathExists } from '../io/atomic.js';
 import { UserError } from '../errors.js';
 import { evaluateRun, type EvaluationProgress } from '../eval/run.js';
 import type { EvaluationSummary } from '../eval/summary.js';
@@ -96,21 +97,12 @@ export interface AblationRunResult {
   complete: boolean;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** What a unit's folder holds (see `UnitFacts`). */
 export async function inspectUnit(dir: string): Promise<UnitFacts> {
   const facts: UnitFacts = {
-    exists: await exists(dir),
-    evaluated: await exists(path.join(dir, UNIT_SUMMARY)),
-    hasConfig: await exists(path.join(dir, RUN_CONFIG_FILE)),
+    exists: await pathExists(dir),
+    evaluated: await pathExists(path.join(dir, UNIT_SUMMARY)),
+    hasConfig: await pathExists(path.join(dir, RUN_CONFIG_FILE)),
     checkpointEpoch: null,
     epochs: null,
   };
@@ -141,7 +133,7 @@ export async function inspectUnit(dir: string): Promise<UnitFacts> {
 
 /** Whether a unit is finished (has its evaluation summary). */
 export async function isUnitFinished(studyDir: string, unit: AblationUnit): Promise<boolean> {
-  return exists(path.join(unitDir(studyDir, unit), UNIT_SUMMARY));
+  return pathExists(path.join(unitDir(studyDir, unit), UNIT_SUMMARY));
 }
 
 /** Runs the selected units of a study (see the file's doc comment). */

@@ -15,14 +15,14 @@
  *
  * Node-only (fs).
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { listDatasetPairs } from '../data/load.js';
 import { loadSplit, saveSplit } from '../data/split_file.js';
 import { kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
 import { DataError, UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic, pathExists } from '../io/atomic.js';
 import { datasetLayout } from '../train/run_config.js';
 import { claimLock, describeLock, type FoundLock } from './lock.js';
 import {
@@ -194,15 +194,6 @@ export interface OpenStudyOptions {
   onDataProgress?: (done: number, total: number, phase: string) => void;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Writes the synthetic data set of the settings unless the same one is there (as train does). */
 async function ensureSyntheticData(
   settings: AblationSettings,
@@ -304,7 +295,7 @@ async function makeOrCheck(
   touch: () => void,
 ): Promise<AblationStudy> {
   const studyFile = path.join(dir, STUDY_FILE);
-  const existing = (await exists(studyFile)) ? await readStudy(dir) : undefined;
+  const existing = (await pathExists(studyFile)) ? await readStudy(dir) : undefined;
   let settings: AblationSettings;
   if (existing !== undefined) {
     settings = checkAblationSettings(existing.settings, input, `the study in ${dir}`);
@@ -326,7 +317,7 @@ async function makeOrCheck(
   );
   const names = listing.pairs.map((p) => p.name);
   const splitFile = path.join(dir, existing?.file.split ?? STUDY_SPLIT_FILE);
-  if (existing !== undefined && (await exists(splitFile))) {
+  if (existing !== undefined && (await pathExists(splitFile))) {
     checkSplit(await loadSplit(splitFile), names, settings, splitFile);
   } else {
     if (names.length < settings.folds) {

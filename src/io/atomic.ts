@@ -4,7 +4,7 @@
  * a partial file (rename is atomic within one file system). Node-only.
  */
 import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The temporary name used next to `file` while it is written. */
@@ -23,5 +23,15 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+}
+
+/** Whether something (file or folder) exists at `p`. */
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -9,7 +9,7 @@
  *
  * Node-only (files).
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
@@ -19,7 +19,7 @@ import { loadDataset } from '../data/load.js';
 import { loadSplit, saveSplit } from '../data/split_file.js';
 import { holdoutSplit, kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic, pathExists } from '../io/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel } from '../models/build.js';
@@ -136,15 +136,6 @@ const SYNTHETIC: Partial<Record<DatasetSourceKind, 'bus' | 'isic'>> = {
   'synthetic-isic': 'isic',
 };
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Writes a synthetic data set to `dir` unless the same one (kind, count, seed) is there. */
 async function ensureSynthetic(
   kind: 'bus' | 'isic',
@@ -213,7 +204,7 @@ export async function train(
   callbacks: TrainRunCallbacks = {},
 ): Promise<TrainRunResult> {
   const out = path.resolve(options.out);
-  if (await exists(path.join(out, 'config.json'))) {
+  if (await pathExists(path.join(out, 'config.json'))) {
     throw new UserError(
       `${out} already holds a run: continue it with --resume ${options.out}, or choose another --out`,
     );
