@@ -130,3 +130,24 @@ export type { ImagePrediction, PredictorOptions } from './predict/predictor.js';
 export { predictFiles } from './predict/files.js';
 export type { PredictFilesOptions, PredictFilesResult } from './predict/files.js';
 export { loadCheckpoint, saveCheckpoint } from './io/checkpoint.js';
+
+// Ablation study
+export { ABLATION_VARIANTS, ABLATION_VARIANT_IDS, ablationVariant } from './ablation/variants.js';
+export type { AblationVariant, AblationVariantId } from './ablation/variants.js';
+export { listUnits, parseShard, selectUnits, unitAction } from './ablation/units.js';
+export type { AblationUnit, Shard, UnitAction, UnitSelection } from './ablation/units.js';
+export { resolveAblationSettings } from './ablation/settings.js';
+export type { AblationSettings, AblationSettingsInput } from './ablation/settings.js';
+export { openStudy, readStudy } from './ablation/study.js';
+export type { AblationStudy } from './ablation/study.js';
+export { runAblation } from './ablation/run.js';
+export type { AblationCallbacks, AblationRunOptions, AblationRunResult } from './ablation/run.js';
+export { PAPER_TABLE_BUS, PAPER_TABLE_ISIC } from './ablation/paper.js';
+export { ablationCsv, ablationMarkdown, buildAblationTable } from './ablation/table.js';
+export type { AblationRow, AblationTable } from './ablation/table.js';
+export { ablationReport } from './ablation/report.js';
+export type { AblationReport } from './ablation/report.js';
+
+// Quick start
+export { quickstart, QUICKSTART_SETTINGS } from './experiments/quickstart.js';
+export type { QuickstartOptions, QuickstartResult } from './experiments/quickstart.js';
