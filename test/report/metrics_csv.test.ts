@@ -1,0 +1,79 @@
+/** Reading back metrics.csv as evaluation writes it. Pure. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ImageEvaluation } from '../../src/eval/evaluate.js';
+import { metricsCsv } from '../../src/eval/summary.js';
+import { parseCsvRecords, parseMetricsCsv } from '../../src/report/metrics_csv.js';
+
+const metrics = (dsc: number) => ({ dsc, precision: 0.5, recall: 1 / 3, tnr: 0.99, iou: dsc / 2 });
+
+const ROWS: ImageEvaluation[] = [
+  {
+    name: 'plain.png',
+    index: 0,
+    originalSize: [10, 20],
+    metrics: metrics(0.8123456789012345),
+    truthArea: 0.1,
+    predictedArea: 0.2,
+  },
+  {
+    name: 'a, "quoted" name.png',
+    index: 1,
+    originalSize: [10, 20],
+    metrics: metrics(1e-7),
+    truthArea: 0,
+    predictedArea: 1 / 7,
+  },
+];
+
+describe('parseMetricsCsv', () => {
+  test('reads back what metricsCsv writes, every digit and quoted names', () => {
+    const rows = parseMetricsCsv(metricsCsv(ROWS));
+    assert.deepEqual(
+      rows,
+      ROWS.map((r) => ({
+        name: r.name,
+        metrics: r.metrics,
+        truthArea: r.truthArea,
+        predictedArea: r.predictedArea,
+      })),
+    );
+  });
+
+  test('with the input-size columns', () => {
+    const withInput = ROWS.map((r) => ({ ...r, atInputSize: metrics(0.25) }));
+    const rows = parseMetricsCsv(metricsCsv(withInput));
+    assert.deepEqual(
+      rows.map((r) => r.atInputSize),
+      [metrics(0.25), metrics(0.25)],
+    );
+  });
+
+  test('errors name the file, the line and the column', () => {
+    const header = 'name,dsc,precision,recall,tnr,iou,truth_area,predicted_area';
+    assert.throws(
+      () => parseMetricsCsv('name,dsc\n', 'm.csv'),
+      /^UserError: m.csv: no column 'precision' \(header: name,dsc\)$/,
+    );
+    assert.throws(
+      () => parseMetricsCsv(`${header}\nx.png,1,1,1,1,1,0\n`, 'm.csv'),
+      /^UserError: m.csv: line 2 has 7 fields, the header 8$/,
+    );
+    assert.throws(
+      () => parseMetricsCsv(`${header}\nx.png,1,1,oops,1,1,0,0\n`, 'm.csv'),
+      /^UserError: m.csv: line 2, column 'recall': expected a number, got 'oops'$/,
+    );
+    assert.throws(() => parseMetricsCsv('', 'm.csv'), /^UserError: m.csv: the file is empty$/);
+  });
+});
+
+describe('parseCsvRecords', () => {
+  test('quotes, doubled quotes, line breaks inside quotes, CRLF, no final newline', () => {
+    assert.deepEqual(parseCsvRecords('a,"b,c"\r\n"d ""e""","f\ng"\nh,'), [
+      ['a', 'b,c'],
+      ['d "e"', 'f\ng'],
+      ['h', ''],
+    ]);
+    assert.throws(() => parseCsvRecords('"open'), /a quoted field is not closed/);
+  });
+});
