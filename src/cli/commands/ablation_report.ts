@@ -7,10 +7,13 @@
 import type { Command } from 'commander';
 import { ablationReport, parseReportFormat, REPORT_FORMATS } from '../../ablation/report.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { writeAblationHtml } from '../../report/ablation_html.js';
+import { packageVersion } from '../version.js';
 
 interface ReportFlags {
   format: string;
   out?: string;
+  html?: boolean;
 }
 
 export function register(program: Command): void {
@@ -23,9 +26,22 @@ export function register(program: Command): void {
     .argument('<dir>', 'the study folder of ftunet ablation')
     .option('--format <f>', `what to print: ${REPORT_FORMATS.join(', ')}`, 'md')
     .option('--out <file>', 'write it to this file instead of printing it')
+    .option(
+      '--html',
+      "also write DIR/report/ablation.html: the table beside the paper's numbers and a box plot " +
+        'of the per-fold DSC (one self-contained page)',
+    )
     .action(async (dir: string, flags: ReportFlags) => {
       const format = parseReportFormat(flags.format, '--format');
       const report = await ablationReport(dir);
+      const page = flags.html
+        ? await writeAblationHtml({
+            studyDir: dir,
+            table: report.table,
+            generator: `focal-tversky-unet ${packageVersion()}`,
+            onWarning: (m) => process.stderr.write(`ftunet ablation-report: warning: ${m}\n`),
+          })
+        : undefined;
       if (flags.out !== undefined) {
         await writeFileAtomic(flags.out, report.text[format]);
       } else {
@@ -36,7 +52,8 @@ export function register(program: Command): void {
         `ftunet ablation-report: ${t.units.finished} of ${t.units.total} units finished` +
           `${t.missing.length > 0 ? `, ${t.missing.length} missing` : ''}; wrote ` +
           `${report.files.md}, ${report.files.csv} and ${report.files.json}` +
-          `${flags.out !== undefined ? ` and ${flags.out}` : ''}\n`,
+          `${flags.out !== undefined ? ` and ${flags.out}` : ''}` +
+          `${page !== undefined ? ` and ${page}` : ''}\n`,
       );
     });
 }
