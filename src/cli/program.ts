@@ -17,6 +17,7 @@ import * as train from './commands/train.js';
 import * as ablation from './commands/ablation.js';
 import * as ablationReport from './commands/ablation_report.js';
 import * as quickstart from './commands/quickstart.js';
+import * as report from './commands/report.js';
 
 const COMMANDS = [
   quickstart,
@@ -26,6 +27,7 @@ const COMMANDS = [
   train,
   evaluate,
   predict,
+  report,
   ablation,
   ablationReport,
 ];

@@ -1,7 +1,7 @@
 /**
  * The quick start (`npm start`): the paper's model on built-in synthetic BUS-like data, in a
  * configuration small enough to finish in minutes on two cores, evaluated on held-out images
- * at their original size.
+ * at their original size, with the run's HTML report (RUN_DIR/report.html).
  *
  * The configuration differs from the paper's in size only (64x64 input, a quarter of the
  * filters, 20 epochs) and in two settings that a run of a few hundred updates needs: Adam
@@ -13,6 +13,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { evaluateRun, type EvaluationReport } from '../eval/run.js';
+import { writeRunReport, type RunReportResult } from '../report/run_report.js';
 import {
   train,
   type TrainRunCallbacks,
@@ -50,6 +51,8 @@ export interface QuickstartResult {
   out: string;
   train: TrainRunResult;
   evaluation: EvaluationReport;
+  /** RUN_DIR/report.html. */
+  report: RunReportResult;
   seconds: number;
 }
 
@@ -116,5 +119,10 @@ export async function quickstart(
     callbacks,
   );
   const evaluation = await evaluateRun({ run: out });
-  return { out, train: trainResult, evaluation, seconds: (Date.now() - start) / 1000 };
+  const report = await writeRunReport({
+    run: out,
+    generator: `${options.packageInfo.name} ${options.packageInfo.version}`,
+    ...(callbacks.onWarning ? { onWarning: callbacks.onWarning } : {}),
+  });
+  return { out, train: trainResult, evaluation, report, seconds: (Date.now() - start) / 1000 };
 }

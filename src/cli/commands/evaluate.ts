@@ -18,6 +18,8 @@ import {
 import { parseThreshold } from '../../eval/score.js';
 import { formatEvaluationSummary } from '../../eval/summary.js';
 import { parseInterpolation } from '../../util/raster.js';
+import { writeRunReport } from '../../report/run_report.js';
+import { packageVersion } from '../version.js';
 
 interface EvaluateFlags {
   run?: string;
@@ -36,6 +38,7 @@ interface EvaluateFlags {
   backend?: string;
   json?: boolean;
   quiet?: boolean;
+  report: boolean;
 }
 
 export function register(program: Command): void {
@@ -74,8 +77,28 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
     .option('--json', 'print summary.json instead of the table')
     .option('--quiet', 'no progress or backend line on stderr')
+    .option('--no-report', 'with --run: do not write RUN/report.html (see ftunet report)')
     .action(async (flags: EvaluateFlags) => {
       const report = await runEvaluate(flags);
+      // With --run, the run's HTML report is refreshed from this evaluation.
+      const page =
+        flags.run !== undefined && flags.report
+          ? await writeRunReport({
+              run: flags.run,
+              evalDir: report.files.dir,
+              generator: `focal-tversky-unet ${packageVersion()}`,
+              ...(flags.data !== undefined ? { data: flags.data } : {}),
+              ...(typeof flags.cache === 'string' || flags.cache === false
+                ? { cache: flags.cache }
+                : {}),
+              onWarning: (m) => process.stderr.write(`ftunet evaluate: warning: ${m}\n`),
+            })
+          : undefined;
+      // Like progress, the report's path is shown on a terminal only: logs and pipes get the
+      // result alone.
+      if (page !== undefined && !flags.quiet && process.stderr.isTTY) {
+        process.stderr.write(`ftunet evaluate: report: ${page.file}\n`);
+      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report.summary)}\n`);
         return;

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .description(
       `train ${s.model} with the focal Tversky loss on ${s.syntheticCount} synthetic BUS-like ` +
         `images (${s.inputSize.join('x')}, width ${s.width}, ${s.epochs} epochs) and evaluate it ` +
-        'on the held-out images; replaces an earlier quick-start run',
+        'on the held-out images, writing RUN/report.html; replaces an earlier quick-start run',
     )
     .option('--out <dir>', 'run folder', 'runs/quickstart')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
@@ -45,7 +45,8 @@ export function register(program: Command): void {
       process.stdout.write(`${lines.join('\n')}\n`);
       process.stdout.write(
         `\nrun folder: ${result.out}\nsummary: ${result.evaluation.files.summary}\n` +
-          `time: ${(result.seconds / 60).toFixed(1)} min (best validation DSC ${result.train.bestScore.toFixed(4)} at epoch ${result.train.bestEpoch})\n`,
+          `time: ${(result.seconds / 60).toFixed(1)} min (best validation DSC ${result.train.bestScore.toFixed(4)} at epoch ${result.train.bestEpoch})\n` +
+          `report: ${result.report.file}\n`,
       );
     });
 }

@@ -1,0 +1,73 @@
+/**
+ * `ftunet report RUN_DIR`: writes RUN_DIR/report.html, one self-contained page with the run's
+ * configuration, evaluation, training curves, precision-recall curve, best/median/worst test
+ * images with attention maps, per-image table and focal Tversky curve. A thin shell over
+ * `writeRunReport` (src/report/run_report.ts).
+ */
+import type { Command } from 'commander';
+import { initBackend } from '../../backend/select.js';
+import { DEFAULT_CASES_PER_GROUP, type RunReportProgress } from '../../report/run_data.js';
+import { MAX_CASES_PER_GROUP, parseCasesPerGroup } from '../../report/cases.js';
+import { RUN_REPORT_FILE, writeRunReport } from '../../report/run_report.js';
+import { packageVersion } from '../version.js';
+
+interface ReportFlags {
+  out?: string;
+  cases: string;
+  data?: string;
+  cache: string | boolean;
+  backend?: string;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description(
+      `write RUN_DIR/${RUN_REPORT_FILE}: one self-contained page (opens offline) with the ` +
+        "run's config, test metrics, training curves, precision-recall curve, best/median/worst " +
+        'test images with attention maps, per-image table and focal Tversky curve; the run must ' +
+        'be evaluated (ftunet evaluate --run RUN_DIR)',
+    )
+    .argument('<run>', 'a run folder of ftunet train, evaluated')
+    .option('--out <file>', `the page to write (default RUN_DIR/${RUN_REPORT_FILE})`)
+    .option(
+      '--cases <n>',
+      `test images shown for each of best, median and worst (1 to ${MAX_CASES_PER_GROUP})`,
+      String(DEFAULT_CASES_PER_GROUP),
+    )
+    .option('--data <dir>', 'the data folder, in place of the one the run records')
+    .option('--cache <dir>', "preprocessing cache folder (default: the run's)")
+    .option('--no-cache', 'decode every file; neither read nor write the cache')
+    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--quiet', 'no progress or backend line on stderr')
+    .action(async (run: string, flags: ReportFlags) => {
+      const casesPerGroup = parseCasesPerGroup(flags.cases, '--cases');
+      const cache: string | false | undefined =
+        flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined;
+      await initBackend({
+        ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
+        ...(flags.quiet
+          ? {}
+          : { report: (line: string) => process.stderr.write(`ftunet report: ${line}\n`) }),
+      });
+      const result = await writeRunReport({
+        run,
+        casesPerGroup,
+        generator: `focal-tversky-unet ${packageVersion()}`,
+        ...(flags.out !== undefined ? { out: flags.out } : {}),
+        ...(flags.data !== undefined ? { data: flags.data } : {}),
+        ...(cache !== undefined ? { cache } : {}),
+        onWarning: (m) => process.stderr.write(`ftunet report: warning: ${m}\n`),
+        ...(flags.quiet ? {} : { onProgress: reportProgress }),
+      });
+      process.stdout.write(`${result.file}\n`);
+    });
+}
+
+/** Progress on stderr, only for a terminal (logs and pipes get the result alone). */
+export function reportProgress(p: RunReportProgress): void {
+  if (!process.stderr.isTTY) return;
+  const end = p.done === p.total ? '\n' : '';
+  process.stderr.write(`\rftunet report: ${p.phase} ${p.done}/${p.total}${end}`);
+}

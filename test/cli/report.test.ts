@@ -1,0 +1,133 @@
+/**
+ * `ftunet report`, the report that `ftunet evaluate --run` refreshes (and `--no-report`
+ * skips), and `ftunet ablation-report --html`. Runs that work spawn the built CLI; checks
+ * that end before any work runs in process.
+ */
+import assert from 'node:assert/strict';
+import { readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { main } from '../../src/cli/program.js';
+import { writeFixtureStudy } from '../ablation/fixtures.js';
+import { makeTemp, removeTemp } from '../data/fixtures.js';
+import { useBackend } from '../helpers.js';
+import { makeEvaluatedRun, squash } from '../report/fixtures.js';
+import { runCli, type CliResult } from './run.js';
+
+let root: string;
+let run: string;
+let env: NodeJS.ProcessEnv;
+before(async () => {
+  await useBackend('cpu');
+  root = await makeTemp('ftunet-cli-report-');
+  env = { XDG_CACHE_HOME: path.join(root, 'xdg') };
+  run = await makeEvaluatedRun(root, 'run', 'threshold');
+});
+after(() => removeTemp(root));
+
+/** Runs the command line in this process, capturing what it writes. */
+async function runMain(args: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { stdout, stderr } = process;
+  const [writeOut, writeErr] = [stdout.write, stderr.write];
+  stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof stdout.write;
+  stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof stderr.write;
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    stdout.write = writeOut;
+    stderr.write = writeErr;
+  }
+}
+
+const exists = async (file: string): Promise<boolean> =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
+
+describe('ftunet report', () => {
+  test('writes RUN/report.html and prints its path', async () => {
+    const r = runCli(['report', run, '--backend', 'cpu'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const file = path.join(run, 'report.html');
+    assert.equal(r.stdout, `${file}\n`);
+    assert.equal(r.stderr, 'ftunet report: backend: cpu (plain JavaScript, slow)\n');
+    const page = squash(await readFile(file, 'utf8'));
+    assert.match(page, /<title>Run report: run<\/title>/);
+    assert.match(page, /by focal-tversky-unet \d+\.\d+\.\d+/);
+    // Two per group of 3 test images: 3 pictured, 4 panels each (no attention gates).
+    assert.equal([...page.matchAll(/<img src="data:image\/png;base64,/g)].length, 12);
+  });
+
+  test('--out, --cases and --quiet', async () => {
+    const out = path.join(root, 'pages', 'one.html');
+    const r = runCli(
+      ['report', run, '--out', out, '--cases', '1', '--quiet', '--backend', 'cpu'],
+      env,
+    );
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `${out}\n`, '']);
+    const page = squash(await readFile(out, 'utf8'));
+    // One per group: best, median, worst.
+    assert.equal([...page.matchAll(/<tr data-case="/g)].length, 3);
+  });
+
+  test('user errors: one line on stderr, exit code 2', async () => {
+    const missing = path.join(root, 'nope');
+    const bare = await makeEvaluatedRun(root, 'bare', 'threshold', 1);
+    await rm(path.join(bare, 'eval'), { recursive: true });
+    const cases: Array<[string[], string]> = [
+      [
+        ['report', run, '--cases', '0'],
+        "ftunet: --cases: expected an integer from 1 to 50, got '0'\n",
+      ],
+      [
+        ['report', missing, '--backend', 'cpu', '--quiet'],
+        `ftunet: run folder '${missing}' does not exist\n`,
+      ],
+      [
+        ['report', bare, '--backend', 'cpu', '--quiet'],
+        `ftunet: run ${bare} has no evaluation to report (evaluate it first: ftunet evaluate ` +
+          `--run ${bare}): ${path.join(bare, 'eval', 'summary.json')} not found\n`,
+      ],
+      [['report'], "ftunet report: missing required argument 'run' (see --help)\n"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runMain(args);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', message], args.join(' '));
+    }
+  });
+});
+
+describe('ftunet evaluate --run refreshes the report', () => {
+  test('RUN/report.html after evaluating; --no-report leaves it alone', async () => {
+    const fresh = await makeEvaluatedRun(root, 'fresh', 'threshold', 2);
+    const file = path.join(fresh, 'report.html');
+    const skipped = runCli(
+      ['evaluate', '--run', fresh, '--backend', 'cpu', '--quiet', '--no-report'],
+      env,
+    );
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.equal(await exists(file), false);
+    const r = runCli(['evaluate', '--run', fresh, '--backend', 'cpu', '--quiet'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(await readFile(file, 'utf8'), /<section id="cases" data-section="cases">/);
+  });
+});
+
+describe('ftunet ablation-report --html', () => {
+  test('writes DIR/report/ablation.html beside the other formats and names it', async () => {
+    const study = path.join(root, 'study');
+    await writeFixtureStudy(study, 'bus');
+    const file = path.join(study, 'report', 'ablation.html');
+    const plain = await runMain(['ablation-report', study]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(await exists(file), false);
+    const r = await runMain(['ablation-report', study, '--html']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stderr.trimEnd().endsWith(` and ${file}`), r.stderr);
+    assert.match(await readFile(file, 'utf8'), /<body data-report="ablation">/);
+  });
+});
