@@ -15,8 +15,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { version as vegaVersion } from 'vega';
-import { version as vegaLiteVersion } from 'vega-lite';
 import { STUDY_REPORT_DIR } from '../ablation/study.js';
 import {
   ABLATION_METRICS,
@@ -36,7 +34,7 @@ import {
   type TableCell,
 } from './html.js';
 import { ablationBoxPlotSpec } from './plots.js';
-import { renderVegaLite } from './vega.js';
+import { plottingVersions, renderVegaLite } from './vega.js';
 
 /** The page's file name inside `DIR/report/`, beside ablation.md, .csv and .json. */
 export const ABLATION_HTML_FILE = 'ablation.html';
@@ -177,10 +175,11 @@ export async function renderAblationHtml(
     `${table.dataset}, ${table.folds}-fold cross-validation · ${table.units.finished} of ` +
     `${table.units.total} units finished` +
     (table.paper !== null ? ` · compared with the paper's ${table.paper.table}` : '');
+  const versions = await plottingVersions();
   const footer = html`Generated ${now.toISOString().replace('T', ' ').slice(0, 19)}
   UTC${options.generator !== undefined ? ` by ${options.generator}` : ''}. Self-contained: plots are
-  SVG (Vega-Lite ${vegaLiteVersion} rendered by Vega ${vegaVersion}); the page loads nothing from
-  outside this file.`;
+  SVG (Vega-Lite ${versions.vegaLite} rendered by Vega ${versions.vega}); the page loads nothing
+  from outside this file.`;
   return renderPage({
     title: `Ablation report: ${options.name ?? 'study'}`,
     subtitle,

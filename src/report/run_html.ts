@@ -16,8 +16,6 @@
  *
  * Pure JavaScript (plots through Vega).
  */
-import { version as vegaVersion } from 'vega';
-import { version as vegaLiteVersion } from 'vega-lite';
 import { METRIC_NAMES } from '../eval/score.js';
 import type { MeanStd } from '../eval/summary.js';
 import { makeObjective, type LossName } from '../train/objective.js';
@@ -44,7 +42,7 @@ import {
   trainingCurvesSpec,
 } from './plots.js';
 import type { RunReportData } from './run_data.js';
-import { renderVegaLite } from './vega.js';
+import { plottingVersions, renderVegaLite } from './vega.js';
 
 /** The section ids of a run report, in page order. */
 export const RUN_REPORT_SECTIONS = [
@@ -481,9 +479,10 @@ export async function renderRunReport(
       body: await focalTverskySection(data, warn),
     },
   ];
+  const versions = await plottingVersions();
   const footer = html`Generated ${now.toISOString().replace('T', ' ').slice(0, 19)}
   UTC${options.generator !== undefined ? ` by ${options.generator}` : ''} from ${data.runDir}.
-  Self-contained: plots are SVG (Vega-Lite ${vegaLiteVersion} rendered by Vega ${vegaVersion}),
+  Self-contained: plots are SVG (Vega-Lite ${versions.vegaLite} rendered by Vega ${versions.vega}),
   pictures are PNG; the page loads nothing from outside this file.`;
   return renderPage({ title: `Run report: ${runName}`, subtitle, sections, footer, kind: 'run' });
 }

@@ -8,11 +8,36 @@
  * Warnings of Vega-Lite and Vega (an empty scale, an unknown field) go to `onWarning`; nothing
  * is printed. Pure JavaScript (Vega runs in Node and in browsers).
  */
-import { logger, parse, View, Warn, type LoggerInterface } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { LoggerInterface } from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
 import { UserError } from '../errors.js';
 
 export type { TopLevelSpec };
+
+interface Plotting {
+  vega: typeof import('vega');
+  vegaLite: typeof import('vega-lite');
+}
+
+let plotting: Promise<Plotting> | undefined;
+
+/**
+ * Vega and Vega-Lite, imported on first use: they take a few hundred milliseconds to load,
+ * which every command of the CLI would otherwise pay at start-up.
+ */
+function loadPlotting(): Promise<Plotting> {
+  plotting ??= Promise.all([import('vega'), import('vega-lite')]).then(([vega, vegaLite]) => ({
+    vega,
+    vegaLite,
+  }));
+  return plotting;
+}
+
+/** The versions of Vega and Vega-Lite that render the plots (for a page's footer). */
+export async function plottingVersions(): Promise<{ vega: string; vegaLite: string }> {
+  const { vega, vegaLite } = await loadPlotting();
+  return { vega: vega.version, vegaLite: vegaLite.version };
+}
 
 /** Options of `renderVegaLite`. */
 export interface RenderOptions {
@@ -33,10 +58,14 @@ export function scopeSvgIds(svg: string, prefix: string): string {
     .replace(/href="#([^"]+)"/g, (_, id: string) => `href="#${prefix}-${id}"`);
 }
 
-function warningLogger(onWarning: ((m: string) => void) | undefined): LoggerInterface {
-  return logger(Warn, undefined, (_method: string, _level: string, input: readonly unknown[]) => {
+function warningLogger(
+  vega: Plotting['vega'],
+  onWarning: ((m: string) => void) | undefined,
+): LoggerInterface {
+  const handler = (_method: string, _level: string, input: readonly unknown[]): void => {
     onWarning?.(input.map(String).join(' '));
-  }) as LoggerInterface;
+  };
+  return vega.logger(vega.Warn, undefined, handler) as LoggerInterface;
 }
 
 /** Compiles a Vega-Lite specification and renders it to an SVG string (see the module doc). */
@@ -46,9 +75,10 @@ export async function renderVegaLite(spec: TopLevelSpec, options: RenderOptions)
       `renderVegaLite: id must start with a letter and hold letters, digits, '-' and '_', got '${options.id}'`,
     );
   }
-  const log = warningLogger(options.onWarning);
-  const vega = compile(spec, { logger: log }).spec;
-  const view = new View(parse(vega), { renderer: 'none', logger: log });
+  const { vega, vegaLite } = await loadPlotting();
+  const log = warningLogger(vega, options.onWarning);
+  const compiled = vegaLite.compile(spec, { logger: log }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger: log });
   try {
     const svg = await view.toSVG();
     return scopeSvgIds(svg, options.id);
