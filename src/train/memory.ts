@@ -8,6 +8,7 @@
  * pass needs about four times its layer outputs.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { UserError } from '../errors.js';
 
 /** Bytes of all layer outputs for one image (float32). */
 export function activationBytesPerImage(model: tfl.LayersModel): number {
@@ -39,4 +40,24 @@ export function autoMicroBatch(model: tfl.LayersModel, batchSize: number, backen
   // As few passes as fit, of near-equal size (16 at most 9 per pass: 8 + 8, not 9 + 7).
   const passes = Math.ceil(batchSize / most);
   return Math.ceil(batchSize / passes);
+}
+
+/** The most one wasm instance can address (32-bit pointers). */
+export const WASM_MEMORY_LIMIT = 4 * 1024 ** 3;
+
+/**
+ * Throws a `UserError` when a training pass of `microBatch` images cannot fit the backend's
+ * memory (only wasm has a hard ceiling), naming the largest micro-batch that fits.
+ */
+export function checkMicroBatch(model: tfl.LayersModel, microBatch: number, backend: string): void {
+  if (backend !== 'wasm') return;
+  const perImage = activationBytesPerImage(model) * TRAINING_MEMORY_FACTOR;
+  const need = perImage * microBatch;
+  if (need <= 0.9 * WASM_MEMORY_LIMIT) return;
+  const fits = Math.max(1, Math.floor((0.9 * WASM_MEMORY_LIMIT) / perImage));
+  throw new UserError(
+    `--micro-batch ${microBatch}: a training pass of ${microBatch} images needs about ` +
+      `${(need / 1e9).toFixed(1)} GB, more than one wasm instance can address (4 GB): use ` +
+      `--micro-batch ${fits} or less (the batch is then split, keeping --batch-size), or 'auto'`,
+  );
 }

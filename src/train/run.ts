@@ -25,7 +25,7 @@ import { saveModel } from '../io/model_files.js';
 import { buildModel } from '../models/build.js';
 import type { ModelName } from '../models/options.js';
 import type { Interpolation } from '../util/raster.js';
-import { autoMicroBatch } from './memory.js';
+import { autoMicroBatch, checkMicroBatch } from './memory.js';
 import {
   datasetLayout,
   readRunConfig,
@@ -271,6 +271,7 @@ export async function train(
       mb === 'auto'
         ? autoMicroBatch(model, config.batchSize, options.backend)
         : positiveInt(mb, '--micro-batch');
+    checkMicroBatch(model, config.microBatch, options.backend);
 
     const dataset = await loadRunDataset(config, callbacks);
     let split: Split;

@@ -302,7 +302,11 @@ export class Trainer {
 
   private explain(err: unknown, images: number): unknown {
     const message = err instanceof Error ? err.message : String(err);
-    if (!OUT_OF_MEMORY.test(message)) return err;
+    // A wasm instance that cannot grow its memory fails in odd places (an allocation returns
+    // 0 and a later kernel traps with "divide by zero" or "unreachable"): any trap of the
+    // WebAssembly machine during a training pass is taken as running out of memory.
+    const trap = typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError;
+    if (!trap && !OUT_OF_MEMORY.test(message)) return err;
     return new OutOfMemoryError(
       `out of memory on backend '${tf.getBackend()}' in a training pass of ${images} ` +
         `image(s) (${message.split('\n')[0]}): use a smaller --micro-batch (the batch is ` +

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel } from '../../src/models/build.js';
-import { activationBytesPerImage, autoMicroBatch } from '../../src/train/memory.js';
+import {
+  activationBytesPerImage,
+  autoMicroBatch,
+  checkMicroBatch,
+} from '../../src/train/memory.js';
 import { useBackend } from '../helpers.js';
 
 describe('micro-batch sizing', () => {
@@ -31,6 +35,24 @@ describe('micro-batch sizing', () => {
   test('192x256x3 batch 8 runs in near-equal passes of at most 3', () => {
     const model = buildModel('attn_reg', { inputShape: [192, 256, 3] });
     assert.equal(autoMicroBatch(model, 8, 'wasm'), 3);
+    model.dispose();
+  });
+});
+
+describe('micro-batch memory check', () => {
+  before(() => useBackend('cpu'));
+
+  test('a wasm pass that cannot fit 4 GB is refused with the largest that fits', () => {
+    const model = buildModel('attn_reg', { inputShape: [128, 128, 1] });
+    // 69,035,520 bytes of layer outputs per image, x4 for a training pass: 16 images need
+    // 4.4 GB; 0.9 * 4 GiB holds 13.
+    assert.throws(() => checkMicroBatch(model, 16, 'wasm'), {
+      message:
+        '--micro-batch 16: a training pass of 16 images needs about 4.4 GB, more than one wasm ' +
+        "instance can address (4 GB): use --micro-batch 13 or less (the batch is then split, keeping --batch-size), or 'auto'",
+    });
+    checkMicroBatch(model, 8, 'wasm');
+    checkMicroBatch(model, 64, 'tensorflow');
     model.dispose();
   });
 });

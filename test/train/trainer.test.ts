@@ -10,7 +10,7 @@ import { loadModel } from '../../src/io/model_files.js';
 import { buildModel } from '../../src/models/build.js';
 import { Optimizer } from '../../src/train/optimizer.js';
 import { resume, train } from '../../src/train/run.js';
-import { DivergenceError, Trainer } from '../../src/train/trainer.js';
+import { DivergenceError, OutOfMemoryError, Trainer } from '../../src/train/trainer.js';
 import { expectClose, useBackend } from '../helpers.js';
 
 const PACKAGE = { name: 'focal-tversky-unet', version: 'test' };
@@ -127,6 +127,54 @@ describe('training on wasm', () => {
         ),
     );
     assert.equal(epochsEnded, 0, 'no checkpoint is written for the diverged epoch');
+    trainer.dispose();
+    model.dispose();
+  });
+});
+
+describe('out of memory', () => {
+  before(() => useBackend('wasm'));
+
+  test('a trap of the wasm machine in a pass ends with advice, not a crash', async () => {
+    const ds = synthesizeDataset({ kind: 'bus', count: 2, seed: 3, inputSize: [32, 32] });
+    const model = buildModel('unet', { inputShape: [32, 32, 1], width: 0.125, seed: 1 });
+    // What a wasm instance that cannot grow its memory throws from inside a kernel.
+    model.apply = () => {
+      throw new WebAssembly.RuntimeError('divide by zero');
+    };
+    const trainer = new Trainer(
+      model,
+      ds,
+      { train: [0, 1], val: [] },
+      { epochs: 1, batchSize: 2, modelName: 'unet', objective: { loss: 'tl' } },
+    );
+    const before = tf.memory().numTensors;
+    await assert.rejects(trainer.run(), (err: unknown) => {
+      assert.ok(err instanceof OutOfMemoryError);
+      assert.match(
+        err.message,
+        /^out of memory on backend 'wasm' in a training pass of 2 image\(s\) \(divide by zero\): use a smaller --micro-batch/,
+      );
+      return true;
+    });
+    assert.equal(tf.memory().numTensors, before, 'the failed pass leaks no tensor');
+    trainer.dispose();
+    model.dispose();
+  });
+
+  test('other errors pass through unchanged', async () => {
+    const ds = synthesizeDataset({ kind: 'bus', count: 2, seed: 3, inputSize: [32, 32] });
+    const model = buildModel('unet', { inputShape: [32, 32, 1], width: 0.125, seed: 1 });
+    model.apply = () => {
+      throw new TypeError('a bug');
+    };
+    const trainer = new Trainer(
+      model,
+      ds,
+      { train: [0, 1], val: [] },
+      { epochs: 1, batchSize: 2, modelName: 'unet', objective: { loss: 'tl' } },
+    );
+    await assert.rejects(trainer.run(), { name: 'TypeError', message: 'a bug' });
     trainer.dispose();
     model.dispose();
   });
