@@ -45,11 +45,11 @@ describe('micro-batch memory check', () => {
   test('a wasm pass that cannot fit 4 GB is refused with the largest that fits', () => {
     const model = buildModel('attn_reg', { inputShape: [128, 128, 1] });
     // 69,035,520 bytes of layer outputs per image, x4 for a training pass: 16 images need
-    // 4.4 GB; 0.9 * 4 GiB holds 13.
+    // 4.4 GB; the automatic budget (2.5 GB) holds 9.
     assert.throws(() => checkMicroBatch(model, 16, 'wasm'), {
       message:
         '--micro-batch 16: a training pass of 16 images needs about 4.4 GB, more than one wasm ' +
-        "instance can address (4 GB): use --micro-batch 13 or less (the batch is then split, keeping --batch-size), or 'auto'",
+        "instance can address (4 GB): use --micro-batch 9 or less (the batch is then split, keeping --batch-size), or 'auto'",
     });
     checkMicroBatch(model, 8, 'wasm');
     checkMicroBatch(model, 64, 'tensorflow');
