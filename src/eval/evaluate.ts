@@ -113,20 +113,7 @@ export async function evaluateModel(
   const results: ImageEvaluation[] = [];
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
-    const { xs, ys } = makeBatch(dataset, batch);
-    ys.dispose();
-    let probs: tf.Tensor;
-    try {
-      probs = tf.tidy(() => net.predict(xs) as tf.Tensor);
-    } finally {
-      xs.dispose();
-    }
-    let values: Float32Array;
-    try {
-      values = (await probs.data()) as Float32Array;
-    } finally {
-      probs.dispose();
-    }
+    const values = await predictProbabilities(net, dataset, batch);
     const truths = await Promise.all(batch.map((i) => dataset.loadOriginalMask(i)));
     batch.forEach((index, k) => {
       const truth = truths[k];
@@ -154,4 +141,28 @@ export async function evaluateModel(
     options.onProgress?.({ done: results.length, total: indices.length });
   }
   return results;
+}
+
+/**
+ * The `final` output's probabilities for the items `batch` of `dataset` at input size, one
+ * image after another (`batch.length * rows * cols` values). `net` is `finalOutputModel`'s.
+ */
+export async function predictProbabilities(
+  net: tfl.LayersModel,
+  dataset: SegmentationDataset,
+  batch: readonly number[],
+): Promise<Float32Array> {
+  const { xs, ys } = makeBatch(dataset, batch);
+  ys.dispose();
+  let probs: tf.Tensor;
+  try {
+    probs = tf.tidy(() => net.predict(xs) as tf.Tensor);
+  } finally {
+    xs.dispose();
+  }
+  try {
+    return (await probs.data()) as Float32Array;
+  } finally {
+    probs.dispose();
+  }
 }

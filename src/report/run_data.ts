@@ -9,15 +9,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { makeBatch } from '../data/batch.js';
 import { indexByName, type SegmentationDataset } from '../data/dataset.js';
 import { loadDataset, type LoadProgress } from '../data/load.js';
 import { loadSplit } from '../data/split_file.js';
 import { resolveSplit } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { DEFAULT_EVAL_BATCH_SIZE, finalOutputModel } from '../eval/evaluate.js';
+import {
+  DEFAULT_EVAL_BATCH_SIZE,
+  finalOutputModel,
+  predictProbabilities,
+} from '../eval/evaluate.js';
 import { openModel } from '../eval/model_source.js';
 import { METRICS_CSV, SUMMARY_JSON } from '../eval/run.js';
 import { METRIC_NAMES } from '../eval/score.js';
@@ -302,20 +304,7 @@ export async function accumulatePrecisionRecall(
   const pixels = dataset.inputSize[0] * dataset.inputSize[1];
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
-    const { xs, ys } = makeBatch(dataset, batch);
-    ys.dispose();
-    let probs: tf.Tensor;
-    try {
-      probs = tf.tidy(() => net.predict(xs) as tf.Tensor);
-    } finally {
-      xs.dispose();
-    }
-    let values: Float32Array;
-    try {
-      values = (await probs.data()) as Float32Array;
-    } finally {
-      probs.dispose();
-    }
+    const values = await predictProbabilities(net, dataset, batch);
     batch.forEach((index, k) => {
       accumulator.add(values.subarray(k * pixels, (k + 1) * pixels), dataset.masks[index]);
     });
