@@ -5,19 +5,17 @@
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
-import type { DatasetSourceKind } from '../../data/dataset.js';
 import { parseChannels, parseInputSize } from '../../data/presets.js';
 import { parseModelName, MODEL_NAMES, validateInputShape } from '../../models/options.js';
 import { LOSS_NAMES, parseLossName, WEIGHTINGS, type Weighting } from '../../train/objective.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../../train/optimizer.js';
 import { resume, train, TRAINING_PRESETS, type TrainRunResult } from '../../train/run.js';
 import { trainProgress } from '../train_progress.js';
+import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { parseSeed } from '../../util/rng.js';
 import { parsePositiveNumber } from '../parse.js';
 import { packageVersion } from '../version.js';
-
-const DATASETS = Object.keys(TRAINING_PRESETS) as DatasetSourceKind[];
 
 interface TrainFlags {
   dataset?: string;
@@ -91,18 +89,11 @@ function parseWeights(value: string): Weighting | number[] {
   return parts;
 }
 
-function parseDataset(value: string): DatasetSourceKind {
-  if ((DATASETS as string[]).includes(value)) return value as DatasetSourceKind;
-  throw new UserError(
-    `--dataset: unknown data set '${value}'; expected one of ${DATASETS.join(', ')}`,
-  );
-}
-
 export function register(program: Command): void {
   program
     .command('train')
     .description("train a network with the paper's protocol; writes a run folder")
-    .option('--dataset <name>', `data set: ${DATASETS.join(', ')}`)
+    .option('--dataset <name>', `data set: ${DATASET_SOURCE_KINDS.join(', ')}`)
     .option(
       '--data <dir>',
       'data folder (synthetic data sets: where to write them, default RUN_DIR/data)',
@@ -180,7 +171,7 @@ export function register(program: Command): void {
         throw new UserError('--dataset is required (or --resume RUN_DIR)');
       if (flags.out === undefined)
         throw new UserError('--out is required: the run folder to create');
-      const dataset = parseDataset(flags.dataset);
+      const dataset = parseDatasetSourceKind(flags.dataset, '--dataset');
       const model = parseModelName(flags.model, '--model');
       const loss = parseLossName(flags.loss, '--loss');
       const inputSize = flags.inputSize ? parseInputSize(flags.inputSize) : undefined;
