@@ -15,7 +15,9 @@ import { initBackend } from '../src/backend/select.js';
 import { makeBatch } from '../src/data/batch.js';
 import { synthesizeDataset } from '../src/data/synthetic/generate.js';
 import { buildModel } from '../src/models/build.js';
-import { autoMicroBatch } from '../src/train/memory.js';
+import { outputNames } from '../src/models/build.js';
+import { defaultWorkers, WorkerPool } from '../src/parallel/pool.js';
+import { trainingMicroBatch } from '../src/train/memory.js';
 import { Trainer } from '../src/train/trainer.js';
 
 interface NetworkCase {
@@ -34,7 +36,13 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function benchNetwork(c: NetworkCase, steps: number, backend: string) {
+export async function benchNetwork(
+  c: NetworkCase,
+  steps: number,
+  backend: string,
+  workers: number,
+  microBatchOverride?: number,
+) {
   const [h, w, ch] = c.inputShape;
   const data = synthesizeDataset({
     kind: ch === 1 ? 'bus' : 'isic',
@@ -44,8 +52,19 @@ async function benchNetwork(c: NetworkCase, steps: number, backend: string) {
     channels: ch === 1 ? 1 : 3,
   });
   const model = buildModel(c.model, { inputShape: c.inputShape, seed: 1 });
-  const microBatch = autoMicroBatch(model, c.batch, backend);
+  const microBatch = microBatchOverride ?? trainingMicroBatch(model, c.batch, backend, workers);
   const items = [...Array(c.batch).keys()];
+  const objective = { loss: 'ftl' as const };
+  const pool =
+    workers > 1
+      ? await WorkerPool.start({
+          model,
+          workers,
+          backend,
+          dataset: data,
+          objective: { ...objective, model: c.model, outputs: outputNames(model) },
+        })
+      : undefined;
   const trainer = new Trainer(
     model,
     data,
@@ -55,7 +74,8 @@ async function benchNetwork(c: NetworkCase, steps: number, backend: string) {
       batchSize: c.batch,
       microBatch,
       modelName: c.model,
-      objective: { loss: 'ftl' },
+      objective,
+      workers: pool,
     },
   );
   const tensorsBefore = tf.memory().numTensors;
@@ -71,18 +91,23 @@ async function benchNetwork(c: NetworkCase, steps: number, backend: string) {
   const inferSeconds: number[] = [];
   for (let i = 0; i < steps + 1; i++) {
     const start = performance.now();
-    const out = [model.predict(xs, { batchSize: c.batch })].flat() as tf.Tensor[];
+    const out =
+      pool !== undefined
+        ? await pool.predict(xs, c.batch)
+        : ([model.predict(xs, { batchSize: c.batch })].flat() as tf.Tensor[]);
     await out[out.length - 1].data();
     tf.dispose(out);
     if (i > 0) inferSeconds.push((performance.now() - start) / 1000);
   }
   tf.dispose([xs, ys]);
+  await pool?.close();
   trainer.dispose();
   model.dispose();
   return {
     model: c.model,
     inputShape: c.inputShape,
     batch: c.batch,
+    workers,
     microBatch,
     trainImagesPerSecond: c.batch / median(stepSeconds),
     inferImagesPerSecond: c.batch / median(inferSeconds),
@@ -103,9 +128,13 @@ async function main(): Promise<void> {
     ...(backendAt >= 0 ? { backend: args[backendAt + 1] } : {}),
     report: json ? undefined : (line) => console.error(line),
   });
+  const workersAt = args.indexOf('--workers');
+  const workers = workersAt >= 0 ? Number(args[workersAt + 1]) : defaultWorkers(info.name);
+  const microAt = args.indexOf('--micro-batch');
+  const micro = microAt >= 0 ? Number(args[microAt + 1]) : undefined;
   const networks = [];
   for (const c of quick ? CASES.slice(0, 1) : CASES) {
-    networks.push(await benchNetwork(c, steps, info.name));
+    networks.push(await benchNetwork(c, steps, info.name, workers, micro));
     if (!json) {
       const r = networks[networks.length - 1];
       console.log(
@@ -116,7 +145,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  const report = { cores: os.availableParallelism(), backend: info.name, workers: 1, networks };
+  const report = { cores: os.availableParallelism(), backend: info.name, workers, networks };
   if (json) console.log(JSON.stringify(report));
 }
 

@@ -49,6 +49,8 @@ export interface AblationRunOptions {
   selection?: UnitSelection;
   /** Images per forward/backward pass, or 'auto'. Default 'auto'. */
   microBatch?: number | 'auto';
+  /** Data-parallel workers of each unit. Default: one per core (1 on the tensorflow backend). */
+  workers?: number;
   /** Preprocessing cache folder, or false. Default: the default cache folder. */
   cache?: string | false;
   /** The backend that runs (recorded in each unit's config.json). Required. */
@@ -273,7 +275,7 @@ async function trainUnit(
     case 'evaluate':
       return;
     case 'resume':
-      await resume(dir, options.backend, trainCallbacks);
+      await resume(dir, options.backend, trainCallbacks, workersOf(options));
       return;
     case 'restart':
     case 'train': {
@@ -304,6 +306,7 @@ async function trainUnit(
           epochs: s.epochs,
           batchSize: s.batchSize,
           microBatch: options.microBatch ?? 'auto',
+          ...workersOf(options),
           seed: s.seed,
           splitFile: study.splitFile,
           fold: unit.fold,
@@ -322,4 +325,8 @@ async function trainUnit(
         `trainUnit: unknown action '${String(action)}'; expected skip, train, restart, resume or evaluate`,
       );
   }
+}
+
+function workersOf(options: { workers?: number }): { workers?: number } {
+  return options.workers !== undefined ? { workers: options.workers } : {};
 }

@@ -23,3 +23,25 @@ export function parsePositiveNumber(value: string, flag: string): number {
   }
   return n;
 }
+
+/** The most data-parallel workers accepted (a sanity bound against typos). */
+export const MAX_WORKERS = 256;
+
+/** `--workers`: an integer from 1 to 256. */
+export function parseWorkers(value: string, flag = '--workers'): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_WORKERS)) {
+    throw new UserError(`${flag}: expected an integer from 1 to ${MAX_WORKERS}, got '${value}'`);
+  }
+  return n;
+}
+
+/** The help text of `--workers`. */
+export const WORKERS_HELP =
+  'data-parallel worker threads, each with its own backend and model replica (default: one ' +
+  'per core; 1 on the tensorflow backend)';
+
+/** `{ workers }` from an optional `--workers` value, `{}` without one (the default). */
+export function workersOption(value: string | undefined): { workers?: number } {
+  return value === undefined ? {} : { workers: parseWorkers(value) };
+}

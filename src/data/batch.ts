@@ -15,11 +15,17 @@ export interface Batch {
   ys: tf.Tensor4D;
 }
 
+/** What a batch is made from: a data set, or some of its items (a worker's share of a batch). */
+export type BatchSource = Pick<
+  SegmentationDataset,
+  'count' | 'inputSize' | 'channels' | 'images' | 'masks'
+>;
+
 /**
  * Builds the batch of the items at `indices` (in that order; repeats allowed). The caller
  * owns the two tensors and disposes of them.
  */
-export function makeBatch(dataset: SegmentationDataset, indices: readonly number[]): Batch {
+export function makeBatch(dataset: BatchSource, indices: readonly number[]): Batch {
   if (indices.length === 0) throw new UserError('makeBatch: indices is empty');
   const [h, w] = dataset.inputSize;
   const c = dataset.channels;

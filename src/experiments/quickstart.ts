@@ -40,6 +40,8 @@ export interface QuickstartOptions {
   /** The run folder. Default `runs/quickstart`. */
   out?: string;
   backend: string;
+  /** Data-parallel workers. Default: one per core (1 on the tensorflow backend). */
+  workers?: number;
   packageInfo: { name: string; version: string };
   /** Epochs (for tests). Default 20. */
   epochs?: number;
@@ -114,6 +116,7 @@ export async function quickstart(
       optimizer: { ...s.optimizer },
       seed: s.seed,
       backend: options.backend,
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
       packageInfo: options.packageInfo,
     },
     callbacks,

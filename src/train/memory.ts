@@ -33,13 +33,41 @@ export const WASM_TRAINING_BUDGET = 2.5e9;
  * Images per training pass: the batch in as few passes as fit the backend, of near-equal size
  * (at most `batchSize`, at least 1). Backends without a hard ceiling ('cpu', 'tensorflow') take the whole batch.
  */
-export function autoMicroBatch(model: tfl.LayersModel, batchSize: number, backend: string): number {
+export function autoMicroBatch(
+  model: tfl.LayersModel,
+  batchSize: number,
+  backend: string,
+  budget = WASM_TRAINING_BUDGET,
+): number {
   if (backend !== 'wasm') return batchSize;
   const perImage = activationBytesPerImage(model) * TRAINING_MEMORY_FACTOR;
-  const most = Math.max(1, Math.min(batchSize, Math.floor(WASM_TRAINING_BUDGET / perImage)));
+  const most = Math.max(1, Math.min(batchSize, Math.floor(budget / perImage)));
   // As few passes as fit, of near-equal size (16 at most 9 per pass: 8 + 8, not 9 + 7).
   const passes = Math.ceil(batchSize / most);
   return Math.ceil(batchSize / passes);
+}
+
+/**
+ * The memory that the training passes of several data-parallel workers may use together:
+ * each worker has its own wasm instance, and the whole process should stay well inside an
+ * ordinary machine's memory.
+ */
+export const WORKERS_TRAINING_BUDGET = 1.2e9;
+
+/**
+ * Images per training pass in each of `workers` data-parallel workers: each worker's share
+ * of the batch in as few passes as fit its part of the budget (`autoMicroBatch` for one).
+ */
+export function trainingMicroBatch(
+  model: tfl.LayersModel,
+  batchSize: number,
+  backend: string,
+  workers = 1,
+): number {
+  if (workers <= 1) return autoMicroBatch(model, batchSize, backend);
+  const share = Math.ceil(batchSize / workers);
+  const budget = Math.min(WASM_TRAINING_BUDGET, WORKERS_TRAINING_BUDGET / workers);
+  return autoMicroBatch(model, share, backend, budget);
 }
 
 /** The most one wasm instance can address (32-bit pointers). */

@@ -22,10 +22,10 @@ import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.j
 import { writeFileAtomic, pathExists } from '../io/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { saveModel } from '../io/model_files.js';
-import { buildModel } from '../models/build.js';
+import { buildModel, outputNames } from '../models/build.js';
 import type { ModelName } from '../models/options.js';
 import type { Interpolation } from '../util/raster.js';
-import { autoMicroBatch, checkMicroBatch } from './memory.js';
+import { checkMicroBatch, trainingMicroBatch } from './memory.js';
 import {
   datasetLayout,
   readRunConfig,
@@ -36,6 +36,7 @@ import {
 import type { LossName, Weighting } from './objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from './optimizer.js';
 import { Trainer, type EpochLog, type StepProgress } from './trainer.js';
+import { checkWorkers, defaultWorkers, WorkerPool } from '../parallel/pool.js';
 
 /** The paper's settings per data set (REFERENCE.md §3). */
 export const TRAINING_PRESETS: Readonly<
@@ -74,6 +75,8 @@ export interface TrainRunConfig extends RunConfig {
   epochs: number;
   batchSize: number;
   microBatch: number;
+  /** Data-parallel workers of the run (1: in the main thread); a resumed run may use another number. */
+  workers: number;
 }
 
 /** What `train` needs beyond the defaults (see `resolveTrainOptions` for each default). */
@@ -101,6 +104,8 @@ export interface TrainRunOptions {
   batchSize?: number;
   /** Images per forward/backward pass, or 'auto' (default: what fits the backend's memory). */
   microBatch?: number | 'auto';
+  /** Data-parallel worker threads. Default: one per core (1 on the tensorflow backend). */
+  workers?: number;
   seed?: number;
   /** A split file to use; default: a new split (holdout, or k-fold with `folds`). */
   splitFile?: string;
@@ -258,7 +263,9 @@ export async function train(
     epochs: positiveInt(options.epochs ?? preset.epochs, '--epochs'),
     batchSize: positiveInt(options.batchSize ?? preset.batchSize, '--batch-size'),
     microBatch: 0,
+    workers: options.workers ?? defaultWorkers(options.backend),
   };
+  checkWorkers(config.workers, options.backend);
   const model = buildModel(modelName, {
     inputShape: config.model.inputShape,
     width: config.model.width,
@@ -269,7 +276,7 @@ export async function train(
     const mb = options.microBatch ?? 'auto';
     config.microBatch =
       mb === 'auto'
-        ? autoMicroBatch(model, config.batchSize, options.backend)
+        ? trainingMicroBatch(model, config.batchSize, options.backend, config.workers)
         : positiveInt(mb, '--micro-batch');
     checkMicroBatch(model, config.microBatch, options.backend);
 
@@ -318,20 +325,36 @@ export async function train(
   }
 }
 
-/** Continues the run in `runDir` from its last finished epoch. */
+/**
+ * Continues the run in `runDir` from its last finished epoch, with `options.workers` workers
+ * (default: one per core, 1 on the tensorflow backend).
+ */
 export async function resume(
   runDir: string,
   backend: string,
   callbacks: TrainRunCallbacks = {},
+  options: { workers?: number } = {},
 ): Promise<TrainRunResult> {
   const out = path.resolve(runDir);
-  const config = (await readRunConfig(out)) as TrainRunConfig;
+  const saved = (await readRunConfig(out)) as TrainRunConfig;
+  // Runs from before data-parallel workers record none: they ran in the main thread.
+  const savedWorkers = (saved as Partial<TrainRunConfig>).workers ?? 1;
+  const config: TrainRunConfig = { ...saved, workers: options.workers ?? defaultWorkers(backend) };
+  checkWorkers(config.workers, backend);
   if (config.backend !== backend) {
     callbacks.onWarning?.(
       `the run was started on backend '${config.backend}' and continues on '${backend}': ` +
         'numbers will differ slightly from an uninterrupted run',
     );
   }
+  if (savedWorkers !== config.workers) {
+    callbacks.onWarning?.(
+      `the run was started with ${savedWorkers} worker(s) and continues with ` +
+        `${config.workers}: batch normalisation sees other micro-batches, numbers will differ ` +
+        'slightly from an uninterrupted run',
+    );
+  }
+  config.backend = backend;
   const { model, state } = await loadCheckpoint(path.join(out, 'checkpoint'));
   try {
     const dataset = await loadRunDataset(config, callbacks);
@@ -398,18 +421,30 @@ async function runTrainer(
   state: Awaited<ReturnType<typeof loadCheckpoint>>['state'] | undefined,
   callbacks: TrainRunCallbacks,
 ): Promise<TrainRunResult> {
+  const objective = {
+    loss: config.loss.name,
+    lossOptions: { alpha: config.loss.alpha, beta: config.loss.beta, gamma: config.loss.gamma },
+    weights: config.loss.weights,
+  };
+  const workers =
+    config.workers > 1
+      ? await WorkerPool.start({
+          model,
+          workers: config.workers,
+          backend: config.backend,
+          dataset,
+          objective: { ...objective, model: config.model.name, outputs: outputNames(model) },
+        })
+      : undefined;
   const trainer = new Trainer(model, dataset, fold, {
     epochs: config.epochs,
     batchSize: config.batchSize,
     microBatch: config.microBatch,
     seed: config.seed,
     modelName: config.model.name,
-    objective: {
-      loss: config.loss.name,
-      lossOptions: { alpha: config.loss.alpha, beta: config.loss.beta, gamma: config.loss.gamma },
-      weights: config.loss.weights,
-    },
+    objective,
     optimizer: config.optimizer,
+    workers,
   });
   if (state !== undefined) trainer.restore(state);
   const logs = [...previousLogs];
@@ -439,5 +474,6 @@ async function runTrainer(
     return { config, logs, bestEpoch: final.bestEpoch, bestScore: final.bestScore };
   } finally {
     trainer.dispose();
+    await workers?.close();
   }
 }

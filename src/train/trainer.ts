@@ -13,26 +13,46 @@
  * the seed (by `buildModel`) and each epoch's order comes from a seeded generator whose state
  * is part of the training state, so a resumed run continues exactly as an uninterrupted one.
  *
+ * With `workers` (data-parallel workers, src/parallel in Node.js), each step's batch is
+ * shared among the workers, each running its share in micro-batches on its own replica of the
+ * model; their gradients are summed here before the one update, and the new weights go back
+ * to every worker. See `StepWorkers` for batch normalisation.
+ *
  * Browser-safe: saving checkpoints is the caller's job (`onEpochEnd`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
-import { makeBatch } from '../data/batch.js';
 import type { SegmentationDataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import { outputNames } from '../models/build.js';
 import { makeObjective, type Objective, type ObjectiveOptions } from './objective.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState, type Param } from './optimizer.js';
+import { StepRunner, type StepGradients, type StepPlace } from './step.js';
 
-/** Training diverged: a loss became NaN or infinite. */
-export class DivergenceError extends UserError {
-  override name = 'DivergenceError';
-}
+export { DivergenceError, OutOfMemoryError } from './step.js';
 
-/** The backend ran out of memory during a step. */
-export class OutOfMemoryError extends UserError {
-  override name = 'OutOfMemoryError';
+/**
+ * Workers that share each step: one replica of the model each, started with the model's
+ * weights. Batch normalisation normalises with the statistics of each worker's micro-batches
+ * (as with micro-batches in one thread, "ghost batch normalisation"), and after each step the
+ * moving mean and variance become the mean over the workers of their updated values (each
+ * worker starts the step from the same values, so this is the update with the mean of the
+ * workers' batch statistics).
+ */
+export interface StepWorkers {
+  /** Number of workers. */
+  readonly size: number;
+  /**
+   * The gradients of `batch` (summed as one thread would: each micro-batch of at most
+   * `microBatch` items weighted by its share of the batch), after which the model's batch
+   * normalisation statistics are the workers' mean. The caller disposes of the gradients.
+   */
+  gradients(batch: readonly number[], microBatch: number, place: StepPlace): Promise<StepGradients>;
+  /** Sends the model's weights to every worker (call after each update). */
+  pushWeights(): Promise<void>;
+  /** As `StepRunner.evaluationSums`, the items shared among the workers. */
+  evaluationSums(items: readonly number[], batchSize: number): Promise<number[]>;
 }
 
 export interface TrainerOptions {
@@ -50,6 +70,11 @@ export interface TrainerOptions {
   optimizer?: OptimizerConfig;
   /** The model's name (`attn_reg` supervises `final` with the Tversky loss). Required. */
   modelName: string;
+  /**
+   * Workers that compute each step (their replicas hold this model's weights). Default: none,
+   * the steps run in this thread. `microBatch` is then per pass in each worker.
+   */
+  workers?: StepWorkers;
 }
 
 /** Loss and DSC of each output, and the weighted total loss. */
@@ -108,10 +133,6 @@ export interface TrainIndices {
   val: readonly number[];
 }
 
-/** Memory errors as TensorFlow.js backends report them. */
-const OUT_OF_MEMORY =
-  /memory access out of bounds|out of memory|Cannot enlarge memory|Array buffer allocation failed|Invalid typed array length/i;
-
 export class Trainer {
   readonly objective: Objective;
   readonly optimizer: Optimizer;
@@ -119,14 +140,15 @@ export class Trainer {
   private readonly outputs: string[];
   private readonly finalIndex: number;
   private readonly microBatch: number;
+  private readonly runner: StepRunner;
   private rng: Rng;
   private epochsDone = 0;
   private bestScore = -Infinity;
   private bestEpoch = 0;
 
   constructor(
-    private readonly model: tfl.LayersModel,
-    private readonly dataset: SegmentationDataset,
+    model: tfl.LayersModel,
+    dataset: SegmentationDataset,
     private readonly indices: TrainIndices,
     private readonly options: TrainerOptions,
   ) {
@@ -155,6 +177,7 @@ export class Trainer {
       variable: w.read() as tf.Variable,
     }));
     this.rng = new Rng(options.seed ?? 0);
+    this.runner = new StepRunner(model, this.objective, dataset);
   }
 
   /** Restores the state of a checkpoint (the weights are restored by loading the model). */
@@ -235,83 +258,16 @@ export class Trainer {
 
   /** One optimiser update over `batch`; returns [total, loss per output..., dsc per output...]. */
   private async trainStep(batch: number[], epoch: number, step: number): Promise<number[]> {
-    const variables = this.params.map((p) => p.variable);
-    let summed: tf.Tensor[] | undefined;
-    const totals = new Array<number>(1 + 2 * this.outputs.length).fill(0);
-    for (let i = 0; i < batch.length; i += this.microBatch) {
-      const micro = batch.slice(i, i + this.microBatch);
-      const share = micro.length / batch.length;
-      let values: number[];
-      let grads: tf.Tensor[];
-      try {
-        ({ values, grads } = await this.microStep(micro, share, variables));
-      } catch (err) {
-        summed?.forEach((g) => g.dispose());
-        throw this.explain(err, micro.length);
-      }
-      if (!values.every(Number.isFinite)) {
-        grads.forEach((g) => g.dispose());
-        summed?.forEach((g) => g.dispose());
-        throw new DivergenceError(
-          `training diverged at epoch ${epoch}, step ${step}: the loss is ${values[0]}; ` +
-            'the best checkpoint is kept. Try a lower --lr',
-        );
-      }
-      values.forEach((v, k) => (totals[k] += v * share));
-      if (summed === undefined) {
-        summed = grads;
-      } else {
-        const prev = summed;
-        summed = prev.map((g, k) => tf.add(g, grads[k]));
-        prev.forEach((g) => g.dispose());
-        grads.forEach((g) => g.dispose());
-      }
-    }
-    this.optimizer.applyGradients(this.params, summed as tf.Tensor[]);
-    summed?.forEach((g) => g.dispose());
-    return totals;
-  }
-
-  private async microStep(
-    micro: number[],
-    share: number,
-    variables: tf.Variable[],
-  ): Promise<{ values: number[]; grads: tf.Tensor[] }> {
-    const { xs, ys } = makeBatch(this.dataset, micro);
-    const kept: tf.Scalar[] = [];
-    try {
-      const { value, grads } = tf.variableGrads(() => {
-        const preds = [this.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[]].flat();
-        const { total, perOutput } = this.objective.compute(ys, preds);
-        const dsc = this.objective.dsc(ys, preds);
-        kept.push(
-          tf.keep(total),
-          ...perOutput.map((t) => tf.keep(t)),
-          ...dsc.map((t) => tf.keep(t)),
-        );
-        return tf.mul(total, share) as tf.Scalar;
-      }, variables);
-      value.dispose();
-      const values = await Promise.all(kept.map(async (t) => (await t.data())[0]));
-      // Every weight of these networks feeds the loss; zeros keep the update well-defined if not.
-      return { values, grads: variables.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
-    } finally {
-      tf.dispose([xs, ys, ...kept]);
-    }
-  }
-
-  private explain(err: unknown, images: number): unknown {
-    const message = err instanceof Error ? err.message : String(err);
-    // A wasm instance that cannot grow its memory fails in odd places (an allocation returns
-    // 0 and a later kernel traps with "divide by zero" or "unreachable"): any trap of the
-    // WebAssembly machine during a training pass is taken as running out of memory.
-    const trap = typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError;
-    if (!trap && !OUT_OF_MEMORY.test(message)) return err;
-    return new OutOfMemoryError(
-      `out of memory on backend '${tf.getBackend()}' in a training pass of ${images} ` +
-        `image(s) (${message.split('\n')[0]}): use a smaller --micro-batch (the batch is ` +
-        'then split, keeping --batch-size), or a smaller --width or --input-size',
-    );
+    const { workers } = this.options;
+    const place = { epoch, step };
+    const { values, grads } =
+      workers !== undefined
+        ? await workers.gradients(batch, this.microBatch, place)
+        : await this.runner.gradients(batch, this.microBatch, batch.length, place);
+    this.optimizer.applyGradients(this.params, grads);
+    tf.dispose(grads);
+    await workers?.pushWeights();
+    return values;
   }
 
   /**
@@ -319,20 +275,17 @@ export class Trainer {
    * metrics: per batch of `microBatch` items, then the mean weighted by batch size.
    */
   async evaluate(items: readonly number[]): Promise<PhaseMetrics> {
-    const sums = new PhaseSums(this.outputs);
-    for (let i = 0; i < items.length; i += this.microBatch) {
-      const chunk = items.slice(i, i + this.microBatch);
-      const { xs, ys } = makeBatch(this.dataset, chunk);
-      const results = tf.tidy(() => {
-        const preds = [this.model.predict(xs) as tf.Tensor | tf.Tensor[]].flat();
-        const { total, perOutput } = this.objective.compute(ys, preds);
-        return [total, ...perOutput, ...this.objective.dsc(ys, preds)];
-      });
-      const values = await Promise.all(results.map(async (t) => (await t.data())[0]));
-      tf.dispose([xs, ys, ...results]);
-      sums.add(values, chunk.length);
-    }
-    return sums.metrics();
+    const { workers } = this.options;
+    const sums =
+      workers !== undefined
+        ? await workers.evaluationSums(items, this.microBatch)
+        : await this.runner.evaluationSums(items, this.microBatch);
+    const phase = new PhaseSums(this.outputs);
+    phase.add(
+      sums.map((v) => v / items.length),
+      items.length,
+    );
+    return phase.metrics();
   }
 
   dispose(): void {

@@ -26,7 +26,7 @@ import { parseOptimizerName } from '../../train/optimizer.js';
 import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import type { EpochLog } from '../../train/trainer.js';
 import { parseSeed } from '../../util/rng.js';
-import { parsePositiveNumber } from '../parse.js';
+import { parsePositiveNumber, WORKERS_HELP, workersOption } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface AblationFlags {
@@ -37,6 +37,7 @@ interface AblationFlags {
   epochs?: string;
   batchSize?: string;
   microBatch: string;
+  workers?: string;
   inputSize?: string;
   channels?: string;
   width?: string;
@@ -144,6 +145,7 @@ export function register(program: Command): void {
       "images per forward/backward pass, or 'auto' (what fits in memory)",
       'auto',
     )
+    .option('--workers <n>', WORKERS_HELP)
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
     .option('--cache <dir>', 'preprocessing cache folder (default: ~/.cache/focal-tversky-unet)')
     .option('--no-cache', 'do not use the preprocessing cache')
@@ -184,6 +186,7 @@ export function register(program: Command): void {
           settings,
           selection,
           microBatch,
+          ...workersOption(flags.workers),
           ...(flags.cache === false ? { cache: false } : {}),
           ...(typeof flags.cache === 'string' ? { cache: flags.cache } : {}),
           backend: backend.name,

@@ -7,11 +7,13 @@ import { initBackend } from '../../backend/select.js';
 import { formatEvaluationSummary } from '../../eval/summary.js';
 import { quickstart, QUICKSTART_SETTINGS } from '../../experiments/quickstart.js';
 import { trainProgress } from '../train_progress.js';
+import { WORKERS_HELP, workersOption } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface QuickstartFlags {
   out: string;
   backend?: string;
+  workers?: string;
   quiet?: boolean;
 }
 
@@ -26,6 +28,7 @@ export function register(program: Command): void {
     )
     .option('--out <dir>', 'run folder', 'runs/quickstart')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--workers <n>', WORKERS_HELP)
     .option('--quiet', 'print only the metrics table')
     .action(async (flags: QuickstartFlags) => {
       const report = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
@@ -37,6 +40,7 @@ export function register(program: Command): void {
         {
           out: flags.out,
           backend: backend.name,
+          ...workersOption(flags.workers),
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
         },
         trainProgress({ quiet: flags.quiet }, 'ftunet quickstart'),

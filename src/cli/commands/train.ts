@@ -14,7 +14,7 @@ import { trainProgress } from '../train_progress.js';
 import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { parseSeed } from '../../util/rng.js';
-import { parsePositiveNumber } from '../parse.js';
+import { parsePositiveNumber, WORKERS_HELP, workersOption } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface TrainFlags {
@@ -27,6 +27,7 @@ interface TrainFlags {
   epochs?: string;
   batchSize?: string;
   microBatch: string;
+  workers?: string;
   inputSize?: string;
   channels?: string;
   width: string;
@@ -113,6 +114,7 @@ export function register(program: Command): void {
       "images per forward/backward pass, or 'auto' (what fits in memory)",
       'auto',
     )
+    .option('--workers <n>', WORKERS_HELP)
     .option(
       '--input-size <h,w>',
       'network input rows,cols (default: bus 128,128; isic2018 192,256)',
@@ -163,7 +165,9 @@ export function register(program: Command): void {
           ...(flags.backend ? { backend: flags.backend } : {}),
           report,
         });
-        const result = await resume(flags.resume, backend.name, trainProgress(flags));
+        const result = await resume(flags.resume, backend.name, trainProgress(flags), {
+          ...workersOption(flags.workers),
+        });
         finish(result, flags);
         return;
       }
@@ -230,6 +234,7 @@ export function register(program: Command): void {
             flags.microBatch === 'auto'
               ? 'auto'
               : parseInteger(flags.microBatch, '--micro-batch', 1),
+          ...workersOption(flags.workers),
           seed: parseSeed(flags.seed),
           ...(flags.split !== undefined ? { splitFile: flags.split } : {}),
           ...(flags.folds !== undefined ? { folds: parseInteger(flags.folds, '--folds', 2) } : {}),

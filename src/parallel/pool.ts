@@ -1,0 +1,336 @@
+/**
+ * Data-parallel training and inference on every core: worker threads, each with its own
+ * TensorFlow.js backend (the wasm backend runs one thread per instance in Node.js) and its
+ * own replica of the model.
+ *
+ * A training step shares its batch among the workers in contiguous, near-equal parts; each
+ * worker runs its part in micro-batches and writes the sum of its gradients into its slot of
+ * a SharedArrayBuffer; the pool adds the slots in worker order (so a seeded run is
+ * reproducible for a given number of workers), the trainer applies the update to the model in
+ * this thread, and the pool writes the new weights into a shared buffer that every worker
+ * loads before its next command. Batch normalisation: see `StepWorkers` in trainer.ts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { UserError } from '../errors.js';
+import type { BatchSource } from '../data/batch.js';
+import type { ObjectiveOptions } from '../train/objective.js';
+import {
+  DivergenceError,
+  OutOfMemoryError,
+  type StepGradients,
+  type StepPlace,
+} from '../train/step.js';
+import type { StepWorkers } from '../train/trainer.js';
+import type {
+  Command,
+  InitMessage,
+  PredictResult,
+  Reply,
+  Shard,
+  StepResult,
+  WeightSlot,
+} from './protocol.js';
+
+export interface WorkerPoolOptions {
+  /** The model to replicate; its weights are sent to the workers. */
+  model: tfl.LayersModel;
+  /** Number of workers (at least 1). */
+  workers: number;
+  /** The backend each worker starts ('wasm' or 'cpu'). */
+  backend: string;
+  /** The data set that steps and evaluations take items from. Not needed to predict. */
+  dataset?: BatchSource;
+  /** The training objective. Not needed to predict. */
+  objective?: ObjectiveOptions;
+}
+
+/** The default number of workers: one per core for the backends that use one thread. */
+export function defaultWorkers(backend: string): number {
+  return backend === 'tensorflow' ? 1 : os.availableParallelism();
+}
+
+/** Checks a `--workers` value for the backend. */
+export function checkWorkers(workers: number, backend: string): void {
+  if (!(Number.isInteger(workers) && workers >= 1)) {
+    throw new UserError(`--workers must be a positive integer, got ${workers}`);
+  }
+  if (workers > 1 && backend === 'tensorflow') {
+    throw new UserError(
+      "--workers: the 'tensorflow' backend uses every core itself; use --workers 1 " +
+        '(or --backend wasm for workers)',
+    );
+  }
+}
+
+/** `items` in at most `parts` contiguous, non-empty parts of near-equal size. */
+export function shareItems<T>(items: readonly T[], parts: number): T[][] {
+  const n = Math.min(parts, items.length);
+  const out: T[][] = [];
+  let start = 0;
+  for (let k = 0; k < n; k++) {
+    const end = start + Math.floor(items.length / n) + (k < items.length % n ? 1 : 0);
+    out.push(items.slice(start, end));
+    start = end;
+  }
+  return out;
+}
+
+interface Pending {
+  resolve: (result: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slots {
+  all: WeightSlot[];
+  trainable: WeightSlot[];
+  stats: WeightSlot[];
+  trainableSize: number;
+  statsSize: number;
+}
+
+function layoutWeights(model: tfl.LayersModel): Slots {
+  const weights = [...model.trainableWeights, ...model.nonTrainableWeights];
+  let offset = 0;
+  const all = weights.map((w) => {
+    const size = w.shape.reduce((a: number, b) => a * (b ?? 1), 1);
+    const slot = { name: w.originalName, shape: w.shape as number[], offset, size };
+    offset += size;
+    return slot;
+  });
+  const trainable = all.slice(0, model.trainableWeights.length);
+  const stats = all.slice(model.trainableWeights.length);
+  const total = (slots: WeightSlot[]) => slots.reduce((n, s) => n + s.size, 0);
+  return { all, trainable, stats, trainableSize: total(trainable), statsSize: total(stats) };
+}
+
+/** The error a worker reported, as the class this thread would have thrown. */
+function reviveError(index: number, error: { name: string; message: string; stack?: string }) {
+  switch (error.name) {
+    case 'DivergenceError':
+      return new DivergenceError(error.message);
+    case 'OutOfMemoryError':
+      return new OutOfMemoryError(error.message);
+    case 'UserError':
+      return new UserError(error.message);
+    default: {
+      const err = new Error(`worker ${index}: ${error.message}`);
+      err.stack = `${err.message}\n(in the worker) ${error.stack ?? ''}`;
+      return err;
+    }
+  }
+}
+
+export class WorkerPool implements StepWorkers {
+  private readonly pending: Array<Map<number, Pending>>;
+  private nextId = 0;
+  private weightsVersion = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly options: WorkerPoolOptions,
+    private readonly workers: Worker[],
+    private readonly slots: Slots,
+    private readonly buffers: {
+      weights: Float32Array;
+      gradients: Float32Array;
+      stats: Float32Array;
+    },
+  ) {
+    this.pending = workers.map(() => new Map());
+    workers.forEach((worker, index) => {
+      worker.on('message', (reply: Reply) => this.settle(index, reply));
+      const fail = (err: Error) => {
+        for (const p of this.pending[index].values()) p.reject(err);
+        this.pending[index].clear();
+      };
+      worker.on('error', (err) => fail(new Error(`worker ${index} failed: ${err.message}`)));
+      worker.on('exit', (code) => {
+        if (!this.closed) fail(new Error(`worker ${index} stopped (exit code ${code})`));
+      });
+    });
+  }
+
+  /** Starts `options.workers` workers with replicas of the model holding its weights. */
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    checkWorkers(options.workers, options.backend);
+    const slots = layoutWeights(options.model);
+    const n = options.workers;
+    const weightBuffer = new SharedArrayBuffer(4 * (slots.trainableSize + slots.statsSize));
+    const gradientBuffer = new SharedArrayBuffer(4 * n * slots.trainableSize);
+    const statsBuffer = new SharedArrayBuffer(4 * n * slots.statsSize);
+    const url = new URL('./worker.js', import.meta.url);
+    const workers = Array.from({ length: n }, () => new Worker(url));
+    const pool = new WorkerPool(options, workers, slots, {
+      weights: new Float32Array(weightBuffer),
+      gradients: new Float32Array(gradientBuffer),
+      stats: new Float32Array(statsBuffer),
+    });
+    try {
+      await pool.pushWeights();
+      const topology = options.model.toJSON(null, false);
+      await Promise.all(
+        workers.map((worker, index) => {
+          const init: InitMessage = {
+            type: 'init',
+            index,
+            backend: options.backend,
+            topology,
+            objective: options.objective,
+            weights: slots.all,
+            trainableCount: slots.trainable.length,
+            weightBuffer,
+            gradientBuffer,
+            statsBuffer,
+          };
+          return pool.expect(index, -1, () => worker.postMessage(init));
+        }),
+      );
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  async gradients(
+    batch: readonly number[],
+    microBatch: number,
+    place: StepPlace,
+  ): Promise<StepGradients> {
+    const parts = shareItems(batch, this.size);
+    const results = (await Promise.all(
+      parts.map((part, w) =>
+        this.send(w, {
+          type: 'step',
+          shard: this.shard(part),
+          microBatch,
+          batchSize: batch.length,
+          place,
+        }),
+      ),
+    )) as StepResult[];
+    const values = results[0].values.map((_, k) => results.reduce((s, r) => s + r.values[k], 0));
+    const { gradients, stats } = this.buffers;
+    const { trainable, trainableSize, statsSize } = this.slots;
+    const grads = trainable.map((slot) => {
+      const sum = new Float32Array(slot.size);
+      for (let w = 0; w < parts.length; w++) {
+        const at = w * trainableSize + slot.offset;
+        const g = gradients.subarray(at, at + slot.size);
+        for (let i = 0; i < slot.size; i++) sum[i] += g[i];
+      }
+      return tf.tensor(sum, slot.shape);
+    });
+    // Batch normalisation's moving statistics: the mean of the workers' values.
+    const base = this.slots.stats[0]?.offset ?? 0;
+    this.options.model.nonTrainableWeights.forEach((weight, k) => {
+      const slot = this.slots.stats[k];
+      const mean = new Float32Array(slot.size);
+      for (let w = 0; w < parts.length; w++) {
+        const at = w * statsSize + slot.offset - base;
+        const s = stats.subarray(at, at + slot.size);
+        for (let i = 0; i < slot.size; i++) mean[i] += s[i] / parts.length;
+      }
+      const t = tf.tensor(mean, slot.shape);
+      weight.write(t);
+      t.dispose();
+    });
+    return { values, grads };
+  }
+
+  async pushWeights(): Promise<void> {
+    const { model } = this.options;
+    const weights = [...model.trainableWeights, ...model.nonTrainableWeights];
+    for (let k = 0; k < weights.length; k++) {
+      this.buffers.weights.set(await weights[k].read().data(), this.slots.all[k].offset);
+    }
+    this.weightsVersion++;
+  }
+
+  async evaluationSums(items: readonly number[], batchSize: number): Promise<number[]> {
+    const parts = shareItems(items, this.size);
+    const sums = (await Promise.all(
+      parts.map((part, w) =>
+        this.send(w, { type: 'evaluate', shard: this.shard(part), batchSize }),
+      ),
+    )) as number[][];
+    return sums[0].map((_, k) => sums.reduce((s, r) => s + r[k], 0));
+  }
+
+  /**
+   * `model.predict(xs)` with the images shared among the workers, each predicting its part
+   * in batches of `batchSize`: one tensor per model output. The caller disposes of them.
+   */
+  async predict(xs: tf.Tensor4D, batchSize: number): Promise<tf.Tensor[]> {
+    const [n, ...rest] = xs.shape;
+    const per = rest.reduce((a, b) => a * b, 1);
+    const data = await xs.data();
+    const parts = shareItems([...Array(n).keys()], this.size);
+    const results = (await Promise.all(
+      parts.map((part, w) => {
+        const slice = data.slice(part[0] * per, (part[part.length - 1] + 1) * per);
+        return this.send(
+          w,
+          { type: 'predict', xs: slice as Float32Array, shape: [part.length, ...rest], batchSize },
+          [slice.buffer as ArrayBuffer],
+        );
+      }),
+    )) as PredictResult[];
+    return results[0].outputs.map((first, k) => {
+      const size = results.reduce((s, r) => s + r.outputs[k].data.length, 0);
+      const all = new Float32Array(size);
+      let at = 0;
+      for (const r of results) {
+        all.set(r.outputs[k].data, at);
+        at += r.outputs[k].data.length;
+      }
+      return tf.tensor(all, [n, ...first.shape.slice(1)]);
+    });
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private shard(items: readonly number[]): Shard {
+    const dataset = this.options.dataset;
+    if (dataset === undefined) throw new Error('this pool has no data set');
+    return {
+      inputSize: [dataset.inputSize[0], dataset.inputSize[1]],
+      channels: dataset.channels,
+      images: items.map((i) => dataset.images[i]),
+      masks: items.map((i) => dataset.masks[i]),
+    };
+  }
+
+  private send(index: number, command: Command, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    const id = this.nextId++;
+    const request = { ...command, id, weightsVersion: this.weightsVersion };
+    return this.expect(index, id, () => this.workers[index].postMessage(request, transfer));
+  }
+
+  private expect(index: number, id: number, post: () => void): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending[index].set(id, { resolve, reject });
+      post();
+    });
+  }
+
+  private settle(index: number, reply: Reply): void {
+    const p = this.pending[index].get(reply.id);
+    if (p === undefined) return;
+    this.pending[index].delete(reply.id);
+    if (reply.ok) p.resolve(reply.result);
+    else p.reject(reviveError(index, reply.error));
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Messages between the data-parallel pool (pool.ts) and its workers (worker.ts). Large
+ * arrays travel through SharedArrayBuffers set up once: the weights (written by the pool after
+ * each update, read by every worker before its next command), and one slot per worker for
+ * its summed gradients and one for its batch normalisation statistics.
+ */
+import type { ObjectiveOptions } from '../train/objective.js';
+import type { StepPlace } from '../train/step.js';
+
+/** Where each weight lives in a flat float32 buffer. */
+export interface WeightSlot {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+export interface InitMessage {
+  type: 'init';
+  index: number;
+  backend: string;
+  /** `model.toJSON(null, false)`: the topology the replica is built from. */
+  topology: unknown;
+  /** Absent for a pool that only predicts. */
+  objective?: ObjectiveOptions;
+  /** Every weight of the model (trainable first, in `model.weights` order). */
+  weights: WeightSlot[];
+  /** How many of `weights` are trainable (they come first). */
+  trainableCount: number;
+  weightBuffer: SharedArrayBuffer;
+  /** Each worker's gradients: `workers` slots of the trainable weights' total size. */
+  gradientBuffer: SharedArrayBuffer;
+  /** Each worker's non-trainable weights (batch normalisation statistics) after a step. */
+  statsBuffer: SharedArrayBuffer;
+}
+
+/** Some items of a data set, as a worker receives them. */
+export interface Shard {
+  inputSize: [number, number];
+  channels: 1 | 3;
+  images: Uint8Array[];
+  masks: Uint8Array[];
+}
+
+export type Command =
+  | {
+      type: 'step';
+      shard: Shard;
+      microBatch: number;
+      batchSize: number;
+      place: StepPlace;
+    }
+  | { type: 'evaluate'; shard: Shard; batchSize: number }
+  | { type: 'predict'; xs: Float32Array; shape: number[]; batchSize: number };
+
+/** A command with the weights version the worker must hold to run it. */
+export type Request = Command & { id: number; weightsVersion: number };
+
+export type Reply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
+
+/** What `step` returns (the gradients are in the worker's gradient slot). */
+export interface StepResult {
+  values: number[];
+}
+
+/** What `predict` returns: each output's values and shape. */
+export interface PredictResult {
+  outputs: Array<{ data: Float32Array; shape: number[] }>;
+}

@@ -1,0 +1,154 @@
+/**
+ * One data-parallel worker (a worker thread with its own TensorFlow.js backend and replica of
+ * the model): runs the pool's commands one at a time. See pool.ts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { parentPort } from 'node:worker_threads';
+import { initBackend } from '../backend/select.js';
+import { makeObjective } from '../train/objective.js';
+import { StepRunner } from '../train/step.js';
+import type { InitMessage, PredictResult, Reply, Request, Shard, StepResult } from './protocol.js';
+
+interface Replica {
+  init: InitMessage;
+  model: tfl.LayersModel;
+  /** The model's weights in `init.weights` order. */
+  variables: tfl.LayerVariable[];
+  weightsVersion: number;
+}
+
+function shardSource(shard: Shard) {
+  return { ...shard, count: shard.images.length };
+}
+
+async function start(init: InitMessage): Promise<Replica> {
+  await initBackend({ backend: init.backend });
+  const model = await tfl.models.modelFromJSON({
+    modelTopology: init.topology as tf.io.ModelJSON['modelTopology'],
+  });
+  const byName = new Map(model.weights.map((w) => [w.originalName, w]));
+  const variables = init.weights.map((slot) => {
+    const v = byName.get(slot.name);
+    if (v === undefined) throw new Error(`worker replica has no weight '${slot.name}'`);
+    return v;
+  });
+  return { init, model, variables, weightsVersion: -1 };
+}
+
+/** Loads the pool's current weights into the replica. */
+function loadWeights(replica: Replica, version: number): void {
+  if (replica.weightsVersion === version) return;
+  const all = new Float32Array(replica.init.weightBuffer);
+  replica.init.weights.forEach((slot, k) => {
+    const t = tf.tensor(all.subarray(slot.offset, slot.offset + slot.size), slot.shape);
+    replica.variables[k].write(t);
+    t.dispose();
+  });
+  replica.weightsVersion = version;
+}
+
+async function run(replica: Replica, request: Request): Promise<unknown> {
+  loadWeights(replica, request.weightsVersion);
+  const { init, model } = replica;
+  switch (request.type) {
+    case 'step':
+    case 'evaluate': {
+      if (init.objective === undefined) throw new Error('this pool has no objective');
+      const runner = new StepRunner(
+        model,
+        makeObjective(init.objective),
+        shardSource(request.shard),
+      );
+      const items = [...request.shard.images.keys()];
+      if (request.type === 'evaluate') return runner.evaluationSums(items, request.batchSize);
+      const { values, grads } = await runner.gradients(
+        items,
+        request.microBatch,
+        request.batchSize,
+        request.place,
+      );
+      try {
+        await writeSlot(init, init.gradientBuffer, 0, init.trainableCount, grads);
+        const stats = replica.variables.slice(init.trainableCount).map((v) => v.read());
+        await writeSlot(init, init.statsBuffer, init.trainableCount, init.weights.length, stats);
+      } finally {
+        tf.dispose(grads);
+      }
+      return { values } satisfies StepResult;
+    }
+    case 'predict': {
+      const xs = tf.tensor(request.xs, request.shape);
+      try {
+        const outs = [model.predict(xs, { batchSize: request.batchSize })].flat() as tf.Tensor[];
+        const outputs = await Promise.all(
+          // A copy the reply can transfer (a backend's own array may be a view of its memory).
+          outs.map(async (t) => ({ data: new Float32Array(await t.data()), shape: t.shape })),
+        );
+        tf.dispose(outs);
+        return { outputs } satisfies PredictResult;
+      } finally {
+        xs.dispose();
+      }
+    }
+  }
+}
+
+/**
+ * Writes `tensors` (the values of weights `from` to `to` of `init.weights`) into this
+ * worker's slot of `buffer` (slots are laid out as the weights from `from`, one per worker).
+ */
+async function writeSlot(
+  init: InitMessage,
+  buffer: SharedArrayBuffer,
+  from: number,
+  to: number,
+  tensors: readonly tf.Tensor[],
+): Promise<void> {
+  const slots = init.weights.slice(from, to);
+  const base = slots[0]?.offset ?? 0;
+  const slotSize = slots.reduce((n, s) => n + s.size, 0);
+  const view = new Float32Array(buffer, 4 * init.index * slotSize, slotSize);
+  for (let k = 0; k < slots.length; k++) {
+    view.set(await tensors[k].data(), slots[k].offset - base);
+  }
+}
+
+function main(): void {
+  const port = parentPort;
+  if (port === null) throw new Error('src/parallel/worker.js runs as a worker thread');
+  let replica: Promise<Replica> | undefined;
+  // Commands run one after another, in order of arrival.
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (message: InitMessage | Request) => {
+    if ('type' in message && message.type === 'init') {
+      replica = start(message);
+      replica.then(
+        () => port.postMessage({ id: -1, ok: true, result: null } satisfies Reply),
+        (err: unknown) => port.postMessage(failure(-1, err)),
+      );
+      return;
+    }
+    const request = message as Request;
+    queue = queue.then(async () => {
+      try {
+        if (replica === undefined) throw new Error('worker not initialised');
+        const result = await run(await replica, request);
+        const transfer =
+          request.type === 'predict'
+            ? (result as PredictResult).outputs.map((o) => o.data.buffer as ArrayBuffer)
+            : [];
+        port.postMessage({ id: request.id, ok: true, result } satisfies Reply, transfer);
+      } catch (err) {
+        port.postMessage(failure(request.id, err));
+      }
+    });
+  });
+}
+
+function failure(id: number, err: unknown): Reply {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } };
+}
+
+main();
