@@ -203,6 +203,7 @@ async function runUnit(
       const report = await evaluateRun({
         run: dir,
         ...(options.cache !== undefined ? { cache: options.cache } : {}),
+        ...workersOf(options),
         onProgress: (p) => {
           touch();
           callbacks.onEvalProgress?.(unit, p);

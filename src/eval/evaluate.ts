@@ -49,6 +49,17 @@ export interface EvaluateModelOptions {
   batchSize?: number;
   /** Receives progress after each batch. Default: none. */
   onProgress?: (progress: EvaluateProgress) => void;
+  /**
+   * Workers holding replicas of `finalOutputModel(model)` that share each batch (src/parallel
+   * in Node.js). Default: none, the model predicts in this thread.
+   */
+  workers?: InferenceWorkers;
+}
+
+/** Replicas of a model in other threads that predict a batch together. */
+export interface InferenceWorkers {
+  /** `model.predict(xs)`, the images shared among the workers: one tensor per output. */
+  predict(xs: tf.Tensor4D, batchSize: number): Promise<tf.Tensor[]>;
 }
 
 /**
@@ -113,7 +124,7 @@ export async function evaluateModel(
   const results: ImageEvaluation[] = [];
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
-    const values = await predictProbabilities(net, dataset, batch);
+    const values = await predictProbabilities(net, dataset, batch, options.workers);
     const truths = await Promise.all(batch.map((i) => dataset.loadOriginalMask(i)));
     batch.forEach((index, k) => {
       const truth = truths[k];
@@ -145,18 +156,23 @@ export async function evaluateModel(
 
 /**
  * The `final` output's probabilities for the items `batch` of `dataset` at input size, one
- * image after another (`batch.length * rows * cols` values). `net` is `finalOutputModel`'s.
+ * image after another (`batch.length * rows * cols` values). `net` is `finalOutputModel`'s;
+ * `workers`, if given, hold replicas of it.
  */
 export async function predictProbabilities(
   net: tfl.LayersModel,
   dataset: SegmentationDataset,
   batch: readonly number[],
+  workers?: InferenceWorkers,
 ): Promise<Float32Array> {
   const { xs, ys } = makeBatch(dataset, batch);
   ys.dispose();
   let probs: tf.Tensor;
   try {
-    probs = tf.tidy(() => net.predict(xs) as tf.Tensor);
+    probs =
+      workers !== undefined
+        ? (await workers.predict(xs, batch.length))[0]
+        : tf.tidy(() => net.predict(xs) as tf.Tensor);
   } finally {
     xs.dispose();
   }

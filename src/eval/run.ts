@@ -12,6 +12,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
 import { loadDataset, type LoadProgress } from '../data/load.js';
@@ -20,7 +21,13 @@ import { resolveSplit } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
-import { evaluateModel, modelInputShape, type ImageEvaluation } from './evaluate.js';
+import { checkWorkers, defaultWorkers, WorkerPool } from '../parallel/pool.js';
+import {
+  evaluateModel,
+  finalOutputModel,
+  modelInputShape,
+  type ImageEvaluation,
+} from './evaluate.js';
 import { openModel } from './model_source.js';
 import { datasetLayout, readRunConfig, runPaths, type RunConfig } from '../train/run_config.js';
 import { DEFAULT_THRESHOLD } from './score.js';
@@ -49,6 +56,11 @@ export interface CommonEvaluationOptions {
   onProgress?: (progress: EvaluationProgress) => void;
   /** Receives warnings of the data set loader. Default: none. */
   onWarning?: (message: string) => void;
+  /**
+   * Data-parallel workers that share each batch, on this thread's backend. Default: one per
+   * core (1 on the tensorflow backend).
+   */
+  workers?: number;
 }
 
 /** Options of `evaluateRun`. */
@@ -155,12 +167,30 @@ interface ScoreAndWriteArgs extends CommonEvaluationOptions {
 
 async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
   const threshold = a.threshold ?? DEFAULT_THRESHOLD;
-  const rows = await evaluateModel(a.model, a.dataset, a.indices, {
-    threshold,
-    ...(a.inputSizeMetrics !== undefined ? { inputSizeMetrics: a.inputSizeMetrics } : {}),
-    ...(a.batchSize !== undefined ? { batchSize: a.batchSize } : {}),
-    onProgress: (p) => a.onProgress?.({ phase: 'predict', ...p }),
-  });
+  const backend = tf.getBackend();
+  const count = a.workers ?? defaultWorkers(backend);
+  checkWorkers(count, backend);
+  // More workers than images to predict would only start idle threads.
+  const workers =
+    Math.min(count, a.indices.length) > 1
+      ? await WorkerPool.start({
+          model: finalOutputModel(a.model),
+          workers: Math.min(count, a.indices.length),
+          backend,
+        })
+      : undefined;
+  let rows: ImageEvaluation[];
+  try {
+    rows = await evaluateModel(a.model, a.dataset, a.indices, {
+      threshold,
+      ...(a.inputSizeMetrics !== undefined ? { inputSizeMetrics: a.inputSizeMetrics } : {}),
+      ...(a.batchSize !== undefined ? { batchSize: a.batchSize } : {}),
+      onProgress: (p) => a.onProgress?.({ phase: 'predict', ...p }),
+      ...(workers !== undefined ? { workers } : {}),
+    });
+  } finally {
+    await workers?.close();
+  }
   const summary = summarizeEvaluation(rows, {
     threshold,
     fold: a.fold,

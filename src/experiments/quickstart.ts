@@ -121,7 +121,10 @@ export async function quickstart(
     },
     callbacks,
   );
-  const evaluation = await evaluateRun({ run: out });
+  const evaluation = await evaluateRun({
+    run: out,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+  });
   const report = await writeRunReport({
     run: out,
     generator: `${options.packageInfo.name} ${options.packageInfo.version}`,

@@ -152,9 +152,10 @@ describe('openStudy', () => {
     const infos: string[] = [];
     const [a, b] = await Promise.all([
       openStudy({ dir, settings, packageInfo: PACKAGE, pollMs: 10, onInfo: (l) => infos.push(l) }),
+      // The same settings: either opener may take the lock first (a loaded machine decides).
       openStudy({
         dir,
-        settings: {},
+        settings,
         packageInfo: PACKAGE,
         pollMs: 10,
         onInfo: (l) => infos.push(l),

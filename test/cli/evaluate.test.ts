@@ -54,7 +54,8 @@ async function runMain(args: string[]): Promise<CliResult> {
 
 describe('ftunet evaluate --run', () => {
   test('prints the summary table, writes RUN/eval/metrics.csv and summary.json', async () => {
-    const r = cli('--run', run, '--backend', 'cpu');
+    // Two workers share the three images (one per core is the default; this machine may have one).
+    const r = cli('--run', run, '--backend', 'cpu', '--workers', '2');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, 'ftunet evaluate: backend: cpu (plain JavaScript, slow)\n');
     // Items 1-3 of the fixture (worked by hand in test/eval/evaluate.test.ts):
@@ -212,6 +213,10 @@ describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
       [
         ['--run', 'r', '--threshold', '2'],
         "ftunet: --threshold: expected a number from 0 to 1, got '2'\n",
+      ],
+      [
+        ['--run', 'r', '--workers', '0'],
+        "ftunet: --workers: expected an integer from 1 to 256, got '0'\n",
       ],
       [
         ['--run', 'r', '--batch-size', '0'],

@@ -19,6 +19,7 @@ import { parseThreshold } from '../../eval/score.js';
 import { formatEvaluationSummary } from '../../eval/summary.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
+import { WORKERS_HELP, workersOption } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface EvaluateFlags {
@@ -36,6 +37,7 @@ interface EvaluateFlags {
   maskSuffix?: string;
   cache: string | boolean;
   backend?: string;
+  workers?: string;
   json?: boolean;
   quiet?: boolean;
   report: boolean;
@@ -75,6 +77,7 @@ export function register(program: Command): void {
     )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--workers <n>', WORKERS_HELP)
     .option('--json', 'print summary.json instead of the table')
     .option('--quiet', 'no progress or backend line on stderr')
     .option('--no-report', 'with --run: do not write RUN/report.html (see ftunet report)')
@@ -126,6 +129,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<EvaluationReport> {
     threshold,
     batchSize,
     inputSizeMetrics: flags.inputSizeMetrics ?? false,
+    ...workersOption(flags.workers),
     onWarning: (m: string) => process.stderr.write(`ftunet evaluate: warning: ${m}\n`),
     ...(flags.quiet ? {} : { onProgress: progressLine }),
     ...(cache !== undefined ? { cache } : {}),
