@@ -2,10 +2,12 @@
  * How many images fit in one training pass: an estimate from the model's activations, used
  * to split a batch into micro-batches on backends with a hard memory ceiling.
  *
- * One wasm instance addresses at most 4 GB (32-bit), and TensorFlow.js keeps every layer's
- * output for the backward pass, plus gradients and temporaries: measured on attn_reg at
- * 128x128x1 (69 MB of layer outputs per image), a pass of 8 images fits and 16 do not, so a
- * pass needs about four times its layer outputs.
+ * One wasm instance addresses at most 4 GB (32-bit), and a training pass keeps every layer's
+ * output for the backward pass, plus gradients and temporaries. With the backward pass that
+ * frees as it goes (gradients.ts) and the wasm `Identity` that shares memory, measured on
+ * attn_reg at 128x128x1 (69 MB of layer outputs per image) in a worker: passes of 1, 2 and 4
+ * images grow the process by about 140 MB per image, twice the layer outputs. (With
+ * `tf.variableGrads` and the stock kernels it was about 410 MB: 8 images fit, 13 did not.)
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
@@ -24,7 +26,7 @@ export function activationBytesPerImage(model: tfl.LayersModel): number {
 }
 
 /** Memory a training pass needs per byte of layer outputs (measured, see above). */
-export const TRAINING_MEMORY_FACTOR = 4;
+export const TRAINING_MEMORY_FACTOR = 2;
 
 /** The memory one wasm instance may use for a training pass (of its 4 GB address space). */
 export const WASM_TRAINING_BUDGET = 2.5e9;
@@ -81,8 +83,8 @@ export function checkMicroBatch(model: tfl.LayersModel, microBatch: number, back
   if (backend !== 'wasm') return;
   const perImage = activationBytesPerImage(model) * TRAINING_MEMORY_FACTOR;
   const need = perImage * microBatch;
-  // Measured: 13 images (3.6 GB by this estimate) ran out of memory at run time, 8 (2.2 GB)
-  // fit; refuse what surely cannot fit and suggest what the automatic choice would use.
+  // Refuse what surely cannot fit (the estimate leaves out the weights, the optimiser and
+  // the allocator's slack) and suggest what the automatic choice would use.
   if (need <= 0.75 * WASM_MEMORY_LIMIT) return;
   const fits = Math.max(1, Math.floor(WASM_TRAINING_BUDGET / perImage));
   throw new UserError(

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 import { makeBatch, type BatchSource } from '../data/batch.js';
+import { variableGradsLowMemory } from './gradients.js';
 import type { Objective } from './objective.js';
 
 /** Training diverged: a loss became NaN or infinite. */
@@ -122,7 +123,7 @@ export class StepRunner {
     const { xs, ys } = makeBatch(this.dataset, micro);
     const kept: tf.Scalar[] = [];
     try {
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads } = variableGradsLowMemory(() => {
         const preds = [this.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[]].flat();
         const { total, perOutput } = this.objective.compute(ys, preds);
         const dsc = this.objective.dsc(ys, preds);

@@ -6,6 +6,7 @@ import {
   activationBytesPerImage,
   autoMicroBatch,
   checkMicroBatch,
+  trainingMicroBatch,
 } from '../../src/train/memory.js';
 import { useBackend } from '../helpers.js';
 
@@ -23,18 +24,25 @@ describe('micro-batch sizing', () => {
     model.dispose();
   });
 
-  test("the paper's batch 16 at 128x128x1 runs as two passes of 8 on wasm", () => {
+  // 69,035,520 bytes of layer outputs per image at 128x128x1, x2 for a training pass: 138 MB.
+  test("the paper's batch 16 at 128x128x1: one pass in one thread, 2 x 4 in each of 2 workers", () => {
     const model = buildModel('attn_reg', { inputShape: [128, 128, 1] });
-    assert.equal(autoMicroBatch(model, 16, 'wasm'), 8);
-    assert.equal(autoMicroBatch(model, 4, 'wasm'), 4);
+    // One wasm instance's budget (2.5 GB) holds 18 images.
+    assert.equal(autoMicroBatch(model, 16, 'wasm'), 16);
+    assert.equal(autoMicroBatch(model, 40, 'wasm'), 14);
     assert.equal(autoMicroBatch(model, 16, 'cpu'), 16);
     assert.equal(autoMicroBatch(model, 16, 'tensorflow'), 16);
+    assert.equal(trainingMicroBatch(model, 16, 'wasm', 1), 16);
+    // Two workers share 1.2 GB: 0.6 GB (4 images) each for their 8 images.
+    assert.equal(trainingMicroBatch(model, 16, 'wasm', 2), 4);
+    assert.equal(trainingMicroBatch(model, 16, 'cpu', 2), 8);
     model.dispose();
   });
 
-  test('192x256x3 batch 8 runs in near-equal passes of at most 3', () => {
+  test('192x256x3 batch 8: near-equal passes of at most 6, or 1 in each of 2 workers', () => {
     const model = buildModel('attn_reg', { inputShape: [192, 256, 3] });
-    assert.equal(autoMicroBatch(model, 8, 'wasm'), 3);
+    assert.equal(autoMicroBatch(model, 8, 'wasm'), 4);
+    assert.equal(trainingMicroBatch(model, 8, 'wasm', 2), 1);
     model.dispose();
   });
 });
@@ -44,14 +52,14 @@ describe('micro-batch memory check', () => {
 
   test('a wasm pass that cannot fit 4 GB is refused with the largest that fits', () => {
     const model = buildModel('attn_reg', { inputShape: [128, 128, 1] });
-    // 69,035,520 bytes of layer outputs per image, x4 for a training pass: 16 images need
-    // 4.4 GB; the automatic budget (2.5 GB) holds 9.
-    assert.throws(() => checkMicroBatch(model, 16, 'wasm'), {
+    // 69,035,520 bytes of layer outputs per image, x2 for a training pass: 24 images need
+    // 3.3 GB; the automatic budget (2.5 GB) holds 18.
+    assert.throws(() => checkMicroBatch(model, 24, 'wasm'), {
       message:
-        '--micro-batch 16: a training pass of 16 images needs about 4.4 GB, more than one wasm ' +
-        "instance can address (4 GB): use --micro-batch 9 or less (the batch is then split, keeping --batch-size), or 'auto'",
+        '--micro-batch 24: a training pass of 24 images needs about 3.3 GB, more than one wasm ' +
+        "instance can address (4 GB): use --micro-batch 18 or less (the batch is then split, keeping --batch-size), or 'auto'",
     });
-    checkMicroBatch(model, 8, 'wasm');
+    checkMicroBatch(model, 16, 'wasm');
     checkMicroBatch(model, 64, 'tensorflow');
     model.dispose();
   });

@@ -1,8 +1,8 @@
 /**
- * Registers the project's convolution gradient kernels for the wasm backend:
+ * Registers the project's kernels for the wasm backend: the convolution gradients
  * `Conv2DBackpropFilter` (missing from tfjs-backend-wasm, so nothing with a convolution could
- * train on it) and `Conv2DBackpropInput` (replacing the stock plain loop). See the files beside
- * this one for how each works.
+ * train on it) and `Conv2DBackpropInput` (replacing the stock plain loop), and an `Identity`
+ * that shares memory instead of copying. See the files beside this one for how each works.
  */
 // The stock kernels must be registered before ours replace them (ES modules evaluate
 // dependencies first).
@@ -15,6 +15,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
+import { identityConfig } from './identity.js';
 
 let registered = false;
 
@@ -30,5 +31,6 @@ export function registerWasmKernels(): void {
   if (registered) return;
   replaceKernel(conv2DBackpropInputConfig);
   replaceKernel(conv2DBackpropFilterConfig);
+  replaceKernel(identityConfig);
   registered = true;
 }
