@@ -97,10 +97,22 @@ export type {
   EpochLog,
   PhaseMetrics,
   StepProgress,
+  StepWorkers,
   TrainCallbacks,
   TrainerOptions,
   TrainState,
 } from './train/trainer.js';
+export { StepRunner } from './train/step.js';
+export type { StepGradients, StepPlace } from './train/step.js';
+export { variableGradsLowMemory } from './train/gradients.js';
+export {
+  autoMicroBatch,
+  checkMicroBatch,
+  trainingMicroBatch,
+  activationBytesPerImage,
+} from './train/memory.js';
+export { checkWorkers, defaultWorkers, shareItems, WorkerPool } from './parallel/pool.js';
+export type { WorkerPoolOptions } from './parallel/pool.js';
 export { resume, train, TRAINING_PRESETS } from './train/run.js';
 export type { TrainRunConfig, TrainRunOptions, TrainRunResult } from './train/run.js';
 export {

@@ -426,6 +426,10 @@ async function runTrainer(
     lossOptions: { alpha: config.loss.alpha, beta: config.loss.beta, gamma: config.loss.gamma },
     weights: config.loss.weights,
   };
+  callbacks.onInfo?.(
+    `batch ${config.batchSize}: ${config.workers === 1 ? 'in this thread' : `${config.workers} workers`}, ` +
+      `passes of at most ${Math.min(config.microBatch, config.batchSize)} image(s)`,
+  );
   const workers =
     config.workers > 1
       ? await WorkerPool.start({
