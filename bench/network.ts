@@ -7,15 +7,18 @@
  *
  * Training figures are the median of N optimiser updates (default 3) after one warm-up
  * update, with the trainer's default micro-batch for the backend; inference is the median
- * of N predictions of one batch. `--quick` runs only the 128x128x1 network.
+ * of N predictions of one batch. `--quick` runs only the 128x128x1 network. Each network
+ * runs in its own child process (`--case K` runs case K here), so that its peak resident
+ * memory is its own. `--workers N` and `--micro-batch N` as for `ftunet train`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/backend/select.js';
 import { makeBatch } from '../src/data/batch.js';
 import { synthesizeDataset } from '../src/data/synthetic/generate.js';
-import { buildModel } from '../src/models/build.js';
-import { outputNames } from '../src/models/build.js';
+import { buildModel, outputNames } from '../src/models/build.js';
 import { defaultWorkers, WorkerPool } from '../src/parallel/pool.js';
 import { trainingMicroBatch } from '../src/train/memory.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -117,6 +120,32 @@ export async function benchNetwork(
   };
 }
 
+type NetworkResult = Awaited<ReturnType<typeof benchNetwork>>;
+
+/** Runs case `k` in a child process (its own peak memory); resolves to its figures. */
+function caseInChild(k: number, args: string[]): Promise<NetworkResult> {
+  const script = fileURLToPath(import.meta.url);
+  const rest = args.filter((a) => a !== '--json' && a !== '--quick');
+  const child = spawn(process.execPath, [script, ...rest, '--json', '--case', String(k)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`bench case ${k} failed (exit code ${code})`));
+        return;
+      }
+      const report = JSON.parse(out.trim().split('\n').pop() ?? '') as {
+        networks: NetworkResult[];
+      };
+      resolve(report.networks[0]);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
@@ -132,9 +161,15 @@ async function main(): Promise<void> {
   const workers = workersAt >= 0 ? Number(args[workersAt + 1]) : defaultWorkers(info.name);
   const microAt = args.indexOf('--micro-batch');
   const micro = microAt >= 0 ? Number(args[microAt + 1]) : undefined;
-  const networks = [];
-  for (const c of quick ? CASES.slice(0, 1) : CASES) {
-    networks.push(await benchNetwork(c, steps, info.name, workers, micro));
+  const caseAt = args.indexOf('--case');
+  const networks: NetworkResult[] = [];
+  const cases = caseAt >= 0 ? [Number(args[caseAt + 1])] : quick ? [0] : CASES.keys();
+  for (const k of cases) {
+    networks.push(
+      caseAt >= 0
+        ? await benchNetwork(CASES[k], steps, info.name, workers, micro)
+        : await caseInChild(k, args),
+    );
     if (!json) {
       const r = networks[networks.length - 1];
       console.log(
