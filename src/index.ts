@@ -111,7 +111,13 @@ export {
   trainingMicroBatch,
   activationBytesPerImage,
 } from './train/memory.js';
-export { checkWorkers, defaultWorkers, shareItems, WorkerPool } from './parallel/pool.js';
+export {
+  checkWorkers,
+  defaultWorkers,
+  resolveWorkers,
+  shareItems,
+  WorkerPool,
+} from './parallel/pool.js';
 export type { WorkerPoolOptions } from './parallel/pool.js';
 export { resume, train, TRAINING_PRESETS } from './train/run.js';
 export type { TrainRunConfig, TrainRunOptions, TrainRunResult } from './train/run.js';

@@ -21,7 +21,7 @@ import { resolveSplit } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
-import { checkWorkers, defaultWorkers, WorkerPool } from '../parallel/pool.js';
+import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
 import {
   evaluateModel,
   finalOutputModel,
@@ -168,16 +168,11 @@ interface ScoreAndWriteArgs extends CommonEvaluationOptions {
 async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
   const threshold = a.threshold ?? DEFAULT_THRESHOLD;
   const backend = tf.getBackend();
-  const count = a.workers ?? defaultWorkers(backend);
-  checkWorkers(count, backend);
   // More workers than images to predict would only start idle threads.
+  const count = Math.min(resolveWorkers(a.workers, backend), a.indices.length);
   const workers =
-    Math.min(count, a.indices.length) > 1
-      ? await WorkerPool.start({
-          model: finalOutputModel(a.model),
-          workers: Math.min(count, a.indices.length),
-          backend,
-        })
+    count > 1
+      ? await WorkerPool.start({ model: finalOutputModel(a.model), workers: count, backend })
       : undefined;
   let rows: ImageEvaluation[];
   try {

@@ -65,6 +65,13 @@ export function checkWorkers(workers: number, backend: string): void {
   }
 }
 
+/** The number of workers: `requested` (checked) or the backend's default. */
+export function resolveWorkers(requested: number | undefined, backend: string): number {
+  const workers = requested ?? defaultWorkers(backend);
+  checkWorkers(workers, backend);
+  return workers;
+}
+
 /** `items` in at most `parts` contiguous, non-empty parts of near-equal size. */
 export function shareItems<T>(items: readonly T[], parts: number): T[][] {
   const n = Math.min(parts, items.length);

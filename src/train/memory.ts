@@ -66,7 +66,7 @@ export const WORKERS_TRAINING_BUDGET = 1.2e9;
 
 /**
  * Images per training pass in each of `workers` data-parallel workers: each worker's share
- * of the batch in as few passes as fit its part of the budget (`autoMicroBatch` for one).
+ * of the batch in as few passes as fit its part of the budget (one worker: `autoMicroBatch`).
  */
 export function trainingMicroBatch(
   model: tfl.LayersModel,
@@ -74,7 +74,6 @@ export function trainingMicroBatch(
   backend: string,
   workers = 1,
 ): number {
-  if (workers <= 1) return autoMicroBatch(model, batchSize, backend);
   const share = Math.ceil(batchSize / workers);
   const budget = Math.min(WASM_PASS_BUDGET, WORKERS_TRAINING_BUDGET / workers);
   return autoMicroBatch(model, share, backend, budget);

@@ -36,7 +36,7 @@ import {
 import type { LossName, Weighting } from './objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from './optimizer.js';
 import { Trainer, type EpochLog, type StepProgress } from './trainer.js';
-import { checkWorkers, defaultWorkers, WorkerPool } from '../parallel/pool.js';
+import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
 
 /** The paper's settings per data set (REFERENCE.md §3). */
 export const TRAINING_PRESETS: Readonly<
@@ -263,9 +263,8 @@ export async function train(
     epochs: positiveInt(options.epochs ?? preset.epochs, '--epochs'),
     batchSize: positiveInt(options.batchSize ?? preset.batchSize, '--batch-size'),
     microBatch: 0,
-    workers: options.workers ?? defaultWorkers(options.backend),
+    workers: resolveWorkers(options.workers, options.backend),
   };
-  checkWorkers(config.workers, options.backend);
   const model = buildModel(modelName, {
     inputShape: config.model.inputShape,
     width: config.model.width,
@@ -339,8 +338,7 @@ export async function resume(
   const saved = (await readRunConfig(out)) as TrainRunConfig;
   // Runs from before data-parallel workers record none: they ran in the main thread.
   const savedWorkers = (saved as Partial<TrainRunConfig>).workers ?? 1;
-  const config: TrainRunConfig = { ...saved, workers: options.workers ?? defaultWorkers(backend) };
-  checkWorkers(config.workers, backend);
+  const config: TrainRunConfig = { ...saved, workers: resolveWorkers(options.workers, backend) };
   if (config.backend !== backend) {
     callbacks.onWarning?.(
       `the run was started on backend '${config.backend}' and continues on '${backend}': ` +

@@ -281,10 +281,7 @@ export class Trainer {
         ? await workers.evaluationSums(items, this.microBatch)
         : await this.runner.evaluationSums(items, this.microBatch);
     const phase = new PhaseSums(this.outputs);
-    phase.add(
-      sums.map((v) => v / items.length),
-      items.length,
-    );
+    phase.addSums(sums, items.length);
     return phase.metrics();
   }
 
@@ -303,7 +300,15 @@ class PhaseSums {
   }
 
   add(values: readonly number[], images: number): void {
-    values.forEach((v, k) => (this.sums[k] += v * images));
+    this.addSums(
+      values.map((v) => v * images),
+      images,
+    );
+  }
+
+  /** Adds sums over `images` images (each value already weighted by its images). */
+  addSums(sums: readonly number[], images: number): void {
+    sums.forEach((v, k) => (this.sums[k] += v));
     this.count += images;
   }
 
