@@ -158,6 +158,11 @@ export class Optimizer {
     return { iterations: this.iterationCount, slots };
   }
 
+  /** The slot variables (momentum, Adam's moments) by `<variable>/<slot>`, for health checks. */
+  slotVariables(): Array<{ name: string; variable: tf.Variable }> {
+    return [...this.slots].map(([name, variable]) => ({ name, variable }));
+  }
+
   /** Restores a state saved by `getState` (slots are matched by parameter name). */
   setState(state: OptimizerState): void {
     this.dispose();

@@ -20,7 +20,7 @@ import { loadSplit, saveSplit } from '../data/split_file.js';
 import { holdoutSplit, kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
 import { writeFileAtomic, pathExists } from '../io/atomic.js';
-import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import type { ModelName } from '../models/options.js';
@@ -33,9 +33,15 @@ import {
   RUN_VERSION,
   type RunConfig,
 } from './run_config.js';
-import type { LossName, Weighting } from './objective.js';
+import { LOSS_NAMES, WEIGHTINGS, type LossName, type Weighting } from './objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from './optimizer.js';
-import { Trainer, type EpochLog, type StepProgress } from './trainer.js';
+import {
+  DivergenceError,
+  Trainer,
+  type EpochLog,
+  type StepProgress,
+  type TrainState,
+} from './trainer.js';
 import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
 
 /** The paper's settings per data set (REFERENCE.md §3). */
@@ -265,12 +271,7 @@ export async function train(
     microBatch: 0,
     workers: resolveWorkers(options.workers, options.backend),
   };
-  const model = buildModel(modelName, {
-    inputShape: config.model.inputShape,
-    width: config.model.width,
-    bnMomentum: config.model.bnMomentum,
-    seed,
-  });
+  const model = buildRunModel(config);
   try {
     const mb = options.microBatch ?? 'auto';
     config.microBatch =
@@ -324,42 +325,119 @@ export async function train(
   }
 }
 
+/** The network of a run as `train` builds it before the first epoch (weights from the seed). */
+function buildRunModel(config: TrainRunConfig): tfl.LayersModel {
+  return buildModel(config.model.name, {
+    inputShape: config.model.inputShape,
+    width: config.model.width,
+    bnMomentum: config.model.bnMomentum,
+    seed: config.seed,
+  });
+}
+
+/** What `resume` may change; every other setting is the run's own (its config.json). */
+export interface ResumeOptions {
+  /**
+   * Data-parallel workers. Default: the number the run recorded, so that the resumed run is
+   * bit-identical to an uninterrupted one (another number changes batch normalisation's
+   * micro-batches).
+   */
+  workers?: number;
+  /**
+   * Train to this many epochs in total, extending a finished or running run (at least the
+   * epochs already finished). The learning rate's time decay counts updates, not epochs, so
+   * an extended run is the same as one started with `epochs` epochs.
+   */
+  epochs?: number;
+}
+
 /**
- * Continues the run in `runDir` from its last finished epoch, with `options.workers` workers
- * (default: one per core, 1 on the tensorflow backend).
+ * Continues the run in `runDir` from its last finished epoch, or, when no epoch had finished
+ * (a run killed, stopped by a full disk or diverged during its first epoch), starts it again
+ * from the beginning with its recorded config.
  */
 export async function resume(
   runDir: string,
   backend: string,
   callbacks: TrainRunCallbacks = {},
-  options: { workers?: number } = {},
+  options: ResumeOptions = {},
 ): Promise<TrainRunResult> {
   const out = path.resolve(runDir);
-  const saved = (await readRunConfig(out)) as TrainRunConfig;
-  // Runs from before data-parallel workers record none: they ran in the main thread.
-  const savedWorkers = (saved as Partial<TrainRunConfig>).workers ?? 1;
-  const config: TrainRunConfig = { ...saved, workers: resolveWorkers(options.workers, backend) };
+  const configFile = path.join(out, 'config.json');
+  const saved = parseTrainRunConfig(await readRunConfig(out), `'${configFile}'`);
+  const config: TrainRunConfig = {
+    ...saved,
+    workers: resolveWorkers(options.workers ?? saved.workers, backend),
+  };
   if (config.backend !== backend) {
     callbacks.onWarning?.(
       `the run was started on backend '${config.backend}' and continues on '${backend}': ` +
         'numbers will differ slightly from an uninterrupted run',
     );
   }
-  if (savedWorkers !== config.workers) {
+  if (saved.workers !== config.workers) {
     callbacks.onWarning?.(
-      `the run was started with ${savedWorkers} worker(s) and continues with ` +
+      `the run was started with ${saved.workers} worker(s) and continues with ` +
         `${config.workers}: batch normalisation sees other micro-batches, numbers will differ ` +
         'slightly from an uninterrupted run',
     );
   }
   config.backend = backend;
-  const { model, state } = await loadCheckpoint(path.join(out, 'checkpoint'));
+  const checkpointDir = path.join(out, 'checkpoint');
+  const folder = await findCheckpoint(checkpointDir);
+  let model: tfl.LayersModel;
+  let state: TrainState | undefined;
+  if (folder === undefined) {
+    callbacks.onInfo?.(
+      `${out} has no checkpoint (no epoch had finished): starting the run again from the ` +
+        'beginning with its recorded config',
+    );
+    model = buildRunModel(config);
+  } else {
+    ({ model, state } = await loadCheckpoint(checkpointDir));
+  }
   try {
+    const done = state?.epoch ?? 0;
+    if (options.epochs !== undefined) {
+      const epochs = positiveInt(options.epochs, '--epochs');
+      if (epochs < done) {
+        throw new UserError(
+          `--epochs ${epochs}: the run has finished ${done} epochs already; give at least ${done}`,
+        );
+      }
+      if (epochs !== config.epochs) {
+        callbacks.onInfo?.(`training to ${epochs} epochs (the run was set to ${config.epochs})`);
+        config.epochs = epochs;
+      }
+    } else if (done > config.epochs) {
+      throw new UserError(
+        `${path.join(folder ?? checkpointDir, 'state.json')}: "epoch" ${done} is beyond the ` +
+          `run's ${config.epochs} epochs ("epochs" in config.json): the checkpoint does not ` +
+          'belong to this run',
+      );
+    }
     const dataset = await loadRunDataset(config, callbacks);
-    const split = await loadSplit(path.join(out, config.split.file));
-    const folds = resolveSplit(split, dataset.names, path.join(out, config.split.file));
-    const logs = (await readLogs(out)).filter((l) => l.epoch <= state.epoch);
-    callbacks.onInfo?.(`resuming ${out} after epoch ${state.epoch} of ${config.epochs}`);
+    const splitFile = path.join(out, config.split.file);
+    const split = await loadSplit(splitFile);
+    const folds = resolveSplit(split, dataset.names, splitFile);
+    if (config.split.fold >= folds.length) {
+      throw new UserError(
+        `'${configFile}': "split.fold" ${config.split.fold} does not exist: ${splitFile} has ` +
+          `folds 0 to ${folds.length - 1}`,
+      );
+    }
+    const logs = await readLogs(out, done, callbacks);
+    if (config.epochs !== saved.epochs) {
+      await writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    }
+    if (done >= config.epochs) {
+      callbacks.onInfo?.(
+        `${out} has finished all ${config.epochs} epochs: nothing to train (give --epochs N ` +
+          'to train it further)',
+      );
+    } else if (done > 0) {
+      callbacks.onInfo?.(`resuming ${out} after epoch ${done} of ${config.epochs}`);
+    }
     return await runTrainer(
       out,
       config,
@@ -375,16 +453,131 @@ export async function resume(
   }
 }
 
-async function readLogs(out: string): Promise<EpochLog[]> {
-  try {
-    const text = await readFile(path.join(out, 'log.jsonl'), 'utf8');
-    return text
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as EpochLog);
-  } catch {
-    return [];
+/**
+ * The training fields of a run's config.json, checked (the fields every run shares are
+ * checked by `readRunConfig`). `source` names the file in messages.
+ */
+export function parseTrainRunConfig(config: RunConfig, source: string): TrainRunConfig {
+  const fail = (field: string, expected: string, got: unknown): never => {
+    const text = got === undefined ? 'nothing' : JSON.stringify(got);
+    throw new UserError(`${source}: "${field}" must be ${expected}, got ${text}`);
+  };
+  const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  for (const field of ['epochs', 'batchSize', 'microBatch'] as const) {
+    if (!isPositiveInt(config[field])) fail(field, 'a positive integer', config[field]);
   }
+  // Runs from before data-parallel workers record none: they ran in the main thread.
+  const workers = config.workers ?? 1;
+  if (!isPositiveInt(workers)) fail('workers', 'a positive integer', config.workers);
+  const seed = config.seed ?? 0;
+  if (!Number.isInteger(seed)) fail('seed', 'an integer', config.seed);
+  const bnMomentum = (config.model as { bnMomentum?: unknown }).bnMomentum ?? 0.99;
+  if (typeof bnMomentum !== 'number' || !(bnMomentum >= 0 && bnMomentum < 1)) {
+    fail('model.bnMomentum', 'a number in [0, 1)', bnMomentum);
+  }
+  const loss = config.loss;
+  if (!isObject(loss)) return fail('loss', 'an object', loss);
+  if (!(LOSS_NAMES as readonly unknown[]).includes(loss.name)) {
+    fail('loss.name', `one of ${LOSS_NAMES.join(', ')}`, loss.name);
+  }
+  for (const field of ['alpha', 'beta', 'gamma'] as const) {
+    if (typeof loss[field] !== 'number' || !Number.isFinite(loss[field])) {
+      fail(`loss.${field}`, 'a number', loss[field]);
+    }
+  }
+  const weights = loss.weights;
+  if (
+    !(WEIGHTINGS as readonly unknown[]).includes(weights) &&
+    !(Array.isArray(weights) && weights.every((w) => typeof w === 'number' && w >= 0))
+  ) {
+    fail('loss.weights', `${WEIGHTINGS.join(' or ')} or a list of numbers`, weights);
+  }
+  if (!isObject(config.optimizer)) return fail('optimizer', 'an object', config.optimizer);
+  let optimizer: Required<OptimizerConfig>;
+  try {
+    optimizer = resolveOptimizerConfig(config.optimizer as OptimizerConfig);
+  } catch (err) {
+    throw new UserError(`${source}: "optimizer": ${(err as Error).message}`);
+  }
+  return {
+    ...(config as TrainRunConfig),
+    model: { ...config.model, bnMomentum: bnMomentum as number },
+    seed: seed as number,
+    workers: workers as number,
+    backend: typeof config.backend === 'string' ? config.backend : 'unknown',
+    optimizer,
+  };
+}
+
+/** Whether a parsed log line looks like an `EpochLog`. */
+function isEpochLog(v: unknown): v is EpochLog {
+  const l = v as Partial<EpochLog> | null;
+  return (
+    typeof l === 'object' &&
+    l !== null &&
+    Number.isInteger(l.epoch) &&
+    (l.epoch as number) >= 1 &&
+    typeof l.train === 'object' &&
+    l.train !== null &&
+    typeof l.score === 'number'
+  );
+}
+
+/**
+ * The log lines of epochs 1 to `epochs` (the checkpoint's); lines past it belong to an epoch
+ * whose checkpoint was never written and are dropped. A damaged line is never skipped
+ * silently: when an epoch's line is missing and a line is damaged, resume refuses and says
+ * how to go on.
+ */
+async function readLogs(
+  out: string,
+  epochs: number,
+  callbacks: TrainRunCallbacks,
+): Promise<EpochLog[]> {
+  const file = path.join(out, 'log.jsonl');
+  let text = '';
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  const byEpoch = new Map<number, EpochLog>();
+  const damaged: number[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      const value: unknown = JSON.parse(line);
+      if (isEpochLog(value)) byEpoch.set(value.epoch, value);
+      else damaged.push(i + 1);
+    } catch {
+      damaged.push(i + 1);
+    }
+  });
+  const missing: number[] = [];
+  for (let e = 1; e <= epochs; e++) if (!byEpoch.has(e)) missing.push(e);
+  if (missing.length > 0 && damaged.length > 0) {
+    throw new UserError(
+      `${file}: line ${damaged[0]} is damaged (${damaged.length} damaged line(s); epoch(s) ` +
+        `${missing.join(', ')} have no valid line): repair it, or move log.jsonl and log.csv ` +
+        `away to resume without the history of epochs 1 to ${epochs}`,
+    );
+  }
+  if (missing.length > 0) {
+    callbacks.onWarning?.(
+      `${file} has no line for epoch(s) ${missing.join(', ')}: the run's history starts ` +
+        'after them',
+    );
+  }
+  if (damaged.length > 0) {
+    callbacks.onWarning?.(
+      `${file}: ignoring ${damaged.length} damaged line(s); epochs 1 to ${epochs} are all there`,
+    );
+  }
+  return [...byEpoch.values()].filter((l) => l.epoch <= epochs).sort((a, b) => a.epoch - b.epoch);
 }
 
 /** The log as CSV: one row per epoch, a column per output, phase and quantity. */
@@ -409,6 +602,16 @@ export function logsToCsv(logs: readonly EpochLog[]): string {
   return `${header.join(',')}\n${rows.join('\n')}\n`;
 }
 
+/** What a run that stopped on `err` keeps: the checkpoint of its last finished epoch. */
+function explainStop(err: unknown, epochsFinished: number): unknown {
+  if (!(err instanceof DivergenceError)) return err;
+  const kept =
+    epochsFinished > 0
+      ? `the checkpoint of epoch ${epochsFinished} is kept`
+      : 'no epoch had finished, so nothing was saved';
+  return new DivergenceError(`${err.message}; ${kept}. Try a lower --lr`);
+}
+
 async function runTrainer(
   out: string,
   config: TrainRunConfig,
@@ -416,9 +619,15 @@ async function runTrainer(
   dataset: SegmentationDataset,
   fold: { train: number[]; val: number[] },
   previousLogs: EpochLog[],
-  state: Awaited<ReturnType<typeof loadCheckpoint>>['state'] | undefined,
+  state: TrainState | undefined,
   callbacks: TrainRunCallbacks,
 ): Promise<TrainRunResult> {
+  if (fold.train.every((i) => dataset.lesionArea[i] === 0)) {
+    callbacks.onWarning?.(
+      `every mask of the ${fold.train.length} training images is empty: the network can only ` +
+        'learn to predict no lesion (check the masks, or --mask-suffix for folder data sets)',
+    );
+  }
   const objective = {
     loss: config.loss.name,
     lossOptions: { alpha: config.loss.alpha, beta: config.loss.beta, gamma: config.loss.gamma },
@@ -474,6 +683,8 @@ async function runTrainer(
     });
     const final = await trainer.state();
     return { config, logs, bestEpoch: final.bestEpoch, bestScore: final.bestScore };
+  } catch (err) {
+    throw explainStop(err, trainer.epochsFinished);
   } finally {
     trainer.dispose();
     await workers?.close();

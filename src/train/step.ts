@@ -39,8 +39,7 @@ const OUT_OF_MEMORY =
 /** The divergence error of a step whose loss is `loss`. */
 export function divergenceError(place: StepPlace, loss: number): DivergenceError {
   return new DivergenceError(
-    `training diverged at epoch ${place.epoch}, step ${place.step}: the loss is ${loss}; ` +
-      'the best checkpoint is kept. Try a lower --lr',
+    `diverged at epoch ${place.epoch}, step ${place.step}: the loss is ${loss}`,
   );
 }
 

@@ -26,9 +26,10 @@ import { UserError } from '../errors.js';
 import type { SegmentationDataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import { outputNames } from '../models/build.js';
+import { describeUnhealthy, type NamedTensor } from './health.js';
 import { makeObjective, type Objective, type ObjectiveOptions } from './objective.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState, type Param } from './optimizer.js';
-import { StepRunner, type StepGradients, type StepPlace } from './step.js';
+import { DivergenceError, StepRunner, type StepGradients, type StepPlace } from './step.js';
 
 export { DivergenceError, OutOfMemoryError } from './step.js';
 
@@ -147,7 +148,7 @@ export class Trainer {
   private bestEpoch = 0;
 
   constructor(
-    model: tfl.LayersModel,
+    private readonly model: tfl.LayersModel,
     dataset: SegmentationDataset,
     private readonly indices: TrainIndices,
     private readonly options: TrainerOptions,
@@ -266,8 +267,26 @@ export class Trainer {
         : await this.runner.gradients(batch, this.microBatch, batch.length, place);
     this.optimizer.applyGradients(this.params, grads);
     tf.dispose(grads);
+    const problem = await describeUnhealthy(this.watchedTensors());
+    if (problem !== undefined) {
+      throw new DivergenceError(`diverged at epoch ${epoch}, step ${step}: ${problem}`);
+    }
     await workers?.pushWeights();
     return values;
+  }
+
+  /**
+   * What must stay finite after every update: every weight of the model (trainable ones and
+   * BatchNorm moving statistics, which the workers' mean has already replaced) and every
+   * optimiser slot.
+   */
+  private watchedTensors(): NamedTensor[] {
+    return [
+      ...this.model.weights.map((w) => ({ name: w.originalName, tensor: w.read(), bounded: true })),
+      ...this.optimizer
+        .slotVariables()
+        .map(({ name, variable }) => ({ name, tensor: variable, bounded: false })),
+    ];
   }
 
   /**

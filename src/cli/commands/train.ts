@@ -9,7 +9,13 @@ import { parseChannels, parseInputSize } from '../../data/presets.js';
 import { parseModelName, MODEL_NAMES, validateInputShape } from '../../models/options.js';
 import { LOSS_NAMES, parseLossName, WEIGHTINGS, type Weighting } from '../../train/objective.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../../train/optimizer.js';
-import { resume, train, TRAINING_PRESETS, type TrainRunResult } from '../../train/run.js';
+import {
+  resume,
+  train,
+  TRAINING_PRESETS,
+  type TrainRunOptions,
+  type TrainRunResult,
+} from '../../train/run.js';
 import { trainProgress } from '../train_progress.js';
 import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import { parseInterpolation } from '../../util/raster.js';
@@ -106,8 +112,15 @@ export function register(program: Command): void {
       'ftl',
     )
     .option('--out <dir>', 'run folder to create')
-    .option('--resume <dir>', 'continue the run in this folder from its last finished epoch')
-    .option('--epochs <n>', 'epochs (default: bus 100, isic2018 50)')
+    .option(
+      '--resume <dir>',
+      'continue the run in this folder from its last finished epoch (from the start if none ' +
+        'finished), with its recorded settings and worker count',
+    )
+    .option(
+      '--epochs <n>',
+      'epochs (default: bus 100, isic2018 50); with --resume: train the run to n epochs',
+    )
     .option('--batch-size <n>', 'images per update (default: bus 16, isic2018 8)')
     .option(
       '--micro-batch <n>',
@@ -155,19 +168,21 @@ export function register(program: Command): void {
     .option('--count <n>', 'synthetic data sets: number of items (default: bus 163, isic 200)')
     .option('--quiet', 'print nothing but errors')
     .option('--json', 'print one JSON line per epoch on stdout')
-    .action(async (flags: TrainFlags) => {
+    .action(async (flags: TrainFlags, command: Command) => {
       const report = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
       if (flags.resume !== undefined) {
-        if (flags.out !== undefined || flags.dataset !== undefined) {
-          throw new UserError('--resume continues a run as configured: give no --out or --dataset');
-        }
+        refuseChangedSettings(command);
+        const options = {
+          ...workersOption(flags.workers),
+          ...(flags.epochs !== undefined
+            ? { epochs: parseInteger(flags.epochs, '--epochs', 1) }
+            : {}),
+        };
         const backend = await initBackend({
           ...(flags.backend ? { backend: flags.backend } : {}),
           report,
         });
-        const result = await resume(flags.resume, backend.name, trainProgress(flags), {
-          ...workersOption(flags.workers),
-        });
+        const result = await resume(flags.resume, backend.name, trainProgress(flags), options);
         finish(result, flags);
         return;
       }
@@ -186,75 +201,83 @@ export function register(program: Command): void {
         '--input-size',
       );
       const optimizer = parseOptimizerName(flags.optimizer);
+      const options: Omit<TrainRunOptions, 'backend'> = {
+        out: flags.out,
+        dataset,
+        ...(flags.data !== undefined ? { data: flags.data } : {}),
+        model,
+        width: parsePositiveNumber(flags.width, '--width'),
+        bnMomentum: parseFraction(flags.bnMomentum, '--bn-momentum'),
+        ...(inputSize ? { inputSize } : {}),
+        ...(channels ? { channels } : {}),
+        interpolation: parseInterpolation(flags.interpolation),
+        ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
+        cache:
+          flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined,
+        loss,
+        alpha: parseFraction(flags.alpha, '--alpha'),
+        ...(flags.beta !== undefined ? { beta: parseFraction(flags.beta, '--beta') } : {}),
+        gamma: parseRatio(flags.gamma, '--gamma'),
+        weights: parseWeights(flags.lossWeights),
+        optimizer: {
+          name: optimizer,
+          ...(flags.lr !== undefined
+            ? { learningRate: parsePositiveNumber(flags.lr, '--lr') }
+            : {}),
+          decay:
+            Number(flags.decay) >= 0 ? Number(flags.decay) : parseFraction(flags.decay, '--decay'),
+          momentum: parseFraction(flags.momentum, '--momentum'),
+        },
+        ...(flags.epochs !== undefined
+          ? { epochs: parseInteger(flags.epochs, '--epochs', 1) }
+          : {}),
+        ...(flags.batchSize !== undefined
+          ? { batchSize: parseInteger(flags.batchSize, '--batch-size', 1) }
+          : {}),
+        microBatch:
+          flags.microBatch === 'auto' ? 'auto' : parseInteger(flags.microBatch, '--micro-batch', 1),
+        ...workersOption(flags.workers),
+        seed: parseSeed(flags.seed),
+        ...(flags.split !== undefined ? { splitFile: flags.split } : {}),
+        ...(flags.folds !== undefined ? { folds: parseInteger(flags.folds, '--folds', 2) } : {}),
+        fold: parseInteger(flags.fold, '--fold', 0),
+        ...(flags.valFraction !== undefined
+          ? { valFraction: parseFraction(flags.valFraction, '--val-fraction') }
+          : {}),
+        ...(flags.testFraction !== undefined
+          ? { testFraction: parseFraction(flags.testFraction, '--test-fraction') }
+          : {}),
+        ...(flags.count !== undefined
+          ? { syntheticCount: parseInteger(flags.count, '--count', 1) }
+          : {}),
+        packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
+      };
+      // Every flag is checked before the backend starts (and prints its line).
       const backend = await initBackend({
         ...(flags.backend ? { backend: flags.backend } : {}),
         report,
       });
-      const result = await train(
-        {
-          out: flags.out,
-          dataset,
-          ...(flags.data !== undefined ? { data: flags.data } : {}),
-          model,
-          width: parsePositiveNumber(flags.width, '--width'),
-          bnMomentum: parseFraction(flags.bnMomentum, '--bn-momentum'),
-          ...(inputSize ? { inputSize } : {}),
-          ...(channels ? { channels } : {}),
-          interpolation: parseInterpolation(flags.interpolation),
-          ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
-          cache:
-            flags.cache === false
-              ? false
-              : typeof flags.cache === 'string'
-                ? flags.cache
-                : undefined,
-          loss,
-          alpha: parseFraction(flags.alpha, '--alpha'),
-          ...(flags.beta !== undefined ? { beta: parseFraction(flags.beta, '--beta') } : {}),
-          gamma: parseRatio(flags.gamma, '--gamma'),
-          weights: parseWeights(flags.lossWeights),
-          optimizer: {
-            name: optimizer,
-            ...(flags.lr !== undefined
-              ? { learningRate: parsePositiveNumber(flags.lr, '--lr') }
-              : {}),
-            decay:
-              Number(flags.decay) >= 0
-                ? Number(flags.decay)
-                : parseFraction(flags.decay, '--decay'),
-            momentum: parseFraction(flags.momentum, '--momentum'),
-          },
-          ...(flags.epochs !== undefined
-            ? { epochs: parseInteger(flags.epochs, '--epochs', 1) }
-            : {}),
-          ...(flags.batchSize !== undefined
-            ? { batchSize: parseInteger(flags.batchSize, '--batch-size', 1) }
-            : {}),
-          microBatch:
-            flags.microBatch === 'auto'
-              ? 'auto'
-              : parseInteger(flags.microBatch, '--micro-batch', 1),
-          ...workersOption(flags.workers),
-          seed: parseSeed(flags.seed),
-          ...(flags.split !== undefined ? { splitFile: flags.split } : {}),
-          ...(flags.folds !== undefined ? { folds: parseInteger(flags.folds, '--folds', 2) } : {}),
-          fold: parseInteger(flags.fold, '--fold', 0),
-          ...(flags.valFraction !== undefined
-            ? { valFraction: parseFraction(flags.valFraction, '--val-fraction') }
-            : {}),
-          ...(flags.testFraction !== undefined
-            ? { testFraction: parseFraction(flags.testFraction, '--test-fraction') }
-            : {}),
-          ...(flags.count !== undefined
-            ? { syntheticCount: parseInteger(flags.count, '--count', 1) }
-            : {}),
-          backend: backend.name,
-          packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
-        },
-        trainProgress(flags),
-      );
+      const result = await train({ ...options, backend: backend.name }, trainProgress(flags));
       finish(result, flags);
     });
+}
+
+/** The flags that `--resume` takes; every other setting is the run's own (its config.json). */
+const RESUME_FLAGS = new Set(['resume', 'epochs', 'workers', 'backend', 'quiet', 'json']);
+
+/** Refuses training flags given with --resume, naming them. */
+function refuseChangedSettings(command: Command): void {
+  const given = command.options
+    .filter((o) => !RESUME_FLAGS.has(o.attributeName()))
+    .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli')
+    .map((o) => o.long ?? o.flags);
+  if (given.length > 0) {
+    throw new UserError(
+      `--resume continues a run with the settings in its config.json: ` +
+        `${[...new Set(given)].join(', ')} cannot be changed (with --resume: ` +
+        '--epochs N to train to N epochs, --workers, --backend, --quiet, --json)',
+    );
+  }
 }
 
 function finish(result: TrainRunResult, flags: TrainFlags): void {
