@@ -21,6 +21,7 @@ import { holdoutSplit, kFoldSplit, resolveSplit, type Split } from '../data/spli
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
 import { writeFileAtomic, pathExists } from '../io/atomic.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { faultPoint } from '../io/faults.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import type { ModelName } from '../models/options.js';
@@ -310,6 +311,7 @@ export async function train(
     await mkdir(out, { recursive: true });
     await saveSplit(path.join(out, config.split.file), split);
     await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    faultPoint('run:config-written');
     return await runTrainer(
       out,
       config,
@@ -670,6 +672,7 @@ async function runTrainer(
             training: { epoch: log.epoch, score: log.score },
           });
           await saveModel(model, path.join(out, 'best'));
+          faultPoint('run:best-saved');
         }
         // Logs first, then the checkpoint: a resumed run drops log lines past its checkpoint.
         await writeFileAtomic(
@@ -677,6 +680,7 @@ async function runTrainer(
           logs.map((l) => JSON.stringify(l)).join('\n') + '\n',
         );
         await writeFileAtomic(path.join(out, 'log.csv'), logsToCsv(logs));
+        faultPoint('run:logs-written');
         await saveCheckpoint(path.join(out, 'checkpoint'), model, trainState);
         callbacks.onEpoch?.(log);
       },
