@@ -10,6 +10,7 @@ import { parseModelName, MODEL_NAMES, validateInputShape } from '../../models/op
 import { LOSS_NAMES, parseLossName, WEIGHTINGS, type Weighting } from '../../train/objective.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../../train/optimizer.js';
 import { resume, train, TRAINING_PRESETS, type TrainRunResult } from '../../train/run.js';
+import { interrupts, shellQuote } from '../interrupt.js';
 import { trainProgress } from '../train_progress.js';
 import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import { parseInterpolation } from '../../util/raster.js';
@@ -165,7 +166,11 @@ export function register(program: Command): void {
           ...(flags.backend ? { backend: flags.backend } : {}),
           report,
         });
-        const result = await resume(flags.resume, backend.name, trainProgress(flags), {
+        const progress = interrupts.stoppable(
+          trainProgress(flags),
+          `ftunet train --resume ${shellQuote(flags.resume)}`,
+        );
+        const result = await resume(flags.resume, backend.name, progress, {
           ...workersOption(flags.workers),
         });
         finish(result, flags);
@@ -251,7 +256,10 @@ export function register(program: Command): void {
           backend: backend.name,
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
         },
-        trainProgress(flags),
+        interrupts.stoppable(
+          trainProgress(flags),
+          `ftunet train --resume ${shellQuote(flags.out)}`,
+        ),
       );
       finish(result, flags);
     });
