@@ -26,3 +26,24 @@ export class BackendError extends UserError {
 export class DataError extends UserError {
   override name = 'DataError';
 }
+
+/**
+ * Training stopped on request (Ctrl-C or SIGTERM in the CLI; a `shouldStop` callback in the
+ * library) at a step boundary. Every finished epoch is saved; the epoch in progress is lost.
+ * Not a `UserError`: code that records a user error and carries on (an ablation unit that
+ * failed) must not carry on after a request to stop.
+ */
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+
+  /**
+   * @param epoch The epoch in progress (1-based).
+   * @param epochsFinished Epochs finished and saved; the run continues after the last of them.
+   */
+  constructor(
+    readonly epoch: number,
+    readonly epochsFinished: number,
+  ) {
+    super(`interrupted at epoch ${epoch}`);
+  }
+}

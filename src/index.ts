@@ -3,6 +3,7 @@
  */
 // Errors
 export { BackendError, DataError, ShapeError, UserError } from './errors.js';
+export { InterruptedError } from './errors.js';
 
 // Backends
 export {
@@ -102,6 +103,8 @@ export type {
   TrainerOptions,
   TrainState,
 } from './train/trainer.js';
+export { TrainingPace } from './train/pace.js';
+export type { PaceEstimate } from './train/pace.js';
 export { StepRunner } from './train/step.js';
 export type { StepGradients, StepPlace } from './train/step.js';
 export { variableGradsLowMemory } from './train/gradients.js';

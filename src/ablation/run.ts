@@ -87,6 +87,8 @@ export interface AblationCallbacks {
   onEpoch?: (unit: AblationUnit, log: EpochLog, epochs: number) => void;
   onStep?: (unit: AblationUnit, progress: StepProgress) => void;
   onDataProgress?: (done: number, total: number, phase: string) => void;
+  /** Passed to each unit's training (see `TrainCallbacks.shouldStop`). */
+  shouldStop?: () => boolean;
   onEvalProgress?: (unit: AblationUnit, progress: EvaluationProgress) => void;
 }
 
@@ -259,6 +261,7 @@ async function trainUnit(
   const trainCallbacks: TrainRunCallbacks = {
     ...(callbacks.onInfo ? { onInfo: callbacks.onInfo } : {}),
     ...(callbacks.onWarning ? { onWarning: callbacks.onWarning } : {}),
+    ...(callbacks.shouldStop ? { shouldStop: callbacks.shouldStop } : {}),
     onStep: (p) => {
       touch();
       callbacks.onStep?.(unit, p);

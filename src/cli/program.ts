@@ -3,10 +3,11 @@
  * `src/cli/commands/<name>.ts` and exports `register(program)`.
  *
  * Exit codes: 0 success, 2 a user error (bad flag, bad input; one line on stderr),
- * 1 a bug (stack trace).
+ * 1 a bug (stack trace), 130 (Ctrl-C) or 143 (SIGTERM) training interrupted (see interrupt.ts).
  */
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../errors.js';
+import { InterruptedError, UserError } from '../errors.js';
+import { interrupts } from './interrupt.js';
 import { packageVersion } from './version.js';
 import * as summary from './commands/summary.js';
 import * as inspect from './commands/inspect.js';
@@ -66,10 +67,15 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
+    interrupts.cleanup(); // before any message: stops a progress bar and restores the terminal
     if (err instanceof CommanderError) {
       // Commander already printed its message (or the help/version text).
       if (err.exitCode === 0) return 0;
       return 2;
+    }
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`ftunet: ${interrupts.describe(err)}\n`);
+      return interrupts.exitCode();
     }
     if (err instanceof UserError) {
       process.stderr.write(`ftunet: ${err.message}\n`);
@@ -78,5 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ftunet: internal error (a bug, please report it)\n`);
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
+  } finally {
+    interrupts.cleanup();
   }
 }

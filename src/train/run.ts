@@ -134,6 +134,8 @@ export interface TrainRunCallbacks {
   onStep?: (progress: StepProgress) => void;
   onEpoch?: (log: EpochLog) => void;
   onDataProgress?: (done: number, total: number, phase: string) => void;
+  /** See `TrainCallbacks.shouldStop`: asked before each step; true stops with an `InterruptedError`. */
+  shouldStop?: () => boolean;
 }
 
 export interface TrainRunResult {
@@ -664,6 +666,7 @@ async function runTrainer(
   try {
     await trainer.run({
       onStep: callbacks.onStep,
+      shouldStop: callbacks.shouldStop,
       onEpochEnd: async (log, trainState) => {
         logs.push(log);
         if (log.best) {

@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { UserError } from '../errors.js';
+import { InterruptedError, UserError } from '../errors.js';
 import type { SegmentationDataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import { outputNames } from '../models/build.js';
@@ -103,6 +103,8 @@ export interface EpochLog {
 
 export interface StepProgress {
   epoch: number;
+  /** Epochs of the whole run. */
+  epochs: number;
   step: number;
   steps: number;
   /** Running means over the epoch so far. */
@@ -125,7 +127,12 @@ export interface TrainCallbacks {
   onStep?: (progress: StepProgress) => void;
   /** Called after each epoch; awaited (write checkpoints here). */
   onEpochEnd?: (log: EpochLog, state: TrainState) => Promise<void> | void;
-  /** Checked between steps: stop early after the current epoch... or now. */
+  /**
+   * Asked before each step, after yielding to the event loop (a step itself yields only to
+   * microtasks, so signal handlers run here): when it returns true, `run` throws an
+   * `InterruptedError`. Epochs whose `onEpochEnd` has finished are kept; the epoch in progress
+   * is abandoned.
+   */
   shouldStop?: () => boolean;
 }
 
@@ -208,7 +215,6 @@ export class Trainer {
   async run(callbacks: TrainCallbacks = {}): Promise<EpochLog[]> {
     const logs: EpochLog[] = [];
     while (this.epochsDone < this.options.epochs) {
-      if (callbacks.shouldStop?.()) break;
       const log = await this.runEpoch(callbacks);
       logs.push(log);
       await callbacks.onEpochEnd?.(log, await this.state());
@@ -224,11 +230,13 @@ export class Trainer {
     const steps = Math.ceil(order.length / batchSize);
     const sums = new PhaseSums(this.outputs);
     for (let step = 0; step < steps; step++) {
+      await this.stopIfAsked(callbacks, epoch);
       const batch = order.slice(step * batchSize, (step + 1) * batchSize);
       const values = await this.trainStep(batch, epoch, step + 1);
       sums.add(values, batch.length);
       callbacks.onStep?.({
         epoch,
+        epochs: this.options.epochs,
         step: step + 1,
         steps,
         loss: sums.meanLoss(),
@@ -255,6 +263,12 @@ export class Trainer {
       best,
       seconds: (Date.now() - start) / 1000,
     };
+  }
+
+  private async stopIfAsked(callbacks: TrainCallbacks, epoch: number): Promise<void> {
+    if (callbacks.shouldStop === undefined) return;
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (callbacks.shouldStop()) throw new InterruptedError(epoch, this.epochsDone);
   }
 
   /** One optimiser update over `batch`; returns [total, loss per output..., dsc per output...]. */

@@ -122,9 +122,7 @@ describe('training on wasm', () => {
       trainer.run({ onEpochEnd: () => void (epochsEnded += 1) }),
       (err: unknown) =>
         err instanceof DivergenceError &&
-        /^diverged at epoch 1, step 1: the loss is NaN$/.test(
-          err.message,
-        ),
+        /^diverged at epoch 1, step 1: the loss is NaN$/.test(err.message),
     );
     assert.equal(epochsEnded, 0, 'no checkpoint is written for the diverged epoch');
     trainer.dispose();

@@ -26,6 +26,7 @@ import { parseOptimizerName } from '../../train/optimizer.js';
 import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import type { EpochLog } from '../../train/trainer.js';
 import { parseSeed } from '../../util/rng.js';
+import { interrupts, shellQuote } from '../interrupt.js';
 import { parsePositiveNumber, WORKERS_HELP, workersOption } from '../parse.js';
 import { packageVersion } from '../version.js';
 
@@ -193,7 +194,7 @@ export function register(program: Command): void {
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
           lockTimeoutMs,
         },
-        progress(flags, say),
+        interrupts.stoppable(progress(flags, say), continueCommand(flags)),
       );
       const report = await ablationReport(result.study.dir);
       const count = (status: UnitOutcome['status']) =>
@@ -216,6 +217,20 @@ export function register(program: Command): void {
     });
 }
 
+/** The command that continues this selection of units (the settings are in DIR/study.json). */
+function continueCommand(f: AblationFlags): string {
+  const args = ['ftunet', 'ablation', '--out', f.out ?? ''];
+  const selection = { variant: f.variant, fold: f.fold, shard: f.shard };
+  for (const [name, value] of Object.entries({
+    ...selection,
+    backend: f.backend,
+    workers: f.workers,
+  })) {
+    if (value !== undefined) args.push(`--${name}`, value);
+  }
+  return args.map(shellQuote).join(' ');
+}
+
 function describeUnit(unit: AblationUnit): string {
   return `${unit.variant} fold ${unit.fold}`;
 }
@@ -223,11 +238,11 @@ function describeUnit(unit: AblationUnit): string {
 function formatEpoch(unit: AblationUnit, log: EpochLog, epochs: number): string {
   const final = (m: EpochLog['train']) => m.outputs.final?.dsc ?? Number.NaN;
   const val = log.val
-    ? `  val loss ${log.val.loss.toFixed(4)} dsc ${final(log.val).toFixed(4)}`
+    ? `  val loss ${log.val.loss.toFixed(4)} soft dsc (final) ${final(log.val).toFixed(4)}`
     : '';
   return (
     `  ${describeUnit(unit)} epoch ${log.epoch}/${epochs}  loss ${log.train.loss.toFixed(4)} ` +
-    `dsc ${final(log.train).toFixed(4)}${val}  ${log.seconds.toFixed(1)}s${log.best ? '  (best)' : ''}`
+    `soft dsc (final) ${final(log.train).toFixed(4)}${val}  ${log.seconds.toFixed(1)}s${log.best ? '  (best)' : ''}`
   );
 }
 
@@ -248,7 +263,7 @@ function progress(flags: AblationFlags, say: (line: string) => void): AblationCa
       if (!tty) return;
       process.stderr.write(
         `\r\x1b[K  ${describeUnit(unit)} epoch ${p.epoch} step ${p.step}/${p.steps} ` +
-          `loss ${p.loss.toFixed(4)} dsc ${p.dsc.toFixed(4)}`,
+          `loss ${p.loss.toFixed(4)} soft dsc (final) ${p.dsc.toFixed(4)}`,
       );
     },
     onEpoch: (unit, log, epochs) => {

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
 import { formatEvaluationSummary } from '../../eval/summary.js';
 import { quickstart, QUICKSTART_SETTINGS } from '../../experiments/quickstart.js';
+import { interrupts, shellQuote } from '../interrupt.js';
 import { trainProgress } from '../train_progress.js';
 import { WORKERS_HELP, workersOption } from '../parse.js';
 import { packageVersion } from '../version.js';
@@ -43,7 +44,12 @@ export function register(program: Command): void {
           ...workersOption(flags.workers),
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
         },
-        trainProgress({ quiet: flags.quiet }, 'ftunet quickstart'),
+        interrupts.stoppable(
+          trainProgress({ quiet: flags.quiet }, 'ftunet quickstart'),
+          // Running quickstart again starts over (it replaces its run); train --resume continues.
+          `ftunet train --resume ${shellQuote(flags.out)}, then ftunet evaluate --run ` +
+            `${shellQuote(flags.out)} (ftunet quickstart again would start over)`,
+        ),
       );
       const lines = formatEvaluationSummary(result.evaluation.summary);
       process.stdout.write(`${lines.join('\n')}\n`);

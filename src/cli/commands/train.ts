@@ -16,6 +16,7 @@ import {
   type TrainRunOptions,
   type TrainRunResult,
 } from '../../train/run.js';
+import { interrupts, shellQuote } from '../interrupt.js';
 import { trainProgress } from '../train_progress.js';
 import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import { parseInterpolation } from '../../util/raster.js';
@@ -182,7 +183,11 @@ export function register(program: Command): void {
           ...(flags.backend ? { backend: flags.backend } : {}),
           report,
         });
-        const result = await resume(flags.resume, backend.name, trainProgress(flags), options);
+        const progress = interrupts.stoppable(
+          trainProgress(flags),
+          `ftunet train --resume ${shellQuote(flags.resume)}`,
+        );
+        const result = await resume(flags.resume, backend.name, progress, options);
         finish(result, flags);
         return;
       }
@@ -257,7 +262,11 @@ export function register(program: Command): void {
         ...(flags.backend ? { backend: flags.backend } : {}),
         report,
       });
-      const result = await train({ ...options, backend: backend.name }, trainProgress(flags));
+      const progress = interrupts.stoppable(
+        trainProgress(flags),
+        `ftunet train --resume ${shellQuote(flags.out)}`,
+      );
+      const result = await train({ ...options, backend: backend.name }, progress);
       finish(result, flags);
     });
 }
