@@ -173,6 +173,7 @@ export function register(program: Command): void {
       const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
       const microBatch =
         flags.microBatch === 'auto' ? 'auto' : parseBatchSize(flags.microBatch, '--micro-batch');
+      const workers = workersOption(flags.workers);
       const say = (line: string) => {
         if (!flags.quiet) process.stderr.write(`ftunet ablation: ${line}\n`);
       };
@@ -186,7 +187,7 @@ export function register(program: Command): void {
           settings,
           selection,
           microBatch,
-          ...workersOption(flags.workers),
+          ...workers,
           ...(flags.cache === false ? { cache: false } : {}),
           ...(typeof flags.cache === 'string' ? { cache: flags.cache } : {}),
           backend: backend.name,

@@ -4,11 +4,13 @@
  * images with attention maps, per-image table and focal Tversky curve. A thin shell over
  * `writeRunReport` (src/report/run_report.ts).
  */
+import path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '../../backend/select.js';
+import { initBackend, parseBackendChoice } from '../../backend/select.js';
 import { DEFAULT_CASES_PER_GROUP, type RunReportProgress } from '../../report/run_data.js';
 import { MAX_CASES_PER_GROUP, parseCasesPerGroup } from '../../report/cases.js';
 import { RUN_REPORT_FILE, writeRunReport } from '../../report/run_report.js';
+import { readRunConfig } from '../../train/run_config.js';
 import { packageVersion } from '../version.js';
 
 interface ReportFlags {
@@ -42,9 +44,12 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (run: string, flags: ReportFlags) => {
+      if (flags.backend !== undefined) parseBackendChoice(flags.backend);
       const casesPerGroup = parseCasesPerGroup(flags.cases, '--cases');
       const cache: string | false | undefined =
         flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined;
+      // The run folder is checked before the backend starts, whose line would come first.
+      await readRunConfig(path.resolve(run));
       await initBackend({
         ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
         ...(flags.quiet
