@@ -75,6 +75,8 @@ describe('ftunet evaluate --run', () => {
       'TNR        0.9894  0.0150',
       'IoU        0.6096  0.4244',
       'lesion area: ground truth 5.19% ± 4.95%, prediction 4.89% ± 6.91%',
+      // Items 2 and 3 (black images) predict nothing; item 2 has a lesion, item 3 none.
+      'empty predictions: 2 of 3 images (1 with a lesion in the ground truth, scored precision 1); empty ground truths: 1 of 3',
       `wrote ${path.join(run, 'eval', 'metrics.csv')} and ${path.join(run, 'eval', 'summary.json')}`,
       '',
     ]);
@@ -113,6 +115,10 @@ describe('ftunet evaluate --run', () => {
     assert.deepEqual(
       [summary.count, summary.threshold, summary.fold, summary.model],
       [3, 0.5, 0, 'threshold_net'],
+    );
+    assert.deepEqual(
+      [summary.emptyPredictions, summary.emptyTruths],
+      [{ count: 2, ofLesionImages: 1 }, { count: 1 }],
     );
     expectClose(summary.dsc.mean, (321 / 359 + 1 / 51 + 1) / 3, { rtol: 1e-12, atol: 0 });
   });
