@@ -28,6 +28,7 @@ import type { EpochLog } from '../../train/trainer.js';
 import { parseSeed } from '../../util/rng.js';
 import { parsePositiveNumber, WORKERS_HELP, workersOption } from '../parse.js';
 import { packageVersion } from '../version.js';
+import { DEFAULT_CACHE_HELP } from '../help.js';
 
 interface AblationFlags {
   dataset?: string;
@@ -147,7 +148,7 @@ export function register(program: Command): void {
     )
     .option('--workers <n>', WORKERS_HELP)
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option('--cache <dir>', 'preprocessing cache folder (default: ~/.cache/focal-tversky-unet)')
+    .option('--cache <dir>', `preprocessing cache folder (default: ${DEFAULT_CACHE_HELP})`)
     .option('--no-cache', 'do not use the preprocessing cache')
     .option(
       '--lock-timeout <duration>',

@@ -28,6 +28,7 @@ import { formatEvaluationSummary } from '../../eval/summary.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
 import { WORKERS_HELP, workersOption } from '../parse.js';
+import { DEFAULT_CACHE_HELP } from '../help.js';
 import { packageVersion } from '../version.js';
 
 interface EvaluateFlags {
@@ -81,7 +82,7 @@ export function register(program: Command): void {
     .option('--mask-suffix <suffix>', "with --dataset folder: the end of a mask's name stem")
     .option(
       '--cache <dir>',
-      "preprocessing cache folder (default: the run's, else the default one)",
+      `preprocessing cache folder (default: the run's, else ${DEFAULT_CACHE_HELP})`,
     )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')

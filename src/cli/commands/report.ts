@@ -11,6 +11,7 @@ import { DEFAULT_CASES_PER_GROUP, type RunReportProgress } from '../../report/ru
 import { MAX_CASES_PER_GROUP, parseCasesPerGroup } from '../../report/cases.js';
 import { RUN_REPORT_FILE, writeRunReport } from '../../report/run_report.js';
 import { readRunConfig } from '../../train/run_config.js';
+import { DEFAULT_CACHE_HELP } from '../help.js';
 import { packageVersion } from '../version.js';
 
 interface ReportFlags {
@@ -39,7 +40,10 @@ export function register(program: Command): void {
       String(DEFAULT_CASES_PER_GROUP),
     )
     .option('--data <dir>', 'the data folder, in place of the one the run records')
-    .option('--cache <dir>', "preprocessing cache folder (default: the run's)")
+    .option(
+      '--cache <dir>',
+      `preprocessing cache folder (default: the run's, else ${DEFAULT_CACHE_HELP})`,
+    )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
     .option('--quiet', 'no progress or backend line on stderr')
