@@ -146,6 +146,8 @@ export type {
 export { scorePrediction, DEFAULT_THRESHOLD } from './eval/score.js';
 export { summarizeEvaluation } from './eval/summary.js';
 export type { EvaluationSummary } from './eval/summary.js';
+export { countEmptyMasks } from './eval/summary.js';
+export type { EmptyMaskCounts } from './eval/summary.js';
 export { Predictor } from './predict/predictor.js';
 export type { ImagePrediction, PredictorOptions } from './predict/predictor.js';
 export { predictFiles } from './predict/files.js';

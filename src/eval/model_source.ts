@@ -66,9 +66,12 @@ export interface OpenedModel extends ModelSource {
   name: string;
 }
 
-/** Resolves `dir` (see `resolveModelSource`) and loads the model. */
-export async function openModel(dir: string): Promise<OpenedModel> {
-  const source = await resolveModelSource(dir);
+/**
+ * Loads the model of `from`: a folder, resolved first (see `resolveModelSource`), or a source
+ * resolved before (so a command can check its folder before it starts a backend).
+ */
+export async function openModel(from: string | ModelSource): Promise<OpenedModel> {
+  const source = typeof from === 'string' ? await resolveModelSource(from) : from;
   const model = await loadModel(source.modelDir);
   return { ...source, model, name: modelMetadata(model)?.model ?? model.name };
 }

@@ -33,6 +33,14 @@ export interface EvaluationSummary extends MetricStats {
   size: 'original';
   /** Lesion fraction of the image, ground truth and prediction, at the original size. */
   lesionArea: { truth: MeanStd; prediction: MeanStd };
+  /**
+   * Images whose predicted mask has no lesion pixel at the original size, and how many of
+   * them have a lesion in the ground truth (see `EmptyMaskCounts`). Absent in summaries
+   * written before this field existed.
+   */
+  emptyPredictions?: EmptyMaskCounts['emptyPredictions'];
+  /** Images whose ground truth has no lesion pixel. Absent in older summaries. */
+  emptyTruths?: EmptyMaskCounts['emptyTruths'];
   /** The same metrics at the input size [rows, cols], when asked for. */
   atInputSize?: MetricStats & { size: [number, number] };
   /** Anything else the caller records (model folder, data set, ...). */
@@ -48,6 +56,43 @@ export interface SummaryContext {
   inputSize?: readonly [number, number];
   /** Extra fields copied into the summary (e.g. modelDir, dataset). */
   extra?: Record<string, unknown>;
+}
+
+/**
+ * Empty masks among the scored images, at the original size. With smooth = 1 (the
+ * reference's), an empty prediction on an image with a lesion of |G| pixels scores precision
+ * (0 + 1) / (0 + 0 + 1) = 1, recall and DSC 1 / (|G| + 1): a model that misses lesions keeps a
+ * high mean precision, which these counts make visible. An empty prediction on an empty ground
+ * truth scores 1 on every metric.
+ */
+export interface EmptyMaskCounts {
+  /**
+   * `count`: images whose predicted mask has no lesion pixel; `ofLesionImages`: those of them
+   * whose ground truth has a lesion (each scored precision 1).
+   */
+  emptyPredictions: { count: number; ofLesionImages: number };
+  /** `count`: images whose ground truth has no lesion pixel. */
+  emptyTruths: { count: number };
+}
+
+/** Counts the empty predicted and ground-truth masks of per-image results (by lesion area). */
+export function countEmptyMasks(
+  rows: readonly Pick<ImageEvaluation, 'truthArea' | 'predictedArea'>[],
+): EmptyMaskCounts {
+  let predictions = 0;
+  let onLesions = 0;
+  let truths = 0;
+  for (const r of rows) {
+    if (r.truthArea === 0) truths += 1;
+    if (r.predictedArea === 0) {
+      predictions += 1;
+      if (r.truthArea > 0) onLesions += 1;
+    }
+  }
+  return {
+    emptyPredictions: { count: predictions, ofLesionImages: onLesions },
+    emptyTruths: { count: truths },
+  };
 }
 
 function stats(s: { mean: Record<string, number>; std: Record<string, number> }): MetricStats {
@@ -77,6 +122,7 @@ export function summarizeEvaluation(
       truth: { mean: areas.mean.truth, std: areas.std.truth },
       prediction: { mean: areas.mean.prediction, std: areas.std.prediction },
     },
+    ...countEmptyMasks(rows),
   };
   const withInput = rows.filter((r) => r.atInputSize !== undefined);
   if (withInput.length > 0) {
@@ -146,7 +192,8 @@ const LABELS: Record<(typeof METRIC_NAMES)[number], string> = {
 
 /**
  * The summary as lines of text: a heading, one row per metric (mean and std, 4 decimals; a
- * second pair of columns with the input-size metrics when present) and the lesion areas.
+ * second pair of columns with the input-size metrics when present), the lesion areas and the
+ * empty masks (when the summary counts them).
  */
 export function formatEvaluationSummary(s: EvaluationSummary): string[] {
   const what = s.fold === null ? `${s.count} images` : `${s.count} test images of fold ${s.fold}`;
@@ -168,5 +215,24 @@ export function formatEvaluationSummary(s: EvaluationSummary): string[] {
     line(header),
     ...rows.map(line),
     `lesion area: ground truth ${area(s.lesionArea.truth)}, prediction ${area(s.lesionArea.prediction)}`,
+    ...formatEmptyMasks(s),
+  ];
+}
+
+/**
+ * "empty predictions: 3 of 5 images (2 with a lesion in the ground truth, each scored
+ * precision 1); empty ground truths: 2 of 5", or nothing for a summary without the counts.
+ */
+function formatEmptyMasks(s: EvaluationSummary): string[] {
+  if (s.emptyPredictions === undefined || s.emptyTruths === undefined) return [];
+  const { count, ofLesionImages } = s.emptyPredictions;
+  const onLesions =
+    ofLesionImages > 0
+      ? ` (${ofLesionImages} with a lesion in the ground truth, ` +
+        `${ofLesionImages === 1 ? 'scored' : 'each scored'} precision 1)`
+      : '';
+  return [
+    `empty predictions: ${count} of ${s.count} images${onLesions}; ` +
+      `empty ground truths: ${s.emptyTruths.count} of ${s.count}`,
   ];
 }

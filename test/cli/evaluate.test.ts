@@ -3,8 +3,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { saveModel } from '../../src/io/model_files.js';
-import { makeTemp, removeTemp } from '../data/fixtures.js';
-import { thresholdModel, writeBusItems, writeRunFolder } from '../eval/fixtures.js';
+import { makeIsic, makeTemp, removeTemp } from '../data/fixtures.js';
+import {
+  EVAL_SPLIT,
+  runConfig,
+  thresholdModel,
+  writeBusItems,
+  writeRunFolder,
+} from '../eval/fixtures.js';
 import { expectClose, useBackend } from '../helpers.js';
 import { main } from '../../src/cli/program.js';
 import { runCli, type CliResult } from './run.js';
@@ -69,6 +75,8 @@ describe('ftunet evaluate --run', () => {
       'TNR        0.9894  0.0150',
       'IoU        0.6096  0.4244',
       'lesion area: ground truth 5.19% ± 4.95%, prediction 4.89% ± 6.91%',
+      // Items 2 and 3 (black images) predict nothing; item 2 has a lesion, item 3 none.
+      'empty predictions: 2 of 3 images (1 with a lesion in the ground truth, scored precision 1); empty ground truths: 1 of 3',
       `wrote ${path.join(run, 'eval', 'metrics.csv')} and ${path.join(run, 'eval', 'summary.json')}`,
       '',
     ]);
@@ -107,6 +115,10 @@ describe('ftunet evaluate --run', () => {
     assert.deepEqual(
       [summary.count, summary.threshold, summary.fold, summary.model],
       [3, 0.5, 0, 'threshold_net'],
+    );
+    assert.deepEqual(
+      [summary.emptyPredictions, summary.emptyTruths],
+      [{ count: 2, ofLesionImages: 1 }, { count: 1 }],
     );
     expectClose(summary.dsc.mean, (321 / 359 + 1 / 51 + 1) / 3, { rtol: 1e-12, atol: 0 });
   });
@@ -288,5 +300,42 @@ describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
       [r.code, r.stderr],
       [2, `ftunet: split file ${split} has 1 fold (0), got fold 3\n`],
     );
+  });
+});
+
+describe('ftunet evaluate on ISIC 2018', () => {
+  test('a file that is not an image is named in one warning, not one per data set load', async () => {
+    // The ISIC 2018 layout with LICENSE.txt beside the images, as in the official download.
+    const isic = path.join(root, 'isic');
+    const items = await makeIsic(isic, { count: 4 });
+    const names = items.map((it) => `${it.stem}.jpg`);
+    const isicRun = path.join(root, 'isic-run');
+    await writeRunFolder(isicRun, isic, thresholdModel([32, 32, 3]));
+    const config = runConfig(isic);
+    await writeFile(
+      path.join(isicRun, 'config.json'),
+      JSON.stringify({
+        ...config,
+        model: { name: 'attn_reg', inputShape: [32, 32, 3], width: 0.125 },
+        dataset: { ...(config.dataset as object), kind: 'isic2018', channels: 3 },
+      }),
+    );
+    await writeFile(
+      path.join(isicRun, 'split.json'),
+      JSON.stringify({
+        ...EVAL_SPLIT,
+        folds: [{ train: [names[3]], val: [], test: names.slice(0, 3) }],
+      }),
+    );
+    // The evaluation and then the report (written by default) each load the data set.
+    const r = cli('--run', isicRun, '--backend', 'cpu');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      'ftunet evaluate: backend: cpu (plain JavaScript, slow)\n' +
+        'ftunet evaluate: warning: isic2018: skipped 1 entry that is not an image: ' +
+        'ISIC2018_Task1-2_Training_Input/LICENSE.txt\n',
+    );
+    assert.match(r.stdout, /^threshold_net: 3 test images of fold 0/);
   });
 });

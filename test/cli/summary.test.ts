@@ -23,6 +23,22 @@ describe('ftunet summary', () => {
     assert.equal(r.stderr, '');
   });
 
+  // The README's table; test/models pins the other networks' counts. Counted by hand from the
+  // reference architecture (Keras convention): encoder 9,824 (1 channel; 10,400 with 3) +
+  // 18,752 + 55,936 + 74,368 + centre 222,464; gate 1 with its gating signal and up-sampling
+  // 255,457, gate 2 129,121, gate 3 64,289; last up-sampling and output 18,529.
+  for (const [channels, params] of [
+    [1, 848_740],
+    [3, 849_316],
+  ] as const) {
+    test(`attn_unet with ${channels} channel(s) has ${params} parameters`, () => {
+      const shape = `192,256,${channels}`;
+      const r = runCli(['summary', '--model', 'attn_unet', '--input-shape', shape, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { params: number }).params, params);
+    });
+  }
+
   test('the table lists layers and totals', () => {
     const r = runCli(['summary', '--model', 'unet', '--input-shape', '64,64,3', '--width', '0.5']);
     assert.equal(r.code, 0, r.stderr);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ImageEvaluation } from '../../src/eval/evaluate.js';
 import {
+  countEmptyMasks,
   csvField,
   formatEvaluationSummary,
   metricsCsv,
@@ -53,6 +54,8 @@ describe('summarizeEvaluation', () => {
       'model',
       'size',
       'lesionArea',
+      'emptyPredictions',
+      'emptyTruths',
     ]);
     expectClose(
       [s.dsc.mean, s.dsc.std, s.precision.mean, s.recall.mean, s.tnr.mean, s.iou.mean, s.iou.std],
@@ -72,6 +75,58 @@ describe('summarizeEvaluation', () => {
       [2, 0.5, 2, 'attn_reg', 'original'],
     );
     assert.equal(s.atInputSize, undefined);
+    // Both images have a lesion and a prediction.
+    assert.deepEqual(
+      [s.emptyPredictions, s.emptyTruths],
+      [{ count: 0, ofLesionImages: 0 }, { count: 0 }],
+    );
+  });
+
+  test('counts empty predictions, those on lesion images, and empty ground truths (by hand)', () => {
+    // Five images, each scored as evaluateMask does with smooth = 1 on a 10x10 original
+    // (100 pixels); |G| and |P| are the mask sizes (the found lesion is predicted exactly).
+    const row = (
+      name: string,
+      g: number,
+      p: number,
+      metrics: ReturnType<typeof m>,
+    ): ImageEvaluation => ({
+      name,
+      index: 0,
+      originalSize: [10, 10],
+      metrics,
+      truthArea: g / 100,
+      predictedArea: p / 100,
+    });
+    const table = [
+      // |G| 9, nothing predicted: precision (0+1)/(0+0+1) = 1, recall = DSC = IoU = 1/10,
+      // TNR (91+1)/(91+0+1) = 1.
+      row('missed.png', 9, 0, m(1 / 10, 1, 1 / 10, 1, 1 / 10)),
+      // Both empty: every ratio 1/1.
+      row('clear.png', 0, 0, m(1, 1, 1, 1, 1)),
+      // |G| 4, |P| 4, TP 4: all 1.
+      row('found.png', 4, 4, m(1, 1, 1, 1, 1)),
+      // Empty ground truth, |P| 3: DSC = precision = IoU = 1/4, recall 1, TNR 98/101.
+      row('false-alarm.png', 0, 3, m(1 / 4, 1 / 4, 1, 98 / 101, 1 / 4)),
+      // |G| 1, nothing predicted: precision 1, recall = DSC = IoU = 1/2, TNR 1.
+      row('tiny-missed.png', 1, 0, m(1 / 2, 1, 1 / 2, 1, 1 / 2)),
+    ];
+    const s = summarizeEvaluation(table, { threshold: 0.5, fold: 0, model: 'attn_reg' });
+    // Empty predictions: missed, clear, tiny-missed = 3; of them on lesion images: missed and
+    // tiny-missed = 2. Empty ground truths: clear and false-alarm = 2.
+    assert.deepEqual(s.emptyPredictions, { count: 3, ofLesionImages: 2 });
+    assert.deepEqual(s.emptyTruths, { count: 2 });
+    assert.deepEqual(countEmptyMasks(table), {
+      emptyPredictions: { count: 3, ofLesionImages: 2 },
+      emptyTruths: { count: 2 },
+    });
+    // The two missed lesions keep the mean precision high: (1 + 1 + 1 + 1/4 + 1) / 5 = 0.85,
+    // while the mean recall is (1/10 + 1 + 1 + 1 + 1/2) / 5 = 0.72.
+    expectClose([s.precision.mean, s.recall.mean], [0.85, 0.72], { rtol: 1e-12, atol: 0 });
+    assert.deepEqual(formatEvaluationSummary(s).slice(-1), [
+      'empty predictions: 3 of 5 images (2 with a lesion in the ground truth, each scored ' +
+        'precision 1); empty ground truths: 2 of 5',
+    ]);
   });
 
   test('input-size metrics and extra fields (which never replace a statistic)', () => {
@@ -157,6 +212,7 @@ describe('formatEvaluationSummary', () => {
       'TNR        0.7500  0.2500',
       'IoU        0.5000  0.2500',
       'lesion area: ground truth 20.00% ± 10.00%, prediction 15.00% ± 10.00%',
+      'empty predictions: 0 of 2 images; empty ground truths: 0 of 2',
     ]);
     const t = summarizeEvaluation(
       rows.map((r) => ({ ...r, atInputSize: m(1, 1, 1, 1, 0.5) })),
@@ -166,5 +222,18 @@ describe('formatEvaluationSummary', () => {
     assert.equal(lines[0], 'unet: 2 images, threshold 0.5, scored at the original size');
     assert.equal(lines[1], 'metric       mean     std  mean 32x32     std');
     assert.equal(lines[6], 'IoU        0.5000  0.2500      0.5000  0.0000');
+  });
+
+  test('one empty prediction on a lesion image; a summary.json without the counts', () => {
+    const one = [{ ...rows[0], predictedArea: 0 }, rows[1]];
+    const s = summarizeEvaluation(one, { threshold: 0.5, fold: 2, model: 'attn_reg' });
+    assert.equal(
+      formatEvaluationSummary(s).at(-1),
+      'empty predictions: 1 of 2 images (1 with a lesion in the ground truth, scored ' +
+        'precision 1); empty ground truths: 0 of 2',
+    );
+    // Written before the counts existed: the table ends with the lesion areas.
+    const { emptyPredictions: _p, emptyTruths: _t, ...older } = s;
+    assert.match(formatEvaluationSummary(older).at(-1)!, /^lesion area: /);
   });
 });

@@ -29,6 +29,7 @@ import { parseSeed } from '../../util/rng.js';
 import { interrupts, shellQuote } from '../interrupt.js';
 import { parsePositiveNumber, WORKERS_HELP, workersOption } from '../parse.js';
 import { packageVersion } from '../version.js';
+import { DEFAULT_CACHE_HELP } from '../help.js';
 
 interface AblationFlags {
   dataset?: string;
@@ -148,7 +149,7 @@ export function register(program: Command): void {
     )
     .option('--workers <n>', WORKERS_HELP)
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option('--cache <dir>', 'preprocessing cache folder (default: ~/.cache/focal-tversky-unet)')
+    .option('--cache <dir>', `preprocessing cache folder (default: ${DEFAULT_CACHE_HELP})`)
     .option('--no-cache', 'do not use the preprocessing cache')
     .option(
       '--lock-timeout <duration>',
@@ -174,6 +175,7 @@ export function register(program: Command): void {
       const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
       const microBatch =
         flags.microBatch === 'auto' ? 'auto' : parseBatchSize(flags.microBatch, '--micro-batch');
+      const workers = workersOption(flags.workers);
       const say = (line: string) => {
         if (!flags.quiet) process.stderr.write(`ftunet ablation: ${line}\n`);
       };
@@ -187,7 +189,7 @@ export function register(program: Command): void {
           settings,
           selection,
           microBatch,
-          ...workersOption(flags.workers),
+          ...workers,
           ...(flags.cache === false ? { cache: false } : {}),
           ...(typeof flags.cache === 'string' ? { cache: flags.cache } : {}),
           backend: backend.name,

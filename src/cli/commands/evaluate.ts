@@ -3,23 +3,32 @@
  * `metrics.csv` (one row per image) and `summary.json` (mean and std of each metric).
  * A thin shell over `evaluateRun` and `evaluateSavedModel` (src/eval/run.ts).
  */
+import path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '../../backend/select.js';
+import { initBackend, parseBackendChoice } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
 import { DEFAULT_EVAL_BATCH_SIZE } from '../../eval/evaluate.js';
 import { parseBatchSize, parseFold } from '../../eval/options.js';
-import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
+import { checkFolder } from '../../data/listing.js';
+import {
+  DATASET_SOURCE_KINDS,
+  datasetLayout,
+  parseDatasetSourceKind,
+  readRunConfig,
+} from '../../train/run_config.js';
 import {
   evaluateRun,
   evaluateSavedModel,
   type EvaluationProgress,
   type EvaluationReport,
 } from '../../eval/run.js';
+import { resolveModelSource } from '../../eval/model_source.js';
 import { parseThreshold } from '../../eval/score.js';
 import { formatEvaluationSummary } from '../../eval/summary.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
 import { WORKERS_HELP, workersOption } from '../parse.js';
+import { DEFAULT_CACHE_HELP } from '../help.js';
 import { packageVersion } from '../version.js';
 
 interface EvaluateFlags {
@@ -73,7 +82,7 @@ export function register(program: Command): void {
     .option('--mask-suffix <suffix>', "with --dataset folder: the end of a mask's name stem")
     .option(
       '--cache <dir>',
-      "preprocessing cache folder (default: the run's, else the default one)",
+      `preprocessing cache folder (default: the run's, else ${DEFAULT_CACHE_HELP})`,
     )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
@@ -82,7 +91,8 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress or backend line on stderr')
     .option('--no-report', 'with --run: do not write RUN/report.html (see ftunet report)')
     .action(async (flags: EvaluateFlags) => {
-      const report = await runEvaluate(flags);
+      const warn = warnOnce();
+      const report = await runEvaluate(flags, warn);
       // With --run, the run's HTML report is refreshed from this evaluation.
       const page =
         flags.run !== undefined && flags.report
@@ -94,7 +104,7 @@ export function register(program: Command): void {
               ...(typeof flags.cache === 'string' || flags.cache === false
                 ? { cache: flags.cache }
                 : {}),
-              onWarning: (m) => process.stderr.write(`ftunet evaluate: warning: ${m}\n`),
+              onWarning: warn,
             })
           : undefined;
       // Like progress, the report's path is shown on a terminal only: logs and pipes get the
@@ -115,12 +125,16 @@ export function register(program: Command): void {
 }
 
 /** Checks the flag combination and runs the right entry point. */
-async function runEvaluate(flags: EvaluateFlags): Promise<EvaluationReport> {
+async function runEvaluate(
+  flags: EvaluateFlags,
+  warn: (message: string) => void,
+): Promise<EvaluationReport> {
   if ((flags.run === undefined) === (flags.model === undefined)) {
     throw new UserError(
       'evaluate: give either --run RUN_DIR or --model DIR (with --dataset, --data and --out)',
     );
   }
+  if (flags.backend !== undefined) parseBackendChoice(flags.backend);
   const threshold = parseThreshold(flags.threshold, '--threshold');
   const batchSize = parseBatchSize(flags.batchSize, '--batch-size');
   const cache: string | false | undefined =
@@ -130,7 +144,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<EvaluationReport> {
     batchSize,
     inputSizeMetrics: flags.inputSizeMetrics ?? false,
     ...workersOption(flags.workers),
-    onWarning: (m: string) => process.stderr.write(`ftunet evaluate: warning: ${m}\n`),
+    onWarning: warn,
     ...(flags.quiet ? {} : { onProgress: progressLine }),
     ...(cache !== undefined ? { cache } : {}),
   };
@@ -146,6 +160,8 @@ async function runEvaluate(flags: EvaluateFlags): Promise<EvaluationReport> {
         throw new UserError(`${name}: not used with --run (the run's config.json records it)`);
       }
     }
+    // The run folder is checked before the backend starts, whose line would come first.
+    await readRunConfig(path.resolve(flags.run));
     await startBackend(flags);
     return evaluateRun({
       ...common,
@@ -173,6 +189,9 @@ async function runEvaluate(flags: EvaluateFlags): Promise<EvaluationReport> {
     flags.interpolation !== undefined
       ? parseInterpolation(flags.interpolation, '--interpolation')
       : undefined;
+  // The folders the flags name are checked before the backend starts (see above).
+  await resolveModelSource(flags.model!);
+  await checkFolder(datasetLayout(dataset), path.resolve(flags.data!));
   await startBackend(flags);
   return evaluateSavedModel({
     ...common,
@@ -194,6 +213,19 @@ async function startBackend(flags: EvaluateFlags): Promise<void> {
       ? {}
       : { report: (line: string) => process.stderr.write(`ftunet evaluate: ${line}\n`) }),
   });
+}
+
+/**
+ * Writes each distinct warning once. The report loads the data set that the evaluation loaded,
+ * and the loader's warnings (files skipped as not images) would otherwise show twice.
+ */
+function warnOnce(): (message: string) => void {
+  const seen = new Set<string>();
+  return (message) => {
+    if (seen.has(message)) return;
+    seen.add(message);
+    process.stderr.write(`ftunet evaluate: warning: ${message}\n`);
+  };
 }
 
 /** Progress on stderr, only for a terminal (logs and pipes get the result alone). */

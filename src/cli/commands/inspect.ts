@@ -14,6 +14,7 @@ import {
 import { formatDatasetSummary, summarizeDataset } from '../../data/summary.js';
 import { UserError } from '../../errors.js';
 import { parseInterpolation } from '../../util/raster.js';
+import { DEFAULT_CACHE_HELP } from '../help.js';
 
 interface InspectFlags {
   dataset: string;
@@ -48,10 +49,7 @@ export function register(program: Command): void {
       'image resizing: nearest (as the reference) or bilinear',
       'nearest',
     )
-    .option(
-      '--cache <dir>',
-      'preprocessing cache folder (default: $XDG_CACHE_HOME/focal-tversky-unet or ~/.cache/focal-tversky-unet)',
-    )
+    .option('--cache <dir>', `preprocessing cache folder (default: ${DEFAULT_CACHE_HELP})`)
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--json', 'print one JSON object (count, sizes, layouts, lesionArea, ...)')
     .action(async (flags: InspectFlags) => {

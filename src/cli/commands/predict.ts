@@ -3,9 +3,9 @@
  * files. A thin shell over `openModel` and `predictFiles` (src/predict/files.ts).
  */
 import type { Command } from 'commander';
-import { initBackend } from '../../backend/select.js';
+import { initBackend, parseBackendChoice } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
-import { openModel } from '../../eval/model_source.js';
+import { openModel, resolveModelSource } from '../../eval/model_source.js';
 import { parseThreshold } from '../../eval/score.js';
 import { attentionGateNames } from '../../models/build.js';
 import { listFew, plural } from '../../data/messages.js';
@@ -50,19 +50,21 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object (predicted files and failures)')
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (inputs: string[], flags: PredictFlags) => {
+      if (flags.backend !== undefined) parseBackendChoice(flags.backend);
       const threshold = parseThreshold(flags.threshold, '--threshold');
       const style = parseOverlayStyle(flags.overlay, '--overlay');
       const flagInterpolation =
         flags.interpolation !== undefined
           ? parseInterpolation(flags.interpolation, '--interpolation')
           : undefined;
+      const source = await resolveModelSource(flags.model);
       await initBackend({
         ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
         ...(flags.quiet
           ? {}
           : { report: (line: string) => process.stderr.write(`ftunet predict: ${line}\n`) }),
       });
-      const opened = await openModel(flags.model);
+      const opened = await openModel(source);
       try {
         if (flags.attention && attentionGateNames(opened.model).length === 0) {
           throw new UserError(

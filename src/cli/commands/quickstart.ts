@@ -32,6 +32,7 @@ export function register(program: Command): void {
     .option('--workers <n>', WORKERS_HELP)
     .option('--quiet', 'print only the metrics table')
     .action(async (flags: QuickstartFlags) => {
+      const workers = workersOption(flags.workers);
       const report = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
       const backend = await initBackend({
         ...(flags.backend ? { backend: flags.backend } : {}),
@@ -41,7 +42,7 @@ export function register(program: Command): void {
         {
           out: flags.out,
           backend: backend.name,
-          ...workersOption(flags.workers),
+          ...workers,
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
         },
         interrupts.stoppable(

@@ -4,11 +4,14 @@
  * images with attention maps, per-image table and focal Tversky curve. A thin shell over
  * `writeRunReport` (src/report/run_report.ts).
  */
+import path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '../../backend/select.js';
+import { initBackend, parseBackendChoice } from '../../backend/select.js';
 import { DEFAULT_CASES_PER_GROUP, type RunReportProgress } from '../../report/run_data.js';
 import { MAX_CASES_PER_GROUP, parseCasesPerGroup } from '../../report/cases.js';
 import { RUN_REPORT_FILE, writeRunReport } from '../../report/run_report.js';
+import { readRunConfig } from '../../train/run_config.js';
+import { DEFAULT_CACHE_HELP } from '../help.js';
 import { packageVersion } from '../version.js';
 
 interface ReportFlags {
@@ -37,14 +40,20 @@ export function register(program: Command): void {
       String(DEFAULT_CASES_PER_GROUP),
     )
     .option('--data <dir>', 'the data folder, in place of the one the run records')
-    .option('--cache <dir>', "preprocessing cache folder (default: the run's)")
+    .option(
+      '--cache <dir>',
+      `preprocessing cache folder (default: the run's, else ${DEFAULT_CACHE_HELP})`,
+    )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (run: string, flags: ReportFlags) => {
+      if (flags.backend !== undefined) parseBackendChoice(flags.backend);
       const casesPerGroup = parseCasesPerGroup(flags.cases, '--cases');
       const cache: string | false | undefined =
         flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined;
+      // The run folder is checked before the backend starts, whose line would come first.
+      await readRunConfig(path.resolve(run));
       await initBackend({
         ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
         ...(flags.quiet

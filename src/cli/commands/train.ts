@@ -162,7 +162,10 @@ export function register(program: Command): void {
     .option('--fold <k>', 'which fold of the split to train', '0')
     .option('--seed <s>', 'seed of weights, split and order', '0')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option('--cache <dir>', 'preprocessing cache folder (default: ~/.cache/focal-tversky-unet)')
+    .option(
+      '--cache <dir>',
+      'preprocessing cache folder (default: $XDG_CACHE_HOME/focal-tversky-unet, else ~/.cache/focal-tversky-unet)',
+    )
     .option('--no-cache', 'do not use the preprocessing cache')
     .option('--mask-suffix <s>', "folder data sets: mask file stem suffix, e.g. '_segmentation'")
     .option('--interpolation <mode>', 'image resizing: nearest or bilinear', 'nearest')
