@@ -174,6 +174,8 @@ export type { AblationReport } from './ablation/report.js';
 // Quick start
 export { quickstart, QUICKSTART_SETTINGS } from './experiments/quickstart.js';
 export type { QuickstartOptions, QuickstartResult } from './experiments/quickstart.js';
+export { checkQuickstartDir, QUICKSTART_MARKER } from './experiments/quickstart.js';
+export type { QuickstartDirCheck } from './experiments/quickstart.js';
 
 // Reports
 export { RUN_REPORT_FILE, writeRunReport } from './report/run_report.js';

@@ -8,12 +8,17 @@
  * when done. A lock is stale, and may be taken over, when
  * - its modification time is older than the timeout (its holder died on another machine, or
  *   hangs), or
+ * - it is empty or unreadable and older than a minute (`UNREADABLE_LOCK_STALE_MS`): its
+ *   creator was killed between creating and writing it (a live creator writes it at once, and
+ *   its refreshes need a lock that names it), or
  * - it was made on this host and its process is gone, or
  * - it names this host and this very process id but this process does not hold it: a
  *   restarted container (a Kubernetes Indexed Job's pod keeps its host name
  *   `<job>-<index>`, and often its pid) left it behind.
  * A stale lock is taken over by renaming it away (atomic: of several processes breaking the
- * same lock, one wins) and then claiming the file anew.
+ * same lock, one wins), checking that what was moved is the lock that was judged, and then
+ * claiming the file anew. The unreadable-lock threshold assumes that the clocks of machines
+ * sharing the folder agree within a minute.
  *
  * Node-only (fs, os).
  */
@@ -45,6 +50,8 @@ export interface StaleCheck {
   nowMs: number;
   /** A lock not refreshed for this long is stale, in ms. */
   timeoutMs: number;
+  /** An empty or unreadable lock older than this is stale, in ms (see the file's comment). */
+  unreadableStaleMs: number;
   /** This machine's host name. */
   host: string;
   /** Whether a process of this host is alive. */
@@ -58,6 +65,12 @@ export interface StaleCheck {
 /** Default lock timeout: 3 hours without a refresh. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 3 * 60 * 60 * 1000;
 
+/**
+ * An empty or unreadable lock file older than this (1 minute) is stale: its creator writes it
+ * within milliseconds of creating it, so one this old was left by a kill in between.
+ */
+export const UNREADABLE_LOCK_STALE_MS = 60 * 1000;
+
 /** Why a lock is stale, or null when it is held. Pure. */
 export function lockStaleReason(lock: FoundLock, check: StaleCheck): string | null {
   const age = check.nowMs - lock.mtimeMs;
@@ -65,7 +78,12 @@ export function lockStaleReason(lock: FoundLock, check: StaleCheck): string | nu
     return `not refreshed for ${formatDuration(age)} (timeout ${formatDuration(check.timeoutMs)})`;
   }
   const info = lock.info;
-  if (info === undefined || info.host !== check.host) return null;
+  if (info === undefined) {
+    return age > check.unreadableStaleMs
+      ? `empty or unreadable for ${formatDuration(age)} (a holder writes it at once; stale after ${formatDuration(check.unreadableStaleMs)})`
+      : null;
+  }
+  if (info.host !== check.host) return null;
   if (info.pid === check.pid) {
     return check.holds(info.token)
       ? null
@@ -143,6 +161,8 @@ export async function readLock(file: string): Promise<FoundLock | undefined> {
 export interface ClaimOptions {
   /** See `StaleCheck.timeoutMs`. Default `DEFAULT_LOCK_TIMEOUT_MS`. */
   timeoutMs?: number;
+  /** See `StaleCheck.unreadableStaleMs`. Default `UNREADABLE_LOCK_STALE_MS`. */
+  unreadableStaleMs?: number;
   /** Default `os.hostname()`. */
   host?: string;
   /** Default `process.pid`. */
@@ -200,9 +220,13 @@ async function create(file: string, info: LockInfo): Promise<boolean> {
   }
   try {
     await handle.writeFile(`${JSON.stringify(info)}\n`);
-  } finally {
-    await handle.close();
+  } catch (err) {
+    // Leave no empty lock behind (a full disk): it would block the unit for a minute.
+    await handle.close().catch(() => undefined);
+    await rm(file, { force: true });
+    throw err;
   }
+  await handle.close();
   return true;
 }
 
@@ -214,6 +238,7 @@ export async function claimLock(file: string, options: ClaimOptions = {}): Promi
   const host = options.host ?? os.hostname();
   const pid = options.pid ?? process.pid;
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const unreadableStaleMs = options.unreadableStaleMs ?? UNREADABLE_LOCK_STALE_MS;
   const isAlive = options.isAlive ?? processAlive;
   let tookOver: { from?: LockInfo; reason: string } | undefined;
   // A few rounds: the lock may be released or broken by others between our steps.
@@ -225,8 +250,10 @@ export async function claimLock(file: string, options: ClaimOptions = {}): Promi
       token: randomBytes(8).toString('hex'),
     };
     if (await create(file, info)) {
-      heldTokens.add(info.token);
       const lock = new UnitLock(file, info);
+      // Taken over while we wrote it (only if this process stalled for the stale threshold).
+      if (!(await lock.held())) continue;
+      heldTokens.add(info.token);
       return tookOver === undefined ? { claimed: true, lock } : { claimed: true, lock, tookOver };
     }
     const found = await readLock(file);
@@ -234,6 +261,7 @@ export async function claimLock(file: string, options: ClaimOptions = {}): Promi
     const reason = lockStaleReason(found, {
       nowMs: Date.now(),
       timeoutMs,
+      unreadableStaleMs,
       host,
       isAlive,
       pid,
@@ -249,7 +277,13 @@ export async function claimLock(file: string, options: ClaimOptions = {}): Promi
       throw err;
     }
     const movedLock = await readLock(moved);
-    if (found.info !== undefined && movedLock?.info?.token !== found.info.token) {
+    const same =
+      found.info === undefined
+        ? movedLock !== undefined &&
+          movedLock.info === undefined &&
+          movedLock.mtimeMs === found.mtimeMs
+        : movedLock?.info?.token === found.info.token;
+    if (!same) {
       // A fresh lock made after our look: put it back (fails if yet another one exists).
       await link(moved, file).catch(() => undefined);
       await rm(moved, { force: true });

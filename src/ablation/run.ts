@@ -10,10 +10,17 @@
  * `UserError` (divergence, out of memory) is reported and the next one runs; anything else is
  * a bug and propagates (after the unit's lock is released).
  *
+ * After its own units, a run waits for the selected units that other processes hold (unless
+ * `wait` is false): it looks at them again, more and more slowly (1 s, doubling up to
+ * `maxPollIntervalMs`), and works on any whose lock is released unfinished or goes stale. So
+ * several processes sharing a study all end with it complete, whoever finished which unit;
+ * `complete` is read from the units' folders at the end. A waiting process holds no lock.
+ *
  * Node-only (fs).
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathExists } from '../io/atomic.js';
 import { UserError } from '../errors.js';
 import { evaluateRun, type EvaluationProgress } from '../eval/run.js';
@@ -61,7 +68,20 @@ export interface AblationRunOptions {
   lockTimeoutMs?: number;
   /** The least time between two refreshes of a lock, in ms. Default 10 s. */
   touchIntervalMs?: number;
+  /**
+   * After its own units, wait for the selected units locked by other processes (see the
+   * file's comment). Default true.
+   */
+  wait?: boolean;
+  /** While waiting, the longest time between two looks, in ms. Default `MAX_POLL_INTERVAL_MS`. */
+  maxPollIntervalMs?: number;
 }
+
+/** While waiting for units of other processes, the first time between two looks, in ms. */
+export const FIRST_POLL_INTERVAL_MS = 1000;
+
+/** While waiting for units of other processes, the longest time between two looks, in ms. */
+export const MAX_POLL_INTERVAL_MS = 30_000;
 
 /** What happened to a selected unit. */
 export type UnitOutcome =
@@ -73,6 +93,7 @@ export type UnitOutcome =
       summary: EvaluationSummary;
       seconds: number;
     }
+  | { unit: AblationUnit; status: 'finished-elsewhere' }
   | { unit: AblationUnit; status: 'busy'; heldBy: FoundLock }
   | { unit: AblationUnit; status: 'failed'; message: string };
 
@@ -82,7 +103,13 @@ export interface AblationCallbacks {
   onWarning?: (line: string) => void;
   /** A unit is about to be worked on (not called for skipped units). */
   onUnitStart?: (unit: AblationUnit, position: number, total: number, action: UnitAction) => void;
+  /**
+   * Called again for a unit first reported busy once waiting settles it (finished elsewhere,
+   * done or failed here).
+   */
   onUnitEnd?: (outcome: UnitOutcome, position: number, total: number) => void;
+  /** The run starts (or goes on) waiting for these busy units, with who holds them. */
+  onWait?: (busy: Array<{ unit: AblationUnit; heldBy: FoundLock }>) => void;
   /** After each epoch; `epochs` is the unit's number of epochs. */
   onEpoch?: (unit: AblationUnit, log: EpochLog, epochs: number) => void;
   onStep?: (unit: AblationUnit, progress: StepProgress) => void;
@@ -95,9 +122,9 @@ export interface AblationCallbacks {
 /** What `runAblation` did. */
 export interface AblationRunResult {
   study: AblationStudy;
-  /** The selected units, in order, with what happened to each. */
+  /** The selected units, in order, with what happened to each (last, after any wait). */
   outcomes: UnitOutcome[];
-  /** Whether every selected unit is now finished. */
+  /** Whether every selected unit is finished (read from their folders at the end). */
   complete: boolean;
 }
 
@@ -162,11 +189,47 @@ export async function runAblation(
     outcomes.push(outcome);
     callbacks.onUnitEnd?.(outcome, i + 1, units.length);
   }
-  return {
-    study,
-    outcomes,
-    complete: outcomes.every((o) => o.status === 'done' || o.status === 'finished-before'),
-  };
+  if (options.wait ?? true) await waitForOthers(study, outcomes, options, callbacks);
+  const finished = await Promise.all(units.map((u) => isUnitFinished(study.dir, u)));
+  return { study, outcomes, complete: finished.every(Boolean) };
+}
+
+/**
+ * Waits for the busy units of `outcomes` (see the file's comment), replacing each outcome
+ * once it is settled.
+ */
+async function waitForOthers(
+  study: AblationStudy,
+  outcomes: UnitOutcome[],
+  options: AblationRunOptions,
+  callbacks: AblationCallbacks,
+): Promise<void> {
+  const maxInterval = options.maxPollIntervalMs ?? MAX_POLL_INTERVAL_MS;
+  let interval = Math.min(FIRST_POLL_INTERVAL_MS, maxInterval);
+  let reported = '';
+  for (;;) {
+    const busy = outcomes.flatMap((o) => (o.status === 'busy' ? [o] : []));
+    if (busy.length === 0) return;
+    // Report when the set of busy units or their holders change, not at every look.
+    const key = JSON.stringify(busy.map((o) => [unitName(o.unit), o.heldBy.info?.token]));
+    if (key !== reported) {
+      reported = key;
+      callbacks.onWait?.(busy.map(({ unit, heldBy }) => ({ unit, heldBy })));
+    }
+    await sleep(interval);
+    interval = Math.min(2 * interval, maxInterval);
+    for (const [i, o] of outcomes.entries()) {
+      if (o.status !== 'busy') continue;
+      const again = await runUnit(study, o.unit, i + 1, outcomes.length, options, callbacks);
+      if (again.status === 'busy') {
+        outcomes[i] = again;
+        continue;
+      }
+      outcomes[i] =
+        again.status === 'finished-before' ? { unit: o.unit, status: 'finished-elsewhere' } : again;
+      callbacks.onUnitEnd?.(outcomes[i], i + 1, outcomes.length);
+    }
+  }
 }
 
 async function runUnit(

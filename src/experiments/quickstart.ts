@@ -7,11 +7,17 @@
  * filters, 20 epochs) and in two settings that a run of a few hundred updates needs: Adam
  * (learning rate 0.003) instead of SGD, and BatchNormalization momentum 0.9 instead of 0.99,
  * whose moving statistics would otherwise still lean on their initial values when inference
- * uses them. Node-only.
+ * uses them.
+ *
+ * A quick start replaces an earlier one in `--out` and nothing else: it marks its folder with
+ * `quickstart.json` before it trains (see `checkQuickstartDir`). Node-only.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { listFew } from '../data/messages.js';
+import { SYNTH_MANIFEST, SYNTH_STAGING } from '../data/synthetic/write.js';
 import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { evaluateRun, type EvaluationReport } from '../eval/run.js';
 import { writeRunReport, type RunReportResult } from '../report/run_report.js';
 import {
@@ -20,6 +26,7 @@ import {
   type TrainRunOptions,
   type TrainRunResult,
 } from '../train/run.js';
+import { RUN_CONFIG_FILE, RUN_FORMAT } from '../train/run_config.js';
 
 /** The quick configuration (see the file's doc comment). */
 export const QUICKSTART_SETTINGS = {
@@ -58,39 +65,187 @@ export interface QuickstartResult {
   seconds: number;
 }
 
+/** The file that marks a folder as a quick-start run (see `checkQuickstartDir`). */
+export const QUICKSTART_MARKER = 'quickstart.json';
+
+/** What the marker file holds. */
+interface QuickstartMarker {
+  format: 'ftunet-quickstart';
+  version: 1;
+  createdAt: string;
+  package: { name: string; version: string };
+}
+
+/** What a quick start writes into its run folder (besides the marker). */
+const RUN_ENTRIES: ReadonlySet<string> = new Set([
+  'config.json',
+  'split.json',
+  'log.jsonl',
+  'log.csv',
+  'best',
+  'checkpoint',
+  'eval',
+  'report.html',
+  'report',
+]);
+
+/** The folder of synthetic data, kept and reused (the synth writer guards it). */
+const DATA_DIR = 'data';
+
 /**
- * Removes an earlier quick-start run from `out` (keeping its synthetic data, which is reused
- * when unchanged); refuses a folder that holds something else.
+ * Whether `entry` is the temporary file of an atomic write of one of our files
+ * (`.config.json.tmp-PID-HEX`, see io/atomic.ts), left behind by a kill.
  */
-async function clearEarlierRun(out: string): Promise<void> {
+function isOurTemporary(entry: string): boolean {
+  const m = /^\.(.+)\.tmp-/.exec(entry);
+  return m !== null && (RUN_ENTRIES.has(m[1]) || m[1] === QUICKSTART_MARKER);
+}
+
+/** What `checkQuickstartDir` found: the entries a new quick start removes. */
+export interface QuickstartDirCheck {
+  /** Absolute run folder. */
+  out: string;
+  /** Entry names to remove before training (never `data`, never the marker). */
+  remove: string[];
+}
+
+/**
+ * Checks that `out` may take a new quick start, without changing anything: it must be missing,
+ * empty, hold only a synthetic `data/` folder (a quick start killed before it wrote anything
+ * else), or be an earlier quick-start run. A quick-start run is recognized by its marker
+ * `quickstart.json`, written before training starts, so that a run killed at any later point
+ * is still recognized; its config.json, when there is one, must also say that it is a quick
+ * start (the quick-start settings, and its data in `out/data`), since `train --out` may have
+ * been pointed at a killed quick start's folder since. Temporary files of our atomic writes
+ * are ignored (and removed). Anything else throws a `UserError` naming the folder: a `train`
+ * run, a folder of other files, a damaged config.json or marker. Node-only.
+ */
+export async function checkQuickstartDir(dir: string): Promise<QuickstartDirCheck> {
+  const out = path.resolve(dir);
   let entries: string[];
   try {
-    entries = await readdir(out);
+    entries = (await readdir(out)).sort();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { out, remove: [] };
+    if (code === 'ENOTDIR') throw new UserError(`--out ${out} is a file, expected a folder`);
+    throw err;
+  }
+  const refuse = (why: string): UserError =>
+    new UserError(`--out ${out} is not a quick-start run (${why}): choose another --out`);
+  const foreign = entries.filter(
+    (e) => !RUN_ENTRIES.has(e) && e !== DATA_DIR && e !== QUICKSTART_MARKER && !isOurTemporary(e),
+  );
+  if (foreign.length > 0) throw refuse(`it holds ${listFew(foreign)}`);
+  if (entries.includes(DATA_DIR) && !(await isSyntheticDataDir(path.join(out, DATA_DIR)))) {
+    throw refuse(`its data folder is not a synthetic data set`);
+  }
+  const runFiles = entries.filter((e) => RUN_ENTRIES.has(e));
+  if (!entries.includes(QUICKSTART_MARKER)) {
+    if (runFiles.length > 0) throw refuse(`no ${QUICKSTART_MARKER}; it holds ${listFew(runFiles)}`);
+    return { out, remove: entries.filter(isOurTemporary) };
+  }
+  const marker = await readJson(path.join(out, QUICKSTART_MARKER));
+  if (!isMarker(marker)) throw refuse(`${QUICKSTART_MARKER} is damaged`);
+  if (entries.includes(RUN_CONFIG_FILE)) {
+    const config = await readJson(path.join(out, RUN_CONFIG_FILE));
+    if (config === undefined) throw refuse(`its ${RUN_CONFIG_FILE} cannot be read`);
+    const differs = quickstartConfigDifference(config, path.join(out, DATA_DIR));
+    if (differs !== null) throw refuse(`its ${RUN_CONFIG_FILE} has ${differs}`);
+  }
+  return { out, remove: entries.filter((e) => RUN_ENTRIES.has(e) || isOurTemporary(e)) };
+}
+
+/** Whether `dir` is empty or a synth output (complete, or interrupted: see data/synthetic). */
+async function isSyntheticDataDir(dir: string): Promise<boolean> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
   } catch {
-    return;
+    return false;
   }
-  const ours = new Set([
-    'config.json',
-    'split.json',
-    'log.jsonl',
-    'log.csv',
-    'best',
-    'checkpoint',
-    'eval',
-    'data',
-    'report.html',
-    'report',
-  ]);
-  const foreign = entries.filter((e) => !ours.has(e));
-  if (foreign.length > 0) {
-    throw new UserError(
-      `${out} holds files that are not a quick-start run (${foreign.slice(0, 3).join(', ')}): ` +
-        'choose another --out',
-    );
+  return (
+    entries.length === 0 || entries.includes(SYNTH_MANIFEST) || entries.includes(SYNTH_STAGING)
+  );
+}
+
+/** A JSON file's value, or undefined when it cannot be read or parsed. */
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch {
+    return undefined;
   }
-  for (const e of entries) {
-    if (e !== 'data') await rm(path.join(out, e), { recursive: true, force: true });
+}
+
+function isMarker(v: unknown): v is QuickstartMarker {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { format?: unknown }).format === 'ftunet-quickstart'
+  );
+}
+
+/**
+ * The first field of a run's config.json that differs from what a quick start writes, as
+ * 'model.name "unet", a quick start "attn_reg"', or null when none does. Epochs and the
+ * synthetic count are not compared (tests change them; a resume may extend the epochs).
+ */
+function quickstartConfigDifference(config: unknown, dataDir: string): string | null {
+  const s = QUICKSTART_SETTINGS;
+  const expected: Array<[string, unknown]> = [
+    ['format', RUN_FORMAT],
+    ['dataset.kind', s.dataset],
+    ['dataset.data', dataDir],
+    ['model.name', s.model],
+    ['model.inputShape', [...s.inputSize, 1]],
+    ['model.width', s.width],
+    ['model.bnMomentum', s.bnMomentum],
+    ['loss.name', s.loss],
+    ['optimizer.name', s.optimizer.name],
+    ['optimizer.learningRate', s.optimizer.learningRate],
+    ['seed', s.seed],
+  ];
+  for (const [field, want] of expected) {
+    const got = field
+      .split('.')
+      .reduce<unknown>(
+        (v, key) =>
+          typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined,
+        config,
+      );
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      return `${field} ${JSON.stringify(got) ?? 'missing'}, a quick start ${JSON.stringify(want)}`;
+    }
   }
+  return null;
+}
+
+/**
+ * Makes `out` ready for a new quick start (after `checkQuickstartDir`): writes the marker
+ * first, then removes the earlier run's files, keeping its synthetic data, which is reused
+ * when unchanged. A kill at any point leaves a folder that `checkQuickstartDir` accepts.
+ */
+async function prepareQuickstartDir(
+  check: QuickstartDirCheck,
+  packageInfo: { name: string; version: string },
+): Promise<void> {
+  await mkdir(check.out, { recursive: true });
+  const marker: QuickstartMarker = {
+    format: 'ftunet-quickstart',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    package: packageInfo,
+  };
+  await writeFileAtomic(
+    path.join(check.out, QUICKSTART_MARKER),
+    `${JSON.stringify(marker, null, 2)}\n`,
+  );
+  // config.json first: once it is gone, the rest is a quick start killed before its config.
+  const order = [...check.remove].sort(
+    (a, b) => Number(b === RUN_CONFIG_FILE) - Number(a === RUN_CONFIG_FILE),
+  );
+  for (const e of order) await rm(path.join(check.out, e), { recursive: true, force: true });
 }
 
 export async function quickstart(
@@ -98,8 +253,9 @@ export async function quickstart(
   callbacks: TrainRunCallbacks = {},
 ): Promise<QuickstartResult> {
   const start = Date.now();
-  const out = path.resolve(options.out ?? path.join('runs', 'quickstart'));
-  await clearEarlierRun(out);
+  const check = await checkQuickstartDir(options.out ?? path.join('runs', 'quickstart'));
+  const out = check.out;
+  await prepareQuickstartDir(check, options.packageInfo);
   const s = QUICKSTART_SETTINGS;
   const trainResult = await train(
     {

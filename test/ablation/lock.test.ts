@@ -1,7 +1,8 @@
 /**
  * Unit locks: when a lock is stale (pure, table-driven with a fixed "now"), and the files:
- * one claimer wins, the holder refreshes and releases only its own lock, stale locks (old, or
- * of a dead process on this host) are taken over, live ones elsewhere are left alone.
+ * one claimer wins, the holder refreshes and releases only its own lock, stale locks (old, of
+ * a dead process on this host, or empty for over a minute) are taken over, live ones elsewhere
+ * and fresh empty ones are left alone.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +28,7 @@ describe('lockStaleReason', () => {
   const check = {
     nowMs: NOW,
     timeoutMs: 3 * HOUR,
+    unreadableStaleMs: 60_000,
     host: 'node1',
     isAlive: (pid: number): boolean => pid === 100 || pid === 7,
     pid: 7,
@@ -66,6 +68,13 @@ describe('lockStaleReason', () => {
       null,
     ],
     ['unreadable content, fresh', { mtimeMs: NOW - 1000 }, { isAlive: () => false }, null],
+    ['unreadable content, exactly at the threshold', { mtimeMs: NOW - 60_000 }, {}, null],
+    [
+      'unreadable content, older than the threshold',
+      { mtimeMs: NOW - 150_000 },
+      {},
+      'empty or unreadable for 2m 30s (a holder writes it at once; stale after 1m)',
+    ],
     [
       'unreadable content, old',
       { mtimeMs: NOW - 4 * HOUR },
@@ -181,6 +190,44 @@ describe('claimLock', () => {
     assert.ok(here.claimed);
     assert.equal(here.tookOver?.reason, `its process ${dead} on this host is gone`);
     await here.lock.release();
+  });
+
+  for (const [what, content] of [
+    ['an empty lock', ''],
+    ['a half-written lock', '{"host":"node1","pi'],
+  ]) {
+    test(`${what} is respected while fresh, taken over once older than a minute`, async () => {
+      const file = fresh();
+      await writeFile(file, content);
+      const young = new Date(Date.now() - 50_000);
+      await utimes(file, young, young);
+      const held = await claimLock(file, { host: 'node2' });
+      assert.equal(held.claimed, false, 'fresh: its creator may be writing it');
+      assert.equal(await readFile(file, 'utf8'), content, 'left alone');
+
+      const old = new Date(Date.now() - 61_000);
+      await utimes(file, old, old);
+      const taken = await claimLock(file, { host: 'node2' });
+      assert.ok(taken.claimed);
+      assert.equal(taken.tookOver?.from, undefined);
+      assert.match(
+        taken.tookOver?.reason ?? '',
+        /^empty or unreadable for 1m( 1s)? \(a holder writes it at once; stale after 1m\)$/,
+      );
+      assert.equal((await readLock(file))?.info?.token, taken.lock.info.token);
+      await taken.lock.release();
+    });
+  }
+
+  test('the threshold of unreadable locks is an option', async () => {
+    const file = fresh();
+    await writeFile(file, '');
+    const old = new Date(Date.now() - 5_000);
+    await utimes(file, old, old);
+    assert.equal((await claimLock(file)).claimed, false);
+    const taken = await claimLock(file, { unreadableStaleMs: 1_000 });
+    assert.ok(taken.claimed);
+    await taken.lock.release();
   });
 
   test('a lock naming this host and pid that this process does not hold is taken over', async () => {

@@ -3,15 +3,21 @@
  * that trains: 10 synthetic BUS-like items, 2 folds, 32x32 input, width 0.125, 1 epoch, two
  * variants (4 units). A second run skips every unit; units whose folders were cut back are
  * evaluated, resumed or restarted as their folders say; a unit locked elsewhere is left alone
- * and the exit code says the selection is not finished. Flag errors run in process.
+ * with --no-wait and the exit code says the selection is not finished; an empty lock is
+ * respected while fresh and taken over once stale; two processes sharing one study both exit
+ * 0 once it is complete. Flag errors run in process.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/program.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
-import { runCli } from './run.js';
+import { runCli, type CliResult } from './run.js';
+
+const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 let root: string;
 let study: string;
@@ -87,7 +93,7 @@ describe('ftunet ablation, end to end', () => {
     assert.match(r.stderr, /\n {2}attn-mi-ftl fold 1 epoch 1\/1 {2}loss /);
     assert.match(
       r.stderr,
-      /ftunet ablation: 4 selected unit\(s\): 4 done now, 0 finished before, 0 busy elsewhere, 0 failed; study: 4 of 14 units done, 10 missing; report: .*ablation\.md\n$/,
+      /ftunet ablation: 4 selected unit\(s\): 4 done now, 0 finished before, 0 finished by other processes, 0 busy elsewhere, 0 failed; study: 4 of 14 units done, 10 missing; report: .*ablation\.md\n$/,
     );
 
     const split = JSON.parse(await readFile(path.join(study, 'split.json'), 'utf8')) as {
@@ -179,7 +185,7 @@ describe('ftunet ablation, end to end', () => {
     for (const u of UNITS) await stat(summaryFile(u));
   });
 
-  test('a unit locked by a live process elsewhere is left to it; the exit code says so', async () => {
+  test('with --no-wait, a unit locked by a live process elsewhere is left to it; the exit code says so', async () => {
     await rm(path.join(unitDir(UNITS[0]), 'eval'), { recursive: true });
     const lock = `${unitDir(UNITS[0])}.lock`;
     const info = { host: 'other-node', pid: 1, time: '2025-01-01T00:00:00.000Z', token: 'abc' };
@@ -195,8 +201,10 @@ describe('ftunet ablation, end to end', () => {
       '--backend',
       'wasm',
       '--no-cache',
+      '--no-wait',
     ]);
     assert.equal(r.code, 2, r.stderr);
+    assert.doesNotMatch(r.stderr, /waiting/);
     assert.match(
       unitLines(r.stderr)[0],
       /^unit 1\/1 unet-dl fold 0: skipped, locked by other-node pid 1 \(since 2025-01-01T00:00:00.000Z, refreshed /,
@@ -207,6 +215,88 @@ describe('ftunet ablation, end to end', () => {
     );
     assert.equal(await readFile(lock, 'utf8'), JSON.stringify(info), 'the lock is left alone');
     await rm(lock);
+  });
+
+  // A kill between creating a lock file and writing it leaves it empty.
+  const emptyLock = () => `${unitDir(UNITS[0])}.lock`;
+  const ONE_UNIT = ['--variant', 'unet-dl', '--fold', '0', '--backend', 'wasm', '--no-cache'];
+
+  test('a fresh empty lock is respected: its creator may be writing it', async () => {
+    await writeFile(emptyLock(), '');
+    const r = await runMain(['ablation', '--out', study, ...ONE_UNIT, '--no-wait']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      unitLines(r.stderr)[0],
+      /^unit 1\/1 unet-dl fold 0: skipped, locked by an unreadable lock \(refreshed /,
+    );
+    assert.equal(await readFile(emptyLock(), 'utf8'), '', 'the lock is left alone');
+  });
+
+  test('an empty lock older than a minute is taken over at once', async () => {
+    const old = new Date(Date.now() - 2 * 60_000);
+    await utimes(emptyLock(), old, old);
+    const started = Date.now();
+    const r = await runMain(['ablation', '--out', study, ...ONE_UNIT]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /ftunet ablation: warning: unet-dl\/fold-0: took over a stale lock \(empty or unreadable for 2m \(a holder writes it at once; stale after 1m\)\)\n/,
+    );
+    assert.doesNotMatch(r.stderr, /waiting/);
+    assert.ok(Date.now() - started < 60_000, 'without waiting for the lock');
+    await stat(summaryFile(UNITS[0]));
+    await assert.rejects(stat(emptyLock()), { code: 'ENOENT' });
+    // The report tests below expect this unit unfinished, as the --no-wait test left it.
+    await rm(path.join(unitDir(UNITS[0]), 'eval'), { recursive: true });
+  });
+});
+
+/** Starts the CLI in a child process; `done` resolves with its exit code and output. */
+function startCli(args: string[], vars: NodeJS.ProcessEnv): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+    env: { ...process.env, ...vars },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+  child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('ftunet ablation: two processes sharing one study', () => {
+  test('both exit 0 once the study is complete, each unit trained once', async () => {
+    const shared = path.join(root, 'shared');
+    const args = ['ablation', ...TINY, ...SELECT, '--out', shared];
+    const first = startCli(args, env);
+    // The second starts once the first holds its first unit, so that it finds units held.
+    const firstLock = path.join(shared, 'units', 'unet-dl', 'fold-0.lock');
+    for (let i = 0; !(await stat(firstLock).catch(() => null)); i++) {
+      assert.ok(i < 6000, 'the first process never locked its first unit');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const second = startCli(args, env);
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    for (const u of UNITS) {
+      await stat(path.join(shared, 'units', ...u.split('/'), 'eval', 'summary.json'));
+    }
+    const doneNow = (stderr: string) =>
+      Number(/: (\d+) done now, /.exec(stderr)?.[1] ?? Number.NaN);
+    assert.equal(doneNow(a.stderr) + doneNow(b.stderr), 4, 'each unit trained once');
+    assert.ok(
+      /: waiting for \d unit\(s\) that other processes hold: /.test(a.stderr + b.stderr),
+      'one of them waited for the other',
+    );
+    for (const r of [a, b]) {
+      assert.match(r.stderr, /; study: 4 of 14 units done, 10 missing; /);
+    }
   });
 });
 

@@ -58,6 +58,7 @@ interface AblationFlags {
   fold?: string;
   shard?: string;
   lockTimeout: string;
+  wait: boolean;
   quiet?: boolean;
 }
 
@@ -156,6 +157,10 @@ export function register(program: Command): void {
       "a unit's lock not refreshed for this long is taken over (e.g. 30m, 6h)",
       '3h',
     )
+    .option(
+      '--no-wait',
+      'do not wait for selected units that other processes hold; exit when the own ones are done',
+    )
     .option('--quiet', 'print nothing but errors')
     .addHelpText(
       'after',
@@ -164,8 +169,11 @@ export function register(program: Command): void {
         'Units: DIR/units/<variant>/fold-<k>/, a run folder each; finished once it has',
         'eval/summary.json. --shard deals the units left by --variant and --fold.',
         'The study settings (data set, folds, training flags) are fixed by the first run',
-        '(DIR/study.json); later runs may leave them out. Exit code 0 when every selected',
-        'unit is finished, 2 otherwise. Merge the finished units: ftunet ablation-report DIR',
+        '(DIR/study.json); later runs may leave them out. Processes sharing DIR each take',
+        'the units nobody holds, then wait for the selected units that others hold (taking',
+        'over any that is released unfinished or goes stale), so each ends with the',
+        'selection finished. Exit code 0 when every selected unit is finished, 2 otherwise.',
+        'Merge the finished units: ftunet ablation-report DIR',
       ].join('\n'),
     )
     .action(async (flags: AblationFlags) => {
@@ -195,6 +203,7 @@ export function register(program: Command): void {
           backend: backend.name,
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
           lockTimeoutMs,
+          wait: flags.wait,
         },
         interrupts.stoppable(progress(flags, say), continueCommand(flags)),
       );
@@ -206,7 +215,9 @@ export function register(program: Command): void {
       const t = report.table;
       say(
         `${result.outcomes.length} selected unit(s): ${count('done')} done now, ` +
-          `${count('finished-before')} finished before, ${busy} busy elsewhere, ${failed} failed; ` +
+          `${count('finished-before')} finished before, ` +
+          `${count('finished-elsewhere')} finished by other processes, ${busy} busy elsewhere, ` +
+          `${failed} failed; ` +
           `study: ${t.units.finished} of ${t.units.total} units done, ${t.missing.length} missing; ` +
           `report: ${report.files.md}`,
       );
@@ -257,6 +268,13 @@ function progress(flags: AblationFlags, say: (line: string) => void): AblationCa
   return {
     onInfo: say,
     onWarning: (line) => process.stderr.write(`ftunet ablation: warning: ${line}\n`),
+    onWait: (busy) => {
+      const list = busy.map((b) => `${describeUnit(b.unit)} (${describeLock(b.heldBy)})`);
+      say(
+        `waiting for ${busy.length} unit(s) that other processes hold: ${list.join('; ')} ` +
+          '(--no-wait exits instead)',
+      );
+    },
     onUnitStart: (unit, i, n, action) => {
       const v = ablationVariant(unit.variant);
       say(`unit ${i}/${n} ${describeUnit(unit)} (${v.label}: ${v.model}, ${v.loss}): ${action}`);
@@ -278,6 +296,9 @@ function progress(flags: AblationFlags, say: (line: string) => void): AblationCa
         case 'finished-before':
           say(`${head}: finished before, skipped`);
           return;
+        case 'finished-elsewhere':
+          say(`${head}: finished by another process`);
+          return;
         case 'done': {
           const s = o.summary;
           say(
@@ -296,7 +317,7 @@ function progress(flags: AblationFlags, say: (line: string) => void): AblationCa
         default:
           throw new Error(
             `unknown unit status '${String((o as UnitOutcome).status)}'; expected ` +
-              'finished-before, done, busy or failed',
+              'finished-before, finished-elsewhere, done, busy or failed',
           );
       }
     },

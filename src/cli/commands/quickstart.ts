@@ -5,7 +5,12 @@
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
 import { formatEvaluationSummary } from '../../eval/summary.js';
-import { quickstart, QUICKSTART_SETTINGS } from '../../experiments/quickstart.js';
+import {
+  checkQuickstartDir,
+  quickstart,
+  QUICKSTART_MARKER,
+  QUICKSTART_SETTINGS,
+} from '../../experiments/quickstart.js';
 import { interrupts, shellQuote } from '../interrupt.js';
 import { trainProgress } from '../train_progress.js';
 import { WORKERS_HELP, workersOption } from '../parse.js';
@@ -25,7 +30,8 @@ export function register(program: Command): void {
     .description(
       `train ${s.model} with the focal Tversky loss on ${s.syntheticCount} synthetic BUS-like ` +
         `images (${s.inputSize.join('x')}, width ${s.width}, ${s.epochs} epochs) and evaluate it ` +
-        'on the held-out images, writing RUN/report.html; replaces an earlier quick-start run',
+        'on the held-out images, writing RUN/report.html; replaces an earlier quick-start run ' +
+        `(RUN/${QUICKSTART_MARKER}) and refuses any other folder that is not empty`,
     )
     .option('--out <dir>', 'run folder', 'runs/quickstart')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
@@ -33,6 +39,8 @@ export function register(program: Command): void {
     .option('--quiet', 'print only the metrics table')
     .action(async (flags: QuickstartFlags) => {
       const workers = workersOption(flags.workers);
+      // Before the backend's line, so that a refused folder is one line.
+      await checkQuickstartDir(flags.out);
       const report = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
       const backend = await initBackend({
         ...(flags.backend ? { backend: flags.backend } : {}),
