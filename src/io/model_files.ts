@@ -175,7 +175,20 @@ export async function saveModel(model: tfl.LayersModel, dir: string): Promise<vo
   await model.save(folderHandler(dir));
 }
 
-/** Loads a layers model saved by `saveModel` (or any TensorFlow.js layers model folder). */
+/**
+ * Loads a layers model saved by `saveModel` (or any TensorFlow.js layers model folder). A
+ * model.json that tfjs-layers cannot build (an unknown layer class, a bad layer setting, a
+ * weight of the wrong shape: its `ValueError`s) is a `DamagedFileError` naming the file.
+ */
 export async function loadModel(dir: string): Promise<tfl.LayersModel> {
-  return tfl.loadLayersModel(folderHandler(dir));
+  try {
+    return await tfl.loadLayersModel(folderHandler(dir));
+  } catch (err) {
+    if (err instanceof Error && err.constructor.name === 'ValueError') {
+      // Its first sentence: tfjs adds paragraphs of possible reasons.
+      const why = err.message.split('\n')[0].replace(/(\.)\s.*$/, '$1');
+      throw new DamagedFileError(join(dir, MODEL_JSON), `tfjs-layers cannot build it: ${why}`);
+    }
+    throw err;
+  }
 }

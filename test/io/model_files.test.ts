@@ -118,6 +118,22 @@ describe('weights integrity', () => {
         '(64 hex digits)',
     });
   });
+  test('a layer tfjs-layers cannot build is an error naming model.json', async () => {
+    const folder = await copyOfSaved('unknown-class');
+    const jsonFile = path.join(folder, 'model.json');
+    const json = (await readJson(jsonFile)) as {
+      modelTopology: { config: { layers: Array<{ class_name: string }> } };
+    };
+    json.modelTopology.config.layers[1].class_name = 'NoSuchLayer';
+    await writeFile(jsonFile, JSON.stringify(json));
+    await assert.rejects(
+      loadModel(folder),
+      (e: unknown) =>
+        e instanceof DamagedFileError &&
+        e.message ===
+          `${jsonFile} is damaged: tfjs-layers cannot build it: Unknown layer: NoSuchLayer.`,
+    );
+  });
 });
 
 describe('saving a model folder', () => {
