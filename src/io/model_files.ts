@@ -109,6 +109,7 @@ export function folderHandler(dir: string): tf.io.IOHandler {
         throw new UserError(`'${jsonPath}' is not a TensorFlow.js layers model`);
       }
       checkModelTopology(json.modelTopology, jsonPath);
+      checkManifest(json.weightsManifest, jsonPath);
       const digests = json.weightsSha256 ?? {};
       if (
         typeof digests !== 'object' ||
@@ -152,6 +153,34 @@ export function folderHandler(dir: string): tf.io.IOHandler {
       });
     },
   };
+}
+
+/** Throws a `DamagedFileError` naming the first manifest entry that is not as tfjs reads it. */
+function checkManifest(manifest: unknown[], file: string): void {
+  manifest.forEach((group: unknown, i) => {
+    const g = group as { paths?: unknown; weights?: unknown } | null;
+    const where = `"weightsManifest[${i}]`;
+    if (!Array.isArray(g?.paths) || !g.paths.every((p) => typeof p === 'string' && p !== '')) {
+      throw new DamagedFileError(file, `${where}.paths" must be a list of file names`);
+    }
+    if (!Array.isArray(g.weights)) {
+      throw new DamagedFileError(file, `${where}.weights" must be a list`);
+    }
+    g.weights.forEach((w: unknown, j) => {
+      const spec = w as { name?: unknown; shape?: unknown; dtype?: unknown } | null;
+      if (
+        typeof spec?.name !== 'string' ||
+        typeof spec.dtype !== 'string' ||
+        !Array.isArray(spec.shape) ||
+        !spec.shape.every((n) => Number.isInteger(n) && (n as number) >= 0)
+      ) {
+        throw new DamagedFileError(
+          file,
+          `${where}.weights[${j}]" must have a "name", a "dtype" and a "shape" of sizes >= 0`,
+        );
+      }
+    });
+  });
 }
 
 function weightByteSize(spec: tf.io.WeightsManifestEntry): number {

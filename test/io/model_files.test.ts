@@ -118,6 +118,26 @@ describe('weights integrity', () => {
         '(64 hex digits)',
     });
   });
+  test('a malformed weights manifest is an error naming model.json and the field', async () => {
+    const folder = await copyOfSaved('bad-manifest');
+    const jsonFile = path.join(folder, 'model.json');
+    const json = (await readJson(jsonFile)) as {
+      weightsManifest: Array<{ weights: Array<{ shape: unknown }> }>;
+    };
+    json.weightsManifest[0].weights[2].shape = [3, 'x'];
+    await writeFile(jsonFile, JSON.stringify(json));
+    await assert.rejects(loadModel(folder), {
+      message:
+        `${jsonFile} is damaged: "weightsManifest[0].weights[2]" must have a "name", a ` +
+        '"dtype" and a "shape" of sizes >= 0',
+    });
+    delete (json.weightsManifest[0] as { paths?: unknown }).paths;
+    await writeFile(jsonFile, JSON.stringify(json));
+    await assert.rejects(loadModel(folder), {
+      message: `${jsonFile} is damaged: "weightsManifest[0].paths" must be a list of file names`,
+    });
+  });
+
   test('a layer tfjs-layers cannot build is an error naming model.json', async () => {
     const folder = await copyOfSaved('unknown-class');
     const jsonFile = path.join(folder, 'model.json');
