@@ -47,3 +47,33 @@ export class InterruptedError extends Error {
     super(`interrupted at epoch ${epoch}`);
   }
 }
+
+/**
+ * A file that this program wrote is not as it was written: its content does not match the hash
+ * recorded with it, it is cut short, or a field is missing or of the wrong type. `file` names it.
+ */
+export class DamagedFileError extends UserError {
+  override name = 'DamagedFileError';
+
+  constructor(
+    readonly file: string,
+    why: string,
+  ) {
+    super(`${file} is damaged: ${why}`);
+  }
+}
+
+/**
+ * The disk (or the user's quota) is full: ENOSPC or EDQUOT while writing `path`. The message is
+ * one line, "no space left on device writing PATH", so that a caller can add what is kept.
+ */
+export class DiskFullError extends UserError {
+  override name = 'DiskFullError';
+
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`no space left on device writing ${path}`, options);
+  }
+}

@@ -3,7 +3,7 @@
  */
 // Errors
 export { BackendError, DataError, ShapeError, UserError } from './errors.js';
-export { InterruptedError } from './errors.js';
+export { DamagedFileError, DiskFullError, InterruptedError } from './errors.js';
 
 // Backends
 export {
@@ -153,6 +153,9 @@ export type { ImagePrediction, PredictorOptions } from './predict/predictor.js';
 export { predictFiles } from './predict/files.js';
 export type { PredictFilesOptions, PredictFilesResult } from './predict/files.js';
 export { loadCheckpoint, saveCheckpoint } from './io/checkpoint.js';
+export { KEPT_CHECKPOINTS } from './io/checkpoint.js';
+export type { LoadCheckpointOptions, LoadedCheckpoint } from './io/checkpoint.js';
+export { sweepStaleTemporaries } from './io/atomic.js';
 
 // Ablation study
 export { ABLATION_VARIANTS, ABLATION_VARIANT_IDS, ablationVariant } from './ablation/variants.js';

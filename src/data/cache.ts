@@ -12,7 +12,11 @@
  *   back, then the CRC-32 of everything before it (zlib's; it catches truncation and flipped
  *   bits at a tenth of SHA-256's cost on half a gigabyte). All integers little-endian.
  * - Trust: a file whose length, header, key or checksum is wrong is reported as damaged and
- *   rebuilt; it is never used. Writes go to a temporary file renamed into place.
+ *   rebuilt; it is never used. Writes go to a temporary file (named with the writer's pid),
+ *   fsynced, renamed into place, then the folder is fsynced. Reading and writing first remove
+ *   the temporary files of dead processes (`sweepStaleTemporaries`): a kill during a write
+ *   leaves a full-size one. A full disk while writing is a `DiskFullError`.
+ * - A cache folder that is a file, or a cache file that is a folder, is a `UserError` naming it.
  *
  * Old entries are not evicted; delete the folder to reclaim space. Node-only (fs, crypto).
  */
@@ -21,7 +25,14 @@ import zlib from 'node:zlib';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { temporaryPath } from '../io/atomic.js';
+import { UserError } from '../errors.js';
+import {
+  checkWriteFault,
+  diskFullAs,
+  sweepStaleTemporaries,
+  syncFolder,
+  temporaryPath,
+} from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
 import type { ImagePair } from './listing.js';
 
@@ -122,23 +133,31 @@ export type CacheReadResult =
 
 /**
  * Reads a cache entry and checks it completely (length, magic, version, key, sizes, checksum)
- * before returning views into one buffer. Never throws for a bad file: it says 'damaged'.
+ * before returning views into one buffer. A bad file is not an error: it says 'damaged'. A cache
+ * folder that is a file, or a folder where the file should be, is a `UserError` naming it.
+ * Removes stale temporary files of dead processes from the cache folder first.
  */
 export async function readCache(
   file: string,
   expected: { key: string; imageBytes: number; maskBytes: number },
 ): Promise<CacheReadResult> {
+  // Best effort: a folder that cannot be listed is reported by the open below.
+  await sweepStaleTemporaries(path.dirname(file)).catch(() => []);
   let handle;
   try {
     handle = await open(file, 'r');
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { status: 'missing' };
+    if (code === 'ENOTDIR') await checkCacheFolder(path.dirname(file));
+    if (code === 'ENOENT') return { status: 'missing' };
+    if (code === 'EISDIR') throw cacheFileIsFolder(file);
     return { status: 'damaged', reason: `cannot open: ${(err as Error).message}` };
   }
   let buf: Buffer;
   try {
-    const size = (await handle.stat()).size;
+    const info = await handle.stat();
+    if (info.isDirectory()) throw cacheFileIsFolder(file);
+    const size = info.size;
     if (size < PREFIX_BYTES + DIGEST_BYTES) return { status: 'damaged', reason: 'truncated' };
     buf = Buffer.allocUnsafe(size);
     let off = 0;
@@ -151,6 +170,35 @@ export async function readCache(
     await handle.close();
   }
   return parseCache(buf, expected);
+}
+
+function cacheFileIsFolder(file: string): UserError {
+  return new UserError(
+    `the cache file ${file} is a folder: remove it, or choose another cache folder ` +
+      '(--cache DIR) or none (--no-cache)',
+  );
+}
+
+/**
+ * Throws a `UserError` naming the first existing part of the cache folder `dir` (itself or a
+ * folder above it) that is not a folder.
+ */
+async function checkCacheFolder(dir: string): Promise<void> {
+  for (let p = dir; ; p = path.dirname(p)) {
+    try {
+      if (!(await stat(p)).isDirectory()) {
+        const what = p === dir ? 'is a file' : `cannot be made: ${p} is a file`;
+        throw new UserError(
+          `the cache folder ${dir} ${what}, not a folder; choose another cache folder ` +
+            '(--cache DIR) or none (--no-cache)',
+        );
+      }
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || path.dirname(p) === p) throw err;
+    }
+  }
 }
 
 function parseCache(
@@ -211,8 +259,10 @@ export interface CacheEntry {
 }
 
 /**
- * Writes a cache entry atomically (temporary file in the same folder, then rename), creating
- * the folder if needed. Throws on I/O errors (the caller turns them into a warning).
+ * Writes a cache entry atomically and durably (temporary file in the same folder, fsync, rename,
+ * fsync of the folder), creating the folder if needed. Throws on I/O errors (the caller turns
+ * them into a warning); a full disk is a `DiskFullError` naming `file`, and no temporary file
+ * is left.
  */
 export async function writeCache(file: string, entry: CacheEntry): Promise<void> {
   const { key, arrays } = entry;
@@ -235,34 +285,45 @@ export async function writeCache(file: string, entry: CacheEntry): Promise<void>
   prefix.writeUInt32LE(CACHE_FORMAT_VERSION, 8);
   prefix.writeUInt32LE(headerBuf.length, 12);
 
-  await mkdir(path.dirname(file), { recursive: true });
+  const dir = path.dirname(file);
+  await checkCacheFolder(dir);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw diskFullAs(err, file);
+  }
+  await sweepStaleTemporaries(dir);
   const tmp = temporaryPath(file);
   let crc = 0;
-  const handle = await open(tmp, 'w');
   try {
-    if (
-      arrays.images.some((a) => a.length !== imageBytes) ||
-      arrays.masks.some((a) => a.length !== maskBytes)
-    ) {
-      throw new Error('writeCache: images (or masks) of different sizes');
+    const handle = await open(tmp, 'w');
+    try {
+      if (
+        arrays.images.some((a) => a.length !== imageBytes) ||
+        arrays.masks.some((a) => a.length !== maskBytes)
+      ) {
+        throw new Error('writeCache: images (or masks) of different sizes');
+      }
+      const pieces: Uint8Array[] = [prefix, headerBuf, ...arrays.images, ...arrays.masks];
+      for (let i = 0; i < pieces.length; i += WRITEV_BATCH) {
+        const batch = pieces.slice(i, i + WRITEV_BATCH);
+        for (const p of batch) crc = crc32(p, crc);
+        checkWriteFault(tmp);
+        await writeAll(handle, batch);
+      }
+      const trailer = Buffer.alloc(DIGEST_BYTES);
+      trailer.writeUInt32LE(crc, 0);
+      await writeAll(handle, [trailer]);
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
-    const pieces: Uint8Array[] = [prefix, headerBuf, ...arrays.images, ...arrays.masks];
-    for (let i = 0; i < pieces.length; i += WRITEV_BATCH) {
-      const batch = pieces.slice(i, i + WRITEV_BATCH);
-      for (const p of batch) crc = crc32(p, crc);
-      await writeAll(handle, batch);
-    }
-    const trailer = Buffer.alloc(DIGEST_BYTES);
-    trailer.writeUInt32LE(crc, 0);
-    await writeAll(handle, [trailer]);
-    await handle.sync();
-    await handle.close();
     await rename(tmp, file);
   } catch (err) {
-    await handle.close().catch(() => undefined);
     await rm(tmp, { force: true });
-    throw err;
+    throw diskFullAs(err, file);
   }
+  await syncFolder(dir);
 }
 
 async function writeAll(

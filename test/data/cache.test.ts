@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { crc32, crc32Portable, defaultCacheDir } from '../../src/data/cache.js';
 import { loadDataset } from '../../src/data/load.js';
+import { UserError } from '../../src/errors.js';
+import { clearFaults, deadPid, failWrites } from '../io/faults.js';
 import { makeBus, makeTemp, removeTemp, writeRaw } from './fixtures.js';
 
 let root: string;
@@ -104,19 +106,68 @@ describe('preprocessing cache', () => {
     });
   }
 
-  test('an unwritable cache folder is a warning, not a failure', async () => {
+  test('a cache folder that is a file is an error naming it', async () => {
     const blocker = path.join(cache, 'file');
     await writeFile(blocker, 'x');
-    const warnings: string[] = [];
-    const ds = await loadDataset({
-      dataset: 'bus',
-      data: root,
-      cache: path.join(blocker, 'sub'),
-      onWarning: (m) => warnings.push(m),
+    const then = ', not a folder; choose another cache folder (--cache DIR) or none (--no-cache)';
+    await assert.rejects(
+      loadDataset({ dataset: 'bus', data: root, cache: blocker }),
+      (e: unknown) =>
+        e instanceof UserError && e.message === `the cache folder ${blocker} is a file${then}`,
+    );
+    const below = path.join(blocker, 'sub');
+    await assert.rejects(loadDataset({ dataset: 'bus', data: root, cache: below }), {
+      message: `the cache folder ${below} cannot be made: ${blocker} is a file${then}`,
     });
-    assert.equal(ds.count, 3);
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /^cannot write the cache file .+; continuing without it$/);
+  });
+
+  test('a folder where the cache file goes is an error naming it', async () => {
+    const file = (await load()).ds.source.cacheFile!;
+    await rm(file);
+    await mkdir(file);
+    await assert.rejects(
+      load(),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message ===
+          `the cache file ${file} is a folder: remove it, or choose another cache folder ` +
+            '(--cache DIR) or none (--no-cache)',
+    );
+  });
+
+  for (const code of ['ENOSPC', 'EDQUOT'] as const) {
+    test(`a full disk (${code}) writing the cache is a warning and leaves no temporary`, async () => {
+      failWrites((f) => f.startsWith(cache), code);
+      let result;
+      try {
+        result = await load();
+      } finally {
+        clearFaults();
+      }
+      const file = result.ds.source.cacheFile!;
+      assert.equal(result.ds.count, 3);
+      assert.deepEqual(result.warnings, [
+        `cannot write the cache file ${file} (no space left on device writing ${file}); ` +
+          'continuing without it',
+      ]);
+      assert.deepEqual(await readdir(cache), []);
+      // Space freed: the next load writes the cache.
+      await load();
+      assert.deepEqual(await cacheFiles(), [path.basename(file)]);
+    });
+  }
+
+  test('temporary files of dead processes are removed, those of live ones kept', async () => {
+    const dead = await deadPid();
+    const stale = `.bus-128x128x1-nearest-0123.ftds.tmp-${dead}-0a1b2c3d`;
+    const live = `.bus-128x128x1-nearest-0123.ftds.tmp-${process.pid}-0a1b2c3d`;
+    await writeFile(path.join(cache, stale), Buffer.alloc(1000));
+    await writeFile(path.join(cache, live), Buffer.alloc(1000));
+    const { ds } = await load();
+    assert.deepEqual(
+      (await readdir(cache)).sort(),
+      [live, path.basename(ds.source.cacheFile!)].sort(),
+    );
   });
 
   test('the default folder follows XDG_CACHE_HOME, else ~/.cache', () => {
