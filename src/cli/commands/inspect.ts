@@ -14,6 +14,7 @@ import {
 import { formatDatasetSummary, summarizeDataset } from '../../data/summary.js';
 import { UserError } from '../../errors.js';
 import { parseInterpolation } from '../../util/raster.js';
+import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
 
 interface InspectFlags {
   dataset: string;
@@ -23,6 +24,7 @@ interface InspectFlags {
   channels?: string;
   interpolation: string;
   cache: string | boolean;
+  maxPixels?: string;
   json?: boolean;
 }
 
@@ -53,6 +55,7 @@ export function register(program: Command): void {
       'preprocessing cache folder (default: $XDG_CACHE_HOME/focal-tversky-unet or ~/.cache/focal-tversky-unet)',
     )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
+    .option('--max-pixels <n>', MAX_PIXELS_HELP)
     .option('--json', 'print one JSON object (count, sizes, layouts, lesionArea, ...)')
     .action(async (flags: InspectFlags) => {
       const dataset = parseDatasetKind(flags.dataset, '--dataset');
@@ -64,12 +67,14 @@ export function register(program: Command): void {
       const channels =
         flags.channels !== undefined ? parseChannels(flags.channels, '--channels') : undefined;
       const interpolation = parseInterpolation(flags.interpolation, '--interpolation');
+      const maxPixels = maxPixelsOption(flags.maxPixels);
       const ds = await loadDataset({
         dataset,
         data: flags.data,
         ...(inputSize ? { inputSize } : {}),
         ...(channels ? { channels } : {}),
         interpolation,
+        ...maxPixels,
         ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
         cache:
           flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined,

@@ -9,6 +9,7 @@ import { initBackend } from '../../backend/select.js';
 import { DEFAULT_CASES_PER_GROUP, type RunReportProgress } from '../../report/run_data.js';
 import { MAX_CASES_PER_GROUP, parseCasesPerGroup } from '../../report/cases.js';
 import { RUN_REPORT_FILE, writeRunReport } from '../../report/run_report.js';
+import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface ReportFlags {
@@ -17,6 +18,7 @@ interface ReportFlags {
   data?: string;
   cache: string | boolean;
   backend?: string;
+  maxPixels?: string;
   quiet?: boolean;
 }
 
@@ -40,9 +42,11 @@ export function register(program: Command): void {
     .option('--cache <dir>', "preprocessing cache folder (default: the run's)")
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--max-pixels <n>', MAX_PIXELS_HELP)
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (run: string, flags: ReportFlags) => {
       const casesPerGroup = parseCasesPerGroup(flags.cases, '--cases');
+      const maxPixels = maxPixelsOption(flags.maxPixels);
       const cache: string | false | undefined =
         flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined;
       await initBackend({
@@ -58,6 +62,7 @@ export function register(program: Command): void {
         ...(flags.out !== undefined ? { out: flags.out } : {}),
         ...(flags.data !== undefined ? { data: flags.data } : {}),
         ...(cache !== undefined ? { cache } : {}),
+        ...maxPixels,
         onWarning: (m) => process.stderr.write(`ftunet report: warning: ${m}\n`),
         ...(flags.quiet ? {} : { onProgress: reportProgress }),
       });
