@@ -77,6 +77,16 @@ export type { SynthesizeOptions, SyntheticKind } from './data/synthetic/generate
 export { writeSyntheticDataset } from './data/synthetic/write.js';
 export type { WriteSyntheticOptions } from './data/synthetic/write.js';
 export { decodeImage, decodeMask } from './io/image.js';
+export {
+  DECODE_MEMORY_BUDGET,
+  decodeMemory,
+  DEFAULT_MAX_PIXELS,
+  ImageReadError,
+  ImageTooLargeError,
+  openImage,
+} from './io/image.js';
+export type { ImageFormat, ImageReadOptions, OpenedImage } from './io/image.js';
+export { MemoryLimiter } from './util/memory_limit.js';
 export { writeImage, writeMask } from './io/write.js';
 export { Rng } from './util/rng.js';
 export { resizeImage, resizeMask, resizeNearest } from './util/raster.js';

@@ -2,6 +2,7 @@
  * Flag value parsers shared by the commands: each throws a `UserError` naming the flag.
  */
 import { UserError } from '../errors.js';
+import { DEFAULT_MAX_PIXELS, parseMaxPixels } from '../io/image.js';
 
 /** "H,W,C" → [H, W, C] of positive integers. */
 export function parseShape(value: string, flag: string): [number, number, number] {
@@ -44,4 +45,14 @@ export const WORKERS_HELP =
 /** `{ workers }` from an optional `--workers` value, `{}` without one (the default). */
 export function workersOption(value: string | undefined): { workers?: number } {
   return value === undefined ? {} : { workers: parseWorkers(value) };
+}
+
+/** The help text of `--max-pixels`. */
+export const MAX_PIXELS_HELP =
+  'refuse images and masks with more pixels than this, read from the file header before ' +
+  `decoding (default ${DEFAULT_MAX_PIXELS}, ${DEFAULT_MAX_PIXELS / 1e6} megapixels)`;
+
+/** `{ maxPixels }` from an optional `--max-pixels` value, `{}` without one (the default). */
+export function maxPixelsOption(value: string | undefined): { maxPixels?: number } {
+  return value === undefined ? {} : { maxPixels: parseMaxPixels(value, '--max-pixels') };
 }

@@ -9,7 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { realpathSync } from 'node:fs';
 import { DataError, UserError } from '../errors.js';
-import { decodeImage, decodeMask, ImageReadError } from '../io/image.js';
+import {
+  checkMaxPixels,
+  decodeImage,
+  decodeMask,
+  decodeMemory,
+  DEFAULT_MAX_PIXELS,
+  ImageReadError,
+  openImage,
+  type OpenedImage,
+} from '../io/image.js';
 import { mapLimit } from '../util/pool.js';
 import {
   lesionFraction,
@@ -31,7 +40,7 @@ import {
 import { checkIndex, type SegmentationDataset } from './dataset.js';
 import { findFolderPairs } from './folder.js';
 import { findIsicPairs } from './isic2018.js';
-import type { PairListing } from './listing.js';
+import type { ImagePair, PairListing } from './listing.js';
 import { listFew, plural } from './messages.js';
 import { checkInputShape, datasetPreset, DATASET_KINDS, type DatasetKind } from './presets.js';
 
@@ -62,10 +71,17 @@ export interface LoadDatasetOptions {
    */
   cache?: string | false;
   /**
-   * Files decoded at the same time. Default: the number of CPUs, from 2 to 8 (a full-size ISIC
-   * image takes about 20 MB while it is decoded; 8 at a time keep that under 200 MB).
+   * Pairs decoded at the same time at most. Default: the number of CPUs, from 2 to 8. Memory
+   * bounds them too: a pair decodes once its estimated bytes fit in the budget that the
+   * process's decodes share (`decodeMemory`, 1 GiB), so large images decode fewer at a time.
    */
   concurrency?: number;
+  /**
+   * The most pixels an image or mask may have, read from its header before it is decoded; a
+   * larger file is reported as unreadable, naming its size. Default `DEFAULT_MAX_PIXELS`
+   * (100 megapixels).
+   */
+  maxPixels?: number;
   /** Receives each warning (skipped files, a damaged cache, an unwritable cache). Default: none. */
   onWarning?: (message: string) => void;
   /** Receives progress, about every 1% of the items. Default: none. */
@@ -131,6 +147,10 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<Segmenta
   const concurrency = options.concurrency ?? Math.min(8, Math.max(2, os.availableParallelism()));
   const warn = options.onWarning ?? (() => undefined);
   const progress = options.onProgress ?? (() => undefined);
+  const maxPixels = checkMaxPixels(
+    options.maxPixels ?? DEFAULT_MAX_PIXELS,
+    'loadDataset: maxPixels',
+  );
   checkInputShape('loadDataset', inputSize, channels);
   if (!INTERPOLATIONS.includes(interpolation)) {
     throw new UserError(
@@ -176,6 +196,7 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<Segmenta
         inputSize,
         channels,
         interpolation,
+        maxPixels,
         cacheFile,
         fromCache: true,
       });
@@ -190,6 +211,7 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<Segmenta
     channels,
     interpolation,
     concurrency,
+    maxPixels,
     warn,
     progress,
   });
@@ -208,6 +230,7 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<Segmenta
     inputSize,
     channels,
     interpolation,
+    maxPixels,
     cacheFile,
     fromCache: false,
   });
@@ -224,6 +247,7 @@ interface DecodeOptions {
   channels: 1 | 3;
   interpolation: Interpolation;
   concurrency: number;
+  maxPixels: number;
   warn: (message: string) => void;
   progress: (p: LoadProgress) => void;
 }
@@ -250,32 +274,48 @@ async function decodeAll(listing: PairListing, o: DecodeOptions): Promise<Cached
   let done = 0;
   const step = Math.max(1, Math.floor(n / 100));
 
+  // Each pair: both headers read and checked, then both files decoded and resized while the
+  // pair holds its estimated bytes of the shared memory budget.
+  const read = { maxPixels: o.maxPixels };
   await mapLimit(pairs, o.concurrency, async (pair, i) => {
-    const [image, mask] = await Promise.all([
-      decodeImage(pair.image, o.channels).catch((err: unknown) =>
-        noteReadError(err, rel(pair.image)),
-      ),
-      decodeMask(pair.mask).catch((err: unknown) => noteReadError(err, rel(pair.mask))),
+    const [imageFile, maskFile] = await Promise.all([
+      openImage(pair.image, read).catch((err: unknown) => noteReadError(err, rel(pair.image))),
+      openImage(pair.mask, read).catch((err: unknown) => noteReadError(err, rel(pair.mask))),
     ]);
-    if (image !== undefined && mask !== undefined) {
-      if (image.height !== mask.height || image.width !== mask.width) {
-        mismatched.push(
-          `${pair.name} (image ${image.height}x${image.width}, mask ${mask.height}x${mask.width})`,
-        );
-      } else if (unreadable.length === 0 && mismatched.length === 0) {
-        imageBlock.set(resizeImage(image, o.inputSize, o.interpolation).data, i * imageBytes);
-        maskBlock.set(resizeMask(mask, o.inputSize).data, i * maskBytes);
-        originalSizes[i] = [image.height, image.width];
-        layouts[i] = image.layout;
-        lesionArea[i] = lesionFraction(mask.data);
-        if (mask.maxValue > 0 && lesionArea[i] === 0) {
-          belowThreshold.push(`${rel(pair.mask)} (max ${mask.maxValue})`);
-        }
-      }
-    }
+    const bytes = (imageFile?.decodeBytes ?? 0) + (maskFile?.decodeBytes ?? 0);
+    await decodeMemory.run(bytes, () => decodePair(pair, i, imageFile, maskFile));
     done++;
     if (done % step === 0 || done === n) o.progress({ phase: 'decode', done, total: n });
   });
+
+  async function decodePair(
+    pair: ImagePair,
+    i: number,
+    imageFile: OpenedImage | undefined,
+    maskFile: OpenedImage | undefined,
+  ): Promise<void> {
+    const [image, mask] = await Promise.all([
+      imageFile
+        ?.decodeImage(o.channels)
+        .catch((err: unknown) => noteReadError(err, rel(pair.image))),
+      maskFile?.decodeMask().catch((err: unknown) => noteReadError(err, rel(pair.mask))),
+    ]);
+    if (image === undefined || mask === undefined) return;
+    if (image.height !== mask.height || image.width !== mask.width) {
+      mismatched.push(
+        `${pair.name} (image ${image.height}x${image.width}, mask ${mask.height}x${mask.width})`,
+      );
+    } else if (unreadable.length === 0 && mismatched.length === 0) {
+      imageBlock.set(resizeImage(image, o.inputSize, o.interpolation).data, i * imageBytes);
+      maskBlock.set(resizeMask(mask, o.inputSize).data, i * maskBytes);
+      originalSizes[i] = [image.height, image.width];
+      layouts[i] = image.layout;
+      lesionArea[i] = lesionFraction(mask.data);
+      if (mask.maxValue > 0 && lesionArea[i] === 0) {
+        belowThreshold.push(`${rel(pair.mask)} (max ${mask.maxValue})`);
+      }
+    }
+  }
 
   function noteReadError(err: unknown, file: string): undefined {
     if (!(err instanceof ImageReadError)) throw err;
@@ -316,6 +356,7 @@ interface FileDatasetOptions {
   inputSize: readonly [number, number];
   channels: 1 | 3;
   interpolation: Interpolation;
+  maxPixels: number;
   cacheFile?: string;
   fromCache: boolean;
 }
@@ -346,12 +387,14 @@ function fileDataset(
     files,
     async loadOriginalMask(i) {
       checkIndex('loadOriginalMask', i, files.length);
-      const m = await decodeMask(files[i].mask);
+      const m = await decodeMask(files[i].mask, { maxPixels: o.maxPixels });
       return { data: m.data, height: m.height, width: m.width };
     },
     async loadOriginalImage(i): Promise<RawImage> {
       checkIndex('loadOriginalImage', i, files.length);
-      const { data, height, width, channels } = await decodeImage(files[i].image, o.channels);
+      const { data, height, width, channels } = await decodeImage(files[i].image, o.channels, {
+        maxPixels: o.maxPixels,
+      });
       return { data, height, width, channels };
     },
   };

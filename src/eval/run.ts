@@ -56,6 +56,8 @@ export interface CommonEvaluationOptions {
   onProgress?: (progress: EvaluationProgress) => void;
   /** Receives warnings of the data set loader. Default: none. */
   onWarning?: (message: string) => void;
+  /** The most pixels an image or mask may have (see `loadDataset`). Default 100 megapixels. */
+  maxPixels?: number;
   /**
    * Data-parallel workers that share each batch, on this thread's backend. Default: one per
    * core (1 on the tensorflow backend).
@@ -297,10 +299,12 @@ export async function evaluateSavedModel(
 }
 
 function loaderCallbacks(options: CommonEvaluationOptions): {
+  maxPixels?: number;
   onWarning?: (m: string) => void;
   onProgress?: (p: LoadProgress) => void;
 } {
   return {
+    ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     ...(options.onProgress ? { onProgress: (p: LoadProgress) => options.onProgress?.(p) } : {}),
   };

@@ -22,11 +22,31 @@ const BI_RGB = 0;
 const BI_BITFIELDS = 3;
 const BI_ALPHABITFIELDS = 6;
 
+/** What a BMP's first bytes say about it: enough to check its size before reading it. */
+export interface BmpHeader {
+  width: number;
+  height: number;
+  topDown: boolean;
+  /** Bits per pixel: 1, 4, 8, 16, 24 or 32. */
+  bpp: number;
+  compression: number;
+  /** Size of the info header: 12, or 40 and more. */
+  headerSize: number;
+  /** Colours in the palette (0: all that the bit depth allows). */
+  paletteCount: number;
+  /** Bytes per palette entry: 3 after a 12-byte header, else 4. */
+  paletteEntry: number;
+  /** Where the pixel rows start in the file. */
+  dataOffset: number;
+  /** Bytes per pixel row, padded to 4. */
+  stride: number;
+}
+
 /**
- * Decodes a BMP to 8-bit grey (palette images whose colours are all grey) or RGB.
+ * Reads and checks a BMP's headers from its first bytes (54 are enough).
  * Throws a `UserError` whose message is the reason (the caller adds the file name).
  */
-export function decodeBmp(buffer: Uint8Array): DecodedBmp {
+export function readBmpHeader(buffer: Uint8Array): BmpHeader {
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const need = (n: number, what: string): void => {
     if (buffer.length < n) throw new UserError(`truncated BMP (${what})`);
@@ -46,7 +66,7 @@ export function decodeBmp(buffer: Uint8Array): DecodedBmp {
     height = view.getInt16(20, true);
     bpp = view.getUint16(24, true);
     paletteEntry = 3;
-  } else if (headerSize >= 40) {
+  } else if (headerSize >= 40 && headerSize <= 124) {
     need(54, 'header');
     width = view.getInt32(18, true);
     height = view.getInt32(22, true);
@@ -56,12 +76,50 @@ export function decodeBmp(buffer: Uint8Array): DecodedBmp {
   } else {
     throw new UserError(`unsupported BMP header of ${headerSize} bytes`);
   }
+  if (dataOffset < 14 + headerSize) {
+    throw new UserError(`BMP pixel data offset ${dataOffset} lies inside its headers`);
+  }
   const topDown = height < 0;
   height = Math.abs(height);
   if (width <= 0 || height <= 0) throw new UserError(`BMP has size ${width}x${height}`);
   if (compression !== BI_RGB && compression !== BI_BITFIELDS && compression !== BI_ALPHABITFIELDS) {
     throw new UserError(`compressed BMP (compression ${compression}) is not supported`);
   }
+  if (bpp <= 8 && ![1, 4, 8].includes(bpp)) throw new UserError(`unsupported BMP bit depth ${bpp}`);
+  if (bpp > 8 && ![16, 24, 32].includes(bpp)) {
+    throw new UserError(`unsupported BMP bit depth ${bpp}`);
+  }
+  // A palette never has more colours than its indices can address.
+  if (bpp <= 8 && paletteCount > 1 << bpp) {
+    throw new UserError(`BMP palette of ${paletteCount} colours for ${bpp}-bit pixels`);
+  }
+  const stride = Math.floor((bpp * width + 31) / 32) * 4;
+  return {
+    width,
+    height,
+    topDown,
+    bpp,
+    compression,
+    headerSize,
+    paletteCount,
+    paletteEntry,
+    dataOffset,
+    stride,
+  };
+}
+
+/**
+ * Decodes a BMP to 8-bit grey (palette images whose colours are all grey) or RGB.
+ * Throws a `UserError` whose message is the reason (the caller adds the file name).
+ */
+export function decodeBmp(buffer: Uint8Array): DecodedBmp {
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const need = (n: number, what: string): void => {
+    if (buffer.length < n) throw new UserError(`truncated BMP (${what})`);
+  };
+  const header = readBmpHeader(buffer);
+  const { width, height, topDown, bpp, compression, headerSize, dataOffset, stride } = header;
+  const { paletteCount, paletteEntry } = header;
 
   // Bit-field masks: after a 40-byte header they follow it; larger headers contain them.
   let masks: [number, number, number] | undefined;
@@ -77,7 +135,6 @@ export function decodeBmp(buffer: Uint8Array): DecodedBmp {
   let palette: Uint8Array | undefined;
   let grey = false;
   if (bpp <= 8) {
-    if (![1, 4, 8].includes(bpp)) throw new UserError(`unsupported BMP bit depth ${bpp}`);
     const count = paletteCount > 0 ? paletteCount : 1 << bpp;
     const start = 14 + headerSize;
     need(start + count * paletteEntry, 'palette');
@@ -90,11 +147,8 @@ export function decodeBmp(buffer: Uint8Array): DecodedBmp {
       palette.set([r, g, b], i * 3);
       if (r !== g || g !== b) grey = false;
     }
-  } else if (![16, 24, 32].includes(bpp)) {
-    throw new UserError(`unsupported BMP bit depth ${bpp}`);
   }
 
-  const stride = Math.floor((bpp * width + 31) / 32) * 4;
   need(dataOffset + stride * height, 'pixel data');
   const channels = grey ? 1 : 3;
   const out = new Uint8Array(width * height * channels);

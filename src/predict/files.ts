@@ -12,7 +12,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { listFew, plural } from '../data/messages.js';
 import { listImageFolder } from '../data/listing.js';
 import { UserError } from '../errors.js';
-import { decodeImage, ImageReadError } from '../io/image.js';
+import { checkMaxPixels, decodeImage, DEFAULT_MAX_PIXELS, ImageReadError } from '../io/image.js';
 import { writeImage, writeMask } from '../io/write.js';
 import { lesionFraction, type Interpolation } from '../util/raster.js';
 import { heatmapImage } from './colormap.js';
@@ -138,6 +138,11 @@ export interface PredictFilesOptions {
   interpolation?: Interpolation;
   /** How the overlay is drawn. Default: `overlayMask`'s defaults (a green contour). */
   overlay?: OverlayOptions;
+  /**
+   * The most pixels an image may have, read from its header before it is decoded; a larger one
+   * is reported as a failure naming its size. Default `DEFAULT_MAX_PIXELS` (100 megapixels).
+   */
+  maxPixels?: number;
   /** Receives each input that cannot be used, as it happens. Default: none. */
   onFailure?: (failure: InputFailure) => void;
   /** Receives progress after each image. Default: none. */
@@ -158,6 +163,10 @@ export interface PredictFilesResult {
  * anything else (an unwritable output folder, a bug) throws.
  */
 export async function predictFiles(options: PredictFilesOptions): Promise<PredictFilesResult> {
+  const maxPixels = checkMaxPixels(
+    options.maxPixels ?? DEFAULT_MAX_PIXELS,
+    'predictFiles: maxPixels',
+  );
   const predictor = new Predictor(options.model, {
     ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
     ...(options.interpolation !== undefined ? { interpolation: options.interpolation } : {}),
@@ -182,7 +191,7 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
   for (const [i, input] of collected.files.entries()) {
     let image;
     try {
-      image = await decodeImage(input, 3);
+      image = await decodeImage(input, 3, { maxPixels });
     } catch (err) {
       if (!(err instanceof ImageReadError)) throw err;
       fail({ input, reason: err.reason });

@@ -57,6 +57,8 @@ export interface RunReportOptions {
   data?: string;
   /** The preprocessing cache folder or false. Default: the run's (config.json). */
   cache?: string | false;
+  /** The most pixels an image or mask may have (see `loadDataset`). Default 100 megapixels. */
+  maxPixels?: number;
   /** Images shown for each of best, median and worst. Default 2. */
   casesPerGroup?: number;
   /** Histogram bins of the precision-recall curve. Default 1000. */
@@ -211,6 +213,7 @@ export async function collectRunReport(options: RunReportOptions): Promise<RunRe
       interpolation: d.interpolation,
       ...(d.maskSuffix !== '' ? { maskSuffix: d.maskSuffix } : {}),
       ...(cache !== undefined ? { cache } : {}),
+      ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
       ...(options.onProgress ? { onProgress: (p: LoadProgress) => options.onProgress?.(p) } : {}),
     });

@@ -215,7 +215,7 @@ describe('bad data sets: one DataError naming the files', () => {
         await writeFile(path.join(r, 'gt', '000001.png'), 'garbage');
       },
       'bus',
-      /^bus: cannot read 2 files: gt\/000001\.png \(unsupported image format\), original\/000003\.png \(.+\)$/,
+      /^bus: cannot read 2 files: gt\/000001\.png \(not a PNG, JPEG, TIFF or BMP image \(it starts with the bytes 67 61 72 62 61 67 65\)\), original\/000003\.png \(.+\)$/,
     ],
     [
       'an empty image folder',

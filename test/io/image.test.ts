@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { decodeImage, decodeMask, isImageFileName } from '../../src/io/image.js';
+import {
+  decodeImage,
+  decodeMask,
+  DEFAULT_MAX_PIXELS,
+  isImageFileName,
+  openImage,
+  parseMaxPixels,
+  sniffImageFormat,
+} from '../../src/io/image.js';
+import { MemoryLimiter } from '../../src/util/memory_limit.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { encodeImage, writeImage, writeMask } from '../../src/io/write.js';
 import {
@@ -14,6 +23,7 @@ import {
   writeGrey16,
   writeRaw,
 } from '../data/fixtures.js';
+import { writeBlankPng } from './blank_png.js';
 
 let dir: string;
 before(async () => {
@@ -160,7 +170,10 @@ describe('decodeImage', () => {
     const cases: Array<[string, RegExp]> = [
       ['trunc.jpg', /^cannot read .*trunc\.jpg: .*premature end of JPEG/],
       ['empty.png', /^cannot read .*empty\.png: empty file$/],
-      ['text.png', /^cannot read .*text\.png: unsupported image format$/],
+      [
+        'text.png',
+        /^cannot read .*text\.png: not a PNG, JPEG, TIFF or BMP image \(it starts with the bytes 6e 6f 74 20 61 6e 20 69\)$/,
+      ],
       ['missing.png', /^cannot read .*missing\.png: no such file$/],
       ['rle.bmp', /^cannot read .*rle\.bmp: compressed BMP \(compression 1\) is not supported$/],
     ];
@@ -267,6 +280,207 @@ describe('isImageFileName', () => {
       assert.ok(isImageFileName(n), n);
     for (const n of ['.DS_Store', '._a.png', 'Thumbs.db', 'notes.txt', 'a.png.txt', 'noext']) {
       assert.ok(!isImageFileName(n), n);
+    }
+  });
+});
+
+/** A sparse file of `size` bytes (no disk used) that starts with `head`. */
+async function sparseFile(name: string, size: number, head = new Uint8Array(0)): Promise<string> {
+  const fh = await open(file(name), 'w');
+  try {
+    await fh.write(head, 0, head.length, 0);
+    await fh.truncate(size);
+  } finally {
+    await fh.close();
+  }
+  return file(name);
+}
+
+/**
+ * How far (MB) `fn` raises the process's peak resident memory (`maxRSS`): a peak, so memory
+ * freed before `fn` returns still counts. The tests before these stay far below the 128 MB
+ * they allow, so a file read whole (1.5 GB) or decoded (256 MB and more) cannot hide.
+ */
+async function rssGrowth(fn: () => Promise<unknown>): Promise<number> {
+  const before = process.resourceUsage().maxRSS;
+  await fn();
+  return (process.resourceUsage().maxRSS - before) / 1024;
+}
+
+describe('format sniffing and the pixel limit', () => {
+  test('the default limit is 100 megapixels: the largest ISIC image fits, 16000x16000 does not', () => {
+    assert.equal(DEFAULT_MAX_PIXELS, 100_000_000);
+    assert.ok(6688 * 4439 <= DEFAULT_MAX_PIXELS);
+  });
+
+  test('formats are recognised from their first bytes', () => {
+    const cases: Array<[number[], string | undefined]> = [
+      [[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'png'],
+      [[0xff, 0xd8, 0xff, 0xe0], 'jpeg'],
+      [[0x49, 0x49, 0x2a, 0x00], 'tiff'],
+      [[0x4d, 0x4d, 0x00, 0x2a], 'tiff'],
+      [[0x49, 0x49, 0x2b, 0x00], 'tiff'],
+      [[0x42, 0x4d, 0, 0], 'bmp'],
+      [[0x89, 0x50, 0x4e, 0x47], undefined], // a PNG signature cut short
+      [[0x47, 0x49, 0x46, 0x38, 0x39, 0x61], undefined], // GIF89a
+      [[0, 0, 0, 0], undefined],
+      [[], undefined],
+    ];
+    for (const [bytes, format] of cases) {
+      assert.equal(sniffImageFormat(Uint8Array.from(bytes)), format, bytes.join(' '));
+    }
+  });
+
+  test('a 16000x16000 PNG is refused from its header, with its size, the limit and the flag', async () => {
+    const big = file('big16000.png');
+    const bytes = await writeBlankPng(big, 16000, 16000);
+    assert.ok(bytes < 1_000_000, `the PNG should be small, is ${bytes} bytes`);
+    const message =
+      `cannot read ${big}: its header gives 16000 rows x 16000 columns = 256 megapixels, more ` +
+      'than the limit of 100 megapixels; raise the limit with --max-pixels (option maxPixels)';
+    // Decoding it would hold 256 MB (grey) or 768 MB (RGB) more; the header check holds none.
+    const grew = await rssGrowth(async () => {
+      await assert.rejects(decodeImage(big, 3), { name: 'ImageTooLargeError', message });
+      await assert.rejects(decodeMask(big), { name: 'ImageTooLargeError', message });
+    });
+    assert.ok(grew < 128, `peak resident memory grew by ${grew.toFixed(0)} MB`);
+    // A raised limit opens it (header only) with the size and the memory estimate.
+    const opened = await openImage(big, { maxPixels: 300_000_000 });
+    assert.deepEqual(
+      [opened.format, opened.height, opened.width, opened.decodeBytes],
+      ['png', 16000, 16000, 16000 * 16000 * 4],
+    );
+  });
+
+  test('every format: refused above the limit, decoded at it', async () => {
+    const H = 30;
+    const W = 40;
+    const rgb = rgbPattern(H, W, 5);
+    await writeRaw(file('lim.png'), rgb, H, W, 3);
+    await writeRaw(file('lim.jpg'), rgb, H, W, 3, 'jpeg');
+    await writeRaw(file('lim.tif'), rgb, H, W, 3, 'tiff');
+    await writeFile(file('lim.bmp'), bmp(rgb, H, W, 3));
+    for (const name of ['lim.png', 'lim.jpg', 'lim.tif', 'lim.bmp']) {
+      await assert.rejects(decodeImage(file(name), 3, { maxPixels: 1000 }), {
+        name: 'ImageTooLargeError',
+        message:
+          `cannot read ${file(name)}: its header gives 30 rows x 40 columns = 0.0012 ` +
+          'megapixels, more than the limit of 0.001 megapixels; raise the limit with ' +
+          '--max-pixels (option maxPixels)',
+      });
+      await assert.rejects(decodeMask(file(name), { maxPixels: 1000 }), {
+        name: 'ImageTooLargeError',
+      });
+      const d = await decodeImage(file(name), 3, { maxPixels: H * W });
+      assert.deepEqual([d.height, d.width, d.channels], [H, W, 3], name);
+    }
+    // Rounding never makes the size look equal to the limit.
+    await assert.rejects(decodeImage(file('lim.png'), 3, { maxPixels: 1199 }), {
+      message: /= 1200 pixels, more than the limit of 1199 pixels;/,
+    });
+  });
+
+  test('a BMP header is checked before its pixel rows are read', async () => {
+    // 20000x20000 24-bit: the header alone, no pixel rows at all.
+    const header = bmp(new Uint8Array(3), 1, 1, 3).subarray(0, 54);
+    const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    view.setInt32(18, 20000, true);
+    view.setInt32(22, 20000, true);
+    await writeFile(file('huge.bmp'), header);
+    await assert.rejects(decodeImage(file('huge.bmp'), 3), {
+      name: 'ImageTooLargeError',
+      message: /huge\.bmp: its header gives 20000 rows x 20000 columns = 400 megapixels, more/,
+    });
+    // Under a raised limit the missing rows are what it reports.
+    await assert.rejects(decodeImage(file('huge.bmp'), 3, { maxPixels: 4e8 }), {
+      message: /huge\.bmp: truncated BMP \(pixel data\)$/,
+    });
+  });
+
+  test('a 1.5 GB file that is not an image is refused from its first bytes, not read whole', async () => {
+    const fake = await sparseFile('fake.png', 1.5e9);
+    let grew = await rssGrowth(() =>
+      assert.rejects(decodeImage(fake, 3), {
+        name: 'ImageReadError',
+        message:
+          `cannot read ${fake}: not a PNG, JPEG, TIFF or BMP image ` +
+          '(it starts with the bytes 00 00 00 00 00 00 00 00)',
+      }),
+    );
+    assert.ok(grew < 128, `peak resident memory grew by ${grew.toFixed(0)} MB`);
+    // With a PNG signature in front, libvips reads its header, finds no IHDR and stops.
+    const signed = await sparseFile(
+      'signed.png',
+      1.5e9,
+      Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    );
+    grew = await rssGrowth(() =>
+      assert.rejects(decodeMask(signed), { name: 'ImageReadError', message: /signed\.png: / }),
+    );
+    assert.ok(grew < 128, `peak resident memory grew by ${grew.toFixed(0)} MB`);
+  });
+
+  test('a BMP whose pixel rows start 1.5 GB in reads only its headers and rows', async () => {
+    const small = bmp(greyPattern(2, 3), 2, 3, 1);
+    const offset = 1.5e9;
+    const head = Buffer.from(small.subarray(0, 54 + 256 * 4));
+    head.writeUInt32LE(offset, 10);
+    const far = await sparseFile('far.bmp', offset + (small.length - head.length), head);
+    const fh = await open(far, 'r+');
+    await fh.write(small, head.length, small.length - head.length, offset);
+    await fh.close();
+    let d: Awaited<ReturnType<typeof decodeImage>> | undefined;
+    const grew = await rssGrowth(async () => {
+      d = await decodeImage(far, 1);
+    });
+    assert.ok(grew < 128, `peak resident memory grew by ${grew.toFixed(0)} MB`);
+    assert.deepEqual([...d!.data], [...greyPattern(2, 3)]);
+  });
+
+  test('a folder given as an image is refused by name', async () => {
+    await mkdir(file('folder.png'), { recursive: true });
+    await assert.rejects(decodeImage(file('folder.png'), 1), {
+      name: 'ImageReadError',
+      message: `cannot read ${file('folder.png')}: is a folder`,
+    });
+  });
+
+  test('a decode takes its estimated bytes from the memory budget it is given', async () => {
+    const H = 6;
+    const W = 5;
+    await writeRaw(file('budget.png'), rgbPattern(H, W), H, W, 3);
+    await writeRaw(file('budget_g.png'), greyPattern(H, W), H, W, 1);
+    await writeFile(file('budget.bmp'), bmp(rgbPattern(H, W), H, W, 3));
+    const asked: number[] = [];
+    const memory = new (class extends MemoryLimiter {
+      override run<T>(bytes: number, fn: () => Promise<T>): Promise<T> {
+        asked.push(bytes);
+        return super.run(bytes, fn);
+      }
+    })(1000);
+    await decodeImage(file('budget.png'), 3, { memory });
+    await decodeMask(file('budget_g.png'), { memory });
+    await decodeImage(file('budget.bmp'), 1, { memory });
+    // RGB and grey 8-bit PNGs: (3 + 1) bytes a pixel; BMP: its rows (stride 16) + 4 a pixel.
+    assert.deepEqual(asked, [H * W * 4, H * W * 4, 16 * H + H * W * 4]);
+    assert.equal(memory.inUse, 0);
+  });
+
+  test('the limit must be a positive whole number', async () => {
+    await writeRaw(file('tiny.png'), greyPattern(2, 2), 2, 2, 1);
+    for (const bad of [0, -5, 1.5, Number.NaN]) {
+      await assert.rejects(decodeImage(file('tiny.png'), 1, { maxPixels: bad }), {
+        name: 'UserError',
+        message: `maxPixels: expected a positive whole number of pixels, got ${bad}`,
+      });
+    }
+    assert.equal(parseMaxPixels('3e8'), 300_000_000);
+    assert.equal(parseMaxPixels('250000000'), 250_000_000);
+    for (const bad of ['', 'abc', '1.5', '-1', '0']) {
+      assert.throws(() => parseMaxPixels(bad), {
+        name: 'UserError',
+        message: `--max-pixels: expected a positive whole number of pixels (e.g. 300000000 or 3e8), got '${bad}'`,
+      });
     }
   });
 });

@@ -27,7 +27,7 @@ import { parseThreshold } from '../../eval/score.js';
 import { formatEvaluationSummary } from '../../eval/summary.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
-import { WORKERS_HELP, workersOption } from '../parse.js';
+import { MAX_PIXELS_HELP, maxPixelsOption, WORKERS_HELP, workersOption } from '../parse.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
 import { packageVersion } from '../version.js';
 
@@ -47,6 +47,7 @@ interface EvaluateFlags {
   cache: string | boolean;
   backend?: string;
   workers?: string;
+  maxPixels?: string;
   json?: boolean;
   quiet?: boolean;
   report: boolean;
@@ -87,6 +88,7 @@ export function register(program: Command): void {
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
     .option('--workers <n>', WORKERS_HELP)
+    .option('--max-pixels <n>', MAX_PIXELS_HELP)
     .option('--json', 'print summary.json instead of the table')
     .option('--quiet', 'no progress or backend line on stderr')
     .option('--no-report', 'with --run: do not write RUN/report.html (see ftunet report)')
@@ -104,6 +106,7 @@ export function register(program: Command): void {
               ...(typeof flags.cache === 'string' || flags.cache === false
                 ? { cache: flags.cache }
                 : {}),
+              ...maxPixelsOption(flags.maxPixels),
               onWarning: warn,
             })
           : undefined;
@@ -144,6 +147,7 @@ async function runEvaluate(
     batchSize,
     inputSizeMetrics: flags.inputSizeMetrics ?? false,
     ...workersOption(flags.workers),
+    ...maxPixelsOption(flags.maxPixels),
     onWarning: warn,
     ...(flags.quiet ? {} : { onProgress: progressLine }),
     ...(cache !== undefined ? { cache } : {}),

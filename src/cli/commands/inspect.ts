@@ -15,6 +15,7 @@ import { formatDatasetSummary, summarizeDataset } from '../../data/summary.js';
 import { UserError } from '../../errors.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
+import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
 
 interface InspectFlags {
   dataset: string;
@@ -24,6 +25,7 @@ interface InspectFlags {
   channels?: string;
   interpolation: string;
   cache: string | boolean;
+  maxPixels?: string;
   json?: boolean;
 }
 
@@ -51,6 +53,7 @@ export function register(program: Command): void {
     )
     .option('--cache <dir>', `preprocessing cache folder (default: ${DEFAULT_CACHE_HELP})`)
     .option('--no-cache', 'decode every file; neither read nor write the cache')
+    .option('--max-pixels <n>', MAX_PIXELS_HELP)
     .option('--json', 'print one JSON object (count, sizes, layouts, lesionArea, ...)')
     .action(async (flags: InspectFlags) => {
       const dataset = parseDatasetKind(flags.dataset, '--dataset');
@@ -62,12 +65,14 @@ export function register(program: Command): void {
       const channels =
         flags.channels !== undefined ? parseChannels(flags.channels, '--channels') : undefined;
       const interpolation = parseInterpolation(flags.interpolation, '--interpolation');
+      const maxPixels = maxPixelsOption(flags.maxPixels);
       const ds = await loadDataset({
         dataset,
         data: flags.data,
         ...(inputSize ? { inputSize } : {}),
         ...(channels ? { channels } : {}),
         interpolation,
+        ...maxPixels,
         ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
         cache:
           flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined,

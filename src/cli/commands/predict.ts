@@ -12,6 +12,7 @@ import { listFew, plural } from '../../data/messages.js';
 import { OVERLAY_STYLES, parseOverlayStyle } from '../../predict/overlay.js';
 import { predictFiles, type PredictProgress } from '../../predict/files.js';
 import { parseInterpolation } from '../../util/raster.js';
+import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
 
 interface PredictFlags {
   model: string;
@@ -21,6 +22,7 @@ interface PredictFlags {
   overlay: string;
   interpolation?: string;
   backend?: string;
+  maxPixels?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -47,12 +49,14 @@ export function register(program: Command): void {
       "image resizing, nearest or bilinear (default: the run's, else nearest)",
     )
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--max-pixels <n>', MAX_PIXELS_HELP)
     .option('--json', 'print one JSON object (predicted files and failures)')
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (inputs: string[], flags: PredictFlags) => {
       if (flags.backend !== undefined) parseBackendChoice(flags.backend);
       const threshold = parseThreshold(flags.threshold, '--threshold');
       const style = parseOverlayStyle(flags.overlay, '--overlay');
+      const maxPixels = maxPixelsOption(flags.maxPixels);
       const flagInterpolation =
         flags.interpolation !== undefined
           ? parseInterpolation(flags.interpolation, '--interpolation')
@@ -81,6 +85,7 @@ export function register(program: Command): void {
           threshold,
           ...(interpolation !== undefined ? { interpolation } : {}),
           overlay: { style },
+          ...maxPixels,
           onFailure: (f) =>
             process.stderr.write(`ftunet predict: cannot read ${f.input}: ${f.reason}\n`),
           ...(flags.quiet ? {} : { onProgress: progressLine }),

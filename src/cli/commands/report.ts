@@ -12,6 +12,7 @@ import { MAX_CASES_PER_GROUP, parseCasesPerGroup } from '../../report/cases.js';
 import { RUN_REPORT_FILE, writeRunReport } from '../../report/run_report.js';
 import { readRunConfig } from '../../train/run_config.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
+import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface ReportFlags {
@@ -20,6 +21,7 @@ interface ReportFlags {
   data?: string;
   cache: string | boolean;
   backend?: string;
+  maxPixels?: string;
   quiet?: boolean;
 }
 
@@ -46,10 +48,12 @@ export function register(program: Command): void {
     )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
+    .option('--max-pixels <n>', MAX_PIXELS_HELP)
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (run: string, flags: ReportFlags) => {
       if (flags.backend !== undefined) parseBackendChoice(flags.backend);
       const casesPerGroup = parseCasesPerGroup(flags.cases, '--cases');
+      const maxPixels = maxPixelsOption(flags.maxPixels);
       const cache: string | false | undefined =
         flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined;
       // The run folder is checked before the backend starts, whose line would come first.
@@ -67,6 +71,7 @@ export function register(program: Command): void {
         ...(flags.out !== undefined ? { out: flags.out } : {}),
         ...(flags.data !== undefined ? { data: flags.data } : {}),
         ...(cache !== undefined ? { cache } : {}),
+        ...maxPixels,
         onWarning: (m) => process.stderr.write(`ftunet report: warning: ${m}\n`),
         ...(flags.quiet ? {} : { onProgress: reportProgress }),
       });
