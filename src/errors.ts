@@ -70,10 +70,11 @@ export class DamagedFileError extends UserError {
 export class DiskFullError extends UserError {
   override name = 'DiskFullError';
 
+  /** `options.message` replaces the message (a caller adding what is kept). */
   constructor(
     readonly path: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; message?: string } = {},
   ) {
-    super(`no space left on device writing ${path}`, options);
+    super(options.message ?? `no space left on device writing ${path}`, { cause: options.cause });
   }
 }

@@ -249,13 +249,19 @@ export async function claimLock(file: string, options: ClaimOptions = {}): Promi
       time: new Date().toISOString(),
       token: randomBytes(8).toString('hex'),
     };
+    // Ours before the file exists: another claimer in this process that reads it meanwhile
+    // must see a held lock, not a stale one of this pid.
+    heldTokens.add(info.token);
     if (await create(file, info)) {
       const lock = new UnitLock(file, info);
       // Taken over while we wrote it (only if this process stalled for the stale threshold).
-      if (!(await lock.held())) continue;
-      heldTokens.add(info.token);
+      if (!(await lock.held())) {
+        heldTokens.delete(info.token);
+        continue;
+      }
       return tookOver === undefined ? { claimed: true, lock } : { claimed: true, lock, tookOver };
     }
+    heldTokens.delete(info.token);
     const found = await readLock(file);
     if (found === undefined) continue; // Released meanwhile: try again.
     const reason = lockStaleReason(found, {

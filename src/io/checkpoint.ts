@@ -41,6 +41,7 @@ import {
   parseCheckpointState,
   type CheckpointStateFile,
 } from './checkpoint_state.js';
+import { faultPoint } from './faults.js';
 import { HASH_MISMATCH, loadModel, saveModel } from './model_files.js';
 
 /** How many epoch folders are kept: the newest and the one before, in case one is damaged. */
@@ -82,6 +83,7 @@ export async function saveCheckpoint(
     await sweepStaleTemporaries(dir);
     await rm(tmp, { recursive: true, force: true });
     await saveModel(model, tmp);
+    faultPoint('checkpoint:model-saved');
 
     const slots = Object.entries(state.optimizer.slots);
     const total = slots.reduce((n, [, s]) => n + s.values.length, 0);
@@ -110,6 +112,7 @@ export async function saveCheckpoint(
 
     await rm(final, { recursive: true, force: true });
     await rename(tmp, final);
+    faultPoint('checkpoint:folder-renamed');
     await syncFolder(dir);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
@@ -118,6 +121,7 @@ export async function saveCheckpoint(
       : err;
   }
   await writeFileAtomic(path.join(dir, LATEST), JSON.stringify({ epoch: state.epoch, dir: name }));
+  faultPoint('checkpoint:latest-written');
 
   // Keep this epoch and the newest one before it; later ones (skipped as damaged when this
   // run resumed) and older ones go.

@@ -12,14 +12,14 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { UserError } from '../errors.js';
+import { DiskFullError, UserError } from '../errors.js';
 import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
 import { defaultCacheDir } from '../data/cache.js';
 import { loadDataset } from '../data/load.js';
 import { loadSplit, saveSplit } from '../data/split_file.js';
 import { holdoutSplit, kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
-import { writeFileAtomic, pathExists } from '../io/atomic.js';
+import { pathExists, sweepStaleTemporaries, writeFileAtomic } from '../io/atomic.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { faultPoint } from '../io/faults.js';
 import { saveModel } from '../io/model_files.js';
@@ -30,6 +30,8 @@ import { checkMicroBatch, trainingMicroBatch } from './memory.js';
 import {
   datasetLayout,
   readRunConfig,
+  RUN_BEST_DIR,
+  RUN_EVAL_DIR,
   RUN_FORMAT,
   RUN_VERSION,
   type RunConfig,
@@ -123,6 +125,11 @@ export interface TrainRunOptions {
   testFraction?: number;
   /** Synthetic data sets: number of items. Default 163 (bus) or 200 (isic). */
   syntheticCount?: number;
+  /**
+   * Images with more pixels are refused from their header before decoding (a guard on
+   * memory, not a training setting: not recorded). Default: `DEFAULT_MAX_PIXELS`.
+   */
+  maxPixels?: number;
   /** The backend that runs (recorded in config.json). */
   backend: string;
   packageInfo: { name: string; version: string };
@@ -193,6 +200,7 @@ function positiveInt(value: number, what: string): number {
 export async function loadRunDataset(
   config: TrainRunConfig,
   callbacks: TrainRunCallbacks = {},
+  options: { maxPixels?: number } = {},
 ): Promise<SegmentationDataset> {
   const d = config.dataset;
   const synth = SYNTHETIC[d.kind];
@@ -207,9 +215,17 @@ export async function loadRunDataset(
     interpolation: d.interpolation,
     maskSuffix: d.maskSuffix,
     cache: d.cache,
+    ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
     onWarning: callbacks.onWarning,
     onProgress: (p) => callbacks.onDataProgress?.(p.done, p.total, p.phase),
   });
+}
+
+/** Removes temporary files that killed processes left in a run folder and its model folders. */
+async function sweepRunFolder(out: string): Promise<void> {
+  for (const dir of [out, path.join(out, RUN_BEST_DIR), path.join(out, RUN_EVAL_DIR)]) {
+    await sweepStaleTemporaries(dir);
+  }
 }
 
 /** Starts a new run in `options.out` (which must not hold a run already). */
@@ -283,7 +299,7 @@ export async function train(
         : positiveInt(mb, '--micro-batch');
     checkMicroBatch(model, config.microBatch, options.backend);
 
-    const dataset = await loadRunDataset(config, callbacks);
+    const dataset = await loadRunDataset(config, callbacks, options);
     let split: Split;
     if (options.splitFile !== undefined) {
       split = await loadSplit(options.splitFile);
@@ -311,6 +327,7 @@ export async function train(
       );
     }
     await mkdir(out, { recursive: true });
+    await sweepRunFolder(out);
     await saveSplit(path.join(out, config.split.file), split);
     await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     faultPoint('run:config-written');
@@ -353,6 +370,8 @@ export interface ResumeOptions {
    * an extended run is the same as one started with `epochs` epochs.
    */
   epochs?: number;
+  /** See `TrainRunOptions.maxPixels`. */
+  maxPixels?: number;
 }
 
 /**
@@ -387,8 +406,9 @@ export async function resume(
     );
   }
   config.backend = backend;
+  await sweepRunFolder(out);
   const checkpointDir = path.join(out, 'checkpoint');
-  const folder = await findCheckpoint(checkpointDir);
+  let folder = await findCheckpoint(checkpointDir);
   let model: tfl.LayersModel;
   let state: TrainState | undefined;
   if (folder === undefined) {
@@ -398,7 +418,10 @@ export async function resume(
     );
     model = buildRunModel(config);
   } else {
-    ({ model, state } = await loadCheckpoint(checkpointDir));
+    // A damaged checkpoint is skipped for the newest intact one, with a warning.
+    ({ model, state, folder } = await loadCheckpoint(checkpointDir, {
+      onWarning: callbacks.onWarning,
+    }));
   }
   try {
     const done = state?.epoch ?? 0;
@@ -420,7 +443,7 @@ export async function resume(
           'belong to this run',
       );
     }
-    const dataset = await loadRunDataset(config, callbacks);
+    const dataset = await loadRunDataset(config, callbacks, options);
     const splitFile = path.join(out, config.split.file);
     const split = await loadSplit(splitFile);
     const folds = resolveSplit(split, dataset.names, splitFile);
@@ -606,14 +629,25 @@ export function logsToCsv(logs: readonly EpochLog[]): string {
   return `${header.join(',')}\n${rows.join('\n')}\n`;
 }
 
-/** What a run that stopped on `err` keeps: the checkpoint of its last finished epoch. */
-function explainStop(err: unknown, epochsFinished: number): unknown {
-  if (!(err instanceof DivergenceError)) return err;
+/**
+ * `err` with what the run keeps: the checkpoint of `saved` (its last saved epoch). Divergence
+ * and a full disk are the faults that a user can mend and then resume.
+ */
+function explainStop(err: unknown, saved: number): unknown {
   const kept =
-    epochsFinished > 0
-      ? `the checkpoint of epoch ${epochsFinished} is kept`
+    saved > 0
+      ? `the checkpoint of epoch ${saved} is kept`
       : 'no epoch had finished, so nothing was saved';
-  return new DivergenceError(`${err.message}; ${kept}. Try a lower --lr`);
+  if (err instanceof DivergenceError) {
+    return new DivergenceError(`${err.message}; ${kept}. Try a lower --lr`);
+  }
+  if (err instanceof DiskFullError) {
+    return new DiskFullError(err.path, {
+      cause: err,
+      message: `${err.message}; ${kept}. Free some space, then continue with --resume`,
+    });
+  }
+  return err;
 }
 
 async function runTrainer(
@@ -663,6 +697,7 @@ async function runTrainer(
   });
   if (state !== undefined) trainer.restore(state);
   const logs = [...previousLogs];
+  let saved = state?.epoch ?? 0;
   try {
     await trainer.run({
       onStep: callbacks.onStep,
@@ -685,13 +720,14 @@ async function runTrainer(
         await writeFileAtomic(path.join(out, 'log.csv'), logsToCsv(logs));
         faultPoint('run:logs-written');
         await saveCheckpoint(path.join(out, 'checkpoint'), model, trainState);
+        saved = trainState.epoch;
         callbacks.onEpoch?.(log);
       },
     });
     const final = await trainer.state();
     return { config, logs, bestEpoch: final.bestEpoch, bestScore: final.bestScore };
   } catch (err) {
-    throw explainStop(err, trainer.epochsFinished);
+    throw explainStop(err, saved);
   } finally {
     trainer.dispose();
     await workers?.close();

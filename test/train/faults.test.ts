@@ -5,13 +5,14 @@
  * resumed run ends bit-identical to an uninterrupted one.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { findCheckpoint, loadCheckpoint } from '../../src/io/checkpoint.js';
-import { pathExists } from '../../src/io/atomic.js';
+import { injectWriteFault, pathExists } from '../../src/io/atomic.js';
+import { DiskFullError } from '../../src/errors.js';
 import { loadModel } from '../../src/io/model_files.js';
 import { describeUnhealthy, EXPLODED_MAGNITUDE } from '../../src/train/health.js';
 import { resume, train, type TrainRunOptions } from '../../src/train/run.js';
@@ -224,6 +225,37 @@ describe('faults in training runs', () => {
     }
   });
 
+  test('a full disk while saving epoch 2 ends in one line; resume after freeing space', async () => {
+    const out = path.join(root, 'disk-full');
+    injectWriteFault((file) => {
+      if (file.includes(`${path.sep}checkpoint${path.sep}`) && /epoch-0002/.test(file)) {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+          code: 'ENOSPC',
+        });
+      }
+    });
+    try {
+      await assert.rejects(train(options(out)), (err: unknown) => {
+        assert.ok(err instanceof DiskFullError, String(err));
+        assert.match(
+          err.message,
+          /^no space left on device writing \S+checkpoint\/epoch-0002; the checkpoint of epoch 1 is kept\. Free some space, then continue with --resume$/,
+        );
+        return true;
+      });
+    } finally {
+      injectWriteFault(undefined);
+    }
+    const files = (await readdir(out, { recursive: true })).map(String);
+    assert.deepEqual(
+      files.filter((f) => /\.tmp/.test(f)),
+      [],
+      'no temporary file is left',
+    );
+    await resume(out, 'wasm');
+    await assertSameCheckpoint(straight, out);
+  });
+
   test('a damaged log line is never dropped silently', async () => {
     const out = path.join(root, 'damaged-log');
     await train(options(out, { epochs: 2 }));
@@ -271,7 +303,18 @@ describe('faults in training runs', () => {
     await writeFile(stateFile, JSON.stringify({ ...state, epoch: 99 }));
     await assert.rejects(
       resume(out, 'wasm'),
-      /state\.json: "epoch" 99 is beyond the run's 1 epochs \("epochs" in config\.json\)/,
+      /state\.json is damaged: "epoch" is 99 but the folder holds epoch 1/,
+    );
+    // The same epoch in a folder that agrees with it: still not this 1-epoch run's.
+    const moved = path.join(path.dirname(folder), 'epoch-0099');
+    await rename(folder, moved);
+    await writeFile(
+      path.join(path.dirname(folder), 'latest.json'),
+      JSON.stringify({ epoch: 99, dir: 'epoch-0099' }),
+    );
+    await assert.rejects(
+      resume(out, 'wasm'),
+      /epoch-0099\/state\.json: "epoch" 99 is beyond the run's 1 epochs \("epochs" in config\.json\)/,
     );
   });
 
@@ -292,7 +335,7 @@ describe('faults in training runs', () => {
       r.stderr,
       'ftunet: --resume continues a run with the settings in its config.json: --optimizer, --lr ' +
         'cannot be changed (with --resume: --epochs N to train to N epochs, --workers, --backend, ' +
-        '--quiet, --json)\n',
+        '--max-pixels, --quiet, --json)\n',
     );
     assert.deepEqual(await readdir(straight).then((f) => f.includes('config.json')), true);
   });

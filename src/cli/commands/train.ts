@@ -21,7 +21,14 @@ import { trainProgress } from '../train_progress.js';
 import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { parseSeed } from '../../util/rng.js';
-import { parsePositiveNumber, WORKERS_HELP, workersOption } from '../parse.js';
+import { DEFAULT_CACHE_HELP } from '../help.js';
+import {
+  MAX_PIXELS_HELP,
+  maxPixelsOption,
+  parsePositiveNumber,
+  WORKERS_HELP,
+  workersOption,
+} from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface TrainFlags {
@@ -55,6 +62,7 @@ interface TrainFlags {
   seed: string;
   backend?: string;
   cache: string | boolean;
+  maxPixels?: string;
   maskSuffix?: string;
   interpolation: string;
   count?: string;
@@ -162,13 +170,11 @@ export function register(program: Command): void {
     .option('--fold <k>', 'which fold of the split to train', '0')
     .option('--seed <s>', 'seed of weights, split and order', '0')
     .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option(
-      '--cache <dir>',
-      'preprocessing cache folder (default: $XDG_CACHE_HOME/focal-tversky-unet, else ~/.cache/focal-tversky-unet)',
-    )
+    .option('--cache <dir>', `preprocessing cache folder (default: ${DEFAULT_CACHE_HELP})`)
     .option('--no-cache', 'do not use the preprocessing cache')
     .option('--mask-suffix <s>', "folder data sets: mask file stem suffix, e.g. '_segmentation'")
     .option('--interpolation <mode>', 'image resizing: nearest or bilinear', 'nearest')
+    .option('--max-pixels <n>', MAX_PIXELS_HELP)
     .option('--count <n>', 'synthetic data sets: number of items (default: bus 163, isic 200)')
     .option('--quiet', 'print nothing but errors')
     .option('--json', 'print one JSON line per epoch on stdout')
@@ -178,6 +184,7 @@ export function register(program: Command): void {
         refuseChangedSettings(command);
         const options = {
           ...workersOption(flags.workers),
+          ...maxPixelsOption(flags.maxPixels),
           ...(flags.epochs !== undefined
             ? { epochs: parseInteger(flags.epochs, '--epochs', 1) }
             : {}),
@@ -258,6 +265,7 @@ export function register(program: Command): void {
         ...(flags.count !== undefined
           ? { syntheticCount: parseInteger(flags.count, '--count', 1) }
           : {}),
+        ...maxPixelsOption(flags.maxPixels),
         packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
       };
       // Every flag is checked before the backend starts (and prints its line).
@@ -275,7 +283,15 @@ export function register(program: Command): void {
 }
 
 /** The flags that `--resume` takes; every other setting is the run's own (its config.json). */
-const RESUME_FLAGS = new Set(['resume', 'epochs', 'workers', 'backend', 'quiet', 'json']);
+const RESUME_FLAGS = new Set([
+  'resume',
+  'epochs',
+  'workers',
+  'backend',
+  'maxPixels',
+  'quiet',
+  'json',
+]);
 
 /** Refuses training flags given with --resume, naming them. */
 function refuseChangedSettings(command: Command): void {
@@ -287,7 +303,7 @@ function refuseChangedSettings(command: Command): void {
     throw new UserError(
       `--resume continues a run with the settings in its config.json: ` +
         `${[...new Set(given)].join(', ')} cannot be changed (with --resume: ` +
-        '--epochs N to train to N epochs, --workers, --backend, --quiet, --json)',
+        '--epochs N to train to N epochs, --workers, --backend, --max-pixels, --quiet, --json)',
     );
   }
 }
