@@ -18,6 +18,7 @@ import { describeUnhealthy, EXPLODED_MAGNITUDE } from '../../src/train/health.js
 import { resume, train, type TrainRunOptions } from '../../src/train/run.js';
 import { DivergenceError } from '../../src/train/trainer.js';
 import { runCli } from '../cli/run.js';
+import { makeBus, writeRaw } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 
 const PACKAGE = { name: 'focal-tversky-unet', version: 'test' };
@@ -316,6 +317,27 @@ describe('faults in training runs', () => {
       resume(out, 'wasm'),
       /epoch-0099\/state\.json: "epoch" 99 is beyond the run's 1 epochs \("epochs" in config\.json\)/,
     );
+  });
+
+  test('training on masks that are all empty is said, not silent', async () => {
+    const data = path.join(root, 'bus-empty');
+    const items = await makeBus(data, { count: 8, height: 16, width: 16 });
+    const warningsOf = async (out: string) => {
+      const warnings: string[] = [];
+      const dataset = { dataset: 'bus' as const, data, model: 'unet' as const, epochs: 1 };
+      await train(options(out, { ...dataset, syntheticCount: undefined }), {
+        onWarning: (l) => warnings.push(l),
+      });
+      return warnings.filter((l) => /mask/.test(l));
+    };
+    assert.deepEqual(await warningsOf(path.join(root, 'bus-lesions')), []);
+    for (const it of items) {
+      await writeRaw(path.join(data, 'gt', `${it.stem}.png`), new Uint8Array(16 * 16), 16, 16, 1);
+    }
+    assert.deepEqual(await warningsOf(path.join(root, 'bus-no-lesions')), [
+      'every mask of the 5 training images is empty: the network can only learn to predict no ' +
+        'lesion (check the masks, or --mask-suffix for folder data sets)',
+    ]);
   });
 
   test('the CLI refuses training flags with --resume, naming them (exit 2, one line)', async () => {
