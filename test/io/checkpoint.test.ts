@@ -12,6 +12,7 @@ import { buildModel } from '../../src/models/build.js';
 import type { TrainState } from '../../src/train/trainer.js';
 import { useBackend } from '../helpers.js';
 import { clearFaults, deadPid, failWrites, mountTmpfs, unmountTmpfs } from './faults.js';
+import { flipByte, weightsFileOf } from './damage.js';
 
 const MISMATCH = 'is damaged: its content does not match the hash recorded when it was written';
 
@@ -58,19 +59,6 @@ async function loadAndDispose(dir: string, warnings: string[] = []) {
   loaded.model.dispose();
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   return loaded;
-}
-
-async function weightsOf(folder: string): Promise<string> {
-  return path.join(
-    folder,
-    (await readdir(folder)).find((f) => f.startsWith('weights-'))!,
-  );
-}
-
-async function flipByte(file: string): Promise<void> {
-  const data = await readFile(file);
-  data[data.length >> 1] ^= 0x5a;
-  await writeFile(file, data);
 }
 
 describe('checkpoint round trip', () => {
@@ -130,7 +118,7 @@ describe('damaged checkpoints', () => {
 
   test('random bytes in the weights: the epoch before is loaded, and said so', async () => {
     await fallsBack('weights', async (folder) => {
-      const file = await weightsOf(folder);
+      const file = await weightsFileOf(folder);
       await flipByte(file);
       return `${file} ${MISMATCH}`;
     });
@@ -199,7 +187,7 @@ describe('damaged checkpoints', () => {
 
   test('none intact: one error listing each', async () => {
     const dir = await run('none-intact', 2);
-    const w2 = await weightsOf(path.join(dir, 'epoch-0002'));
+    const w2 = await weightsFileOf(path.join(dir, 'epoch-0002'));
     await flipByte(w2);
     const o1 = path.join(dir, 'epoch-0001', 'optimizer.bin');
     await truncate(o1, 4);

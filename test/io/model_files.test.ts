@@ -14,6 +14,7 @@ import { checkModelTopology } from '../../src/io/model_topology.js';
 import { buildModel } from '../../src/models/build.js';
 import { useBackend } from '../helpers.js';
 import { clearFaults, deadPid, failWrites } from './faults.js';
+import { flipByte, weightsFileOf } from './damage.js';
 
 const MISMATCH = 'is damaged: its content does not match the hash recorded when it was written';
 
@@ -40,26 +41,13 @@ async function copyOfSaved(name: string): Promise<string> {
   return copy;
 }
 
-async function weightsFile(folder: string): Promise<string> {
-  return path.join(
-    folder,
-    (await readdir(folder)).find((f) => f.endsWith('.bin'))!,
-  );
-}
-
-async function flipByte(file: string): Promise<void> {
-  const data = await readFile(file);
-  data[data.length >> 1] ^= 0x5a;
-  await writeFile(file, data);
-}
-
 async function readJson(file: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
 }
 
 describe('weights integrity', () => {
   test('model.json records the whole SHA-256 of the weights file named by its first 16', async () => {
-    const file = await weightsFile(saved);
+    const file = await weightsFileOf(saved);
     const digest = createHash('sha256')
       .update(await readFile(file))
       .digest('hex');
@@ -70,7 +58,7 @@ describe('weights integrity', () => {
 
   test('a damaged weights file is a DamagedFileError naming it', async () => {
     const folder = await copyOfSaved('flipped');
-    const file = await weightsFile(folder);
+    const file = await weightsFileOf(folder);
     await flipByte(file);
     const before = tf.memory().numTensors;
     await assert.rejects(
@@ -88,7 +76,7 @@ describe('weights integrity', () => {
     await writeFile(jsonFile, JSON.stringify(json));
     const model = await loadModel(folder);
     model.dispose();
-    const file = await weightsFile(folder);
+    const file = await weightsFileOf(folder);
     await flipByte(file);
     await assert.rejects(loadModel(folder), { message: `${file} ${MISMATCH}` });
   });
@@ -100,7 +88,7 @@ describe('weights integrity', () => {
     delete json.weightsSha256;
     (json.weightsManifest as Array<{ paths: string[] }>)[0].paths = ['group1-shard1of1.bin'];
     await writeFile(jsonFile, JSON.stringify(json));
-    await rename(await weightsFile(folder), path.join(folder, 'group1-shard1of1.bin'));
+    await rename(await weightsFileOf(folder), path.join(folder, 'group1-shard1of1.bin'));
     const model = await loadModel(folder);
     assert.equal(model.inputs[0].shape.join(','), ',16,16,1');
     model.dispose();
