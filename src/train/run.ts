@@ -639,7 +639,9 @@ function explainStop(err: unknown, saved: number): unknown {
       ? `the checkpoint of epoch ${saved} is kept`
       : 'no epoch had finished, so nothing was saved';
   if (err instanceof DivergenceError) {
-    return new DivergenceError(`${err.message}; ${kept}. Try a lower --lr`);
+    return new DivergenceError(
+      `${err.message}; ${kept}. Start a new run (another --out) with a lower --lr`,
+    );
   }
   if (err instanceof DiskFullError) {
     return new DiskFullError(err.path, {

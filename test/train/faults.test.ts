@@ -204,7 +204,7 @@ describe('faults in training runs', () => {
         assert.ok(err instanceof DivergenceError, String(err));
         assert.match(
           err.message,
-          /^diverged at epoch \d+, step \d+: .*(NaN or infinite|above 1e\+8).*; (the checkpoint of epoch \d+ is kept|no epoch had finished, so nothing was saved)\. Try a lower --lr$/,
+          /^diverged at epoch \d+, step \d+: .*(NaN or infinite|above 1e\+8).*; (the checkpoint of epoch \d+ is kept|no epoch had finished, so nothing was saved)\. Start a new run \(another --out\) with a lower --lr$/,
         );
         return true;
       });
