@@ -132,8 +132,8 @@ export {
   WorkerPool,
 } from './parallel/pool.js';
 export type { WorkerPoolOptions } from './parallel/pool.js';
-export { resume, train, TRAINING_PRESETS } from './train/run.js';
-export type { TrainRunConfig, TrainRunOptions, TrainRunResult } from './train/run.js';
+export { resume, train, TRAINING_PRESETS } from './run/train.js';
+export type { TrainRunConfig, TrainRunOptions, TrainRunResult } from './run/train.js';
 export {
   DATASET_SOURCE_KINDS,
   datasetLayout,
@@ -141,8 +141,8 @@ export {
   readRunConfig,
   RUN_FORMAT,
   runPaths,
-} from './train/run_config.js';
-export type { RunConfig } from './train/run_config.js';
+} from './run/config.js';
+export type { RunConfig } from './run/config.js';
 
 // Evaluation and prediction
 export { evaluateModel } from './eval/evaluate.js';
@@ -162,9 +162,9 @@ export { Predictor } from './predict/predictor.js';
 export type { ImagePrediction, PredictorOptions } from './predict/predictor.js';
 export { predictFiles } from './predict/files.js';
 export type { PredictFilesOptions, PredictFilesResult } from './predict/files.js';
-export { loadCheckpoint, saveCheckpoint } from './io/checkpoint.js';
-export { KEPT_CHECKPOINTS } from './io/checkpoint.js';
-export type { LoadCheckpointOptions, LoadedCheckpoint } from './io/checkpoint.js';
+export { loadCheckpoint, saveCheckpoint } from './run/checkpoint.js';
+export { KEPT_CHECKPOINTS } from './run/checkpoint.js';
+export type { LoadCheckpointOptions, LoadedCheckpoint } from './run/checkpoint.js';
 export { sweepStaleTemporaries } from './io/atomic.js';
 
 // Ablation study

@@ -13,8 +13,8 @@ import { DEFAULT_VAL_FRACTION } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { validateInputShape } from '../models/options.js';
 import type { OptimizerName } from '../train/optimizer.js';
-import { TRAINING_PRESETS } from '../train/run.js';
-import { DATASET_SOURCE_KINDS } from '../train/run_config.js';
+import { TRAINING_PRESETS } from '../run/train.js';
+import { DATASET_SOURCE_KINDS } from '../run/config.js';
 import type { Interpolation } from '../util/raster.js';
 import { checkSeed } from '../util/rng.js';
 

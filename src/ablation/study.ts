@@ -23,7 +23,7 @@ import { kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
 import { DataError, UserError } from '../errors.js';
 import { writeFileAtomic, pathExists } from '../io/atomic.js';
-import { datasetLayout } from '../train/run_config.js';
+import { datasetLayout } from '../run/config.js';
 import { claimLock, describeLock, type FoundLock } from './lock.js';
 import {
   checkAblationSettings,

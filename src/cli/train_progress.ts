@@ -4,7 +4,7 @@
  * `--json` lines on stdout. The pace comes from `TrainingPace` (src/train/pace.ts).
  */
 import cliProgress from 'cli-progress';
-import type { TrainRunCallbacks } from '../train/run.js';
+import type { TrainRunCallbacks } from '../run/train.js';
 import type { EpochLog, StepProgress } from '../train/trainer.js';
 import { TrainingPace, type PaceEstimate } from '../train/pace.js';
 

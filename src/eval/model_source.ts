@@ -9,7 +9,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 import { loadModel, MODEL_JSON } from '../io/model_files.js';
 import { modelMetadata } from '../models/build.js';
-import { isRunFolder, readRunConfig, runPaths, type RunConfig } from '../train/run_config.js';
+import { isRunFolder, readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 
 /** A resolved model folder, and the run it belongs to when it was given as a run folder. */
 export interface ModelSource {

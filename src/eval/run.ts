@@ -29,7 +29,7 @@ import {
   type ImageEvaluation,
 } from './evaluate.js';
 import { openModel } from './model_source.js';
-import { datasetLayout, readRunConfig, runPaths, type RunConfig } from '../train/run_config.js';
+import { datasetLayout, readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 import { DEFAULT_THRESHOLD } from './score.js';
 import { metricsCsv, summarizeEvaluation, type EvaluationSummary } from './summary.js';
 

@@ -25,8 +25,8 @@ import {
   type TrainRunCallbacks,
   type TrainRunOptions,
   type TrainRunResult,
-} from '../train/run.js';
-import { RUN_CONFIG_FILE, RUN_FORMAT } from '../train/run_config.js';
+} from '../run/train.js';
+import { RUN_CONFIG_FILE, RUN_FORMAT } from '../run/config.js';
 
 /** The quick configuration (see the file's doc comment). */
 export const QUICKSTART_SETTINGS = {

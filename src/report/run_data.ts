@@ -26,7 +26,7 @@ import { METRIC_NAMES } from '../eval/score.js';
 import type { EvaluationSummary } from '../eval/summary.js';
 import { attentionGateNames } from '../models/build.js';
 import { Predictor } from '../predict/predictor.js';
-import { datasetLayout, readRunConfig, runPaths, type RunConfig } from '../train/run_config.js';
+import { datasetLayout, readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 import type { EpochLog } from '../train/trainer.js';
 import { MAX_CASES_PER_GROUP, selectCases, type CaseGroup } from './cases.js';
 import { casePanels, DEFAULT_THUMBNAIL_SIZE, type CasePanels } from './images.js';

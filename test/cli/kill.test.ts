@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { loadCheckpoint } from '../../src/io/checkpoint.js';
+import { loadCheckpoint } from '../../src/run/checkpoint.js';
 import { loadModel } from '../../src/io/model_files.js';
 import { Rng } from '../../src/util/rng.js';
 import { useBackend } from '../helpers.js';

@@ -17,7 +17,7 @@ import {
   QUICKSTART_MARKER,
   type QuickstartOptions,
 } from '../../src/experiments/quickstart.js';
-import { train } from '../../src/train/run.js';
+import { train } from '../../src/run/train.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { hashTree } from './tree.js';

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { synthesizeDataset } from '../../src/data/synthetic/generate.js';
-import { loadCheckpoint } from '../../src/io/checkpoint.js';
+import { loadCheckpoint } from '../../src/run/checkpoint.js';
 import { loadModel } from '../../src/io/model_files.js';
 import { buildModel } from '../../src/models/build.js';
 import { Optimizer } from '../../src/train/optimizer.js';
-import { resume, train } from '../../src/train/run.js';
+import { resume, train } from '../../src/run/train.js';
 import { DivergenceError, OutOfMemoryError, Trainer } from '../../src/train/trainer.js';
 import { expectClose, useBackend } from '../helpers.js';
 

@@ -15,7 +15,7 @@ import {
   datasetLayout,
   parseDatasetSourceKind,
   readRunConfig,
-} from '../../train/run_config.js';
+} from '../../run/config.js';
 import {
   evaluateRun,
   evaluateSavedModel,

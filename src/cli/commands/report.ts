@@ -10,7 +10,7 @@ import { initBackend, parseBackendChoice } from '../../backend/select.js';
 import { DEFAULT_CASES_PER_GROUP, type RunReportProgress } from '../../report/run_data.js';
 import { MAX_CASES_PER_GROUP, parseCasesPerGroup } from '../../report/cases.js';
 import { RUN_REPORT_FILE, writeRunReport } from '../../report/run_report.js';
-import { readRunConfig } from '../../train/run_config.js';
+import { readRunConfig } from '../../run/config.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
 import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
 import { packageVersion } from '../version.js';

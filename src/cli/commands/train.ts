@@ -15,10 +15,10 @@ import {
   TRAINING_PRESETS,
   type TrainRunOptions,
   type TrainRunResult,
-} from '../../train/run.js';
+} from '../../run/train.js';
 import { interrupts, shellQuote } from '../interrupt.js';
 import { trainProgress } from '../train_progress.js';
-import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../train/run_config.js';
+import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../run/config.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { parseSeed } from '../../util/rng.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';

@@ -34,15 +34,15 @@ import {
   temporaryFolderPath,
   writeFileAtomic,
   writeFileDurable,
-} from './atomic.js';
+} from '../io/atomic.js';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   parseCheckpointState,
   type CheckpointStateFile,
 } from './checkpoint_state.js';
-import { faultPoint } from './faults.js';
-import { HASH_MISMATCH, loadModel, saveModel } from './model_files.js';
+import { faultPoint } from '../io/faults.js';
+import { HASH_MISMATCH, loadModel, saveModel } from '../io/model_files.js';
 
 /** How many epoch folders are kept: the newest and the one before, in case one is damaged. */
 export const KEPT_CHECKPOINTS = 2;

@@ -8,7 +8,7 @@ import {
   parseRunConfig,
   readRunConfig,
   runPaths,
-} from '../../src/train/run_config.js';
+} from '../../src/run/config.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { runConfig } from '../eval/fixtures.js';
 

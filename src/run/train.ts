@@ -20,13 +20,13 @@ import { loadSplit, saveSplit } from '../data/split_file.js';
 import { holdoutSplit, kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
 import { pathExists, sweepStaleTemporaries, writeFileAtomic } from '../io/atomic.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { faultPoint } from '../io/faults.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import type { ModelName } from '../models/options.js';
 import type { Interpolation } from '../util/raster.js';
-import { checkMicroBatch, trainingMicroBatch } from './memory.js';
+import { checkMicroBatch, trainingMicroBatch } from '../train/memory.js';
 import {
   datasetLayout,
   readRunConfig,
@@ -35,16 +35,16 @@ import {
   RUN_FORMAT,
   RUN_VERSION,
   type RunConfig,
-} from './run_config.js';
-import { LOSS_NAMES, WEIGHTINGS, type LossName, type Weighting } from './objective.js';
-import { resolveOptimizerConfig, type OptimizerConfig } from './optimizer.js';
+} from './config.js';
+import { LOSS_NAMES, WEIGHTINGS, type LossName, type Weighting } from '../train/objective.js';
+import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
 import {
   DivergenceError,
   Trainer,
   type EpochLog,
   type StepProgress,
   type TrainState,
-} from './trainer.js';
+} from '../train/trainer.js';
 import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
 
 /** The paper's settings per data set (REFERENCE.md §3). */

@@ -6,13 +6,13 @@ import { after, afterEach, before, describe, mock, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DamagedFileError, DiskFullError, UserError } from '../../src/errors.js';
-import { KEPT_CHECKPOINTS, loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint.js';
-import { parseCheckpointState } from '../../src/io/checkpoint_state.js';
+import { KEPT_CHECKPOINTS, loadCheckpoint, saveCheckpoint } from '../../src/run/checkpoint.js';
+import { parseCheckpointState } from '../../src/run/checkpoint_state.js';
 import { buildModel } from '../../src/models/build.js';
 import type { TrainState } from '../../src/train/trainer.js';
 import { useBackend } from '../helpers.js';
-import { clearFaults, deadPid, failWrites, mountTmpfs, unmountTmpfs } from './faults.js';
-import { flipByte, weightsFileOf } from './damage.js';
+import { clearFaults, deadPid, failWrites, mountTmpfs, unmountTmpfs } from '../io/faults.js';
+import { flipByte, weightsFileOf } from '../io/damage.js';
 
 const MISMATCH = 'is damaged: its content does not match the hash recorded when it was written';
 
