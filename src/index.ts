@@ -65,15 +65,22 @@ export type { Batch } from './data/batch.js';
 export type { DatasetSource, DatasetSourceKind, SegmentationDataset } from './data/dataset.js';
 export { listDatasetPairs, loadDataset } from './data/load.js';
 export type { LoadDatasetOptions, LoadProgress } from './data/load.js';
-export { DATASET_KINDS, DATASET_PRESETS } from './data/presets.js';
-export type { DatasetKind } from './data/presets.js';
+export {
+  DATASET_KINDS,
+  DATASET_PRESETS,
+  DATASET_SOURCE_KINDS,
+  datasetLayout,
+  datasetPreset,
+  syntheticKindOf,
+} from './data/presets.js';
+export type { DatasetKind, DatasetPreset, SyntheticKind } from './data/presets.js';
 export { holdoutSplit, kFoldSplit, resolveSplit } from './data/splits.js';
 export type { FoldIndices, Split, SplitFold } from './data/splits.js';
 export { loadSplit, saveSplit } from './data/split_file.js';
 export { summarizeDataset } from './data/summary.js';
 export type { DatasetSummary } from './data/summary.js';
 export { synthesizeDataset, SYNTHETIC_KINDS } from './data/synthetic/generate.js';
-export type { SynthesizeOptions, SyntheticKind } from './data/synthetic/generate.js';
+export type { SynthesizeOptions } from './data/synthetic/generate.js';
 export { writeSyntheticDataset } from './data/synthetic/write.js';
 export type { WriteSyntheticOptions } from './data/synthetic/write.js';
 export { decodeImage, decodeMask } from './io/image.js';
@@ -132,16 +139,9 @@ export {
   WorkerPool,
 } from './parallel/pool.js';
 export type { WorkerPoolOptions } from './parallel/pool.js';
-export { resume, train, TRAINING_PRESETS } from './run/train.js';
+export { resume, train } from './run/train.js';
 export type { TrainRunConfig, TrainRunOptions, TrainRunResult } from './run/train.js';
-export {
-  DATASET_SOURCE_KINDS,
-  datasetLayout,
-  parseRunConfig,
-  readRunConfig,
-  RUN_FORMAT,
-  runPaths,
-} from './run/config.js';
+export { parseRunConfig, readRunConfig, RUN_FORMAT, runPaths } from './run/config.js';
 export type { RunConfig } from './run/config.js';
 
 // Evaluation and prediction

@@ -5,7 +5,7 @@
  * one. What an invocation may change is the selection (variants, folds, shard) and what
  * depends on the machine: backend, micro-batch, cache folder, lock timeout.
  *
- * Pure functions (the presets come from train/run.ts).
+ * Pure functions (the presets come from src/data/presets.ts).
  */
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { DEFAULT_SYNTHETIC_COUNT, MAX_SYNTHETIC_COUNT } from '../data/synthetic/generate.js';
@@ -13,8 +13,7 @@ import { DEFAULT_VAL_FRACTION } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { validateInputShape } from '../models/options.js';
 import type { OptimizerName } from '../train/optimizer.js';
-import { TRAINING_PRESETS } from '../run/train.js';
-import { DATASET_SOURCE_KINDS } from '../run/config.js';
+import { DATASET_SOURCE_KINDS, datasetPreset, syntheticKindOf } from '../data/presets.js';
 import type { Interpolation } from '../util/raster.js';
 import { checkSeed } from '../util/rng.js';
 
@@ -85,16 +84,6 @@ export const SETTING_FLAGS: Readonly<Record<keyof AblationSettings, string>> = {
 /** The paper's 5 folds. */
 export const DEFAULT_FOLDS = 5;
 
-const SYNTHETIC: Partial<Record<DatasetSourceKind, 'bus' | 'isic'>> = {
-  'synthetic-bus': 'bus',
-  'synthetic-isic': 'isic',
-};
-
-/** The synthetic generator kind of a data set kind, or undefined for real data. */
-export function syntheticKindOf(dataset: DatasetSourceKind): 'bus' | 'isic' | undefined {
-  return SYNTHETIC[dataset];
-}
-
 function positiveInteger(value: number, key: keyof AblationSettings, min = 1): number {
   if (!(Number.isInteger(value) && value >= min)) {
     throw new UserError(`${SETTING_FLAGS[key]}: expected an integer >= ${min}, got ${value}`);
@@ -112,7 +101,7 @@ function inRange(value: number, key: keyof AblationSettings, lo: number, hi: num
 /**
  * The settings of a new study, each left-out one filled in with its default:
  * folds 5; seed 0; valFraction 0.15; input size, channels, epochs and batch size from the data
- * set's preset (`TRAINING_PRESETS`: bus 128x128x1, 100 epochs, batch 16; isic2018 192x256x3,
+ * set's preset (`DATASET_PRESETS`: bus 128x128x1, 100 epochs, batch 16; isic2018 192x256x3,
  * 50, 8); width 1; BatchNormalization momentum 0.99; SGD with learning rate 0.01 (Adam: 0.001), decay 1e-6, momentum 0.9;
  * alpha 0.7; gamma 4/3; nearest-neighbour resizing; mask suffix ''; synthetic data sets:
  * 163 (bus) or 200 (isic) items in `defaultData`.
@@ -130,7 +119,7 @@ export function resolveAblationSettings(
       `--dataset: unknown data set '${String(dataset)}'; expected one of ${DATASET_SOURCE_KINDS.join(', ')}`,
     );
   }
-  const synth = SYNTHETIC[dataset];
+  const synth = syntheticKindOf(dataset);
   const data = input.data ?? (synth !== undefined ? defaultData : undefined);
   if (data === undefined) throw new UserError(`--data is required for --dataset ${dataset}`);
   if (synth === undefined && input.syntheticCount != null) {
@@ -141,7 +130,7 @@ export function resolveAblationSettings(
   if (dataset !== 'folder' && input.maskSuffix !== undefined && input.maskSuffix !== '') {
     throw new UserError(`--mask-suffix: applies to --dataset folder only, not ${dataset}`);
   }
-  const preset = TRAINING_PRESETS[dataset];
+  const preset = datasetPreset(dataset);
   const optimizer = input.optimizer ?? 'sgd';
   const seed = input.seed ?? 0;
   checkSeed(seed, SETTING_FLAGS.seed);
@@ -153,7 +142,7 @@ export function resolveAblationSettings(
     valFraction: inRange(input.valFraction ?? DEFAULT_VAL_FRACTION, 'valFraction', 0, 1),
     syntheticCount:
       synth === undefined ? null : (input.syntheticCount ?? DEFAULT_SYNTHETIC_COUNT[synth]),
-    inputSize: input.inputSize ?? preset.inputSize,
+    inputSize: input.inputSize ?? [...preset.inputSize],
     channels: input.channels ?? preset.channels,
     width: input.width ?? 1,
     bnMomentum: inRange(input.bnMomentum ?? 0.99, 'bnMomentum', 0, 1),

@@ -23,16 +23,16 @@ import { kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
 import { DataError, UserError } from '../errors.js';
 import { writeFileAtomic, pathExists } from '../io/atomic.js';
-import { datasetLayout } from '../run/config.js';
+import { datasetLayout } from '../data/presets.js';
 import { claimLock, describeLock, type FoundLock } from './lock.js';
 import {
   checkAblationSettings,
   resolveAblationSettings,
   SETTING_FLAGS,
-  syntheticKindOf,
   type AblationSettings,
   type AblationSettingsInput,
 } from './settings.js';
+import { syntheticKindOf } from '../data/presets.js';
 import { unitPathSegments, type AblationUnit } from './units.js';
 import { ABLATION_VARIANT_IDS, type AblationVariantId } from './variants.js';
 

@@ -1,9 +1,10 @@
 /**
- * The data set layouts the readers understand, and the paper's input size and channels for
- * each (../shared REFERENCE §3: BUS 128x128x1, ISIC 2018 192x256x3). Flags override them.
- * Pure JavaScript.
+ * The data sets: their layouts on disk, the synthetic stand-ins, and one table of the paper's
+ * settings per data set (../shared REFERENCE §3: BUS 128x128x1, 100 epochs, batch 16;
+ * ISIC 2018 192x256x3, 50 epochs, batch 8). Flags override them. Pure JavaScript.
  */
 import { UserError } from '../errors.js';
+import type { DatasetSourceKind } from './dataset.js';
 
 /** A data set layout on disk. */
 export type DatasetKind = 'bus' | 'isic2018' | 'folder';
@@ -11,20 +12,59 @@ export type DatasetKind = 'bus' | 'isic2018' | 'folder';
 /** The allowed values of `DatasetKind`. */
 export const DATASET_KINDS: readonly DatasetKind[] = ['bus', 'isic2018', 'folder'];
 
+/** The data set kinds a run may name: the three layouts and the two synthetic kinds. */
+export const DATASET_SOURCE_KINDS: readonly DatasetSourceKind[] = [
+  'bus',
+  'isic2018',
+  'folder',
+  'synthetic-bus',
+  'synthetic-isic',
+];
+
+/** The synthetic generators. */
+export type SyntheticKind = 'bus' | 'isic';
+
 /** Input size [rows, cols] and channels of a data set. */
 export interface InputPreset {
   inputSize: readonly [number, number];
   channels: 1 | 3;
 }
 
+/** A data set's settings: input size and channels, and the paper's epochs and batch size. */
+export interface DatasetPreset extends InputPreset {
+  /** How the files lie on disk. */
+  layout: DatasetKind;
+  /** The generator of a synthetic stand-in; absent for real data. */
+  synthetic?: SyntheticKind;
+  epochs: number;
+  batchSize: number;
+}
+
 /**
- * The defaults per layout: `bus` 128x128x1 and `isic2018` 192x256x3 as in the paper;
- * `folder` (your own images) 128x128x3, which takes grey and colour images alike.
+ * The settings per data set: `bus` and `isic2018` as in the paper, their synthetic stand-ins
+ * alike; `folder` (your own images) 128x128x3, which takes grey and colour images alike, with
+ * BUS's protocol.
  */
-export const DATASET_PRESETS: Readonly<Record<DatasetKind, InputPreset>> = {
-  bus: { inputSize: [128, 128], channels: 1 },
-  isic2018: { inputSize: [192, 256], channels: 3 },
-  folder: { inputSize: [128, 128], channels: 3 },
+export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>> = {
+  bus: { layout: 'bus', inputSize: [128, 128], channels: 1, epochs: 100, batchSize: 16 },
+  'synthetic-bus': {
+    layout: 'bus',
+    synthetic: 'bus',
+    inputSize: [128, 128],
+    channels: 1,
+    epochs: 100,
+    batchSize: 16,
+  },
+  isic2018: { layout: 'isic2018', inputSize: [192, 256], channels: 3, epochs: 50, batchSize: 8 },
+  'synthetic-isic': {
+    layout: 'isic2018',
+    synthetic: 'isic',
+    inputSize: [192, 256],
+    channels: 3,
+    epochs: 50,
+    batchSize: 8,
+  },
+  folder: { layout: 'folder', inputSize: [128, 128], channels: 3, epochs: 100, batchSize: 16 },
 };
 
 /** Parses a layout name ("bus", "isic2018", "folder"), naming the flag in the error. */
@@ -36,18 +76,35 @@ export function parseDatasetKind(text: string, flag = '--dataset'): DatasetKind 
   );
 }
 
-/** The preset of a layout (exhaustive over `DatasetKind`). */
-export function datasetPreset(kind: DatasetKind): InputPreset {
-  switch (kind) {
-    case 'bus':
-    case 'isic2018':
-    case 'folder':
-      return DATASET_PRESETS[kind];
-    default:
-      throw new UserError(
-        `datasetPreset: unknown data set '${String(kind)}'; expected one of ${DATASET_KINDS.join(', ')}`,
-      );
+/** Parses a data set kind including the synthetic ones, naming the flag in the error. */
+export function parseDatasetSourceKind(text: string, flag = '--dataset'): DatasetSourceKind {
+  const v = text.trim().toLowerCase();
+  if ((DATASET_SOURCE_KINDS as readonly string[]).includes(v)) return v as DatasetSourceKind;
+  throw new UserError(
+    `${flag}: unknown data set '${text}'; expected one of ${DATASET_SOURCE_KINDS.join(', ')}`,
+  );
+}
+
+/** The preset of a data set kind (exhaustive over `DatasetSourceKind`). */
+export function datasetPreset(kind: DatasetSourceKind): DatasetPreset {
+  const preset = (DATASET_PRESETS as Partial<Record<string, DatasetPreset>>)[kind];
+  if (preset === undefined) {
+    throw new UserError(
+      `datasetPreset: unknown data set '${String(kind)}'; expected one of ` +
+        DATASET_SOURCE_KINDS.join(', '),
+    );
   }
+  return preset;
+}
+
+/** The layout on disk of a data set kind: synthetic-bus is read as bus, synthetic-isic as isic2018. */
+export function datasetLayout(kind: DatasetSourceKind): DatasetKind {
+  return datasetPreset(kind).layout;
+}
+
+/** The synthetic generator of a data set kind, or undefined for real data. */
+export function syntheticKindOf(kind: DatasetSourceKind): SyntheticKind | undefined {
+  return datasetPreset(kind).synthetic;
 }
 
 /** The largest side accepted for an input size (a sanity bound against typos). */

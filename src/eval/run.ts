@@ -29,7 +29,8 @@ import {
   type ImageEvaluation,
 } from './evaluate.js';
 import { openModel } from './model_source.js';
-import { datasetLayout, readRunConfig, runPaths, type RunConfig } from '../run/config.js';
+import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
+import { datasetLayout } from '../data/presets.js';
 import { DEFAULT_THRESHOLD } from './score.js';
 import { metricsCsv, summarizeEvaluation, type EvaluationSummary } from './summary.js';
 

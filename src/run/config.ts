@@ -15,7 +15,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
-import type { DatasetKind } from '../data/presets.js';
+import { DATASET_SOURCE_KINDS } from '../data/presets.js';
 import { MODEL_NAMES, type ModelName } from '../models/options.js';
 import { INTERPOLATIONS, type Interpolation } from '../util/raster.js';
 
@@ -29,15 +29,6 @@ export const RUN_VERSION = 1;
 export const RUN_CONFIG_FILE = 'config.json';
 export const RUN_BEST_DIR = 'best';
 export const RUN_EVAL_DIR = 'eval';
-
-/** The data set kinds a run may name: the three layouts and the two synthetic kinds. */
-export const DATASET_SOURCE_KINDS: readonly DatasetSourceKind[] = [
-  'bus',
-  'isic2018',
-  'folder',
-  'synthetic-bus',
-  'synthetic-isic',
-];
 
 /** How the network of a run was built. */
 export interface RunModelConfig {
@@ -80,34 +71,6 @@ export interface RunConfig {
   seed?: number;
   backend?: string;
   [field: string]: unknown;
-}
-
-/** Parses a data set kind including the synthetic ones, naming the flag in the error. */
-export function parseDatasetSourceKind(text: string, flag = '--dataset'): DatasetSourceKind {
-  const v = text.trim().toLowerCase();
-  if ((DATASET_SOURCE_KINDS as readonly string[]).includes(v)) return v as DatasetSourceKind;
-  throw new UserError(
-    `${flag}: unknown data set '${text}'; expected one of ${DATASET_SOURCE_KINDS.join(', ')}`,
-  );
-}
-
-/** The layout on disk of a data set kind: synthetic-bus is read as bus, synthetic-isic as isic2018. */
-export function datasetLayout(kind: DatasetSourceKind): DatasetKind {
-  switch (kind) {
-    case 'bus':
-    case 'synthetic-bus':
-      return 'bus';
-    case 'isic2018':
-    case 'synthetic-isic':
-      return 'isic2018';
-    case 'folder':
-      return 'folder';
-    default:
-      throw new UserError(
-        `datasetLayout: unknown data set '${String(kind)}'; expected one of ` +
-          DATASET_SOURCE_KINDS.join(', '),
-      );
-  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

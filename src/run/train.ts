@@ -28,7 +28,6 @@ import type { ModelName } from '../models/options.js';
 import type { Interpolation } from '../util/raster.js';
 import { checkMicroBatch, trainingMicroBatch } from '../train/memory.js';
 import {
-  datasetLayout,
   readRunConfig,
   RUN_BEST_DIR,
   RUN_EVAL_DIR,
@@ -36,6 +35,7 @@ import {
   RUN_VERSION,
   type RunConfig,
 } from './config.js';
+import { datasetLayout, datasetPreset, syntheticKindOf } from '../data/presets.js';
 import { LOSS_NAMES, WEIGHTINGS, type LossName, type Weighting } from '../train/objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
 import {
@@ -46,20 +46,6 @@ import {
   type TrainState,
 } from '../train/trainer.js';
 import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
-
-/** The paper's settings per data set (REFERENCE.md §3). */
-export const TRAINING_PRESETS: Readonly<
-  Record<
-    DatasetSourceKind,
-    { inputSize: [number, number]; channels: 1 | 3; epochs: number; batchSize: number }
-  >
-> = {
-  bus: { inputSize: [128, 128], channels: 1, epochs: 100, batchSize: 16 },
-  'synthetic-bus': { inputSize: [128, 128], channels: 1, epochs: 100, batchSize: 16 },
-  isic2018: { inputSize: [192, 256], channels: 3, epochs: 50, batchSize: 8 },
-  'synthetic-isic': { inputSize: [192, 256], channels: 3, epochs: 50, batchSize: 8 },
-  folder: { inputSize: [128, 128], channels: 3, epochs: 100, batchSize: 16 },
-};
 
 /** The contents of RUN_DIR/config.json as `train` writes it. */
 export interface TrainRunConfig extends RunConfig {
@@ -152,11 +138,6 @@ export interface TrainRunResult {
   bestScore: number;
 }
 
-const SYNTHETIC: Partial<Record<DatasetSourceKind, 'bus' | 'isic'>> = {
-  'synthetic-bus': 'bus',
-  'synthetic-isic': 'isic',
-};
-
 /** Writes a synthetic data set to `dir` unless the same one (kind, count, seed) is there. */
 async function ensureSynthetic(
   kind: 'bus' | 'isic',
@@ -203,7 +184,7 @@ export async function loadRunDataset(
   options: { maxPixels?: number } = {},
 ): Promise<SegmentationDataset> {
   const d = config.dataset;
-  const synth = SYNTHETIC[d.kind];
+  const synth = syntheticKindOf(d.kind);
   if (synth !== undefined && d.synthetic !== undefined) {
     await ensureSynthetic(synth, d.data, d.synthetic.count, d.synthetic.seed, callbacks);
   }
@@ -239,9 +220,8 @@ export async function train(
       `${out} already holds a run: continue it with --resume ${options.out}, or choose another --out`,
     );
   }
-  const preset = TRAINING_PRESETS[options.dataset];
-  if (preset === undefined) throw new UserError(`unknown data set '${options.dataset}'`);
-  const synth = SYNTHETIC[options.dataset];
+  const preset = datasetPreset(options.dataset);
+  const synth = syntheticKindOf(options.dataset);
   if (options.data === undefined && synth === undefined) {
     throw new UserError(`--data is required for --dataset ${options.dataset}`);
   }

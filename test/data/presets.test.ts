@@ -2,18 +2,45 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   DATASET_PRESETS,
+  datasetLayout,
   datasetPreset,
+  syntheticKindOf,
   parseChannels,
   parseDatasetKind,
   parseInputSize,
 } from '../../src/data/presets.js';
 
 describe('presets and flag parsers', () => {
-  test("the paper's input sizes", () => {
-    assert.deepEqual(DATASET_PRESETS.bus, { inputSize: [128, 128], channels: 1 });
-    assert.deepEqual(datasetPreset('isic2018'), { inputSize: [192, 256], channels: 3 });
+  test("the paper's settings per data set (REFERENCE §3)", () => {
+    assert.deepEqual(DATASET_PRESETS.bus, {
+      layout: 'bus',
+      inputSize: [128, 128],
+      channels: 1,
+      epochs: 100,
+      batchSize: 16,
+    });
+    assert.deepEqual(datasetPreset('isic2018'), {
+      layout: 'isic2018',
+      inputSize: [192, 256],
+      channels: 3,
+      epochs: 50,
+      batchSize: 8,
+    });
+    // The synthetic stand-ins share their data set's settings and layout.
+    for (const [synthetic, real] of [
+      ['synthetic-bus', 'bus'],
+      ['synthetic-isic', 'isic2018'],
+    ] as const) {
+      const { synthetic: generator, ...rest } = datasetPreset(synthetic);
+      assert.deepEqual(rest, datasetPreset(real));
+      assert.equal(generator, syntheticKindOf(synthetic));
+      assert.equal(datasetLayout(synthetic), real);
+      assert.equal(syntheticKindOf(real), undefined);
+    }
     assert.throws(() => datasetPreset('ct' as 'bus'), {
-      message: "datasetPreset: unknown data set 'ct'; expected one of bus, isic2018, folder",
+      message:
+        "datasetPreset: unknown data set 'ct'; expected one of bus, isic2018, folder, " +
+        'synthetic-bus, synthetic-isic',
     });
   });
 

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  datasetLayout,
-  parseDatasetSourceKind,
-  parseRunConfig,
-  readRunConfig,
-  runPaths,
-} from '../../src/run/config.js';
+import { parseRunConfig, readRunConfig, runPaths } from '../../src/run/config.js';
+import { datasetLayout, parseDatasetSourceKind } from '../../src/data/presets.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { runConfig } from '../eval/fixtures.js';
 

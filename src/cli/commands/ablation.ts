@@ -23,7 +23,7 @@ import { parseCount } from '../../data/synthetic/generate.js';
 import { UserError } from '../../errors.js';
 import { parseBatchSize } from '../../eval/options.js';
 import { parseOptimizerName } from '../../train/optimizer.js';
-import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../run/config.js';
+import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../data/presets.js';
 import type { EpochLog } from '../../train/trainer.js';
 import { parseSeed } from '../../util/rng.js';
 import { interrupts, shellQuote } from '../interrupt.js';

@@ -10,12 +10,8 @@ import { UserError } from '../../errors.js';
 import { DEFAULT_EVAL_BATCH_SIZE } from '../../eval/evaluate.js';
 import { parseBatchSize, parseFold } from '../../eval/options.js';
 import { checkFolder } from '../../data/listing.js';
-import {
-  DATASET_SOURCE_KINDS,
-  datasetLayout,
-  parseDatasetSourceKind,
-  readRunConfig,
-} from '../../run/config.js';
+import { readRunConfig } from '../../run/config.js';
+import { DATASET_SOURCE_KINDS, datasetLayout, parseDatasetSourceKind } from '../../data/presets.js';
 import {
   evaluateRun,
   evaluateSavedModel,

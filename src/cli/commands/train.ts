@@ -9,16 +9,10 @@ import { parseChannels, parseInputSize } from '../../data/presets.js';
 import { parseModelName, MODEL_NAMES, validateInputShape } from '../../models/options.js';
 import { LOSS_NAMES, parseLossName, WEIGHTINGS, type Weighting } from '../../train/objective.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../../train/optimizer.js';
-import {
-  resume,
-  train,
-  TRAINING_PRESETS,
-  type TrainRunOptions,
-  type TrainRunResult,
-} from '../../run/train.js';
+import { resume, train, type TrainRunOptions, type TrainRunResult } from '../../run/train.js';
 import { interrupts, shellQuote } from '../interrupt.js';
 import { trainProgress } from '../train_progress.js';
-import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../run/config.js';
+import { DATASET_SOURCE_KINDS, datasetPreset, parseDatasetSourceKind } from '../../data/presets.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { parseSeed } from '../../util/rng.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
@@ -210,7 +204,7 @@ export function register(program: Command): void {
       const loss = parseLossName(flags.loss, '--loss');
       const inputSize = flags.inputSize ? parseInputSize(flags.inputSize) : undefined;
       const channels = flags.channels ? parseChannels(flags.channels) : undefined;
-      const preset = TRAINING_PRESETS[dataset];
+      const preset = datasetPreset(dataset);
       validateInputShape(
         [...(inputSize ?? preset.inputSize), channels ?? preset.channels],
         '--input-size',

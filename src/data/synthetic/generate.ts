@@ -18,12 +18,12 @@ import {
   type RawImage,
 } from '../../util/raster.js';
 import { checkIndex, type SegmentationDataset } from '../dataset.js';
-import { checkInputShape, DATASET_PRESETS } from '../presets.js';
+import { checkInputShape, DATASET_PRESETS, type SyntheticKind } from '../presets.js';
 import { generateBusPair, type GeneratedPair } from './bus.js';
 import { generateIsicPair } from './isic.js';
 
 /** Which synthetic data: ultrasound-like ('bus') or dermoscopy-like ('isic'). */
-export type SyntheticKind = 'bus' | 'isic';
+export type { SyntheticKind };
 
 /** The allowed values of `SyntheticKind`. */
 export const SYNTHETIC_KINDS: readonly SyntheticKind[] = ['bus', 'isic'];
