@@ -11,7 +11,8 @@ import type { DatasetSourceKind } from '../data/dataset.js';
 import { DEFAULT_SYNTHETIC_COUNT, MAX_SYNTHETIC_COUNT } from '../data/synthetic/generate.js';
 import { DEFAULT_VAL_FRACTION } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { validateInputShape } from '../models/options.js';
+import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
+import { DEFAULT_BN_MOMENTUM, validateInputShape } from '../models/options.js';
 import type { OptimizerName } from '../train/optimizer.js';
 import { DATASET_SOURCE_KINDS, datasetPreset, syntheticKindOf } from '../data/presets.js';
 import type { Interpolation } from '../util/raster.js';
@@ -145,15 +146,15 @@ export function resolveAblationSettings(
     inputSize: input.inputSize ?? [...preset.inputSize],
     channels: input.channels ?? preset.channels,
     width: input.width ?? 1,
-    bnMomentum: inRange(input.bnMomentum ?? 0.99, 'bnMomentum', 0, 1),
+    bnMomentum: inRange(input.bnMomentum ?? DEFAULT_BN_MOMENTUM, 'bnMomentum', 0, 1),
     epochs: positiveInteger(input.epochs ?? preset.epochs, 'epochs'),
     batchSize: positiveInteger(input.batchSize ?? preset.batchSize, 'batchSize'),
     optimizer,
     learningRate: input.learningRate ?? (optimizer === 'adam' ? 0.001 : 0.01),
     decay: input.decay ?? 1e-6,
     momentum: inRange(input.momentum ?? 0.9, 'momentum', 0, 1),
-    alpha: inRange(input.alpha ?? 0.7, 'alpha', 0, 1),
-    gamma: input.gamma ?? 4 / 3,
+    alpha: inRange(input.alpha ?? DEFAULT_ALPHA, 'alpha', 0, 1),
+    gamma: input.gamma ?? DEFAULT_GAMMA,
     interpolation: input.interpolation ?? 'nearest',
     maskSuffix: input.maskSuffix ?? '',
   };

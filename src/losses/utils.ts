@@ -15,6 +15,12 @@ export type Reduction = 'batch' | 'image';
 
 export const REDUCTIONS: readonly Reduction[] = ['batch', 'image'];
 
+/** The Tversky weight of false negatives: the paper's and the reference code's alpha. */
+export const DEFAULT_ALPHA = 0.7;
+
+/** The focal parameter: FTL = (1 - TI)^(1/gamma) with the reference code's exponent 0.75. */
+export const DEFAULT_GAMMA = 4 / 3;
+
 /** Options of every loss in `src/losses` (each loss reads the fields it needs). */
 export interface LossOptions {
   /**
@@ -45,11 +51,11 @@ export type ResolvedLossOptions = Required<LossOptions>;
 
 /** The defaults, filled in here only. */
 export function resolveLossOptions(fn: string, options: LossOptions = {}): ResolvedLossOptions {
-  const alpha = options.alpha ?? 0.7;
+  const alpha = options.alpha ?? DEFAULT_ALPHA;
   const resolved: ResolvedLossOptions = {
     alpha,
     beta: options.beta ?? 1 - alpha,
-    gamma: options.gamma ?? 4 / 3,
+    gamma: options.gamma ?? DEFAULT_GAMMA,
     smooth: options.smooth ?? 1,
     reduction: options.reduction ?? 'batch',
   };

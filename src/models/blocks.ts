@@ -16,10 +16,10 @@ export class LayerFactory {
 
   constructor(
     private readonly seed: number | undefined,
-    private readonly bnMomentum = 0.99,
+    private readonly bnMomentum: number,
   ) {}
 
-  /** BatchNormalization with Keras's defaults (epsilon 1e-3; momentum 0.99 unless set). */
+  /** BatchNormalization with Keras's epsilon 1e-3 and the model's momentum. */
   batchNorm(x: Sym, name: string): Sym {
     return tfl.layers
       .batchNormalization({ name, momentum: this.bnMomentum, epsilon: 1e-3 })

@@ -31,6 +31,9 @@ export interface ResolvedModelOptions {
   bnMomentum: number;
 }
 
+/** Keras's BatchNormalization momentum, which the reference networks use. */
+export const DEFAULT_BN_MOMENTUM = 0.99;
+
 /** The spatial down-sampling factor of the deepest level: inputs must divide by it. */
 export const DOWNSAMPLING = 16;
 
@@ -48,7 +51,7 @@ export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOp
   if (!Number.isFinite(width) || width <= 0) {
     throw new UserError(`width multiplier must be a positive number, got ${width}`);
   }
-  const bnMomentum = options.bnMomentum ?? 0.99;
+  const bnMomentum = options.bnMomentum ?? DEFAULT_BN_MOMENTUM;
   if (!(bnMomentum >= 0 && bnMomentum < 1)) {
     throw new UserError(`batch norm momentum must be in [0, 1), got ${bnMomentum}`);
   }

@@ -16,6 +16,7 @@
  *
  * Pure JavaScript (plots through Vega).
  */
+import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
 import { METRIC_NAMES } from '../eval/score.js';
 import type { MeanStd } from '../eval/summary.js';
 import { makeObjective, type LossName } from '../train/objective.js';
@@ -95,7 +96,7 @@ interface LossConfig {
 function lossConfig(data: RunReportData): LossConfig | undefined {
   const l = data.config.loss as Partial<LossConfig> | undefined;
   if (l === undefined || typeof l.name !== 'string' || !(l.name in LOSS_LABELS)) return undefined;
-  return { name: l.name, alpha: l.alpha ?? 0.7, gamma: l.gamma ?? 4 / 3 };
+  return { name: l.name, alpha: l.alpha ?? DEFAULT_ALPHA, gamma: l.gamma ?? DEFAULT_GAMMA };
 }
 
 /** Which loss trains each output, as the trainer's objective assigns them. */
@@ -410,7 +411,11 @@ async function focalTverskySection(
   data: RunReportData,
   warn: (m: string) => void,
 ): Promise<SafeHtml> {
-  const loss = lossConfig(data) ?? { name: 'ftl' as LossName, alpha: 0.7, gamma: 4 / 3 };
+  const loss = lossConfig(data) ?? {
+    name: 'ftl' as LossName,
+    alpha: DEFAULT_ALPHA,
+    gamma: DEFAULT_GAMMA,
+  };
   const svg = await renderVegaLite(focalTverskySpec(loss.gamma), {
     id: 'plot-ftl',
     onWarning: warn,
@@ -418,7 +423,7 @@ async function focalTverskySection(
   const g = formatGamma(loss.gamma);
   const used =
     lossConfig(data) === undefined
-      ? 'config.json records no loss; the curve uses the defaults (α = 0.7, γ = 4/3).'
+      ? `config.json records no loss; the curve uses the defaults (α = ${DEFAULT_ALPHA}, γ = ${formatGamma(DEFAULT_GAMMA)}).`
       : loss.name === 'ftl'
         ? `This run: ${lossPerOutput(data, loss)
             .map(([o, l]) => `${o} ${l.toUpperCase()}`)

@@ -23,7 +23,10 @@ import { pathExists, sweepStaleTemporaries, writeFileAtomic } from '../io/atomic
 import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { faultPoint } from '../io/faults.js';
 import { saveModel } from '../io/model_files.js';
+import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
 import { buildModel, outputNames } from '../models/build.js';
+import { DEFAULT_BN_MOMENTUM } from '../models/options.js';
+import { DEFAULT_SYNTHETIC_COUNT } from '../data/synthetic/generate.js';
 import type { ModelName } from '../models/options.js';
 import type { Interpolation } from '../util/raster.js';
 import { checkMicroBatch, trainingMicroBatch } from '../train/memory.js';
@@ -82,7 +85,7 @@ export interface TrainRunOptions {
   data?: string;
   model?: ModelName;
   width?: number;
-  /** BatchNormalization momentum. Default 0.99 (Keras). */
+  /** BatchNormalization momentum. Default `DEFAULT_BN_MOMENTUM` (Keras's 0.99). */
   bnMomentum?: number;
   inputSize?: [number, number];
   channels?: 1 | 3;
@@ -109,7 +112,7 @@ export interface TrainRunOptions {
   fold?: number;
   valFraction?: number;
   testFraction?: number;
-  /** Synthetic data sets: number of items. Default 163 (bus) or 200 (isic). */
+  /** Synthetic data sets: number of items. Default `DEFAULT_SYNTHETIC_COUNT` (bus 163, isic 200). */
   syntheticCount?: number;
   /**
    * Images with more pixels are refused from their header before decoding (a guard on
@@ -230,7 +233,7 @@ export async function train(
   const channels = options.channels ?? preset.channels;
   const modelName = options.model ?? 'attn_reg';
   const lossName = options.loss ?? 'ftl';
-  const alpha = options.alpha ?? 0.7;
+  const alpha = options.alpha ?? DEFAULT_ALPHA;
   const config: TrainRunConfig = {
     format: RUN_FORMAT,
     version: RUN_VERSION,
@@ -242,7 +245,7 @@ export async function train(
       name: modelName,
       inputShape: [inputSize[0], inputSize[1], channels],
       width: options.width ?? 1,
-      bnMomentum: options.bnMomentum ?? 0.99,
+      bnMomentum: options.bnMomentum ?? DEFAULT_BN_MOMENTUM,
     },
     dataset: {
       kind: options.dataset,
@@ -253,7 +256,7 @@ export async function train(
       maskSuffix: options.maskSuffix ?? '',
       cache: options.cache === false ? false : path.resolve(options.cache ?? defaultCacheDir()),
       ...(synth !== undefined
-        ? { synthetic: { count: options.syntheticCount ?? (synth === 'bus' ? 163 : 200), seed } }
+        ? { synthetic: { count: options.syntheticCount ?? DEFAULT_SYNTHETIC_COUNT[synth], seed } }
         : {}),
     },
     split: { file: 'split.json', fold: options.fold ?? 0 },
@@ -261,7 +264,7 @@ export async function train(
       name: lossName,
       alpha,
       beta: options.beta ?? 1 - alpha,
-      gamma: options.gamma ?? 4 / 3,
+      gamma: options.gamma ?? DEFAULT_GAMMA,
       weights: options.weights ?? 'equal',
     },
     optimizer: resolveOptimizerConfig(options.optimizer),
@@ -480,7 +483,7 @@ export function parseTrainRunConfig(config: RunConfig, source: string): TrainRun
   if (!isPositiveInt(workers)) fail('workers', 'a positive integer', config.workers);
   const seed = config.seed ?? 0;
   if (!Number.isInteger(seed)) fail('seed', 'an integer', config.seed);
-  const bnMomentum = (config.model as { bnMomentum?: unknown }).bnMomentum ?? 0.99;
+  const bnMomentum = (config.model as { bnMomentum?: unknown }).bnMomentum ?? DEFAULT_BN_MOMENTUM;
   if (typeof bnMomentum !== 'number' || !(bnMomentum >= 0 && bnMomentum < 1)) {
     fail('model.bnMomentum', 'a number in [0, 1)', bnMomentum);
   }
