@@ -140,7 +140,8 @@ export {
 } from './parallel/pool.js';
 export type { WorkerPoolOptions } from './parallel/pool.js';
 export { resume, train } from './run/train.js';
-export type { TrainRunConfig, TrainRunOptions, TrainRunResult } from './run/train.js';
+export type { TrainRunOptions, TrainRunResult } from './run/train.js';
+export type { TrainRunConfig, TrainRunSettings } from './run/config.js';
 export { parseRunConfig, readRunConfig, RUN_FORMAT, runPaths } from './run/config.js';
 export type { RunConfig } from './run/config.js';
 

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { listDatasetPairs } from '../data/load.js';
 import { loadSplit, saveSplit } from '../data/split_file.js';
 import { kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
-import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
+import { ensureSyntheticDataset } from '../run/data.js';
 import { DataError, UserError } from '../errors.js';
 import { writeFileAtomic, pathExists } from '../io/atomic.js';
 import { datasetLayout } from '../data/presets.js';
@@ -202,24 +202,12 @@ async function ensureSyntheticData(
 ): Promise<void> {
   const kind = syntheticKindOf(settings.dataset);
   if (kind === undefined || settings.syntheticCount === null) return;
-  try {
-    const m = JSON.parse(await readFile(path.join(settings.data, SYNTH_MANIFEST), 'utf8')) as {
-      kind?: string;
-      count?: number;
-      seed?: number;
-    };
-    if (m.kind === kind && m.count === settings.syntheticCount && m.seed === settings.seed) return;
-  } catch {
-    // Not there yet (or not ours): write it.
-  }
-  options.onInfo?.(
-    `writing a synthetic ${kind} data set of ${settings.syntheticCount} items to ${settings.data}`,
-  );
-  await writeSyntheticDataset({
+  await ensureSyntheticDataset({
     kind,
-    out: settings.data,
+    dir: settings.data,
     count: settings.syntheticCount,
     seed: settings.seed,
+    ...(options.onInfo ? { onInfo: options.onInfo } : {}),
     onProgress: (done, total) => {
       touch();
       options.onDataProgress?.(done, total, 'synth');

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
 import { loadDataset, type LoadProgress } from '../data/load.js';
+import { loadRunDataset, loadRunFold } from '../run/data.js';
 import { loadSplit } from '../data/split_file.js';
 import { resolveSplit } from '../data/splits.js';
 import { UserError } from '../errors.js';
@@ -209,22 +210,19 @@ export async function evaluateRun(options: EvaluateRunOptions): Promise<Evaluati
   const config: RunConfig = await readRunConfig(runDir);
   const paths = runPaths(runDir, config);
   const d = config.dataset;
-  const data = options.data ?? d.data;
-  const cache = options.cache !== undefined ? options.cache : d.cache;
   const opened = await openModel(runDir);
   try {
     checkModelMatchesRun(opened.model, config, runDir);
-    const dataset = await loadDataset({
-      dataset: datasetLayout(d.kind),
-      data,
-      inputSize: d.inputSize,
-      channels: d.channels,
-      interpolation: d.interpolation,
-      ...(d.maskSuffix !== '' ? { maskSuffix: d.maskSuffix } : {}),
-      ...(cache !== undefined ? { cache } : {}),
+    const dataset = await loadRunDataset(d, {
+      ...(options.data !== undefined ? { data: options.data } : {}),
+      ...(options.cache !== undefined ? { cache: options.cache } : {}),
       ...loaderCallbacks(options),
     });
-    const { fold, indices } = await testItemsOfSplit(paths.split, dataset.names, config.split.fold);
+    const fold = config.split.fold;
+    const indices = (await loadRunFold(paths.split, dataset.names, fold, paths.config)).test;
+    if (indices.length === 0) {
+      throw new UserError(`split file ${paths.split}: fold ${fold} has no test items`);
+    }
     return await scoreAndWrite({
       ...options,
       model: opened.model,
@@ -235,7 +233,7 @@ export async function evaluateRun(options: EvaluateRunOptions): Promise<Evaluati
       out: path.resolve(options.out ?? paths.eval),
       extra: {
         modelDir: opened.modelDir,
-        dataset: { kind: d.kind, data: dataset.source.root ?? data },
+        dataset: { kind: d.kind, data: dataset.source.root ?? options.data ?? d.data },
         split: paths.split,
       },
     });

@@ -31,6 +31,9 @@ export interface ResolvedModelOptions {
   bnMomentum: number;
 }
 
+/** The paper's proposed network. */
+export const DEFAULT_MODEL: ModelName = 'attn_reg';
+
 /** Keras's BatchNormalization momentum, which the reference networks use. */
 export const DEFAULT_BN_MOMENTUM = 0.99;
 

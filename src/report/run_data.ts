@@ -11,9 +11,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { indexByName, type SegmentationDataset } from '../data/dataset.js';
-import { loadDataset, type LoadProgress } from '../data/load.js';
-import { loadSplit } from '../data/split_file.js';
-import { resolveSplit } from '../data/splits.js';
+import type { LoadProgress } from '../data/load.js';
+import { loadRunDataset, loadRunFold } from '../run/data.js';
 import { UserError } from '../errors.js';
 import {
   DEFAULT_EVAL_BATCH_SIZE,
@@ -27,7 +26,7 @@ import type { EvaluationSummary } from '../eval/summary.js';
 import { attentionGateNames } from '../models/build.js';
 import { Predictor } from '../predict/predictor.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
-import { datasetLayout } from '../data/presets.js';
+import { EPOCH_LOG_FILE, readEpochLogs } from '../run/log.js';
 import type { EpochLog } from '../train/trainer.js';
 import { MAX_CASES_PER_GROUP, selectCases, type CaseGroup } from './cases.js';
 import { casePanels, DEFAULT_THUMBNAIL_SIZE, type CasePanels } from './images.js';
@@ -117,32 +116,6 @@ async function readText(file: string, what: string): Promise<string> {
   }
 }
 
-/** Reads log.jsonl; a run without one has no logs. Throws a `UserError` naming a bad line. */
-export async function readEpochLogs(file: string): Promise<EpochLog[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  const logs: EpochLog[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let log: EpochLog;
-    try {
-      log = JSON.parse(line) as EpochLog;
-    } catch {
-      throw new UserError(`${file}: line ${i + 1} is not valid JSON`);
-    }
-    if (typeof log.epoch !== 'number' || typeof log.train?.outputs !== 'object') {
-      throw new UserError(`${file}: line ${i + 1} is not an epoch log (no "epoch" and "train")`);
-    }
-    logs.push(log);
-  });
-  return logs;
-}
-
 /** Checks the fields of summary.json that the report reads; `file` names it in errors. */
 export function parseEvaluationSummary(value: unknown, file: string): EvaluationSummary {
   const s = value as Record<string, unknown> | null;
@@ -171,7 +144,7 @@ export async function collectRunReport(options: RunReportOptions): Promise<RunRe
     evalDir,
     summary: path.join(evalDir, SUMMARY_JSON),
     metrics: path.join(evalDir, METRICS_CSV),
-    log: path.join(runDir, 'log.jsonl'),
+    log: path.join(runDir, EPOCH_LOG_FILE),
   };
   const notEvaluated = `run ${runDir} has no evaluation to report (evaluate it first: ftunet evaluate --run ${options.run})`;
   const summaryText = await readText(files.summary, notEvaluated);
@@ -184,7 +157,7 @@ export async function collectRunReport(options: RunReportOptions): Promise<RunRe
   const summary = parseEvaluationSummary(summaryValue, files.summary);
   const rows = parseMetricsCsv(await readText(files.metrics, notEvaluated), files.metrics);
   if (rows.length === 0) throw new UserError(`${files.metrics}: no images were scored`);
-  const logs = await readEpochLogs(files.log);
+  const logs = await readEpochLogs(runDir);
 
   const casesPerGroup = options.casesPerGroup ?? DEFAULT_CASES_PER_GROUP;
   if (!(
@@ -205,27 +178,14 @@ export async function collectRunReport(options: RunReportOptions): Promise<RunRe
   const opened = await openModel(runDir);
   try {
     const d = config.dataset;
-    const cache = options.cache !== undefined ? options.cache : d.cache;
-    const dataset = await loadDataset({
-      dataset: datasetLayout(d.kind),
-      data: options.data ?? d.data,
-      inputSize: d.inputSize,
-      channels: d.channels,
-      interpolation: d.interpolation,
-      ...(d.maskSuffix !== '' ? { maskSuffix: d.maskSuffix } : {}),
-      ...(cache !== undefined ? { cache } : {}),
+    const dataset = await loadRunDataset(d, {
+      ...(options.data !== undefined ? { data: options.data } : {}),
+      ...(options.cache !== undefined ? { cache: options.cache } : {}),
       ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
       ...(options.onProgress ? { onProgress: (p: LoadProgress) => options.onProgress?.(p) } : {}),
     });
-    const split = await loadSplit(paths.split);
-    const folds = resolveSplit(split, dataset.names, paths.split);
-    const fold = folds[config.split.fold];
-    if (fold === undefined) {
-      throw new UserError(
-        `${paths.split} has ${folds.length} fold(s); the run's config.json names fold ${config.split.fold}`,
-      );
-    }
+    const fold = await loadRunFold(paths.split, dataset.names, config.split.fold, paths.config);
     const byName = indexByName(dataset);
     const indexOf = (row: MetricsCsvRow): number => {
       const i = byName.get(row.name);

@@ -16,7 +16,9 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { DATASET_SOURCE_KINDS } from '../data/presets.js';
-import { MODEL_NAMES, type ModelName } from '../models/options.js';
+import { DEFAULT_BN_MOMENTUM, MODEL_NAMES, type ModelName } from '../models/options.js';
+import { LOSS_NAMES, WEIGHTINGS, type LossName, type Weighting } from '../train/objective.js';
+import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
 import { INTERPOLATIONS, type Interpolation } from '../util/raster.js';
 
 /** The `format` field of a run's config.json. */
@@ -29,6 +31,8 @@ export const RUN_VERSION = 1;
 export const RUN_CONFIG_FILE = 'config.json';
 export const RUN_BEST_DIR = 'best';
 export const RUN_EVAL_DIR = 'eval';
+export const RUN_SPLIT_FILE = 'split.json';
+export const RUN_CHECKPOINT_DIR = 'checkpoint';
 
 /** How the network of a run was built. */
 export interface RunModelConfig {
@@ -51,6 +55,8 @@ export interface RunDatasetConfig {
   maskSuffix: string;
   /** The preprocessing cache folder, or false for none; undefined: the default folder. */
   cache?: string | false;
+  /** Synthetic data sets: how many items and the generator's seed (written when missing). */
+  synthetic?: { count: number; seed: number };
 }
 
 /** Which split and fold a run trained on. */
@@ -132,6 +138,15 @@ export function parseRunConfig(value: unknown, source = RUN_CONFIG_FILE): RunCon
   if (typeof maskSuffix !== 'string') fail(`"dataset.maskSuffix" must be a string`);
   if (d.cache !== undefined && d.cache !== false && typeof d.cache !== 'string') {
     fail(`"dataset.cache" must be a folder or false, got ${got(d.cache)}`);
+  }
+  const synthetic = d.synthetic as { count?: unknown; seed?: unknown } | undefined;
+  if (
+    synthetic !== undefined &&
+    !(isPositiveInts([synthetic.count], 1) && Number.isInteger(synthetic.seed))
+  ) {
+    fail(
+      `"dataset.synthetic" must be {"count": <integer>, "seed": <integer>}, got ${got(synthetic)}`,
+    );
   }
   const shape = m.inputShape as [number, number, number];
   const size = d.inputSize as [number, number];
@@ -223,14 +238,113 @@ export interface RunPaths {
   split: string;
   best: string;
   eval: string;
+  checkpoint: string;
 }
 
-/** Where a run's files are. */
-export function runPaths(runDir: string, config: Pick<RunConfig, 'split'>): RunPaths {
+/**
+ * Where a run's files are; without a config, the split file is the one `train` writes.
+ * (The epoch log's files are named in log.ts.)
+ */
+export function runPaths(runDir: string, config?: Pick<RunConfig, 'split'>): RunPaths {
   return {
     config: path.join(runDir, RUN_CONFIG_FILE),
-    split: path.resolve(runDir, config.split.file),
+    split: path.resolve(runDir, config?.split.file ?? RUN_SPLIT_FILE),
     best: path.join(runDir, RUN_BEST_DIR),
     eval: path.join(runDir, RUN_EVAL_DIR),
+    checkpoint: path.join(runDir, RUN_CHECKPOINT_DIR),
   };
+}
+
+/** The settings of a training run that do not depend on the machine (see `TrainRunConfig`). */
+export interface TrainRunSettings extends RunConfig {
+  model: RunConfig['model'] & { bnMomentum: number };
+  package: { name: string; version: string };
+  createdAt: string;
+  backend: string;
+  seed: number;
+  dataset: RunConfig['dataset'] & { cache: string | false };
+  loss: {
+    name: LossName;
+    alpha: number;
+    beta: number;
+    gamma: number;
+    weights: Weighting | number[];
+  };
+  optimizer: Required<OptimizerConfig>;
+  epochs: number;
+  batchSize: number;
+}
+
+/** The contents of RUN_DIR/config.json as `train` writes it. */
+export interface TrainRunConfig extends TrainRunSettings {
+  /** Images per forward/backward pass (chosen for the machine's memory when 'auto'). */
+  microBatch: number;
+  /** Data-parallel workers of the run (1: in the main thread); resume uses them unless told. */
+  workers: number;
+}
+
+/**
+ * The training fields of a run's config.json, checked (the fields every run shares are
+ * checked by `readRunConfig`). `source` names the file in messages.
+ */
+export function parseTrainRunConfig(config: RunConfig, source: string): TrainRunConfig {
+  const fail = (field: string, expected: string, got: unknown): never => {
+    const text = got === undefined ? 'nothing' : JSON.stringify(got);
+    throw new UserError(`${source}: "${field}" must be ${expected}, got ${text}`);
+  };
+  const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  for (const field of ['epochs', 'batchSize', 'microBatch'] as const) {
+    if (!isPositiveInt(config[field])) fail(field, 'a positive integer', config[field]);
+  }
+  // Runs from before data-parallel workers record none: they ran in the main thread.
+  const workers = config.workers ?? 1;
+  if (!isPositiveInt(workers)) fail('workers', 'a positive integer', config.workers);
+  const seed = config.seed ?? 0;
+  if (!Number.isInteger(seed)) fail('seed', 'an integer', config.seed);
+  const bnMomentum = (config.model as { bnMomentum?: unknown }).bnMomentum ?? DEFAULT_BN_MOMENTUM;
+  if (typeof bnMomentum !== 'number' || !(bnMomentum >= 0 && bnMomentum < 1)) {
+    fail('model.bnMomentum', 'a number in [0, 1)', bnMomentum);
+  }
+  const loss = config.loss;
+  if (!isObject(loss)) return fail('loss', 'an object', loss);
+  if (!(LOSS_NAMES as readonly unknown[]).includes(loss.name)) {
+    fail('loss.name', `one of ${LOSS_NAMES.join(', ')}`, loss.name);
+  }
+  for (const field of ['alpha', 'beta', 'gamma'] as const) {
+    if (typeof loss[field] !== 'number' || !Number.isFinite(loss[field])) {
+      fail(`loss.${field}`, 'a number', loss[field]);
+    }
+  }
+  const weights = loss.weights;
+  if (
+    !(WEIGHTINGS as readonly unknown[]).includes(weights) &&
+    !(Array.isArray(weights) && weights.every((w) => typeof w === 'number' && w >= 0))
+  ) {
+    fail('loss.weights', `${WEIGHTINGS.join(' or ')} or a list of numbers`, weights);
+  }
+  if (!isObject(config.optimizer)) return fail('optimizer', 'an object', config.optimizer);
+  let optimizer: Required<OptimizerConfig>;
+  try {
+    optimizer = resolveOptimizerConfig(config.optimizer as OptimizerConfig);
+  } catch (err) {
+    throw new UserError(`${source}: "optimizer": ${(err as Error).message}`);
+  }
+  return {
+    ...(config as TrainRunConfig),
+    model: { ...config.model, bnMomentum: bnMomentum as number },
+    seed: seed as number,
+    workers: workers as number,
+    backend: typeof config.backend === 'string' ? config.backend : 'unknown',
+    optimizer,
+  };
+}
+
+/** Reads and checks a run's config.json, training fields included (see `parseTrainRunConfig`). */
+export async function readTrainRunConfig(runDir: string): Promise<TrainRunConfig> {
+  return parseTrainRunConfig(
+    await readRunConfig(runDir),
+    `'${path.join(runDir, RUN_CONFIG_FILE)}'`,
+  );
 }

@@ -1,46 +1,24 @@
 /**
- * A training run in a folder: everything `ftunet train` does besides parsing flags.
- *
- *   RUN_DIR/config.json    everything needed to repeat the run (written before training)
- *   RUN_DIR/split.json     the split (names per fold and part)
- *   RUN_DIR/log.jsonl      one JSON line per epoch; RUN_DIR/log.csv the same as a table
- *   RUN_DIR/checkpoint/    the last finished epoch (see src/io/checkpoint.ts)
- *   RUN_DIR/best/          the model with the best validation DSC of `final`
- *
- * Node-only (files).
+ * Training a run in a folder: everything `ftunet train` does besides parsing flags. The run
+ * folder's parts each have their own module: config.json (`config.ts`, with `settings.ts` for
+ * a new run's defaults), the epoch log (`log.ts`), checkpoints (`checkpoint.ts`), the data set
+ * and split (`data.ts`). This module orders them: the config and split are written before the
+ * first epoch, and after each epoch the best model, then the logs, then the checkpoint, so a
+ * process killed at any moment leaves a run that resumes bit-identically. Node-only.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DiskFullError, UserError } from '../errors.js';
-import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
-import { defaultCacheDir } from '../data/cache.js';
-import { loadDataset } from '../data/load.js';
+import type { SegmentationDataset } from '../data/dataset.js';
 import { loadSplit, saveSplit } from '../data/split_file.js';
 import { holdoutSplit, kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
-import { SYNTH_MANIFEST, writeSyntheticDataset } from '../data/synthetic/write.js';
 import { pathExists, sweepStaleTemporaries, writeFileAtomic } from '../io/atomic.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { faultPoint } from '../io/faults.js';
 import { saveModel } from '../io/model_files.js';
-import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
 import { buildModel, outputNames } from '../models/build.js';
-import { DEFAULT_BN_MOMENTUM } from '../models/options.js';
-import { DEFAULT_SYNTHETIC_COUNT } from '../data/synthetic/generate.js';
-import type { ModelName } from '../models/options.js';
-import type { Interpolation } from '../util/raster.js';
+import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
 import { checkMicroBatch, trainingMicroBatch } from '../train/memory.js';
-import {
-  readRunConfig,
-  RUN_BEST_DIR,
-  RUN_EVAL_DIR,
-  RUN_FORMAT,
-  RUN_VERSION,
-  type RunConfig,
-} from './config.js';
-import { datasetLayout, datasetPreset, syntheticKindOf } from '../data/presets.js';
-import { LOSS_NAMES, WEIGHTINGS, type LossName, type Weighting } from '../train/objective.js';
-import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
 import {
   DivergenceError,
   Trainer,
@@ -48,81 +26,13 @@ import {
   type StepProgress,
   type TrainState,
 } from '../train/trainer.js';
-import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { readTrainRunConfig, runPaths, type TrainRunConfig } from './config.js';
+import { loadRunDataset, loadRunFold, type RunDataOptions } from './data.js';
+import { readResumeLogs, writeEpochLogs } from './log.js';
+import { positiveInt, resolveTrainSettings, type TrainRunOptions } from './settings.js';
 
-/** The contents of RUN_DIR/config.json as `train` writes it. */
-export interface TrainRunConfig extends RunConfig {
-  model: RunConfig['model'] & { bnMomentum: number };
-  package: { name: string; version: string };
-  createdAt: string;
-  backend: string;
-  seed: number;
-  dataset: RunConfig['dataset'] & {
-    cache: string | false;
-    /** Synthetic data sets: how many items and the generator seed. */
-    synthetic?: { count: number; seed: number };
-  };
-  loss: {
-    name: LossName;
-    alpha: number;
-    beta: number;
-    gamma: number;
-    weights: Weighting | number[];
-  };
-  optimizer: Required<OptimizerConfig>;
-  epochs: number;
-  batchSize: number;
-  microBatch: number;
-  /** Data-parallel workers of the run (1: in the main thread); a resumed run may use another number. */
-  workers: number;
-}
-
-/** What `train` needs beyond the defaults (see `resolveTrainOptions` for each default). */
-export interface TrainRunOptions {
-  out: string;
-  dataset: DatasetSourceKind;
-  /** Required except for synthetic data sets (default: `<out>/data`). */
-  data?: string;
-  model?: ModelName;
-  width?: number;
-  /** BatchNormalization momentum. Default `DEFAULT_BN_MOMENTUM` (Keras's 0.99). */
-  bnMomentum?: number;
-  inputSize?: [number, number];
-  channels?: 1 | 3;
-  interpolation?: Interpolation;
-  maskSuffix?: string;
-  cache?: string | false;
-  loss?: LossName;
-  alpha?: number;
-  beta?: number;
-  gamma?: number;
-  weights?: Weighting | number[];
-  optimizer?: OptimizerConfig;
-  epochs?: number;
-  batchSize?: number;
-  /** Images per forward/backward pass, or 'auto' (default: what fits the backend's memory). */
-  microBatch?: number | 'auto';
-  /** Data-parallel worker threads. Default: one per core (1 on the tensorflow backend). */
-  workers?: number;
-  seed?: number;
-  /** A split file to use; default: a new split (holdout, or k-fold with `folds`). */
-  splitFile?: string;
-  /** Number of folds of a new k-fold split; default: a 75/25 holdout. */
-  folds?: number;
-  fold?: number;
-  valFraction?: number;
-  testFraction?: number;
-  /** Synthetic data sets: number of items. Default `DEFAULT_SYNTHETIC_COUNT` (bus 163, isic 200). */
-  syntheticCount?: number;
-  /**
-   * Images with more pixels are refused from their header before decoding (a guard on
-   * memory, not a training setting: not recorded). Default: `DEFAULT_MAX_PIXELS`.
-   */
-  maxPixels?: number;
-  /** The backend that runs (recorded in config.json). */
-  backend: string;
-  packageInfo: { name: string; version: string };
-}
+export type { TrainRunOptions } from './settings.js';
 
 export interface TrainRunCallbacks {
   onInfo?: (line: string) => void;
@@ -141,75 +51,39 @@ export interface TrainRunResult {
   bestScore: number;
 }
 
-/** Writes a synthetic data set to `dir` unless the same one (kind, count, seed) is there. */
-async function ensureSynthetic(
-  kind: 'bus' | 'isic',
-  dir: string,
-  count: number,
-  seed: number,
+/** Loading options of a run's data from the callbacks and the memory guard. */
+function dataOptions(
   callbacks: TrainRunCallbacks,
-): Promise<void> {
-  try {
-    const m = JSON.parse(await readFile(path.join(dir, SYNTH_MANIFEST), 'utf8')) as {
-      kind?: string;
-      count?: number;
-      seed?: number;
-    };
-    if (m.kind === kind && m.count === count && m.seed === seed) return;
-  } catch {
-    // Not there yet (or not ours): write it.
-  }
-  callbacks.onInfo?.(`writing a synthetic ${kind} data set of ${count} items to ${dir}`);
-  const result = await writeSyntheticDataset({
-    kind,
-    out: dir,
-    count,
-    seed,
-    onProgress: (done, total) => callbacks.onDataProgress?.(done, total, 'synth'),
-  });
-  callbacks.onInfo?.(
-    `synthetic lesion area ${(100 * result.lesionArea.mean).toFixed(2)}% ± ` +
-      `${(100 * result.lesionArea.std).toFixed(2)}%`,
-  );
-}
-
-function positiveInt(value: number, what: string): number {
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new UserError(`${what} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
-/** Loads the data set a config describes (writing a synthetic one first if needed). */
-export async function loadRunDataset(
-  config: TrainRunConfig,
-  callbacks: TrainRunCallbacks = {},
-  options: { maxPixels?: number } = {},
-): Promise<SegmentationDataset> {
-  const d = config.dataset;
-  const synth = syntheticKindOf(d.kind);
-  if (synth !== undefined && d.synthetic !== undefined) {
-    await ensureSynthetic(synth, d.data, d.synthetic.count, d.synthetic.seed, callbacks);
-  }
-  return loadDataset({
-    dataset: datasetLayout(d.kind),
-    data: d.data,
-    inputSize: d.inputSize,
-    channels: d.channels,
-    interpolation: d.interpolation,
-    maskSuffix: d.maskSuffix,
-    cache: d.cache,
+  options: { maxPixels?: number },
+): RunDataOptions {
+  return {
     ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
-    onWarning: callbacks.onWarning,
+    ...(callbacks.onInfo ? { onInfo: callbacks.onInfo } : {}),
+    ...(callbacks.onWarning ? { onWarning: callbacks.onWarning } : {}),
     onProgress: (p) => callbacks.onDataProgress?.(p.done, p.total, p.phase),
-  });
+    onSynthProgress: (done, total) => callbacks.onDataProgress?.(done, total, 'synth'),
+  };
+}
+
+/** Writes a run's config.json (atomically). */
+async function writeRunConfig(out: string, config: TrainRunConfig): Promise<void> {
+  await writeFileAtomic(runPaths(out).config, `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** Removes temporary files that killed processes left in a run folder and its model folders. */
 async function sweepRunFolder(out: string): Promise<void> {
-  for (const dir of [out, path.join(out, RUN_BEST_DIR), path.join(out, RUN_EVAL_DIR)]) {
-    await sweepStaleTemporaries(dir);
-  }
+  const paths = runPaths(out);
+  for (const dir of [out, paths.best, paths.eval]) await sweepStaleTemporaries(dir);
+}
+
+/** The network of a run as `train` builds it before the first epoch (weights from the seed). */
+function buildRunModel(config: Pick<TrainRunConfig, 'model' | 'seed'>): tfl.LayersModel {
+  return buildModel(config.model.name, {
+    inputShape: config.model.inputShape,
+    width: config.model.width,
+    bnMomentum: config.model.bnMomentum,
+    seed: config.seed,
+  });
 }
 
 /** Starts a new run in `options.out` (which must not hold a run already). */
@@ -218,125 +92,56 @@ export async function train(
   callbacks: TrainRunCallbacks = {},
 ): Promise<TrainRunResult> {
   const out = path.resolve(options.out);
-  if (await pathExists(path.join(out, 'config.json'))) {
+  if (await pathExists(runPaths(out).config)) {
     throw new UserError(
       `${out} already holds a run: continue it with --resume ${options.out}, or choose another --out`,
     );
   }
-  const preset = datasetPreset(options.dataset);
-  const synth = syntheticKindOf(options.dataset);
-  if (options.data === undefined && synth === undefined) {
-    throw new UserError(`--data is required for --dataset ${options.dataset}`);
-  }
-  const seed = options.seed ?? 0;
-  const inputSize = options.inputSize ?? preset.inputSize;
-  const channels = options.channels ?? preset.channels;
-  const modelName = options.model ?? 'attn_reg';
-  const lossName = options.loss ?? 'ftl';
-  const alpha = options.alpha ?? DEFAULT_ALPHA;
-  const config: TrainRunConfig = {
-    format: RUN_FORMAT,
-    version: RUN_VERSION,
-    package: options.packageInfo,
-    createdAt: new Date().toISOString(),
-    backend: options.backend,
-    seed,
-    model: {
-      name: modelName,
-      inputShape: [inputSize[0], inputSize[1], channels],
-      width: options.width ?? 1,
-      bnMomentum: options.bnMomentum ?? DEFAULT_BN_MOMENTUM,
-    },
-    dataset: {
-      kind: options.dataset,
-      data: path.resolve(options.data ?? path.join(out, 'data')),
-      inputSize: [inputSize[0], inputSize[1]],
-      channels,
-      interpolation: options.interpolation ?? 'nearest',
-      maskSuffix: options.maskSuffix ?? '',
-      cache: options.cache === false ? false : path.resolve(options.cache ?? defaultCacheDir()),
-      ...(synth !== undefined
-        ? { synthetic: { count: options.syntheticCount ?? DEFAULT_SYNTHETIC_COUNT[synth], seed } }
-        : {}),
-    },
-    split: { file: 'split.json', fold: options.fold ?? 0 },
-    loss: {
-      name: lossName,
-      alpha,
-      beta: options.beta ?? 1 - alpha,
-      gamma: options.gamma ?? DEFAULT_GAMMA,
-      weights: options.weights ?? 'equal',
-    },
-    optimizer: resolveOptimizerConfig(options.optimizer),
-    epochs: positiveInt(options.epochs ?? preset.epochs, '--epochs'),
-    batchSize: positiveInt(options.batchSize ?? preset.batchSize, '--batch-size'),
-    microBatch: 0,
-    workers: resolveWorkers(options.workers, options.backend),
-  };
-  const model = buildRunModel(config);
+  const settings = resolveTrainSettings(options, out);
+  const workers = resolveWorkers(options.workers, options.backend);
+  const model = buildRunModel(settings);
   try {
     const mb = options.microBatch ?? 'auto';
-    config.microBatch =
+    const microBatch =
       mb === 'auto'
-        ? trainingMicroBatch(model, config.batchSize, options.backend, config.workers)
+        ? trainingMicroBatch(model, settings.batchSize, options.backend, workers)
         : positiveInt(mb, '--micro-batch');
-    checkMicroBatch(model, config.microBatch, options.backend);
+    checkMicroBatch(model, microBatch, options.backend);
+    const config: TrainRunConfig = { ...settings, microBatch, workers };
 
-    const dataset = await loadRunDataset(config, callbacks, options);
+    const dataset = await loadRunDataset(config.dataset, dataOptions(callbacks, options));
     let split: Split;
     if (options.splitFile !== undefined) {
       split = await loadSplit(options.splitFile);
     } else if (options.folds !== undefined) {
       split = kFoldSplit(dataset.names, {
         k: options.folds,
-        seed,
+        seed: config.seed,
         valFraction: options.valFraction,
       });
     } else {
       split = holdoutSplit(dataset.names, {
-        seed,
+        seed: config.seed,
         testFraction: options.testFraction,
         valFraction: options.valFraction,
       });
     }
     const folds = resolveSplit(split, dataset.names, options.splitFile ?? 'split');
-    if (!(
-      config.split.fold >= 0 &&
-      config.split.fold < folds.length &&
-      Number.isInteger(config.split.fold)
-    )) {
+    const fold = folds[config.split.fold];
+    if (!Number.isInteger(config.split.fold) || fold === undefined) {
       throw new UserError(
         `--fold ${config.split.fold}: the split has folds 0 to ${folds.length - 1}`,
       );
     }
     await mkdir(out, { recursive: true });
     await sweepRunFolder(out);
-    await saveSplit(path.join(out, config.split.file), split);
-    await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await saveSplit(runPaths(out, config).split, split);
+    await writeRunConfig(out, config);
     faultPoint('run:config-written');
-    return await runTrainer(
-      out,
-      config,
-      model,
-      dataset,
-      folds[config.split.fold],
-      [],
-      undefined,
-      callbacks,
-    );
+    return await runTrainer({ out, config, model, dataset, fold, logs: [], callbacks });
   } finally {
     model.dispose();
   }
-}
-
-/** The network of a run as `train` builds it before the first epoch (weights from the seed). */
-function buildRunModel(config: TrainRunConfig): tfl.LayersModel {
-  return buildModel(config.model.name, {
-    inputShape: config.model.inputShape,
-    width: config.model.width,
-    bnMomentum: config.model.bnMomentum,
-    seed: config.seed,
-  });
 }
 
 /** What `resume` may change; every other setting is the run's own (its config.json). */
@@ -369,8 +174,8 @@ export async function resume(
   options: ResumeOptions = {},
 ): Promise<TrainRunResult> {
   const out = path.resolve(runDir);
-  const configFile = path.join(out, 'config.json');
-  const saved = parseTrainRunConfig(await readRunConfig(out), `'${configFile}'`);
+  const paths = runPaths(out);
+  const saved = await readTrainRunConfig(out);
   const config: TrainRunConfig = {
     ...saved,
     workers: resolveWorkers(options.workers ?? saved.workers, backend),
@@ -390,7 +195,7 @@ export async function resume(
   }
   config.backend = backend;
   await sweepRunFolder(out);
-  const checkpointDir = path.join(out, 'checkpoint');
+  const checkpointDir = paths.checkpoint;
   let folder = await findCheckpoint(checkpointDir);
   let model: tfl.LayersModel;
   let state: TrainState | undefined;
@@ -426,20 +231,16 @@ export async function resume(
           'belong to this run',
       );
     }
-    const dataset = await loadRunDataset(config, callbacks, options);
-    const splitFile = path.join(out, config.split.file);
-    const split = await loadSplit(splitFile);
-    const folds = resolveSplit(split, dataset.names, splitFile);
-    if (config.split.fold >= folds.length) {
-      throw new UserError(
-        `'${configFile}': "split.fold" ${config.split.fold} does not exist: ${splitFile} has ` +
-          `folds 0 to ${folds.length - 1}`,
-      );
-    }
-    const logs = await readLogs(out, done, callbacks);
-    if (config.epochs !== saved.epochs) {
-      await writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
-    }
+    const dataset = await loadRunDataset(config.dataset, dataOptions(callbacks, options));
+    const splitFile = path.resolve(out, config.split.file);
+    const fold = await loadRunFold(
+      splitFile,
+      dataset.names,
+      config.split.fold,
+      `'${paths.config}'`,
+    );
+    const logs = await readResumeLogs(out, done, callbacks.onWarning);
+    if (config.epochs !== saved.epochs) await writeRunConfig(out, config);
     if (done >= config.epochs) {
       callbacks.onInfo?.(
         `${out} has finished all ${config.epochs} epochs: nothing to train (give --epochs N ` +
@@ -448,168 +249,10 @@ export async function resume(
     } else if (done > 0) {
       callbacks.onInfo?.(`resuming ${out} after epoch ${done} of ${config.epochs}`);
     }
-    return await runTrainer(
-      out,
-      config,
-      model,
-      dataset,
-      folds[config.split.fold],
-      logs,
-      state,
-      callbacks,
-    );
+    return await runTrainer({ out, config, model, dataset, fold, logs, state, callbacks });
   } finally {
     model.dispose();
   }
-}
-
-/**
- * The training fields of a run's config.json, checked (the fields every run shares are
- * checked by `readRunConfig`). `source` names the file in messages.
- */
-export function parseTrainRunConfig(config: RunConfig, source: string): TrainRunConfig {
-  const fail = (field: string, expected: string, got: unknown): never => {
-    const text = got === undefined ? 'nothing' : JSON.stringify(got);
-    throw new UserError(`${source}: "${field}" must be ${expected}, got ${text}`);
-  };
-  const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  for (const field of ['epochs', 'batchSize', 'microBatch'] as const) {
-    if (!isPositiveInt(config[field])) fail(field, 'a positive integer', config[field]);
-  }
-  // Runs from before data-parallel workers record none: they ran in the main thread.
-  const workers = config.workers ?? 1;
-  if (!isPositiveInt(workers)) fail('workers', 'a positive integer', config.workers);
-  const seed = config.seed ?? 0;
-  if (!Number.isInteger(seed)) fail('seed', 'an integer', config.seed);
-  const bnMomentum = (config.model as { bnMomentum?: unknown }).bnMomentum ?? DEFAULT_BN_MOMENTUM;
-  if (typeof bnMomentum !== 'number' || !(bnMomentum >= 0 && bnMomentum < 1)) {
-    fail('model.bnMomentum', 'a number in [0, 1)', bnMomentum);
-  }
-  const loss = config.loss;
-  if (!isObject(loss)) return fail('loss', 'an object', loss);
-  if (!(LOSS_NAMES as readonly unknown[]).includes(loss.name)) {
-    fail('loss.name', `one of ${LOSS_NAMES.join(', ')}`, loss.name);
-  }
-  for (const field of ['alpha', 'beta', 'gamma'] as const) {
-    if (typeof loss[field] !== 'number' || !Number.isFinite(loss[field])) {
-      fail(`loss.${field}`, 'a number', loss[field]);
-    }
-  }
-  const weights = loss.weights;
-  if (
-    !(WEIGHTINGS as readonly unknown[]).includes(weights) &&
-    !(Array.isArray(weights) && weights.every((w) => typeof w === 'number' && w >= 0))
-  ) {
-    fail('loss.weights', `${WEIGHTINGS.join(' or ')} or a list of numbers`, weights);
-  }
-  if (!isObject(config.optimizer)) return fail('optimizer', 'an object', config.optimizer);
-  let optimizer: Required<OptimizerConfig>;
-  try {
-    optimizer = resolveOptimizerConfig(config.optimizer as OptimizerConfig);
-  } catch (err) {
-    throw new UserError(`${source}: "optimizer": ${(err as Error).message}`);
-  }
-  return {
-    ...(config as TrainRunConfig),
-    model: { ...config.model, bnMomentum: bnMomentum as number },
-    seed: seed as number,
-    workers: workers as number,
-    backend: typeof config.backend === 'string' ? config.backend : 'unknown',
-    optimizer,
-  };
-}
-
-/** Whether a parsed log line looks like an `EpochLog`. */
-function isEpochLog(v: unknown): v is EpochLog {
-  const l = v as Partial<EpochLog> | null;
-  return (
-    typeof l === 'object' &&
-    l !== null &&
-    Number.isInteger(l.epoch) &&
-    (l.epoch as number) >= 1 &&
-    typeof l.train === 'object' &&
-    l.train !== null &&
-    typeof l.score === 'number'
-  );
-}
-
-/**
- * The log lines of epochs 1 to `epochs` (the checkpoint's); lines past it belong to an epoch
- * whose checkpoint was never written and are dropped. A damaged line is never skipped
- * silently: when an epoch's line is missing and a line is damaged, resume refuses and says
- * how to go on.
- */
-async function readLogs(
-  out: string,
-  epochs: number,
-  callbacks: TrainRunCallbacks,
-): Promise<EpochLog[]> {
-  const file = path.join(out, 'log.jsonl');
-  let text = '';
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
-    }
-  }
-  const byEpoch = new Map<number, EpochLog>();
-  const damaged: number[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      const value: unknown = JSON.parse(line);
-      if (isEpochLog(value)) byEpoch.set(value.epoch, value);
-      else damaged.push(i + 1);
-    } catch {
-      damaged.push(i + 1);
-    }
-  });
-  const missing: number[] = [];
-  for (let e = 1; e <= epochs; e++) if (!byEpoch.has(e)) missing.push(e);
-  if (missing.length > 0 && damaged.length > 0) {
-    throw new UserError(
-      `${file}: line ${damaged[0]} is damaged (${damaged.length} damaged line(s); epoch(s) ` +
-        `${missing.join(', ')} have no valid line): repair it, or move log.jsonl and log.csv ` +
-        `away to resume without the history of epochs 1 to ${epochs}`,
-    );
-  }
-  if (missing.length > 0) {
-    callbacks.onWarning?.(
-      `${file} has no line for epoch(s) ${missing.join(', ')}: the run's history starts ` +
-        'after them',
-    );
-  }
-  if (damaged.length > 0) {
-    callbacks.onWarning?.(
-      `${file}: ignoring ${damaged.length} damaged line(s); epochs 1 to ${epochs} are all there`,
-    );
-  }
-  return [...byEpoch.values()].filter((l) => l.epoch <= epochs).sort((a, b) => a.epoch - b.epoch);
-}
-
-/** The log as CSV: one row per epoch, a column per output, phase and quantity. */
-export function logsToCsv(logs: readonly EpochLog[]): string {
-  if (logs.length === 0) return '';
-  const outputs = Object.keys(logs[0].train.outputs);
-  const phases = ['train', 'val'] as const;
-  const header = ['epoch', 'learning_rate', 'seconds'];
-  for (const phase of phases) {
-    header.push(`${phase}_loss`);
-    for (const o of outputs) header.push(`${phase}_${o}_loss`, `${phase}_${o}_dsc`);
-  }
-  const rows = logs.map((l) => {
-    const cells: Array<number | string> = [l.epoch, l.learningRate, l.seconds];
-    for (const phase of phases) {
-      const m = l[phase];
-      cells.push(m?.loss ?? '');
-      for (const o of outputs) cells.push(m?.outputs[o]?.loss ?? '', m?.outputs[o]?.dsc ?? '');
-    }
-    return cells.join(',');
-  });
-  return `${header.join(',')}\n${rows.join('\n')}\n`;
 }
 
 /**
@@ -635,16 +278,29 @@ function explainStop(err: unknown, saved: number): unknown {
   return err;
 }
 
-async function runTrainer(
-  out: string,
-  config: TrainRunConfig,
-  model: tfl.LayersModel,
-  dataset: SegmentationDataset,
-  fold: { train: number[]; val: number[] },
-  previousLogs: EpochLog[],
-  state: TrainState | undefined,
-  callbacks: TrainRunCallbacks,
-): Promise<TrainRunResult> {
+/** What `runTrainer` trains: a run's model on its fold, from a checkpoint's state or anew. */
+interface RunTrainerArgs {
+  /** The run folder (absolute). */
+  out: string;
+  config: TrainRunConfig;
+  /** The model, weights set (from the seed or the checkpoint); the caller disposes of it. */
+  model: tfl.LayersModel;
+  dataset: SegmentationDataset;
+  fold: { train: number[]; val: number[] };
+  /** The log lines of the epochs already finished. */
+  logs: readonly EpochLog[];
+  /** The checkpoint's state; undefined for a run from its first epoch. */
+  state?: TrainState;
+  callbacks: TrainRunCallbacks;
+}
+
+/**
+ * Trains the remaining epochs of a run: starts the worker pool (and closes it), and after each
+ * epoch saves the best model, the logs and then the checkpoint (the checkpoint policy).
+ */
+async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
+  const { out, config, model, dataset, fold, state, callbacks } = args;
+  const paths = runPaths(out, config);
   if (fold.train.every((i) => dataset.lesionArea[i] === 0)) {
     callbacks.onWarning?.(
       `every mask of the ${fold.train.length} training images is empty: the network can only ` +
@@ -681,7 +337,7 @@ async function runTrainer(
     workers,
   });
   if (state !== undefined) trainer.restore(state);
-  const logs = [...previousLogs];
+  const logs = [...args.logs];
   let saved = state?.epoch ?? 0;
   try {
     await trainer.run({
@@ -694,17 +350,13 @@ async function runTrainer(
             ...(model.getUserDefinedMetadata() ?? {}),
             training: { epoch: log.epoch, score: log.score },
           });
-          await saveModel(model, path.join(out, 'best'));
+          await saveModel(model, paths.best);
           faultPoint('run:best-saved');
         }
         // Logs first, then the checkpoint: a resumed run drops log lines past its checkpoint.
-        await writeFileAtomic(
-          path.join(out, 'log.jsonl'),
-          logs.map((l) => JSON.stringify(l)).join('\n') + '\n',
-        );
-        await writeFileAtomic(path.join(out, 'log.csv'), logsToCsv(logs));
+        await writeEpochLogs(out, logs);
         faultPoint('run:logs-written');
-        await saveCheckpoint(path.join(out, 'checkpoint'), model, trainState);
+        await saveCheckpoint(paths.checkpoint, model, trainState);
         saved = trainState.epoch;
         callbacks.onEpoch?.(log);
       },

@@ -121,7 +121,12 @@ describe('readRunConfig', () => {
       split: path.join(dir, 'split.json'),
       best: path.join(dir, 'best'),
       eval: path.join(dir, 'eval'),
+      checkpoint: path.join(dir, 'checkpoint'),
     });
+    // A split file elsewhere is resolved against the run folder.
+    const other = { split: { file: '../splits/s.json', fold: 0 } };
+    assert.equal(runPaths(dir, other).split, path.join(path.dirname(dir), 'splits', 's.json'));
+    assert.equal(runPaths(dir).split, path.join(dir, 'split.json'));
   });
 
   test('a missing folder, a file, no config.json, damaged JSON, a bad field', async () => {
