@@ -24,7 +24,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describeBackend, initBackend } from '../src/backend/select.js';
 import { benchKernels, formatKernelTable, type KernelBenchOptions } from './kernels.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../src/util/text_table.js';
 
 /** What bench/network.js prints with `--json` (the fields read here). */
 interface NetworkReport {

@@ -40,7 +40,7 @@ import { pathToFileURL } from 'node:url';
 import { describeBackend, initBackend } from '../src/backend/select.js';
 import { setFilterGradientPath } from '../src/kernels/wasm/conv2d_backprop_filter.js';
 import { buildModel } from '../src/models/build.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../src/util/text_table.js';
 
 export type LayerKind = 'conv2d' | 'conv2dTranspose';
 

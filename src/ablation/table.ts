@@ -13,7 +13,7 @@
  */
 import type { DatasetSourceKind } from '../data/dataset.js';
 import type { MeanStd } from '../eval/summary.js';
-import { csvField } from '../eval/summary.js';
+import { csvDocument } from '../util/csv.js';
 import { summaryStats } from '../util/stats.js';
 import { paperTableFor, type PaperRow, type PaperValue } from './paper.js';
 import { listUnits, unitName, type AblationUnit } from './units.js';
@@ -225,19 +225,16 @@ export const ABLATION_CSV_HEADER = [
  * every digit (empty cells where no fold is finished).
  */
 export function ablationCsv(table: AblationTable): string {
-  const rows = table.rows.map((r) =>
-    [
+  return csvDocument(
+    ABLATION_CSV_HEADER,
+    table.rows.map((r) => [
       r.variant,
-      csvField(r.label),
+      r.label,
       r.model,
       r.loss,
       r.folds.done,
       r.folds.total,
-      ...ABLATION_METRICS.flatMap((m): Array<number | string> => {
-        const v = r[m];
-        return v === null ? ['', ''] : [v.mean, v.std];
-      }),
-    ].join(','),
+      ...ABLATION_METRICS.flatMap((m) => [r[m]?.mean, r[m]?.std]),
+    ]),
   );
-  return `${[ABLATION_CSV_HEADER.join(','), ...rows].join('\n')}\n`;
 }

@@ -9,6 +9,8 @@ import { summarizeMetrics } from '../metrics/summary.js';
 import { formatPercent } from '../util/stats.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
+import { formatTable } from '../util/text_table.js';
+import { csvDocument } from '../util/csv.js';
 
 /** A mean and a population standard deviation. */
 export interface MeanStd {
@@ -144,11 +146,6 @@ export function summarizeEvaluation(
   return summary;
 }
 
-/** Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180). */
-export function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** The column names of `metricsCsv`. */
 export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
   return [
@@ -168,18 +165,16 @@ export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
  */
 export function metricsCsv(rows: readonly ImageEvaluation[]): string {
   const inputSize = rows.length > 0 && rows.every((r) => r.atInputSize !== undefined);
-  const lines = [metricsCsvHeader(inputSize).join(',')];
-  for (const r of rows) {
-    const cells = [
-      csvField(r.name),
-      ...METRIC_NAMES.map((m) => String(r.metrics[m])),
-      String(r.truthArea),
-      String(r.predictedArea),
-      ...(inputSize ? METRIC_NAMES.map((m) => String(r.atInputSize![m])) : []),
-    ];
-    lines.push(cells.join(','));
-  }
-  return `${lines.join('\n')}\n`;
+  return csvDocument(
+    metricsCsvHeader(inputSize),
+    rows.map((r) => [
+      r.name,
+      ...METRIC_NAMES.map((m) => r.metrics[m]),
+      r.truthArea,
+      r.predictedArea,
+      ...(inputSize ? METRIC_NAMES.map((m) => r.atInputSize![m]) : []),
+    ]),
+  );
 }
 
 const LABELS: Record<(typeof METRIC_NAMES)[number], string> = {
@@ -206,14 +201,10 @@ export function formatEvaluationSummary(s: EvaluationSummary): string[] {
     if (s.atInputSize) row.push(n(s.atInputSize[m].mean), n(s.atInputSize[m].std));
     return row;
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const area = (a: MeanStd): string => `${formatPercent(a.mean)} ± ${formatPercent(a.std)}`;
   return [
     heading,
-    line(header),
-    ...rows.map(line),
+    ...formatTable(header, rows),
     `lesion area: ground truth ${area(s.lesionArea.truth)}, prediction ${area(s.lesionArea.prediction)}`,
     ...formatEmptyMasks(s),
   ];

@@ -4,6 +4,7 @@
  * comma, a quote or a line break. Pure.
  */
 import { UserError } from '../errors.js';
+import { parseCsvRecords } from '../util/csv.js';
 import { METRIC_NAMES } from '../eval/score.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
 
@@ -16,51 +17,6 @@ export interface MetricsCsvRow {
   predictedArea: number;
   /** The metrics at the input size, when the file has those columns. */
   atInputSize?: SegmentationMetrics;
-}
-
-/** Splits CSV text into records of fields (RFC 4180: quotes, doubled quotes, CRLF or LF). */
-export function parseCsvRecords(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  const endField = (): void => {
-    record.push(field);
-    field = '';
-  };
-  const endRecord = (): void => {
-    endField();
-    records.push(record);
-    record = [];
-  };
-  while (i < text.length) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else {
-        field += ch;
-      }
-      i += 1;
-      continue;
-    }
-    if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') endField();
-    else if (ch === '\n' || ch === '\r') {
-      endRecord();
-      if (ch === '\r' && text[i + 1] === '\n') i += 1;
-    } else field += ch;
-    i += 1;
-  }
-  if (quoted) throw new UserError('parseCsvRecords: a quoted field is not closed');
-  if (field !== '' || record.length > 0) endRecord();
-  return records;
 }
 
 /**

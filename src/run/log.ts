@@ -9,6 +9,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { EpochLog } from '../train/trainer.js';
+import { csvDocument } from '../util/csv.js';
 
 /** The log's file names inside a run folder. */
 export const EPOCH_LOG_FILE = 'log.jsonl';
@@ -124,13 +125,13 @@ export function logsToCsv(logs: readonly EpochLog[]): string {
     for (const o of outputs) header.push(`${phase}_${o}_loss`, `${phase}_${o}_dsc`);
   }
   const rows = logs.map((l) => {
-    const cells: Array<number | string> = [l.epoch, l.learningRate, l.seconds];
+    const cells: Array<number | undefined> = [l.epoch, l.learningRate, l.seconds];
     for (const phase of phases) {
       const m = l[phase];
-      cells.push(m?.loss ?? '');
-      for (const o of outputs) cells.push(m?.outputs[o]?.loss ?? '', m?.outputs[o]?.dsc ?? '');
+      cells.push(m?.loss);
+      for (const o of outputs) cells.push(m?.outputs[o]?.loss, m?.outputs[o]?.dsc);
     }
-    return cells.join(',');
+    return cells;
   });
-  return `${header.join(',')}\n${rows.join('\n')}\n`;
+  return csvDocument(header, rows);
 }

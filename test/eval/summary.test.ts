@@ -3,7 +3,6 @@ import { describe, test } from 'node:test';
 import type { ImageEvaluation } from '../../src/eval/evaluate.js';
 import {
   countEmptyMasks,
-  csvField,
   formatEvaluationSummary,
   metricsCsv,
   summarizeEvaluation,
@@ -188,15 +187,6 @@ describe('metricsCsv', () => {
         'dsc_input_size,precision_input_size,recall_input_size,tnr_input_size,iou_input_size',
     );
     assert.equal(first, 'a.png,0.5,1,0.25,1,0.25,0.1,0.05,1,1,1,1,0.5');
-  });
-
-  test('csvField quotes only when needed', () => {
-    assert.deepEqual(['plain.png', 'a,b', 'say "hi"', 'two\nlines'].map(csvField), [
-      'plain.png',
-      '"a,b"',
-      '"say ""hi"""',
-      '"two\nlines"',
-    ]);
   });
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ImageEvaluation } from '../../src/eval/evaluate.js';
 import { metricsCsv } from '../../src/eval/summary.js';
-import { parseCsvRecords, parseMetricsCsv } from '../../src/report/metrics_csv.js';
+import { parseMetricsCsv } from '../../src/report/metrics_csv.js';
 
 const metrics = (dsc: number) => ({ dsc, precision: 0.5, recall: 1 / 3, tnr: 0.99, iou: dsc / 2 });
 
@@ -64,16 +64,5 @@ describe('parseMetricsCsv', () => {
       /^UserError: m.csv: line 2, column 'recall': expected a number, got 'oops'$/,
     );
     assert.throws(() => parseMetricsCsv('', 'm.csv'), /^UserError: m.csv: the file is empty$/);
-  });
-});
-
-describe('parseCsvRecords', () => {
-  test('quotes, doubled quotes, line breaks inside quotes, CRLF, no final newline', () => {
-    assert.deepEqual(parseCsvRecords('a,"b,c"\r\n"d ""e""","f\ng"\nh,'), [
-      ['a', 'b,c'],
-      ['d "e"', 'f\ng'],
-      ['h', ''],
-    ]);
-    assert.throws(() => parseCsvRecords('"open'), /a quoted field is not closed/);
   });
 });

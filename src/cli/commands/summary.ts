@@ -7,6 +7,7 @@ import { MODEL_NAMES, parseModelName, validateInputShape } from '../../models/op
 import { summarizeModel, type ModelSummary } from '../../models/summary.js';
 import { parsePositiveNumber, parseShape } from '../parse.js';
 import { initBackend } from '../../backend/select.js';
+import { formatTable } from '../../util/text_table.js';
 
 interface SummaryFlags {
   model: string;
@@ -50,19 +51,14 @@ function formatSummary(s: ModelSummary): string {
     l.inbound.join(', '),
   ]);
   const header = ['layer (type)', 'output shape', 'params', 'connected to'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
+  const [head, ...body] = formatTable(header, rows, 'llrl');
+  const rule = '-'.repeat(Math.max(head.length, ...body.map((l) => l.length)));
   return [
     `model: ${s.model}   input: [${s.inputShape.join(',')}]`,
     rule,
-    line(header),
+    head,
     rule,
-    ...rows.map(line),
+    ...body,
     rule,
     `outputs: ${s.outputs.map((o) => `${o.name} [${o.shape.join(',')}]`).join(', ')}`,
     `total params: ${s.params.toLocaleString('en-US')}`,

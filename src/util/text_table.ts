@@ -1,5 +1,5 @@
 /**
- * Plain padded text tables for the benchmarks' human output.
+XX
  */
 
 /**
