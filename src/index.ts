@@ -40,8 +40,8 @@ export type {
   SegmentationMetrics,
   ThresholdOptions,
 } from './metrics/evaluation.js';
-export { summarizeMetrics } from './metrics/summary.js';
-export type { MetricSummary } from './metrics/summary.js';
+export { summarizeMetrics } from './metrics/aggregate.js';
+export type { MetricSummary } from './metrics/aggregate.js';
 
 // Networks
 export {
@@ -55,8 +55,8 @@ export {
 export type { ModelMetadata } from './models/build.js';
 export { MODEL_NAMES, validateInputShape } from './models/options.js';
 export type { ModelName, ModelOptions } from './models/options.js';
-export { summarizeModel } from './models/summary.js';
-export type { LayerSummary, ModelSummary } from './models/summary.js';
+export { summarizeModel } from './models/model_summary.js';
+export type { LayerSummary, ModelSummary } from './models/model_summary.js';
 export { folderHandler, loadModel, saveModel } from './io/model_files.js';
 
 // Data
@@ -77,8 +77,8 @@ export type { DatasetKind, DatasetPreset, SyntheticKind } from './data/presets.j
 export { holdoutSplit, kFoldSplit, resolveSplit } from './data/splits.js';
 export type { FoldIndices, Split, SplitFold } from './data/splits.js';
 export { loadSplit, saveSplit } from './data/split_file.js';
-export { summarizeDataset } from './data/summary.js';
-export type { DatasetSummary } from './data/summary.js';
+export { summarizeDataset } from './data/dataset_summary.js';
+export type { DatasetSummary } from './data/dataset_summary.js';
 export { synthesizeDataset, SYNTHETIC_KINDS } from './data/synthetic/generate.js';
 export type { SynthesizeOptions } from './data/synthetic/generate.js';
 export { writeSyntheticDataset } from './data/synthetic/write.js';
@@ -155,10 +155,10 @@ export type {
   EvaluationReport,
 } from './eval/run.js';
 export { scorePrediction, DEFAULT_THRESHOLD } from './eval/score.js';
-export { summarizeEvaluation } from './eval/summary.js';
-export type { EvaluationSummary } from './eval/summary.js';
-export { countEmptyMasks } from './eval/summary.js';
-export type { EmptyMaskCounts } from './eval/summary.js';
+export { summarizeEvaluation } from './eval/evaluation_summary.js';
+export type { EvaluationSummary } from './eval/evaluation_summary.js';
+export { countEmptyMasks } from './eval/evaluation_summary.js';
+export type { EmptyMaskCounts } from './eval/evaluation_summary.js';
 export { Predictor } from './predict/predictor.js';
 export type { ImagePrediction, PredictorOptions } from './predict/predictor.js';
 export { predictFiles } from './predict/files.js';
@@ -182,8 +182,8 @@ export type { AblationCallbacks, AblationRunOptions, AblationRunResult } from '.
 export { PAPER_TABLE_BUS, PAPER_TABLE_ISIC } from './ablation/paper.js';
 export { ablationCsv, ablationMarkdown, buildAblationTable } from './ablation/table.js';
 export type { AblationRow, AblationTable } from './ablation/table.js';
-export { ablationReport } from './ablation/report.js';
-export type { AblationReport } from './ablation/report.js';
+export { ablationReport } from './ablation/table_files.js';
+export type { AblationReport } from './ablation/table_files.js';
 
 // Quick start
 export { quickstart, QUICKSTART_SETTINGS } from './experiments/quickstart.js';

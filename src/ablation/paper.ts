@@ -1,5 +1,5 @@
 /**
- * The paper's published results (Abraham & Khan, ISBI 2019, Tables 1 and 2; REFERENCE.md §4):
+ * The paper's published results (Abraham & Khan, ISBI 2019, Tables 1 and 2):
  * DSC, precision and recall of each row, mean over 5-fold cross-validation. Only the proposed
  * row (Attn U-Net + Multi-Input + FTL) has a published standard deviation, and only for DSC.
  *

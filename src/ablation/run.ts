@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathExists } from '../io/atomic.js';
 import { UserError } from '../errors.js';
 import { evaluateRun, type EvaluationProgress } from '../eval/run.js';
-import type { EvaluationSummary } from '../eval/summary.js';
+import type { EvaluationSummary } from '../eval/evaluation_summary.js';
 import { findCheckpoint } from '../run/checkpoint.js';
 import { resume, train, type TrainRunCallbacks } from '../run/train.js';
 import { RUN_CONFIG_FILE, RUN_EVAL_DIR } from '../run/config.js';

@@ -5,10 +5,10 @@
  *   DIR/split.json                   ONE k-fold split, shared by every unit (made once)
  *   DIR/study.lock                   held while study.json and split.json are made or checked
  *   DIR/data/                        synthetic data sets, unless --data names another folder
- *   DIR/units/<variant>/fold-<k>/    a unit: a run folder of `train` (see src/train/run.ts),
+ *   DIR/units/<variant>/fold-<k>/    a unit: a run folder of `train` (see src/run/train.ts),
  *                                    finished once it has eval/summary.json
  *   DIR/units/<variant>/fold-<k>.lock  held while a process works on that unit (lock.ts)
- *   DIR/report/ablation.{md,csv,json}  the merged table (report.ts)
+ *   DIR/report/ablation.{md,csv,json}  the merged table (table_files.ts)
  *
  * Several processes may open the same study at once (one per array task): they take turns on
  * `study.lock`, the first makes the files, the others check their settings against them.

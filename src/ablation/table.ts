@@ -12,7 +12,7 @@
  * Pure.
  */
 import type { DatasetSourceKind } from '../data/dataset.js';
-import type { MeanStd } from '../eval/summary.js';
+import type { MeanStd } from '../eval/evaluation_summary.js';
 import { csvDocument } from '../util/csv.js';
 import { summaryStats } from '../util/stats.js';
 import { paperTableFor, type PaperRow, type PaperValue } from './paper.js';

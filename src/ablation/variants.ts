@@ -7,7 +7,7 @@
  *   paper's proposed network.
  * - "DL" is the Dice loss, "TL" the Tversky loss, "FTL" the focal Tversky loss. `attn_reg_ds`
  *   trains every output with the row's loss; `attn_reg` trains pred1..pred3 with it and `final`
- *   with the Tversky loss (REFERENCE.md §2), whatever the row's loss.
+ *   with the Tversky loss (the reference code's `attn_reg` training), whatever the row's loss.
  * - The tables list alpha = beta = 0.5 for the DL rows: the Dice loss has no alpha, so a
  *   study keeps one alpha (0.7, the weight of false negatives in the Tversky index) for every
  *   row, which is what `attn_reg`'s Tversky loss on `final` uses in the reference code.

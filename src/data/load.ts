@@ -19,7 +19,7 @@ import {
   openImage,
   type OpenedImage,
 } from '../io/image.js';
-import { mapLimit } from '../util/pool.js';
+import { mapLimit } from '../util/concurrency.js';
 import {
   lesionFraction,
   resizeImage,

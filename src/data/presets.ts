@@ -1,6 +1,6 @@
 /**
  * The data sets: their layouts on disk, the synthetic stand-ins, and one table of the paper's
- * settings per data set (../shared REFERENCE §3: BUS 128x128x1, 100 epochs, batch 16;
+ * settings per data set (the paper's protocol: BUS 128x128x1, 100 epochs, batch 16;
  * ISIC 2018 192x256x3, 50 epochs, batch 8). Flags override them. Pure JavaScript.
  */
 import { UserError } from '../errors.js';

@@ -33,7 +33,7 @@ import { openModel } from './model_source.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 import { datasetLayout } from '../data/presets.js';
 import { DEFAULT_THRESHOLD } from './score.js';
-import { metricsCsv, summarizeEvaluation, type EvaluationSummary } from './summary.js';
+import { metricsCsv, summarizeEvaluation, type EvaluationSummary } from './evaluation_summary.js';
 
 /** The file names an evaluation writes into its folder. */
 export const METRICS_CSV = 'metrics.csv';

@@ -1,6 +1,6 @@
 /**
  * The HTML page of an ablation study, `DIR/report/ablation.html`, from the merged table of
- * `ablationReport` (src/ablation/report.ts). Sections (each `<section id=... data-section=...>`):
+ * `ablationReport` (src/ablation/table_files.ts). Sections (each `<section id=... data-section=...>`):
  *
  * - `ablation-table`: the paper-style table, DSC, precision and recall as mean ± std over the
  *   finished folds, with the paper's published numbers (Tables 1-2) and the difference in DSC

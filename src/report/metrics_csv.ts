@@ -1,5 +1,5 @@
 /**
- * Reading back the per-image table that evaluation writes (`metricsCsv` in eval/summary.ts):
+ * Reading back the per-image table that evaluation writes (`metricsCsv` in eval/evaluation_summary.ts):
  * one header line, then one line per image; fields quoted as RFC 4180 where they hold a
  * comma, a quote or a line break. Pure.
  */

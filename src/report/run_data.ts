@@ -22,7 +22,7 @@ import {
 import { openModel } from '../eval/model_source.js';
 import { METRICS_CSV, SUMMARY_JSON } from '../eval/run.js';
 import { METRIC_NAMES } from '../eval/score.js';
-import type { EvaluationSummary } from '../eval/summary.js';
+import type { EvaluationSummary } from '../eval/evaluation_summary.js';
 import { attentionGateNames } from '../models/build.js';
 import { Predictor } from '../predict/predictor.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';

@@ -18,7 +18,7 @@
  */
 import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
 import { METRIC_NAMES } from '../eval/score.js';
-import type { MeanStd } from '../eval/summary.js';
+import type { MeanStd } from '../eval/evaluation_summary.js';
 import { makeObjective, type LossName } from '../train/objective.js';
 import { formatPercent } from '../util/stats.js';
 import {

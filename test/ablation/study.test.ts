@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ablationReport, parseReportFormat, readUnitResult } from '../../src/ablation/report.js';
+import {
+  ablationReport,
+  parseReportFormat,
+  readUnitResult,
+} from '../../src/ablation/table_files.js';
 import { inspectUnit } from '../../src/ablation/run.js';
 import { openStudy, readStudy } from '../../src/ablation/study.js';
 import type { AblationTable } from '../../src/ablation/table.js';

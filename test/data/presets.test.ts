@@ -11,7 +11,7 @@ import {
 } from '../../src/data/presets.js';
 
 describe('presets and flag parsers', () => {
-  test("the paper's settings per data set (REFERENCE §3)", () => {
+  test("the paper's settings per data set", () => {
     assert.deepEqual(DATASET_PRESETS.bus, {
       layout: 'bus',
       inputSize: [128, 128],

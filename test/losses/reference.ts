@@ -1,5 +1,5 @@
 /**
- * Plain-JavaScript reference of REFERENCE.md §1: loops over Float64 arrays in NHWC order,
+ * Plain-JavaScript reference of the losses' formulas (the paper and its Keras code): loops over Float64 arrays in NHWC order,
  * written straight from the formulas, with no TensorFlow.js. The tests compare the library
  * against these on random inputs, and differentiate them by finite differences.
  */

@@ -11,13 +11,13 @@ import {
   outputNames,
   withAttentionMaps,
 } from '../../src/models/build.js';
-import { summarizeModel } from '../../src/models/summary.js';
+import { summarizeModel } from '../../src/models/model_summary.js';
 import { loadModel, saveModel } from '../../src/io/model_files.js';
 import { NUMERIC_BACKENDS, expectClose, randomTensor, useBackend } from '../helpers.js';
 
 describe('reference parameter counts (Keras convention, full width)', () => {
   before(() => useBackend('cpu'));
-  // Values from ../shared/REFERENCE.md §2, counted by Keras on the reference code.
+  // Counted by Keras on the reference code (the paper's published Keras models).
   const cases: Array<[string, number, number]> = [
     ['unet', 1, 7_726_433],
     ['unet', 3, 7_727_009],

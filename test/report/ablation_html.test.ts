@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ablationReport } from '../../src/ablation/report.js';
+import { ablationReport } from '../../src/ablation/table_files.js';
 import { buildAblationTable } from '../../src/ablation/table.js';
 import {
   ABLATION_HTML_FILE,

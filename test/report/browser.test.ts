@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ablationReport } from '../../src/ablation/report.js';
+import { ablationReport } from '../../src/ablation/table_files.js';
 import { ABLATION_REPORT_SECTIONS, writeAblationHtml } from '../../src/report/ablation_html.js';
 import { RUN_REPORT_SECTIONS } from '../../src/report/run_html.js';
 import { writeRunReport } from '../../src/report/run_report.js';

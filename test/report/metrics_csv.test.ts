@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ImageEvaluation } from '../../src/eval/evaluate.js';
-import { metricsCsv } from '../../src/eval/summary.js';
+import { metricsCsv } from '../../src/eval/evaluation_summary.js';
 import { parseMetricsCsv } from '../../src/report/metrics_csv.js';
 
 const metrics = (dsc: number) => ({ dsc, precision: 0.5, recall: 1 / 3, tnr: 0.99, iou: dsc / 2 });

@@ -2,12 +2,12 @@
  * `ftunet ablation`: the seven rows of the paper's Tables 1-2, each trained and evaluated on
  * every fold of one shared split, as independent units that can be selected (--variant,
  * --fold, --shard) and resumed. A thin shell over `runAblation` (src/ablation/run.ts) and
- * `ablationReport` (src/ablation/report.ts).
+ * `ablationReport` (src/ablation/table_files.ts).
  */
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
 import { describeLock, parseDuration } from '../../ablation/lock.js';
-import { ablationReport } from '../../ablation/report.js';
+import { ablationReport } from '../../ablation/table_files.js';
 import { runAblation, type AblationCallbacks, type UnitOutcome } from '../../ablation/run.js';
 import type { AblationSettingsInput } from '../../ablation/settings.js';
 import {

@@ -2,10 +2,10 @@
  * `ftunet ablation-report DIR`: merges the finished units of a study into the paper's table
  * (DSC, precision, recall as mean ± std over folds), lists the missing units, writes
  * DIR/report/ablation.{md,csv,json} and prints one of them. A thin shell over
- * `ablationReport` (src/ablation/report.ts).
+ * `ablationReport` (src/ablation/table_files.ts).
  */
 import type { Command } from 'commander';
-import { ablationReport, parseReportFormat, REPORT_FORMATS } from '../../ablation/report.js';
+import { ablationReport, parseReportFormat, REPORT_FORMATS } from '../../ablation/table_files.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { writeAblationHtml } from '../../report/ablation_html.js';
 import { packageVersion } from '../version.js';

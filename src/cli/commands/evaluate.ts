@@ -20,7 +20,7 @@ import {
 } from '../../eval/run.js';
 import { resolveModelSource } from '../../eval/model_source.js';
 import { parseThreshold } from '../../eval/score.js';
-import { formatEvaluationSummary } from '../../eval/summary.js';
+import { formatEvaluationSummary } from '../../eval/evaluation_summary.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
 import { MAX_PIXELS_HELP, maxPixelsOption, WORKERS_HELP, workersOption } from '../parse.js';

@@ -11,7 +11,7 @@ import {
   parseDatasetKind,
   parseInputSize,
 } from '../../data/presets.js';
-import { formatDatasetSummary, summarizeDataset } from '../../data/summary.js';
+import { formatDatasetSummary, summarizeDataset } from '../../data/dataset_summary.js';
 import { UserError } from '../../errors.js';
 import { parseInterpolation } from '../../util/raster.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';

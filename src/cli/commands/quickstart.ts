@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
-import { formatEvaluationSummary } from '../../eval/summary.js';
+import { formatEvaluationSummary } from '../../eval/evaluation_summary.js';
 import {
   checkQuickstartDir,
   quickstart,

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { buildModel } from '../../models/build.js';
 import { MODEL_NAMES, parseModelName, validateInputShape } from '../../models/options.js';
-import { summarizeModel, type ModelSummary } from '../../models/summary.js';
+import { summarizeModel, type ModelSummary } from '../../models/model_summary.js';
 import { parsePositiveNumber, parseShape } from '../parse.js';
 import { initBackend } from '../../backend/select.js';
 import { formatTable } from '../../util/text_table.js';

@@ -8,8 +8,8 @@
  * acoustic shadowing (40%) or enhancement (15%); multiplicative speckle elongated along the
  * rows; depth attenuation with partial gain compensation; log-like compression to 8 bits.
  *
- * Lesion area: a mixture fitted so that its mean and standard deviation are the BUS figures of
- * REFERENCE §3 (4.84% ± 5.43% of the image): with probability 0.183 uniform in 9%-21%, else
+ * Lesion area: a mixture fitted so that its mean and standard deviation are the paper's BUS
+ * figures (4.84% ± 5.43% of the image): with probability 0.183 uniform in 9%-21%, else
  * log-normal (median 1.81%, sigma 0.9) truncated to 0.3%-14%. Each outline is scaled to its
  * target area; the mask is the outline (rho <= 1) at full resolution. Shadows are not lesion.
  * The echo image is formed at half resolution and upsampled (speckle grains of a few pixels,

@@ -9,8 +9,8 @@
  * pigment network and a blue-grey area; in 40% of images 1-14 dark hair strands cross the
  * image (hair is not lesion).
  *
- * Lesion area: a mixture fitted so that its mean and standard deviation are the ISIC figures of
- * REFERENCE §3 (21.4% ± 20.3%): with probability 0.264 uniform in 35%-70%, else log-normal
+ * Lesion area: a mixture fitted so that its mean and standard deviation are the paper's
+ * ISIC 2018 figures (21.4% ± 20.3%): with probability 0.264 uniform in 35%-70%, else log-normal
  * (median 8.07%, sigma 0.7) truncated to 2%-50%. Large lesions may be cut by the border.
  * Colours are formed at half resolution and upsampled; hair and grain are drawn at full size.
  *

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mapLimit } from '../../src/util/pool.js';
+import { mapLimit } from '../../src/util/concurrency.js';
 
 describe('mapLimit', () => {
   test('keeps input order and never exceeds the limit', async () => {

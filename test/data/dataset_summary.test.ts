@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatDatasetSummary, summarizeDataset } from '../../src/data/summary.js';
+import { formatDatasetSummary, summarizeDataset } from '../../src/data/dataset_summary.js';
 
 describe('summarizeDataset', () => {
   test('sizes, layouts, lesion areas and empty masks, formatted', () => {

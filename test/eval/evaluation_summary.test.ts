@@ -6,7 +6,7 @@ import {
   formatEvaluationSummary,
   metricsCsv,
   summarizeEvaluation,
-} from '../../src/eval/summary.js';
+} from '../../src/eval/evaluation_summary.js';
 import { expectClose } from '../helpers.js';
 
 const m = (dsc: number, precision: number, recall: number, tnr: number, iou: number) => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { metricsFromCounts } from '../../src/metrics/evaluation.js';
-import { summarizeMetrics } from '../../src/metrics/summary.js';
+import { summarizeMetrics } from '../../src/metrics/aggregate.js';
 import { expectClose } from '../helpers.js';
 
 describe('summarizeMetrics', () => {

@@ -5,7 +5,7 @@
  */
 import { UserError } from '../errors.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
-import { summarizeMetrics } from '../metrics/summary.js';
+import { summarizeMetrics } from '../metrics/aggregate.js';
 import { formatPercent } from '../util/stats.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
