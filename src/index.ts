@@ -66,14 +66,14 @@ export type { DatasetSource, DatasetSourceKind, SegmentationDataset } from './da
 export { listDatasetPairs, loadDataset } from './data/load.js';
 export type { LoadDatasetOptions, LoadProgress } from './data/load.js';
 export {
-  DATASET_KINDS,
+  DATASET_LAYOUTS,
   DATASET_PRESETS,
   DATASET_SOURCE_KINDS,
   datasetLayout,
   datasetPreset,
   syntheticKindOf,
 } from './data/presets.js';
-export type { DatasetKind, DatasetPreset, SyntheticKind } from './data/presets.js';
+export type { DatasetLayout, DatasetPreset, SyntheticKind } from './data/presets.js';
 export { holdoutSplit, kFoldSplit, resolveSplit } from './data/splits.js';
 export type { FoldIndices, Split, SplitFold } from './data/splits.js';
 export { loadSplit, saveSplit } from './data/split_file.js';

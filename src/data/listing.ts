@@ -10,7 +10,7 @@ import path from 'node:path';
 import { DataError } from '../errors.js';
 import { isImageFileName } from '../io/image.js';
 import { listFew, plural } from './messages.js';
-import type { DatasetKind } from './presets.js';
+import type { DatasetLayout } from './presets.js';
 
 /** One image file in a folder. */
 export interface ImageFile {
@@ -41,7 +41,7 @@ export interface ImagePair {
 
 /** The pairs of a data set on disk, before decoding. */
 export interface PairListing {
-  kind: DatasetKind;
+  kind: DatasetLayout;
   /** The data folder (absolute). */
   root: string;
   /** The image and mask folders (absolute). */
@@ -123,7 +123,7 @@ export async function listImageFolder(dir: string, label: string): Promise<Folde
 
 /** Options of `pairFolders`. */
 export interface PairOptions {
-  kind: DatasetKind;
+  kind: DatasetLayout;
   root: string;
   imageDir: string;
   maskDir: string;
@@ -213,7 +213,7 @@ function byStem(files: ImageFile[], label: string, problems: string[]): Map<stri
 }
 
 /** Guesses which layout a folder holds, for hints in error messages. */
-export function guessLayout(folders: readonly string[]): DatasetKind | undefined {
+export function guessLayout(folders: readonly string[]): DatasetLayout | undefined {
   const lower = folders.map((f) => f.toLowerCase());
   if (lower.includes('original') && lower.includes('gt')) return 'bus';
   if (folders.some((f) => /^ISIC2018_Task1(-2)?_\w+_Input$/i.test(f))) return 'isic2018';
@@ -222,7 +222,7 @@ export function guessLayout(folders: readonly string[]): DatasetKind | undefined
 }
 
 /** " (this looks like the isic2018 layout: use --dataset isic2018)" or "". */
-export function layoutHint(kind: DatasetKind, folders: readonly string[]): string {
+export function layoutHint(kind: DatasetLayout, folders: readonly string[]): string {
   const guess = guessLayout(folders);
   const found = folders.length
     ? `; found ${listFew(folders.map((f) => `${f}/`))}`

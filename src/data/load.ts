@@ -42,7 +42,7 @@ import { findFolderPairs } from './folder.js';
 import { findIsicPairs } from './isic2018.js';
 import type { ImagePair, PairListing } from './listing.js';
 import { listFew, plural } from './messages.js';
-import { checkInputShape, datasetPreset, DATASET_KINDS, type DatasetKind } from './presets.js';
+import { checkInputShape, datasetPreset, DATASET_LAYOUTS, type DatasetLayout } from './presets.js';
 
 /** Progress of `loadDataset`. */
 export interface LoadProgress {
@@ -54,7 +54,7 @@ export interface LoadProgress {
 
 export interface LoadDatasetOptions {
   /** The layout: 'bus', 'isic2018' or 'folder'. Required. */
-  dataset: DatasetKind;
+  dataset: DatasetLayout;
   /** The data folder. Required. */
   data: string;
   /** [rows, cols] of the arrays. Default: the layout's preset (bus 128x128, isic2018 192x256). */
@@ -90,7 +90,7 @@ export interface LoadDatasetOptions {
 
 /** Finds and pairs the files of a data set without decoding them (exhaustive over layouts). */
 export async function listDatasetPairs(
-  dataset: DatasetKind,
+  dataset: DatasetLayout,
   data: string,
   maskSuffix = '',
 ): Promise<PairListing> {
@@ -103,7 +103,7 @@ export async function listDatasetPairs(
       return findFolderPairs(data, maskSuffix);
     default:
       throw new UserError(
-        `loadDataset: unknown data set '${String(dataset)}'; expected one of ${DATASET_KINDS.join(', ')}`,
+        `loadDataset: unknown data set '${String(dataset)}'; expected one of ${DATASET_LAYOUTS.join(', ')}`,
       );
   }
 }

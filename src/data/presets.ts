@@ -7,10 +7,10 @@ import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from './dataset.js';
 
 /** A data set layout on disk. */
-export type DatasetKind = 'bus' | 'isic2018' | 'folder';
+export type DatasetLayout = 'bus' | 'isic2018' | 'folder';
 
-/** The allowed values of `DatasetKind`. */
-export const DATASET_KINDS: readonly DatasetKind[] = ['bus', 'isic2018', 'folder'];
+/** The allowed values of `DatasetLayout`. */
+export const DATASET_LAYOUTS: readonly DatasetLayout[] = ['bus', 'isic2018', 'folder'];
 
 /** The data set kinds a run may name: the three layouts and the two synthetic kinds. */
 export const DATASET_SOURCE_KINDS: readonly DatasetSourceKind[] = [
@@ -33,7 +33,7 @@ export interface InputPreset {
 /** A data set's settings: input size and channels, and the paper's epochs and batch size. */
 export interface DatasetPreset extends InputPreset {
   /** How the files lie on disk. */
-  layout: DatasetKind;
+  layout: DatasetLayout;
   /** The generator of a synthetic stand-in; absent for real data. */
   synthetic?: SyntheticKind;
   epochs: number;
@@ -68,11 +68,11 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
 };
 
 /** Parses a layout name ("bus", "isic2018", "folder"), naming the flag in the error. */
-export function parseDatasetKind(text: string, flag = '--dataset'): DatasetKind {
+export function parseDatasetLayout(text: string, flag = '--dataset'): DatasetLayout {
   const v = text.trim().toLowerCase();
-  if ((DATASET_KINDS as readonly string[]).includes(v)) return v as DatasetKind;
+  if ((DATASET_LAYOUTS as readonly string[]).includes(v)) return v as DatasetLayout;
   throw new UserError(
-    `${flag}: unknown data set '${text}'; expected one of ${DATASET_KINDS.join(', ')}`,
+    `${flag}: unknown data set '${text}'; expected one of ${DATASET_LAYOUTS.join(', ')}`,
   );
 }
 
@@ -98,7 +98,7 @@ export function datasetPreset(kind: DatasetSourceKind): DatasetPreset {
 }
 
 /** The layout on disk of a data set kind: synthetic-bus is read as bus, synthetic-isic as isic2018. */
-export function datasetLayout(kind: DatasetSourceKind): DatasetKind {
+export function datasetLayout(kind: DatasetSourceKind): DatasetLayout {
   return datasetPreset(kind).layout;
 }
 

@@ -6,7 +6,7 @@ import {
   datasetPreset,
   syntheticKindOf,
   parseChannels,
-  parseDatasetKind,
+  parseDatasetLayout,
   parseInputSize,
 } from '../../src/data/presets.js';
 
@@ -55,13 +55,13 @@ describe('presets and flag parsers', () => {
     }
   });
 
-  test('parseChannels and parseDatasetKind', () => {
+  test('parseChannels and parseDatasetLayout', () => {
     assert.equal(parseChannels('3'), 3);
     assert.throws(() => parseChannels('2'), {
       message: "--channels: expected 1 (grey) or 3 (RGB), got '2'",
     });
-    assert.equal(parseDatasetKind('ISIC2018'), 'isic2018');
-    assert.throws(() => parseDatasetKind('busi'), {
+    assert.equal(parseDatasetLayout('ISIC2018'), 'isic2018');
+    assert.throws(() => parseDatasetLayout('busi'), {
       message: "--dataset: unknown data set 'busi'; expected one of bus, isic2018, folder",
     });
   });

@@ -6,9 +6,9 @@
 import type { Command } from 'commander';
 import { loadDataset, type LoadProgress } from '../../data/load.js';
 import {
-  DATASET_KINDS,
+  DATASET_LAYOUTS,
   parseChannels,
-  parseDatasetKind,
+  parseDatasetLayout,
   parseInputSize,
 } from '../../data/presets.js';
 import { formatDatasetSummary, summarizeDataset } from '../../data/dataset_summary.js';
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .description(
       'check a data set without training: pairs, readability, sizes, channel layouts, lesion area',
     )
-    .requiredOption('--dataset <layout>', `data set layout: ${DATASET_KINDS.join(', ')}`)
+    .requiredOption('--dataset <layout>', `data set layout: ${DATASET_LAYOUTS.join(', ')}`)
     .requiredOption('--data <dir>', 'the data set folder')
     .option(
       '--mask-suffix <suffix>',
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--max-pixels <n>', MAX_PIXELS_HELP)
     .option('--json', 'print one JSON object (count, sizes, layouts, lesionArea, ...)')
     .action(async (flags: InspectFlags) => {
-      const dataset = parseDatasetKind(flags.dataset, '--dataset');
+      const dataset = parseDatasetLayout(flags.dataset, '--dataset');
       if (flags.maskSuffix !== undefined && dataset !== 'folder') {
         throw new UserError(`--mask-suffix: applies to --dataset folder only, not ${dataset}`);
       }

@@ -24,7 +24,7 @@ import { checkSeed } from '../../util/rng.js';
 import { formatFractionStats, summaryStats, type SummaryStats } from '../../util/stats.js';
 import { ISIC_MASK_SUFFIX } from '../isic2018.js';
 import { listFew } from '../messages.js';
-import type { DatasetKind } from '../presets.js';
+import type { DatasetLayout } from '../presets.js';
 import {
   DEFAULT_SYNTHETIC_COUNT,
   MAX_SYNTHETIC_COUNT,
@@ -48,7 +48,7 @@ export const ISIC_JPEG_QUALITY = 92;
 
 /** The layout a kind is written in, and its folders. */
 export interface SyntheticLayout {
-  dataset: DatasetKind;
+  dataset: DatasetLayout;
   imageDir: string;
   maskDir: string;
   /** The mask file name for an image file name. */
@@ -97,7 +97,7 @@ export interface WriteSyntheticOptions {
 export interface SyntheticWriteResult {
   kind: SyntheticKind;
   /** The layout to read it back with (`bus` or `isic2018`). */
-  dataset: DatasetKind;
+  dataset: DatasetLayout;
   /** Absolute output folder. */
   out: string;
   count: number;
@@ -117,7 +117,7 @@ interface Manifest {
   version: number;
   generator: number;
   kind: SyntheticKind;
-  dataset: DatasetKind;
+  dataset: DatasetLayout;
   count: number;
   seed: number;
   folders: string[];
