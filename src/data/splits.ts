@@ -79,6 +79,8 @@ export interface KFoldOptions {
 export const DEFAULT_TEST_FRACTION = 0.25;
 export const DEFAULT_VAL_FRACTION = 0.15;
 export const DEFAULT_FOLDS = 5;
+/** The fold a run trains when it names none. */
+export const DEFAULT_FOLD = 0;
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -25,6 +25,9 @@ export type LossName = (typeof LOSS_NAMES)[number];
 
 export const WEIGHTINGS = ['equal', 'nnunet'] as const;
 export type Weighting = (typeof WEIGHTINGS)[number];
+/** The paper's loss and deep supervision weights: FTL, every output weighted 1. */
+export const DEFAULT_LOSS: LossName = 'ftl';
+export const DEFAULT_WEIGHTING: Weighting = 'equal';
 
 export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor, options?: LossOptions) => tf.Scalar;
 
