@@ -1,6 +1,6 @@
 /**
  * `ftunet train`: trains a network on a data set with the paper's protocol, writing a run
- * folder (see src/train/run.ts); `--resume RUN_DIR` continues a run.
+ * folder (see src/run/train.ts); `--resume RUN_DIR` continues a run.
  */
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
