@@ -21,7 +21,7 @@ export { registerWasmKernels } from './kernels/wasm/register.js';
 export { binaryCrossentropy, bceDiceLoss, BCE_EPSILON } from './losses/bce.js';
 export { diceCoefficient, diceLoss } from './losses/dice.js';
 export { focalTverskyLoss, tverskyIndex, tverskyLoss, FTL_EPSILON } from './losses/tversky.js';
-export { computeTpFpFn, REDUCTIONS } from './losses/utils.js';
+export { computeTpFpFn, DEFAULT_ALPHA, DEFAULT_GAMMA, REDUCTIONS } from './losses/utils.js';
 export type { LossOptions, Reduction } from './losses/utils.js';
 
 // Metrics
@@ -53,7 +53,13 @@ export {
   withAttentionMaps,
 } from './models/build.js';
 export type { ModelMetadata } from './models/build.js';
-export { MODEL_NAMES, validateInputShape } from './models/options.js';
+export {
+  DEFAULT_BN_MOMENTUM,
+  DEFAULT_MODEL,
+  DEFAULT_WIDTH,
+  MODEL_NAMES,
+  validateInputShape,
+} from './models/options.js';
 export type { ModelName, ModelOptions } from './models/options.js';
 export { summarizeModel } from './models/model_summary.js';
 export type { LayerSummary, ModelSummary } from './models/model_summary.js';
@@ -101,6 +107,8 @@ export type { BinaryMask, Interpolation, RawImage } from './util/raster.js';
 
 // Training
 export {
+  DEFAULT_LOSS,
+  DEFAULT_WEIGHTING,
   LOSS_NAMES,
   lossFunction,
   makeObjective,
@@ -108,7 +116,7 @@ export {
   subsampleTarget,
 } from './train/objective.js';
 export type { LossName, Objective, ObjectiveOptions, Weighting } from './train/objective.js';
-export { Optimizer, OPTIMIZER_NAMES } from './train/optimizer.js';
+export { Optimizer, OPTIMIZER_NAMES, resolveOptimizerConfig } from './train/optimizer.js';
 export type { OptimizerConfig, OptimizerState } from './train/optimizer.js';
 export { DivergenceError, OutOfMemoryError, Trainer } from './train/trainer.js';
 export type {

@@ -42,6 +42,7 @@ import {
   type UnitSelection,
 } from './units.js';
 import { ablationVariant } from './variants.js';
+import { DEFAULT_MICRO_BATCH } from '../train/memory.js';
 
 /** The summary file of a finished unit, relative to its folder. */
 export const UNIT_SUMMARY = path.join(RUN_EVAL_DIR, 'summary.json');
@@ -372,7 +373,7 @@ async function trainUnit(
           },
           epochs: s.epochs,
           batchSize: s.batchSize,
-          microBatch: options.microBatch ?? 'auto',
+          microBatch: options.microBatch ?? DEFAULT_MICRO_BATCH,
           ...workersOf(options),
           seed: s.seed,
           splitFile: study.splitFile,

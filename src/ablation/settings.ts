@@ -9,14 +9,20 @@
  */
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { DEFAULT_SYNTHETIC_COUNT, MAX_SYNTHETIC_COUNT } from '../data/synthetic/generate.js';
-import { DEFAULT_VAL_FRACTION } from '../data/splits.js';
+import { DEFAULT_FOLDS, DEFAULT_VAL_FRACTION } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
-import { DEFAULT_BN_MOMENTUM, validateInputShape } from '../models/options.js';
-import type { OptimizerName } from '../train/optimizer.js';
+import { DEFAULT_BN_MOMENTUM, DEFAULT_WIDTH, validateInputShape } from '../models/options.js';
+import {
+  DEFAULT_DECAY,
+  DEFAULT_LEARNING_RATE,
+  DEFAULT_MOMENTUM,
+  DEFAULT_OPTIMIZER,
+  type OptimizerName,
+} from '../train/optimizer.js';
 import { DATASET_SOURCE_KINDS, datasetPreset, syntheticKindOf } from '../data/presets.js';
-import type { Interpolation } from '../util/raster.js';
-import { checkSeed } from '../util/rng.js';
+import { DEFAULT_INTERPOLATION, type Interpolation } from '../util/raster.js';
+import { checkSeed, DEFAULT_SEED } from '../util/rng.js';
 
 /** Everything the units of a study share. */
 export interface AblationSettings {
@@ -82,9 +88,6 @@ export const SETTING_FLAGS: Readonly<Record<keyof AblationSettings, string>> = {
   maskSuffix: '--mask-suffix',
 };
 
-/** The paper's 5 folds. */
-export const DEFAULT_FOLDS = 5;
-
 function positiveInteger(value: number, key: keyof AblationSettings, min = 1): number {
   if (!(Number.isInteger(value) && value >= min)) {
     throw new UserError(`${SETTING_FLAGS[key]}: expected an integer >= ${min}, got ${value}`);
@@ -132,8 +135,8 @@ export function resolveAblationSettings(
     throw new UserError(`--mask-suffix: applies to --dataset folder only, not ${dataset}`);
   }
   const preset = datasetPreset(dataset);
-  const optimizer = input.optimizer ?? 'sgd';
-  const seed = input.seed ?? 0;
+  const optimizer = input.optimizer ?? DEFAULT_OPTIMIZER;
+  const seed = input.seed ?? DEFAULT_SEED;
   checkSeed(seed, SETTING_FLAGS.seed);
   const settings: AblationSettings = {
     dataset,
@@ -145,17 +148,17 @@ export function resolveAblationSettings(
       synth === undefined ? null : (input.syntheticCount ?? DEFAULT_SYNTHETIC_COUNT[synth]),
     inputSize: input.inputSize ?? [...preset.inputSize],
     channels: input.channels ?? preset.channels,
-    width: input.width ?? 1,
+    width: input.width ?? DEFAULT_WIDTH,
     bnMomentum: inRange(input.bnMomentum ?? DEFAULT_BN_MOMENTUM, 'bnMomentum', 0, 1),
     epochs: positiveInteger(input.epochs ?? preset.epochs, 'epochs'),
     batchSize: positiveInteger(input.batchSize ?? preset.batchSize, 'batchSize'),
     optimizer,
-    learningRate: input.learningRate ?? (optimizer === 'adam' ? 0.001 : 0.01),
-    decay: input.decay ?? 1e-6,
-    momentum: inRange(input.momentum ?? 0.9, 'momentum', 0, 1),
+    learningRate: input.learningRate ?? DEFAULT_LEARNING_RATE[optimizer],
+    decay: input.decay ?? DEFAULT_DECAY,
+    momentum: inRange(input.momentum ?? DEFAULT_MOMENTUM, 'momentum', 0, 1),
     alpha: inRange(input.alpha ?? DEFAULT_ALPHA, 'alpha', 0, 1),
     gamma: input.gamma ?? DEFAULT_GAMMA,
-    interpolation: input.interpolation ?? 'nearest',
+    interpolation: input.interpolation ?? DEFAULT_INTERPOLATION,
     maskSuffix: input.maskSuffix ?? '',
   };
   if (settings.syntheticCount !== null) {

@@ -18,6 +18,7 @@
 import { DataError, UserError } from '../errors.js';
 import { checkSeed, deriveSeed, Rng } from '../util/rng.js';
 import { listFew, plural } from './messages.js';
+import { DEFAULT_SEED } from '../util/rng.js';
 
 /** How a split was made. */
 export type SplitMethod = 'holdout' | 'kfold';
@@ -79,6 +80,8 @@ export interface KFoldOptions {
 export const DEFAULT_TEST_FRACTION = 0.25;
 export const DEFAULT_VAL_FRACTION = 0.15;
 export const DEFAULT_FOLDS = 5;
+/** The fold a run trains when it names none. */
+export const DEFAULT_FOLD = 0;
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -142,7 +145,7 @@ export function holdoutSplit(names: readonly string[], options: HoldoutOptions =
 
 /** k-fold cross-validation: every item in exactly one test fold (see the file's doc). */
 export function kFoldSplit(names: readonly string[], options: KFoldOptions = {}): Split {
-  const { k = DEFAULT_FOLDS, seed = 0, valFraction = DEFAULT_VAL_FRACTION } = options;
+  const { k = DEFAULT_FOLDS, seed = DEFAULT_SEED, valFraction = DEFAULT_VAL_FRACTION } = options;
   checkSeed(seed, 'kFoldSplit');
   checkValFraction('kFoldSplit', valFraction);
   const order = new Rng(deriveSeed(seed, 0)).shuffle(checkNames('kFoldSplit', names));

@@ -6,6 +6,15 @@ import { ShapeError, UserError } from '../errors.js';
 export const MODEL_NAMES = ['unet', 'attn_unet', 'attn_reg_ds', 'attn_reg'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
+/** The paper's network: attention U-Net with multi-scale input and deep supervision. */
+export const DEFAULT_MODEL: ModelName = 'attn_reg';
+
+/** The paper's filter counts (width multiplier 1). */
+export const DEFAULT_WIDTH = 1;
+
+/** The input shape of a network built without one: BUS's 128x128 grey. */
+export const DEFAULT_INPUT_SHAPE: readonly [number, number, number] = [128, 128, 1];
+
 export interface ModelOptions {
   /** Input shape [height, width, channels]; height and width multiples of 16. Default [128, 128, 1]. */
   inputShape?: [number, number, number];
@@ -31,9 +40,6 @@ export interface ResolvedModelOptions {
   bnMomentum: number;
 }
 
-/** The paper's proposed network. */
-export const DEFAULT_MODEL: ModelName = 'attn_reg';
-
 /** Keras's BatchNormalization momentum, which the reference networks use. */
 export const DEFAULT_BN_MOMENTUM = 0.99;
 
@@ -48,9 +54,9 @@ export function parseModelName(name: string, source = 'buildModel'): ModelName {
 }
 
 export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOptions {
-  const inputShape = options.inputShape ?? [128, 128, 1];
+  const inputShape = options.inputShape ?? [...DEFAULT_INPUT_SHAPE];
   validateInputShape(inputShape);
-  const width = options.width ?? 1;
+  const width = options.width ?? DEFAULT_WIDTH;
   if (!Number.isFinite(width) || width <= 0) {
     throw new UserError(`width multiplier must be a positive number, got ${width}`);
   }

@@ -11,6 +11,9 @@ export type OverlayStyle = 'contour' | 'tint';
 /** The allowed values of `OverlayStyle`. */
 export const OVERLAY_STYLES: readonly OverlayStyle[] = ['contour', 'tint'];
 
+/** The overlay drawn unless another is asked for: the lesion's outline. */
+export const DEFAULT_OVERLAY_STYLE: OverlayStyle = 'contour';
+
 /** Parses an overlay style, naming the flag in the error. */
 export function parseOverlayStyle(text: string, flag = '--overlay'): OverlayStyle {
   const v = text.trim().toLowerCase();
@@ -79,7 +82,7 @@ export function overlayMask(
         `${mask.height}x${mask.width}`,
     );
   }
-  const style = options.style ?? 'contour';
+  const style = options.style ?? DEFAULT_OVERLAY_STYLE;
   const color = options.color ?? [0, 255, 0];
   const opacity = options.opacity ?? 0.4;
   const thickness =

@@ -10,10 +10,22 @@ import type { DatasetSourceKind } from '../data/dataset.js';
 import { datasetPreset, syntheticKindOf } from '../data/presets.js';
 import { DEFAULT_SYNTHETIC_COUNT } from '../data/synthetic/generate.js';
 import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
-import { DEFAULT_BN_MOMENTUM, DEFAULT_MODEL, type ModelName } from '../models/options.js';
-import { DEFAULT_LOSS, type LossName, type Weighting } from '../train/objective.js';
+import {
+  DEFAULT_BN_MOMENTUM,
+  DEFAULT_MODEL,
+  DEFAULT_WIDTH,
+  type ModelName,
+} from '../models/options.js';
+import {
+  DEFAULT_LOSS,
+  DEFAULT_WEIGHTING,
+  type LossName,
+  type Weighting,
+} from '../train/objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
-import type { Interpolation } from '../util/raster.js';
+import { DEFAULT_INTERPOLATION, type Interpolation } from '../util/raster.js';
+import { DEFAULT_SEED } from '../util/rng.js';
+import { DEFAULT_FOLD } from '../data/splits.js';
 import { RUN_FORMAT, RUN_SPLIT_FILE, RUN_VERSION, type TrainRunSettings } from './config.js';
 
 /** What `train` takes; every field but `out`, `dataset`, `backend` and `packageInfo` is optional. */
@@ -25,7 +37,7 @@ export interface TrainRunOptions {
   data?: string;
   /** Default `DEFAULT_MODEL` (attn_reg, the paper's). */
   model?: ModelName;
-  /** Width multiplier of every filter count. Default 1 (the paper's network). */
+  /** Width multiplier of every filter count. Default `DEFAULT_WIDTH` (1, the paper's network). */
   width?: number;
   /** BatchNormalization momentum. Default `DEFAULT_BN_MOMENTUM` (Keras's 0.99). */
   bnMomentum?: number;
@@ -33,7 +45,7 @@ export interface TrainRunOptions {
   inputSize?: [number, number];
   /** Default: the data set's preset. */
   channels?: 1 | 3;
-  /** How images are resized. Default 'nearest' (the reference's BUS script). */
+  /** How images are resized. Default `DEFAULT_INTERPOLATION` (nearest, the reference's BUS script). */
   interpolation?: Interpolation;
   /** 'folder' data sets: the suffix of a mask's stem. Default ''. */
   maskSuffix?: string;
@@ -47,7 +59,7 @@ export interface TrainRunOptions {
   beta?: number;
   /** Focal parameter. Default `DEFAULT_GAMMA` (4/3). */
   gamma?: number;
-  /** Deep supervision weights. Default 'equal' (the reference: all 1). */
+  /** Deep supervision weights. Default `DEFAULT_WEIGHTING` (equal: the reference, all 1). */
   weights?: Weighting | number[];
   /** Default: `resolveOptimizerConfig`'s (SGD, 0.01, momentum 0.9, decay 1e-6). */
   optimizer?: OptimizerConfig;
@@ -55,7 +67,7 @@ export interface TrainRunOptions {
   epochs?: number;
   /** Images per update. Default: the data set's preset. */
   batchSize?: number;
-  /** Images per forward/backward pass, or 'auto' (default: what fits the backend's memory). */
+  /** Images per forward/backward pass, or 'auto', what fits the backend's memory. Default `DEFAULT_MICRO_BATCH` ('auto'). */
   microBatch?: number | 'auto';
   /** Data-parallel worker threads. Default: one per core (1 on the tensorflow backend). */
   workers?: number;
@@ -101,7 +113,7 @@ export function resolveTrainSettings(options: TrainRunOptions, out: string): Tra
   if (options.data === undefined && synth === undefined) {
     throw new UserError(`--data is required for --dataset ${options.dataset}`);
   }
-  const seed = options.seed ?? 0;
+  const seed = options.seed ?? DEFAULT_SEED;
   const [rows, cols] = options.inputSize ?? preset.inputSize;
   const channels = options.channels ?? preset.channels;
   const alpha = options.alpha ?? DEFAULT_ALPHA;
@@ -115,7 +127,7 @@ export function resolveTrainSettings(options: TrainRunOptions, out: string): Tra
     model: {
       name: options.model ?? DEFAULT_MODEL,
       inputShape: [rows, cols, channels],
-      width: options.width ?? 1,
+      width: options.width ?? DEFAULT_WIDTH,
       bnMomentum: options.bnMomentum ?? DEFAULT_BN_MOMENTUM,
     },
     dataset: {
@@ -123,20 +135,20 @@ export function resolveTrainSettings(options: TrainRunOptions, out: string): Tra
       data: path.resolve(options.data ?? path.join(out, 'data')),
       inputSize: [rows, cols],
       channels,
-      interpolation: options.interpolation ?? 'nearest',
+      interpolation: options.interpolation ?? DEFAULT_INTERPOLATION,
       maskSuffix: options.maskSuffix ?? '',
       cache: options.cache === false ? false : path.resolve(options.cache ?? defaultCacheDir()),
       ...(synth !== undefined
         ? { synthetic: { count: options.syntheticCount ?? DEFAULT_SYNTHETIC_COUNT[synth], seed } }
         : {}),
     },
-    split: { file: RUN_SPLIT_FILE, fold: options.fold ?? 0 },
+    split: { file: RUN_SPLIT_FILE, fold: options.fold ?? DEFAULT_FOLD },
     loss: {
       name: options.loss ?? DEFAULT_LOSS,
       alpha,
       beta: options.beta ?? 1 - alpha,
       gamma: options.gamma ?? DEFAULT_GAMMA,
-      weights: options.weights ?? 'equal',
+      weights: options.weights ?? DEFAULT_WEIGHTING,
     },
     optimizer: resolveOptimizerConfig(options.optimizer),
     epochs: positiveInt(options.epochs ?? preset.epochs, '--epochs'),

@@ -18,7 +18,7 @@ import { faultPoint } from '../io/faults.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
-import { checkMicroBatch, trainingMicroBatch } from '../train/memory.js';
+import { checkMicroBatch, DEFAULT_MICRO_BATCH, trainingMicroBatch } from '../train/memory.js';
 import {
   DivergenceError,
   Trainer,
@@ -101,7 +101,7 @@ export async function train(
   const workers = resolveWorkers(options.workers, options.backend);
   const model = buildRunModel(settings);
   try {
-    const mb = options.microBatch ?? 'auto';
+    const mb = options.microBatch ?? DEFAULT_MICRO_BATCH;
     const microBatch =
       mb === 'auto'
         ? trainingMicroBatch(model, settings.batchSize, options.backend, workers)

@@ -28,6 +28,9 @@ export function activationBytesPerImage(model: tfl.LayersModel): number {
 /** Memory a training pass needs per byte of layer outputs (measured, see above). */
 export const TRAINING_MEMORY_FACTOR = 2;
 
+/** Images per training pass unless given: what fits the backend's memory (`trainingMicroBatch`). */
+export const DEFAULT_MICRO_BATCH = 'auto';
+
 /** The memory one wasm instance may use for a training pass (of its 4 GB address space). */
 export const WASM_TRAINING_BUDGET = 2.5e9;
 

@@ -23,11 +23,11 @@ export const LOSS_NAMES = ['dl', 'tl', 'ftl', 'bce-dice'] as const;
 /** `dl` Dice loss, `tl` Tversky loss, `ftl` focal Tversky loss, `bce-dice` BCE + Dice. */
 export type LossName = (typeof LOSS_NAMES)[number];
 
-/** The paper's loss: the focal Tversky loss. */
-export const DEFAULT_LOSS: LossName = 'ftl';
-
 export const WEIGHTINGS = ['equal', 'nnunet'] as const;
 export type Weighting = (typeof WEIGHTINGS)[number];
+/** The paper's loss and deep supervision weights: FTL, every output weighted 1. */
+export const DEFAULT_LOSS: LossName = 'ftl';
+export const DEFAULT_WEIGHTING: Weighting = 'equal';
 
 export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor, options?: LossOptions) => tf.Scalar;
 

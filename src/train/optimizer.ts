@@ -16,6 +16,15 @@ import { UserError } from '../errors.js';
 export const OPTIMIZER_NAMES = ['sgd', 'adam'] as const;
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
+/** The paper's optimiser and its settings; Adam's learning rate is Keras's default. */
+export const DEFAULT_OPTIMIZER: OptimizerName = 'sgd';
+export const DEFAULT_LEARNING_RATE: Readonly<Record<OptimizerName, number>> = {
+  sgd: 0.01,
+  adam: 0.001,
+};
+export const DEFAULT_DECAY = 1e-6;
+export const DEFAULT_MOMENTUM = 0.9;
+
 export interface OptimizerConfig {
   /** Default 'sgd' (the paper). */
   name?: OptimizerName;
@@ -43,12 +52,12 @@ export function parseOptimizerName(value: string, source = '--optimizer'): Optim
 }
 
 export function resolveOptimizerConfig(config: OptimizerConfig = {}): ResolvedOptimizerConfig {
-  const name = config.name ?? 'sgd';
+  const name = config.name ?? DEFAULT_OPTIMIZER;
   const resolved: ResolvedOptimizerConfig = {
     name,
-    learningRate: config.learningRate ?? (name === 'adam' ? 0.001 : 0.01),
-    decay: config.decay ?? 1e-6,
-    momentum: config.momentum ?? 0.9,
+    learningRate: config.learningRate ?? DEFAULT_LEARNING_RATE[name],
+    decay: config.decay ?? DEFAULT_DECAY,
+    momentum: config.momentum ?? DEFAULT_MOMENTUM,
     beta1: config.beta1 ?? 0.9,
     beta2: config.beta2 ?? 0.999,
   };

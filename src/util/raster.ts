@@ -26,6 +26,9 @@ export type Interpolation = 'nearest' | 'bilinear';
 /** The allowed values of `Interpolation`. */
 export const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear'];
 
+/** The reference's image resizing. */
+export const DEFAULT_INTERPOLATION: Interpolation = 'nearest';
+
 /** Parses an interpolation name, naming the flag in the error. */
 export function parseInterpolation(text: string, flag = '--interpolation'): Interpolation {
   const v = text.trim().toLowerCase();

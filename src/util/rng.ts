@@ -15,6 +15,9 @@ import { UserError } from '../errors.js';
 /** The largest seed accepted (2^32 - 1). */
 export const MAX_SEED = 0xffffffff;
 
+/** The seed of a run that names none. */
+export const DEFAULT_SEED = 0;
+
 const TWO_POW_32 = 4294967296;
 
 /** A mulberry32 generator. Its whole state is one 32-bit integer (`state`). */

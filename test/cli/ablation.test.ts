@@ -344,23 +344,27 @@ describe('ftunet ablation: flag errors', () => {
     [['--dataset', 'bus'], 'ftunet: --out is required: the study folder\n'],
     [
       ['--out', 'x', '--shard', 'auto/35'],
-      'ftunet: --shard auto/35: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set; run ' +
-        'it as a SLURM array task or a Kubernetes Indexed Job, or give the index (I/N)\n',
+      "ftunet ablation: option '--shard <i/n>' argument 'auto/35' is invalid. Neither " +
+        'SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set; run it as a SLURM array task or a ' +
+        'Kubernetes Indexed Job, or give the index (I/N). (see --help)\n',
     ],
     [
       ['--out', 'x', '--shard', 'auto/35'],
-      'ftunet: --shard auto/35: SLURM_ARRAY_TASK_ID is 35, out of range 0 to 34 (number the ' +
-        'tasks from 0, e.g. #SBATCH --array=0-34)\n',
+      "ftunet ablation: option '--shard <i/n>' argument 'auto/35' is invalid. " +
+        'SLURM_ARRAY_TASK_ID is 35, out of range 0 to 34 (number the tasks from 0, e.g. ' +
+        '#SBATCH --array=0-34). (see --help)\n',
       { SLURM_ARRAY_TASK_ID: '35' },
     ],
     [
       ['--out', 'x', '--variant', 'unet'],
-      "ftunet: --variant: unknown variant 'unet'; expected one of unet-dl, unet-tl, unet-ftl, " +
-        'attn-dl, attn-mi-dl, attn-mi-tl, attn-mi-ftl\n',
+      "ftunet ablation: option '--variant <ids>' argument 'unet' is invalid. Unknown variant " +
+        "'unet'; expected one of unet-dl, unet-tl, unet-ftl, attn-dl, attn-mi-dl, attn-mi-tl, " +
+        'attn-mi-ftl. (see --help)\n',
     ],
     [
       ['--out', 'x', '--lock-timeout', 'soon'],
-      "ftunet: --lock-timeout: expected a duration such as 90s, 30m or 6h, or a number of seconds, got 'soon'\n",
+      "ftunet ablation: option '--lock-timeout <duration>' argument 'soon' is invalid. Expected " +
+        'a duration such as 90s, 30m or 6h, or a number of seconds. (see --help)\n',
     ],
   ];
   for (const [args, message, vars] of errors) {

@@ -4,7 +4,7 @@
  * line ("ftunet evaluate: backend: cpu ...") would otherwise come first. Each case runs the
  * built CLI in its own process without --quiet, so a backend started too early would print
  * its line (in this test process the backend is already running and would stay silent).
- * `train` is covered in train.test.ts; `summary` builds on a silent cpu backend
+ * `train` is covered in train_flags.test.ts; `summary` builds on a silent cpu backend
  * (summary.test.ts); `inspect` and `synth` start none.
  */
 import assert from 'node:assert/strict';
@@ -24,12 +24,16 @@ describe('a bad flag: one line on stderr, exit code 2, no backend line', () => {
     [
       'quickstart --workers 0',
       (r) => ['quickstart', '--out', path.join(r, 'qs'), '--workers', '0'],
-      () => "ftunet: --workers: expected an integer from 1 to 256, got '0'\n",
+      () =>
+        "ftunet quickstart: option '--workers <n>' argument '0' is invalid. Expected an integer " +
+        'from 1 to 256. (see --help)\n',
     ],
     [
       'ablation --workers 0',
       (r) => ['ablation', '--out', path.join(r, 'study'), '--workers', '0'],
-      () => "ftunet: --workers: expected an integer from 1 to 256, got '0'\n",
+      () =>
+        "ftunet ablation: option '--workers <n>' argument '0' is invalid. Expected an integer " +
+        'from 1 to 256. (see --help)\n',
     ],
     [
       'evaluate --run MISSING',
@@ -54,7 +58,9 @@ describe('a bad flag: one line on stderr, exit code 2, no backend line', () => {
     [
       'evaluate --threshold 2',
       (r) => ['evaluate', '--run', r, '--threshold', '2'],
-      () => "ftunet: --threshold: expected a number from 0 to 1, got '2'\n",
+      () =>
+        "ftunet evaluate: option '--threshold <t>' argument '2' is invalid. Expected a number " +
+        'from 0 to 1. (see --help)\n',
     ],
     [
       'predict --model MISSING',
@@ -64,7 +70,9 @@ describe('a bad flag: one line on stderr, exit code 2, no backend line', () => {
     [
       'predict --overlay fill',
       (r) => ['predict', '--model', r, 'a.png', '--out', path.join(r, 'p'), '--overlay', 'fill'],
-      () => "ftunet: --overlay: expected one of contour, tint, got 'fill'\n",
+      () =>
+        "ftunet predict: option '--overlay <style>' argument 'fill' is invalid. Allowed choices " +
+        'are contour, tint. (see --help)\n',
     ],
     [
       'report MISSING',
@@ -74,7 +82,9 @@ describe('a bad flag: one line on stderr, exit code 2, no backend line', () => {
     [
       'report --cases 0',
       (r) => ['report', r, '--cases', '0'],
-      () => "ftunet: --cases: expected an integer from 1 to 50, got '0'\n",
+      () =>
+        "ftunet report: option '--cases <n>' argument '0' is invalid. Expected an integer from 1 " +
+        'to 50. (see --help)\n',
     ],
   ];
   for (const [name, args, message] of cases) {
@@ -100,7 +110,8 @@ describe('a bad flag: one line on stderr, exit code 2, no backend line', () => {
         [
           2,
           '',
-          "ftunet: --backend: unknown backend 'gpu'; expected one of auto, wasm, cpu, tensorflow\n",
+          `ftunet ${args[0]}: option '--backend <name>' argument 'gpu' is invalid. Allowed ` +
+            'choices are auto, wasm, cpu, tensorflow. (Did you mean cpu?) (see --help)\n',
         ],
         args[0],
       );

@@ -224,15 +224,15 @@ describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
       ],
       [
         ['--run', 'r', '--threshold', '2'],
-        "ftunet: --threshold: expected a number from 0 to 1, got '2'\n",
+        "ftunet evaluate: option '--threshold <t>' argument '2' is invalid. Expected a number from 0 to 1. (see --help)\n",
       ],
       [
         ['--run', 'r', '--workers', '0'],
-        "ftunet: --workers: expected an integer from 1 to 256, got '0'\n",
+        "ftunet evaluate: option '--workers <n>' argument '0' is invalid. Expected an integer from 1 to 256. (see --help)\n",
       ],
       [
         ['--run', 'r', '--batch-size', '0'],
-        "ftunet: --batch-size: expected an integer from 1 to 4096, got '0'\n",
+        "ftunet evaluate: option '--batch-size <n>' argument '0' is invalid. Expected an integer from 1 to 4096. (see --help)\n",
       ],
       [
         ['--model', 'm', '--dataset', 'bus', '--data', 'd'],
@@ -240,7 +240,7 @@ describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
       ],
       [
         ['--model', 'm', '--dataset', 'busi', '--data', 'd', '--out', 'o'],
-        "ftunet: --dataset: unknown data set 'busi'; expected one of bus, isic2018, folder, synthetic-bus, synthetic-isic\n",
+        "ftunet evaluate: option '--dataset <name>' argument 'busi' is invalid. Allowed choices are bus, isic2018, folder, synthetic-bus, synthetic-isic. (Did you mean bus?) (see --help)\n",
       ],
       [
         ['--model', 'm', '--dataset', 'bus', '--data', 'd', '--out', 'o', '--fold', '1'],
@@ -252,7 +252,7 @@ describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
       ],
       [
         ['--run', 'r', '--backend', 'gpu'],
-        "ftunet: --backend: unknown backend 'gpu'; expected one of auto, wasm, cpu, tensorflow\n",
+        "ftunet evaluate: option '--backend <name>' argument 'gpu' is invalid. Allowed choices are auto, wasm, cpu, tensorflow. (Did you mean cpu?) (see --help)\n",
       ],
     ];
     for (const [args, message] of cases) {

@@ -96,11 +96,13 @@ describe('ftunet inspect', () => {
   const bad: Array<[string[], string]> = [
     [
       ['--dataset', 'busi'],
-      "ftunet: --dataset: unknown data set 'busi'; expected one of bus, isic2018, folder\n",
+      "ftunet inspect: option '--dataset <layout>' argument 'busi' is invalid. Allowed choices " +
+        'are bus, isic2018, folder. (Did you mean bus?) (see --help)\n',
     ],
     [
       ['--dataset', 'bus', '--input-size', '128'],
-      "ftunet: --input-size: expected rows,cols such as 128,128 or 192x256 (each 1 to 4096), got '128'\n",
+      "ftunet inspect: option '--input-size <h,w>' argument '128' is invalid. Expected " +
+        'rows,cols such as 128,128 or 192x256 (each 1 to 4096). (see --help)\n',
     ],
     [
       ['--dataset', 'bus', '--mask-suffix', '_s'],

@@ -154,11 +154,11 @@ describe('ftunet predict', () => {
       ],
       [
         ['--model', unet, 'a.png', '--out', out, '--threshold', 'high'],
-        "ftunet: --threshold: expected a number from 0 to 1, got 'high'\n",
+        "ftunet predict: option '--threshold <t>' argument 'high' is invalid. Expected a number from 0 to 1. (see --help)\n",
       ],
       [
         ['--model', unet, 'a.png', '--out', out, '--overlay', 'fill'],
-        "ftunet: --overlay: expected one of contour, tint, got 'fill'\n",
+        "ftunet predict: option '--overlay <style>' argument 'fill' is invalid. Allowed choices are contour, tint. (see --help)\n",
       ],
       [
         ['--model', images, 'a.png', '--out', out, '--quiet'],

@@ -81,7 +81,8 @@ describe('ftunet report', () => {
     const cases: Array<[string[], string]> = [
       [
         ['report', run, '--cases', '0'],
-        "ftunet: --cases: expected an integer from 1 to 50, got '0'\n",
+        "ftunet report: option '--cases <n>' argument '0' is invalid. Expected an integer from " +
+          '1 to 50. (see --help)\n',
       ],
       [
         ['report', missing, '--backend', 'cpu', '--quiet'],

@@ -51,7 +51,8 @@ describe('ftunet summary', () => {
   const bad: Array<[string[], string]> = [
     [
       ['summary', '--model', 'vnet'],
-      "ftunet: --model: unknown model 'vnet'; expected one of unet, attn_unet, attn_reg_ds, attn_reg\n",
+      "ftunet summary: option '-m, --model <name>' argument 'vnet' is invalid. Allowed choices " +
+        'are unet, attn_unet, attn_reg_ds, attn_reg. (Did you mean unet?) (see --help)\n',
     ],
     [
       ['summary', '--model', 'unet', '--input-shape', '100,128,1'],
@@ -59,11 +60,13 @@ describe('ftunet summary', () => {
     ],
     [
       ['summary', '--model', 'unet', '--input-shape', '-16,128,1'],
-      "ftunet: --input-shape: expected three positive integers HEIGHT,WIDTH,CHANNELS (e.g. 128,128,1), got '-16,128,1'\n",
+      "ftunet summary: option '-s, --input-shape <h,w,c>' argument '-16,128,1' is invalid. " +
+        'Expected three positive integers HEIGHT,WIDTH,CHANNELS (e.g. 128,128,1). (see --help)\n',
     ],
     [
       ['summary', '--model', 'unet', '--input-shape', '0,128,1'],
-      "ftunet: --input-shape: expected three positive integers HEIGHT,WIDTH,CHANNELS (e.g. 128,128,1), got '0,128,1'\n",
+      "ftunet summary: option '-s, --input-shape <h,w,c>' argument '0,128,1' is invalid. " +
+        'Expected three positive integers HEIGHT,WIDTH,CHANNELS (e.g. 128,128,1). (see --help)\n',
     ],
     [
       ['summary', '--model', 'unet', '--frobnicate'],
@@ -71,7 +74,8 @@ describe('ftunet summary', () => {
     ],
     [
       ['summary', '--model', 'unet', '--width', 'wide'],
-      "ftunet: --width: expected a positive number, got 'wide'\n",
+      "ftunet summary: option '-w, --width <multiplier>' argument 'wide' is invalid. Expected " +
+        'a positive number. (see --help)\n',
     ],
     [['summarize'], "ftunet: unknown command 'summarize' (Did you mean summary?)\n"],
   ];

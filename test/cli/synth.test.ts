@@ -77,10 +77,15 @@ describe('ftunet synth', () => {
   });
 
   const bad: Array<[string[], string]> = [
-    [['--kind', 'ct'], "ftunet: --kind: unknown kind 'ct'; expected one of bus, isic\n"],
+    [
+      ['--kind', 'ct'],
+      "ftunet synth: option '--kind <kind>' argument 'ct' is invalid. Allowed choices are bus, " +
+        'isic. (see --help)\n',
+    ],
     [
       ['--kind', 'bus', '--seed', '-4'],
-      "ftunet: --seed: expected an integer from 0 to 4294967295, got '-4'\n",
+      "ftunet synth: option '--seed <s>' argument '-4' is invalid. Expected an integer from 0 " +
+        'to 4294967295. (see --help)\n',
     ],
   ];
   for (const [args, message] of bad) {

@@ -6,94 +6,69 @@
  */
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
-import { describeLock, parseDuration } from '../../ablation/lock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, describeLock, parseDuration } from '../../ablation/lock.js';
 import { ablationReport } from '../../ablation/table_files.js';
 import { runAblation, type AblationCallbacks, type UnitOutcome } from '../../ablation/run.js';
 import type { AblationSettingsInput } from '../../ablation/settings.js';
+import { DEFAULT_FOLDS } from '../../data/splits.js';
 import {
   parseFoldList,
   parseShard,
   parseVariantList,
   type AblationUnit,
+  type Shard,
   type UnitSelection,
 } from '../../ablation/units.js';
 import { ABLATION_VARIANT_IDS, ablationVariant } from '../../ablation/variants.js';
-import { parseChannels, parseInputSize } from '../../data/presets.js';
-import { parseCount } from '../../data/synthetic/generate.js';
 import { UserError } from '../../errors.js';
-import { parseBatchSize } from '../../eval/options.js';
-import { parseOptimizerName } from '../../train/optimizer.js';
-import { DATASET_SOURCE_KINDS, parseDatasetSourceKind } from '../../data/presets.js';
 import type { EpochLog } from '../../train/trainer.js';
-import { parseSeed } from '../../util/rng.js';
 import { interrupts, shellQuote } from '../interrupt.js';
-import { parsePositiveNumber, WORKERS_HELP, workersOption } from '../parse.js';
+import { addFlags, type FlagValues } from '../flags.js';
+import { fromLibrary, integer } from '../parse.js';
 import { packageVersion } from '../version.js';
-import { DEFAULT_CACHE_HELP } from '../help.js';
 
-interface AblationFlags {
-  dataset?: string;
-  data?: string;
-  folds?: string;
+/** The parsed flags of `ftunet ablation` (undefined: not given). */
+interface AblationFlags extends Omit<FlagValues, 'fold'> {
   out?: string;
-  epochs?: string;
-  batchSize?: string;
-  microBatch: string;
-  workers?: string;
-  inputSize?: string;
-  channels?: string;
-  width?: string;
-  bnMomentum?: string;
-  optimizer?: string;
-  lr?: string;
-  decay?: string;
-  momentum?: string;
-  valFraction?: string;
-  seed?: string;
-  count?: string;
-  maskSuffix?: string;
-  backend?: string;
-  cache: string | boolean;
+  folds?: number;
   variant?: string;
   fold?: string;
   shard?: string;
-  lockTimeout: string;
+  lockTimeout?: number;
   wait: boolean;
-  quiet?: boolean;
-}
-
-/** A finite number (range checks follow in the library, naming the flag). */
-function parseNumber(text: string, flag: string): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) {
-    throw new UserError(`${flag}: expected a number, got '${text}'`);
-  }
-  return v;
 }
 
 /** The settings given on the command line; left-out ones stay undefined (see settings.ts). */
 function settingsFromFlags(f: AblationFlags): AblationSettingsInput {
-  const s: AblationSettingsInput = {};
-  if (f.dataset !== undefined) s.dataset = parseDatasetSourceKind(f.dataset, '--dataset');
-  if (f.data !== undefined) s.data = f.data;
-  if (f.folds !== undefined) s.folds = parseCount(f.folds, '--folds');
-  if (f.epochs !== undefined) s.epochs = parseCount(f.epochs, '--epochs');
-  if (f.batchSize !== undefined) s.batchSize = parseBatchSize(f.batchSize, '--batch-size');
-  if (f.inputSize !== undefined) s.inputSize = parseInputSize(f.inputSize, '--input-size');
-  if (f.channels !== undefined) s.channels = parseChannels(f.channels, '--channels');
-  if (f.width !== undefined) s.width = parsePositiveNumber(f.width, '--width');
-  if (f.bnMomentum !== undefined) s.bnMomentum = parseNumber(f.bnMomentum, '--bn-momentum');
-  if (f.optimizer !== undefined) s.optimizer = parseOptimizerName(f.optimizer, '--optimizer');
-  if (f.lr !== undefined) s.learningRate = parsePositiveNumber(f.lr, '--lr');
-  if (f.decay !== undefined) s.decay = parseNumber(f.decay, '--decay');
-  if (f.momentum !== undefined) s.momentum = parseNumber(f.momentum, '--momentum');
-  if (f.valFraction !== undefined) s.valFraction = parseNumber(f.valFraction, '--val-fraction');
-  if (f.seed !== undefined) s.seed = parseSeed(f.seed, '--seed');
-  if (f.count !== undefined) s.syntheticCount = parseCount(f.count, '--count');
-  if (f.maskSuffix !== undefined) s.maskSuffix = f.maskSuffix;
+  const s: AblationSettingsInput = {
+    dataset: f.dataset,
+    data: f.data,
+    folds: f.folds,
+    epochs: f.epochs,
+    batchSize: f.batchSize,
+    inputSize: f.inputSize,
+    channels: f.channels,
+    width: f.width,
+    bnMomentum: f.bnMomentum,
+    optimizer: f.optimizer,
+    learningRate: f.lr,
+    decay: f.decay,
+    momentum: f.momentum,
+    valFraction: f.valFraction,
+    seed: f.seed,
+    syntheticCount: f.count,
+    maskSuffix: f.maskSuffix,
+  };
+  for (const key of Object.keys(s) as Array<keyof AblationSettingsInput>) {
+    if (s[key] === undefined) delete s[key];
+  }
   return s;
 }
 
+/**
+ * The selection of units. The lists are checked as the flags are parsed; they are kept as
+ * given so that the command that continues the selection repeats them.
+ */
 function selectionFromFlags(f: AblationFlags): UnitSelection {
   return {
     ...(f.variant !== undefined ? { variants: parseVariantList(f.variant, '--variant') } : {}),
@@ -102,66 +77,75 @@ function selectionFromFlags(f: AblationFlags): UnitSelection {
   };
 }
 
+/** Checks a flag's text with `parse` as it is read, and keeps the text. */
+function checked<T>(parse: (text: string) => T): (text: string) => string {
+  return (text) => {
+    parse(text);
+    return text;
+  };
+}
+
 export function register(program: Command): void {
-  program
+  const command = program
     .command('ablation')
     .description(
       "the paper's ablation (Tables 1-2): 7 variants x k folds of one shared split, each " +
         'trained and evaluated in its own unit folder; finished units are skipped, so a study ' +
         'resumes and can be spread over machines sharing DIR (--shard)',
     )
-    .option('--out <dir>', 'the study folder (made on the first run, continued after)')
-    .option('--dataset <name>', `data set: ${DATASET_SOURCE_KINDS.join(', ')}`)
+    .option('--out <dir>', 'the study folder (made on the first run, continued after)');
+  addFlags(command, ['dataset', 'data']);
+  command.option(
+    '--folds <k>',
+    `folds of the shared k-fold split (default ${DEFAULT_FOLDS})`,
+    integer(2),
+  );
+  addFlags(command, [
+    'epochs',
+    'batchSize',
+    'inputSize',
+    'channels',
+    'width',
+    'bnMomentum',
+    'optimizer',
+    'lr',
+    'decay',
+    'momentum',
+    'valFraction',
+    'seed',
+    'count',
+    'maskSuffix',
+  ]);
+  command
     .option(
-      '--data <dir>',
-      'data folder (synthetic data sets: where to write them, default DIR/data)',
+      '--variant <ids>',
+      `run only these variants: ${ABLATION_VARIANT_IDS.join(', ')}`,
+      checked(fromLibrary(parseVariantList, '--variant')),
     )
-    .option('--folds <k>', 'folds of the shared k-fold split (default 5)')
-    .option('--epochs <n>', 'epochs per unit (default: bus 100, isic2018 50)')
-    .option('--batch-size <n>', 'images per update (default: bus 16, isic2018 8)')
     .option(
-      '--input-size <h,w>',
-      'network input rows,cols (default: bus 128,128; isic2018 192,256)',
+      '--fold <ks>',
+      'run only these folds, e.g. 0,2',
+      checked(fromLibrary(parseFoldList, '--fold')),
     )
-    .option('--channels <c>', '1 (grey) or 3 (RGB) (default: bus 1, isic2018 3)')
-    .option('--width <multiplier>', 'width multiplier of every filter count (default 1)')
-    .option('--bn-momentum <m>', 'BatchNormalization momentum (default 0.99; 0.9 suits short runs)')
-    .option('--optimizer <name>', 'sgd or adam (default sgd)')
-    .option('--lr <rate>', 'initial learning rate (default: sgd 0.01, adam 0.001)')
-    .option('--decay <d>', 'Keras time decay per update (default 1e-6)')
-    .option('--momentum <m>', 'SGD momentum (default 0.9)')
-    .option(
-      '--val-fraction <f>',
-      "fraction of each fold's training items for validation (default 0.15)",
-    )
-    .option('--seed <s>', 'seed of the split, weights, order and synthetic data (default 0)')
-    .option('--count <n>', 'synthetic data sets: number of items (default: bus 163, isic 200)')
-    .option('--mask-suffix <s>', "folder data sets: mask file stem suffix, e.g. '_segmentation'")
-    .option('--variant <ids>', `run only these variants: ${ABLATION_VARIANT_IDS.join(', ')}`)
-    .option('--fold <ks>', 'run only these folds, e.g. 0,2')
     .option(
       '--shard <i/n>',
       'run shard I of N (units dealt round-robin); auto/N takes I from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX',
-    )
-    .option(
-      '--micro-batch <n>',
-      "images per forward/backward pass, or 'auto' (what fits in memory)",
-      'auto',
-    )
-    .option('--workers <n>', WORKERS_HELP)
-    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option('--cache <dir>', `preprocessing cache folder (default: ${DEFAULT_CACHE_HELP})`)
-    .option('--no-cache', 'do not use the preprocessing cache')
+      checked(fromLibrary((text, flag): Shard => parseShard(text, process.env, flag), '--shard')),
+    );
+  addFlags(command, ['microBatch', 'workers', 'backend', 'cache', 'noCache']);
+  command
     .option(
       '--lock-timeout <duration>',
-      "a unit's lock not refreshed for this long is taken over (e.g. 30m, 6h)",
-      '3h',
+      "a unit's lock not refreshed for this long is taken over, e.g. 30m or 6h " +
+        `(default ${DEFAULT_LOCK_TIMEOUT_MS / 3_600_000}h)`,
+      fromLibrary(parseDuration, '--lock-timeout'),
     )
     .option(
       '--no-wait',
       'do not wait for selected units that other processes hold; exit when the own ones are done',
-    )
-    .option('--quiet', 'print nothing but errors')
+    );
+  addFlags(command, ['quiet']);
+  command
     .addHelpText(
       'after',
       [
@@ -180,10 +164,6 @@ export function register(program: Command): void {
       if (flags.out === undefined) throw new UserError('--out is required: the study folder');
       const settings = settingsFromFlags(flags);
       const selection = selectionFromFlags(flags);
-      const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
-      const microBatch =
-        flags.microBatch === 'auto' ? 'auto' : parseBatchSize(flags.microBatch, '--micro-batch');
-      const workers = workersOption(flags.workers);
       const say = (line: string) => {
         if (!flags.quiet) process.stderr.write(`ftunet ablation: ${line}\n`);
       };
@@ -196,13 +176,12 @@ export function register(program: Command): void {
           out: flags.out,
           settings,
           selection,
-          microBatch,
-          ...workers,
-          ...(flags.cache === false ? { cache: false } : {}),
-          ...(typeof flags.cache === 'string' ? { cache: flags.cache } : {}),
+          ...(flags.microBatch !== undefined ? { microBatch: flags.microBatch } : {}),
+          ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+          ...(flags.cache !== undefined ? { cache: flags.cache } : {}),
           backend: backend.name,
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
-          lockTimeoutMs,
+          ...(flags.lockTimeout !== undefined ? { lockTimeoutMs: flags.lockTimeout } : {}),
           wait: flags.wait,
         },
         interrupts.stoppable(progress(flags, say), continueCommand(flags)),
@@ -239,7 +218,7 @@ function continueCommand(f: AblationFlags): string {
     backend: f.backend,
     workers: f.workers,
   })) {
-    if (value !== undefined) args.push(`--${name}`, value);
+    if (value !== undefined) args.push(`--${name}`, String(value));
   }
   return args.map(shellQuote).join(' ');
 }

@@ -4,14 +4,20 @@
  * DIR/report/ablation.{md,csv,json} and prints one of them. A thin shell over
  * `ablationReport` (src/ablation/table_files.ts).
  */
-import type { Command } from 'commander';
-import { ablationReport, parseReportFormat, REPORT_FORMATS } from '../../ablation/table_files.js';
+import { Option, type Command } from 'commander';
+import {
+  ablationReport,
+  parseReportFormat,
+  REPORT_FORMATS,
+  type ReportFormat,
+} from '../../ablation/table_files.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { writeAblationHtml } from '../../report/ablation_html.js';
+import { fromLibrary } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface ReportFlags {
-  format: string;
+  format: ReportFormat;
   out?: string;
   html?: boolean;
 }
@@ -24,7 +30,12 @@ export function register(program: Command): void {
         'DIR/report/ablation.md, .csv and .json',
     )
     .argument('<dir>', 'the study folder of ftunet ablation')
-    .option('--format <f>', `what to print: ${REPORT_FORMATS.join(', ')}`, 'md')
+    .addOption(
+      new Option('--format <f>', 'what to print')
+        .choices(REPORT_FORMATS)
+        .argParser(fromLibrary(parseReportFormat, '--format'))
+        .default('md'),
+    )
     .option('--out <file>', 'write it to this file instead of printing it')
     .option(
       '--html',
@@ -32,7 +43,7 @@ export function register(program: Command): void {
         'of the per-fold DSC (one self-contained page)',
     )
     .action(async (dir: string, flags: ReportFlags) => {
-      const format = parseReportFormat(flags.format, '--format');
+      const { format } = flags;
       const report = await ablationReport(dir);
       const page = flags.html
         ? await writeAblationHtml({

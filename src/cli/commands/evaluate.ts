@@ -5,13 +5,13 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend, parseBackendChoice } from '../../backend/select.js';
+import { initBackend } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
 import { DEFAULT_EVAL_BATCH_SIZE } from '../../eval/evaluate.js';
-import { parseBatchSize, parseFold } from '../../eval/options.js';
 import { checkFolder } from '../../data/listing.js';
 import { readRunConfig } from '../../run/config.js';
-import { DATASET_SOURCE_KINDS, datasetLayout, parseDatasetSourceKind } from '../../data/presets.js';
+import type { DatasetSourceKind } from '../../data/dataset.js';
+import { datasetLayout } from '../../data/presets.js';
 import {
   evaluateRun,
   evaluateSavedModel,
@@ -19,31 +19,33 @@ import {
   type EvaluationReport,
 } from '../../eval/run.js';
 import { resolveModelSource } from '../../eval/model_source.js';
-import { parseThreshold } from '../../eval/score.js';
+import { DEFAULT_THRESHOLD, parseThreshold } from '../../eval/score.js';
 import { formatEvaluationSummary } from '../../eval/evaluation_summary.js';
-import { parseInterpolation } from '../../util/raster.js';
+import type { Interpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
-import { MAX_PIXELS_HELP, maxPixelsOption, WORKERS_HELP, workersOption } from '../parse.js';
+import { flagOption } from '../flags.js';
+import { fromLibrary, parseBatchSize, parseFold } from '../parse.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
+import { DEFAULT_INTERPOLATION } from '../../util/raster.js';
 import { packageVersion } from '../version.js';
 
 interface EvaluateFlags {
   run?: string;
   model?: string;
-  dataset?: string;
+  dataset?: DatasetSourceKind;
   data?: string;
   split?: string;
-  fold?: string;
+  fold?: number;
   out?: string;
-  threshold: string;
+  threshold: number;
   inputSizeMetrics?: boolean;
-  batchSize: string;
-  interpolation?: string;
+  batchSize: number;
+  interpolation?: Interpolation;
   maskSuffix?: string;
-  cache: string | boolean;
+  cache?: string | false;
   backend?: string;
-  workers?: string;
-  maxPixels?: string;
+  workers?: number;
+  maxPixels?: number;
   json?: boolean;
   quiet?: boolean;
   report: boolean;
@@ -61,20 +63,31 @@ export function register(program: Command): void {
       'a run folder of ftunet train: its best model on its fold, into RUN/eval',
     )
     .option('--model <dir>', 'a saved model folder (or a run folder: its best model)')
-    .option('--dataset <kind>', `with --model: ${DATASET_SOURCE_KINDS.join(', ')}`)
+    .addOption(flagOption('dataset', 'with --model: the data set'))
     .option('--data <dir>', 'the data folder (with --run: in place of the one the run records)')
     .option(
       '--split <file>',
       'with --model: a split file; its test items are scored (default: all items)',
     )
-    .option('--fold <k>', 'with --split: the fold (default 0 when the split has one fold)')
-    .option('--out <dir>', 'folder for metrics.csv and summary.json (default with --run: RUN/eval)')
-    .option('--threshold <t>', 'a pixel is lesion when its probability is above this', '0.5')
-    .option('--input-size-metrics', 'also score at the network input size')
-    .option('--batch-size <n>', 'images predicted at once', String(DEFAULT_EVAL_BATCH_SIZE))
     .option(
-      '--interpolation <mode>',
-      "with --model: image resizing, nearest or bilinear (default: the run's, else nearest)",
+      '--fold <k>',
+      'with --split: the fold (default 0 when the split has one fold)',
+      parseFold,
+    )
+    .option('--out <dir>', 'folder for metrics.csv and summary.json (default with --run: RUN/eval)')
+    .option(
+      '--threshold <t>',
+      'a pixel is lesion when its probability is above this',
+      fromLibrary(parseThreshold, '--threshold'),
+      DEFAULT_THRESHOLD,
+    )
+    .option('--input-size-metrics', 'also score at the network input size')
+    .option('--batch-size <n>', 'images predicted at once', parseBatchSize, DEFAULT_EVAL_BATCH_SIZE)
+    .addOption(
+      flagOption(
+        'interpolation',
+        `with --model: image resizing (default: the run's, else ${DEFAULT_INTERPOLATION})`,
+      ),
     )
     .option('--mask-suffix <suffix>', "with --dataset folder: the end of a mask's name stem")
     .option(
@@ -82,9 +95,9 @@ export function register(program: Command): void {
       `preprocessing cache folder (default: the run's, else ${DEFAULT_CACHE_HELP})`,
     )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
-    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option('--workers <n>', WORKERS_HELP)
-    .option('--max-pixels <n>', MAX_PIXELS_HELP)
+    .addOption(flagOption('backend'))
+    .addOption(flagOption('workers'))
+    .addOption(flagOption('maxPixels'))
     .option('--json', 'print summary.json instead of the table')
     .option('--quiet', 'no progress or backend line on stderr')
     .option('--no-report', 'with --run: do not write RUN/report.html (see ftunet report)')
@@ -102,7 +115,7 @@ export function register(program: Command): void {
               ...(typeof flags.cache === 'string' || flags.cache === false
                 ? { cache: flags.cache }
                 : {}),
-              ...maxPixelsOption(flags.maxPixels),
+              ...(flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {}),
               onWarning: warn,
             })
           : undefined;
@@ -133,17 +146,13 @@ async function runEvaluate(
       'evaluate: give either --run RUN_DIR or --model DIR (with --dataset, --data and --out)',
     );
   }
-  if (flags.backend !== undefined) parseBackendChoice(flags.backend);
-  const threshold = parseThreshold(flags.threshold, '--threshold');
-  const batchSize = parseBatchSize(flags.batchSize, '--batch-size');
-  const cache: string | false | undefined =
-    flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined;
+  const cache = flags.cache;
   const common = {
-    threshold,
-    batchSize,
+    threshold: flags.threshold,
+    batchSize: flags.batchSize,
     inputSizeMetrics: flags.inputSizeMetrics ?? false,
-    ...workersOption(flags.workers),
-    ...maxPixelsOption(flags.maxPixels),
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    ...(flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {}),
     onWarning: warn,
     ...(flags.quiet ? {} : { onProgress: progressLine }),
     ...(cache !== undefined ? { cache } : {}),
@@ -177,18 +186,14 @@ async function runEvaluate(
   ] as const) {
     if (value === undefined) throw new UserError(`${name}: required with --model`);
   }
-  const dataset = parseDatasetSourceKind(flags.dataset!, '--dataset');
+  const dataset = flags.dataset!;
   if (flags.fold !== undefined && flags.split === undefined) {
     throw new UserError('--fold: applies to a split file; give --split FILE too');
   }
   if (flags.maskSuffix !== undefined && dataset !== 'folder') {
     throw new UserError(`--mask-suffix: applies to --dataset folder only, not ${dataset}`);
   }
-  const fold = flags.fold !== undefined ? parseFold(flags.fold, '--fold') : undefined;
-  const interpolation =
-    flags.interpolation !== undefined
-      ? parseInterpolation(flags.interpolation, '--interpolation')
-      : undefined;
+  const { fold, interpolation } = flags;
   // The folders the flags name are checked before the backend starts (see above).
   await resolveModelSource(flags.model!);
   await checkFolder(datasetLayout(dataset), path.resolve(flags.data!));

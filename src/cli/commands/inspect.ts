@@ -3,29 +3,25 @@
  * prints the number of pairs, the range of original sizes, the channel layouts and the
  * lesion-area fraction. Warms the preprocessing cache for training as a side effect.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadDataset, type LoadProgress } from '../../data/load.js';
-import {
-  DATASET_LAYOUTS,
-  parseChannels,
-  parseDatasetLayout,
-  parseInputSize,
-} from '../../data/presets.js';
+import { DATASET_LAYOUTS, type DatasetLayout } from '../../data/presets.js';
 import { formatDatasetSummary, summarizeDataset } from '../../data/dataset_summary.js';
 import { UserError } from '../../errors.js';
-import { parseInterpolation } from '../../util/raster.js';
+import type { Interpolation } from '../../util/raster.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
-import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
+import { flagOption, presetDefaults } from '../flags.js';
+import { choice } from '../parse.js';
 
 interface InspectFlags {
-  dataset: string;
+  dataset: DatasetLayout;
   data: string;
   maskSuffix?: string;
-  inputSize?: string;
-  channels?: string;
-  interpolation: string;
-  cache: string | boolean;
-  maxPixels?: string;
+  inputSize?: [number, number];
+  channels?: 1 | 3;
+  interpolation?: Interpolation;
+  cache?: string | false;
+  maxPixels?: number;
   json?: boolean;
 }
 
@@ -35,47 +31,44 @@ export function register(program: Command): void {
     .description(
       'check a data set without training: pairs, readability, sizes, channel layouts, lesion area',
     )
-    .requiredOption('--dataset <layout>', `data set layout: ${DATASET_LAYOUTS.join(', ')}`)
+    .addOption(
+      new Option('--dataset <layout>', 'data set layout')
+        .choices(DATASET_LAYOUTS)
+        .argParser(choice(DATASET_LAYOUTS))
+        .makeOptionMandatory(),
+    )
     .requiredOption('--data <dir>', 'the data set folder')
     .option(
       '--mask-suffix <suffix>',
       "with --dataset folder: the end of a mask's name stem (masks/a_segmentation.png for images/a.jpg)",
     )
-    .option(
-      '--input-size <rows,cols>',
-      'size to resize to (default: bus 128,128; isic2018 192,256; folder 128,128)',
+    .addOption(
+      flagOption(
+        'inputSize',
+        `size to resize to, rows,cols (${presetDefaults((p) => p.inputSize.join(','))})`,
+      ),
     )
-    .option('--channels <n>', 'image channels, 1 or 3 (default: bus 1, isic2018 3, folder 3)')
-    .option(
-      '--interpolation <mode>',
-      'image resizing: nearest (as the reference) or bilinear',
-      'nearest',
-    )
+    .addOption(flagOption('channels'))
+    .addOption(flagOption('interpolation'))
     .option('--cache <dir>', `preprocessing cache folder (default: ${DEFAULT_CACHE_HELP})`)
     .option('--no-cache', 'decode every file; neither read nor write the cache')
-    .option('--max-pixels <n>', MAX_PIXELS_HELP)
+    .addOption(flagOption('maxPixels'))
     .option('--json', 'print one JSON object (count, sizes, layouts, lesionArea, ...)')
     .action(async (flags: InspectFlags) => {
-      const dataset = parseDatasetLayout(flags.dataset, '--dataset');
+      const { dataset, inputSize, channels, interpolation } = flags;
       if (flags.maskSuffix !== undefined && dataset !== 'folder') {
         throw new UserError(`--mask-suffix: applies to --dataset folder only, not ${dataset}`);
       }
-      const inputSize =
-        flags.inputSize !== undefined ? parseInputSize(flags.inputSize, '--input-size') : undefined;
-      const channels =
-        flags.channels !== undefined ? parseChannels(flags.channels, '--channels') : undefined;
-      const interpolation = parseInterpolation(flags.interpolation, '--interpolation');
-      const maxPixels = maxPixelsOption(flags.maxPixels);
+      const maxPixels = flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {};
       const ds = await loadDataset({
         dataset,
         data: flags.data,
         ...(inputSize ? { inputSize } : {}),
         ...(channels ? { channels } : {}),
-        interpolation,
+        ...(interpolation !== undefined ? { interpolation } : {}),
         ...maxPixels,
         ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
-        cache:
-          flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined,
+        cache: flags.cache,
         onWarning: (m) => process.stderr.write(`ftunet inspect: warning: ${m}\n`),
         onProgress: progressLine,
       });

@@ -2,27 +2,28 @@
  * `ftunet predict`: masks, overlays and (with --attention) attention heat maps for image
  * files. A thin shell over `openModel` and `predictFiles` (src/predict/files.ts).
  */
-import type { Command } from 'commander';
-import { initBackend, parseBackendChoice } from '../../backend/select.js';
+import { Option, type Command } from 'commander';
+import { initBackend } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
 import { openModel, resolveModelSource } from '../../eval/model_source.js';
-import { parseThreshold } from '../../eval/score.js';
+import { DEFAULT_THRESHOLD, parseThreshold } from '../../eval/score.js';
 import { attentionGateNames } from '../../models/build.js';
 import { listFew, plural } from '../../data/messages.js';
-import { OVERLAY_STYLES, parseOverlayStyle } from '../../predict/overlay.js';
+import { DEFAULT_OVERLAY_STYLE, OVERLAY_STYLES, type OverlayStyle } from '../../predict/overlay.js';
 import { predictFiles, type PredictProgress } from '../../predict/files.js';
-import { parseInterpolation } from '../../util/raster.js';
-import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
+import { DEFAULT_INTERPOLATION, type Interpolation } from '../../util/raster.js';
+import { flagOption } from '../flags.js';
+import { choice, fromLibrary } from '../parse.js';
 
 interface PredictFlags {
   model: string;
   out: string;
   attention?: boolean;
-  threshold: string;
-  overlay: string;
-  interpolation?: string;
+  threshold: number;
+  overlay: OverlayStyle;
+  interpolation?: Interpolation;
   backend?: string;
-  maxPixels?: string;
+  maxPixels?: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -38,29 +39,32 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'a saved model folder, or a run folder (its best model)')
     .requiredOption('--out <dir>', 'output folder (created)')
     .option('--attention', "also write each attention gate's map as a heat map (k = 1 deepest)")
-    .option('--threshold <t>', 'a pixel is lesion when its probability is above this', '0.5')
     .option(
-      '--overlay <style>',
-      `how the overlay draws the mask: ${OVERLAY_STYLES.join(', ')}`,
-      'contour',
+      '--threshold <t>',
+      'a pixel is lesion when its probability is above this',
+      fromLibrary(parseThreshold, '--threshold'),
+      DEFAULT_THRESHOLD,
     )
-    .option(
-      '--interpolation <mode>',
-      "image resizing, nearest or bilinear (default: the run's, else nearest)",
+    .addOption(
+      new Option('--overlay <style>', 'how the overlay draws the mask')
+        .choices(OVERLAY_STYLES)
+        .argParser(choice(OVERLAY_STYLES))
+        .default(DEFAULT_OVERLAY_STYLE),
     )
-    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option('--max-pixels <n>', MAX_PIXELS_HELP)
+    .addOption(
+      flagOption(
+        'interpolation',
+        `image resizing (default: the run's, else ${DEFAULT_INTERPOLATION})`,
+      ),
+    )
+    .addOption(flagOption('backend'))
+    .addOption(flagOption('maxPixels'))
     .option('--json', 'print one JSON object (predicted files and failures)')
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (inputs: string[], flags: PredictFlags) => {
-      if (flags.backend !== undefined) parseBackendChoice(flags.backend);
-      const threshold = parseThreshold(flags.threshold, '--threshold');
-      const style = parseOverlayStyle(flags.overlay, '--overlay');
-      const maxPixels = maxPixelsOption(flags.maxPixels);
-      const flagInterpolation =
-        flags.interpolation !== undefined
-          ? parseInterpolation(flags.interpolation, '--interpolation')
-          : undefined;
+      const { threshold, overlay: style } = flags;
+      const maxPixels = flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {};
+      const flagInterpolation = flags.interpolation;
       const source = await resolveModelSource(flags.model);
       await initBackend({
         ...(flags.backend !== undefined ? { backend: flags.backend } : {}),

@@ -13,13 +13,13 @@ import {
 } from '../../experiments/quickstart.js';
 import { interrupts, shellQuote } from '../interrupt.js';
 import { trainProgress } from '../train_progress.js';
-import { WORKERS_HELP, workersOption } from '../parse.js';
+import { flagOption } from '../flags.js';
 import { packageVersion } from '../version.js';
 
 interface QuickstartFlags {
   out: string;
   backend?: string;
-  workers?: string;
+  workers?: number;
   quiet?: boolean;
 }
 
@@ -34,11 +34,11 @@ export function register(program: Command): void {
         `(RUN/${QUICKSTART_MARKER}) and refuses any other folder that is not empty`,
     )
     .option('--out <dir>', 'run folder', 'runs/quickstart')
-    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option('--workers <n>', WORKERS_HELP)
+    .addOption(flagOption('backend'))
+    .addOption(flagOption('workers'))
     .option('--quiet', 'print only the metrics table')
     .action(async (flags: QuickstartFlags) => {
-      const workers = workersOption(flags.workers);
+      const workers = flags.workers !== undefined ? { workers: flags.workers } : {};
       // Before the backend's line, so that a refused folder is one line.
       await checkQuickstartDir(flags.out);
       const report = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);

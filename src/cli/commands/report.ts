@@ -6,22 +6,23 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend, parseBackendChoice } from '../../backend/select.js';
+import { initBackend } from '../../backend/select.js';
 import { DEFAULT_CASES_PER_GROUP, type RunReportProgress } from '../../report/run_data.js';
 import { MAX_CASES_PER_GROUP, parseCasesPerGroup } from '../../report/cases.js';
 import { RUN_REPORT_FILE, writeRunReport } from '../../report/run_report.js';
 import { readRunConfig } from '../../run/config.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
-import { MAX_PIXELS_HELP, maxPixelsOption } from '../parse.js';
+import { flagOption } from '../flags.js';
+import { fromLibrary } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface ReportFlags {
   out?: string;
-  cases: string;
+  cases: number;
   data?: string;
-  cache: string | boolean;
+  cache?: string | false;
   backend?: string;
-  maxPixels?: string;
+  maxPixels?: number;
   quiet?: boolean;
 }
 
@@ -39,7 +40,8 @@ export function register(program: Command): void {
     .option(
       '--cases <n>',
       `test images shown for each of best, median and worst (1 to ${MAX_CASES_PER_GROUP})`,
-      String(DEFAULT_CASES_PER_GROUP),
+      fromLibrary(parseCasesPerGroup, '--cases'),
+      DEFAULT_CASES_PER_GROUP,
     )
     .option('--data <dir>', 'the data folder, in place of the one the run records')
     .option(
@@ -47,15 +49,12 @@ export function register(program: Command): void {
       `preprocessing cache folder (default: the run's, else ${DEFAULT_CACHE_HELP})`,
     )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
-    .option('--backend <name>', 'auto, wasm, cpu or tensorflow (default: $FTUNET_BACKEND or auto)')
-    .option('--max-pixels <n>', MAX_PIXELS_HELP)
+    .addOption(flagOption('backend'))
+    .addOption(flagOption('maxPixels'))
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (run: string, flags: ReportFlags) => {
-      if (flags.backend !== undefined) parseBackendChoice(flags.backend);
-      const casesPerGroup = parseCasesPerGroup(flags.cases, '--cases');
-      const maxPixels = maxPixelsOption(flags.maxPixels);
-      const cache: string | false | undefined =
-        flags.cache === false ? false : typeof flags.cache === 'string' ? flags.cache : undefined;
+      const { cases: casesPerGroup, cache } = flags;
+      const maxPixels = flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {};
       // The run folder is checked before the backend starts, whose line would come first.
       await readRunConfig(path.resolve(run));
       await initBackend({

@@ -1,18 +1,24 @@
 /**
  * `ftunet summary`: the layers, output shapes and parameter counts of a reference network.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { buildModel } from '../../models/build.js';
-import { MODEL_NAMES, parseModelName, validateInputShape } from '../../models/options.js';
+import {
+  DEFAULT_INPUT_SHAPE,
+  DEFAULT_WIDTH,
+  MODEL_NAMES,
+  validateInputShape,
+  type ModelName,
+} from '../../models/options.js';
 import { summarizeModel, type ModelSummary } from '../../models/model_summary.js';
-import { parsePositiveNumber, parseShape } from '../parse.js';
+import { choice, parsePositiveNumber, parseShape } from '../parse.js';
 import { initBackend } from '../../backend/select.js';
 import { formatTable } from '../../util/text_table.js';
 
 interface SummaryFlags {
-  model: string;
-  inputShape: string;
-  width: string;
+  model: ModelName;
+  inputShape?: [number, number, number];
+  width?: number;
   json?: boolean;
 }
 
@@ -20,18 +26,32 @@ export function register(program: Command): void {
   program
     .command('summary')
     .description('print the layers, output shapes and parameter counts of a network')
-    .requiredOption('-m, --model <name>', `network: ${MODEL_NAMES.join(', ')}`)
-    .option('-s, --input-shape <h,w,c>', 'input height, width, channels', '128,128,1')
-    .option('-w, --width <multiplier>', 'width multiplier of every filter count', '1')
+    .addOption(
+      new Option('-m, --model <name>', 'network')
+        .choices(MODEL_NAMES)
+        .argParser(choice(MODEL_NAMES))
+        .makeOptionMandatory(),
+    )
+    .option(
+      '-s, --input-shape <h,w,c>',
+      `input height, width, channels (default ${DEFAULT_INPUT_SHAPE.join(',')})`,
+      parseShape,
+    )
+    .option(
+      '-w, --width <multiplier>',
+      `width multiplier of every filter count (default ${DEFAULT_WIDTH})`,
+      parsePositiveNumber,
+    )
     .option('--json', 'print one JSON object instead of a table')
     .action(async (flags: SummaryFlags) => {
-      const model = parseModelName(flags.model, '--model');
-      const inputShape = parseShape(flags.inputShape, '--input-shape');
-      validateInputShape(inputShape, '--input-shape');
-      const width = parsePositiveNumber(flags.width, '--width');
+      const { model, inputShape, width } = flags;
+      if (inputShape !== undefined) validateInputShape(inputShape, '--input-shape');
       // Building a model allocates weights; the cpu backend needs no start-up and is quiet.
       await initBackend({ backend: 'cpu' });
-      const net = buildModel(model, { inputShape, width });
+      const net = buildModel(model, {
+        ...(inputShape !== undefined ? { inputShape } : {}),
+        ...(width !== undefined ? { width } : {}),
+      });
       const summary = summarizeModel(net, model);
       net.dispose();
       if (flags.json) {

@@ -2,21 +2,22 @@
  * `ftunet synth`: writes a synthetic lesion data set (bus-like ultrasound in the BUS layout,
  * isic-like dermoscopy in the ISIC 2018 layout) and prints its measured lesion-area statistics.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { SyntheticKind } from '../../data/presets.js';
 import {
   DEFAULT_SYNTHETIC_COUNT,
   parseCount,
-  parseSyntheticKind,
   SYNTHETIC_KINDS,
 } from '../../data/synthetic/generate.js';
 import { describeSyntheticResult, writeSyntheticDataset } from '../../data/synthetic/write.js';
-import { parseSeed } from '../../util/rng.js';
+import { DEFAULT_SEED, MAX_SEED, parseSeed } from '../../util/rng.js';
+import { choice, fromLibrary } from '../parse.js';
 
 interface SynthFlags {
-  kind: string;
+  kind: SyntheticKind;
   out: string;
-  count?: string;
-  seed: string;
+  count?: number;
+  seed?: number;
   force?: boolean;
   json?: boolean;
 }
@@ -28,7 +29,12 @@ export function register(program: Command): void {
       'write a synthetic lesion data set: bus (ultrasound-like, BUS layout) or isic ' +
         '(dermoscopy-like, ISIC 2018 layout)',
     )
-    .requiredOption('--kind <kind>', `what to make: ${SYNTHETIC_KINDS.join(', ')}`)
+    .addOption(
+      new Option('--kind <kind>', 'what to make')
+        .choices(SYNTHETIC_KINDS)
+        .argParser(choice(SYNTHETIC_KINDS))
+        .makeOptionMandatory(),
+    )
     .requiredOption(
       '--out <dir>',
       'output folder (created; must be empty or an earlier synth output)',
@@ -36,22 +42,25 @@ export function register(program: Command): void {
     .option(
       '--count <n>',
       `number of image/mask pairs (default: bus ${DEFAULT_SYNTHETIC_COUNT.bus}, isic ${DEFAULT_SYNTHETIC_COUNT.isic})`,
+      fromLibrary(parseCount, '--count'),
     )
-    .option('--seed <s>', 'seed, 0 to 4294967295: the same seed gives the same files', '0')
+    .option(
+      '--seed <s>',
+      `seed, 0 to ${MAX_SEED}: the same seed gives the same files (default ${DEFAULT_SEED})`,
+      fromLibrary(parseSeed, '--seed'),
+    )
     .option(
       '--force',
       'write into a non-empty folder that is not a synth output (its data folders are replaced)',
     )
     .option('--json', 'print one JSON object (count, sizes, lesionArea, ...)')
     .action(async (flags: SynthFlags) => {
-      const kind = parseSyntheticKind(flags.kind, '--kind');
-      const count = flags.count !== undefined ? parseCount(flags.count, '--count') : undefined;
-      const seed = parseSeed(flags.seed, '--seed');
+      const { kind, count, seed } = flags;
       const result = await writeSyntheticDataset({
         kind,
         out: flags.out,
         ...(count !== undefined ? { count } : {}),
-        seed,
+        ...(seed !== undefined ? { seed } : {}),
         force: flags.force ?? false,
         onProgress: (done, total) => {
           if (process.stderr.isTTY) {

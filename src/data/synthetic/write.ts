@@ -33,6 +33,7 @@ import {
   type SyntheticKind,
 } from './generate.js';
 import { runJob, type SynthJob, type SynthReply } from './synth_worker.js';
+import { DEFAULT_SEED } from '../../util/rng.js';
 
 /** The manifest that marks a folder as a complete synth output. */
 export const SYNTH_MANIFEST = 'ftunet-synth.json';
@@ -171,7 +172,7 @@ export async function writeSyntheticDataset(
   const { kind } = options;
   const layout = syntheticLayout(kind);
   const count = options.count ?? DEFAULT_SYNTHETIC_COUNT[kind];
-  const seed = options.seed ?? 0;
+  const seed = options.seed ?? DEFAULT_SEED;
   const concurrency = options.concurrency ?? Math.max(2, os.availableParallelism());
   checkSeed(seed, 'synth');
   if (!Number.isInteger(count) || count < 1 || count > MAX_SYNTHETIC_COUNT) {
