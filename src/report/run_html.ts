@@ -18,6 +18,7 @@
  */
 import { METRIC_NAMES } from '../eval/score.js';
 import type { MeanStd } from '../eval/summary.js';
+import { MODEL_SUPERVISION } from '../models/supervision.js';
 import { makeObjective, type LossName } from '../train/objective.js';
 import { formatPercent } from '../util/stats.js';
 import {
@@ -101,9 +102,11 @@ function lossConfig(data: RunReportData): LossConfig | undefined {
 /** Which loss trains each output, as the trainer's objective assigns them. */
 function lossPerOutput(data: RunReportData, loss: LossConfig): Array<[string, LossName]> {
   const outputs = data.logs.length > 0 ? Object.keys(data.logs[0].train.outputs) : ['final'];
-  return makeObjective({ loss: loss.name, model: data.config.model.name, outputs }).terms.map(
-    (t) => [t.output, t.loss],
-  );
+  const { finalLoss } = MODEL_SUPERVISION[data.config.model.name];
+  return makeObjective({ loss: loss.name, finalLoss, outputs }).terms.map((t) => [
+    t.output,
+    t.loss,
+  ]);
 }
 
 /** "key.sub" → text, for every leaf of config.json except format and version. */

@@ -25,6 +25,7 @@ import { faultPoint } from '../io/faults.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import type { ModelName } from '../models/options.js';
+import { MODEL_SUPERVISION } from '../models/supervision.js';
 import type { Interpolation } from '../util/raster.js';
 import { checkMicroBatch, trainingMicroBatch } from './memory.js';
 import {
@@ -670,6 +671,7 @@ async function runTrainer(
   }
   const objective = {
     loss: config.loss.name,
+    finalLoss: MODEL_SUPERVISION[config.model.name].finalLoss,
     lossOptions: { alpha: config.loss.alpha, beta: config.loss.beta, gamma: config.loss.gamma },
     weights: config.loss.weights,
   };
@@ -684,7 +686,7 @@ async function runTrainer(
           workers: config.workers,
           backend: config.backend,
           dataset,
-          objective: { ...objective, model: config.model.name, outputs: outputNames(model) },
+          objective: { ...objective, outputs: outputNames(model) },
         })
       : undefined;
   const trainer = new Trainer(model, dataset, fold, {
@@ -692,10 +694,9 @@ async function runTrainer(
     batchSize: config.batchSize,
     microBatch: config.microBatch,
     seed: config.seed,
-    modelName: config.model.name,
     objective,
     optimizer: config.optimizer,
-    workers,
+    executor: workers,
   });
   if (state !== undefined) trainer.restore(state);
   const logs = [...previousLogs];
