@@ -4,12 +4,14 @@
  * count before and after. Not a test: speed only.
  *
  *   npm run build && node dist/bench/network.js [--quick] [--json] [--steps N] [--backend B]
+ *       [--workers N] [--micro-batch N] [--objective-scope batch|pass]
  *
  * Training figures are the median of N optimiser updates (default 3) after one warm-up
  * update, with the trainer's default micro-batch for the backend; inference is the median
  * of N predictions of one batch. `--quick` runs only the 128x128x1 network. Each network
  * runs in its own child process (`--case K` runs case K here), so that its peak resident
- * memory is its own. `--workers N` and `--micro-batch N` as for `ftunet train`.
+ * memory is its own. `--workers N` and `--micro-batch N` as for `ftunet train`;
+ * `--objective-scope pass` trains with the per-pass objective instead of the batch one.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { spawn } from 'node:child_process';
@@ -20,11 +22,14 @@ import { makeBatch } from '../src/data/batch.js';
 import { synthesizeDataset } from '../src/data/synthetic/generate.js';
 import { buildModel, outputNames } from '../src/models/build.js';
 import { defaultWorkers, WorkerPool } from '../src/parallel/pool.js';
+import type { ModelName } from '../src/models/options.js';
+import { MODEL_SUPERVISION } from '../src/models/supervision.js';
 import { trainingMicroBatch } from '../src/train/memory.js';
+import type { ObjectiveScope } from '../src/train/objective.js';
 import { Trainer } from '../src/train/trainer.js';
 
 interface NetworkCase {
-  model: string;
+  model: ModelName;
   inputShape: [number, number, number];
   batch: number;
 }
@@ -45,6 +50,7 @@ export async function benchNetwork(
   backend: string,
   workers: number,
   microBatchOverride?: number,
+  objectiveScope: ObjectiveScope = 'batch',
 ) {
   const [h, w, ch] = c.inputShape;
   const data = synthesizeDataset({
@@ -57,7 +63,10 @@ export async function benchNetwork(
   const model = buildModel(c.model, { inputShape: c.inputShape, seed: 1 });
   const microBatch = microBatchOverride ?? trainingMicroBatch(model, c.batch, backend, workers);
   const items = [...Array(c.batch).keys()];
-  const objective = { loss: 'ftl' as const };
+  const objective = {
+    loss: 'ftl' as const,
+    finalLoss: MODEL_SUPERVISION[c.model].finalLoss,
+  };
   const pool =
     workers > 1
       ? await WorkerPool.start({
@@ -65,7 +74,7 @@ export async function benchNetwork(
           workers,
           backend,
           dataset: data,
-          objective: { ...objective, model: c.model, outputs: outputNames(model) },
+          objective: { ...objective, outputs: outputNames(model) },
         })
       : undefined;
   const trainer = new Trainer(
@@ -76,9 +85,9 @@ export async function benchNetwork(
       epochs: steps + 1,
       batchSize: c.batch,
       microBatch,
-      modelName: c.model,
+      objectiveScope,
       objective,
-      workers: pool,
+      executor: pool,
     },
   );
   const tensorsBefore = tf.memory().numTensors;
@@ -161,13 +170,15 @@ async function main(): Promise<void> {
   const workers = workersAt >= 0 ? Number(args[workersAt + 1]) : defaultWorkers(info.name);
   const microAt = args.indexOf('--micro-batch');
   const micro = microAt >= 0 ? Number(args[microAt + 1]) : undefined;
+  const scopeAt = args.indexOf('--objective-scope');
+  const scope = scopeAt >= 0 ? (args[scopeAt + 1] as ObjectiveScope) : 'batch';
   const caseAt = args.indexOf('--case');
   const networks: NetworkResult[] = [];
   const cases = caseAt >= 0 ? [Number(args[caseAt + 1])] : quick ? [0] : CASES.keys();
   for (const k of cases) {
     networks.push(
       caseAt >= 0
-        ? await benchNetwork(CASES[k], steps, info.name, workers, micro)
+        ? await benchNetwork(CASES[k], steps, info.name, workers, micro, scope)
         : await caseInChild(k, args),
     );
     if (!json) {

@@ -21,11 +21,19 @@ export { registerWasmKernels } from './kernels/wasm/register.js';
 export { binaryCrossentropy, bceDiceLoss, BCE_EPSILON } from './losses/bce.js';
 export { diceCoefficient, diceLoss } from './losses/dice.js';
 export { focalTverskyLoss, tverskyIndex, tverskyLoss, FTL_EPSILON } from './losses/tversky.js';
+export {
+  confusionSums,
+  summedBceDiceLoss,
+  summedDiceLoss,
+  summedFocalTverskyLoss,
+  summedTverskyLoss,
+} from './losses/summed.js';
+export type { SummedValue } from './losses/summed.js';
 export { computeTpFpFn, DEFAULT_ALPHA, DEFAULT_GAMMA, REDUCTIONS } from './losses/utils.js';
 export type { LossOptions, Reduction } from './losses/utils.js';
 
 // Metrics
-export { softDsc, softPrecision, softRecall } from './metrics/soft.js';
+export { softDsc, softPrecision, softRecall, summedSoftDsc } from './metrics/soft.js';
 export type { SoftMetricOptions } from './metrics/soft.js';
 export {
   confusionCounts,
@@ -60,6 +68,8 @@ export {
   MODEL_NAMES,
   validateInputShape,
 } from './models/options.js';
+export { MODEL_SUPERVISION } from './models/supervision.js';
+export type { ModelSupervision } from './models/supervision.js';
 export type { ModelName, ModelOptions } from './models/options.js';
 export { summarizeModel } from './models/model_summary.js';
 export type { LayerSummary, ModelSummary } from './models/model_summary.js';
@@ -112,10 +122,22 @@ export {
   LOSS_NAMES,
   lossFunction,
   makeObjective,
+  OBJECTIVE_SCOPES,
   outputWeights,
   subsampleTarget,
+  summedLoss,
 } from './train/objective.js';
-export type { LossName, Objective, ObjectiveOptions, Weighting } from './train/objective.js';
+export type {
+  Coefficients,
+  LossName,
+  Objective,
+  ObjectiveOptions,
+  ObjectiveScope,
+  ObjectiveSums,
+  ObjectiveValues,
+  OutputValues,
+  Weighting,
+} from './train/objective.js';
 export { Optimizer, OPTIMIZER_NAMES, resolveOptimizerConfig } from './train/optimizer.js';
 export type { OptimizerConfig, OptimizerState } from './train/optimizer.js';
 export { DivergenceError, OutOfMemoryError, Trainer } from './train/trainer.js';
@@ -123,7 +145,6 @@ export type {
   EpochLog,
   PhaseMetrics,
   StepProgress,
-  StepWorkers,
   TrainCallbacks,
   TrainerOptions,
   TrainState,
@@ -131,8 +152,15 @@ export type {
 export { TrainingPace } from './train/pace.js';
 export type { PaceEstimate } from './train/pace.js';
 export { StepRunner } from './train/step.js';
-export type { StepGradients, StepPlace } from './train/step.js';
-export { variableGradsLowMemory } from './train/gradients.js';
+export type {
+  StepExecutor,
+  StepGradients,
+  StepOptions,
+  StepPlace,
+  ValueSums,
+} from './train/step.js';
+export { recordForward, variableGradsLowMemory } from './train/gradients.js';
+export type { RecordedForward } from './train/gradients.js';
 export {
   autoMicroBatch,
   checkMicroBatch,

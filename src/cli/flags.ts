@@ -28,7 +28,14 @@ import {
   MODEL_NAMES,
 } from '../models/options.js';
 import { DEFAULT_MICRO_BATCH } from '../train/memory.js';
-import { DEFAULT_LOSS, DEFAULT_WEIGHTING, LOSS_NAMES, WEIGHTINGS } from '../train/objective.js';
+import {
+  DEFAULT_LOSS,
+  DEFAULT_OBJECTIVE_SCOPE,
+  DEFAULT_WEIGHTING,
+  LOSS_NAMES,
+  OBJECTIVE_SCOPES,
+  WEIGHTINGS,
+} from '../train/objective.js';
 import {
   DEFAULT_DECAY,
   DEFAULT_LEARNING_RATE,
@@ -189,6 +196,12 @@ export const FLAGS = {
     '--loss-weights <w>',
     `deep supervision weights: ${WEIGHTINGS.join(', ')} or a,b,c,d (default ${DEFAULT_WEIGHTING})`,
     parseWeights,
+  ),
+  objectiveScope: choiceFlag(
+    '--objective-scope <scope>',
+    'where each loss index is computed: batch (one over the whole batch, as the reference) or ' +
+      `pass (per forward pass, summed; faster when a batch is split) (default ${DEFAULT_OBJECTIVE_SCOPE})`,
+    OBJECTIVE_SCOPES,
   ),
   optimizer: choiceFlag(
     '--optimizer <name>',

@@ -32,12 +32,17 @@ export function binaryCrossentropy(
   const fnName = 'binaryCrossentropy';
   checkPair(fnName, yTrue, yPred);
   resolveLossOptions(fnName, options);
-  return tf.tidy(() => {
-    const g = tf.cast(yTrue, 'float32');
-    const p = tf.clipByValue(tf.cast(yPred, 'float32'), BCE_EPSILON, 1 - BCE_EPSILON);
-    const logLikelihood = tf.add(tf.mul(g, tf.log(p)), tf.mul(tf.sub(1, g), tf.log1p(tf.neg(p))));
-    return tf.neg(tf.mean<tf.Scalar>(logLikelihood));
-  });
+  return tf.tidy(() => tf.neg(tf.mean<tf.Scalar>(logLikelihood(yTrue, yPred))));
+}
+
+/**
+ * The per-element log-likelihood g * log(p) + (1 - g) * log(1 - p), p clipped to
+ * [{@link BCE_EPSILON}, 1 - BCE_EPSILON]: BCE is minus its mean. Call inside `tf.tidy`.
+ */
+export function logLikelihood(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+  const g = tf.cast(yTrue, 'float32');
+  const p = tf.clipByValue(tf.cast(yPred, 'float32'), BCE_EPSILON, 1 - BCE_EPSILON);
+  return tf.add(tf.mul(g, tf.log(p)), tf.mul(tf.sub(1, g), tf.log1p(tf.neg(p))));
 }
 
 /**

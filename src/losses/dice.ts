@@ -15,6 +15,7 @@ import {
   sumClassesMeanImages,
   type LossOptions,
   type ResolvedLossOptions,
+  type TpFpFn,
 } from './utils.js';
 
 /** Per-class (and per-image) Dice scores; call inside `tf.tidy`. */
@@ -24,7 +25,14 @@ export function dicePerClass(
   o: Pick<ResolvedLossOptions, 'smooth' | 'reduction'>,
   fnName: string,
 ): tf.Tensor {
-  const { tp, fp, fn } = computeTpFpFn(yTrue, yPred, o.reduction, fnName);
+  return diceFromConfusion(computeTpFpFn(yTrue, yPred, o.reduction, fnName), o);
+}
+
+/** Dice scores from confusion sums (per class, and per image); call inside `tf.tidy`. */
+export function diceFromConfusion(
+  { tp, fp, fn }: TpFpFn,
+  o: Pick<ResolvedLossOptions, 'smooth'>,
+): tf.Tensor {
   // sum(g) + sum(p) = 2 TP + FP + FN.
   const twoTp = tf.mul(tp, 2);
   return tf.div(tf.add(twoTp, o.smooth), tf.add(tf.addN([twoTp, fp, fn]), o.smooth));

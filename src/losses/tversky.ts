@@ -17,6 +17,7 @@ import {
   sumClassesMeanImages,
   type LossOptions,
   type ResolvedLossOptions,
+  type TpFpFn,
 } from './utils.js';
 
 /**
@@ -30,6 +31,18 @@ import {
  */
 export const FTL_EPSILON = 1e-6;
 
+/** Tversky indices from confusion sums (per class, and per image); call inside `tf.tidy`. */
+export function tverskyFromConfusion({ tp, fp, fn }: TpFpFn, o: ResolvedLossOptions): tf.Tensor {
+  const num = tf.add(tp, o.smooth);
+  const den = tf.add(tf.addN([tp, tf.mul(fn, o.alpha), tf.mul(fp, o.beta)]), o.smooth);
+  return tf.div(num, den);
+}
+
+/** The focal Tversky terms max(1 - TI, eps)^(1/gamma) of indices `ti`; call inside `tf.tidy`. */
+export function focalTerms(ti: tf.Tensor, o: ResolvedLossOptions): tf.Tensor {
+  return tf.pow(tf.maximum(tf.sub(1, ti), FTL_EPSILON), 1 / o.gamma);
+}
+
 /** Per-class (and per-image) Tversky indices; call inside `tf.tidy`. */
 function tverskyPerClass(
   yTrue: tf.Tensor,
@@ -37,10 +50,7 @@ function tverskyPerClass(
   o: ResolvedLossOptions,
   fnName: string,
 ): tf.Tensor {
-  const { tp, fp, fn } = computeTpFpFn(yTrue, yPred, o.reduction, fnName);
-  const num = tf.add(tp, o.smooth);
-  const den = tf.add(tf.addN([tp, tf.mul(fn, o.alpha), tf.mul(fp, o.beta)]), o.smooth);
-  return tf.div(num, den);
+  return tverskyFromConfusion(computeTpFpFn(yTrue, yPred, o.reduction, fnName), o);
 }
 
 /**
@@ -96,9 +106,7 @@ export function focalTverskyLoss(
   const fnName = 'focalTverskyLoss';
   checkPair(fnName, yTrue, yPred);
   const o = resolveLossOptions(fnName, options);
-  return tf.tidy(() => {
-    const ti = tverskyPerClass(yTrue, yPred, o, fnName);
-    const distance = tf.maximum(tf.sub(1, ti), FTL_EPSILON);
-    return sumClassesMeanImages(tf.pow(distance, 1 / o.gamma));
-  });
+  return tf.tidy(() =>
+    sumClassesMeanImages(focalTerms(tverskyPerClass(yTrue, yPred, o, fnName), o)),
+  );
 }

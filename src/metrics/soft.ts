@@ -10,7 +10,8 @@
  * smooth / smooth = 1 on all three.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dicePerClass } from '../losses/dice.js';
+import { diceFromConfusion, dicePerClass } from '../losses/dice.js';
+import { confusionSums, perImageMean, splitConfusion, type SummedValue } from '../losses/summed.js';
 import {
   checkPair,
   computeTpFpFn,
@@ -40,6 +41,25 @@ export function softDsc(
   checkPair(fnName, yTrue, yPred);
   const o = resolveLossOptions(fnName, options);
   return tf.tidy(() => meanClassesAndImages(dicePerClass(unit(yTrue), unit(yPred), o, fnName)));
+}
+
+/**
+ * {@link softDsc} as a function of sums over a batch's parts (see `SummedValue` in
+ * losses/summed.ts): TP, FP and FN per class of the clipped inputs for `'batch'` reduction, so
+ * a batch computed in parts reports the DSC of the whole batch (as Keras reports the
+ * reference's `dsc` metric for each batch).
+ */
+export function summedSoftDsc(options?: SoftMetricOptions): SummedValue {
+  const fnName = 'softDsc';
+  const o = resolveLossOptions(fnName, options);
+  if (o.reduction === 'image') return perImageMean((t, p) => softDsc(t, p, o));
+  return {
+    sums: (yTrue, yPred) => {
+      checkPair(fnName, yTrue, yPred);
+      return confusionSums(unit(yTrue), unit(yPred), fnName);
+    },
+    fromSums: (sums) => meanClassesAndImages(diceFromConfusion(splitConfusion(sums), o)),
+  };
 }
 
 /**

@@ -3,12 +3,17 @@
  * TensorFlow.js backend (the wasm backend runs one thread per instance in Node.js) and its
  * own replica of the model.
  *
- * A training step shares its batch among the workers in contiguous, near-equal parts; each
- * worker runs its part in micro-batches and writes the sum of its gradients into its slot of
- * a SharedArrayBuffer; the pool adds the slots in worker order (so a seeded run is
- * reproducible for a given number of workers), the trainer applies the update to the model in
- * this thread, and the pool writes the new weights into a shared buffer that every worker
- * loads before its next command. Batch normalisation: see `StepWorkers` in trainer.ts.
+ * A training step shares its batch among the workers in contiguous, near-equal parts. For
+ * the batch objective (see `StepRunner` in train/step.ts) each worker first runs its part
+ * forward in passes and returns its loss statistics; the pool adds every worker's, computes
+ * the batch's values and the coefficients dTotal/dSum, and sends the coefficients back; each
+ * worker then back-propagates its passes with them. Each worker writes the sum of its
+ * gradients into its slot of a SharedArrayBuffer; the pool adds the slots in worker order (so
+ * a seeded run is reproducible for a given number of workers), the trainer applies the update
+ * to the model in this thread, and the pool writes the new weights into a shared buffer that
+ * every worker loads before its next command. Batch normalisation: each worker normalises
+ * with its own passes' statistics, and the moving averages after a step are the mean of the
+ * workers' (see trainer.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -16,16 +21,30 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.js';
 import type { BatchSource } from '../data/batch.js';
-import type { ObjectiveOptions } from '../train/objective.js';
 import {
+  addSums,
+  addValues,
+  makeObjective,
+  OBJECTIVE_SCOPES,
+  valuesFinite,
+  type Objective,
+  type ObjectiveOptions,
+  type ObjectiveValues,
+} from '../train/objective.js';
+import {
+  divergenceError,
   DivergenceError,
   OutOfMemoryError,
+  type StepExecutor,
   type StepGradients,
+  type StepOptions,
   type StepPlace,
+  type ValueSums,
 } from '../train/step.js';
-import type { StepWorkers } from '../train/trainer.js';
 import type {
   Command,
+  EvaluateResult,
+  ForwardResult,
   InitMessage,
   PredictResult,
   Reply,
@@ -130,11 +149,13 @@ function reviveError(index: number, error: { name: string; message: string; stac
   }
 }
 
-export class WorkerPool implements StepWorkers {
+export class WorkerPool implements StepExecutor {
   private readonly pending: Array<Map<number, Pending>>;
   private nextId = 0;
   private weightsVersion = 0;
   private closed = false;
+  /** The objective in this thread: adds the workers' statistics between the two phases. */
+  private readonly objective: Objective | undefined;
 
   private constructor(
     private readonly options: WorkerPoolOptions,
@@ -147,6 +168,7 @@ export class WorkerPool implements StepWorkers {
     },
   ) {
     this.pending = workers.map(() => new Map());
+    this.objective = options.objective !== undefined ? makeObjective(options.objective) : undefined;
     workers.forEach((worker, index) => {
       worker.on('message', (reply: Reply) => this.settle(index, reply));
       const fail = (err: Error) => {
@@ -208,27 +230,82 @@ export class WorkerPool implements StepWorkers {
 
   async gradients(
     batch: readonly number[],
-    microBatch: number,
+    options: StepOptions,
     place: StepPlace,
   ): Promise<StepGradients> {
     const parts = shareItems(batch, this.size);
-    const results = (await Promise.all(
+    const { microBatch } = options;
+    let values: ObjectiveValues;
+    switch (options.scope) {
+      case 'batch':
+        values = await this.batchStep(parts, microBatch, place);
+        break;
+      case 'pass': {
+        const results = (await Promise.all(
+          parts.map((part, w) =>
+            this.send(w, {
+              type: 'step',
+              shard: this.shard(part),
+              microBatch,
+              batchSize: batch.length,
+              place,
+            }),
+          ),
+        )) as StepResult[];
+        values = results.reduce((a, b) => addValues(a, b));
+        break;
+      }
+      default:
+        throw new UserError(
+          `unknown objective scope '${String(options.scope)}'; expected ${OBJECTIVE_SCOPES.join(', ')}`,
+        );
+    }
+    return { values, grads: this.gatherStep(parts.length) };
+  }
+
+  /**
+   * Both phases of a batch-objective step over the workers' `parts`: forward, the statistics
+   * added here, then backward with the batch's coefficients. Returns the batch's values.
+   */
+  private async batchStep(
+    parts: number[][],
+    microBatch: number,
+    place: StepPlace,
+  ): Promise<ObjectiveValues> {
+    const objective = this.objective;
+    if (objective === undefined) throw new Error('this pool has no objective');
+    const forwards = await Promise.allSettled(
       parts.map((part, w) =>
-        this.send(w, {
-          type: 'step',
-          shard: this.shard(part),
-          microBatch,
-          batchSize: batch.length,
-          place,
-        }),
+        this.send(w, { type: 'forward', shard: this.shard(part), microBatch }),
       ),
-    )) as StepResult[];
-    const values = results[0].values.map((_, k) => results.reduce((s, r) => s + r.values[k], 0));
+    );
+    const release = () =>
+      Promise.allSettled(parts.map((_, w) => this.send(w, { type: 'release' })));
+    const failed = forwards.find((f): f is PromiseRejectedResult => f.status === 'rejected');
+    if (failed !== undefined) {
+      await release();
+      throw failed.reason;
+    }
+    const sums = forwards.map((f) => (f as PromiseFulfilledResult<ForwardResult>).value);
+    const { values, coefficients } = await objective.fromSums(sums.reduce((a, b) => addSums(a, b)));
+    if (!valuesFinite(values)) {
+      await release();
+      throw divergenceError(place, values.loss);
+    }
+    await Promise.all(parts.map((_, w) => this.send(w, { type: 'backward', coefficients })));
+    return values;
+  }
+
+  /**
+   * The sum of the first `workers` gradient slots, in worker order; the model's batch
+   * normalisation statistics become the mean of those workers' values.
+   */
+  private gatherStep(workers: number): tf.Tensor[] {
     const { gradients, stats } = this.buffers;
     const { trainable, trainableSize, statsSize } = this.slots;
     const grads = trainable.map((slot) => {
       const sum = new Float32Array(slot.size);
-      for (let w = 0; w < parts.length; w++) {
+      for (let w = 0; w < workers; w++) {
         const at = w * trainableSize + slot.offset;
         const g = gradients.subarray(at, at + slot.size);
         for (let i = 0; i < slot.size; i++) sum[i] += g[i];
@@ -240,16 +317,16 @@ export class WorkerPool implements StepWorkers {
     this.options.model.nonTrainableWeights.forEach((weight, k) => {
       const slot = this.slots.stats[k];
       const mean = new Float32Array(slot.size);
-      for (let w = 0; w < parts.length; w++) {
+      for (let w = 0; w < workers; w++) {
         const at = w * statsSize + slot.offset - base;
         const s = stats.subarray(at, at + slot.size);
-        for (let i = 0; i < slot.size; i++) mean[i] += s[i] / parts.length;
+        for (let i = 0; i < slot.size; i++) mean[i] += s[i] / workers;
       }
       const t = tf.tensor(mean, slot.shape);
       weight.write(t);
       t.dispose();
     });
-    return { values, grads };
+    return grads;
   }
 
   async pushWeights(): Promise<void> {
@@ -261,14 +338,17 @@ export class WorkerPool implements StepWorkers {
     this.weightsVersion++;
   }
 
-  async evaluationSums(items: readonly number[], batchSize: number): Promise<number[]> {
+  async evaluationSums(items: readonly number[], batchSize: number): Promise<ValueSums> {
     const parts = shareItems(items, this.size);
     const sums = (await Promise.all(
       parts.map((part, w) =>
         this.send(w, { type: 'evaluate', shard: this.shard(part), batchSize }),
       ),
-    )) as number[][];
-    return sums[0].map((_, k) => sums.reduce((s, r) => s + r[k], 0));
+    )) as EvaluateResult[];
+    return {
+      images: sums.reduce((n, s) => n + s.images, 0),
+      sum: sums.map((s) => s.sum).reduce((a, b) => addValues(a, b)),
+    };
   }
 
   /**

@@ -3,9 +3,19 @@
  * arrays travel through SharedArrayBuffers set up once: the weights (written by the pool after
  * each update, read by every worker before its next command), and one slot per worker for
  * its summed gradients and one for its batch normalisation statistics.
+ *
+ * A step of the batch objective is two commands: `forward` (each worker's statistics come
+ * back), then, once the pool has added every worker's, `backward` with the batch's
+ * coefficients (the gradients go to the slots); `release` drops a worker's pending forward
+ * when the step stops between the two. A step of the per-pass objective is one `step`.
  */
-import type { ObjectiveOptions } from '../train/objective.js';
-import type { StepPlace } from '../train/step.js';
+import type {
+  Coefficients,
+  ObjectiveOptions,
+  ObjectiveSums,
+  ObjectiveValues,
+} from '../train/objective.js';
+import type { StepPlace, ValueSums } from '../train/step.js';
 
 /** Where each weight lives in a flat float32 buffer. */
 export interface WeightSlot {
@@ -43,6 +53,9 @@ export interface Shard {
 }
 
 export type Command =
+  | { type: 'forward'; shard: Shard; microBatch: number }
+  | { type: 'backward'; coefficients: Coefficients }
+  | { type: 'release' }
   | {
       type: 'step';
       shard: Shard;
@@ -60,10 +73,17 @@ export type Reply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
 
-/** What `step` returns (the gradients are in the worker's gradient slot). */
-export interface StepResult {
-  values: number[];
-}
+/** What `forward` returns: the worker's statistics, summed over its passes. */
+export type ForwardResult = ObjectiveSums;
+
+/**
+ * What `step` returns: the values of the worker's passes, each weighted by its share of the
+ * batch (the gradients are in the worker's gradient slot).
+ */
+export type StepResult = ObjectiveValues;
+
+/** What `evaluate` returns. */
+export type EvaluateResult = ValueSums;
 
 /** What `predict` returns: each output's values and shape. */
 export interface PredictResult {

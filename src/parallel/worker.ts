@@ -8,7 +8,16 @@ import { parentPort } from 'node:worker_threads';
 import { initBackend } from '../backend/select.js';
 import { makeObjective } from '../train/objective.js';
 import { StepRunner } from '../train/step.js';
-import type { InitMessage, PredictResult, Reply, Request, Shard, StepResult } from './protocol.js';
+import type {
+  EvaluateResult,
+  ForwardResult,
+  InitMessage,
+  PredictResult,
+  Reply,
+  Request,
+  Shard,
+  StepResult,
+} from './protocol.js';
 
 interface Replica {
   init: InitMessage;
@@ -16,6 +25,8 @@ interface Replica {
   /** The model's weights in `init.weights` order. */
   variables: tfl.LayerVariable[];
   weightsVersion: number;
+  /** The runner of a `forward` whose `backward` has not come yet. */
+  pending?: StepRunner;
 }
 
 function shardSource(shard: Shard) {
@@ -51,31 +62,51 @@ function loadWeights(replica: Replica, version: number): void {
 async function run(replica: Replica, request: Request): Promise<unknown> {
   loadWeights(replica, request.weightsVersion);
   const { init, model } = replica;
+  const runnerOf = (shard: Shard): StepRunner => {
+    if (init.objective === undefined) throw new Error('this pool has no objective');
+    return new StepRunner(model, makeObjective(init.objective), shardSource(shard));
+  };
   switch (request.type) {
-    case 'step':
-    case 'evaluate': {
-      if (init.objective === undefined) throw new Error('this pool has no objective');
-      const runner = new StepRunner(
-        model,
-        makeObjective(init.objective),
-        shardSource(request.shard),
-      );
+    case 'forward': {
+      replica.pending?.release();
+      replica.pending = undefined;
+      const runner = runnerOf(request.shard);
       const items = [...request.shard.images.keys()];
-      if (request.type === 'evaluate') return runner.evaluationSums(items, request.batchSize);
-      const { values, grads } = await runner.gradients(
+      const sums = await runner.forward(items, request.microBatch);
+      replica.pending = runner;
+      return sums satisfies ForwardResult;
+    }
+    case 'backward': {
+      const runner = replica.pending;
+      if (runner === undefined) throw new Error('backward without a pending forward');
+      replica.pending = undefined;
+      await writeStep(replica, await runner.backward(request.coefficients));
+      return null;
+    }
+    case 'release': {
+      replica.pending?.release();
+      replica.pending = undefined;
+      return null;
+    }
+    case 'step': {
+      replica.pending?.release();
+      replica.pending = undefined;
+      const items = [...request.shard.images.keys()];
+      const { values, grads } = await runnerOf(request.shard).passGradients(
         items,
         request.microBatch,
         request.batchSize,
         request.place,
       );
-      try {
-        await writeSlot(init, init.gradientBuffer, 0, init.trainableCount, grads);
-        const stats = replica.variables.slice(init.trainableCount).map((v) => v.read());
-        await writeSlot(init, init.statsBuffer, init.trainableCount, init.weights.length, stats);
-      } finally {
-        tf.dispose(grads);
-      }
-      return { values } satisfies StepResult;
+      await writeStep(replica, grads);
+      return values satisfies StepResult;
+    }
+    case 'evaluate': {
+      const items = [...request.shard.images.keys()];
+      return (await runnerOf(request.shard).evaluationSums(
+        items,
+        request.batchSize,
+      )) satisfies EvaluateResult;
     }
     case 'predict': {
       const xs = tf.tensor(request.xs, request.shape);
@@ -91,6 +122,21 @@ async function run(replica: Replica, request: Request): Promise<unknown> {
         xs.dispose();
       }
     }
+  }
+}
+
+/**
+ * Writes a step's gradients (disposing of them) and the replica's batch normalisation
+ * statistics into this worker's slots.
+ */
+async function writeStep(replica: Replica, grads: tf.Tensor[]): Promise<void> {
+  const { init } = replica;
+  try {
+    await writeSlot(init, init.gradientBuffer, 0, init.trainableCount, grads);
+    const stats = replica.variables.slice(init.trainableCount).map((v) => v.read());
+    await writeSlot(init, init.statsBuffer, init.trainableCount, init.weights.length, stats);
+  } finally {
+    tf.dispose(grads);
   }
 }
 

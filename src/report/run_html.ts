@@ -19,6 +19,7 @@
 import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
 import { METRIC_NAMES } from '../eval/score.js';
 import type { MeanStd } from '../eval/evaluation_summary.js';
+import { MODEL_SUPERVISION } from '../models/supervision.js';
 import { makeObjective, type LossName } from '../train/objective.js';
 import { formatPercent } from '../util/stats.js';
 import {
@@ -102,9 +103,11 @@ function lossConfig(data: RunReportData): LossConfig | undefined {
 /** Which loss trains each output, as the trainer's objective assigns them. */
 function lossPerOutput(data: RunReportData, loss: LossConfig): Array<[string, LossName]> {
   const outputs = data.logs.length > 0 ? Object.keys(data.logs[0].train.outputs) : ['final'];
-  return makeObjective({ loss: loss.name, model: data.config.model.name, outputs }).terms.map(
-    (t) => [t.output, t.loss],
-  );
+  const { finalLoss } = MODEL_SUPERVISION[data.config.model.name];
+  return makeObjective({ loss: loss.name, finalLoss, outputs }).terms.map((t) => [
+    t.output,
+    t.loss,
+  ]);
 }
 
 /** "key.sub" → text, for every leaf of config.json except format and version. */

@@ -17,7 +17,14 @@ import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { DATASET_SOURCE_KINDS } from '../data/presets.js';
 import { DEFAULT_BN_MOMENTUM, MODEL_NAMES, type ModelName } from '../models/options.js';
-import { LOSS_NAMES, WEIGHTINGS, type LossName, type Weighting } from '../train/objective.js';
+import {
+  LOSS_NAMES,
+  OBJECTIVE_SCOPES,
+  WEIGHTINGS,
+  type LossName,
+  type ObjectiveScope,
+  type Weighting,
+} from '../train/objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
 import { INTERPOLATIONS, type Interpolation } from '../util/raster.js';
 
@@ -273,6 +280,12 @@ export interface TrainRunSettings extends RunConfig {
   optimizer: Required<OptimizerConfig>;
   epochs: number;
   batchSize: number;
+  /**
+   * Where each loss index is computed: 'batch' (one index over the whole batch, as the
+   * reference) or 'pass' (one per forward pass, summed; faster when a batch is split). Runs
+   * written before this field trained per pass.
+   */
+  objectiveScope: ObjectiveScope;
 }
 
 /** The contents of RUN_DIR/config.json as `train` writes it. */
@@ -302,6 +315,11 @@ export function parseTrainRunConfig(config: RunConfig, source: string): TrainRun
   const workers = config.workers ?? 1;
   if (!isPositiveInt(workers)) fail('workers', 'a positive integer', config.workers);
   const seed = config.seed ?? 0;
+  // Runs from before the exact batch objective record none: they trained per pass.
+  const objectiveScope = config.objectiveScope ?? 'pass';
+  if (!(OBJECTIVE_SCOPES as readonly unknown[]).includes(objectiveScope)) {
+    fail('objectiveScope', `one of ${OBJECTIVE_SCOPES.join(', ')}`, config.objectiveScope);
+  }
   if (!Number.isInteger(seed)) fail('seed', 'an integer', config.seed);
   const bnMomentum = (config.model as { bnMomentum?: unknown }).bnMomentum ?? DEFAULT_BN_MOMENTUM;
   if (typeof bnMomentum !== 'number' || !(bnMomentum >= 0 && bnMomentum < 1)) {
@@ -336,6 +354,7 @@ export function parseTrainRunConfig(config: RunConfig, source: string): TrainRun
     model: { ...config.model, bnMomentum: bnMomentum as number },
     seed: seed as number,
     workers: workers as number,
+    objectiveScope: objectiveScope as ObjectiveScope,
     backend: typeof config.backend === 'string' ? config.backend : 'unknown',
     optimizer,
   };

@@ -18,8 +18,10 @@ import {
 } from '../models/options.js';
 import {
   DEFAULT_LOSS,
+  DEFAULT_OBJECTIVE_SCOPE,
   DEFAULT_WEIGHTING,
   type LossName,
+  type ObjectiveScope,
   type Weighting,
 } from '../train/objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
@@ -63,6 +65,12 @@ export interface TrainRunOptions {
   weights?: Weighting | number[];
   /** Default: `resolveOptimizerConfig`'s (SGD, 0.01, momentum 0.9, decay 1e-6). */
   optimizer?: OptimizerConfig;
+  /**
+   * Where each loss index is computed: 'batch' (one index over the whole batch, as the
+   * reference) or 'pass' (per forward pass, summed: faster when a batch is split into passes,
+   * but another function). Default `DEFAULT_OBJECTIVE_SCOPE` ('batch').
+   */
+  objectiveScope?: ObjectiveScope;
   /** Default: the data set's preset. */
   epochs?: number;
   /** Images per update. Default: the data set's preset. */
@@ -153,5 +161,6 @@ export function resolveTrainSettings(options: TrainRunOptions, out: string): Tra
     optimizer: resolveOptimizerConfig(options.optimizer),
     epochs: positiveInt(options.epochs ?? preset.epochs, '--epochs'),
     batchSize: positiveInt(options.batchSize ?? preset.batchSize, '--batch-size'),
+    objectiveScope: options.objectiveScope ?? DEFAULT_OBJECTIVE_SCOPE,
   };
 }

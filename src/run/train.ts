@@ -31,6 +31,7 @@ import { readTrainRunConfig, runPaths, type TrainRunConfig } from './config.js';
 import { loadRunDataset, loadRunFold, type RunDataOptions } from './data.js';
 import { readResumeLogs, writeEpochLogs } from './log.js';
 import { positiveInt, resolveTrainSettings, type TrainRunOptions } from './settings.js';
+import { MODEL_SUPERVISION } from '../models/supervision.js';
 
 export type { TrainRunOptions } from './settings.js';
 
@@ -309,6 +310,7 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
   }
   const objective = {
     loss: config.loss.name,
+    finalLoss: MODEL_SUPERVISION[config.model.name].finalLoss,
     lossOptions: { alpha: config.loss.alpha, beta: config.loss.beta, gamma: config.loss.gamma },
     weights: config.loss.weights,
   };
@@ -323,7 +325,7 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
           workers: config.workers,
           backend: config.backend,
           dataset,
-          objective: { ...objective, model: config.model.name, outputs: outputNames(model) },
+          objective: { ...objective, outputs: outputNames(model) },
         })
       : undefined;
   const trainer = new Trainer(model, dataset, fold, {
@@ -331,10 +333,10 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
     batchSize: config.batchSize,
     microBatch: config.microBatch,
     seed: config.seed,
-    modelName: config.model.name,
     objective,
+    objectiveScope: config.objectiveScope,
     optimizer: config.optimizer,
-    workers,
+    ...(workers !== undefined ? { executor: workers } : {}),
   });
   if (state !== undefined) trainer.restore(state);
   const logs = [...args.logs];

@@ -26,6 +26,11 @@
  * Inside an outer gradient (higher-order gradients) the outer tape still needs the saved
  * tensors, which are then left alone, as tfjs does.
  *
+ * `recordForward` splits the same work in two: the forward pass is recorded now and its
+ * backward pass runs later from a seed given then (a gradient of the result, not only ones),
+ * with any other computation in between; a training step uses this to back-propagate a pass
+ * with coefficients known only once every pass of the batch has run forward (step.ts).
+ *
  * Reads the engine's tape, which tfjs-core does not export: the interfaces below are what this
  * module touches of @tensorflow/tfjs-core 4.22.0 (engine.ts, tape.ts), the version pinned here.
  * Browser-safe (tfjs-core only).
@@ -104,6 +109,100 @@ export function variableGradsLowMemory(f: () => tf.Scalar, varList: tf.Variable[
 }
 
 /**
+ * A forward pass recorded on a tape of its own whose backward pass has not run yet. Holds the
+ * tensors the backward pass needs (the saved activations) until `backward` or `dispose`.
+ */
+export interface RecordedForward {
+  /** The value of `f`; the caller disposes of it. */
+  readonly value: tf.Tensor;
+  /**
+   * The gradient of sum(dy * value) with respect to each trainable variable that `value`
+   * depends on, by variable name (as `variableGradsLowMemory`, which uses dy = ones), freeing
+   * the tape as it goes; `dy` has `value`'s shape and is not consumed. Runs once. The caller
+   * disposes of the gradients.
+   */
+  backward(dy: tf.Tensor): Record<string, tf.Tensor>;
+  /** Frees what the backward pass would have needed (nothing after `backward`). */
+  dispose(): void;
+}
+
+/**
+ * Runs `f` on a tape and keeps what its backward pass needs for a later `backward(dy)`; the
+ * tensors computed in `f` off the path from `varList` to its value (metrics, moving averages)
+ * give back their saved tensors at once. Not inside another gradient computation (the tape
+ * must be this call's own). Other TensorFlow.js work may run between the two calls, but the
+ * variables must keep their values.
+ */
+export function recordForward(f: () => tf.Tensor, varList: tf.Variable[]): RecordedForward {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (engine.state.gradientDepth !== 0) {
+    throw new Error('recordForward: cannot run inside another gradient computation');
+  }
+  const xs = varList.filter((v) => v.trainable);
+  engine.startTape();
+  let y: tf.Tensor;
+  try {
+    y = tf.tidy('forward', f);
+  } catch (err) {
+    engine.endTape();
+    releaseTape(engine, new Set());
+    throw err;
+  }
+  engine.endTape();
+  const tape = engine.state.activeTape ?? [];
+  engine.state.activeTape = null;
+  let path: PathNode[];
+  try {
+    if (!(y instanceof tf.Tensor)) throw new Error('recordForward: f must return a tensor');
+    path = pathFromXsToY(tape, xs, y);
+  } catch (err) {
+    disposeSaved(tape, new Set());
+    throw err;
+  }
+  const onPath = new Set(path.map((p) => p.node.id));
+  for (const node of tape) if (!onPath.has(node.id)) node.saved?.forEach((t) => t.dispose());
+  let done = false;
+  return {
+    value: y,
+    backward(dy) {
+      if (done) throw new Error('recordForward: backward runs once');
+      if (!tf.util.arraysEqual(dy.shape, y.shape)) {
+        throw new Error(
+          `recordForward: dy shape [${dy.shape}] does not match the value's [${y.shape}]`,
+        );
+      }
+      done = true;
+      let grads: Array<tf.Tensor | undefined> = [];
+      try {
+        const found = tf.tidy('backward', () => {
+          const map = backpropagate(path, xs, y, true, dy);
+          const byIndex: Record<number, tf.Tensor> = {};
+          xs.forEach((x, i) => {
+            const g = map.get(x.id);
+            if (g !== undefined) byIndex[i] = g;
+          });
+          return byIndex;
+        });
+        grads = xs.map((_, i) => found[i]);
+      } finally {
+        disposeSaved(tape, new Set(grads));
+      }
+      const named: Record<string, tf.Tensor> = {};
+      xs.forEach((v, i) => {
+        const g = grads[i];
+        if (g !== undefined) named[v.name] = g;
+      });
+      return named;
+    },
+    dispose() {
+      if (done) return;
+      done = true;
+      disposeSaved(tape, new Set());
+    },
+  };
+}
+
+/**
  * `engine.gradients(f, xs, null, allowNoGradients = true)` with early disposal: the value of
  * `f` and the gradient of each of `xs` (undefined where the value does not depend on it).
  */
@@ -166,10 +265,15 @@ function gradients(
  * at gradient depth 0.
  */
 function releaseTape(engine: EngineInternals, keep: ReadonlySet<tf.Tensor | undefined>): void {
-  for (const node of engine.state.activeTape ?? []) {
+  disposeSaved(engine.state.activeTape ?? [], keep);
+  engine.state.activeTape = null;
+}
+
+/** Disposes every saved tensor of `tape` except `keep`. */
+function disposeSaved(tape: readonly TapeNode[], keep: ReadonlySet<tf.Tensor | undefined>): void {
+  for (const node of tape) {
     for (const t of node.saved ?? []) if (!keep.has(t)) t.dispose();
   }
-  engine.state.activeTape = null;
 }
 
 /**
@@ -209,17 +313,19 @@ function pathFromXsToY(
 }
 
 /**
- * Back-propagates from `y` through `path` in reverse tape order (tfjs-core tape.ts
- * `backpropagateGradients`), disposing what each node no longer needs once it has run; returns
- * the gradients left, those of `xs` among them.
+ * Back-propagates from `y` (with gradient `dy`, default ones) through `path` in reverse tape
+ * order (tfjs-core tape.ts `backpropagateGradients`), disposing what each node no longer needs
+ * once it has run; returns the gradients left, those of `xs` among them.
  */
 function backpropagate(
   path: readonly PathNode[],
   xs: readonly tf.Tensor[],
   y: tf.Tensor,
   freeSaved: boolean,
+  dy?: tf.Tensor,
 ): GradientMap {
-  const seed = tf.ones(y.shape);
+  // A tensor of this pass's own (a clone shares dy's data), so that it may be disposed here.
+  const seed = dy === undefined ? tf.ones(y.shape) : tf.clone(dy);
   const grads = new GradientMap(seed.id);
   grads.accumulate(y.id, seed);
   const xIds = new Set(xs.map((x) => x.id));

@@ -70,6 +70,8 @@ export const WORKERS_TRAINING_BUDGET = 1.2e9;
 /**
  * Images per training pass in each of `workers` data-parallel workers: each worker's share
  * of the batch in as few passes as fit its part of the budget (one worker: `autoMicroBatch`).
+ * Fewer passes also cost less with the batch objective, where every pass of a worker but its
+ * last runs forward twice (see `StepRunner` in step.ts).
  */
 export function trainingMicroBatch(
   model: tfl.LayersModel,

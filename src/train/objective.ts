@@ -3,11 +3,18 @@
  * `newmodels.py`), including deep supervision:
  * - targets of the side outputs are the ground truth sub-sampled by taking every k-th pixel
  *   (`gt[::8, ::8]`, `gt[::4, ::4]`, `gt[::2, ::2]` for pred1, pred2, pred3), not pooled;
- * - `attn_reg` puts the chosen loss on pred1..pred3 and the Tversky loss on `final` (the
- *   paper: "supervise the last layer with the Tversky loss"); every other model puts the
- *   chosen loss on all of its outputs;
+ * - every output is trained with the chosen loss, except `final` where the network's
+ *   definition fixes its loss (`finalLoss`, from `MODEL_SUPERVISION` in models/supervision.ts:
+ *   `attn_reg` supervises `final` with the Tversky loss);
  * - the total is the weighted sum over outputs, weights 1 by default (the reference), or the
  *   nnU-Net scheme: 1, 1/2, 1/4, ... from the full-resolution output down, normalised to 1.
+ *
+ * Each output's loss and soft DSC are one index over the whole batch (the reference's), also
+ * when a batch is computed in parts: a part reports additive statistics (`passSums`), the
+ * parts' statistics are added (`addSums`), and `fromSums` gives the batch's values and the
+ * coefficients dTotal/dSum with which each part's backward pass yields exactly its share of
+ * the batch's gradient (the reasoning is in losses/summed.ts). Each output's statistics are
+ * its own: the side outputs' are taken against their sub-sampled targets.
  *
  * Browser-safe (tfjs-core only).
  */
@@ -15,9 +22,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import { bceDiceLoss } from '../losses/bce.js';
 import { diceLoss } from '../losses/dice.js';
+import {
+  summedBceDiceLoss,
+  summedDiceLoss,
+  summedFocalTverskyLoss,
+  summedTverskyLoss,
+  type SummedValue,
+} from '../losses/summed.js';
 import { focalTverskyLoss, tverskyLoss } from '../losses/tversky.js';
 import type { LossOptions } from '../losses/utils.js';
-import { softDsc } from '../metrics/soft.js';
+import { softDsc, summedSoftDsc } from '../metrics/soft.js';
 
 export const LOSS_NAMES = ['dl', 'tl', 'ftl', 'bce-dice'] as const;
 /** `dl` Dice loss, `tl` Tversky loss, `ftl` focal Tversky loss, `bce-dice` BCE + Dice. */
@@ -38,6 +52,19 @@ export function parseLossName(value: string, source = 'loss'): LossName {
   );
 }
 
+/**
+ * Where each output's loss (and soft DSC) is computed over:
+ * - `'batch'` (default): one index over the whole batch, however it is split into passes and
+ *   workers (the reference's objective; see the module comment);
+ * - `'pass'`: one index per pass (micro-batch), the passes' losses weighted by their share of
+ *   the batch and summed. A different function whenever a batch is split.
+ */
+export const OBJECTIVE_SCOPES = ['batch', 'pass'] as const;
+export type ObjectiveScope = (typeof OBJECTIVE_SCOPES)[number];
+
+/** The reference's objective: one index over the whole batch. */
+export const DEFAULT_OBJECTIVE_SCOPE: ObjectiveScope = 'batch';
+
 export function lossFunction(name: LossName): LossFn {
   switch (name) {
     case 'dl':
@@ -55,13 +82,34 @@ export function lossFunction(name: LossName): LossFn {
   }
 }
 
+/** The loss of each part of a batch as a function of sums (see losses/summed.ts). */
+export function summedLoss(name: LossName, options?: LossOptions): SummedValue {
+  switch (name) {
+    case 'dl':
+      return summedDiceLoss(options);
+    case 'tl':
+      return summedTverskyLoss(options);
+    case 'ftl':
+      return summedFocalTverskyLoss(options);
+    case 'bce-dice':
+      return summedBceDiceLoss(options);
+    default:
+      throw new UserError(
+        `unknown loss '${String(name)}'; expected one of ${LOSS_NAMES.join(', ')}`,
+      );
+  }
+}
+
 export interface ObjectiveOptions {
-  /** The model's name: `attn_reg` supervises `final` with the Tversky loss. */
-  model: string;
   /** Output names in model order, e.g. ['pred1', 'pred2', 'pred3', 'final']. */
   outputs: readonly string[];
   /** The chosen loss. */
   loss: LossName;
+  /**
+   * The loss of the `final` output where the network's definition fixes one
+   * (`MODEL_SUPERVISION[name].finalLoss`, e.g. `'tl'` for `attn_reg`). Default: the chosen loss.
+   */
+  finalLoss?: LossName;
   /** Options of every loss (alpha, gamma, smooth, reduction). Default: the losses' defaults. */
   lossOptions?: LossOptions;
   /**
@@ -78,8 +126,62 @@ export interface ObjectiveTerm {
   weight: number;
 }
 
+/** One output's loss and soft DSC. */
+export interface OutputValues {
+  loss: number;
+  dsc: number;
+}
+
+/** The objective's values: the weighted total, and each output's by output name. */
+export interface ObjectiveValues {
+  loss: number;
+  outputs: Record<string, OutputValues>;
+}
+
+/** One output's additive statistics: of its loss, and of its soft DSC. */
+export interface OutputSums {
+  loss: number[];
+  dsc: number[];
+}
+
+/** Every output's additive statistics (by output name) over `images` images. */
+export interface ObjectiveSums {
+  images: number;
+  outputs: Record<string, OutputSums>;
+}
+
+/**
+ * dTotal/dS for each output's loss statistics S (by output name), the coefficients of the
+ * surrogate sum_k c_k s_k(part) whose gradient is a part's share of the batch's gradient.
+ */
+export type Coefficients = Record<string, number[]>;
+
+/** The statistics of one pass as tensors, in model order (a type: `tf.tidy` may return it). */
+export type PassSumTensors = {
+  loss: tf.Tensor1D[];
+  dsc: tf.Tensor1D[];
+};
+
 export interface Objective {
   terms: readonly ObjectiveTerm[];
+  /**
+   * Each output's loss and soft-DSC statistics on one pass (targets sub-sampled from `ys`), for
+   * ground truth `ys` [n, h, w, 1] at input size and the predictions in output order. Call
+   * inside `tf.tidy` (or a gradient tape).
+   */
+  passSums(ys: tf.Tensor4D, preds: readonly tf.Tensor[]): PassSumTensors;
+  /** The values of `passSums`'s tensors, for a pass of `images` images. */
+  readSums(sums: PassSumTensors, images: number): Promise<ObjectiveSums>;
+  /**
+   * The values of a batch from its statistics summed over its parts, and the coefficients of
+   * each part's backward pass (see {@link Coefficients}).
+   */
+  fromSums(sums: ObjectiveSums): Promise<{ values: ObjectiveValues; coefficients: Coefficients }>;
+  /**
+   * The gradient seed of a pass: `coefficients` in the layout of `passSums(...).loss`
+   * concatenated in model order (the vector a pass back-propagates from).
+   */
+  seed(coefficients: Coefficients): number[];
   /**
    * The weighted total and each output's loss, for ground truth `ys` [n, h, w, 1] at input
    * size and the model's predictions in output order. Targets of smaller outputs are
@@ -143,11 +245,13 @@ export function makeObjective(options: ObjectiveOptions): Objective {
   const weights = outputWeights(options.outputs.length, options.weights);
   const terms: ObjectiveTerm[] = options.outputs.map((output, i) => ({
     output,
-    loss: options.model === 'attn_reg' && output === 'final' ? 'tl' : options.loss,
+    loss: output === 'final' && options.finalLoss !== undefined ? options.finalLoss : options.loss,
     weight: weights[i],
   }));
   const fns = terms.map((t) => lossFunction(t.loss));
   const lossOptions = options.lossOptions ?? {};
+  const summed = terms.map((t) => summedLoss(t.loss, lossOptions));
+  const summedDsc = summedSoftDsc({ smooth: lossOptions.smooth });
 
   const targets = (ys: tf.Tensor4D, preds: readonly tf.Tensor[]): tf.Tensor4D[] => {
     if (preds.length !== terms.length) {
@@ -173,5 +277,92 @@ export function makeObjective(options: ObjectiveOptions): Objective {
         return preds.map((p, i) => softDsc(ts[i], p, { smooth: lossOptions.smooth }));
       });
     },
+    passSums(ys, preds) {
+      const ts = targets(ys, preds);
+      return {
+        loss: preds.map((p, i) => summed[i].sums(ts[i], p)),
+        dsc: preds.map((p, i) => summedDsc.sums(ts[i], p)),
+      };
+    },
+    async readSums(sums, images) {
+      const read = (ts: tf.Tensor[]) =>
+        Promise.all(ts.map(async (t) => Array.from(await t.data())));
+      const [loss, dsc] = await Promise.all([read(sums.loss), read(sums.dsc)]);
+      const outputs: ObjectiveSums['outputs'] = {};
+      terms.forEach((t, i) => (outputs[t.output] = { loss: loss[i], dsc: dsc[i] }));
+      return { images, outputs };
+    },
+    async fromSums(sums) {
+      const lossSums = terms.map((t) => tf.tensor1d(sums.outputs[t.output].loss));
+      const dscSums = terms.map((t) => tf.tensor1d(sums.outputs[t.output].dsc));
+      const total = (...s: tf.Tensor[]): tf.Scalar =>
+        s
+          .map((x, i) => tf.mul(summed[i].fromSums(x as tf.Tensor1D), terms[i].weight))
+          .reduce((a, b) => tf.add(a, b)) as tf.Scalar;
+      const { value, grads } = tf.valueAndGrads(total)(lossSums);
+      const results = tf.tidy(() => [
+        ...lossSums.map((x, i) => summed[i].fromSums(x)),
+        ...dscSums.map((x) => summedDsc.fromSums(x)),
+      ]);
+      try {
+        const [losses, coefficients] = await Promise.all([
+          Promise.all(results.map(async (t) => (await t.data())[0])),
+          Promise.all(grads.map(async (g) => Array.from(await g.data()))),
+        ]);
+        const n = terms.length;
+        const values: ObjectiveValues = { loss: (await value.data())[0], outputs: {} };
+        const byOutput: Coefficients = {};
+        terms.forEach((t, i) => {
+          values.outputs[t.output] = { loss: losses[i], dsc: losses[n + i] };
+          byOutput[t.output] = coefficients[i];
+        });
+        return { values, coefficients: byOutput };
+      } finally {
+        tf.dispose([...lossSums, ...dscSums, value, ...grads, ...results]);
+      }
+    },
+    seed(coefficients) {
+      return terms.flatMap((t) => coefficients[t.output]);
+    },
   };
+}
+
+/** `a + b`, output by output (the statistics of two parts of a batch together). */
+export function addSums(a: ObjectiveSums, b: ObjectiveSums): ObjectiveSums {
+  const outputs: ObjectiveSums['outputs'] = {};
+  for (const [name, s] of Object.entries(a.outputs)) {
+    const t = b.outputs[name];
+    outputs[name] = {
+      loss: s.loss.map((v, k) => v + t.loss[k]),
+      dsc: s.dsc.map((v, k) => v + t.dsc[k]),
+    };
+  }
+  return { images: a.images + b.images, outputs };
+}
+
+/** Every value of `v` times `k`. */
+export function scaleValues(v: ObjectiveValues, k: number): ObjectiveValues {
+  const outputs: ObjectiveValues['outputs'] = {};
+  for (const [name, o] of Object.entries(v.outputs)) {
+    outputs[name] = { loss: o.loss * k, dsc: o.dsc * k };
+  }
+  return { loss: v.loss * k, outputs };
+}
+
+/** `a + b`, value by value. */
+export function addValues(a: ObjectiveValues, b: ObjectiveValues): ObjectiveValues {
+  const outputs: ObjectiveValues['outputs'] = {};
+  for (const [name, o] of Object.entries(a.outputs)) {
+    const p = b.outputs[name];
+    outputs[name] = { loss: o.loss + p.loss, dsc: o.dsc + p.dsc };
+  }
+  return { loss: a.loss + b.loss, outputs };
+}
+
+/** Whether every value of `v` is finite. */
+export function valuesFinite(v: ObjectiveValues): boolean {
+  return (
+    Number.isFinite(v.loss) &&
+    Object.values(v.outputs).every((o) => Number.isFinite(o.loss) && Number.isFinite(o.dsc))
+  );
 }

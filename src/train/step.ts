@@ -7,8 +7,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 import { makeBatch, type BatchSource } from '../data/batch.js';
-import { variableGradsLowMemory } from './gradients.js';
-import type { Objective } from './objective.js';
+import { recordForward, type RecordedForward } from './gradients.js';
+import {
+  addSums,
+  addValues,
+  OBJECTIVE_SCOPES,
+  scaleValues,
+  valuesFinite,
+  type Coefficients,
+  type Objective,
+  type ObjectiveScope,
+  type ObjectiveSums,
+  type ObjectiveValues,
+  type PassSumTensors,
+} from './objective.js';
 
 /** Training diverged: a loss became NaN or infinite. */
 export class DivergenceError extends UserError {
@@ -26,10 +38,49 @@ export interface StepPlace {
   step: number;
 }
 
-/** Summed gradients (one per trainable weight) and [total, loss per output..., dsc per output...]. */
+/** How a step computes its gradients. */
+export interface StepOptions {
+  /** Images per forward/backward pass (in each worker, with workers). */
+  microBatch: number;
+  /** Where each loss index is computed over: see `ObjectiveScope`. */
+  scope: ObjectiveScope;
+}
+
+/** The gradients of a batch (one per trainable weight) and the objective's values on it. */
 export interface StepGradients {
-  values: number[];
+  values: ObjectiveValues;
   grads: tf.Tensor[];
+}
+
+/** Values summed over images (each batch's values times its images), and the images. */
+export interface ValueSums {
+  images: number;
+  sum: ObjectiveValues;
+}
+
+/**
+ * What runs the training steps and evaluations of a model: one thread (`StepRunner`) or
+ * data-parallel workers (src/parallel), the trainer does not know which.
+ */
+export interface StepExecutor {
+  /**
+   * The gradients of `batch` (the objective's, see `StepOptions.scope`) and its values, after
+   * which the model's batch normalisation statistics are updated. The caller disposes of the
+   * gradients.
+   */
+  gradients(
+    batch: readonly number[],
+    options: StepOptions,
+    place: StepPlace,
+  ): Promise<StepGradients>;
+  /** Makes the model's current weights the ones the next step uses (call after each update). */
+  pushWeights(): Promise<void>;
+  /**
+   * Sums over `items` of each batch's values in inference mode, in batches of `batchSize`
+   * items, each batch's values weighted by its number of items (as Keras reports validation
+   * metrics).
+   */
+  evaluationSums(items: readonly number[], batchSize: number): Promise<ValueSums>;
 }
 
 /** Memory errors as TensorFlow.js backends report them. */
@@ -60,9 +111,46 @@ export function explainTrainingError(err: unknown, images: number): unknown {
   );
 }
 
-/** Forward and backward passes of one model over items of one data set. */
-export class StepRunner {
+/** Phase 1's state, for phase 2: the passes and the last one's recorded forward pass. */
+interface PendingBackward {
+  passes: number[][];
+  last: RecordedForward;
+  /** Batch normalisation statistics after phase 1 (when phase 2 runs passes forward again). */
+  stats?: tf.Tensor[];
+}
+
+/** `items` in passes of at most `microBatch`. */
+function passesOf(items: readonly number[], microBatch: number): number[][] {
+  if (items.length === 0) throw new UserError('a training step needs at least one item');
+  const passes: number[][] = [];
+  for (let i = 0; i < items.length; i += microBatch) passes.push(items.slice(i, i + microBatch));
+  return passes;
+}
+
+/**
+ * Forward and backward passes of one model over items of one data set, in this thread.
+ *
+ * The batch objective in two phases (scope `'batch'`): each output's loss is a function f of
+ * additive statistics S summed over the whole batch (losses/summed.ts), so
+ * 1. `forward` runs every pass forward and adds their statistics. The last pass runs on a
+ *    gradient tape kept for phase 2; the others run without one (a thread keeps one pass's
+ *    activations at a time, the memory a training pass always took).
+ * 2. The batch's values and the coefficients c = dTotal/dS follow from the summed statistics
+ *    (`Objective.fromSums`); with workers, after adding every worker's statistics.
+ * 3. `backward` back-propagates each pass from its statistics with seed c: the kept pass
+ *    first, then each other pass run forward again on a tape. Each pass's gradient is its
+ *    share of the batch's gradient, and their sum the gradient of the whole batch's loss.
+ * The second forward of all passes but the last is the cost of the exact objective; a step of
+ * one pass has none. Batch normalisation normalises with each pass's statistics and updates
+ * its moving averages once per pass, in phase 1: phase 2's forward passes compute the same
+ * values (the weights have not changed) and their moving-average updates are undone.
+ *
+ * Scope `'pass'` instead computes each pass's index on its own and weights the passes'
+ * values and gradients by their share of the batch, one pass forward and backward at a time.
+ */
+export class StepRunner implements StepExecutor {
   private readonly variables: tf.Variable[];
+  private pending: PendingBackward | undefined;
 
   constructor(
     private readonly model: tfl.LayersModel,
@@ -72,94 +160,244 @@ export class StepRunner {
     this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   }
 
-  /** Number of values a step or an evaluation reports: total, then per output loss and DSC. */
-  get valueCount(): number {
-    return 1 + 2 * this.objective.terms.length;
+  async gradients(
+    batch: readonly number[],
+    options: StepOptions,
+    place: StepPlace,
+  ): Promise<StepGradients> {
+    switch (options.scope) {
+      case 'pass':
+        return this.passGradients(batch, options.microBatch, batch.length, place);
+      case 'batch': {
+        const sums = await this.forward(batch, options.microBatch);
+        let result: Awaited<ReturnType<Objective['fromSums']>>;
+        try {
+          result = await this.objective.fromSums(sums);
+        } catch (err) {
+          this.release();
+          throw err;
+        }
+        if (!valuesFinite(result.values)) {
+          this.release();
+          throw divergenceError(place, result.values.loss);
+        }
+        return { values: result.values, grads: await this.backward(result.coefficients) };
+      }
+      default:
+        throw new UserError(
+          `unknown objective scope '${String(options.scope)}'; expected ${OBJECTIVE_SCOPES.join(', ')}`,
+        );
+    }
+  }
+
+  /** Nothing to do: the steps run on the model itself. */
+  async pushWeights(): Promise<void> {}
+
+  /**
+   * Phase 1 of a batch-objective step (see the class comment): every pass of `items` forward,
+   * the last kept for `backward`; returns the statistics summed over the passes. A pending
+   * phase 1 is released first.
+   */
+  async forward(items: readonly number[], microBatch: number): Promise<ObjectiveSums> {
+    this.release();
+    const passes = passesOf(items, microBatch);
+    let total: ObjectiveSums | undefined;
+    for (const pass of passes.slice(0, -1)) {
+      const sums = await this.untapedSums(pass);
+      total = total === undefined ? sums : addSums(total, sums);
+    }
+    const lastPass = passes[passes.length - 1];
+    const { recorded, sums } = await this.recordedSums(lastPass, true);
+    this.pending = {
+      passes,
+      last: recorded,
+      stats:
+        passes.length > 1
+          ? this.model.nonTrainableWeights.map((w) => tf.clone(w.read()))
+          : undefined,
+    };
+    return total === undefined ? sums : addSums(total, sums);
   }
 
   /**
-   * The gradients of `items` as part of a batch of `batchSize` images: passes of `microBatch`
-   * items, each weighted by its share of the batch, summed; the values are weighted alike.
-   * The caller disposes of the gradients.
+   * Phase 2 of a batch-objective step: the gradients of the passes of the last `forward` with
+   * the batch's `coefficients`, summed. The caller disposes of them.
    */
-  async gradients(
+  async backward(coefficients: Coefficients): Promise<tf.Tensor[]> {
+    const pending = this.pending;
+    if (pending === undefined) throw new Error('StepRunner.backward: no forward pass is pending');
+    this.pending = undefined;
+    const seed = tf.tensor1d(this.objective.seed(coefficients));
+    let summed: tf.Tensor[] | undefined;
+    let images = pending.passes[pending.passes.length - 1].length;
+    try {
+      summed = this.gradientsOf(pending.last, seed);
+      for (const pass of pending.passes.slice(0, -1)) {
+        images = pass.length;
+        const { recorded } = await this.recordedSums(pass, false);
+        try {
+          summed = addInto(summed, this.gradientsOf(recorded, seed));
+        } finally {
+          recorded.dispose();
+        }
+      }
+      return summed;
+    } catch (err) {
+      tf.dispose(summed);
+      throw explainTrainingError(err, images);
+    } finally {
+      pending.last.dispose();
+      seed.dispose();
+      this.restoreStats(pending);
+    }
+  }
+
+  /** Drops a pending phase 1 (its kept pass), restoring what phase 2 would have. */
+  release(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    this.pending = undefined;
+    pending.last.dispose();
+    this.restoreStats(pending);
+  }
+
+  /**
+   * The per-pass objective (scope `'pass'`): the gradients of `items` as part of a batch of
+   * `batchSize` images, passes of `microBatch` items each weighted by its share of the batch,
+   * summed; the values are weighted alike. The caller disposes of the gradients.
+   */
+  async passGradients(
     items: readonly number[],
     microBatch: number,
     batchSize: number,
     place: StepPlace,
   ): Promise<StepGradients> {
+    this.release();
     let summed: tf.Tensor[] | undefined;
-    const totals = new Array<number>(this.valueCount).fill(0);
-    for (let i = 0; i < items.length; i += microBatch) {
-      const micro = items.slice(i, i + microBatch);
-      const share = micro.length / batchSize;
-      let values: number[];
+    let values: ObjectiveValues | undefined;
+    for (const pass of passesOf(items, microBatch)) {
+      const share = pass.length / batchSize;
       let grads: tf.Tensor[];
+      let passValues: ObjectiveValues;
       try {
-        ({ values, grads } = await this.pass(micro, share));
+        const { recorded, sums } = await this.recordedSums(pass, true);
+        let seed: tf.Tensor | undefined;
+        try {
+          const result = await this.objective.fromSums(sums);
+          passValues = result.values;
+          if (!valuesFinite(passValues)) throw divergenceError(place, passValues.loss);
+          const coefficients = this.objective.seed(result.coefficients).map((c) => c * share);
+          seed = tf.tensor1d(coefficients);
+          grads = this.gradientsOf(recorded, seed);
+        } finally {
+          recorded.dispose();
+          seed?.dispose();
+        }
       } catch (err) {
-        summed?.forEach((g) => g.dispose());
-        throw explainTrainingError(err, micro.length);
+        tf.dispose(summed);
+        throw explainTrainingError(err, pass.length);
       }
-      if (!values.every(Number.isFinite)) {
-        tf.dispose([...grads, ...(summed ?? [])]);
-        throw divergenceError(place, values[0]);
-      }
-      values.forEach((v, k) => (totals[k] += v * share));
-      if (summed === undefined) {
-        summed = grads;
-      } else {
-        const prev = summed;
-        summed = prev.map((g, k) => tf.add(g, grads[k]));
-        tf.dispose([...prev, ...grads]);
-      }
+      const weighted = scaleValues(passValues, share);
+      values = values === undefined ? weighted : addValues(values, weighted);
+      summed = summed === undefined ? grads : addInto(summed, grads);
     }
-    if (summed === undefined) throw new UserError('a training step needs at least one item');
-    return { values: totals, grads: summed };
+    return { values: values as ObjectiveValues, grads: summed as tf.Tensor[] };
   }
 
-  private async pass(micro: number[], share: number): Promise<StepGradients> {
-    const { xs, ys } = makeBatch(this.dataset, micro);
-    const kept: tf.Scalar[] = [];
+  async evaluationSums(items: readonly number[], batchSize: number): Promise<ValueSums> {
+    let sum: ObjectiveValues | undefined;
+    for (let i = 0; i < items.length; i += batchSize) {
+      const chunk = items.slice(i, i + batchSize);
+      const { xs, ys } = makeBatch(this.dataset, chunk);
+      const tensors = tf.tidy(() =>
+        this.objective.passSums(ys, [this.model.predict(xs) as tf.Tensor | tf.Tensor[]].flat()),
+      );
+      tf.dispose([xs, ys]);
+      let sums: ObjectiveSums;
+      try {
+        sums = await this.objective.readSums(tensors, chunk.length);
+      } finally {
+        tf.dispose([...tensors.loss, ...tensors.dsc]);
+      }
+      const weighted = scaleValues((await this.objective.fromSums(sums)).values, chunk.length);
+      sum = sum === undefined ? weighted : addValues(sum, weighted);
+    }
+    if (sum === undefined) throw new UserError('an evaluation needs at least one item');
+    return { images: items.length, sum };
+  }
+
+  /** One pass forward in training mode without a tape: its statistics. */
+  private async untapedSums(pass: number[]): Promise<ObjectiveSums> {
+    const { xs, ys } = makeBatch(this.dataset, pass);
     try {
-      const { value, grads } = variableGradsLowMemory(() => {
+      const tensors = tf.tidy(() => {
         const preds = [this.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[]].flat();
-        const { total, perOutput } = this.objective.compute(ys, preds);
-        const dsc = this.objective.dsc(ys, preds);
-        kept.push(
-          tf.keep(total),
-          ...perOutput.map((t) => tf.keep(t)),
-          ...dsc.map((t) => tf.keep(t)),
-        );
-        return tf.mul(total, share) as tf.Scalar;
-      }, this.variables);
-      value.dispose();
-      const values = await Promise.all(kept.map(async (t) => (await t.data())[0]));
-      // Every weight of these networks feeds the loss; zeros keep the update well-defined if not.
-      return { values, grads: this.variables.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
+        return this.objective.passSums(ys, preds);
+      });
+      try {
+        return await this.objective.readSums(tensors, pass.length);
+      } finally {
+        tf.dispose([...tensors.loss, ...tensors.dsc]);
+      }
+    } catch (err) {
+      throw explainTrainingError(err, pass.length);
     } finally {
-      tf.dispose([xs, ys, ...kept]);
+      tf.dispose([xs, ys]);
     }
   }
 
   /**
-   * Sums over `items` of [total, loss per output..., dsc per output...] in inference mode,
-   * each batch's means weighted by its number of items (as Keras reports validation metrics).
+   * One pass forward in training mode on a tape whose value is its loss statistics (every
+   * output's, concatenated in model order); with `read`, also its statistics.
    */
-  async evaluationSums(items: readonly number[], batchSize: number): Promise<number[]> {
-    const sums = new Array<number>(this.valueCount).fill(0);
-    for (let i = 0; i < items.length; i += batchSize) {
-      const chunk = items.slice(i, i + batchSize);
-      const { xs, ys } = makeBatch(this.dataset, chunk);
-      const results = tf.tidy(() => {
-        const preds = [this.model.predict(xs) as tf.Tensor | tf.Tensor[]].flat();
-        const { total, perOutput } = this.objective.compute(ys, preds);
-        return [total, ...perOutput, ...this.objective.dsc(ys, preds)];
-      });
-      const values = await Promise.all(results.map(async (t) => (await t.data())[0]));
-      tf.dispose([xs, ys, ...results]);
-      values.forEach((v, k) => (sums[k] += v * chunk.length));
+  private async recordedSums(
+    pass: number[],
+    read: boolean,
+  ): Promise<{ recorded: RecordedForward; sums: ObjectiveSums }> {
+    const { xs, ys } = makeBatch(this.dataset, pass);
+    let kept: tf.Tensor1D[] = [];
+    let recorded: RecordedForward | undefined;
+    try {
+      let sums: PassSumTensors | undefined;
+      recorded = recordForward(() => {
+        const preds = [this.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[]].flat();
+        sums = this.objective.passSums(ys, preds);
+        if (read) kept = [...sums.loss, ...sums.dsc].map((t) => tf.keep(t));
+        return tf.concat(sums.loss);
+      }, this.variables);
+      const n = this.objective.terms.length;
+      const result = read
+        ? await this.objective.readSums({ loss: kept.slice(0, n), dsc: kept.slice(n) }, pass.length)
+        : { images: pass.length, outputs: {} };
+      return { recorded, sums: result };
+    } catch (err) {
+      recorded?.dispose();
+      throw explainTrainingError(err, pass.length);
+    } finally {
+      tf.dispose([xs, ys, ...kept]);
+      if (recorded !== undefined) tf.dispose(recorded.value);
     }
-    return sums;
   }
+
+  /** The gradients of a recorded pass with seed `seed`, in variable order. */
+  private gradientsOf(recorded: RecordedForward, seed: tf.Tensor): tf.Tensor[] {
+    const grads = recorded.backward(seed);
+    // Every weight of these networks feeds the loss; zeros keep the update well-defined if not.
+    return this.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+  }
+
+  /** Puts back the statistics phase 1 left (phase 2's forward passes moved them again). */
+  private restoreStats(pending: PendingBackward): void {
+    if (pending.stats === undefined) return;
+    this.model.nonTrainableWeights.forEach((w, k) => w.write(pending.stats![k]));
+    tf.dispose(pending.stats);
+    pending.stats = undefined;
+  }
+}
+
+/** `a + b` element by element, disposing of both. */
+function addInto(a: tf.Tensor[], b: tf.Tensor[]): tf.Tensor[] {
+  const sum = a.map((g, k) => tf.add(g, b[k]));
+  tf.dispose([...a, ...b]);
+  return sum;
 }

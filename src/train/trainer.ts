@@ -2,21 +2,28 @@
  * The training loop of the reference scripts (SGD with momentum, no augmentation, the
  * checkpoint with the best validation DSC of `final` kept), on any TensorFlow.js backend.
  *
- * A batch can be split into micro-batches that run forward and backward one after another,
- * their gradients summed (each weighted by its share of the batch) before one optimiser
- * update, so the paper's batch sizes train within one wasm instance's memory. Batch
- * normalisation then normalises with each micro-batch's statistics and updates its moving
- * averages once per micro-batch (as "ghost batch normalisation"); with `microBatch` equal to
- * the batch size, training is exactly the reference's.
+ * A batch can be split into passes (micro-batches) that run one after another, so the
+ * paper's batch sizes train within one wasm instance's memory, and among data-parallel
+ * workers (src/parallel in Node.js, each running its share in passes on its own replica of
+ * the model), with one optimiser update per batch. The objective stays the reference's: each
+ * output's loss and soft DSC is one index over the whole batch, its gradient computed exactly
+ * from the passes' summed statistics in two phases (see `StepRunner` in step.ts). What a split
+ * batch changes is batch normalisation: it normalises with each pass's statistics and updates
+ * its moving averages once per pass ("ghost batch normalisation"), and with workers the moving
+ * averages after a step are the mean of the workers' updated values (each worker starts the
+ * step from the same values, so this is the update with the mean of the workers' batch
+ * statistics). With one pass of the whole batch in one thread, training is exactly the
+ * reference's. `objectiveScope: 'pass'` computes each pass's index on its own instead (a
+ * different objective whenever the batch is split).
  *
- * The loop is deterministic for a given seed and backend: the weights are initialised from
- * the seed (by `buildModel`) and each epoch's order comes from a seeded generator whose state
- * is part of the training state, so a resumed run continues exactly as an uninterrupted one.
+ * The loop is deterministic for a given seed, backend and split: the weights are initialised
+ * from the seed (by `buildModel`) and each epoch's order comes from a seeded generator whose
+ * state is part of the training state, so a resumed run continues exactly as an uninterrupted
+ * one.
  *
- * With `workers` (data-parallel workers, src/parallel in Node.js), each step's batch is
- * shared among the workers, each running its share in micro-batches on its own replica of the
- * model; their gradients are summed here before the one update, and the new weights go back
- * to every worker. See `StepWorkers` for batch normalisation.
+ * The trainer runs its steps through a `StepExecutor`: a `StepRunner` in this thread by
+ * default, or the worker pool; it applies each update to the model here, then pushes the new
+ * weights to the executor.
  *
  * Browser-safe: saving checkpoints is the caller's job (`onEpochEnd`).
  */
@@ -27,62 +34,55 @@ import type { SegmentationDataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import { outputNames } from '../models/build.js';
 import { describeUnhealthy, type NamedTensor } from './health.js';
-import { makeObjective, type Objective, type ObjectiveOptions } from './objective.js';
+import {
+  addValues,
+  DEFAULT_OBJECTIVE_SCOPE,
+  makeObjective,
+  OBJECTIVE_SCOPES,
+  scaleValues,
+  type Objective,
+  type ObjectiveOptions,
+  type ObjectiveScope,
+  type ObjectiveValues,
+} from './objective.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState, type Param } from './optimizer.js';
-import { DivergenceError, StepRunner, type StepGradients, type StepPlace } from './step.js';
+import { DivergenceError, StepRunner, type StepExecutor, type StepOptions } from './step.js';
 
 export { DivergenceError, OutOfMemoryError } from './step.js';
-
-/**
- * Workers that share each step: one replica of the model each, started with the model's
- * weights. Batch normalisation normalises with the statistics of each worker's micro-batches
- * (as with micro-batches in one thread, "ghost batch normalisation"), and after each step the
- * moving mean and variance become the mean over the workers of their updated values (each
- * worker starts the step from the same values, so this is the update with the mean of the
- * workers' batch statistics).
- */
-export interface StepWorkers {
-  /** Number of workers. */
-  readonly size: number;
-  /**
-   * The gradients of `batch` (summed as one thread would: each micro-batch of at most
-   * `microBatch` items weighted by its share of the batch), after which the model's batch
-   * normalisation statistics are the workers' mean. The caller disposes of the gradients.
-   */
-  gradients(batch: readonly number[], microBatch: number, place: StepPlace): Promise<StepGradients>;
-  /** Sends the model's weights to every worker (call after each update). */
-  pushWeights(): Promise<void>;
-  /** As `StepRunner.evaluationSums`, the items shared among the workers. */
-  evaluationSums(items: readonly number[], batchSize: number): Promise<number[]>;
-}
 
 export interface TrainerOptions {
   /** Epochs to train in total (a resumed run trains the remaining ones). Required. */
   epochs: number;
   /** Images per optimiser update. Required. */
   batchSize: number;
-  /** Images per forward/backward pass; at most `batchSize`. Default `batchSize`. */
+  /**
+   * Images per forward/backward pass (in each worker, with an executor of workers); at most
+   * `batchSize`. Default `batchSize`.
+   */
   microBatch?: number;
+  /**
+   * Where each loss index is computed over: `'batch'` (default, the reference: one index per
+   * batch however it is split) or `'pass'` (one per pass). See `ObjectiveScope`.
+   */
+  objectiveScope?: ObjectiveScope;
   /** Seed of the epoch order. Default 0. */
   seed?: number;
-  /** The objective without the model-dependent fields. Required. */
-  objective: Omit<ObjectiveOptions, 'model' | 'outputs'>;
+  /**
+   * The objective without the output names (which come from the model). Required. Its
+   * `finalLoss` is the network's (`MODEL_SUPERVISION` in models/supervision.ts).
+   */
+  objective: Omit<ObjectiveOptions, 'outputs'>;
   /** Default: `Optimizer`'s defaults (SGD, 0.01, momentum 0.9, decay 1e-6). */
   optimizer?: OptimizerConfig;
-  /** The model's name (`attn_reg` supervises `final` with the Tversky loss). Required. */
-  modelName: string;
   /**
-   * Workers that compute each step (their replicas hold this model's weights). Default: none,
-   * the steps run in this thread. `microBatch` is then per pass in each worker.
+   * What computes each step and evaluation, on this model's weights (e.g. the worker pool of
+   * src/parallel). Default: a `StepRunner` in this thread.
    */
-  workers?: StepWorkers;
+  executor?: StepExecutor;
 }
 
 /** Loss and DSC of each output, and the weighted total loss. */
-export interface PhaseMetrics {
-  loss: number;
-  outputs: Record<string, { loss: number; dsc: number }>;
-}
+export type PhaseMetrics = ObjectiveValues;
 
 export interface EpochLog {
   /** 1-based. */
@@ -146,9 +146,8 @@ export class Trainer {
   readonly optimizer: Optimizer;
   private readonly params: Param[];
   private readonly outputs: string[];
-  private readonly finalIndex: number;
-  private readonly microBatch: number;
-  private readonly runner: StepRunner;
+  private readonly step: StepOptions;
+  private readonly executor: StepExecutor;
   private rng: Rng;
   private epochsDone = 0;
   private bestScore = -Infinity;
@@ -166,26 +165,27 @@ export class Trainer {
     if (!(Number.isInteger(options.batchSize) && options.batchSize > 0)) {
       throw new UserError(`batch size must be a positive integer, got ${options.batchSize}`);
     }
-    this.microBatch = options.microBatch ?? options.batchSize;
-    if (!(Number.isInteger(this.microBatch) && this.microBatch > 0)) {
-      throw new UserError(`micro-batch must be a positive integer, got ${this.microBatch}`);
+    const microBatch = options.microBatch ?? options.batchSize;
+    if (!(Number.isInteger(microBatch) && microBatch > 0)) {
+      throw new UserError(`micro-batch must be a positive integer, got ${microBatch}`);
     }
-    this.microBatch = Math.min(this.microBatch, options.batchSize);
+    const scope = options.objectiveScope ?? DEFAULT_OBJECTIVE_SCOPE;
+    if (!OBJECTIVE_SCOPES.includes(scope)) {
+      throw new UserError(
+        `unknown objective scope '${String(scope)}'; expected ${OBJECTIVE_SCOPES.join(', ')}`,
+      );
+    }
+    this.step = { microBatch: Math.min(microBatch, options.batchSize), scope };
     if (indices.train.length === 0) throw new UserError('no training items');
     this.outputs = outputNames(model);
-    this.finalIndex = this.outputs.indexOf('final');
-    this.objective = makeObjective({
-      ...options.objective,
-      model: options.modelName,
-      outputs: this.outputs,
-    });
+    this.objective = makeObjective({ ...options.objective, outputs: this.outputs });
     this.optimizer = new Optimizer(options.optimizer);
     this.params = model.trainableWeights.map((w) => ({
       name: w.originalName,
       variable: w.read() as tf.Variable,
     }));
     this.rng = new Rng(options.seed ?? 0);
-    this.runner = new StepRunner(model, this.objective, dataset);
+    this.executor = options.executor ?? new StepRunner(model, this.objective, dataset);
   }
 
   /** Restores the state of a checkpoint (the weights are restored by loading the model). */
@@ -228,23 +228,24 @@ export class Trainer {
     const order = this.rng.shuffle([...this.indices.train]);
     const { batchSize } = this.options;
     const steps = Math.ceil(order.length / batchSize);
-    const sums = new PhaseSums(this.outputs);
+    const sums = new PhaseSums();
     for (let step = 0; step < steps; step++) {
       await this.stopIfAsked(callbacks, epoch);
       const batch = order.slice(step * batchSize, (step + 1) * batchSize);
       const values = await this.trainStep(batch, epoch, step + 1);
-      sums.add(values, batch.length);
+      sums.add(scaleValues(values, batch.length), batch.length);
+      const means = sums.means();
       callbacks.onStep?.({
         epoch,
         epochs: this.options.epochs,
         step: step + 1,
         steps,
-        loss: sums.meanLoss(),
-        dsc: sums.meanDsc(this.finalIndex),
-        images: sums.count,
+        loss: means.loss,
+        dsc: means.outputs.final.dsc,
+        images: sums.images,
       });
     }
-    const train = sums.metrics();
+    const train = sums.means();
     const val = this.indices.val.length > 0 ? await this.evaluate(this.indices.val) : undefined;
     const score = (val ?? train).outputs.final.dsc;
     this.epochsDone = epoch;
@@ -271,21 +272,16 @@ export class Trainer {
     if (callbacks.shouldStop()) throw new InterruptedError(epoch, this.epochsDone);
   }
 
-  /** One optimiser update over `batch`; returns [total, loss per output..., dsc per output...]. */
-  private async trainStep(batch: number[], epoch: number, step: number): Promise<number[]> {
-    const { workers } = this.options;
-    const place = { epoch, step };
-    const { values, grads } =
-      workers !== undefined
-        ? await workers.gradients(batch, this.microBatch, place)
-        : await this.runner.gradients(batch, this.microBatch, batch.length, place);
+  /** One optimiser update over `batch`; returns the objective's values on it. */
+  private async trainStep(batch: number[], epoch: number, step: number): Promise<ObjectiveValues> {
+    const { values, grads } = await this.executor.gradients(batch, this.step, { epoch, step });
     this.optimizer.applyGradients(this.params, grads);
     tf.dispose(grads);
     const problem = await describeUnhealthy(this.watchedTensors());
     if (problem !== undefined) {
       throw new DivergenceError(`diverged at epoch ${epoch}, step ${step}: ${problem}`);
     }
-    await workers?.pushWeights();
+    await this.executor.pushWeights();
     return values;
   }
 
@@ -308,14 +304,10 @@ export class Trainer {
    * metrics: per batch of `microBatch` items, then the mean weighted by batch size.
    */
   async evaluate(items: readonly number[]): Promise<PhaseMetrics> {
-    const { workers } = this.options;
-    const sums =
-      workers !== undefined
-        ? await workers.evaluationSums(items, this.microBatch)
-        : await this.runner.evaluationSums(items, this.microBatch);
-    const phase = new PhaseSums(this.outputs);
-    phase.addSums(sums, items.length);
-    return phase.metrics();
+    const { images, sum } = await this.executor.evaluationSums(items, this.step.microBatch);
+    const phase = new PhaseSums();
+    phase.add(sum, images);
+    return phase.means();
   }
 
   dispose(): void {
@@ -323,45 +315,24 @@ export class Trainer {
   }
 }
 
-/** Running sums of [total, loss per output..., dsc per output...] weighted by images. */
+/** Running sums of the objective's values, each weighted by its images. */
 class PhaseSums {
-  private readonly sums: number[];
-  count = 0;
+  private sum: ObjectiveValues | undefined;
+  images = 0;
 
-  constructor(private readonly outputs: readonly string[]) {
-    this.sums = new Array<number>(1 + 2 * outputs.length).fill(0);
+  /** Adds values summed over `images` images (each already weighted by its images). */
+  add(sum: ObjectiveValues, images: number): void {
+    this.sum = this.sum === undefined ? sum : addValues(this.sum, sum);
+    this.images += images;
   }
 
-  add(values: readonly number[], images: number): void {
-    this.addSums(
-      values.map((v) => v * images),
-      images,
-    );
-  }
-
-  /** Adds sums over `images` images (each value already weighted by its images). */
-  addSums(sums: readonly number[], images: number): void {
-    sums.forEach((v, k) => (this.sums[k] += v));
-    this.count += images;
-  }
-
-  meanLoss(): number {
-    return this.sums[0] / this.count;
-  }
-
-  meanDsc(outputIndex: number): number {
-    return this.sums[1 + this.outputs.length + outputIndex] / this.count;
-  }
-
-  metrics(): PhaseMetrics {
-    const n = this.outputs.length;
-    const outputs: PhaseMetrics['outputs'] = {};
-    this.outputs.forEach((name, i) => {
-      outputs[name] = {
-        loss: this.sums[1 + i] / this.count,
-        dsc: this.sums[1 + n + i] / this.count,
-      };
-    });
-    return { loss: this.meanLoss(), outputs };
+  /** The means per image. */
+  means(): ObjectiveValues {
+    if (this.sum === undefined) throw new Error('PhaseSums: nothing added');
+    const outputs: ObjectiveValues['outputs'] = {};
+    for (const [name, o] of Object.entries(this.sum.outputs)) {
+      outputs[name] = { loss: o.loss / this.images, dsc: o.dsc / this.images };
+    }
+    return { loss: this.sum.loss / this.images, outputs };
   }
 }

@@ -95,6 +95,8 @@ describe('ftunet train: flags to train() options', () => {
     [['--gamma', '2'], { gamma: 2 }],
     [['--loss-weights', 'nnunet'], { weights: 'nnunet' }],
     [['--loss-weights', '1,0.5,0.25,0'], { weights: [1, 0.5, 0.25, 0] }],
+    [['--objective-scope', 'pass'], { objectiveScope: 'pass' }],
+    [['--objective-scope', 'batch'], { objectiveScope: 'batch' }],
     [['--optimizer', 'adam'], { optimizer: { name: 'adam' } }],
     [['--lr', '0.1'], { optimizer: { learningRate: 0.1 } }],
     [['--decay', '0'], { optimizer: { decay: 0 } }],

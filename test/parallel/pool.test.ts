@@ -4,7 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { synthesizeDataset } from '../../src/data/synthetic/generate.js';
 import { buildModel, outputNames } from '../../src/models/build.js';
 import { checkWorkers, shareItems, WorkerPool } from '../../src/parallel/pool.js';
-import { makeObjective, type ObjectiveOptions } from '../../src/train/objective.js';
+import {
+  makeObjective,
+  type ObjectiveOptions,
+  type ObjectiveValues,
+} from '../../src/train/objective.js';
 import { DivergenceError, StepRunner } from '../../src/train/step.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { expectClose, useBackend } from '../helpers.js';
@@ -16,7 +20,12 @@ function tinyModel() {
 }
 
 function objectiveOf(model: ReturnType<typeof tinyModel>): ObjectiveOptions {
-  return { model: 'attn_reg', outputs: outputNames(model), loss: 'ftl' };
+  return { outputs: outputNames(model), loss: 'ftl', finalLoss: 'tl' };
+}
+
+/** The values of a step or evaluation as one list: total, then each output's loss and DSC. */
+function flat(v: ObjectiveValues): number[] {
+  return [v.loss, ...Object.values(v.outputs).flatMap((o) => [o.loss, o.dsc])];
 }
 
 const dataset = synthesizeDataset({ kind: 'bus', count: 8, seed: 2, inputSize: [16, 16] });
@@ -80,37 +89,62 @@ for (const backend of ['cpu', 'wasm'] as const) {
       model.dispose();
     });
 
-    test('gradients equal one thread over the same micro-batches; statistics are averaged', async () => {
+    test('batch objective: gradients and values equal one thread over the same passes; statistics are averaged', async () => {
       const start = stats(model);
       const runner = new StepRunner(model, makeObjective(objectiveOf(model)), dataset);
       const place = { epoch: 1, step: 1 };
-      // One thread, the same passes the two workers make ([0, 1] and [2, 3] of a batch of 4),
-      // each pass's batch normalisation statistics measured from the same starting values.
-      const first = await runner.gradients([0, 1], 2, 4, place);
+      const step = { microBatch: 2, scope: 'batch' as const };
+      // The statistics each worker leaves: its one pass ([0, 1] and [2, 3] of a batch of 4)
+      // from the same starting values.
+      const first = await runner.gradients([0, 1], step, place);
       const afterFirst = stats(model);
       setStats(model, start);
-      const second = await runner.gradients([2, 3], 2, 4, place);
+      const second = await runner.gradients([2, 3], step, place);
       const afterSecond = stats(model);
+      setStats(model, start);
+      // One thread, the same two passes: the batch's gradients and values.
+      const whole = await runner.gradients([0, 1, 2, 3], step, place);
       setStats(model, start);
 
       const tensorsBefore = tf.memory().numTensors;
-      const parallel = await pool.gradients([0, 1, 2, 3], 2, place);
+      const parallel = await pool.gradients([0, 1, 2, 3], step, place);
+      parallel.grads.forEach((g, k) => {
+        expectClose(g, whole.grads[k], { rtol: 1e-5, atol: 1e-7 }, `gradient ${k}`);
+      });
+      expectClose(flat(parallel.values), flat(whole.values), { rtol: 1e-6 }, 'values');
+      assert.deepEqual(Object.keys(parallel.values.outputs), outputNames(model));
+      stats(model).forEach((s, k) => {
+        const mean = s.map((_, i) => (afterFirst[k][i] + afterSecond[k][i]) / 2);
+        expectClose(s, mean, { rtol: 1e-6, atol: 1e-7 }, `statistic ${k}`);
+      });
+      assert.notDeepEqual(stats(model)[0], start[0], 'the statistics moved');
+      tf.dispose(parallel.grads);
+      assert.equal(tf.memory().numTensors, tensorsBefore);
+      tf.dispose([...first.grads, ...second.grads, ...whole.grads]);
+      await pool.pushWeights();
+    });
+
+    test('pass objective: gradients and values are the sums of the passes, each weighted by its share', async () => {
+      const start = stats(model);
+      const runner = new StepRunner(model, makeObjective(objectiveOf(model)), dataset);
+      const place = { epoch: 1, step: 1 };
+      const first = await runner.passGradients([0, 1], 2, 4, place);
+      setStats(model, start);
+      const second = await runner.passGradients([2, 3], 2, 4, place);
+      setStats(model, start);
+      const tensorsBefore = tf.memory().numTensors;
+      const parallel = await pool.gradients([0, 1, 2, 3], { microBatch: 2, scope: 'pass' }, place);
       parallel.grads.forEach((g, k) => {
         const expected = tf.add(first.grads[k], second.grads[k]);
         expectClose(g, expected, { rtol: 1e-6, atol: 1e-7 }, `gradient ${k}`);
         expected.dispose();
       });
       expectClose(
-        parallel.values,
-        first.values.map((v, k) => v + second.values[k]),
+        flat(parallel.values),
+        flat(first.values).map((v, k) => v + flat(second.values)[k]),
         {},
         'values',
       );
-      stats(model).forEach((s, k) => {
-        const mean = s.map((_, i) => (afterFirst[k][i] + afterSecond[k][i]) / 2);
-        expectClose(s, mean, { rtol: 1e-6, atol: 1e-7 }, `statistic ${k}`);
-      });
-      assert.notDeepEqual(stats(model)[0], start[0], 'the statistics moved');
       tf.dispose(parallel.grads);
       assert.equal(tf.memory().numTensors, tensorsBefore);
       tf.dispose([...first.grads, ...second.grads]);
@@ -130,15 +164,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
       tf.dispose([xs, ...got, ...expected]);
 
       const runner = new StepRunner(model, makeObjective(objectiveOf(model)), dataset);
-      const local = [
-        ...(await runner.evaluationSums([0, 1, 2], 2)),
-        ...(await runner.evaluationSums([3, 4, 5], 2)),
-      ];
+      const a = await runner.evaluationSums([0, 1, 2], 2);
+      const b = await runner.evaluationSums([3, 4, 5], 2);
       const sums = await pool.evaluationSums([0, 1, 2, 3, 4, 5], 2);
-      const n = sums.length;
+      assert.equal(sums.images, 6);
       expectClose(
-        sums,
-        sums.map((_, k) => local[k] + local[n + k]),
+        flat(sums.sum),
+        flat(a.sum).map((v, k) => v + flat(b.sum)[k]),
         { rtol: 1e-5 },
         'sums',
       );
@@ -150,11 +182,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const nan = tf.fill(weight.shape as number[], Number.NaN);
       weight.write(nan);
       await pool.pushWeights();
-      await assert.rejects(pool.gradients([0, 1], 1, { epoch: 2, step: 5 }), (err: unknown) => {
-        assert.ok(err instanceof DivergenceError);
-        assert.match(err.message, /epoch 2, step 5/);
-        return true;
-      });
+      for (const scope of ['batch', 'pass'] as const) {
+        const step = { microBatch: 1, scope };
+        await assert.rejects(
+          pool.gradients([0, 1], step, { epoch: 2, step: 5 }),
+          (err: unknown) => {
+            assert.ok(err instanceof DivergenceError);
+            assert.match(err.message, /epoch 2, step 5/);
+            return true;
+          },
+        );
+      }
       weight.write(saved);
       tf.dispose([saved, nan]);
       await pool.pushWeights();
@@ -168,7 +206,7 @@ describe('Trainer with workers', () => {
   test('the training loss curve equals one thread; no tensor leaks; weights in step', async () => {
     const run = async (workers: number) => {
       const model = tinyModel();
-      const objective = { loss: 'ftl' as const };
+      const objective = { loss: 'ftl' as const, finalLoss: 'tl' as const };
       const pool =
         workers > 1
           ? await WorkerPool.start({
@@ -188,10 +226,9 @@ describe('Trainer with workers', () => {
           batchSize: 4,
           microBatch: 2,
           seed: 1,
-          modelName: 'attn_reg',
           objective,
           optimizer: { name: 'adam', learningRate: 0.01 },
-          workers: pool,
+          executor: pool,
         },
       );
       const counts: number[] = [];

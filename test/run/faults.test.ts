@@ -15,6 +15,7 @@ import { injectWriteFault, pathExists } from '../../src/io/atomic.js';
 import { DiskFullError } from '../../src/errors.js';
 import { loadModel } from '../../src/io/model_files.js';
 import { describeUnhealthy, EXPLODED_MAGNITUDE } from '../../src/train/health.js';
+import { readTrainRunConfig } from '../../src/run/config.js';
 import { resume, train, type TrainRunOptions } from '../../src/run/train.js';
 import { DivergenceError } from '../../src/train/trainer.js';
 import { runCli } from '../cli/run.js';
@@ -338,6 +339,23 @@ describe('faults in training runs', () => {
       'every mask of the 5 training images is empty: the network can only learn to predict no ' +
         'lesion (check the masks, or --mask-suffix for folder data sets)',
     ]);
+  });
+
+  test('a new run records the exact objective; one recorded before it resumes per pass', async () => {
+    const out = path.join(root, 'objective-scope');
+    await train(options(out, { epochs: 1 }));
+    const configFile = path.join(out, 'config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8'));
+    assert.equal(config.objectiveScope, 'batch');
+    assert.equal((await readTrainRunConfig(out)).objectiveScope, 'batch');
+    delete config.objectiveScope;
+    await writeFile(configFile, JSON.stringify(config));
+    assert.equal((await readTrainRunConfig(out)).objectiveScope, 'pass');
+    await writeFile(configFile, JSON.stringify({ ...config, objectiveScope: 'image' }));
+    await assert.rejects(
+      readTrainRunConfig(out),
+      /"objectiveScope" must be one of batch, pass, got "image"/,
+    );
   });
 
   test('the CLI refuses training flags with --resume, naming them (exit 2, one line)', async () => {

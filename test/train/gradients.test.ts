@@ -244,9 +244,9 @@ for (const backend of NUMERIC_BACKENDS) {
       before(() => {
         const model = buildModel('attn_reg', { inputShape: [16, 16, 1], width: 0.125, seed: 1 });
         const objective = makeObjective({
-          model: 'attn_reg',
           outputs: outputNames(model),
           loss: 'ftl',
+          finalLoss: 'tl',
         });
         const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
         weightCount = vars.length;

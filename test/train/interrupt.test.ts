@@ -14,7 +14,7 @@ async function stopAfter(stopAfterSteps: number) {
     model,
     ds,
     { train: [0, 1, 2, 3], val: [] },
-    { epochs: 3, batchSize: 2, modelName: 'unet', objective: { loss: 'tl' } },
+    { epochs: 3, batchSize: 2, objective: { loss: 'tl' } },
   );
   const steps: string[] = [];
   const ended: number[] = [];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { MODEL_SUPERVISION } from '../../src/models/supervision.js';
 import { focalTverskyLoss, tverskyLoss } from '../../src/losses/tversky.js';
 import { diceLoss } from '../../src/losses/dice.js';
 import {
@@ -54,7 +55,11 @@ for (const backend of NUMERIC_BACKENDS) {
     });
 
     test('attn_reg: chosen loss on pred1..pred3, Tversky loss on final', () => {
-      const obj = makeObjective({ model: 'attn_reg', outputs: DS_OUTPUTS, loss: 'ftl' });
+      const obj = makeObjective({
+        outputs: DS_OUTPUTS,
+        loss: 'ftl',
+        finalLoss: MODEL_SUPERVISION.attn_reg.finalLoss,
+      });
       assert.deepEqual(
         obj.terms.map((t) => `${t.output}:${t.loss}:${t.weight}`),
         ['pred1:ftl:1', 'pred2:ftl:1', 'pred3:ftl:1', 'final:tl:1'],
@@ -88,7 +93,7 @@ for (const backend of NUMERIC_BACKENDS) {
 
     test('attn_reg_ds: the chosen loss on all four outputs, weighted', () => {
       const obj = makeObjective({
-        model: 'attn_reg_ds',
+        finalLoss: MODEL_SUPERVISION.attn_reg_ds.finalLoss,
         outputs: DS_OUTPUTS,
         loss: 'dl',
         weights: 'nnunet',
@@ -113,7 +118,7 @@ for (const backend of NUMERIC_BACKENDS) {
     });
 
     test('single-output models use the chosen loss on final', () => {
-      const obj = makeObjective({ model: 'unet', outputs: ['final'], loss: 'tl' });
+      const obj = makeObjective({ outputs: ['final'], loss: 'tl' });
       assert.deepEqual(obj.terms, [{ output: 'final', loss: 'tl', weight: 1 }]);
       const ys = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
       const p = tf.fill([1, 4, 4, 1], 0.5);

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { synthesizeDataset } from '../../src/data/synthetic/generate.js';
 import { loadCheckpoint } from '../../src/run/checkpoint.js';
 import { loadModel } from '../../src/io/model_files.js';
+import { MODEL_SUPERVISION } from '../../src/models/supervision.js';
 import { buildModel } from '../../src/models/build.js';
 import { Optimizer } from '../../src/train/optimizer.js';
 import { resume, train } from '../../src/run/train.js';
@@ -79,8 +80,7 @@ describe('training on wasm', () => {
         batchSize: 4,
         microBatch: 2,
         seed: 1,
-        modelName: 'attn_reg',
-        objective: { loss: 'ftl' },
+        objective: { loss: 'ftl', finalLoss: MODEL_SUPERVISION.attn_reg.finalLoss },
         optimizer: { name: 'adam', learningRate: 0.01 },
       },
     );
@@ -115,7 +115,7 @@ describe('training on wasm', () => {
       model,
       ds,
       { train: [0, 1, 2, 3], val: [] },
-      { epochs: 2, batchSize: 2, modelName: 'unet', objective: { loss: 'tl' } },
+      { epochs: 2, batchSize: 2, objective: { loss: 'tl' } },
     );
     let epochsEnded = 0;
     await assert.rejects(
@@ -144,7 +144,7 @@ describe('out of memory', () => {
       model,
       ds,
       { train: [0, 1], val: [] },
-      { epochs: 1, batchSize: 2, modelName: 'unet', objective: { loss: 'tl' } },
+      { epochs: 1, batchSize: 2, objective: { loss: 'tl' } },
     );
     const before = tf.memory().numTensors;
     await assert.rejects(trainer.run(), (err: unknown) => {
@@ -170,7 +170,7 @@ describe('out of memory', () => {
       model,
       ds,
       { train: [0, 1], val: [] },
-      { epochs: 1, batchSize: 2, modelName: 'unet', objective: { loss: 'tl' } },
+      { epochs: 1, batchSize: 2, objective: { loss: 'tl' } },
     );
     await assert.rejects(trainer.run(), { name: 'TypeError', message: 'a bug' });
     trainer.dispose();
