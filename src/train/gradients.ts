@@ -14,11 +14,8 @@
  *   temporaries of a node's gradient (zeros for unused outputs, shared terms) with the node;
  * - the saved tensors of nodes that do not lie between the variables and the result (metrics
  *   computed inside `f`, moving-average updates) are disposed before the backward pass starts.
- * The arithmetic, and its order, is tfjs's, so the gradients are the same to the bit. Measured
- * on attn_reg at 128x128x1 (width 1), one pass of 8 images on wasm: the peak of
- * `tf.memory().numBytes` falls from 3.47 GB to 2.13 GB (the forward pass's end is now the
- * peak; the backward pass's is 1.62 GB) and the wasm heap from 3.29 GB to 2.30 GB, in the
- * same time.
+ * The arithmetic, and its order, is tfjs's, so the gradients are the same to the bit; the
+ * peak memory of a training pass is then the forward pass's end, not the backward pass's.
  *
  * Only tensors this function made during the backward pass are disposed early: never the
  * variables' gradients it returns, nor a tensor a gradient function returned from elsewhere

@@ -4,10 +4,9 @@
  *
  * One wasm instance addresses at most 4 GB (32-bit), and a training pass keeps every layer's
  * output for the backward pass, plus gradients and temporaries. With the backward pass that
- * frees as it goes (gradients.ts) and the wasm `Identity` that shares memory, measured on
- * attn_reg at 128x128x1 (69 MB of layer outputs per image) in a worker: passes of 1, 2 and 4
- * images grow the process by about 140 MB per image, twice the layer outputs. (With
- * `tf.variableGrads` and the stock kernels it was about 410 MB: 8 images fit, 13 did not.)
+ * frees as it goes (gradients.ts) and the wasm `Identity` that shares memory, a pass grows the
+ * process by about twice its layer outputs (`TRAINING_MEMORY_FACTOR`; `npm run bench` reports
+ * the peak memory of the networks' steps).
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
@@ -25,7 +24,7 @@ export function activationBytesPerImage(model: tfl.LayersModel): number {
   return 4 * elements;
 }
 
-/** Memory a training pass needs per byte of layer outputs (measured, see above). */
+/** Memory a training pass needs per byte of layer outputs (see above). */
 export const TRAINING_MEMORY_FACTOR = 2;
 
 /** Images per training pass unless given: what fits the backend's memory (`trainingMicroBatch`). */
@@ -36,9 +35,8 @@ export const WASM_TRAINING_BUDGET = 2.5e9;
 
 /**
  * The memory of the passes the automatic choice makes on wasm: larger passes are slower per
- * image (their tensors outgrow the processor's caches). Measured in one thread, images/s of a
- * training step: attn_reg 128x128x1 batch 16 in passes of 4, 8 and 16 images: 1.38, 1.31,
- * 1.00; 192x256x3 batch 8 in passes of 1, 2, 3 and 4: 0.46, 0.49, 0.46, 0.35.
+ * image (their tensors outgrow the processor's caches), so a batch runs in passes of about
+ * this size (`npm run bench -- --micro-batch N` compares pass sizes).
  */
 export const WASM_PASS_BUDGET = 0.9e9;
 

@@ -14,9 +14,8 @@
  * transposition, no packing. Rows outer and taps inner keep one row of dy in cache across all
  * taps. The kernel needs the channels of its vector side in multiples of 4: that side is dy
  * when Co % 4 == 0, else x when Ci % 4 == 0 (dW then comes out as [KH, KW, Co, Ci] and is
- * transposed), else dy copied with zero channels up to a multiple of 4. Measured with
- * bench/kernels.ts: 1.1-1.4 times the forward convolution's GFLOPS on the networks' shapes
- * (about 40-48 GFLOPS on one thread).
+ * transposed), else dy copied with zero channels up to a multiple of 4. `npm run bench`
+ * compares it with the forward convolution on the networks' shapes.
  *
  * Fallback (wasm builds without SIMD, or with a shared memory): XNNPACK matrix products, see
  * `conv2d_backprop_filter_xnnpack.ts`.

@@ -13,8 +13,8 @@
  * packs the other, both pixel-sized, which costs more than the arithmetic for 1x1 and 2x2
  * filters. This kernel reads both tensors where they lie. Register tiles of 4 rows of `a` by
  * 8 columns of `b` (8 accumulators, 64 flops per pixel from 2 vector loads and 4 splats) run
- * faster than the wasm forward convolution (40-48 GFLOPS against 30-36). Larger tiles (12
- * accumulators) spill registers and ran at half speed; 2x16 and 3x8 were no better.
+ * faster than the wasm forward convolution (`npm run bench:kernels`). Larger tiles (12
+ * accumulators) spill registers; 2x16 and 3x8 were no better.
  *
  * `copyPixels`: a strided copy of pixel vectors, for interleaving the sub-pixel outputs of
  * the input gradient (4x faster than one `copyWithin` per pixel).
