@@ -171,16 +171,7 @@ export function recordForward(f: () => tf.Tensor, varList: tf.Variable[]): Recor
       done = true;
       let grads: Array<tf.Tensor | undefined> = [];
       try {
-        const found = tf.tidy('backward', () => {
-          const map = backpropagate(path, xs, y, true, dy);
-          const byIndex: Record<number, tf.Tensor> = {};
-          xs.forEach((x, i) => {
-            const g = map.get(x.id);
-            if (g !== undefined) byIndex[i] = g;
-          });
-          return byIndex;
-        });
-        grads = xs.map((_, i) => found[i]);
+        grads = gradientsAlong(path, xs, y, true, dy);
       } finally {
         disposeSaved(tape, new Set(grads));
       }
@@ -236,17 +227,7 @@ function gradients(
       const onPath = new Set(path.map((p) => p.node.id));
       for (const node of tape) if (!onPath.has(node.id)) node.saved?.forEach((t) => t.dispose());
     }
-    const value = y;
-    const found = tf.tidy('backward', () => {
-      const map = backpropagate(path, xs, value, ownTape);
-      const byIndex: Record<number, tf.Tensor> = {};
-      xs.forEach((x, i) => {
-        const g = map.get(x.id);
-        if (g !== undefined) byIndex[i] = g;
-      });
-      return byIndex;
-    });
-    grads = xs.map((_, i) => found[i]);
+    grads = gradientsAlong(path, xs, y, ownTape);
   } catch (err) {
     tf.dispose(y);
     throw err;
@@ -314,6 +295,29 @@ function pathFromXsToY(
  * order (tfjs-core tape.ts `backpropagateGradients`), disposing what each node no longer needs
  * once it has run; returns the gradients left, those of `xs` among them.
  */
+/**
+ * The backward pass over `path` from `y` (seeded with `dy`, default ones): the gradient of
+ * each of `xs`, undefined where `y` does not depend on it. See `backpropagate` for `freeSaved`.
+ */
+function gradientsAlong(
+  path: readonly PathNode[],
+  xs: readonly tf.Tensor[],
+  y: tf.Tensor,
+  freeSaved: boolean,
+  dy?: tf.Tensor,
+): Array<tf.Tensor | undefined> {
+  const found = tf.tidy('backward', () => {
+    const map = backpropagate(path, xs, y, freeSaved, dy);
+    const byIndex: Record<number, tf.Tensor> = {};
+    xs.forEach((x, i) => {
+      const g = map.get(x.id);
+      if (g !== undefined) byIndex[i] = g;
+    });
+    return byIndex;
+  });
+  return xs.map((_, i) => found[i]);
+}
+
 function backpropagate(
   path: readonly PathNode[],
   xs: readonly tf.Tensor[],
