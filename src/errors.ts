@@ -78,3 +78,17 @@ export class DiskFullError extends UserError {
     super(options.message ?? `no space left on device writing ${path}`, { cause: options.cause });
   }
 }
+
+/**
+ * A model holds a layer (or a layer setting) that an export format cannot express. `layer`
+ * names it; nothing is written.
+ */
+export class UnsupportedLayerError extends UserError {
+  override name = 'UnsupportedLayerError';
+  constructor(
+    readonly layer: string,
+    why: string,
+  ) {
+    super(`layer '${layer}' cannot be exported: ${why}`);
+  }
+}

@@ -4,6 +4,7 @@
 // Errors
 export { BackendError, DataError, ShapeError, UserError } from './errors.js';
 export { DamagedFileError, DiskFullError, InterruptedError } from './errors.js';
+export { UnsupportedLayerError } from './errors.js';
 
 // Backends
 export {
@@ -220,6 +221,19 @@ export { ablationCsv, ablationMarkdown, buildAblationTable } from './ablation/ta
 export type { AblationRow, AblationTable } from './ablation/table.js';
 export { ablationReport } from './ablation/table_files.js';
 export type { AblationReport } from './ablation/table_files.js';
+
+// Export
+export {
+  ONNX_INPUT_NAME,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  ONNX_OUTPUTS,
+  convTransposePads,
+  toOnnx,
+} from './export/onnx.js';
+export type { OnnxExportOptions, OnnxModel, OnnxOutputs } from './export/onnx.js';
+export { EXPORT_FORMATS, ONNX_FILE, exportModel } from './export/write.js';
+export type { ExportFormat, ExportOptions, ExportResult } from './export/write.js';
 
 // Quick start
 export { quickstart, QUICKSTART_SETTINGS } from './experiments/quickstart.js';

@@ -14,6 +14,7 @@ import * as inspect from './commands/inspect.js';
 import * as synth from './commands/synth.js';
 import * as evaluate from './commands/evaluate.js';
 import * as predict from './commands/predict.js';
+import * as exportCommand from './commands/export.js';
 import * as train from './commands/train.js';
 import * as ablation from './commands/ablation.js';
 import * as ablationReport from './commands/ablation_report.js';
@@ -28,6 +29,7 @@ const COMMANDS = [
   train,
   evaluate,
   predict,
+  exportCommand,
   report,
   ablation,
   ablationReport,
