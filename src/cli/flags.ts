@@ -10,6 +10,7 @@
 import { Option, type Command } from 'commander';
 import { BACKEND_CHOICES } from '../backend/select.js';
 import { DEFAULT_CACHE_HELP } from './help.js';
+import { DEFAULT_ENGINE, ENGINE_CHOICES } from '../eval/engine.js';
 import type { DatasetPreset } from '../data/presets.js';
 import {
   DATASET_PRESETS,
@@ -243,6 +244,14 @@ export const FLAGS = {
     'TensorFlow.js backend (default: $FTUNET_BACKEND, else auto)',
     BACKEND_CHOICES,
   ),
+  engine: choiceFlag(
+    '--engine <name>',
+    `inference engine: onnx (ONNX Runtime on the model exported in memory), tfjs, or auto: ` +
+      `onnx when onnxruntime-node is installed and the model exports, else tfjs ` +
+      `(default ${DEFAULT_ENGINE})`,
+    ENGINE_CHOICES,
+  ),
+  threads: flag('--threads <n>', 'ONNX Runtime threads (default: one per core)', parseWorkers),
   quiet: flag<boolean>('--quiet', 'print nothing but errors'),
   json: flag<boolean>('--json', 'print one JSON line per epoch on stdout'),
 };

@@ -3,13 +3,13 @@
  * then score each item at its original size (see score.ts). Browser-safe: tensors through
  * tfjs, original masks through the data set's `loadOriginalMask`.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { makeBatch } from '../data/batch.js';
 import type { SegmentationDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
 import { finalOutputIndex } from '../models/build.js';
+import { TfjsEngine, type InferenceEngine } from './engine.js';
 import { checkThreshold, DEFAULT_THRESHOLD, scorePrediction } from './score.js';
 
 /** The default number of images predicted at once. */
@@ -50,16 +50,10 @@ export interface EvaluateModelOptions {
   /** Receives progress after each batch. Default: none. */
   onProgress?: (progress: EvaluateProgress) => void;
   /**
-   * Workers holding replicas of `finalOutputModel(model)` that share each batch (src/parallel
-   * in Node.js). Default: none, the model predicts in this thread.
+   * What predicts the `final` output (the caller disposes of it): TensorFlow.js workers or
+   * ONNX Runtime (see engine.ts). Default: `model` with TensorFlow.js in this thread.
    */
-  workers?: InferenceWorkers;
-}
-
-/** Replicas of a model in other threads that predict a batch together. */
-export interface InferenceWorkers {
-  /** `model.predict(xs)`, the images shared among the workers: one tensor per output. */
-  predict(xs: tf.Tensor4D, batchSize: number): Promise<tf.Tensor[]>;
+  engine?: InferenceEngine;
 }
 
 /**
@@ -119,12 +113,12 @@ export async function evaluateModel(
         `${dh}x${dw}x${dataset.channels}`,
     );
   }
-  const net = finalOutputModel(model);
+  const engine = options.engine ?? new TfjsEngine(finalOutputModel(model));
   const pixels = h * w;
   const results: ImageEvaluation[] = [];
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
-    const values = await predictProbabilities(net, dataset, batch, options.workers);
+    const values = await predictProbabilities(engine, dataset, batch);
     const truths = await Promise.all(batch.map((i) => dataset.loadOriginalMask(i)));
     batch.forEach((index, k) => {
       const truth = truths[k];
@@ -156,29 +150,18 @@ export async function evaluateModel(
 
 /**
  * The `final` output's probabilities for the items `batch` of `dataset` at input size, one
- * image after another (`batch.length * rows * cols` values). `net` is `finalOutputModel`'s;
- * `workers`, if given, hold replicas of it.
+ * image after another (`batch.length * rows * cols` values), predicted by `engine`.
  */
 export async function predictProbabilities(
-  net: tfl.LayersModel,
+  engine: InferenceEngine,
   dataset: SegmentationDataset,
   batch: readonly number[],
-  workers?: InferenceWorkers,
 ): Promise<Float32Array> {
   const { xs, ys } = makeBatch(dataset, batch);
   ys.dispose();
-  let probs: tf.Tensor;
   try {
-    probs =
-      workers !== undefined
-        ? (await workers.predict(xs, batch.length))[0]
-        : tf.tidy(() => net.predict(xs) as tf.Tensor);
+    return await engine.predict(xs);
   } finally {
     xs.dispose();
-  }
-  try {
-    return (await probs.data()) as Float32Array;
-  } finally {
-    probs.dispose();
   }
 }

@@ -12,7 +12,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
 import { loadDataset, type LoadProgress } from '../data/load.js';
@@ -22,14 +21,10 @@ import { resolveSplit } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
-import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
-import {
-  evaluateModel,
-  finalOutputModel,
-  modelInputShape,
-  type ImageEvaluation,
-} from './evaluate.js';
+import type { InferenceEngine } from './engine.js';
+import { evaluateModel, modelInputShape, type ImageEvaluation } from './evaluate.js';
 import { openModel } from './model_source.js';
+import { startTfjsEngine } from './worker_engine.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 import { datasetLayout } from '../data/presets.js';
 import { DEFAULT_THRESHOLD } from './score.js';
@@ -65,6 +60,13 @@ export interface CommonEvaluationOptions {
    * core (1 on the tensorflow backend).
    */
   workers?: number;
+  /**
+   * Makes the engine that predicts the model's `final` output for `images` images, e.g.
+   * ONNX Runtime (`openInferenceEngine` in export/onnx_engine.ts); the evaluation disposes of
+   * it. Its `name` is recorded in summary.json as `engine`. Default: TensorFlow.js on
+   * `workers` worker threads (`startTfjsEngine`).
+   */
+  engine?: (model: tfl.LayersModel, images: number) => Promise<InferenceEngine>;
 }
 
 /** Options of `evaluateRun`. */
@@ -171,13 +173,12 @@ interface ScoreAndWriteArgs extends CommonEvaluationOptions {
 
 async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
   const threshold = a.threshold ?? DEFAULT_THRESHOLD;
-  const backend = tf.getBackend();
-  // More workers than images to predict would only start idle threads.
-  const count = Math.min(resolveWorkers(a.workers, backend), a.indices.length);
-  const workers =
-    count > 1
-      ? await WorkerPool.start({ model: finalOutputModel(a.model), workers: count, backend })
-      : undefined;
+  const engine = a.engine
+    ? await a.engine(a.model, a.indices.length)
+    : await startTfjsEngine(a.model, {
+        ...(a.workers !== undefined ? { workers: a.workers } : {}),
+        images: a.indices.length,
+      });
   let rows: ImageEvaluation[];
   try {
     rows = await evaluateModel(a.model, a.dataset, a.indices, {
@@ -185,17 +186,17 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
       ...(a.inputSizeMetrics !== undefined ? { inputSizeMetrics: a.inputSizeMetrics } : {}),
       ...(a.batchSize !== undefined ? { batchSize: a.batchSize } : {}),
       onProgress: (p) => a.onProgress?.({ phase: 'predict', ...p }),
-      ...(workers !== undefined ? { workers } : {}),
+      engine,
     });
   } finally {
-    await workers?.close();
+    await engine.dispose();
   }
   const summary = summarizeEvaluation(rows, {
     threshold,
     fold: a.fold,
     model: a.modelName,
     inputSize: a.dataset.inputSize,
-    extra: a.extra,
+    extra: { ...a.extra, engine: engine.name },
   });
   const files = await writeEvaluation(a.out, rows, summary);
   return { summary, rows, files };

@@ -17,6 +17,7 @@ import { writeImage, writeMask } from '../io/write.js';
 import { lesionFraction, type Interpolation } from '../util/raster.js';
 import { heatmapImage } from './colormap.js';
 import { overlayMask, type OverlayOptions } from './overlay.js';
+import type { InferenceEngine } from '../eval/engine.js';
 import { Predictor } from './predictor.js';
 
 /** An input that could not be used, and why. */
@@ -136,6 +137,11 @@ export interface PredictFilesOptions {
   threshold?: number;
   /** How images are resized to the input size. Default 'nearest'. */
   interpolation?: Interpolation;
+  /**
+   * What predicts the `final` output, e.g. ONNX Runtime (the caller disposes of it); not with
+   * `attention`. Default: TensorFlow.js in this thread.
+   */
+  engine?: InferenceEngine;
   /** How the overlay is drawn. Default: `overlayMask`'s defaults (a green contour). */
   overlay?: OverlayOptions;
   /**
@@ -171,6 +177,7 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
     ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
     ...(options.interpolation !== undefined ? { interpolation: options.interpolation } : {}),
     attention: options.attention ?? false,
+    ...(options.engine !== undefined ? { engine: options.engine } : {}),
   });
   const collected = await collectInputs(options.inputs);
   const failed: InputFailure[] = [];

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { imagesToTensor } from '../data/batch.js';
 import { UserError } from '../errors.js';
+import { TfjsEngine, type InferenceEngine } from '../eval/engine.js';
 import { finalOutputModel, modelInputShape } from '../eval/evaluate.js';
 import { checkThreshold, DEFAULT_THRESHOLD, thresholdProbabilities } from '../eval/score.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
@@ -30,6 +31,11 @@ export interface PredictorOptions {
   interpolation?: Interpolation;
   /** Also return each attention gate's map; the model must have gates. Default false. */
   attention?: boolean;
+  /**
+   * What predicts the `final` output (the caller disposes of it), e.g. ONNX Runtime. Not with
+   * `attention`: the maps come from TensorFlow.js. Default: TensorFlow.js in this thread.
+   */
+  engine?: InferenceEngine;
 }
 
 /** One gate's attention coefficients, at the gate's resolution. */
@@ -61,6 +67,7 @@ export class Predictor {
   readonly threshold: number;
   readonly interpolation: Interpolation;
   private readonly net: tfl.LayersModel;
+  private readonly engine: InferenceEngine | undefined;
 
   constructor(model: tfl.LayersModel, options: PredictorOptions = {}) {
     const fn = 'Predictor';
@@ -80,6 +87,13 @@ export class Predictor {
         `${fn}: the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are supported`,
       );
     }
+    if (options.attention && options.engine !== undefined) {
+      throw new UserError(
+        `${fn}: attention maps come from TensorFlow.js; give no engine with attention ` +
+          `(got ${options.engine.name})`,
+      );
+    }
+    this.engine = options.engine;
     if (options.attention) {
       this.gates = attentionGateNames(model);
       if (this.gates.length === 0) {
@@ -105,6 +119,22 @@ export class Predictor {
   async predict(image: RawImage): Promise<ImagePrediction> {
     const [h, w] = this.inputShape;
     const x = this.preprocess(image);
+    if (this.gates.length === 0) {
+      const engine = this.engine ?? new TfjsEngine(this.net);
+      const xs = imagesToTensor([x]);
+      let probabilities: Float32Array;
+      try {
+        probabilities = await engine.predict(xs);
+      } finally {
+        xs.dispose();
+      }
+      const small = thresholdProbabilities(probabilities, [h, w], this.threshold);
+      return {
+        mask: resizeMask(small, [image.height, image.width]),
+        probabilities,
+        attention: [],
+      };
+    }
     const outputs = tf.tidy(() => {
       const out = this.net.predict(imagesToTensor([x]));
       return Array.isArray(out) ? out : [out];

@@ -19,6 +19,7 @@ import {
   finalOutputModel,
   predictProbabilities,
 } from '../eval/evaluate.js';
+import { TfjsEngine } from '../eval/engine.js';
 import { openModel } from '../eval/model_source.js';
 import { METRICS_CSV, SUMMARY_JSON } from '../eval/run.js';
 import { METRIC_NAMES } from '../eval/score.js';
@@ -264,11 +265,11 @@ export async function accumulatePrecisionRecall(
   options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<void> {
   const batchSize = options.batchSize ?? DEFAULT_EVAL_BATCH_SIZE;
-  const net = finalOutputModel(model);
+  const engine = new TfjsEngine(finalOutputModel(model));
   const pixels = dataset.inputSize[0] * dataset.inputSize[1];
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
-    const values = await predictProbabilities(net, dataset, batch);
+    const values = await predictProbabilities(engine, dataset, batch);
     batch.forEach((index, k) => {
       accumulator.add(values.subarray(k * pixels, (k + 1) * pixels), dataset.masks[index]);
     });

@@ -60,10 +60,15 @@ async function runMain(args: string[]): Promise<CliResult> {
 
 describe('ftunet evaluate --run', () => {
   test('prints the summary table, writes RUN/eval/metrics.csv and summary.json', async () => {
-    // Two workers share the three images (one per core is the default; this machine may have one).
-    const r = cli('--run', run, '--backend', 'cpu', '--workers', '2');
+    // Two tfjs workers share the three images (one per core is the default; this machine may
+    // have one).
+    const r = cli('--run', run, '--backend', 'cpu', '--engine', 'tfjs', '--workers', '2');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, 'ftunet evaluate: backend: cpu (plain JavaScript, slow)\n');
+    assert.equal(
+      r.stderr,
+      'ftunet evaluate: backend: cpu (plain JavaScript, slow)\n' +
+        'ftunet evaluate: engine: tfjs-cpu (2 workers)\n',
+    );
     // Items 1-3 of the fixture (worked by hand in test/eval/evaluate.test.ts):
     // DSC 321/359, 1/51, 1 -> mean 0.6379, population std 0.4393.
     assert.deepEqual(r.stdout.split('\n'), [
@@ -328,13 +333,14 @@ describe('ftunet evaluate on ISIC 2018', () => {
       }),
     );
     // The evaluation and then the report (written by default) each load the data set.
-    const r = cli('--run', isicRun, '--backend', 'cpu');
+    const r = cli('--run', isicRun, '--backend', 'cpu', '--threads', '1');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.stderr,
       'ftunet evaluate: backend: cpu (plain JavaScript, slow)\n' +
         'ftunet evaluate: warning: isic2018: skipped 1 entry that is not an image: ' +
-        'ISIC2018_Task1-2_Training_Input/LICENSE.txt\n',
+        'ISIC2018_Task1-2_Training_Input/LICENSE.txt\n' +
+        'ftunet evaluate: engine: onnxruntime (1 thread)\n',
     );
     assert.match(r.stdout, /^threshold_net: 3 test images of fold 0/);
   });

@@ -64,17 +64,20 @@ describe('ftunet predict', () => {
       missing,
       '--out',
       out,
+      '--threads',
+      '1',
     );
     assert.equal(r.code, 2);
     assert.equal(r.stdout, `predicted 2 images into ${out} (mask and overlay each)\n`);
     const lines = r.stderr.trim().split('\n');
     assert.deepEqual(lines, [
       'ftunet predict: backend: cpu (plain JavaScript, slow)',
+      'ftunet predict: engine: onnxruntime (1 thread)',
       `ftunet predict: cannot read ${missing}: no such file or folder`,
-      lines[2],
+      lines[3],
       'ftunet: predict: 2 of 4 inputs failed (see above)',
     ]);
-    assert.match(lines[2], new RegExp(`^ftunet predict: cannot read ${bad}: .+`));
+    assert.match(lines[3], new RegExp(`^ftunet predict: cannot read ${bad}: .+`));
     assert.deepEqual((await readdir(out)).sort(), [
       'a_mask.png',
       'a_overlay.png',

@@ -5,7 +5,10 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../backend/select.js';
+import { DEFAULT_ENGINE, type EngineChoice } from '../../eval/engine.js';
+import { openInferenceEngine } from '../../export/onnx_engine.js';
 import { UserError } from '../../errors.js';
 import { DEFAULT_EVAL_BATCH_SIZE } from '../../eval/evaluate.js';
 import { checkFolder } from '../../data/listing.js';
@@ -23,7 +26,7 @@ import { DEFAULT_THRESHOLD, parseThreshold } from '../../eval/score.js';
 import { formatEvaluationSummary } from '../../eval/evaluation_summary.js';
 import type { Interpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
-import { flagOption } from '../flags.js';
+import { FLAGS, flagOption } from '../flags.js';
 import { fromLibrary, parseBatchSize, parseFold } from '../parse.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
 import { DEFAULT_INTERPOLATION } from '../../util/raster.js';
@@ -44,6 +47,8 @@ interface EvaluateFlags {
   maskSuffix?: string;
   cache?: string | false;
   backend?: string;
+  engine?: EngineChoice;
+  threads?: number;
   workers?: number;
   maxPixels?: number;
   json?: boolean;
@@ -96,7 +101,9 @@ export function register(program: Command): void {
     )
     .option('--no-cache', 'decode every file; neither read nor write the cache')
     .addOption(flagOption('backend'))
-    .addOption(flagOption('workers'))
+    .addOption(flagOption('engine'))
+    .addOption(flagOption('threads'))
+    .addOption(flagOption('workers', 'with --engine tfjs: ' + FLAGS.workers.description))
     .addOption(flagOption('maxPixels'))
     .option('--json', 'print summary.json instead of the table')
     .option('--quiet', 'no progress or backend line on stderr')
@@ -156,6 +163,16 @@ async function runEvaluate(
     onWarning: warn,
     ...(flags.quiet ? {} : { onProgress: progressLine }),
     ...(cache !== undefined ? { cache } : {}),
+    engine: async (model: LayersModel, images: number) => {
+      const engine = await openInferenceEngine(model, {
+        engine: flags.engine ?? DEFAULT_ENGINE,
+        images,
+        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      });
+      if (!flags.quiet) process.stderr.write(`ftunet evaluate: engine: ${engine.description}\n`);
+      return engine;
+    },
   };
   if (flags.run !== undefined) {
     for (const [name, value] of [

@@ -3,7 +3,10 @@
  * files. A thin shell over `openModel` and `predictFiles` (src/predict/files.ts).
  */
 import { Option, type Command } from 'commander';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../backend/select.js';
+import { DEFAULT_ENGINE, type EngineChoice, type InferenceEngine } from '../../eval/engine.js';
+import { openInferenceEngine } from '../../export/onnx_engine.js';
 import { UserError } from '../../errors.js';
 import { openModel, resolveModelSource } from '../../eval/model_source.js';
 import { DEFAULT_THRESHOLD, parseThreshold } from '../../eval/score.js';
@@ -23,6 +26,8 @@ interface PredictFlags {
   overlay: OverlayStyle;
   interpolation?: Interpolation;
   backend?: string;
+  engine?: EngineChoice;
+  threads?: number;
   maxPixels?: number;
   json?: boolean;
   quiet?: boolean;
@@ -58,6 +63,8 @@ export function register(program: Command): void {
       ),
     )
     .addOption(flagOption('backend'))
+    .addOption(flagOption('engine'))
+    .addOption(flagOption('threads'))
     .addOption(flagOption('maxPixels'))
     .option('--json', 'print one JSON object (predicted files and failures)')
     .option('--quiet', 'no progress or backend line on stderr')
@@ -73,6 +80,7 @@ export function register(program: Command): void {
           : { report: (line: string) => process.stderr.write(`ftunet predict: ${line}\n`) }),
       });
       const opened = await openModel(source);
+      let engine: InferenceEngine | undefined;
       try {
         if (flags.attention && attentionGateNames(opened.model).length === 0) {
           throw new UserError(
@@ -81,11 +89,15 @@ export function register(program: Command): void {
           );
         }
         const interpolation = flagInterpolation ?? opened.run?.dataset.interpolation;
+        engine = await predictEngine(opened.model, flags);
+        if (!flags.quiet) process.stderr.write(`ftunet predict: engine: ${engine.description}\n`);
         const result = await predictFiles({
           model: opened.model,
           inputs,
           out: flags.out,
           attention: flags.attention ?? false,
+          // Attention maps come from TensorFlow.js, which then predicts the masks too.
+          ...(flags.attention ? {} : { engine }),
           threshold,
           ...(interpolation !== undefined ? { interpolation } : {}),
           overlay: { style },
@@ -101,7 +113,9 @@ export function register(program: Command): void {
           );
         }
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ model: opened.modelDir, ...result })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ model: opened.modelDir, engine: engine.name, ...result })}\n`,
+          );
         } else {
           const each = flags.attention ? ', overlay and attention maps' : ' and overlay';
           process.stdout.write(
@@ -115,9 +129,29 @@ export function register(program: Command): void {
           );
         }
       } finally {
+        await engine?.dispose();
         opened.model.dispose();
       }
     });
+}
+
+/**
+ * The engine of `--engine` in this thread. Attention maps need TensorFlow.js: `auto` then
+ * picks it, and `onnx` is a user error.
+ */
+async function predictEngine(model: LayersModel, flags: PredictFlags): Promise<InferenceEngine> {
+  const choice = flags.engine ?? DEFAULT_ENGINE;
+  if (flags.attention && choice === 'onnx') {
+    throw new UserError(
+      '--engine onnx: --attention needs the attention maps, which only TensorFlow.js ' +
+        'computes; use --engine tfjs or auto',
+    );
+  }
+  return openInferenceEngine(model, {
+    engine: flags.attention ? 'tfjs' : choice,
+    workers: 1,
+    ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+  });
 }
 
 /** Progress on stderr, only for a terminal. */

@@ -1,0 +1,152 @@
+/**
+ * ONNX Runtime as an inference engine: the model is exported in memory with `toOnnx` (the
+ * `final` output alone) and run by `onnxruntime-node` on the CPU, batch by batch, NHWC in and
+ * out. `openInferenceEngine` chooses between it and TensorFlow.js for `--engine
+ * tfjs|onnx|auto`. `onnxruntime-node` is an optional dependency, loaded on first use.
+ * Node-only.
+ */
+import { availableParallelism } from 'node:os';
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { InferenceSession } from 'onnxruntime-node';
+import { UnsupportedLayerError, UserError } from '../errors.js';
+import { ENGINE_CHOICES, type EngineChoice, type InferenceEngine } from '../eval/engine.js';
+import { startTfjsEngine } from '../eval/worker_engine.js';
+import { ONNX_INPUT_NAME, toOnnx } from './onnx.js';
+
+type OrtModule = typeof import('onnxruntime-node');
+
+let ortModule: Promise<OrtModule | undefined> | undefined;
+
+/** `onnxruntime-node`, or undefined when it is not installed (or its binary cannot load). */
+export function loadOnnxRuntime(): Promise<OrtModule | undefined> {
+  ortModule ??= import('onnxruntime-node').then(
+    // A CommonJS package: its module.exports is the namespace's default.
+    (m) => m.default,
+    () => undefined,
+  );
+  return ortModule;
+}
+
+/** The default number of ONNX Runtime threads: one per core. */
+export function defaultOnnxThreads(): number {
+  return availableParallelism();
+}
+
+/** ONNX Runtime running an exported model's `final` output. */
+export class OnnxRuntimeEngine implements InferenceEngine {
+  readonly name = 'onnxruntime';
+  readonly description: string;
+
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: InferenceSession,
+    private readonly output: string,
+    readonly threads: number,
+  ) {
+    this.description = `onnxruntime (${threads} thread${threads === 1 ? '' : 's'})`;
+  }
+
+  /**
+   * Exports `model` (its `final` output) and opens a CPU session with `threads` intra-op
+   * threads. Throws `UnsupportedLayerError` for a layer the exporter cannot express.
+   */
+  static async create(
+    ort: OrtModule,
+    model: tfl.LayersModel,
+    threads: number,
+  ): Promise<OnnxRuntimeEngine> {
+    const onnx = toOnnx(model, { outputs: 'final' });
+    const session = await ort.InferenceSession.create(onnx.bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionProviders: ['cpu'],
+    });
+    return new OnnxRuntimeEngine(ort, session, onnx.outputs[0], threads);
+  }
+
+  async predict(xs: tf.Tensor4D): Promise<Float32Array> {
+    const input = new this.ort.Tensor('float32', (await xs.data()) as Float32Array, xs.shape);
+    const result = await this.session.run({ [ONNX_INPUT_NAME]: input });
+    const out = result[this.output];
+    // The output's data view is the session's own buffer: copy before releasing the tensor.
+    const values = new Float32Array(out.data as Float32Array);
+    out.dispose();
+    return values;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Options of `openInferenceEngine`. */
+export interface InferenceEngineOptions {
+  /** 'tfjs', 'onnx' or 'auto' (ONNX Runtime when installed and the model exports). Default 'auto'. */
+  engine?: EngineChoice;
+  /** ONNX Runtime's intra-op threads. Default: one per core. */
+  threads?: number;
+  /** TensorFlow.js worker threads (see `startTfjsEngine`). Default: one per core. */
+  workers?: number;
+  /** The images that will be predicted (bounds the TensorFlow.js workers). Default: no bound. */
+  images?: number;
+  /** The flag named in errors. Default '--engine'. */
+  flag?: string;
+}
+
+/**
+ * The engine for `model`'s `final` output. 'onnx' fails (a `UserError`) when onnxruntime-node
+ * is missing or the model does not export; 'auto' then falls back to TensorFlow.js.
+ */
+export async function openInferenceEngine(
+  model: tfl.LayersModel,
+  options: InferenceEngineOptions = {},
+): Promise<InferenceEngine> {
+  const choice = options.engine ?? 'auto';
+  const flag = options.flag ?? '--engine';
+  const tfjs = (): Promise<InferenceEngine> =>
+    startTfjsEngine(model, {
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(options.images !== undefined ? { images: options.images } : {}),
+    });
+  const threads = options.threads ?? defaultOnnxThreads();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new UserError(`openInferenceEngine: threads must be a positive integer, got ${threads}`);
+  }
+  switch (choice) {
+    case 'tfjs':
+      return tfjs();
+    case 'onnx': {
+      const ort = await loadOnnxRuntime();
+      if (ort === undefined) {
+        throw new UserError(
+          `${flag} onnx: onnxruntime-node is not installed (npm install onnxruntime-node), ` +
+            'or its binary cannot load on this platform; use --engine tfjs',
+        );
+      }
+      try {
+        return await OnnxRuntimeEngine.create(ort, model, threads);
+      } catch (err) {
+        if (err instanceof UnsupportedLayerError) {
+          throw new UserError(`${flag} onnx: ${err.message}; use --engine tfjs`);
+        }
+        throw err;
+      }
+    }
+    case 'auto': {
+      const ort = await loadOnnxRuntime();
+      if (ort === undefined) return tfjs();
+      try {
+        return await OnnxRuntimeEngine.create(ort, model, threads);
+      } catch (err) {
+        if (err instanceof UnsupportedLayerError) return tfjs();
+        throw err;
+      }
+    }
+    default:
+      throw new UserError(
+        `openInferenceEngine: unknown engine '${String(choice)}'; expected one of ` +
+          ENGINE_CHOICES.join(', '),
+      );
+  }
+}
