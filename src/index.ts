@@ -234,6 +234,14 @@ export {
 export type { OnnxExportOptions, OnnxModel, OnnxOutputs } from './export/onnx.js';
 export { EXPORT_FORMATS, ONNX_FILE, exportModel } from './export/write.js';
 export type { ExportFormat, ExportOptions, ExportResult } from './export/write.js';
+export { OnnxRuntimeEngine, loadOnnxRuntime, openInferenceEngine } from './export/onnx_engine.js';
+export type { InferenceEngineOptions } from './export/onnx_engine.js';
+
+// Inference engines
+export { DEFAULT_ENGINE, ENGINE_CHOICES, TfjsEngine } from './eval/engine.js';
+export type { EngineChoice, InferenceEngine } from './eval/engine.js';
+export { startTfjsEngine } from './eval/worker_engine.js';
+export type { TfjsEngineOptions } from './eval/worker_engine.js';
 
 // Quick start
 export { quickstart, QUICKSTART_SETTINGS } from './experiments/quickstart.js';
