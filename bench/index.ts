@@ -32,11 +32,16 @@ interface NetworkReport {
   backend: string;
   workers: number;
   networks: {
+    /** 'tfjs-wasm', 'onnxruntime', ... */
+    engine: string;
+    /** ONNX Runtime's intra-op threads. */
+    threads?: number;
     model: string;
     inputShape: number[];
     batch: number;
     microBatch?: number;
-    trainImagesPerSecond: number;
+    /** Null for inference-only engines. */
+    trainImagesPerSecond: number | null;
     inferImagesPerSecond: number;
     peakRssMB: number;
     tensorsBefore?: number;
@@ -74,11 +79,14 @@ function runNetworkBench(args: string[]): Promise<NetworkReport> {
 
 function networkTable(report: NetworkReport): string[] {
   const rows = report.networks.map((r) => [
+    r.threads !== undefined
+      ? `${r.engine} (${r.threads} thr)`
+      : `${r.engine} (${report.workers} wkr)`,
     r.model,
     r.inputShape.join('x'),
     String(r.batch),
     String(r.microBatch ?? ''),
-    r.trainImagesPerSecond.toFixed(2),
+    r.trainImagesPerSecond === null ? '-' : r.trainImagesPerSecond.toFixed(2),
     r.inferImagesPerSecond.toFixed(2),
     String(r.peakRssMB),
     r.tensorsBefore !== undefined
@@ -86,6 +94,7 @@ function networkTable(report: NetworkReport): string[] {
       : '',
   ]);
   const header = [
+    'engine',
     'model',
     'input',
     'batch',
@@ -95,7 +104,7 @@ function networkTable(report: NetworkReport): string[] {
     'peak RSS MB',
     'tensors before -> after each step',
   ];
-  return formatTable(header, rows, 'llrrrrrl');
+  return formatTable(header, rows, 'lllrrrrrl');
 }
 
 async function main(): Promise<void> {

@@ -12,6 +12,10 @@
  * runs in its own child process (`--case K` runs case K here), so that its peak resident
  * memory is its own. `--workers N` and `--micro-batch N` as for `ftunet train`;
  * `--objective-scope pass` trains with the per-pass objective instead of the batch one.
+ *
+ * When onnxruntime-node loads, each case also gets ONNX Runtime inference rows (the model
+ * exported with `toOnnx`, the same batch), with 1 thread and one per core, each in its own
+ * child process (`--case K --engine onnx --threads T`) so that its memory is its own.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { spawn } from 'node:child_process';
@@ -19,6 +23,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/backend/select.js';
 import { makeBatch } from '../src/data/batch.js';
+import { loadOnnxRuntime, OnnxRuntimeEngine } from '../src/export/onnx_engine.js';
 import { synthesizeDataset } from '../src/data/synthetic/generate.js';
 import { buildModel, outputNames } from '../src/models/build.js';
 import { defaultWorkers, WorkerPool } from '../src/parallel/pool.js';
@@ -116,6 +121,7 @@ export async function benchNetwork(
   trainer.dispose();
   model.dispose();
   return {
+    engine: `tfjs-${backend}`,
     model: c.model,
     inputShape: c.inputShape,
     batch: c.batch,
@@ -129,7 +135,61 @@ export async function benchNetwork(
   };
 }
 
-type NetworkResult = Awaited<ReturnType<typeof benchNetwork>>;
+/** ONNX Runtime's inference of case `c` with `threads` intra-op threads (no training). */
+export async function benchOnnx(c: NetworkCase, steps: number, threads: number) {
+  const ort = await loadOnnxRuntime();
+  if (ort === undefined) throw new Error('bench: onnxruntime-node is not installed');
+  const [h, w, ch] = c.inputShape;
+  const data = synthesizeDataset({
+    kind: ch === 1 ? 'bus' : 'isic',
+    count: c.batch,
+    seed: 1,
+    inputSize: [h, w],
+    channels: ch === 1 ? 1 : 3,
+  });
+  const model = buildModel(c.model, { inputShape: c.inputShape, seed: 1 });
+  const engine = await OnnxRuntimeEngine.create(ort, model, threads);
+  const { xs, ys } = makeBatch(data, [...Array(c.batch).keys()]);
+  const seconds: number[] = [];
+  for (let i = 0; i < steps + 1; i++) {
+    const start = performance.now();
+    await engine.predict(xs);
+    if (i > 0) seconds.push((performance.now() - start) / 1000);
+  }
+  tf.dispose([xs, ys]);
+  await engine.dispose();
+  model.dispose();
+  return {
+    engine: 'onnxruntime',
+    threads,
+    model: c.model,
+    inputShape: c.inputShape,
+    batch: c.batch,
+    trainImagesPerSecond: null,
+    inferImagesPerSecond: c.batch / median(seconds),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+type NetworkResult =
+  Awaited<ReturnType<typeof benchNetwork>> | Awaited<ReturnType<typeof benchOnnx>>;
+
+/** One line of a result for a person. */
+function describeResult(r: NetworkResult): string {
+  const what = `${r.engine} ${r.model} ${r.inputShape.join('x')} batch ${r.batch}`;
+  if (r.engine === 'onnxruntime' && 'threads' in r) {
+    return (
+      `${what} (${r.threads} thread${r.threads === 1 ? '' : 's'}): infer ` +
+      `${r.inferImagesPerSecond.toFixed(2)} img/s, peak RSS ${r.peakRssMB} MB`
+    );
+  }
+  const t = r as Awaited<ReturnType<typeof benchNetwork>>;
+  return (
+    `${what} (micro-batch ${t.microBatch}): train ${t.trainImagesPerSecond.toFixed(2)} img/s, ` +
+    `infer ${t.inferImagesPerSecond.toFixed(2)} img/s, peak RSS ${t.peakRssMB} MB, tensors ` +
+    `${t.tensorsBefore} -> ${t.tensorsAfterSteps.join(', ')}`
+  );
+}
 
 /** Runs case `k` in a child process (its own peak memory); resolves to its figures. */
 function caseInChild(k: number, args: string[]): Promise<NetworkResult> {
@@ -173,26 +233,36 @@ async function main(): Promise<void> {
   const scopeAt = args.indexOf('--objective-scope');
   const scope = scopeAt >= 0 ? (args[scopeAt + 1] as ObjectiveScope) : 'batch';
   const caseAt = args.indexOf('--case');
+  const engineAt = args.indexOf('--engine');
+  const onnx = engineAt >= 0 && args[engineAt + 1] === 'onnx';
+  const threadsAt = args.indexOf('--threads');
   const networks: NetworkResult[] = [];
-  const cases = caseAt >= 0 ? [Number(args[caseAt + 1])] : quick ? [0] : CASES.keys();
-  for (const k of cases) {
-    networks.push(
-      caseAt >= 0
-        ? await benchNetwork(CASES[k], steps, info.name, workers, micro, scope)
-        : await caseInChild(k, args),
+  const report = (r: NetworkResult): void => {
+    networks.push(r);
+    if (!json) console.log(describeResult(r));
+  };
+  if (caseAt >= 0) {
+    const c = CASES[Number(args[caseAt + 1])];
+    report(
+      onnx
+        ? await benchOnnx(c, steps, Number(args[threadsAt + 1]))
+        : await benchNetwork(c, steps, info.name, workers, micro, scope),
     );
-    if (!json) {
-      const r = networks[networks.length - 1];
-      console.log(
-        `${r.model} ${r.inputShape.join('x')} batch ${r.batch} (micro-batch ${r.microBatch}): ` +
-          `train ${r.trainImagesPerSecond.toFixed(2)} img/s, infer ` +
-          `${r.inferImagesPerSecond.toFixed(2)} img/s, peak RSS ${r.peakRssMB} MB, tensors ` +
-          `${r.tensorsBefore} -> ${r.tensorsAfterSteps.join(', ')}`,
-      );
+  } else {
+    const ort = (await loadOnnxRuntime()) !== undefined;
+    const threads = [...new Set([1, os.availableParallelism()])];
+    for (const k of quick ? [0] : CASES.keys()) {
+      report(await caseInChild(k, args));
+      if (!ort) continue;
+      for (const t of threads) {
+        report(await caseInChild(k, [...args, '--engine', 'onnx', '--threads', String(t)]));
+      }
     }
   }
-  const report = { cores: os.availableParallelism(), backend: info.name, workers, networks };
-  if (json) console.log(JSON.stringify(report));
+  if (json) {
+    const cores = os.availableParallelism();
+    console.log(JSON.stringify({ cores, backend: info.name, workers, networks }));
+  }
 }
 
 main().catch((err: unknown) => {
