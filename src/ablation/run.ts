@@ -43,6 +43,7 @@ import {
 } from './units.js';
 import { ablationVariant } from './variants.js';
 import { DEFAULT_MICRO_BATCH } from '../train/memory.js';
+import { inferenceEngineFactory } from '../export/onnx_engine.js';
 
 /** The summary file of a finished unit, relative to its folder. */
 export const UNIT_SUMMARY = path.join(RUN_EVAL_DIR, 'summary.json');
@@ -270,6 +271,8 @@ async function runUnit(
         run: dir,
         ...(options.cache !== undefined ? { cache: options.cache } : {}),
         ...workersOf(options),
+        // ONNX Runtime when it is installed (much faster inference), else TensorFlow.js.
+        engine: inferenceEngineFactory(workersOf(options)),
         onProgress: (p) => {
           touch();
           callbacks.onEvalProgress?.(unit, p);

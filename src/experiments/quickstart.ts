@@ -27,6 +27,7 @@ import {
   type TrainRunResult,
 } from '../run/train.js';
 import { RUN_CONFIG_FILE, RUN_FORMAT } from '../run/config.js';
+import { inferenceEngineFactory } from '../export/onnx_engine.js';
 
 /** The quick configuration (see the file's doc comment). */
 export const QUICKSTART_SETTINGS = {
@@ -277,9 +278,12 @@ export async function quickstart(
     },
     callbacks,
   );
+  const workers = options.workers !== undefined ? { workers: options.workers } : {};
   const evaluation = await evaluateRun({
     run: out,
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...workers,
+    // ONNX Runtime when it is installed (much faster inference), else TensorFlow.js.
+    engine: inferenceEngineFactory(workers),
   });
   const report = await writeRunReport({
     run: out,

@@ -150,3 +150,13 @@ export async function openInferenceEngine(
       );
   }
 }
+
+/**
+ * `openInferenceEngine` with `options` as the engine factory that `evaluateRun` takes (the
+ * number of images to predict bounds the TensorFlow.js workers).
+ */
+export function inferenceEngineFactory(
+  options: InferenceEngineOptions = {},
+): (model: tfl.LayersModel, images: number) => Promise<InferenceEngine> {
+  return (model, images) => openInferenceEngine(model, { ...options, images });
+}
