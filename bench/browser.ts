@@ -69,9 +69,10 @@ interface Engine {
 const ENGINES: Engine[] = [
   { engine: 'onnxruntime-web', provider: 'wasm', threads: 1 },
   { engine: 'onnxruntime-web', provider: 'wasm', threads: 0 },
-  { engine: 'onnxruntime-web', provider: 'webgpu', threads: 0 },
   { engine: 'tfjs', provider: 'wasm', threads: 1 },
   { engine: 'tfjs', provider: 'wasm', threads: 0 },
+  // The GPU rows last: on a software GPU (SwiftShader) a timed-out page's work may go on.
+  { engine: 'onnxruntime-web', provider: 'webgpu', threads: 0 },
   { engine: 'tfjs', provider: 'webgl', threads: 0 },
 ];
 
@@ -99,9 +100,13 @@ function input(n, h, w, c) {
   for (let i = 0; i < data.length; i++) { s = (s * 1103515245 + 12345) % 2147483648; data[i] = s / 2147483648; }
   return data;
 }
+function stage(s) {
+  globalThis.ftunetAt = s;
+}
 async function timed(runs, once) {
   const times = [];
   for (let i = 0; i < runs + 1; i++) {
+    stage(i === 0 ? 'warm-up run' : 'run ' + i);
     const t0 = performance.now();
     await once();
     times.push(performance.now() - t0);
@@ -109,6 +114,7 @@ async function timed(runs, once) {
   return times.slice(1);
 }
 export async function runOrt(cfg) {
+  stage('loading onnxruntime-web');
   const ort = await import('/ort/ort.all.min.mjs');
   ort.env.wasm.wasmPaths = '/ort/';
   const threads = cfg.threads || navigator.hardwareConcurrency;
@@ -117,7 +123,10 @@ export async function runOrt(cfg) {
     if (!navigator.gpu) return { skipped: 'navigator.gpu is undefined' };
     const adapter = await navigator.gpu.requestAdapter();
     if (!adapter) return { skipped: 'navigator.gpu.requestAdapter() returned null' };
+    const info = adapter.info ?? {};
+    globalThis.ftunetAdapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
   }
+  stage('creating the session');
   const session = await ort.InferenceSession.create('/model/attn_reg_' + cfg.shape.join('x') + '.onnx', {
     executionProviders: [cfg.provider],
   });
@@ -131,6 +140,7 @@ export async function runOrt(cfg) {
   return { times, threads: cfg.provider === 'wasm' ? threads : undefined, backend: cfg.provider };
 }
 export async function runTfjs(cfg) {
+  stage('loading tfjs');
   await import('/tfjs.js');
   return globalThis.ftunetTfjs(cfg);
 }
@@ -152,11 +162,13 @@ globalThis.ftunetTfjs = async (cfg) => {
   let ok = false;
   try { ok = await tf.setBackend(cfg.provider); } catch (e) { return { skipped: String(e) }; }
   if (!ok) return { skipped: 'tf.setBackend(' + cfg.provider + ') failed' };
+  globalThis.ftunetAt = 'building the model';
   const model = buildModel('attn_reg', { inputShape: cfg.shape, seed: 0 });
   const [n, h, w, c] = [cfg.batch, ...cfg.shape];
   const x = tf.randomUniform([n, h, w, c], 0, 1, 'float32', 1);
   const times = [];
   for (let i = 0; i < cfg.runs + 1; i++) {
+    globalThis.ftunetAt = i === 0 ? 'warm-up run' : 'run ' + i;
     const t0 = performance.now();
     const y = model.predict(x);
     const ys = Array.isArray(y) ? y : [y];
@@ -218,6 +230,12 @@ async function serve(dir: string): Promise<http.Server> {
   return server;
 }
 
+interface Timeout {
+  timeout: true;
+  /** What the page was doing when the time ran out. */
+  at: string;
+}
+
 async function measure(
   context: BrowserContext,
   origin: string,
@@ -226,11 +244,12 @@ async function measure(
   batch: number,
   runs: number,
   timeoutS: number,
-): Promise<PageResult | 'timeout'> {
+): Promise<(PageResult & { adapter?: string }) | Timeout> {
   const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(String(err)));
   let timer: NodeJS.Timeout | undefined;
+  const adapter = async () =>
+    ((await page.evaluate('globalThis.ftunetAdapter').catch(() => undefined)) as
+      string | undefined) || undefined;
   try {
     await page.goto(`${origin}/index.html`);
     const cfg = { provider: e.provider, threads: e.threads, shape: p.shape, batch, runs };
@@ -241,7 +260,13 @@ async function measure(
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutS * 1000);
     });
-    return await Promise.race([work, timeout]);
+    const result = await Promise.race([work, timeout]);
+    if (result === 'timeout') {
+      const at = (await page.evaluate('globalThis.ftunetAt').catch(() => '?')) as string;
+      const a = await adapter();
+      return { timeout: true, at: at + (a ? `; adapter: ${a}` : '') };
+    }
+    return { ...result, adapter: await adapter() };
   } catch (err) {
     return { skipped: (err instanceof Error ? err.message : String(err)).split('\n')[0] };
   } finally {
@@ -360,19 +385,21 @@ async function main(): Promise<void> {
       for (const p of presets) {
         const row: Row = { ...e, preset: p.name, batch: p.batch };
         let result = await measure(context, origin, e, p, p.batch, runs, timeoutS);
-        if (result === 'timeout') {
+        // A smaller batch helps only when the time ran out in the runs themselves.
+        if ('timeout' in result && /run/.test(result.at)) {
           row.batch = 1;
-          row.note = `batch ${p.batch} passed the ${timeoutS} s timeout`;
+          row.note = `batch ${p.batch} passed the ${timeoutS} s timeout (at: ${result.at})`;
           result = await measure(context, origin, e, p, 1, runs, timeoutS);
         }
-        if (result === 'timeout') {
-          row.note = `timeout (${timeoutS} s, also at batch 1)`;
+        if ('timeout' in result) {
+          row.note = `timeout after ${timeoutS} s at batch ${row.batch} (at: ${result.at})`;
         } else if (result.skipped !== undefined || !result.times) {
           row.note = `skipped: ${result.skipped ?? 'no times'}`;
         } else {
           row.msPerBatch = median(result.times);
           row.imgPerSec = (row.batch * 1000) / row.msPerBatch;
           row.threadsUsed = result.threads;
+          if (result.adapter) row.note = `adapter: ${result.adapter}`;
         }
         log(
           `${e.engine} ${e.provider} threads=${e.threads || 'cores'} ${p.name}: ` +
