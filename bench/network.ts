@@ -49,14 +49,8 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-export async function benchNetwork(
-  c: NetworkCase,
-  steps: number,
-  backend: string,
-  workers: number,
-  microBatchOverride?: number,
-  objectiveScope: ObjectiveScope = 'batch',
-) {
+/** One batch of synthetic data for case `c` and its network, seeded. */
+function caseData(c: NetworkCase) {
   const [h, w, ch] = c.inputShape;
   const data = synthesizeDataset({
     kind: ch === 1 ? 'bus' : 'isic',
@@ -65,7 +59,18 @@ export async function benchNetwork(
     inputSize: [h, w],
     channels: ch === 1 ? 1 : 3,
   });
-  const model = buildModel(c.model, { inputShape: c.inputShape, seed: 1 });
+  return { data, model: buildModel(c.model, { inputShape: c.inputShape, seed: 1 }) };
+}
+
+export async function benchNetwork(
+  c: NetworkCase,
+  steps: number,
+  backend: string,
+  workers: number,
+  microBatchOverride?: number,
+  objectiveScope: ObjectiveScope = 'batch',
+) {
+  const { data, model } = caseData(c);
   const microBatch = microBatchOverride ?? trainingMicroBatch(model, c.batch, backend, workers);
   const items = [...Array(c.batch).keys()];
   const objective = {
@@ -139,15 +144,7 @@ export async function benchNetwork(
 export async function benchOnnx(c: NetworkCase, steps: number, threads: number) {
   const ort = await loadOnnxRuntime();
   if (ort === undefined) throw new Error('bench: onnxruntime-node is not installed');
-  const [h, w, ch] = c.inputShape;
-  const data = synthesizeDataset({
-    kind: ch === 1 ? 'bus' : 'isic',
-    count: c.batch,
-    seed: 1,
-    inputSize: [h, w],
-    channels: ch === 1 ? 1 : 3,
-  });
-  const model = buildModel(c.model, { inputShape: c.inputShape, seed: 1 });
+  const { data, model } = caseData(c);
   const engine = await OnnxRuntimeEngine.create(ort, model, threads);
   const { xs, ys } = makeBatch(data, [...Array(c.batch).keys()]);
   const seconds: number[] = [];
