@@ -109,7 +109,9 @@ export {
   ImageTooLargeError,
   openImage,
 } from './io/image.js';
-export type { ImageFormat, ImageReadOptions, OpenedImage } from './io/image.js';
+export type { ImageReadOptions, OpenedImage } from './io/image.js';
+export { headerSize, sniffImageFormat } from './io/image_format.js';
+export type { HeaderSize, ImageFormat } from './io/image_format.js';
 export { MemoryLimiter } from './util/memory_limit.js';
 export { writeImage, writeMask } from './io/write.js';
 export { Rng } from './util/rng.js';

@@ -15,6 +15,7 @@ import * as synth from './commands/synth.js';
 import * as evaluate from './commands/evaluate.js';
 import * as predict from './commands/predict.js';
 import * as exportCommand from './commands/export.js';
+import * as app from './commands/app.js';
 import * as train from './commands/train.js';
 import * as ablation from './commands/ablation.js';
 import * as ablationReport from './commands/ablation_report.js';
@@ -30,6 +31,7 @@ const COMMANDS = [
   evaluate,
   predict,
   exportCommand,
+  app,
   report,
   ablation,
   ablationReport,

@@ -24,6 +24,7 @@ import {
   type RawImage,
 } from '../util/raster.js';
 import { decodeBmp, readBmpHeader, type BmpHeader } from './bmp.js';
+import { sniffImageFormat, SNIFF_BYTES, type ImageFormat } from './image_format.js';
 
 /** File extensions (lower case) read as images; anything else in an image folder is skipped. */
 export const IMAGE_EXTENSIONS: readonly string[] = [
@@ -57,25 +58,6 @@ export const DECODE_MEMORY_BUDGET = 2 ** 30;
  * process's, so `loadDataset`, evaluation's full-size masks and `predictFiles` all take from it.
  */
 export const decodeMemory = new MemoryLimiter(DECODE_MEMORY_BUDGET);
-
-/** Bytes read from the start of a file to recognise its format (and a BMP's size). */
-export const SNIFF_BYTES = 64;
-
-/** The formats read, as recognised from a file's first bytes. */
-export type ImageFormat = 'png' | 'jpeg' | 'tiff' | 'bmp';
-
-/** The format whose signature `bytes` (a file's first bytes) start with, if any. */
-export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
-  const starts = (...sig: number[]): boolean =>
-    bytes.length >= sig.length && sig.every((b, i) => bytes[i] === b);
-  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
-  if (starts(0xff, 0xd8, 0xff)) return 'jpeg';
-  // Classic TIFF (42) and BigTIFF (43), little- and big-endian.
-  if (starts(0x49, 0x49, 0x2a, 0x00) || starts(0x4d, 0x4d, 0x00, 0x2a)) return 'tiff';
-  if (starts(0x49, 0x49, 0x2b, 0x00) || starts(0x4d, 0x4d, 0x00, 0x2b)) return 'tiff';
-  if (starts(0x42, 0x4d)) return 'bmp';
-  return undefined;
-}
 
 /**
  * Whether a file name looks like an image: a known extension, and not a hidden file or one of

@@ -10,8 +10,8 @@ import {
   isImageFileName,
   openImage,
   parseMaxPixels,
-  sniffImageFormat,
 } from '../../src/io/image.js';
+import { sniffImageFormat } from '../../src/io/image_format.js';
 import { MemoryLimiter } from '../../src/util/memory_limit.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { encodeImage, writeImage, writeMask } from '../../src/io/write.js';

@@ -1,0 +1,359 @@
+/**
+ * What runs the network in a browser: TensorFlow.js on one of its backends (WebGPU, WebGL,
+ * wasm with XNNPACK, plain JavaScript), or onnxruntime-web's wasm provider on the model
+ * converted to ONNX in the page (`toOnnx`: the in-browser bench measured it 2.6x faster than
+ * tfjs-wasm on a CPU, see the README). Each engine returns the `final` probabilities and, when
+ * asked, each attention gate's map in one run. Browser-only.
+ *
+ * Choosing (`engineCandidates`): 'auto' tries TensorFlow.js on WebGPU, then on WebGL, only on
+ * a hardware GPU (a software rasteriser such as SwiftShader is far slower than the CPU), then
+ * onnxruntime-web on wasm, then tfjs on wasm, then tfjs on the cpu backend. A forced backend
+ * or engine goes first, and the others stay behind it as fallbacks.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as ort from 'onnxruntime-web/wasm';
+import { UserError } from '../errors.js';
+import { finalOutputModel } from '../eval/evaluate.js';
+import { toOnnx } from '../export/onnx.js';
+import { attentionGateNames, withAttentionMaps } from '../models/build.js';
+
+/** A backend of TensorFlow.js in the browser. */
+export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export const BROWSER_BACKENDS: readonly BrowserBackend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** A backend choice: one of them, or the fastest that works. */
+export type BrowserBackendChoice = BrowserBackend | 'auto';
+export const BROWSER_BACKEND_CHOICES: readonly BrowserBackendChoice[] = [
+  'auto',
+  ...BROWSER_BACKENDS,
+];
+
+/** Which library runs the network. */
+export type BrowserEngineName = 'tfjs' | 'onnxruntime';
+export type BrowserEngineChoice = BrowserEngineName | 'auto';
+export const BROWSER_ENGINE_CHOICES: readonly BrowserEngineChoice[] = [
+  'auto',
+  'tfjs',
+  'onnxruntime',
+];
+
+/** One way to run the network: onnxruntime-web runs on wasm only. */
+export interface EngineSpec {
+  engine: BrowserEngineName;
+  backend: BrowserBackend;
+}
+
+/** 'tfjs-webgl', 'onnxruntime-wasm'. */
+export const specLabel = (s: EngineSpec): string => `${s.engine}-${s.backend}`;
+
+/** One gate's attention coefficients at the gate's resolution. */
+export interface GateMap {
+  gate: string;
+  data: Float32Array;
+  height: number;
+  width: number;
+}
+
+/** What one run gives. */
+export interface EngineOutput {
+  /** The `final` probabilities of the one image, row-major, at the input size. */
+  final: Float32Array;
+  /** Each gate's map, deepest first (empty without attention). */
+  attention: GateMap[];
+}
+
+/** A network ready to run on one engine. */
+export interface BrowserEngine {
+  readonly spec: EngineSpec;
+  /** Threads the engine computes with (1 for GPU backends and the cpu backend). */
+  readonly threads: number;
+  /** Runs one image (NHWC float32 in [0, 1], [1, rows, cols, channels]). */
+  run(x: Float32Array, shape: [number, number, number, number]): Promise<EngineOutput>;
+  dispose(): Promise<void>;
+}
+
+/** Where the wasm binaries are, and how many threads to ask for. */
+export interface EngineEnvironment {
+  /**
+   * The URL of the folder holding the wasm binaries of tfjs-backend-wasm
+   * (`tfjs-backend-wasm*.wasm`) and onnxruntime-web (`ort-wasm-simd-threaded.{mjs,wasm}`),
+   * ending in '/'. `ftunet app` puts them in its `wasm/` folder.
+   */
+  wasmPath: string;
+  /**
+   * Threads for wasm. Default: one per core (`navigator.hardwareConcurrency`) when the page is
+   * cross-origin isolated (threads need SharedArrayBuffer), else 1.
+   */
+  threads?: number;
+}
+
+/** The threads wasm gets in this page by default (see `EngineEnvironment.threads`). */
+export function defaultWasmThreads(): number {
+  const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
+  return isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
+}
+
+/** Renderer names of software rasterisers, which make a GPU backend slower than the CPU. */
+const SOFTWARE_GPU = /swiftshader|llvmpipe|softpipe|software|basic render/i;
+
+/** What this browser's GPU is, as WebGL and WebGPU report it. */
+export interface GpuInfo {
+  /** WebGL's unmasked renderer, or undefined without WebGL. */
+  webglRenderer?: string;
+  /** WebGPU's adapter (vendor, architecture, description), or undefined without one. */
+  webgpuAdapter?: string;
+  /** Whether WebGPU's adapter is a fallback (software) adapter. */
+  webgpuFallback?: boolean;
+}
+
+/** Asks WebGL and WebGPU what they run on. Never throws. */
+export async function probeGpu(): Promise<GpuInfo> {
+  const info: GpuInfo = {};
+  try {
+    const canvas = new OffscreenCanvas(1, 1);
+    const gl = canvas.getContext('webgl2') ?? canvas.getContext('webgl');
+    if (gl) {
+      const ext = gl.getExtension('WEBGL_debug_renderer_info');
+      info.webglRenderer = String(
+        gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '',
+      );
+      gl.getExtension('WEBGL_lose_context')?.loseContext();
+    }
+  } catch {
+    // no WebGL
+  }
+  try {
+    const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+    const adapter = gpu ? await gpu.requestAdapter() : null;
+    if (adapter) {
+      const a = adapter as GPUAdapter & {
+        isFallbackAdapter?: boolean;
+        info?: { vendor?: string; architecture?: string; description?: string };
+      };
+      const i = a.info ?? {};
+      info.webgpuAdapter =
+        [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'unknown';
+      info.webgpuFallback = a.isFallbackAdapter === true || SOFTWARE_GPU.test(info.webgpuAdapter);
+    }
+  } catch {
+    // no WebGPU
+  }
+  return info;
+}
+
+/**
+ * The engines to try, best first, for a choice of backend and engine on this browser's GPU.
+ * Throws a `UserError` for a combination that cannot run (onnxruntime on a GPU backend).
+ */
+export function engineCandidates(
+  backend: BrowserBackendChoice,
+  engine: BrowserEngineChoice,
+  gpu: GpuInfo,
+): EngineSpec[] {
+  if (!BROWSER_BACKEND_CHOICES.includes(backend)) {
+    throw new UserError(
+      `backend must be one of ${BROWSER_BACKEND_CHOICES.join(', ')}, got '${String(backend)}'`,
+    );
+  }
+  if (!BROWSER_ENGINE_CHOICES.includes(engine)) {
+    throw new UserError(
+      `engine must be one of ${BROWSER_ENGINE_CHOICES.join(', ')}, got '${String(engine)}'`,
+    );
+  }
+  if (engine === 'onnxruntime' && backend !== 'auto' && backend !== 'wasm') {
+    throw new UserError(
+      `engine 'onnxruntime' runs on the wasm backend only, not on '${backend}' (use engine tfjs)`,
+    );
+  }
+  const hardwareWebgpu = gpu.webgpuAdapter !== undefined && gpu.webgpuFallback === false;
+  const hardwareWebgl =
+    gpu.webglRenderer !== undefined && !SOFTWARE_GPU.test(gpu.webglRenderer);
+  const all: EngineSpec[] = [
+    ...(hardwareWebgpu ? [{ engine: 'tfjs', backend: 'webgpu' } as const] : []),
+    ...(hardwareWebgl ? [{ engine: 'tfjs', backend: 'webgl' } as const] : []),
+    { engine: 'onnxruntime', backend: 'wasm' },
+    { engine: 'tfjs', backend: 'wasm' },
+    { engine: 'tfjs', backend: 'cpu' },
+  ];
+  let first: EngineSpec[];
+  if (backend === 'auto') {
+    first = engine === 'auto' ? [] : all.filter((s) => s.engine === engine).slice(0, 1);
+  } else if (engine === 'onnxruntime' || (engine === 'auto' && backend === 'wasm')) {
+    first = [{ engine: 'onnxruntime', backend: 'wasm' }];
+  } else {
+    first = [{ engine: 'tfjs', backend }];
+  }
+  const same = (a: EngineSpec, b: EngineSpec) => a.engine === b.engine && a.backend === b.backend;
+  return [...first, ...all.filter((s) => !first.some((f) => same(f, s)))];
+}
+
+/** Starts an engine for `model` (which the engine shares, not owns). */
+export async function startEngine(
+  spec: EngineSpec,
+  model: tfl.LayersModel,
+  options: EngineEnvironment & { attention: boolean },
+): Promise<BrowserEngine> {
+  const net =
+    options.attention && attentionGateNames(model).length > 0
+      ? withAttentionMaps(model)
+      : finalOutputModel(model);
+  const gates = net.outputs.length > 1 ? attentionGateNames(model) : [];
+  const threads = options.threads ?? defaultWasmThreads();
+  return spec.engine === 'onnxruntime'
+    ? OrtEngine.start(net, gates, options.wasmPath, threads)
+    : TfjsEngine.start(spec.backend, net, gates, options.wasmPath, threads);
+}
+
+/** Outputs [final, gate maps...] of one image into `EngineOutput`. */
+function collect(
+  values: Float32Array[],
+  shapes: number[][],
+  gates: string[],
+): EngineOutput {
+  return {
+    final: values[0],
+    attention: gates.map((gate, k) => ({
+      gate,
+      data: values[k + 1],
+      height: shapes[k + 1][1],
+      width: shapes[k + 1][2],
+    })),
+  };
+}
+
+/** Whether `tfjs-backend-wasm` was already set up in this page (it can be only once). */
+let wasmConfigured: number | undefined;
+
+class TfjsEngine implements BrowserEngine {
+  private lost = false;
+
+  private constructor(
+    readonly spec: EngineSpec,
+    readonly threads: number,
+    private readonly net: tfl.LayersModel,
+    private readonly gates: string[],
+    canvas: HTMLCanvasElement | OffscreenCanvas | undefined,
+  ) {
+    canvas?.addEventListener('webglcontextlost', () => {
+      this.lost = true;
+    });
+  }
+
+  static async start(
+    backend: BrowserBackend,
+    net: tfl.LayersModel,
+    gates: string[],
+    wasmPath: string,
+    threads: number,
+  ): Promise<TfjsEngine> {
+    if (backend === 'wasm' && wasmConfigured === undefined) {
+      setWasmPaths(wasmPath);
+      setThreadsCount(threads);
+      wasmConfigured = threads;
+    }
+    let ok: boolean;
+    try {
+      ok = await tf.setBackend(backend);
+    } catch (err) {
+      throw new Error(`TensorFlow.js could not start ${backend}: ${describe(err)}`);
+    }
+    if (!ok || tf.getBackend() !== backend) {
+      throw new Error(`TensorFlow.js could not start the ${backend} backend in this browser`);
+    }
+    await tf.ready();
+    const used = backend === 'wasm' ? safeThreads() : 1;
+    const gl = backend === 'webgl' ? webglOf(tf.backend()) : undefined;
+    const engine = new TfjsEngine({ engine: 'tfjs', backend }, used, net, gates, gl?.canvas);
+    return engine;
+  }
+
+  async run(x: Float32Array, shape: [number, number, number, number]): Promise<EngineOutput> {
+    if (this.lost) throw new Error('the WebGL context was lost');
+    const outputs = tf.tidy(() => {
+      const out = this.net.predict(tf.tensor4d(x, shape, 'float32'));
+      return Array.isArray(out) ? out : [out];
+    });
+    try {
+      const values = (await Promise.all(outputs.map((t) => t.data()))) as Float32Array[];
+      // A lost WebGL context reads back zeros without an error: check it after the run.
+      const gl = this.spec.backend === 'webgl' ? webglOf(tf.backend()) : undefined;
+      if (this.lost || gl?.isContextLost()) {
+        this.lost = true;
+        throw new Error('the WebGL context was lost during the prediction');
+      }
+      return collect(values, outputs.map((t) => t.shape), this.gates);
+    } finally {
+      tf.dispose(outputs);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    // The model's weights belong to the caller; nothing else is held.
+  }
+}
+
+function safeThreads(): number {
+  try {
+    return getThreadsCount();
+  } catch {
+    return 1;
+  }
+}
+
+/** The WebGL context of tfjs's webgl backend, if it is one. */
+function webglOf(backend: tf.KernelBackend): WebGLRenderingContext | undefined {
+  const gpgpu = (backend as unknown as { gpgpu?: { gl?: WebGLRenderingContext } }).gpgpu;
+  return gpgpu?.gl;
+}
+
+class OrtEngine implements BrowserEngine {
+  readonly spec: EngineSpec = { engine: 'onnxruntime', backend: 'wasm' };
+
+  private constructor(
+    readonly threads: number,
+    private readonly session: ort.InferenceSession,
+    private readonly outputNames: string[],
+    private readonly gates: string[],
+  ) {}
+
+  static async start(
+    net: tfl.LayersModel,
+    gates: string[],
+    wasmPath: string,
+    threads: number,
+  ): Promise<OrtEngine> {
+    const onnx = toOnnx(net, { outputs: 'all' });
+    ort.env.wasm.wasmPaths = wasmPath;
+    ort.env.wasm.numThreads = threads;
+    ort.env.logLevel = 'error';
+    const session = await ort.InferenceSession.create(onnx.bytes, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: 'all',
+    });
+    return new OrtEngine(threads, session, onnx.outputs, gates);
+  }
+
+  async run(x: Float32Array, shape: [number, number, number, number]): Promise<EngineOutput> {
+    const input = new ort.Tensor('float32', x, shape);
+    const out = await this.session.run({ [this.session.inputNames[0]]: input });
+    try {
+      const values = this.outputNames.map((n) => out[n].data as Float32Array);
+      const shapes = this.outputNames.map((n) => out[n].dims.map(Number));
+      return collect(values, shapes, this.gates);
+    } finally {
+      input.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,193 @@
+/**
+ * `Segmenter`: lesion segmentation of images in a browser, as `ftunet predict` does it on the
+ * command line (the recipe of `export/metadata.ts`: channels converted, resized with the
+ * recorded interpolation, divided by 255, the `final` output thresholded, the mask resized
+ * back with nearest neighbour). The probabilities are kept, so `mask` re-thresholds without
+ * running the network again. When the engine fails (a backend that cannot start, a WebGL
+ * context lost in the middle of a prediction), the next candidate engine takes over and the
+ * image is predicted again; `onFallback` is told. Browser-only.
+ */
+import { UserError } from '../errors.js';
+import { checkThreshold, thresholdProbabilities } from '../eval/score.js';
+import {
+  convertChannels,
+  resizeImage,
+  resizeMask,
+  type BinaryMask,
+  type RawImage,
+} from '../util/raster.js';
+import {
+  engineCandidates,
+  probeGpu,
+  specLabel,
+  startEngine,
+  type BrowserBackendChoice,
+  type BrowserEngine,
+  type BrowserEngineChoice,
+  type EngineSpec,
+  type GateMap,
+  type GpuInfo,
+} from './engine.js';
+import type { LoadedModel } from './model.js';
+
+/** Options of `Segmenter.create`. */
+export interface SegmenterOptions {
+  /** The URL of the folder of the wasm binaries, ending in '/' (see `EngineEnvironment`). */
+  wasmPath: string;
+  /** Default 'auto' (see `engineCandidates`). */
+  backend?: BrowserBackendChoice;
+  /** Default 'auto'. */
+  engine?: BrowserEngineChoice;
+  /** Wasm threads. Default: one per core when cross-origin isolated, else 1. */
+  threads?: number;
+  /** Also compute each attention gate's map. Default: true when the model has gates. */
+  attention?: boolean;
+  /** Told when an engine failed and another takes over. */
+  onFallback?: (failed: string, reason: string, next: string) => void;
+}
+
+/** The prediction of one image. */
+export interface Segmentation {
+  /** The `final` probabilities at the input size, row-major. */
+  probabilities: Float32Array;
+  /** The input size [rows, cols]. */
+  inputSize: [number, number];
+  /** The image's size [rows, cols]. */
+  imageSize: [number, number];
+  /** Each gate's map, deepest first. */
+  attention: GateMap[];
+  /** Milliseconds: preprocessing, the network, in all. */
+  timing: { preprocessMs: number; networkMs: number; totalMs: number };
+  /** The engine that predicted it ('onnxruntime-wasm', 'tfjs-webgl', ...). */
+  engine: string;
+}
+
+export class Segmenter {
+  private engine: BrowserEngine;
+  private candidates: EngineSpec[];
+
+  private constructor(
+    readonly loaded: LoadedModel,
+    private readonly options: SegmenterOptions & { attention: boolean },
+    readonly gpu: GpuInfo,
+    engine: BrowserEngine,
+    rest: EngineSpec[],
+  ) {
+    this.engine = engine;
+    this.candidates = rest;
+  }
+
+  /** Starts the first engine of the candidates that works. */
+  static async create(loaded: LoadedModel, options: SegmenterOptions): Promise<Segmenter> {
+    const gpu = await probeGpu();
+    const candidates = engineCandidates(options.backend ?? 'auto', options.engine ?? 'auto', gpu);
+    const opts = { ...options, attention: options.attention ?? loaded.gates.length > 0 };
+    const { engine, rest } = await startFirst(loaded, opts, candidates, options.onFallback);
+    return new Segmenter(loaded, opts, gpu, engine, rest);
+  }
+
+  /** What runs now: 'onnxruntime-wasm', 'tfjs-webgl', ... */
+  get engineLabel(): string {
+    return specLabel(this.engine.spec);
+  }
+
+  /** The threads of the engine that runs now. */
+  get threads(): number {
+    return this.engine.threads;
+  }
+
+  /** The recorded threshold. */
+  get threshold(): number {
+    return this.loaded.metadata.predict.threshold;
+  }
+
+  /** The image as the network sees it: channels converted, resized to the input size. */
+  preprocess(image: RawImage): RawImage {
+    const [h, w, c] = this.loaded.metadata.predict.inputShape;
+    return resizeImage(
+      convertChannels(image, c as 1 | 3),
+      [h, w],
+      this.loaded.metadata.predict.interpolation,
+    );
+  }
+
+  /** Predicts one image (8-bit, 1 to 4 channels, any size). */
+  async predict(image: RawImage): Promise<Segmentation> {
+    const t0 = performance.now();
+    const [h, w, c] = this.loaded.metadata.predict.inputShape;
+    const small = this.preprocess(image);
+    const x = new Float32Array(small.data.length);
+    // Step 3 of the recipe: 'divide-by-255', as data/batch.ts's imagesToTensor.
+    for (let i = 0; i < x.length; i++) x[i] = small.data[i] / 255;
+    const t1 = performance.now();
+    for (;;) {
+      try {
+        const out = await this.engine.run(x, [1, h, w, c]);
+        const t2 = performance.now();
+        return {
+          probabilities: out.final,
+          inputSize: [h, w],
+          imageSize: [image.height, image.width],
+          attention: out.attention,
+          timing: { preprocessMs: t1 - t0, networkMs: t2 - t1, totalMs: t2 - t0 },
+          engine: this.engineLabel,
+        };
+      } catch (err) {
+        const failed = this.engineLabel;
+        if (this.candidates.length === 0) {
+          throw new UserError(`${failed} failed and no other engine is left: ${describe(err)}`);
+        }
+        await this.engine.dispose().catch(() => undefined);
+        const next = await startFirst(this.loaded, this.options, this.candidates, this.options.onFallback, {
+          failed,
+          reason: describe(err),
+        });
+        this.engine = next.engine;
+        this.candidates = next.rest;
+      }
+    }
+  }
+
+  /** The mask (0/1) at the image's size: lesion where p > `threshold` (default: recorded). */
+  mask(result: Segmentation, threshold = this.threshold): BinaryMask {
+    checkThreshold(threshold, 'Segmenter.mask');
+    const small = thresholdProbabilities(result.probabilities, result.inputSize, threshold);
+    return resizeMask(small, result.imageSize);
+  }
+
+  async dispose(): Promise<void> {
+    await this.engine.dispose();
+  }
+}
+
+/** Starts the first candidate that works; reports each that does not. */
+async function startFirst(
+  loaded: LoadedModel,
+  options: SegmenterOptions & { attention: boolean },
+  candidates: EngineSpec[],
+  onFallback: SegmenterOptions['onFallback'],
+  previous?: { failed: string; reason: string },
+): Promise<{ engine: BrowserEngine; rest: EngineSpec[] }> {
+  let failure = previous;
+  const reasons: string[] = previous ? [`${previous.failed}: ${previous.reason}`] : [];
+  for (let i = 0; i < candidates.length; i++) {
+    const spec = candidates[i];
+    if (failure) onFallback?.(failure.failed, failure.reason, specLabel(spec));
+    try {
+      const engine = await startEngine(spec, loaded.model, {
+        wasmPath: options.wasmPath,
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        attention: options.attention,
+      });
+      return { engine, rest: candidates.slice(i + 1) };
+    } catch (err) {
+      failure = { failed: specLabel(spec), reason: describe(err) };
+      reasons.push(`${failure.failed}: ${failure.reason}`);
+    }
+  }
+  throw new UserError(`no engine could run the model in this browser (${reasons.join('; ')})`);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
