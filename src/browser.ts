@@ -37,11 +37,7 @@ export {
 export { MODEL_NAMES } from './models/options.js';
 export type { ModelName, ModelOptions } from './models/options.js';
 export { toOnnx } from './export/onnx.js';
-export {
-  EXPORT_METADATA_KEY,
-  exportMetadataOf,
-  parseExportMetadata,
-} from './export/metadata.js';
+export { EXPORT_METADATA_KEY, exportMetadataOf, parseExportMetadata } from './export/metadata.js';
 export type { ExportMetadata, PredictionRecipe, TrainingSummary } from './export/metadata.js';
 
 // Preprocessing and masks
@@ -65,22 +61,21 @@ export {
 export type { DecodedFile, ImageSource } from './browser/image.js';
 export { describeModel, loadBrowserModel } from './browser/model.js';
 export type { LoadedModel } from './browser/model.js';
+export { defaultWasmThreads, probeGpu } from './browser/engine.js';
+export type { GateMap } from './browser/engine.js';
 export {
   BROWSER_BACKEND_CHOICES,
   BROWSER_ENGINE_CHOICES,
-  defaultWasmThreads,
   engineCandidates,
-  probeGpu,
   specLabel,
-} from './browser/engine.js';
+} from './browser/engine_choice.js';
 export type {
   BrowserBackend,
   BrowserBackendChoice,
   BrowserEngineChoice,
   EngineSpec,
-  GateMap,
   GpuInfo,
-} from './browser/engine.js';
+} from './browser/engine_choice.js';
 export { Segmenter } from './browser/segmenter.js';
 export type { Segmentation, SegmenterOptions } from './browser/segmenter.js';
 export { encodeImagePng, encodeMaskPng } from './browser/png.js';

@@ -104,7 +104,9 @@ export async function serveStatic(options: ServeOptions): Promise<StaticServer> 
         err.code === 'EADDRINUSE'
           ? new UserError(`port ${options.port} on ${host} is in use: choose another with --port`)
           : err.code === 'EACCES'
-            ? new UserError(`no permission to listen on port ${options.port}: choose one above 1023`)
+            ? new UserError(
+                `no permission to listen on port ${options.port}: choose one above 1023`,
+              )
             : err,
       );
     });

@@ -65,7 +65,9 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
       model: options.model,
       out: path.join(tmp, APP_MODEL_DIR),
       format: 'tfjs',
-      ...(options.producerVersion !== undefined ? { producerVersion: options.producerVersion } : {}),
+      ...(options.producerVersion !== undefined
+        ? { producerVersion: options.producerVersion }
+        : {}),
     });
     await writeFileAtomic(
       path.join(tmp, APP_MARKER),

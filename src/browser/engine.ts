@@ -17,38 +17,15 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-web/wasm';
-import { UserError } from '../errors.js';
+import {
+  SOFTWARE_GPU,
+  type BrowserBackend,
+  type EngineSpec,
+  type GpuInfo,
+} from './engine_choice.js';
 import { finalOutputModel } from '../eval/evaluate.js';
 import { toOnnx } from '../export/onnx.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
-
-/** A backend of TensorFlow.js in the browser. */
-export type BrowserBackend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const BROWSER_BACKENDS: readonly BrowserBackend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-/** A backend choice: one of them, or the fastest that works. */
-export type BrowserBackendChoice = BrowserBackend | 'auto';
-export const BROWSER_BACKEND_CHOICES: readonly BrowserBackendChoice[] = [
-  'auto',
-  ...BROWSER_BACKENDS,
-];
-
-/** Which library runs the network. */
-export type BrowserEngineName = 'tfjs' | 'onnxruntime';
-export type BrowserEngineChoice = BrowserEngineName | 'auto';
-export const BROWSER_ENGINE_CHOICES: readonly BrowserEngineChoice[] = [
-  'auto',
-  'tfjs',
-  'onnxruntime',
-];
-
-/** One way to run the network: onnxruntime-web runs on wasm only. */
-export interface EngineSpec {
-  engine: BrowserEngineName;
-  backend: BrowserBackend;
-}
-
-/** 'tfjs-webgl', 'onnxruntime-wasm'. */
-export const specLabel = (s: EngineSpec): string => `${s.engine}-${s.backend}`;
 
 /** One gate's attention coefficients at the gate's resolution. */
 export interface GateMap {
@@ -97,19 +74,6 @@ export function defaultWasmThreads(): number {
   return isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
 }
 
-/** Renderer names of software rasterisers, which make a GPU backend slower than the CPU. */
-const SOFTWARE_GPU = /swiftshader|llvmpipe|softpipe|software|basic render/i;
-
-/** What this browser's GPU is, as WebGL and WebGPU report it. */
-export interface GpuInfo {
-  /** WebGL's unmasked renderer, or undefined without WebGL. */
-  webglRenderer?: string;
-  /** WebGPU's adapter (vendor, architecture, description), or undefined without one. */
-  webgpuAdapter?: string;
-  /** Whether WebGPU's adapter is a fallback (software) adapter. */
-  webgpuFallback?: boolean;
-}
-
 /** Asks WebGL and WebGPU what they run on. Never throws. */
 export async function probeGpu(): Promise<GpuInfo> {
   const info: GpuInfo = {};
@@ -145,52 +109,6 @@ export async function probeGpu(): Promise<GpuInfo> {
   return info;
 }
 
-/**
- * The engines to try, best first, for a choice of backend and engine on this browser's GPU.
- * Throws a `UserError` for a combination that cannot run (onnxruntime on a GPU backend).
- */
-export function engineCandidates(
-  backend: BrowserBackendChoice,
-  engine: BrowserEngineChoice,
-  gpu: GpuInfo,
-): EngineSpec[] {
-  if (!BROWSER_BACKEND_CHOICES.includes(backend)) {
-    throw new UserError(
-      `backend must be one of ${BROWSER_BACKEND_CHOICES.join(', ')}, got '${String(backend)}'`,
-    );
-  }
-  if (!BROWSER_ENGINE_CHOICES.includes(engine)) {
-    throw new UserError(
-      `engine must be one of ${BROWSER_ENGINE_CHOICES.join(', ')}, got '${String(engine)}'`,
-    );
-  }
-  if (engine === 'onnxruntime' && backend !== 'auto' && backend !== 'wasm') {
-    throw new UserError(
-      `engine 'onnxruntime' runs on the wasm backend only, not on '${backend}' (use engine tfjs)`,
-    );
-  }
-  const hardwareWebgpu = gpu.webgpuAdapter !== undefined && gpu.webgpuFallback === false;
-  const hardwareWebgl =
-    gpu.webglRenderer !== undefined && !SOFTWARE_GPU.test(gpu.webglRenderer);
-  const all: EngineSpec[] = [
-    ...(hardwareWebgpu ? [{ engine: 'tfjs', backend: 'webgpu' } as const] : []),
-    ...(hardwareWebgl ? [{ engine: 'tfjs', backend: 'webgl' } as const] : []),
-    { engine: 'onnxruntime', backend: 'wasm' },
-    { engine: 'tfjs', backend: 'wasm' },
-    { engine: 'tfjs', backend: 'cpu' },
-  ];
-  let first: EngineSpec[];
-  if (backend === 'auto') {
-    first = engine === 'auto' ? [] : all.filter((s) => s.engine === engine).slice(0, 1);
-  } else if (engine === 'onnxruntime' || (engine === 'auto' && backend === 'wasm')) {
-    first = [{ engine: 'onnxruntime', backend: 'wasm' }];
-  } else {
-    first = [{ engine: 'tfjs', backend }];
-  }
-  const same = (a: EngineSpec, b: EngineSpec) => a.engine === b.engine && a.backend === b.backend;
-  return [...first, ...all.filter((s) => !first.some((f) => same(f, s)))];
-}
-
 /** Starts an engine for `model` (which the engine shares, not owns). */
 export async function startEngine(
   spec: EngineSpec,
@@ -209,11 +127,7 @@ export async function startEngine(
 }
 
 /** Outputs [final, gate maps...] of one image into `EngineOutput`. */
-function collect(
-  values: Float32Array[],
-  shapes: number[][],
-  gates: string[],
-): EngineOutput {
+function collect(values: Float32Array[], shapes: number[][], gates: string[]): EngineOutput {
   return {
     final: values[0],
     attention: gates.map((gate, k) => ({
@@ -285,7 +199,11 @@ class TfjsEngine implements BrowserEngine {
         this.lost = true;
         throw new Error('the WebGL context was lost during the prediction');
       }
-      return collect(values, outputs.map((t) => t.shape), this.gates);
+      return collect(
+        values,
+        outputs.map((t) => t.shape),
+        this.gates,
+      );
     } finally {
       tf.dispose(outputs);
     }
@@ -341,11 +259,14 @@ class OrtEngine implements BrowserEngine {
     const input = new ort.Tensor('float32', x, shape);
     const out = await this.session.run({ [this.session.inputNames[0]]: input });
     try {
-      const values = this.outputNames.map((n) => out[n].data as Float32Array);
+      // Copies: the probabilities are kept (re-thresholding), and a later run may reuse the
+      // memory the outputs' data lie in.
+      const values = this.outputNames.map((n) => (out[n].data as Float32Array).slice());
       const shapes = this.outputNames.map((n) => out[n].dims.map(Number));
       return collect(values, shapes, this.gates);
     } finally {
       input.dispose();
+      for (const n of this.outputNames) out[n].dispose();
     }
   }
 

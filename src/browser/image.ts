@@ -37,7 +37,8 @@ export interface DecodedFile {
 }
 
 /** What can be drawn onto a canvas, or already is pixels. */
-export type ImageSource = ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
+export type ImageSource =
+  ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
 
 /** The pixels of `source` as an RGBA `RawImage` (4 channels, 8 bits). */
 export function rawImageFrom(source: ImageSource): RawImage {
@@ -80,17 +81,13 @@ export async function decodeImageFile(
   const format = sniffImageFormat(head);
   if (format === undefined || format === 'tiff') {
     const what = format === 'tiff' ? 'a TIFF image, which browsers cannot decode' : 'not an image';
-    throw new BrowserImageError(
-      name,
-      `${what}: expected a PNG, JPEG or BMP file`,
-      'not-an-image',
-    );
+    throw new BrowserImageError(name, `${what}: expected a PNG, JPEG or BMP file`, 'not-an-image');
   }
   const size = headerSize(head);
   if (size !== undefined && size.width * size.height > maxPixels) {
     throw new BrowserImageError(
       name,
-      `too large: ${size.width}x${size.height} = ${(size.width * size.height / 1e6).toPrecision(3)} ` +
+      `too large: ${size.width}x${size.height} = ${((size.width * size.height) / 1e6).toPrecision(3)} ` +
         `megapixels, more than the limit of ${(maxPixels / 1e6).toPrecision(3)} megapixels`,
       'too-large',
     );

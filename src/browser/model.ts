@@ -64,7 +64,9 @@ export async function loadBrowserModel(source: string | readonly File[]): Promis
     try {
       model = await tfl.loadLayersModel(tf.io.browserFiles([json[0], ...weights]));
     } catch (err) {
-      throw new UserError(`cannot load ${name} with ${weights.length} weights files: ${describe(err)}`);
+      throw new UserError(
+        `cannot load ${name} with ${weights.length} weights files: ${describe(err)}`,
+      );
     }
   }
   try {

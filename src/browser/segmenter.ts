@@ -16,18 +16,15 @@ import {
   type BinaryMask,
   type RawImage,
 } from '../util/raster.js';
+import { probeGpu, startEngine, type BrowserEngine, type GateMap } from './engine.js';
 import {
   engineCandidates,
-  probeGpu,
   specLabel,
-  startEngine,
   type BrowserBackendChoice,
-  type BrowserEngine,
   type BrowserEngineChoice,
   type EngineSpec,
-  type GateMap,
   type GpuInfo,
-} from './engine.js';
+} from './engine_choice.js';
 import type { LoadedModel } from './model.js';
 
 /** Options of `Segmenter.create`. */
@@ -138,10 +135,16 @@ export class Segmenter {
           throw new UserError(`${failed} failed and no other engine is left: ${describe(err)}`);
         }
         await this.engine.dispose().catch(() => undefined);
-        const next = await startFirst(this.loaded, this.options, this.candidates, this.options.onFallback, {
-          failed,
-          reason: describe(err),
-        });
+        const next = await startFirst(
+          this.loaded,
+          this.options,
+          this.candidates,
+          this.options.onFallback,
+          {
+            failed,
+            reason: describe(err),
+          },
+        );
         this.engine = next.engine;
         this.candidates = next.rest;
       }

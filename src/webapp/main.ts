@@ -14,7 +14,7 @@ import {
   BROWSER_ENGINE_CHOICES,
   type BrowserBackendChoice,
   type BrowserEngineChoice,
-} from '../browser/engine.js';
+} from '../browser/engine_choice.js';
 import { BrowserImageError, decodeImageFile, toImageData } from '../browser/image.js';
 import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
 import { encodeMaskPng } from '../browser/png.js';
@@ -296,7 +296,11 @@ function renderCard(r: Result): void {
   overlay.className = 'overlay';
   figures.append(figure(overlay, `mask (${style})`));
   const prob = heatmapImage(
-    { data: prediction.probabilities, height: prediction.inputSize[0], width: prediction.inputSize[1] },
+    {
+      data: prediction.probabilities,
+      height: prediction.inputSize[0],
+      width: prediction.inputSize[1],
+    },
     size,
   );
   figures.append(figure(canvasOf(prob), 'probability', colorBar()));
@@ -400,7 +404,9 @@ function rerenderAll(): void {
 function updateDiagnostics(): void {
   const s = state.segmenter;
   const m = state.loaded?.metadata;
-  const memory = (performance as Performance & { memory?: { usedJSHeapSize: number; jsHeapSizeLimit: number } }).memory;
+  const memory = (
+    performance as Performance & { memory?: { usedJSHeapSize: number; jsHeapSizeLimit: number } }
+  ).memory;
   const lines = [
     `engine: ${s?.engineLabel ?? 'not started'}`,
     `threads: ${s?.threads ?? '-'} (cross-origin isolated: ${String(crossOriginIsolated)}, cores: ${navigator.hardwareConcurrency})`,

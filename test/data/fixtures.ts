@@ -191,3 +191,34 @@ export async function listTree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true });
   return entries.map(String).sort();
 }
+
+/** A BMP file: 24-bit (channels 3) or 8-bit grey palette (channels 1), bottom-up. */
+export function encodeBmp(data: Uint8Array, height: number, width: number, channels: 1 | 3): Uint8Array {
+  const bpp = channels === 3 ? 24 : 8;
+  const stride = Math.floor((bpp * width + 31) / 32) * 4;
+  const palette = channels === 1 ? 256 * 4 : 0;
+  const offset = 14 + 40 + palette;
+  const buf = Buffer.alloc(offset + stride * height);
+  buf.write('BM', 0, 'latin1');
+  buf.writeUInt32LE(buf.length, 2);
+  buf.writeUInt32LE(offset, 10);
+  buf.writeUInt32LE(40, 14);
+  buf.writeInt32LE(width, 18);
+  buf.writeInt32LE(height, 22);
+  buf.writeUInt16LE(1, 26);
+  buf.writeUInt16LE(bpp, 28);
+  for (let i = 0; channels === 1 && i < 256; i++) buf.fill(i, 54 + i * 4, 54 + i * 4 + 3);
+  for (let y = 0; y < height; y++) {
+    const row = offset + (height - 1 - y) * stride;
+    for (let x = 0; x < width; x++) {
+      const s = (y * width + x) * channels;
+      if (channels === 1) buf[row + x] = data[s];
+      else {
+        buf[row + x * 3] = data[s + 2];
+        buf[row + x * 3 + 1] = data[s + 1];
+        buf[row + x * 3 + 2] = data[s];
+      }
+    }
+  }
+  return buf;
+}

@@ -16,6 +16,7 @@ import { MemoryLimiter } from '../../src/util/memory_limit.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { encodeImage, writeImage, writeMask } from '../../src/io/write.js';
 import {
+  encodeBmp,
   greyPattern,
   makeTemp,
   removeTemp,
@@ -33,37 +34,6 @@ after(async () => {
   await removeTemp(dir);
 });
 const file = (name: string): string => path.join(dir, name);
-
-/** A BMP file: 24-bit (channels 3) or 8-bit grey palette (channels 1), bottom-up. */
-function bmp(data: Uint8Array, height: number, width: number, channels: 1 | 3): Uint8Array {
-  const bpp = channels === 3 ? 24 : 8;
-  const stride = Math.floor((bpp * width + 31) / 32) * 4;
-  const palette = channels === 1 ? 256 * 4 : 0;
-  const offset = 14 + 40 + palette;
-  const buf = Buffer.alloc(offset + stride * height);
-  buf.write('BM', 0, 'latin1');
-  buf.writeUInt32LE(buf.length, 2);
-  buf.writeUInt32LE(offset, 10);
-  buf.writeUInt32LE(40, 14);
-  buf.writeInt32LE(width, 18);
-  buf.writeInt32LE(height, 22);
-  buf.writeUInt16LE(1, 26);
-  buf.writeUInt16LE(bpp, 28);
-  for (let i = 0; channels === 1 && i < 256; i++) buf.fill(i, 54 + i * 4, 54 + i * 4 + 3);
-  for (let y = 0; y < height; y++) {
-    const row = offset + (height - 1 - y) * stride;
-    for (let x = 0; x < width; x++) {
-      const s = (y * width + x) * channels;
-      if (channels === 1) buf[row + x] = data[s];
-      else {
-        buf[row + x * 3] = data[s + 2];
-        buf[row + x * 3 + 1] = data[s + 1];
-        buf[row + x * 3 + 2] = data[s];
-      }
-    }
-  }
-  return buf;
-}
 
 describe('decodeImage', () => {
   const H = 20;
@@ -142,12 +112,12 @@ describe('decodeImage', () => {
     const rgb = rgbPattern(H, W, 3);
     await writeRaw(file('t.tif'), rgb, H, W, 3, 'tiff');
     assert.deepEqual((await decodeImage(file('t.tif'), 3)).data, rgb);
-    await writeFile(file('c.bmp'), bmp(rgb, H, W, 3));
+    await writeFile(file('c.bmp'), encodeBmp(rgb, H, W, 3));
     const c = await decodeImage(file('c.bmp'), 3);
     assert.deepEqual([c.height, c.width, c.layout], [H, W, 'rgb']);
     assert.deepEqual(c.data, rgb);
     const g = greyPattern(H, 7);
-    await writeFile(file('g.bmp'), bmp(g, H, 7, 1));
+    await writeFile(file('g.bmp'), encodeBmp(g, H, 7, 1));
     const dg = await decodeImage(file('g.bmp'), 1);
     assert.deepEqual([dg.width, dg.layout], [7, 'grey']);
     assert.deepEqual(dg.data, g);
@@ -165,7 +135,7 @@ describe('decodeImage', () => {
     await writeFile(file('text.png'), 'not an image at all');
     await writeFile(
       file('rle.bmp'),
-      Buffer.concat([Buffer.from(bmp(greyPattern(2, 2), 2, 2, 1))]).fill(1, 30, 31),
+      Buffer.concat([Buffer.from(encodeBmp(greyPattern(2, 2), 2, 2, 1))]).fill(1, 30, 31),
     );
     const cases: Array<[string, RegExp]> = [
       ['trunc.jpg', /^cannot read .*trunc\.jpg: .*premature end of JPEG/],
@@ -359,7 +329,7 @@ describe('format sniffing and the pixel limit', () => {
     await writeRaw(file('lim.png'), rgb, H, W, 3);
     await writeRaw(file('lim.jpg'), rgb, H, W, 3, 'jpeg');
     await writeRaw(file('lim.tif'), rgb, H, W, 3, 'tiff');
-    await writeFile(file('lim.bmp'), bmp(rgb, H, W, 3));
+    await writeFile(file('lim.bmp'), encodeBmp(rgb, H, W, 3));
     for (const name of ['lim.png', 'lim.jpg', 'lim.tif', 'lim.bmp']) {
       await assert.rejects(decodeImage(file(name), 3, { maxPixels: 1000 }), {
         name: 'ImageTooLargeError',
@@ -382,7 +352,7 @@ describe('format sniffing and the pixel limit', () => {
 
   test('a BMP header is checked before its pixel rows are read', async () => {
     // 20000x20000 24-bit: the header alone, no pixel rows at all.
-    const header = bmp(new Uint8Array(3), 1, 1, 3).subarray(0, 54);
+    const header = encodeBmp(new Uint8Array(3), 1, 1, 3).subarray(0, 54);
     const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
     view.setInt32(18, 20000, true);
     view.setInt32(22, 20000, true);
@@ -421,7 +391,7 @@ describe('format sniffing and the pixel limit', () => {
   });
 
   test('a BMP whose pixel rows start 1.5 GB in reads only its headers and rows', async () => {
-    const small = bmp(greyPattern(2, 3), 2, 3, 1);
+    const small = encodeBmp(greyPattern(2, 3), 2, 3, 1);
     const offset = 1.5e9;
     const head = Buffer.from(small.subarray(0, 54 + 256 * 4));
     head.writeUInt32LE(offset, 10);
@@ -450,7 +420,7 @@ describe('format sniffing and the pixel limit', () => {
     const W = 5;
     await writeRaw(file('budget.png'), rgbPattern(H, W), H, W, 3);
     await writeRaw(file('budget_g.png'), greyPattern(H, W), H, W, 1);
-    await writeFile(file('budget.bmp'), bmp(rgbPattern(H, W), H, W, 3));
+    await writeFile(file('budget.bmp'), encodeBmp(rgbPattern(H, W), H, W, 3));
     const asked: number[] = [];
     const memory = new (class extends MemoryLimiter {
       override run<T>(bytes: number, fn: () => Promise<T>): Promise<T> {

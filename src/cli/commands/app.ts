@@ -41,8 +41,8 @@ export function register(program: Command): void {
     )
     .option(
       '--port <n>',
-      'the port of --serve',
-      integer(1, 65535),
+      'the port of --serve (0: any free port)',
+      integer(0, 65535),
       DEFAULT_APP_PORT,
     )
     .option('--json', 'print one JSON object (what was written, and the URL with --serve)')

@@ -1,0 +1,346 @@
+/**
+ * The web app of `ftunet app` in a real browser (Debian's Chromium through playwright-core),
+ * served by a plain static server (no special headers) under a sub-path: the masks it offers
+ * for download equal those `ftunet predict` writes for the same images and model, on
+ * onnxruntime-web's wasm engine, on TensorFlow.js's wasm backend and on its webgl backend
+ * (SwiftShader here); a file that is not an image and one too large get their message while
+ * the others finish; the zip holds every mask and the areas' CSV; the threshold slider
+ * re-thresholds; another model can be opened; no console error and no request outside the
+ * app. Screenshots go to dist/test-artifacts/app-*.png. Then `ftunet app --serve`: its page is
+ * cross-origin isolated and runs wasm with one thread per core.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { unzipSync } from 'fflate';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { serveStatic, type StaticServer } from '../../src/app/serve.js';
+import { writeApp } from '../../src/app/write.js';
+import { makeTemp, removeTemp } from '../data/fixtures.js';
+import { useBackend } from '../helpers.js';
+import { ARTIFACTS, launchChromium, type TestBrowser } from '../chromium.js';
+import { runCli } from '../cli/run.js';
+import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The sub-path the plain server hosts the app under. */
+const SUB_PATH = '/lab/tools/segment/';
+/** The least share of pixels on which the app's mask must equal predict's. */
+const AGREEMENT = 0.999;
+
+let root: string;
+let images: FixtureFile[];
+let appDir: string;
+let otherModel: string;
+let refDir: string;
+let server: StaticServer;
+let browser: TestBrowser;
+
+const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, '');
+
+/** Grey pixels of a mask PNG (0/255) with its size. */
+async function readMask(
+  file: string | Buffer,
+): Promise<{ data: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(file)
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/** The share of pixels on which two masks agree (0 when their sizes differ). */
+async function agreement(a: string | Buffer, b: string | Buffer): Promise<number> {
+  const [x, y] = await Promise.all([readMask(a), readMask(b)]);
+  if (x.width !== y.width || x.height !== y.height) return 0;
+  let same = 0;
+  for (let i = 0; i < x.data.length; i++) if (x.data[i] === y.data[i]) same++;
+  return same / x.data.length;
+}
+
+/** A stand-in for a huge photo: a PNG whose header claims 20000 x 20000 pixels. */
+function hugePngHeader(): Buffer {
+  const b = Buffer.alloc(64);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b, 0);
+  b.writeUInt32BE(13, 8);
+  b.write('IHDR', 12, 'latin1');
+  b.writeUInt32BE(20000, 16);
+  b.writeUInt32BE(20000, 20);
+  return b;
+}
+
+before(async () => {
+  await useBackend('cpu');
+  root = await makeTemp('ftunet-app-');
+  images = await writeFixtureImages(path.join(root, 'images'));
+  await writeFile(path.join(root, 'images', 'notes.png'), 'these are notes, not an image\n');
+  await writeFile(path.join(root, 'images', 'huge.png'), hugePngHeader());
+  await writeSaturatedModel(path.join(root, 'model'), images, 1);
+  otherModel = path.join(root, 'other');
+  await writeSaturatedModel(otherModel, images, 7);
+  appDir = path.join(root, 'app');
+  await writeApp({ model: path.join(root, 'model'), out: appDir });
+  refDir = path.join(root, 'ref');
+  const r = runCli([
+    'predict',
+    '--model',
+    path.join(appDir, 'model'),
+    '--out',
+    refDir,
+    '--quiet',
+    ...images.map((i) => i.file),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  // The comparison means something only if the masks are far from empty or full.
+  for (const image of images) {
+    const m = await readMask(path.join(refDir, `${stem(image.file)}_mask.png`));
+    const share = m.data.filter((v) => v > 0).length / m.data.length;
+    assert.ok(share > 0.05 && share < 0.95, `${image.file}: lesion share ${share}`);
+  }
+  server = await serveStatic({ mounts: { [SUB_PATH]: appDir }, isolated: false });
+  browser = await launchChromium(
+    (url) =>
+      url.startsWith(`${server.origin}/`) || url.startsWith('blob:') || url.startsWith('data:'),
+  );
+  await mkdir(ARTIFACTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await removeTemp(root);
+});
+
+/** Opens the app with `query`, drops in every fixture file, waits until all are done. */
+async function runApp(query: string): Promise<Page> {
+  const page = await browser.page();
+  await page.goto(`${server.origin}${SUB_PATH}${query}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  const files = [
+    ...images.map((i) => i.file),
+    path.join(root, 'images', 'notes.png'),
+    path.join(root, 'images', 'huge.png'),
+  ];
+  await page.setInputFiles('#files', files);
+  await page.waitForFunction(
+    (n) =>
+      document.querySelectorAll('.card').length === n && document.body.dataset.busy === 'false',
+    files.length,
+    { timeout: 240_000 },
+  );
+  return page;
+}
+
+/** Clicks a card's download link; returns the file's name and bytes. */
+async function download(page: Page, file: string): Promise<{ name: string; bytes: Buffer }> {
+  const [d] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click(`.card[data-file="${file}"] a.download`),
+  ]);
+  const p = await d.path();
+  return { name: d.suggestedFilename(), bytes: await readFile(p) };
+}
+
+
+for (const [label, query, engine] of [
+  ['onnxruntime-web wasm', '?backend=wasm', 'onnxruntime-wasm'],
+  ['tfjs wasm', '?backend=wasm&engine=tfjs', 'tfjs-wasm'],
+  ['tfjs webgl', '?backend=webgl&engine=tfjs', 'tfjs-webgl'],
+] as const) {
+  describe(`the web app on ${label}`, () => {
+    test('mask downloads equal ftunet predict; bad files get their message; no error, no outside request', async (t) => {
+      const page = await runApp(query);
+      try {
+        assert.equal(await page.evaluate(() => document.body.dataset.engine), engine);
+        for (const image of images) {
+          const name = path.basename(image.file);
+          const got = await download(page, name);
+          assert.equal(got.name, `${stem(name)}_mask.png`);
+          const ref = path.join(refDir, `${stem(name)}_mask.png`);
+          const share = await agreement(got.bytes, ref);
+          assert.ok(share >= AGREEMENT, `${name}: ${(100 * share).toFixed(3)}% of pixels agree`);
+          t.diagnostic(`${name}: ${(100 * share).toFixed(3)}% of pixels agree with ftunet predict`);
+          const meta = await sharp(got.bytes).metadata();
+          assert.equal(meta.channels, 1, `${name}: a grey PNG`);
+        }
+        const messages = await page.$$eval('.card.error', (cards) =>
+          cards.map(
+            (c) =>
+              `${(c as HTMLElement).dataset.file}: ${c.querySelector('.message')?.textContent}`,
+          ),
+        );
+        assert.deepEqual(messages, [
+          'notes.png: Not processed: not an image: expected a PNG, JPEG or BMP file.',
+          'huge.png: Not processed: too large: 20000x20000 = 400 megapixels, more than the limit of 100 megapixels.',
+        ]);
+        const cards = await page.$$eval('.card:not(.error)', (c) => c.length);
+        assert.equal(cards, images.length);
+        await page.screenshot({ path: path.join(ARTIFACTS, `app-${engine}.png`), fullPage: true });
+        assert.deepEqual(browser.errors, []);
+        assert.deepEqual(browser.blocked, []);
+      } finally {
+        await page.close();
+      }
+    });
+  });
+}
+
+describe('the web app, one engine', () => {
+  test('the zip holds every mask (equal to the single downloads) and the areas', async () => {
+    const page = await runApp('');
+    try {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click('#zip')]);
+      assert.equal(d.suggestedFilename(), 'masks.zip');
+      const zip = unzipSync(new Uint8Array(await readFile(await d.path())));
+      const names = Object.keys(zip).sort();
+      assert.deepEqual(
+        names,
+        ['areas.csv', ...images.map((i) => `${stem(i.file)}_mask.png`)].sort(),
+      );
+      const csv = new TextDecoder().decode(zip['areas.csv']).trim().split('\n');
+      assert.equal(csv[0], 'file,mask,width,height,threshold,lesion_pixels,lesion_percent');
+      assert.equal(csv.length, images.length + 1);
+      for (const image of images) {
+        const mask = `${stem(image.file)}_mask.png`;
+        const share = await agreement(Buffer.from(zip[mask]), path.join(refDir, mask));
+        assert.ok(share >= AGREEMENT, `${mask} in the zip: ${share}`);
+        const ref = await readMask(path.join(refDir, mask));
+        const row = csv.find((l) => l.startsWith(`${path.basename(image.file)},`))!;
+        const [, , w, h, t, pixels] = row.split(',');
+        assert.deepEqual([Number(w), Number(h), Number(t)], [ref.width, ref.height, 0.5]);
+        const refPixels = ref.data.filter((v) => v > 0).length;
+        assert.ok(Math.abs(Number(pixels) - refPixels) <= ref.data.length * (1 - AGREEMENT), row);
+      }
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('the threshold slider re-thresholds without running the network again', async () => {
+    const page = await runApp('');
+    try {
+      const name = path.basename(images[0].file);
+      const before = await page.evaluate(() => document.getElementById('diag-text')!.textContent);
+      await page.$eval(`.card[data-file="${name}"] input.threshold`, (el) => {
+        const input = el as HTMLInputElement;
+        input.value = '0.99';
+        input.dispatchEvent(new Event('change'));
+      });
+      const got = await download(page, name);
+      const ref = path.join(root, 'ref99');
+      const r = runCli([
+        'predict',
+        '--model',
+        path.join(appDir, 'model'),
+        '--out',
+        ref,
+        '--quiet',
+        '--threshold',
+        '0.99',
+        images[0].file,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const share = await agreement(got.bytes, path.join(ref, `${stem(name)}_mask.png`));
+      assert.ok(share >= AGREEMENT, `threshold 0.99: ${share}`);
+      const at50 = path.join(refDir, `${stem(name)}_mask.png`);
+      const moved = 1 - (await agreement(path.join(ref, `${stem(name)}_mask.png`), at50));
+      assert.ok(moved > 0.001, `0.99 and 0.5 give different masks (${moved} of the pixels)`);
+      const after = await page.evaluate(() => document.getElementById('diag-text')!.textContent);
+      assert.equal(after, before, 'no new prediction was timed');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('another exported model, picked as files, predicts the next images', async () => {
+    const page = await runApp('');
+    try {
+      const files = (await readdir(otherModel)).map((f) => path.join(otherModel, f));
+      await page.setInputFiles('#model-files', files);
+      await page.waitForFunction(
+        () => /Opened model\.json/.test(document.getElementById('notice')!.textContent ?? ''),
+        undefined,
+        { timeout: 60_000 },
+      );
+      await page.evaluate(() => document.getElementById('results')!.replaceChildren());
+      await page.setInputFiles('#files', [images[0].file]);
+      await page.waitForFunction(
+        () =>
+          document.querySelectorAll('.card').length === 1 && document.body.dataset.busy === 'false',
+        undefined,
+        { timeout: 60_000 },
+      );
+      const got = await download(page, path.basename(images[0].file));
+      const ref = path.join(root, 'ref-other');
+      const r = runCli(['predict', '--model', otherModel, '--out', ref, '--quiet', images[0].file]);
+      assert.equal(r.code, 0, r.stderr);
+      const share = await agreement(got.bytes, path.join(ref, `${stem(images[0].file)}_mask.png`));
+      assert.ok(share >= AGREEMENT, `the other model: ${share}`);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('ftunet app --serve', () => {
+  test('serves the app cross-origin isolated: wasm gets one thread per core', async () => {
+    const out = path.join(root, 'served');
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'app', '--model', path.join(root, 'model'), '--out', out, '--serve', '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => {
+          text += d.toString();
+          const m = /serving it at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(text);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`ftunet app exited with ${code}: ${text}`)));
+      });
+      const res = await fetch(url);
+      assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin');
+      assert.equal(res.headers.get('cross-origin-embedder-policy'), 'require-corp');
+      const origin = new URL(url).origin;
+      const isolated = await launchChromium(
+        (u) => u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:'),
+      );
+      try {
+        const page = await isolated.page();
+        await page.goto(url);
+        await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+        const state = await page.evaluate(() => ({
+          isolated: crossOriginIsolated,
+          cores: navigator.hardwareConcurrency,
+          engine: document.getElementById('engine-line')!.textContent,
+        }));
+        assert.equal(state.isolated, true);
+        if (state.cores > 1)
+          assert.match(state.engine ?? '', new RegExp(`onnxruntime-wasm, ${state.cores} threads`));
+        await page.setInputFiles('#files', [images[0].file]);
+        await page.waitForFunction(
+          () =>
+            document.querySelectorAll('.card:not(.error)').length === 1 &&
+            document.body.dataset.busy === 'false',
+          undefined,
+          { timeout: 60_000 },
+        );
+        await page.screenshot({ path: path.join(ARTIFACTS, 'app-served.png'), fullPage: true });
+        assert.deepEqual(isolated.errors, []);
+        assert.deepEqual(isolated.blocked, []);
+      } finally {
+        await isolated.close();
+      }
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+});
