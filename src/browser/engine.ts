@@ -144,6 +144,8 @@ let wasmConfigured: number | undefined;
 
 class TfjsEngine implements BrowserEngine {
   private lost = false;
+  /** Rejects the prediction under way when the WebGL context is lost. */
+  private onLost: (() => void) | undefined;
 
   private constructor(
     readonly spec: EngineSpec,
@@ -154,6 +156,7 @@ class TfjsEngine implements BrowserEngine {
   ) {
     canvas?.addEventListener('webglcontextlost', () => {
       this.lost = true;
+      this.onLost?.();
     });
   }
 
@@ -186,15 +189,25 @@ class TfjsEngine implements BrowserEngine {
   }
 
   async run(x: Float32Array, shape: [number, number, number, number]): Promise<EngineOutput> {
-    if (this.lost) throw new Error('the WebGL context was lost');
+    const gl = this.spec.backend === 'webgl' ? webglOf(tf.backend()) : undefined;
+    if (this.lost || gl?.isContextLost()) {
+      this.lost = true;
+      throw new Error('the WebGL context was lost');
+    }
     const outputs = tf.tidy(() => {
       const out = this.net.predict(tf.tensor4d(x, shape, 'float32'));
       return Array.isArray(out) ? out : [out];
     });
+    // A read from a lost context may never finish: the context's loss ends the wait.
+    const lost = new Promise<never>((_, reject) => {
+      this.onLost = () => reject(new Error('the WebGL context was lost during the prediction'));
+    });
     try {
-      const values = (await Promise.all(outputs.map((t) => t.data()))) as Float32Array[];
-      // A lost WebGL context reads back zeros without an error: check it after the run.
-      const gl = this.spec.backend === 'webgl' ? webglOf(tf.backend()) : undefined;
+      const values = (await Promise.race([
+        Promise.all(outputs.map((t) => t.data())),
+        lost,
+      ])) as Float32Array[];
+      // A lost WebGL context may also read back zeros without an error: check it afterwards.
       if (this.lost || gl?.isContextLost()) {
         this.lost = true;
         throw new Error('the WebGL context was lost during the prediction');
@@ -205,7 +218,8 @@ class TfjsEngine implements BrowserEngine {
         this.gates,
       );
     } finally {
-      tf.dispose(outputs);
+      this.onLost = undefined;
+      if (!this.lost) tf.dispose(outputs);
     }
   }
 

@@ -7,6 +7,7 @@
  * context lost in the middle of a prediction), the next candidate engine takes over and the
  * image is predicted again; `onFallback` is told. Browser-only.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import { checkThreshold, thresholdProbabilities } from '../eval/score.js';
 import {
@@ -62,6 +63,11 @@ export interface Segmentation {
 export class Segmenter {
   private engine: BrowserEngine;
   private candidates: EngineSpec[];
+  /**
+   * The model's weights on the CPU, taken when the segmenter was made: a GPU backend holds
+   * them alone once it has run, and a lost WebGL context loses them with it.
+   */
+  private readonly weights: { data: Float32Array; shape: number[] }[];
 
   private constructor(
     readonly loaded: LoadedModel,
@@ -69,9 +75,11 @@ export class Segmenter {
     readonly gpu: GpuInfo,
     engine: BrowserEngine,
     rest: EngineSpec[],
+    weightsSnapshot: { data: Float32Array; shape: number[] }[],
   ) {
     this.engine = engine;
     this.candidates = rest;
+    this.weights = weightsSnapshot;
   }
 
   /** Starts the first engine of the candidates that works. */
@@ -79,8 +87,11 @@ export class Segmenter {
     const gpu = await probeGpu();
     const candidates = engineCandidates(options.backend ?? 'auto', options.engine ?? 'auto', gpu);
     const opts = { ...options, attention: options.attention ?? loaded.gates.length > 0 };
+    const weights = loaded.model
+      .getWeights()
+      .map((w) => ({ data: Float32Array.from(w.dataSync()), shape: w.shape }));
     const { engine, rest } = await startFirst(loaded, opts, candidates, options.onFallback);
-    return new Segmenter(loaded, opts, gpu, engine, rest);
+    return new Segmenter(loaded, opts, gpu, engine, rest, weights);
   }
 
   /** What runs now: 'onnxruntime-wasm', 'tfjs-webgl', ... */
@@ -135,6 +146,7 @@ export class Segmenter {
           throw new UserError(`${failed} failed and no other engine is left: ${describe(err)}`);
         }
         await this.engine.dispose().catch(() => undefined);
+        await this.restoreWeights();
         const next = await startFirst(
           this.loaded,
           this.options,
@@ -149,6 +161,17 @@ export class Segmenter {
         this.candidates = next.rest;
       }
     }
+  }
+
+  /**
+   * Puts the weights back from the CPU copy, on the cpu backend: after a GPU backend failed,
+   * its copy of them may be gone. The next engine moves them where it needs them.
+   */
+  private async restoreWeights(): Promise<void> {
+    await tf.setBackend('cpu');
+    tf.tidy(() => {
+      this.loaded.model.setWeights(this.weights.map((w) => tf.tensor(w.data, w.shape, 'float32')));
+    });
   }
 
   /** The mask (0/1) at the image's size: lesion where p > `threshold` (default: recorded). */
