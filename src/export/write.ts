@@ -204,7 +204,10 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       DEFAULT_INTERPOLATION;
     switch (format) {
       case 'onnx': {
-        const onnx = toOnnx(opened.model, {
+        // With 'final', the model without the layers only the dropped outputs use (the
+        // deep-supervision branches), so that model.onnx does not carry their weights.
+        const graph = outputs === 'final' ? exportedModel(opened.model, 'final') : opened.model;
+        const onnx = toOnnx(graph, {
           outputs,
           threshold,
           interpolation,
