@@ -75,6 +75,9 @@ export type { ModelName, ModelOptions } from './models/options.js';
 export { summarizeModel } from './models/model_summary.js';
 export type { LayerSummary, ModelSummary } from './models/model_summary.js';
 export { folderHandler, loadModel, saveModel } from './io/model_files.js';
+export type { SaveModelOptions } from './io/model_files.js';
+export { quantizeWeights, toFloat16Bits, WEIGHT_QUANTIZATIONS } from './io/quantize.js';
+export type { WeightQuantization } from './io/quantize.js';
 
 // Data
 export { makeBatch } from './data/batch.js';
@@ -229,12 +232,27 @@ export {
   ONNX_INPUT_NAME,
   ONNX_IR_VERSION,
   ONNX_OPSET,
-  ONNX_OUTPUTS,
   convTransposePads,
   toOnnx,
 } from './export/onnx.js';
-export type { OnnxExportOptions, OnnxModel, OnnxOutputs } from './export/onnx.js';
-export { EXPORT_FORMATS, ONNX_FILE, exportModel } from './export/write.js';
+export type { OnnxExportOptions, OnnxModel } from './export/onnx.js';
+export {
+  EXPORT_METADATA_KEY,
+  EXPORT_OUTPUTS,
+  QUANTIZATIONS,
+  exportMetadataOf,
+  parseExportMetadata,
+} from './export/metadata.js';
+export type {
+  ExportMetadata,
+  ExportOutputs,
+  PredictionRecipe,
+  Quantization,
+  TrainingSummary,
+} from './export/metadata.js';
+export { exportedModel, makeExportMetadata } from './export/tfjs.js';
+export { readExportMetadata } from './export/read.js';
+export { EXPORT_FORMATS, ONNX_FILE, exportModel, trainingSummary } from './export/write.js';
 export type { ExportFormat, ExportOptions, ExportResult } from './export/write.js';
 export { OnnxRuntimeEngine, loadOnnxRuntime, openInferenceEngine } from './export/onnx_engine.js';
 export type { InferenceEngineOptions } from './export/onnx_engine.js';

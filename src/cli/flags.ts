@@ -11,6 +11,7 @@ import { Option, type Command } from 'commander';
 import { BACKEND_CHOICES } from '../backend/select.js';
 import { DEFAULT_CACHE_HELP } from './help.js';
 import { DEFAULT_ENGINE, ENGINE_CHOICES } from '../eval/engine.js';
+import { DEFAULT_THRESHOLD, parseThreshold } from '../eval/score.js';
 import type { DatasetPreset } from '../data/presets.js';
 import {
   DATASET_PRESETS,
@@ -132,6 +133,12 @@ export const FLAGS = {
     '--channels <c>',
     `1 (grey) or 3 (RGB) (${presetDefaults((p) => String(p.channels))})`,
     fromLibrary(parseChannels, '--channels'),
+  ),
+  threshold: flag(
+    '--threshold <t>',
+    'a pixel is lesion when its probability is above this (default: the threshold an ' +
+      `exported model records, else ${DEFAULT_THRESHOLD})`,
+    fromLibrary(parseThreshold, '--threshold'),
   ),
   interpolation: choiceFlag(
     '--interpolation <mode>',

@@ -21,6 +21,8 @@ import onnxProto from 'onnx-proto';
 import { UnsupportedLayerError, UserError } from '../errors.js';
 import { DEFAULT_THRESHOLD } from '../eval/score.js';
 import { modelMetadata } from '../models/build.js';
+import { DEFAULT_INTERPOLATION, type Interpolation } from '../util/raster.js';
+import { EXPORT_OUTPUTS, type ExportOutputs } from './metadata.js';
 
 const { onnx } = onnxProto;
 
@@ -31,18 +33,16 @@ export const ONNX_IR_VERSION = 7;
 /** The graph input's name (NHWC, float32, values in [0, 1]). */
 export const ONNX_INPUT_NAME = 'input';
 
-/** Which outputs the exported graph has. */
-export type OnnxOutputs = 'final' | 'all';
-export const ONNX_OUTPUTS: readonly OnnxOutputs[] = ['final', 'all'];
-
 export interface OnnxExportOptions {
   /**
    * `'final'` (default): only the `final` output; `'all'`: every output of the model (the
    * deep-supervision outputs pred1..pred3 too), in the model's order.
    */
-  outputs?: OnnxOutputs;
+  outputs?: ExportOutputs;
   /** The mask threshold recorded in the metadata. Default `DEFAULT_THRESHOLD` (0.5). */
   threshold?: number;
+  /** The image resizing recorded in the metadata. Default `DEFAULT_INTERPOLATION` (nearest). */
+  interpolation?: Interpolation;
   /** The producer version recorded in the model. Default '' (none). */
   producerVersion?: string;
 }
@@ -306,7 +306,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
       break;
     default:
       throw new UserError(
-        `toOnnx: outputs must be one of ${ONNX_OUTPUTS.join(', ')}, got '${String(outputsMode)}'`,
+        `toOnnx: outputs must be one of ${EXPORT_OUTPUTS.join(', ')}, got '${String(outputsMode)}'`,
       );
   }
 
@@ -607,6 +607,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
     'ftunet.input_scaling':
       'pixel / 255: 8-bit values to [0, 1], resized to input_size (channels: 1 grey, 3 RGB)',
     'ftunet.output': 'sigmoid lesion probability per pixel, NHWC with 1 channel',
+    'ftunet.interpolation': options.interpolation ?? DEFAULT_INTERPOLATION,
     'ftunet.threshold': String(threshold),
     'ftunet.outputs': exported.join(','),
   };

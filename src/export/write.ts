@@ -1,34 +1,67 @@
 /**
  * `exportModel`: a saved model (a model folder, or a run folder's best model) written in
- * another format into a folder: `model.onnx` (ONNX, see export/onnx.ts) or a TensorFlow.js
- * LayersModel folder (model.json + weights). Node-only (fs).
+ * another format into a folder: a deployable TensorFlow.js LayersModel folder (model.json +
+ * one weights file, with the export metadata of export/metadata.ts; see export/tfjs.ts) or
+ * `model.onnx` (ONNX, see export/onnx.ts). Node-only (fs).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { loadSplit } from '../data/split_file.js';
 import { UserError } from '../errors.js';
 import { openModel, resolveModelSource } from '../eval/model_source.js';
+import { checkThreshold, DEFAULT_THRESHOLD } from '../eval/score.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { MODEL_JSON, saveModel } from '../io/model_files.js';
-import { toOnnx, type OnnxOutputs } from './onnx.js';
+import { isRunFolder, runPaths, type RunConfig } from '../run/config.js';
+import { bestEpoch, readEpochLogs } from '../run/log.js';
+import { DEFAULT_INTERPOLATION, INTERPOLATIONS, type Interpolation } from '../util/raster.js';
+import {
+  EXPORT_OUTPUTS,
+  exportMetadataOf,
+  QUANTIZATIONS,
+  type ExportMetadata,
+  type ExportOutputs,
+  type Quantization,
+  type TrainingSummary,
+} from './metadata.js';
+import { toOnnx } from './onnx.js';
+import { exportedModel, makeExportMetadata, outputNames, setExportMetadata } from './tfjs.js';
 
 /** The formats `exportModel` writes. */
 export type ExportFormat = 'tfjs' | 'onnx';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['tfjs', 'onnx'];
 /** The file name of an ONNX export inside its folder. */
 export const ONNX_FILE = 'model.onnx';
+/** The producer recorded in exports, followed by the version when one is given. */
+export const PRODUCER = 'focal-tversky-unet';
 
 export interface ExportOptions {
   /** A model folder or a run folder (its best model), as `predict --model`. */
   model: string;
-  /** The output folder (created). */
+  /** The output folder (created). Not the model's own folder, nor a run folder. */
   out: string;
   /** Default 'tfjs'. */
   format?: ExportFormat;
-  /** ONNX only: 'final' (default) or 'all' outputs. */
-  outputs?: OnnxOutputs;
-  /** ONNX only: the mask threshold recorded in the metadata. Default 0.5. */
+  /** 'final' (default): the `final` output alone; 'all': every output of the model. */
+  outputs?: ExportOutputs;
+  /**
+   * tfjs only: how the weights are stored (see io/quantize.ts). Default 'none' (float32).
+   * ONNX takes only 'none'.
+   */
+  quantize?: Quantization;
+  /**
+   * The mask threshold recorded. Default: the one the model records (an exported folder),
+   * else `DEFAULT_THRESHOLD` (0.5).
+   */
   threshold?: number;
-  /** ONNX only: the producer version recorded. Default ''. */
+  /**
+   * The image resizing recorded. Default: the run's (`dataset.interpolation` of a run
+   * folder), else the one the model records (an exported folder), else
+   * `DEFAULT_INTERPOLATION` (nearest).
+   */
+  interpolation?: Interpolation;
+  /** The package version recorded with the producer. Default: none. */
   producerVersion?: string;
 }
 
@@ -39,50 +72,193 @@ export interface ExportResult {
   file: string;
   /** The network's name. */
   model: string;
-  /** ONNX: the graph's outputs. */
-  outputs?: string[];
+  /** The exported model's outputs, in order. */
+  outputs: string[];
+  quantization: Quantization;
+  /** The bytes of the files written (model.json and its weights file, or model.onnx). */
+  bytes: number;
+  /** tfjs: the weights file's bytes. */
+  weightsBytes?: number;
+  /** tfjs: the metadata recorded in model.json's userDefinedMetadata.ftunetExport. */
+  metadata?: ExportMetadata;
   /** ONNX: BatchNorms folded into their convolution. */
   foldedBatchNorms?: number;
 }
 
-/**
- * Exports a saved model. An ONNX export is built in memory first, so a layer it cannot express
- * (`UnsupportedLayerError`) leaves no file; `model.onnx` is written atomically.
- */
-export async function exportModel(options: ExportOptions): Promise<ExportResult> {
+/** Throws a `UserError` for an option out of its allowed values. */
+function checkOptions(options: ExportOptions): Required<Pick<ExportOptions, 'format'>> {
+  const fn = 'exportModel';
   const format = options.format ?? 'tfjs';
-  if (!EXPORT_FORMATS.includes(format)) {
+  const allowed = <T>(name: string, value: T | undefined, values: readonly T[]): void => {
+    if (value !== undefined && !values.includes(value)) {
+      throw new UserError(
+        `${fn}: ${name} must be one of ${values.join(', ')}, got '${String(value)}'`,
+      );
+    }
+  };
+  allowed('format', format, EXPORT_FORMATS);
+  allowed('outputs', options.outputs, EXPORT_OUTPUTS);
+  allowed('quantize', options.quantize, QUANTIZATIONS);
+  allowed('interpolation', options.interpolation, INTERPOLATIONS);
+  if (options.threshold !== undefined) checkThreshold(options.threshold, fn);
+  if (format === 'onnx' && (options.quantize ?? 'none') !== 'none') {
     throw new UserError(
-      `exportModel: format must be one of ${EXPORT_FORMATS.join(', ')}, got '${String(format)}'`,
+      `${fn}: quantize '${options.quantize}' applies to the tfjs format; ` +
+        "ONNX exports store float32 weights (quantize 'none')",
     );
   }
+  return { format };
+}
+
+/**
+ * Checks that `out` can be the export's folder and creates it: not the model's own folder,
+ * not a run folder (a model.json there would hide its config.json), not a file.
+ */
+async function prepareOut(out: string, modelDir: string, runDir?: string): Promise<void> {
+  if (out === modelDir || out === runDir) {
+    throw new UserError(
+      `export: --out ${out} is the folder of the model being exported; choose another folder`,
+    );
+  }
+  if (await isRunFolder(out)) {
+    throw new UserError(`export: --out ${out} is a run folder; choose another folder`);
+  }
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (err) {
+    throw new UserError(`export: cannot create the output folder ${out}: ${reason(err)}`);
+  }
+}
+
+const reason = (err: unknown): string =>
+  (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
+/** `err` as a one-line `UserError` when the file system refused a write into `out`. */
+function writeError(err: unknown, out: string): unknown {
+  if (err instanceof UserError || (err as NodeJS.ErrnoException).code === undefined) return err;
+  return new UserError(`export: cannot write into ${out}: ${reason(err)}`);
+}
+
+/**
+ * What a run folder says about its model: data set, loss, epochs trained, the best epoch and
+ * its validation DSC of `final` (from log.jsonl), and the fold of a k-fold split.
+ */
+export async function trainingSummary(runDir: string, run: RunConfig): Promise<TrainingSummary> {
+  const summary: TrainingSummary = { dataset: run.dataset.kind };
+  const loss = (run.loss as { name?: unknown } | undefined)?.name;
+  if (typeof loss === 'string') summary.loss = loss;
+  const logs = await readEpochLogs(runDir);
+  if (logs.length > 0) summary.epochs = Math.max(...logs.map((l) => l.epoch));
+  const best = bestEpoch(logs);
+  if (best > 0) {
+    summary.bestEpoch = best;
+    const dsc = logs.find((l) => l.epoch === best)?.val?.outputs.final?.dsc;
+    if (typeof dsc === 'number') summary.validationDsc = dsc;
+  }
+  const split = await loadSplit(runPaths(runDir, run).split).catch(() => undefined);
+  if (split?.method === 'kfold') summary.fold = run.split.fold;
+  return summary;
+}
+
+/** The sizes of model.json and the weights files its manifest names. */
+async function folderBytes(dir: string): Promise<{ bytes: number; weightsBytes: number }> {
+  const jsonPath = path.join(dir, MODEL_JSON);
+  const json = JSON.parse(await readFile(jsonPath, 'utf8')) as {
+    weightsManifest: Array<{ paths: string[] }>;
+  };
+  let weightsBytes = 0;
+  for (const group of json.weightsManifest) {
+    for (const p of group.paths) weightsBytes += (await stat(path.join(dir, p))).size;
+  }
+  return { bytes: (await stat(jsonPath)).size + weightsBytes, weightsBytes };
+}
+
+/**
+ * Exports a saved model. Everything is built in memory first, so an option the model cannot
+ * take (a layer ONNX cannot express: `UnsupportedLayerError`; a network not built by
+ * `buildModel`; a weight beyond float16's range) leaves no file. The tfjs folder is written by
+ * `saveModel` (weights file named by its hash, then model.json, both atomically); model.onnx
+ * atomically.
+ */
+export async function exportModel(options: ExportOptions): Promise<ExportResult> {
+  const { format } = checkOptions(options);
+  const outputs = options.outputs ?? 'final';
+  const quantization = options.quantize ?? 'none';
+  const producer =
+    options.producerVersion !== undefined && options.producerVersion !== ''
+      ? `${PRODUCER} ${options.producerVersion}`
+      : PRODUCER;
   const source = await resolveModelSource(options.model);
+  const out = path.resolve(options.out);
   const opened = await openModel(source);
   try {
-    const out = path.resolve(options.out);
+    const recorded = exportMetadataOf(
+      opened.model.getUserDefinedMetadata(),
+      path.join(opened.modelDir, MODEL_JSON),
+    );
+    const threshold = options.threshold ?? recorded?.predict.threshold ?? DEFAULT_THRESHOLD;
+    const interpolation =
+      options.interpolation ??
+      opened.run?.dataset.interpolation ??
+      recorded?.predict.interpolation ??
+      DEFAULT_INTERPOLATION;
     switch (format) {
       case 'onnx': {
-        const onnx = toOnnx(opened.model, {
-          ...(options.outputs !== undefined ? { outputs: options.outputs } : {}),
-          ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+        // With 'final', the model without the layers only the dropped outputs use (the
+        // deep-supervision branches), so that model.onnx does not carry their weights.
+        const graph = outputs === 'final' ? exportedModel(opened.model, 'final') : opened.model;
+        const onnx = toOnnx(graph, {
+          outputs,
+          threshold,
+          interpolation,
           ...(options.producerVersion !== undefined
             ? { producerVersion: options.producerVersion }
             : {}),
         });
-        await mkdir(out, { recursive: true });
+        await prepareOut(out, opened.modelDir, opened.runDir);
         const file = path.join(out, ONNX_FILE);
-        await writeFileAtomic(file, onnx.bytes);
+        await writeFileAtomic(file, onnx.bytes).catch((err: unknown) => {
+          throw writeError(err, out);
+        });
         return {
           format,
           file,
           model: opened.name,
           outputs: onnx.outputs,
+          quantization,
+          bytes: onnx.bytes.byteLength,
           foldedBatchNorms: onnx.foldedBatchNorms,
         };
       }
-      case 'tfjs':
-        await saveModel(opened.model, out);
-        return { format, file: path.join(out, MODEL_JSON), model: opened.name };
+      case 'tfjs': {
+        const net: tfl.LayersModel = exportedModel(opened.model, outputs);
+        const training =
+          opened.runDir !== undefined && opened.run !== undefined
+            ? await trainingSummary(opened.runDir, opened.run)
+            : recorded?.training;
+        const metadata = makeExportMetadata(net, {
+          interpolation,
+          threshold,
+          quantization,
+          ...(training !== undefined ? { training } : {}),
+          producer,
+        });
+        setExportMetadata(net, metadata);
+        await prepareOut(out, opened.modelDir, opened.runDir);
+        await saveModel(net, out, { quantization }).catch((err: unknown) => {
+          throw writeError(err, out);
+        });
+        const sizes = await folderBytes(out);
+        return {
+          format,
+          file: path.join(out, MODEL_JSON),
+          model: opened.name,
+          outputs: outputNames(net),
+          quantization,
+          ...sizes,
+          metadata,
+        };
+      }
       default:
         throw new UserError(`exportModel: unknown format '${String(format)}'`);
     }

@@ -9,6 +9,10 @@
  * folder whose `model.json` names a complete weights file. Both files are fsynced before they are
  * published (see `writeFileAtomic`), and a full disk is a `DiskFullError`.
  *
+ * Weights are stored as float32 as trained, or quantized by TensorFlow.js's converter rules
+ * (`io/quantize.ts`: a weight spec's `quantization` field, which tfjs-core's `decodeWeights`
+ * reads back, so a quantized folder loads here and in stock TensorFlow.js alike).
+ *
  * Integrity: the weights file is named by the first 16 hex digits of its SHA-256, and
  * `model.json` records the whole digest in a top-level `"weightsSha256": {FILE: HEX}` field
  * (stock TensorFlow.js ignores fields it does not know). Loading checks each weights file
@@ -25,6 +29,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { DamagedFileError, UserError } from '../errors.js';
 import { diskFullAs, sweepStaleTemporaries, writeFileAtomic } from './atomic.js';
 import { checkModelTopology } from './model_topology.js';
+import { QUANTIZED_BYTES, quantizeWeights, type WeightQuantization } from './quantize.js';
 
 export const MODEL_JSON = 'model.json';
 const WEIGHTS_PATTERN = /^weights-([0-9a-f]{16})\.bin$/;
@@ -43,8 +48,15 @@ function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** Options of `saveModel` and `folderHandler`. */
+export interface SaveModelOptions {
+  /** How weights are stored (see io/quantize.ts). Default 'none': float32 as trained. */
+  quantization?: WeightQuantization | 'none';
+}
+
 /** An IOHandler that saves to and loads from a folder. */
-export function folderHandler(dir: string): tf.io.IOHandler {
+export function folderHandler(dir: string, options: SaveModelOptions = {}): tf.io.IOHandler {
+  const quantization = options.quantization ?? 'none';
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
@@ -56,16 +68,24 @@ export function folderHandler(dir: string): tf.io.IOHandler {
       } catch (err) {
         throw diskFullAs(err, dir);
       }
-      const weights = new Uint8Array(
+      let weightData =
         artifacts.weightData === undefined
           ? new ArrayBuffer(0)
-          : tf.io.CompositeArrayBuffer.join(artifacts.weightData),
-      );
+          : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      let weightSpecs = artifacts.weightSpecs ?? [];
+      if (quantization !== 'none') {
+        ({ specs: weightSpecs, data: weightData } = quantizeWeights(
+          weightSpecs,
+          weightData,
+          quantization,
+        ));
+      }
+      const weights = new Uint8Array(weightData);
       const digest = sha256(weights);
       const weightsName = `weights-${digest.slice(0, 16)}.bin`;
       await writeFileAtomic(join(dir, weightsName), weights);
       const manifest: tf.io.WeightsManifestConfig = [
-        { paths: [weightsName], weights: artifacts.weightSpecs ?? [] },
+        { paths: [weightsName], weights: weightSpecs },
       ];
       const json: SavedModelJSON = {
         modelTopology: artifacts.modelTopology ?? {},
@@ -134,7 +154,7 @@ export function folderHandler(dir: string): tf.io.IOHandler {
           }
         }
         const weightData = tf.io.CompositeArrayBuffer.join(files.map((f) => f.data.buffer));
-        const expected = specs.reduce((n, s) => n + weightByteSize(s), 0);
+        const expected = specs.reduce((n, s) => n + weightByteSize(s, jsonPath), 0);
         if (weightData.byteLength !== expected) {
           throw new UserError(
             `saved model in '${dir}' is damaged: weights hold ${weightData.byteLength} bytes, ` +
@@ -183,11 +203,27 @@ function checkManifest(manifest: unknown[], file: string): void {
   });
 }
 
-function weightByteSize(spec: tf.io.WeightsManifestEntry): number {
-  if (spec.quantization !== undefined) {
-    throw new UserError(`quantized weights (${spec.name}) are not supported`);
-  }
+/** The bytes a weight takes in the weights file (quantized or not); `file` names model.json. */
+function weightByteSize(spec: tf.io.WeightsManifestEntry, file: string): number {
   const n = spec.shape.reduce((a, b) => a * b, 1);
+  const q = spec.quantization as Record<string, unknown> | undefined;
+  if (q !== undefined) {
+    const bytes = typeof q?.dtype === 'string' ? QUANTIZED_BYTES[q.dtype] : undefined;
+    if (bytes === undefined) {
+      throw new DamagedFileError(
+        file,
+        `weight ${spec.name}: quantization dtype must be one of ` +
+          `${Object.keys(QUANTIZED_BYTES).join(', ')}, got ${JSON.stringify(q?.dtype)}`,
+      );
+    }
+    if (q.dtype !== 'float16' && !(Number.isFinite(q.min) && Number.isFinite(q.scale))) {
+      throw new DamagedFileError(
+        file,
+        `weight ${spec.name}: ${String(q.dtype)} quantization needs a numeric "min" and "scale"`,
+      );
+    }
+    return bytes * n;
+  }
   switch (spec.dtype) {
     case 'float32':
     case 'int32':
@@ -199,9 +235,13 @@ function weightByteSize(spec: tf.io.WeightsManifestEntry): number {
   }
 }
 
-/** Saves a layers model into `dir` (created if needed). */
-export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
-  await model.save(folderHandler(dir));
+/** Saves a layers model into `dir` (created if needed), its weights quantized if asked. */
+export async function saveModel(
+  model: tfl.LayersModel,
+  dir: string,
+  options: SaveModelOptions = {},
+): Promise<void> {
+  await model.save(folderHandler(dir, options));
 }
 
 /**

@@ -5,6 +5,7 @@
  * Pure: specifications are plain objects with their data inline.
  */
 import type { AblationTable } from '../ablation/table.js';
+import { bestEpoch } from '../run/log.js';
 import type { EpochLog } from '../train/trainer.js';
 import type { OperatingPoint, PrecisionRecallPoint } from './pr_curve.js';
 import type { TopLevelSpec } from './vega.js';
@@ -83,13 +84,6 @@ export function trainingCurveRows(
     }
   }
   return rows;
-}
-
-/** The epoch of the best checkpoint: the last one flagged `best` (0 when none is). */
-export function bestEpoch(logs: readonly EpochLog[]): number {
-  let epoch = 0;
-  for (const l of logs) if (l.best) epoch = l.epoch;
-  return epoch;
 }
 
 /**

@@ -34,8 +34,8 @@ import {
   type TableCell,
 } from './html.js';
 import { OVERLAY_COLORS } from './images.js';
+import { bestEpoch } from '../run/log.js';
 import {
-  bestEpoch,
   dscHistogramSpec,
   focalTverskySpec,
   formatGamma,

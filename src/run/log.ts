@@ -55,6 +55,13 @@ export async function readEpochLogs(runDir: string): Promise<EpochLog[]> {
   return [...byEpoch.values()];
 }
 
+/** The epoch of the best checkpoint: the last one flagged `best` (0 when none is). */
+export function bestEpoch(logs: readonly EpochLog[]): number {
+  let epoch = 0;
+  for (const l of logs) if (l.best) epoch = l.epoch;
+  return epoch;
+}
+
 /** Writes `log.jsonl` and `log.csv` of `logs` into `runDir`, each atomically. */
 export async function writeEpochLogs(runDir: string, logs: readonly EpochLog[]): Promise<void> {
   await writeFileAtomic(

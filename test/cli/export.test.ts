@@ -1,18 +1,24 @@
 /**
- * `ftunet export`: model.onnx that ONNX Runtime runs to tfjs's output, a tfjs copy, and exit 2
- * naming the layer that ONNX cannot express (with no file written).
+ * `ftunet export`: model.onnx that ONNX Runtime runs to tfjs's output, a deployable tfjs
+ * folder, exit 2 with one line for bad flags, a missing model, an unwritable --out and a layer
+ * that ONNX cannot express (with no file written); and `predict` / `evaluate` taking the
+ * threshold and resizing an exported folder records unless the flags are given.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
+import { decodeImage } from '../../src/io/image.js';
 import { loadModel, saveModel } from '../../src/io/model_files.js';
 import { buildModel } from '../../src/models/build.js';
+import { Predictor } from '../../src/predict/predictor.js';
+import { greyPattern, writeRaw } from '../data/fixtures.js';
+import { writeBusItems } from '../eval/fixtures.js';
 import { expectClose, useBackend } from '../helpers.js';
 import { runCli } from './run.js';
 
@@ -50,12 +56,76 @@ describe('ftunet export', () => {
     meta.dispose();
   });
 
-  test('--format tfjs writes a LayersModel folder', () => {
+  test('--format tfjs (the default) writes a LayersModel folder with the final output', () => {
     const out = join(dir, 'tfjs');
     const r = runCli(['export', '--model', modelDir, '--out', out]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /exported attn_reg to .*model\.json \(TensorFlow\.js LayersModel\)/);
+    assert.match(
+      r.stdout,
+      /^exported attn_reg to .*model\.json \(TensorFlow\.js LayersModel, outputs final, float32 weights, 0\.\d\d MB\)\n$/,
+    );
     assert.ok(existsSync(join(out, 'model.json')));
+  });
+
+  test('--quantize uint8 --json: what was written', () => {
+    const out = join(dir, 'tfjs-uint8');
+    const r = runCli([
+      'export',
+      '--model',
+      modelDir,
+      '--out',
+      out,
+      '--quantize',
+      'uint8',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as {
+      quantization: string;
+      outputs: string[];
+      metadata: { quantization: string; producer: string };
+    };
+    assert.equal(result.quantization, 'uint8');
+    assert.deepEqual(result.outputs, ['final']);
+    assert.equal(result.metadata.quantization, 'uint8');
+    assert.match(result.metadata.producer, /^focal-tversky-unet \d+\.\d+\.\d+/);
+  });
+
+  test('user errors: one line, exit 2, nothing written', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const cases: Array<[string[], RegExp | string]> = [
+      [
+        ['--model', modelDir, '--out', join(dir, 'q'), '--quantize', 'int4'],
+        "ftunet export: option '--quantize <dtype>' argument 'int4' is invalid. Allowed choices are none, float16, uint8. (Did you mean uint8?) (see --help)\n",
+      ],
+      [
+        ['--model', modelDir, '--out', join(dir, 'q'), '--threshold', '1.5'],
+        "ftunet export: option '--threshold <t>' argument '1.5' is invalid. Expected a number from 0 to 1. (see --help)\n",
+      ],
+      [
+        ['--model', join(dir, 'nowhere'), '--out', join(dir, 'q')],
+        `ftunet: model folder '${join(dir, 'nowhere')}' does not exist\n`,
+      ],
+      [
+        ['--model', modelDir, '--out', join(dir, 'q'), '--format', 'onnx', '--quantize', 'float16'],
+        "ftunet: exportModel: quantize 'float16' applies to the tfjs format; ONNX exports store float32 weights (quantize 'none')\n",
+      ],
+      [
+        ['--model', modelDir, '--out', join(file, 'sub')],
+        `ftunet: export: cannot create the output folder ${join(file, 'sub')}: ENOTDIR\n`,
+      ],
+      [
+        ['--model', modelDir, '--out', file],
+        `ftunet: export: cannot create the output folder ${file}: EEXIST\n`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli(['export', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr, message);
+    }
+    assert.ok(!existsSync(join(dir, 'q')));
   });
 
   test('a layer ONNX cannot express: exit 2 naming it, no file', async () => {
@@ -85,5 +155,134 @@ describe('ftunet export', () => {
       "ftunet: layer 'flat' cannot be exported: layer type Flatten has no ONNX export\n",
     );
     assert.ok(!existsSync(join(out, 'model.onnx')));
+  });
+});
+
+describe('predict and evaluate on an exported folder', () => {
+  let dir: string;
+  let constant: string;
+  let images: string;
+  let data: string;
+  before(async () => {
+    await useBackend('cpu');
+    dir = await mkdtemp(join(tmpdir(), 'ftunet-export-recipe-'));
+    images = join(dir, 'images');
+    data = join(dir, 'bus');
+    await writeRaw(join(images, 'g.png'), greyPattern(40, 29, 3), 40, 29, 1);
+    await writeBusItems(data);
+    // attn_reg whose final layer outputs p = sigmoid(log(0.6 / 0.4)) = 0.6 at every pixel.
+    const m = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 2 });
+    const final = m.getLayer('final');
+    const [kernel, bias] = final.getWeights();
+    final.setWeights([tf.zerosLike(kernel), tf.fill(bias.shape, Math.log(0.6 / 0.4))]);
+    constant = join(dir, 'constant');
+    await saveModel(m, constant);
+    m.dispose();
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** The fraction of lesion pixels in each mask predict wrote into `out`. */
+  const lesion = async (out: string): Promise<number[]> => {
+    const names = (await readdir(out)).filter((n) => n.endsWith('_mask.png')).sort();
+    const fractions: number[] = [];
+    for (const n of names) {
+      const { data: px } = await decodeImage(join(out, n), 1);
+      fractions.push(px.reduce((a, v) => a + (v > 0 ? 1 : 0), 0) / px.length);
+    }
+    return fractions;
+  };
+
+  test('the recorded threshold is the default; --threshold wins', async () => {
+    const exported = join(dir, 'exported-07');
+    let r = runCli(['export', '--model', constant, '--out', exported, '--threshold', '0.7']);
+    assert.equal(r.code, 0, r.stderr);
+    // p = 0.6 everywhere: empty at the recorded 0.7, full at 0.5.
+    for (const [flags, expected] of [
+      [[], 0],
+      [['--threshold', '0.5'], 1],
+    ] as const) {
+      const out = join(dir, `p-${expected}`);
+      r = runCli(['predict', '--model', exported, images, '--out', out, '--quiet', ...flags]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await lesion(out), [expected]);
+    }
+    const out = join(dir, 'eval');
+    r = runCli([
+      'evaluate',
+      '--model',
+      exported,
+      '--dataset',
+      'bus',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--no-cache',
+      '--quiet',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as {
+      threshold: number;
+      emptyPredictions: { count: number };
+    };
+    assert.equal(summary.threshold, 0.7);
+    assert.equal(summary.emptyPredictions.count, 4);
+  });
+
+  test('the recorded interpolation is the default', async () => {
+    const m = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 4 });
+    const final = m.getLayer('final');
+    const [kernel, bias] = final.getWeights();
+    final.setWeights([tf.mul(kernel, 30), tf.fill(bias.shape, 0.05)]);
+    const src = join(dir, 'spread');
+    await saveModel(m, src);
+    const image = await decodeImage(join(images, 'g.png'), 1);
+    // The threshold: between the two middle probabilities of the bilinear input, so that the
+    // mask has lesion and background.
+    const sorted = [
+      ...(await new Predictor(m, { interpolation: 'bilinear' }).predict(image)).probabilities,
+    ].sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    const threshold = (sorted[mid - 1] + sorted[mid]) / 2;
+    const expected: Record<string, Uint8Array> = {};
+    for (const interpolation of ['nearest', 'bilinear'] as const) {
+      const p = new Predictor(m, { interpolation, threshold });
+      expected[interpolation] = (await p.predict(image)).mask.data;
+    }
+    m.dispose();
+    assert.notDeepEqual(expected.bilinear, expected.nearest, 'the two resizings differ here');
+    const exported = join(dir, 'exported-bilinear');
+    let r = runCli([
+      'export',
+      '--model',
+      src,
+      '--out',
+      exported,
+      '--interpolation',
+      'bilinear',
+      '--threshold',
+      String(threshold),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = join(dir, 'p-bilinear');
+    r = runCli([
+      'predict',
+      '--model',
+      exported,
+      images,
+      '--out',
+      out,
+      '--quiet',
+      '--engine',
+      'tfjs',
+      '--backend',
+      'cpu',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const { data: mask } = await decodeImage(join(out, 'g_mask.png'), 1);
+    assert.deepEqual(
+      mask.map((v) => (v > 0 ? 1 : 0)),
+      expected.bilinear,
+    );
   });
 });

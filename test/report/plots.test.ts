@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildAblationTable } from '../../src/ablation/table.js';
+import { bestEpoch } from '../../src/run/log.js';
 import {
   ablationBoxPlotSpec,
   ablationPlotRows,
-  bestEpoch,
   curveOutputs,
   dscHistogramSpec,
   focalTverskyCurve,

@@ -22,12 +22,13 @@ import {
   type EvaluationReport,
 } from '../../eval/run.js';
 import { resolveModelSource } from '../../eval/model_source.js';
-import { DEFAULT_THRESHOLD, parseThreshold } from '../../eval/score.js';
+import { readExportMetadata } from '../../export/read.js';
+import { DEFAULT_THRESHOLD } from '../../eval/score.js';
 import { formatEvaluationSummary } from '../../eval/evaluation_summary.js';
 import type { Interpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
 import { FLAGS, flagOption } from '../flags.js';
-import { fromLibrary, parseBatchSize, parseFold } from '../parse.js';
+import { parseBatchSize, parseFold } from '../parse.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
 import { DEFAULT_INTERPOLATION } from '../../util/raster.js';
 import { packageVersion } from '../version.js';
@@ -40,7 +41,7 @@ interface EvaluateFlags {
   split?: string;
   fold?: number;
   out?: string;
-  threshold: number;
+  threshold?: number;
   inputSizeMetrics?: boolean;
   batchSize: number;
   interpolation?: Interpolation;
@@ -80,18 +81,14 @@ export function register(program: Command): void {
       parseFold,
     )
     .option('--out <dir>', 'folder for metrics.csv and summary.json (default with --run: RUN/eval)')
-    .option(
-      '--threshold <t>',
-      'a pixel is lesion when its probability is above this',
-      fromLibrary(parseThreshold, '--threshold'),
-      DEFAULT_THRESHOLD,
-    )
+    .addOption(flagOption('threshold'))
     .option('--input-size-metrics', 'also score at the network input size')
     .option('--batch-size <n>', 'images predicted at once', parseBatchSize, DEFAULT_EVAL_BATCH_SIZE)
     .addOption(
       flagOption(
         'interpolation',
-        `with --model: image resizing (default: the run's, else ${DEFAULT_INTERPOLATION})`,
+        "with --model: image resizing (default: the run's, else the one an exported model " +
+          `records, else ${DEFAULT_INTERPOLATION})`,
       ),
     )
     .option('--mask-suffix <suffix>', "with --dataset folder: the end of a mask's name stem")
@@ -155,7 +152,6 @@ async function runEvaluate(
   }
   const cache = flags.cache;
   const common = {
-    threshold: flags.threshold,
     batchSize: flags.batchSize,
     inputSizeMetrics: flags.inputSizeMetrics ?? false,
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
@@ -191,6 +187,7 @@ async function runEvaluate(
     await startBackend(flags);
     return evaluateRun({
       ...common,
+      ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
       run: flags.run,
       ...(flags.data !== undefined ? { data: flags.data } : {}),
       ...(flags.out !== undefined ? { out: flags.out } : {}),
@@ -210,9 +207,12 @@ async function runEvaluate(
   if (flags.maskSuffix !== undefined && dataset !== 'folder') {
     throw new UserError(`--mask-suffix: applies to --dataset folder only, not ${dataset}`);
   }
-  const { fold, interpolation } = flags;
+  const { fold } = flags;
   // The folders the flags name are checked before the backend starts (see above).
-  await resolveModelSource(flags.model!);
+  const source = await resolveModelSource(flags.model!);
+  // An exported folder records the threshold and resizing it was exported with.
+  const recorded = (await readExportMetadata(source.modelDir))?.predict;
+  const interpolation = flags.interpolation ?? recorded?.interpolation;
   await checkFolder(datasetLayout(dataset), path.resolve(flags.data!));
   await startBackend(flags);
   return evaluateSavedModel({
@@ -221,6 +221,7 @@ async function runEvaluate(
     dataset,
     data: flags.data!,
     out: flags.out!,
+    threshold: flags.threshold ?? recorded?.threshold ?? DEFAULT_THRESHOLD,
     ...(flags.split !== undefined ? { split: flags.split } : {}),
     ...(fold !== undefined ? { fold } : {}),
     ...(interpolation !== undefined ? { interpolation } : {}),

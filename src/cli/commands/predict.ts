@@ -9,20 +9,21 @@ import { DEFAULT_ENGINE, type EngineChoice, type InferenceEngine } from '../../e
 import { openInferenceEngine } from '../../export/onnx_engine.js';
 import { UserError } from '../../errors.js';
 import { openModel, resolveModelSource } from '../../eval/model_source.js';
-import { DEFAULT_THRESHOLD, parseThreshold } from '../../eval/score.js';
+import { DEFAULT_THRESHOLD } from '../../eval/score.js';
+import { readExportMetadata } from '../../export/read.js';
 import { attentionGateNames } from '../../models/build.js';
 import { listFew, plural } from '../../data/messages.js';
 import { DEFAULT_OVERLAY_STYLE, OVERLAY_STYLES, type OverlayStyle } from '../../predict/overlay.js';
 import { predictFiles, type PredictProgress } from '../../predict/files.js';
 import { DEFAULT_INTERPOLATION, type Interpolation } from '../../util/raster.js';
 import { flagOption } from '../flags.js';
-import { choice, fromLibrary } from '../parse.js';
+import { choice } from '../parse.js';
 
 interface PredictFlags {
   model: string;
   out: string;
   attention?: boolean;
-  threshold: number;
+  threshold?: number;
   overlay: OverlayStyle;
   interpolation?: Interpolation;
   backend?: string;
@@ -44,12 +45,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'a saved model folder, or a run folder (its best model)')
     .requiredOption('--out <dir>', 'output folder (created)')
     .option('--attention', "also write each attention gate's map as a heat map (k = 1 deepest)")
-    .option(
-      '--threshold <t>',
-      'a pixel is lesion when its probability is above this',
-      fromLibrary(parseThreshold, '--threshold'),
-      DEFAULT_THRESHOLD,
-    )
+    .addOption(flagOption('threshold'))
     .addOption(
       new Option('--overlay <style>', 'how the overlay draws the mask')
         .choices(OVERLAY_STYLES)
@@ -59,7 +55,8 @@ export function register(program: Command): void {
     .addOption(
       flagOption(
         'interpolation',
-        `image resizing (default: the run's, else ${DEFAULT_INTERPOLATION})`,
+        "image resizing (default: the run's, else the one an exported model records, else " +
+          `${DEFAULT_INTERPOLATION})`,
       ),
     )
     .addOption(flagOption('backend'))
@@ -69,10 +66,12 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object (predicted files and failures)')
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (inputs: string[], flags: PredictFlags) => {
-      const { threshold, overlay: style } = flags;
+      const { overlay: style } = flags;
       const maxPixels = flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {};
-      const flagInterpolation = flags.interpolation;
       const source = await resolveModelSource(flags.model);
+      // An exported folder records the threshold and resizing it was exported with.
+      const recorded = (await readExportMetadata(source.modelDir))?.predict;
+      const threshold = flags.threshold ?? recorded?.threshold ?? DEFAULT_THRESHOLD;
       await initBackend({
         ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
         ...(flags.quiet
@@ -88,7 +87,8 @@ export function register(program: Command): void {
               '(attn_unet, attn_reg_ds and attn_reg have them; unet does not)',
           );
         }
-        const interpolation = flagInterpolation ?? opened.run?.dataset.interpolation;
+        const interpolation =
+          flags.interpolation ?? opened.run?.dataset.interpolation ?? recorded?.interpolation;
         engine = await predictEngine(opened.model, flags);
         if (!flags.quiet) process.stderr.write(`ftunet predict: engine: ${engine.description}\n`);
         const result = await predictFiles({
