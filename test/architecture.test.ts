@@ -1,7 +1,8 @@
 /**
  * The layering of src/, checked on the sources: the top-level folders import one way (no
- * cycle), and the core (losses, metrics, models, kernels) reaches no Node-only module through
- * any chain of imports, so it runs in a browser.
+ * cycle), and the core (losses, metrics, models, kernels), the browser entry (browser.ts,
+ * browser/) and the web app (webapp/) reach no Node-only module through any chain of imports,
+ * so they run in a browser.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -70,14 +71,19 @@ describe('architecture', () => {
     assert.deepEqual(cycles, []);
   });
 
-  test('the core reaches no Node-only module through any chain of imports', () => {
+  test('the core, the browser entry and the web app reach no Node-only module', () => {
     const core = files.filter((f) =>
       ['losses', 'metrics', 'models', 'kernels'].includes(folderOf(f)),
     );
     assert.ok(core.length > 10, `found ${core.length} core files`);
-    const nodeOnly = /^(node:|fs$|path$|os$|worker_threads$|child_process$|sharp$)/;
+    const browser = files.filter(
+      (f) => f === 'browser.ts' || folderOf(f) === 'browser' || folderOf(f) === 'webapp',
+    );
+    assert.ok(browser.length >= 8, `found ${browser.length} browser files`);
+    const nodeOnly =
+      /^(node:|fs$|path$|os$|worker_threads$|child_process$|sharp$|onnxruntime-node$)/;
     const problems: string[] = [];
-    for (const start of core) {
+    for (const start of [...core, ...browser]) {
       const seen = new Set([start]);
       const queue: Array<{ file: string; chain: string[] }> = [{ file: start, chain: [start] }];
       while (queue.length > 0) {

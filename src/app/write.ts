@@ -11,6 +11,7 @@ import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveModelSource, type ModelSource } from '../eval/model_source.js';
+import type { Quantization } from '../export/metadata.js';
 import { exportModel, type ExportResult } from '../export/write.js';
 import {
   diskFullAs,
@@ -27,6 +28,8 @@ export interface WriteAppOptions {
   model: string;
   /** The app's folder. Default: `app/` in the run folder (or in the model folder). */
   out?: string;
+  /** How the model's weights are stored (see `ExportOptions.quantize`). Default 'none'. */
+  quantize?: Quantization;
   /** The producer version recorded. */
   producerVersion?: string;
 }
@@ -65,6 +68,7 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
       model: options.model,
       out: path.join(tmp, APP_MODEL_DIR),
       format: 'tfjs',
+      ...(options.quantize !== undefined ? { quantize: options.quantize } : {}),
       ...(options.producerVersion !== undefined
         ? { producerVersion: options.producerVersion }
         : {}),

@@ -45,6 +45,7 @@ import {
   DEFAULT_OPTIMIZER,
   OPTIMIZER_NAMES,
 } from '../train/optimizer.js';
+import { QUANTIZATIONS } from '../export/metadata.js';
 import { DEFAULT_INTERPOLATION, INTERPOLATIONS } from '../util/raster.js';
 import { DEFAULT_SEED, MAX_SEED, parseSeed } from '../util/rng.js';
 import {
@@ -139,6 +140,12 @@ export const FLAGS = {
     'a pixel is lesion when its probability is above this (default: the threshold an ' +
       `exported model records, else ${DEFAULT_THRESHOLD})`,
     fromLibrary(parseThreshold, '--threshold'),
+  ),
+  quantize: choiceFlag(
+    '--quantize <dtype>',
+    "store the model's weights as float16 (half the size) or uint8 (a quarter), as " +
+      "TensorFlow.js's converter does (default none: float32)",
+    QUANTIZATIONS,
   ),
   interpolation: choiceFlag(
     '--interpolation <mode>',

@@ -9,12 +9,15 @@ import { serveStatic } from '../../app/serve.js';
 import { writeApp } from '../../app/write.js';
 import { initBackend } from '../../backend/select.js';
 import { resolveModelSource } from '../../eval/model_source.js';
+import type { Quantization } from '../../export/metadata.js';
+import { flagOption } from '../flags.js';
 import { integer } from '../parse.js';
 import { packageVersion } from '../version.js';
 
 interface AppFlags {
   model: string;
   out?: string;
+  quantize?: Quantization;
   serve?: boolean;
   port: number;
   json?: boolean;
@@ -34,6 +37,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--model <dir>', 'a saved model folder, or a run folder (its best model)')
     .option('--out <dir>', "the app's folder (default: app/ in the run or model folder)")
+    .addOption(flagOption('quantize'))
     .option(
       '--serve',
       'then serve it on 127.0.0.1, cross-origin isolated so wasm runs one thread per core ' +
@@ -53,6 +57,7 @@ export function register(program: Command): void {
       const written = await writeApp({
         model: flags.model,
         ...(flags.out !== undefined ? { out: flags.out } : {}),
+        ...(flags.quantize !== undefined ? { quantize: flags.quantize } : {}),
         producerVersion: packageVersion(),
       });
       const served = flags.serve

@@ -7,12 +7,7 @@ import { Option, type Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
 import { resolveModelSource } from '../../eval/model_source.js';
 import { DEFAULT_THRESHOLD } from '../../eval/score.js';
-import {
-  EXPORT_OUTPUTS,
-  QUANTIZATIONS,
-  type ExportOutputs,
-  type Quantization,
-} from '../../export/metadata.js';
+import { EXPORT_OUTPUTS, type ExportOutputs, type Quantization } from '../../export/metadata.js';
 import { ONNX_OPSET } from '../../export/onnx.js';
 import {
   EXPORT_FORMATS,
@@ -30,7 +25,7 @@ interface ExportFlags {
   out: string;
   format: ExportFormat;
   outputs: ExportOutputs;
-  quantize: Quantization;
+  quantize?: Quantization;
   threshold?: number;
   interpolation?: Interpolation;
   json?: boolean;
@@ -62,14 +57,11 @@ export function register(program: Command): void {
         .default('final'),
     )
     .addOption(
-      new Option(
-        '--quantize <dtype>',
+      flagOption(
+        'quantize',
         'tfjs: store the weights as float16 (half the size) or uint8 (a quarter), as ' +
-          "TensorFlow.js's converter does; onnx: none only",
-      )
-        .choices(QUANTIZATIONS)
-        .argParser(choice(QUANTIZATIONS))
-        .default('none'),
+          "TensorFlow.js's converter does (default none: float32); onnx: none only",
+      ),
     )
     .addOption(
       flagOption(
@@ -95,7 +87,7 @@ export function register(program: Command): void {
         out: flags.out,
         format: flags.format,
         outputs: flags.outputs,
-        quantize: flags.quantize,
+        ...(flags.quantize !== undefined ? { quantize: flags.quantize } : {}),
         ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
         ...(flags.interpolation !== undefined ? { interpolation: flags.interpolation } : {}),
         producerVersion: packageVersion(),
