@@ -303,13 +303,13 @@ function renderCard(r: Result): void {
     },
     size,
   );
-  figures.append(figure(canvasOf(prob), 'probability', colorBar()));
+  figures.append(figure(canvasOf(prob), 'probability (0 to 1)', colorBar()));
   prediction.attention.forEach((map, k) => {
     const heat = heatmapImage(map, size);
     figures.append(
       figure(
         canvasOf(blendOver(image, heat)),
-        `attention gate ${k + 1} (${map.height}x${map.width})`,
+        `attention gate ${k + 1} (${map.height}x${map.width}; 0 to 1)`,
         colorBar(),
       ),
     );
