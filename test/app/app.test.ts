@@ -145,7 +145,6 @@ async function download(page: Page, file: string): Promise<{ name: string; bytes
   return { name: d.suggestedFilename(), bytes: await readFile(p) };
 }
 
-
 for (const [label, query, engine] of [
   ['onnxruntime-web wasm', '?backend=wasm', 'onnxruntime-wasm'],
   ['tfjs wasm', '?backend=wasm&engine=tfjs', 'tfjs-wasm'],

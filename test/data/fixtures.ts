@@ -193,7 +193,12 @@ export async function listTree(dir: string): Promise<string[]> {
 }
 
 /** A BMP file: 24-bit (channels 3) or 8-bit grey palette (channels 1), bottom-up. */
-export function encodeBmp(data: Uint8Array, height: number, width: number, channels: 1 | 3): Uint8Array {
+export function encodeBmp(
+  data: Uint8Array,
+  height: number,
+  width: number,
+  channels: 1 | 3,
+): Uint8Array {
   const bpp = channels === 3 ? 24 : 8;
   const stride = Math.floor((bpp * width + 31) / 32) * 4;
   const palette = channels === 1 ? 256 * 4 : 0;
