@@ -21,14 +21,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { build } from 'esbuild';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { serveStatic, type StaticServer } from '../src/app/serve.js';
 import { toOnnx } from '../src/export/onnx.js';
 import { buildModel } from '../src/models/build.js';
 
@@ -183,51 +181,21 @@ globalThis.ftunetTfjs = async (cfg) => {
 };
 `;
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-};
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
 
 /** Serves the page, the bundles, the wasm files and the model, cross-origin isolated. */
-async function serve(dir: string): Promise<http.Server> {
-  const mounts: Record<string, string> = {
-    '/ort/': path.join(NODE_MODULES, 'onnxruntime-web', 'dist'),
-    '/tfwasm/': path.join(NODE_MODULES, '@tensorflow', 'tfjs-backend-wasm', 'dist'),
-    '/model/': dir,
-    '/': dir,
-  };
-  const server = http.createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const prefix = Object.keys(mounts).find((m) => url.pathname.startsWith(m)) ?? '/';
-      const base = mounts[prefix];
-      const file = path.join(base, decodeURIComponent(url.pathname.slice(prefix.length)));
-      const headers = {
-        'Cross-Origin-Opener-Policy': 'same-origin',
-        'Cross-Origin-Embedder-Policy': 'require-corp',
-        'Cross-Origin-Resource-Policy': 'same-origin',
-      };
-      if (!file.startsWith(base + path.sep) || !(await stat(file).catch(() => null))?.isFile()) {
-        res.writeHead(404, headers).end();
-        return;
-      }
-      res.writeHead(200, {
-        ...headers,
-        'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      });
-      createReadStream(file).pipe(res);
-    })();
+function serve(dir: string): Promise<StaticServer> {
+  return serveStatic({
+    mounts: {
+      '/ort/': path.join(NODE_MODULES, 'onnxruntime-web', 'dist'),
+      '/tfwasm/': path.join(NODE_MODULES, '@tensorflow', 'tfjs-backend-wasm', 'dist'),
+      '/model/': dir,
+      '/': dir,
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
 }
 
 interface Timeout {
@@ -329,7 +297,7 @@ async function main(): Promise<void> {
   await tf.setBackend('cpu');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ftunet-bench-browser-'));
   const profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-chromium-'));
-  let server: http.Server | undefined;
+  let server: StaticServer | undefined;
   let context: BrowserContext | undefined;
   try {
     for (const p of presets) {
@@ -354,7 +322,7 @@ async function main(): Promise<void> {
       external: ['fs', 'path', 'worker_threads', 'perf_hooks', 'os', 'crypto'],
     });
     server = await serve(dir);
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const origin = server.origin;
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
@@ -418,7 +386,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await context?.close().catch(() => undefined);
-    server?.close();
+    await server?.close();
     await rm(dir, { recursive: true, force: true });
     await rm(profile, { recursive: true, force: true });
   }

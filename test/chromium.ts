@@ -53,7 +53,10 @@ export function requireChromium(): void {
  * Starts Chromium. `allowed(url)` says which requests may go on (the others are aborted and
  * recorded in `blocked`).
  */
-export async function launchChromium(allowed: (url: string) => boolean): Promise<TestBrowser> {
+export async function launchChromium(
+  allowed: (url: string) => boolean,
+  options: { viewport?: { width: number; height: number } } = {},
+): Promise<TestBrowser> {
   requireChromium();
   const profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -61,6 +64,7 @@ export async function launchChromium(allowed: (url: string) => boolean): Promise
     headless: true,
     args: ARGS,
     acceptDownloads: true,
+    ...(options.viewport ? { viewport: options.viewport } : {}),
   });
   const blocked: string[] = [];
   const errors: string[] = [];

@@ -14,25 +14,19 @@
  * images (a few seconds), so that its masks are neither empty nor full.
  */
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext } from 'playwright-core';
 import type * as tfjs from '@tensorflow/tfjs';
+import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { exportModel } from '../../src/export/write.js';
 import { decodeImage } from '../../src/io/image.js';
 import { train } from '../../src/run/train.js';
 import { runCli } from '../cli/run.js';
 import { makeTemp, removeTemp, writeRaw } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
-
-/** Debian's Chromium (as test/report/browser.test.ts). */
-const CHROMIUM = '/usr/bin/chromium';
+import { launchChromium, requireChromium, type TestBrowser } from '../chromium.js';
 
 /** The share of pixels on which the page's masks and `ftunet predict`'s must agree. */
 const MIN_AGREEMENT = 0.999;
@@ -41,71 +35,17 @@ const TF_BUNDLE = fileURLToPath(
   new URL('../../../node_modules/@tensorflow/tfjs/dist/tf.min.js', import.meta.url),
 );
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.json': 'application/json',
-  '.bin': 'application/octet-stream',
-  '.png': 'image/png',
-};
-
 /** The page's global: the stock bundle. */
 declare const tf: typeof tfjs;
 
 let root: string;
-let profile: string;
-let server: http.Server;
+let server: StaticServer;
 let origin: string;
-let context: BrowserContext;
+let browser: TestBrowser;
 const images: string[] = [];
 
-/** Serves `/` (an empty page with the bundle's script tag), `/tf.min.js` and `root`'s files. */
-async function serve(): Promise<http.Server> {
-  const s = http.createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      if (url.pathname === '/') {
-        res.writeHead(200, { 'Content-Type': TYPES['.html'] });
-        res.end('<!doctype html><meta charset="utf-8"><script src="/tf.min.js"></script>');
-        return;
-      }
-      const file =
-        url.pathname === '/tf.min.js'
-          ? TF_BUNDLE
-          : path.join(root, decodeURIComponent(url.pathname.slice(1)));
-      const inside = file === TF_BUNDLE || file.startsWith(root + path.sep);
-      if (!inside || !(await stat(file).catch(() => null))?.isFile()) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, {
-        'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      });
-      createReadStream(file).pipe(res);
-    })();
-  });
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  return s;
-}
-
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(
-      `${CHROMIUM} not found: the browser test needs Debian's Chromium. Install it with ` +
-        '`apt-get update && apt-get install -y chromium` (as root; .ci/run does this).',
-    );
-  }
+  requireChromium();
   await useBackend('wasm');
   root = await makeTemp('ftunet-stock-tfjs-');
   const run = path.join(root, 'run');
@@ -150,28 +90,22 @@ before(async () => {
     interpolation: 'bilinear',
     threshold: 0.4,
   });
-  server = await serve();
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-  });
-  await context.route('**/*', (route) =>
-    route
-      .request()
-      .url()
-      .startsWith(origin + '/')
-      ? route.continue()
-      : route.abort(),
+  // An empty page with the bundle's script tag, the bundle, and root's files.
+  await writeFile(
+    path.join(root, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><script src="/tf/tf.min.js"></script>',
   );
+  server = await serveStatic({
+    mounts: { '/tf/': path.dirname(TF_BUNDLE), '/': root },
+    isolated: false,
+  });
+  origin = server.origin;
+  browser = await launchChromium((url) => url.startsWith(origin + '/'));
 });
 
 after(async () => {
-  await context?.close();
-  await new Promise((resolve) => server?.close(resolve));
-  if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
+  await server?.close();
   if (root !== undefined) await removeTemp(root);
 });
 
@@ -277,7 +211,7 @@ describe('an exported folder in the stock TensorFlow.js bundle', { timeout: 120_
       const r = runCli(['predict', '--model', exported, ...images, '--out', out, '--quiet']);
       assert.equal(r.code, 0, r.stderr);
 
-      const page = await context.newPage();
+      const page = await browser.context.newPage();
       const errors: string[] = [];
       const outside: string[] = [];
       page.on('console', (m) => {

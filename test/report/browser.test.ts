@@ -9,13 +9,11 @@
  * open them to look at the pages).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ablationReport } from '../../src/ablation/table_files.js';
 import { ABLATION_REPORT_SECTIONS, writeAblationHtml } from '../../src/report/ablation_html.js';
 import { RUN_REPORT_SECTIONS } from '../../src/report/run_html.js';
@@ -23,38 +21,16 @@ import { writeRunReport } from '../../src/report/run_report.js';
 import { writeFixtureStudy } from '../ablation/fixtures.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
+import { ARTIFACTS, launchChromium, requireChromium, type TestBrowser } from '../chromium.js';
 import { makeEvaluatedRun } from './fixtures.js';
 
-/** Debian's Chromium. */
-export const CHROMIUM = '/usr/bin/chromium';
-
-/** Where the screenshots go: dist/test-artifacts/ (beside dist/test/). */
-export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 let root: string;
-let profile: string;
-let context: BrowserContext;
+let browser: TestBrowser;
 let runPage: string;
 let ablationPage: string;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(
-      `${CHROMIUM} not found: the browser test needs Debian's Chromium. Install it with ` +
-        '`apt-get update && apt-get install -y chromium` (as root; .ci/run does this).',
-    );
-  }
+  requireChromium();
   await useBackend('cpu');
   root = await makeTemp('ftunet-browser-');
   const run = await makeEvaluatedRun(root, 'run', 'attention');
@@ -66,22 +42,14 @@ before(async () => {
     table: (await ablationReport(study)).table,
     generator: 'the browser test',
   });
-  profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
+  // Nothing but the file itself and data URIs is fetched, whatever a page asks for.
+  browser = await launchChromium((url) => /^(file|data):/.test(url), {
     viewport: { width: 1280, height: 900 },
   });
-  // Nothing but the file itself and data URIs is fetched, whatever a page asks for.
-  await context.route('**/*', (route) =>
-    /^(file|data):/.test(route.request().url()) ? route.continue() : route.abort(),
-  );
 });
 
 after(async () => {
-  await context?.close();
-  if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
   if (root !== undefined) await removeTemp(root);
 });
 
@@ -93,7 +61,7 @@ interface Visit {
 }
 
 async function visit(load: (page: Page) => Promise<unknown>): Promise<Visit> {
-  const page = await context.newPage();
+  const page = await browser.context.newPage();
   const v: Visit = { page, errors: [], outside: [] };
   page.on('console', (m) => {
     if (m.type() === 'error') v.errors.push(m.text());
