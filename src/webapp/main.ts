@@ -46,6 +46,8 @@ interface Result {
   png: Uint8Array;
   card: HTMLElement;
   url?: string;
+  /** How the image's channels were made to fit the model, when they did not already. */
+  note?: string;
 }
 
 const state = {
@@ -278,8 +280,35 @@ function makeResult(
     png: encodeMaskPng(mask),
     card,
   };
+  const note = channelNote(image, segmenter.loaded.metadata.predict.inputShape[2]);
+  if (note !== undefined) result.note = note;
   renderCard(result);
   return result;
+}
+
+/** Whether an RGB(A) image has any pixel whose red, green and blue differ. */
+function hasColour(image: RawImage): boolean {
+  const c = image.channels;
+  if (c < 3) return false;
+  for (let i = 0; i < image.data.length; i += c) {
+    if (image.data[i] !== image.data[i + 1] || image.data[i + 1] !== image.data[i + 2]) return true;
+  }
+  return false;
+}
+
+/**
+ * A note when the image had to be converted to fit the model, as `ftunet predict` converts
+ * it: a colour image for a grey model (BT.601 luma), a grey one for a colour model.
+ */
+function channelNote(image: RawImage, modelChannels: number): string | undefined {
+  const colour = hasColour(image);
+  if (modelChannels === 1 && colour) {
+    return 'This is a colour image and the model takes grey images: it was converted to grey (luma) first, as ftunet predict does. Check that the model fits these images.';
+  }
+  if (modelChannels === 3 && !colour) {
+    return 'This is a grey image and the model takes colour images: its grey was copied into red, green and blue, as ftunet predict does. Check that the model fits these images.';
+  }
+  return undefined;
 }
 
 function renderCard(r: Result): void {
@@ -354,7 +383,14 @@ function renderCard(r: Result): void {
   link.download = `${r.stem}_mask.png`;
   link.textContent = `Download ${r.stem}_mask.png`;
   stats.append(area, time, slider, link);
-  card.append(h, figures, stats);
+  card.append(h);
+  if (r.note) {
+    const note = document.createElement('p');
+    note.className = 'note';
+    note.textContent = r.note;
+    card.append(note);
+  }
+  card.append(figures, stats);
 }
 
 function csvField(text: string): string {

@@ -178,6 +178,11 @@ for (const [label, query, engine] of [
         ]);
         const cards = await page.$$eval('.card:not(.error)', (c) => c.length);
         assert.equal(cards, images.length);
+        // The grey model was given colour images: those two say they were converted.
+        const notes = await page.$$eval('.card .note', (n) =>
+          n.map((e) => (e.closest('.card') as HTMLElement).dataset.file),
+        );
+        assert.deepEqual(notes, ['colour.png', 'scan.bmp']);
         await page.screenshot({ path: path.join(ARTIFACTS, `app-${engine}.png`), fullPage: true });
         assert.deepEqual(browser.errors, []);
         assert.deepEqual(browser.blocked, []);
@@ -251,6 +256,41 @@ describe('the web app, one engine', () => {
       assert.ok(moved > 0.001, `0.99 and 0.5 give different masks (${moved} of the pixels)`);
       const after = await page.evaluate(() => document.getElementById('diag-text')!.textContent);
       assert.equal(after, before, 'no new prediction was timed');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('images dropped on the drop zone are predicted as picked ones', async () => {
+    const page = await browser.page();
+    try {
+      await page.goto(`${server.origin}${SUB_PATH}`);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+      const bytes = [...(await readFile(images[0].file))];
+      await page.evaluate(
+        ([data, name]) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([new Uint8Array(data)], name, { type: 'image/png' }));
+          const drop = document.getElementById('drop')!;
+          drop.dispatchEvent(
+            new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }),
+          );
+        },
+        [bytes, path.basename(images[0].file)] as const,
+      );
+      await page.waitForFunction(
+        () =>
+          document.querySelectorAll('.card').length === 1 && document.body.dataset.busy === 'false',
+        undefined,
+        { timeout: 60_000 },
+      );
+      const got = await download(page, path.basename(images[0].file));
+      const share = await agreement(
+        got.bytes,
+        path.join(refDir, `${stem(images[0].file)}_mask.png`),
+      );
+      assert.ok(share >= AGREEMENT, `dropped: ${share}`);
+      assert.deepEqual(browser.errors, []);
     } finally {
       await page.close();
     }
