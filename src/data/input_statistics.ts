@@ -110,8 +110,7 @@ export function computeInputStatistics(
  */
 export function inputStatisticsOf(metadata: unknown): InputStatistics | undefined {
   const s = (metadata as Record<string, unknown> | undefined)?.[INPUT_STATISTICS_KEY] as
-    | InputStatistics
-    | undefined;
+    InputStatistics | undefined;
   const ok = (c: ChannelStats | undefined): boolean =>
     c !== undefined &&
     Array.isArray(c.mean) &&

@@ -8,10 +8,7 @@ import { UserError } from '../errors.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
 import { summarizeMetrics } from '../metrics/aggregate.js';
 import type { SurfaceDistanceMetrics } from '../metrics/surface_distance.js';
-import {
-  ISIC_JACCARD_THRESHOLD,
-  thresholdedJaccard,
-} from '../metrics/thresholded_jaccard.js';
+import { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from '../metrics/thresholded_jaccard.js';
 import { formatPercent } from '../util/stats.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
@@ -28,7 +25,10 @@ export interface MeanStd {
 export type MetricStats = Record<(typeof METRIC_NAMES)[number], MeanStd>;
 
 /** The surface-distance metrics, in the order tables and CSV files show them. */
-export const SURFACE_METRIC_NAMES = ['hd95', 'assd'] as const satisfies readonly (keyof SurfaceDistanceMetrics)[];
+export const SURFACE_METRIC_NAMES = [
+  'hd95',
+  'assd',
+] as const satisfies readonly (keyof SurfaceDistanceMetrics)[];
 
 /**
  * A mean and std over the images where a metric is defined, and how many those are (the

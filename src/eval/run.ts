@@ -369,11 +369,10 @@ export async function evaluateSavedModel(
 }
 
 /** Options of `evaluatePredictions`. */
-export interface EvaluatePredictionsOptions
-  extends Pick<
-    CommonEvaluationOptions,
-    'postprocess' | 'onProgress' | 'onWarning' | 'maxPixels'
-  > {
+export interface EvaluatePredictionsOptions extends Pick<
+  CommonEvaluationOptions,
+  'postprocess' | 'onProgress' | 'onWarning' | 'maxPixels'
+> {
   /** The folder of predicted masks (any tool's: 0/1, 0/255, 16-bit; see `binarizeMask`). */
   pred: string;
   /** The data set's kind, whose layout gives the ground truths. Required. */

@@ -78,7 +78,7 @@ export function register(program: Command): void {
     .addOption(flagOption('modelFolders'))
     .option(
       '--pred <dir>',
-      'score the masks in this folder instead of a model (any tool\'s, matched by stem: ' +
+      "score the masks in this folder instead of a model (any tool's, matched by stem: " +
         '<stem>.png, <stem>_mask.png or <stem>_segmentation.png), with --dataset, --data, --out',
     )
     .addOption(flagOption('dataset', 'with --model or --pred: the data set'))
