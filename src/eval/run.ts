@@ -87,6 +87,11 @@ export interface CommonEvaluationOptions {
    * `workers` worker threads (`startTfjsEngine`).
    */
   engine?: (model: tfl.LayersModel, images: number) => Promise<InferenceEngine>;
+  /**
+   * Receives the description of what predicts, once it runs: 'onnxruntime (2 threads), ensemble
+   * of 3 models, tta flips'. Default: none.
+   */
+  onEngine?: (description: string) => void;
 }
 
 /** Options of `evaluateRun`. */
@@ -233,6 +238,7 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
       );
     }
     engine = new AveragingEngine(engines, a.tta ?? DEFAULT_TTA);
+    a.onEngine?.(engine.description);
   } catch (err) {
     for (const e of engines) await e.dispose();
     throw err;

@@ -190,8 +190,10 @@ async function runEvaluate(
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       });
-      if (!flags.quiet) process.stderr.write(`ftunet evaluate: engine: ${engine.description}\n`);
       return engine;
+    },
+    onEngine: (description: string) => {
+      if (!flags.quiet) process.stderr.write(`ftunet evaluate: engine: ${description}\n`);
     },
   };
   if (flags.run !== undefined) {
@@ -275,7 +277,6 @@ async function runEvaluatePredictions(
     ['--interpolation', flags.interpolation],
     ['--input-size-metrics', flags.inputSizeMetrics],
     ['--engine', flags.engine],
-    ['--backend', flags.backend],
   ] as const) {
     if (value !== undefined) {
       throw new UserError(`${name}: not used with --pred (the masks are scored as they are)`);
