@@ -163,8 +163,13 @@ export function summarizeEvaluation(
       truth: { mean: areas.mean.truth, std: areas.std.truth },
       prediction: { mean: areas.mean.prediction, std: areas.std.prediction },
     },
-    hd95: summarizeDefined(rows.map((r) => r.surface?.hd95 ?? null)),
-    assd: summarizeDefined(rows.map((r) => r.surface?.assd ?? null)),
+    // Rows made without surface distances (none has `surface`) leave them out.
+    ...(rows.some((r) => r.surface !== undefined)
+      ? {
+          hd95: summarizeDefined(rows.map((r) => r.surface?.hd95 ?? null)),
+          assd: summarizeDefined(rows.map((r) => r.surface?.assd ?? null)),
+        }
+      : {}),
     thresholdedJaccard: thresholdedJaccard(rows.map((r) => r.metrics.iou)),
     ...countEmptyMasks(rows),
   };
