@@ -33,28 +33,22 @@ export function squaredDistanceTransform(
     );
   }
   const out = new Float64Array(height * width);
-  // Pass 1, columns: the distance to the nearest site above or below in the same column.
-  // Inf marks a column without any site.
-  for (let x = 0; x < width; x++) {
-    let last = -1;
-    for (let y = 0; y < height; y++) {
-      const i = y * width + x;
-      if (sites[i]) {
-        last = y;
-        out[i] = 0;
-      } else out[i] = last < 0 ? Infinity : y - last;
-    }
-    last = -1;
-    for (let y = height - 1; y >= 0; y--) {
-      const i = y * width + x;
-      if (sites[i]) last = y;
-      else if (last >= 0 && last - y < out[i]) out[i] = last - y;
-    }
-    for (let y = 0; y < height; y++) {
-      const i = y * width + x;
-      out[i] *= out[i];
+  // Pass 1, columns: the distance to the nearest site above or below in the same column, in
+  // two sweeps over whole rows (row-major, so memory is read in order). Inf marks a column
+  // without a site on that side.
+  for (let x = 0; x < width; x++) out[x] = sites[x] ? 0 : Infinity;
+  for (let y = 1; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) out[row + x] = sites[row + x] ? 0 : out[row - width + x] + 1;
+  }
+  for (let y = height - 2; y >= 0; y--) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      const below = out[row + width + x] + 1;
+      if (below < out[row + x]) out[row + x] = below;
     }
   }
+  for (let i = 0; i < out.length; i++) out[i] *= out[i];
   // Pass 2, rows: the lower envelope of the parabolas f(q) + (x - q)^2 over the columns q of
   // finite f. v holds the parabolas' apexes, z the boundaries between them.
   const f = new Float64Array(width);
