@@ -50,6 +50,23 @@ export type {
   ThresholdOptions,
 } from './metrics/evaluation.js';
 export { summarizeMetrics } from './metrics/aggregate.js';
+export {
+  HAUSDORFF_PERCENTILE,
+  maskEdges,
+  surfaceDistanceMetrics,
+  surfaceDistances,
+  type SurfaceDistanceMetrics,
+  type SurfaceDistances,
+} from './metrics/surface_distance.js';
+export { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from './metrics/thresholded_jaccard.js';
+export { squaredDistanceTransform } from './util/distance_transform.js';
+export { labelComponents, postprocessMask, type PostprocessOptions } from './util/components.js';
+export {
+  computeInputStatistics,
+  DriftCheck,
+  inputStatisticsOf,
+  type InputStatistics,
+} from './data/input_statistics.js';
 export type { MetricSummary } from './metrics/aggregate.js';
 
 // Networks
@@ -190,7 +207,9 @@ export type { RunConfig } from './run/config.js';
 // Evaluation and prediction
 export { evaluateModel } from './eval/evaluate.js';
 export type { EvaluateModelOptions, ImageEvaluation } from './eval/evaluate.js';
-export { evaluateRun, evaluateSavedModel } from './eval/run.js';
+export { evaluatePredictions, evaluateRun, evaluateSavedModel } from './eval/run.js';
+export { AveragingEngine, TTA_MODES, type TtaMode } from './eval/ensemble.js';
+export { scoreMask } from './eval/score.js';
 export type {
   EvaluateRunOptions,
   EvaluateSavedModelOptions,
@@ -204,6 +223,7 @@ export type { EmptyMaskCounts } from './eval/evaluation_summary.js';
 export { Predictor } from './predict/predictor.js';
 export type { ImagePrediction, PredictorOptions } from './predict/predictor.js';
 export { predictFiles } from './predict/files.js';
+export { probabilityMap16 } from './predict/probability_map.js';
 export type { PredictFilesOptions, PredictFilesResult } from './predict/files.js';
 export { loadCheckpoint, saveCheckpoint } from './run/checkpoint.js';
 export { KEPT_CHECKPOINTS } from './run/checkpoint.js';

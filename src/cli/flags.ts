@@ -46,6 +46,8 @@ import {
   OPTIMIZER_NAMES,
 } from '../train/optimizer.js';
 import { QUANTIZATIONS } from '../export/metadata.js';
+import { DEFAULT_TTA, TTA_MODES } from '../eval/ensemble.js';
+import { parseMinSize } from '../util/components.js';
 import { DEFAULT_INTERPOLATION, INTERPOLATIONS } from '../util/raster.js';
 import { DEFAULT_SEED, MAX_SEED, parseSeed } from '../util/rng.js';
 import {
@@ -73,6 +75,8 @@ export interface FlagSpec<T> {
   parse?: (text: string) => T;
   /** The allowed values, shown in --help (the parser accepts only these). */
   choices?: readonly string[];
+  /** The flag may be given several times; its value is the list of the values given. */
+  repeat?: boolean;
 }
 
 function flag<T = string>(
@@ -266,6 +270,30 @@ export const FLAGS = {
     ENGINE_CHOICES,
   ),
   threads: flag('--threads <n>', 'ONNX Runtime threads (default: one per core)', parseWorkers),
+  // Stored as `model` by commander, like the network's --model of train (never both on one command).
+  modelFolders: {
+    ...flag(
+      '--model <dir>',
+      'a saved model folder, or a run folder (its best model); give it several times for an ' +
+        "ensemble: the mean of the models' probabilities",
+    ),
+    repeat: true,
+  } as FlagSpec<string[]>,
+  tta: choiceFlag(
+    '--tta <mode>',
+    'test-time augmentation: the mean probability over the image and its mirrors, hflip ' +
+      `(horizontal) or flips (horizontal, vertical and both) (default ${DEFAULT_TTA})`,
+    TTA_MODES,
+  ),
+  keepLargest: flag<boolean>(
+    '--keep-largest',
+    "keep only the largest 8-connected component of each mask (nnU-Net's post-processing)",
+  ),
+  minSize: flag(
+    '--min-size <n>',
+    'drop 8-connected components of fewer than n pixels from each mask (default 0: keep all)',
+    fromLibrary(parseMinSize, '--min-size'),
+  ),
   quiet: flag<boolean>('--quiet', 'print nothing but errors'),
   json: flag<boolean>('--json', 'print one JSON line per epoch on stdout'),
 };
@@ -283,7 +311,13 @@ export function flagOption(name: FlagName, description?: string): Option {
   const option = new Option(spec.flags, description ?? spec.description);
   // `choices` makes --help list the values; the parser after it adds the suggestions.
   if (spec.choices) option.choices(spec.choices);
-  if (spec.parse) option.argParser(spec.parse);
+  if (spec.repeat) {
+    const parse = spec.parse ?? ((text: string) => text);
+    option.argParser((text: string, previous: unknown) => [
+      ...((previous as unknown[] | undefined) ?? []),
+      parse(text),
+    ]);
+  } else if (spec.parse) option.argParser(spec.parse);
   return option;
 }
 

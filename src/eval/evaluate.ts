@@ -8,6 +8,8 @@ import { makeBatch } from '../data/batch.js';
 import type { SegmentationDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
+import type { SurfaceDistanceMetrics } from '../metrics/surface_distance.js';
+import type { PostprocessOptions } from '../util/components.js';
 import { finalOutputIndex } from '../models/build.js';
 import { TfjsEngine, type InferenceEngine } from './engine.js';
 import { checkThreshold, DEFAULT_THRESHOLD, scorePrediction } from './score.js';
@@ -25,6 +27,11 @@ export interface ImageEvaluation {
   originalSize: [number, number];
   /** The hard metrics at the original size. */
   metrics: SegmentationMetrics;
+  /**
+   * HD95 and ASSD in pixels at the original size; null when either mask is empty (evaluation
+   * always computes them; rows made elsewhere may leave them out).
+   */
+  surface?: SurfaceDistanceMetrics | null;
   /** Lesion fraction of the ground truth at the original size. */
   truthArea: number;
   /** Lesion fraction of the prediction at the original size. */
@@ -47,6 +54,8 @@ export interface EvaluateModelOptions {
   inputSizeMetrics?: boolean;
   /** Images predicted at once. Default 8. */
   batchSize?: number;
+  /** Post-processing of each original-size prediction before it is scored. Default: none. */
+  postprocess?: PostprocessOptions;
   /** Receives progress after each batch. Default: none. */
   onProgress?: (progress: EvaluateProgress) => void;
   /**
@@ -132,12 +141,14 @@ export async function evaluateModel(
       const score = scorePrediction(values.subarray(k * pixels, (k + 1) * pixels), [h, w], truth, {
         threshold,
         ...(inputSizeMetrics ? { inputMask: dataset.masks[index] } : {}),
+        ...(options.postprocess ? { postprocess: options.postprocess } : {}),
       });
       results.push({
         name: dataset.names[index],
         index,
         originalSize: [oh, ow],
         metrics: score.metrics,
+        surface: score.surface,
         truthArea: score.truthArea,
         predictedArea: score.predictedArea,
         ...(score.atInputSize ? { atInputSize: score.atInputSize } : {}),

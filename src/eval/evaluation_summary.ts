@@ -1,11 +1,14 @@
 /**
  * What an evaluation writes and prints: the per-image CSV table, the summary object of
- * `summary.json` (mean and population standard deviation of each metric over the images)
- * and the summary as a table for a terminal. Pure.
+ * `summary.json` (mean and population standard deviation of each metric over the images; the
+ * surface distances over the images where they are defined, with their count; the ISIC 2018
+ * thresholded Jaccard) and the summary as a table for a terminal. Pure.
  */
 import { UserError } from '../errors.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
 import { summarizeMetrics } from '../metrics/aggregate.js';
+import type { SurfaceDistanceMetrics } from '../metrics/surface_distance.js';
+import { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from '../metrics/thresholded_jaccard.js';
 import { formatPercent } from '../util/stats.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
@@ -21,12 +24,36 @@ export interface MeanStd {
 /** Each metric's mean and std. */
 export type MetricStats = Record<(typeof METRIC_NAMES)[number], MeanStd>;
 
+/** The surface-distance metrics, in the order tables and CSV files show them. */
+export const SURFACE_METRIC_NAMES = [
+  'hd95',
+  'assd',
+] as const satisfies readonly (keyof SurfaceDistanceMetrics)[];
+
+/**
+ * A mean and std over the images where a metric is defined, and how many those are (the
+ * others are left out). With count 0, mean and std are null (JSON has no NaN).
+ */
+export interface DefinedMeanStd {
+  mean: number | null;
+  std: number | null;
+  count: number;
+}
+
+/** Mean, population std and count of the defined values (`null` entries are left out). */
+export function summarizeDefined(values: readonly (number | null)[]): DefinedMeanStd {
+  const defined = values.filter((v): v is number => v !== null);
+  if (defined.length === 0) return { mean: null, std: null, count: 0 };
+  const { mean, std } = summarizeMetrics(defined.map((v) => ({ v })));
+  return { mean: mean.v, std: std.v, count: defined.length };
+}
+
 /** The content of `summary.json`. */
 export interface EvaluationSummary extends MetricStats {
   /** Number of images scored. */
   count: number;
-  /** Lesion where p > threshold. */
-  threshold: number;
+  /** Lesion where p > threshold; null for masks scored as given (`evaluate --pred`). */
+  threshold: number | null;
   /** The fold of the split whose test images were scored; null for all items of a data set. */
   fold: number | null;
   /** The network's name (from the model's metadata, else the tfjs model name). */
@@ -35,6 +62,18 @@ export interface EvaluationSummary extends MetricStats {
   size: 'original';
   /** Lesion fraction of the image, ground truth and prediction, at the original size. */
   lesionArea: { truth: MeanStd; prediction: MeanStd };
+  /**
+   * HD95 in pixels at the original size over the images where both masks have a lesion
+   * (`count` of them). Absent in summaries written before it existed.
+   */
+  hd95?: DefinedMeanStd;
+  /** ASSD in pixels, as `hd95`. */
+  assd?: DefinedMeanStd;
+  /**
+   * The ISIC 2018 Task 1 score: the mean over images of IoU, an IoU below 0.65 counting 0
+   * (metrics/thresholded_jaccard.ts). Absent in older summaries.
+   */
+  thresholdedJaccard?: number;
   /**
    * Images whose predicted mask has no lesion pixel at the original size, and how many of
    * them have a lesion in the ground truth (see `EmptyMaskCounts`). Absent in summaries
@@ -51,7 +90,7 @@ export interface EvaluationSummary extends MetricStats {
 
 /** What a summary records besides the statistics. */
 export interface SummaryContext {
-  threshold: number;
+  threshold: number | null;
   fold: number | null;
   model: string;
   /** The input size, needed when the rows hold input-size metrics. */
@@ -124,6 +163,14 @@ export function summarizeEvaluation(
       truth: { mean: areas.mean.truth, std: areas.std.truth },
       prediction: { mean: areas.mean.prediction, std: areas.std.prediction },
     },
+    // Rows made without surface distances (none has `surface`) leave them out.
+    ...(rows.some((r) => r.surface !== undefined)
+      ? {
+          hd95: summarizeDefined(rows.map((r) => r.surface?.hd95 ?? null)),
+          assd: summarizeDefined(rows.map((r) => r.surface?.assd ?? null)),
+        }
+      : {}),
+    thresholdedJaccard: thresholdedJaccard(rows.map((r) => r.metrics.iou)),
     ...countEmptyMasks(rows),
   };
   const withInput = rows.filter((r) => r.atInputSize !== undefined);
@@ -151,6 +198,7 @@ export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
   return [
     'name',
     ...METRIC_NAMES,
+    ...SURFACE_METRIC_NAMES,
     'truth_area',
     'predicted_area',
     ...(inputSizeMetrics ? METRIC_NAMES.map((m) => `${m}_input_size`) : []),
@@ -161,7 +209,8 @@ export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
  * The per-image table as CSV: one header line, then one line per image in the order given.
  * Metrics and lesion fractions are written with every digit (JavaScript's shortest
  * round-trip form), so the file can be re-aggregated exactly. Columns: see
- * `metricsCsvHeader`; the input-size columns are there when every row has them.
+ * `metricsCsvHeader`; `hd95` and `assd` are empty where undefined (an empty mask); the
+ * input-size columns are there when every row has them.
  */
 export function metricsCsv(rows: readonly ImageEvaluation[]): string {
   const inputSize = rows.length > 0 && rows.every((r) => r.atInputSize !== undefined);
@@ -170,6 +219,7 @@ export function metricsCsv(rows: readonly ImageEvaluation[]): string {
     rows.map((r) => [
       r.name,
       ...METRIC_NAMES.map((m) => r.metrics[m]),
+      ...SURFACE_METRIC_NAMES.map((m) => r.surface?.[m] ?? null),
       r.truthArea,
       r.predictedArea,
       ...(inputSize ? METRIC_NAMES.map((m) => r.atInputSize![m]) : []),
@@ -192,7 +242,8 @@ const LABELS: Record<(typeof METRIC_NAMES)[number], string> = {
  */
 export function formatEvaluationSummary(s: EvaluationSummary): string[] {
   const what = s.fold === null ? `${s.count} images` : `${s.count} test images of fold ${s.fold}`;
-  const heading = `${s.model}: ${what}, threshold ${s.threshold}, scored at the original size`;
+  const how = s.threshold === null ? 'masks as given' : `threshold ${s.threshold}`;
+  const heading = `${s.model}: ${what}, ${how}, scored at the original size`;
   const n = (v: number): string => v.toFixed(4);
   const header = ['metric', 'mean', 'std'];
   if (s.atInputSize) header.push(`mean ${s.atInputSize.size.join('x')}`, 'std');
@@ -201,13 +252,51 @@ export function formatEvaluationSummary(s: EvaluationSummary): string[] {
     if (s.atInputSize) row.push(n(s.atInputSize[m].mean), n(s.atInputSize[m].std));
     return row;
   });
+  if (s.thresholdedJaccard !== undefined) {
+    rows.push(['ISIC score', n(s.thresholdedJaccard), '']);
+  }
+  for (const m of SURFACE_METRIC_NAMES) {
+    const d = s[m];
+    if (d === undefined) continue;
+    const row = [
+      SURFACE_LABELS[m],
+      d.mean === null ? '-' : d.mean.toFixed(2),
+      d.std === null ? '-' : d.std.toFixed(2),
+    ];
+    if (s.atInputSize) row.push('', '');
+    rows.push(row);
+  }
   const area = (a: MeanStd): string => `${formatPercent(a.mean)} ± ${formatPercent(a.std)}`;
   return [
     heading,
     ...formatTable(header, rows),
+    ...formatSurfaceNote(s),
     `lesion area: ground truth ${area(s.lesionArea.truth)}, prediction ${area(s.lesionArea.prediction)}`,
     ...formatEmptyMasks(s),
   ];
+}
+
+const SURFACE_LABELS: Record<(typeof SURFACE_METRIC_NAMES)[number], string> = {
+  hd95: 'HD95 px',
+  assd: 'ASSD px',
+};
+
+/**
+ * "ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels over the 39 of 41
+ * images where both masks have a lesion", or nothing for an older summary.
+ */
+function formatSurfaceNote(s: EvaluationSummary): string[] {
+  const parts: string[] = [];
+  if (s.thresholdedJaccard !== undefined) {
+    parts.push(`ISIC score: thresholded Jaccard (IoU < ${ISIC_JACCARD_THRESHOLD} counts 0)`);
+  }
+  if (s.hd95 !== undefined) {
+    parts.push(
+      `HD95, ASSD in pixels over the ${s.hd95.count} of ${s.count} images where both masks ` +
+        'have a lesion',
+    );
+  }
+  return parts.length > 0 ? [parts.join('; ')] : [];
 }
 
 /**

@@ -5,8 +5,14 @@
  *
  * - `evaluateRun`: a run folder written by `ftunet train`; everything comes from its
  *   config.json, the results go to `RUN_DIR/eval/`;
- * - `evaluateSavedModel`: any saved model (or run folder) on a data set named by the caller,
- *   on one fold's test items of a split file or on every item.
+ * - `evaluateSavedModel`: any saved model (or run folder), or an ensemble of several, on a data
+ *   set named by the caller, on one fold's test items of a split file or on every item;
+ * - `evaluatePredictions`: a folder of mask files made by any tool, matched to the data set's
+ *   items by name, scored with the same metrics.
+ *
+ * Both model entry points take test-time augmentation (`tta`) and post-processing
+ * (`postprocess`), and warn (once, through `onWarning`) when the test images do not look like
+ * the training images the model records (data/input_statistics.ts).
  *
  * Node-only (fs).
  */
@@ -14,6 +20,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
+import { DriftCheck, inputStatisticsOf } from '../data/input_statistics.js';
+import { listDatasetPairs } from '../data/load.js';
+import { listImageFolder } from '../data/listing.js';
+import { listFew, plural } from '../data/messages.js';
+import { decodeMask, DEFAULT_MAX_PIXELS, ImageReadError } from '../io/image.js';
+import type { PostprocessOptions } from '../util/components.js';
+import { AveragingEngine, checkEnsembleInputs, DEFAULT_TTA, type TtaMode } from './ensemble.js';
 import { loadDataset, type LoadProgress } from '../data/load.js';
 import { loadRunDataset, loadRunFold } from '../run/data.js';
 import { loadSplit } from '../data/split_file.js';
@@ -23,11 +36,11 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
 import type { InferenceEngine } from './engine.js';
 import { evaluateModel, modelInputShape, type ImageEvaluation } from './evaluate.js';
-import { openModel } from './model_source.js';
+import { openModel, type OpenedModel } from './model_source.js';
 import { startTfjsEngine } from './worker_engine.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 import { datasetLayout } from '../data/presets.js';
-import { DEFAULT_THRESHOLD } from './score.js';
+import { DEFAULT_THRESHOLD, scoreMask } from './score.js';
 import { metricsCsv, summarizeEvaluation, type EvaluationSummary } from './evaluation_summary.js';
 
 /** The file names an evaluation writes into its folder. */
@@ -49,9 +62,16 @@ export interface CommonEvaluationOptions {
   inputSizeMetrics?: boolean;
   /** Images predicted at once. Default 8. */
   batchSize?: number;
+  /** Test-time augmentation (see ensemble.ts). Default 'none'. */
+  tta?: TtaMode;
+  /** Post-processing of each original-size prediction before scoring. Default: none. */
+  postprocess?: PostprocessOptions;
   /** Receives progress. Default: none. */
   onProgress?: (progress: EvaluationProgress) => void;
-  /** Receives warnings of the data set loader. Default: none. */
+  /**
+   * Receives warnings of the data set loader, and one when the test images do not look like
+   * the model's training images. Default: none.
+   */
   onWarning?: (message: string) => void;
   /** The most pixels an image or mask may have (see `loadDataset`). Default 100 megapixels. */
   maxPixels?: number;
@@ -62,11 +82,16 @@ export interface CommonEvaluationOptions {
   workers?: number;
   /**
    * Makes the engine that predicts the model's `final` output for `images` images, e.g.
-   * ONNX Runtime (`openInferenceEngine` in export/onnx_engine.ts); the evaluation disposes of
-   * it. Its `name` is recorded in summary.json as `engine`. Default: TensorFlow.js on
+   * ONNX Runtime (`openInferenceEngine` in export/onnx_engine.ts); called once per model of an
+   * ensemble; the evaluation disposes of it. Its `name` is recorded in summary.json as `engine`. Default: TensorFlow.js on
    * `workers` worker threads (`startTfjsEngine`).
    */
   engine?: (model: tfl.LayersModel, images: number) => Promise<InferenceEngine>;
+  /**
+   * Receives the description of what predicts, once it runs: 'onnxruntime (2 threads), ensemble
+   * of 3 models, tta flips'. Default: none.
+   */
+  onEngine?: (description: string) => void;
 }
 
 /** Options of `evaluateRun`. */
@@ -86,8 +111,11 @@ export interface EvaluateRunOptions extends CommonEvaluationOptions {
 
 /** Options of `evaluateSavedModel`. */
 export interface EvaluateSavedModelOptions extends CommonEvaluationOptions {
-  /** A model folder, or a run folder (its best model). Required. */
-  model: string;
+  /**
+   * A model folder, or a run folder (its best model); several make an ensemble (the mean of
+   * their probabilities), which must agree on input size and channels. Required.
+   */
+  model: string | readonly string[];
   /** The data set's kind (synthetic kinds are read in their layout). Required. */
   dataset: DatasetSourceKind;
   /** The data folder. Required. */
@@ -162,7 +190,8 @@ export async function testItemsOfSplit(
 }
 
 interface ScoreAndWriteArgs extends CommonEvaluationOptions {
-  model: tfl.LayersModel;
+  /** The models, an ensemble when several; the first one's statistics are checked. */
+  models: readonly tfl.LayersModel[];
   modelName: string;
   dataset: SegmentationDataset;
   indices: readonly number[];
@@ -171,20 +200,56 @@ interface ScoreAndWriteArgs extends CommonEvaluationOptions {
   extra: Record<string, unknown>;
 }
 
+/** The settings a summary records of how predictions were made and cleaned. */
+function inferenceRecord(a: CommonEvaluationOptions): Record<string, unknown> {
+  return {
+    tta: a.tta ?? DEFAULT_TTA,
+    postprocess: {
+      keepLargest: a.postprocess?.keepLargest ?? false,
+      minSize: a.postprocess?.minSize ?? 0,
+    },
+  };
+}
+
+/** Warns once when the test images are unlike the training images `model` records. */
+function checkDrift(a: ScoreAndWriteArgs): void {
+  const stats = inputStatisticsOf(a.models[0].getUserDefinedMetadata());
+  if (stats === undefined || stats.channels !== a.dataset.channels) return;
+  const check = new DriftCheck(stats);
+  for (const i of a.indices) check.add(a.dataset.images[i]);
+  const warning = check.warning();
+  if (warning !== undefined) a.onWarning?.(warning);
+}
+
 async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
   const threshold = a.threshold ?? DEFAULT_THRESHOLD;
-  const engine = a.engine
-    ? await a.engine(a.model, a.indices.length)
-    : await startTfjsEngine(a.model, {
-        ...(a.workers !== undefined ? { workers: a.workers } : {}),
-        images: a.indices.length,
-      });
+  checkDrift(a);
+  const engines: InferenceEngine[] = [];
+  let engine: InferenceEngine;
+  try {
+    for (const model of a.models) {
+      engines.push(
+        a.engine
+          ? await a.engine(model, a.indices.length)
+          : await startTfjsEngine(model, {
+              ...(a.workers !== undefined ? { workers: a.workers } : {}),
+              images: a.indices.length,
+            }),
+      );
+    }
+    engine = new AveragingEngine(engines, a.tta ?? DEFAULT_TTA);
+    a.onEngine?.(engine.description);
+  } catch (err) {
+    for (const e of engines) await e.dispose();
+    throw err;
+  }
   let rows: ImageEvaluation[];
   try {
-    rows = await evaluateModel(a.model, a.dataset, a.indices, {
+    rows = await evaluateModel(a.models[0], a.dataset, a.indices, {
       threshold,
       ...(a.inputSizeMetrics !== undefined ? { inputSizeMetrics: a.inputSizeMetrics } : {}),
       ...(a.batchSize !== undefined ? { batchSize: a.batchSize } : {}),
+      ...(a.postprocess !== undefined ? { postprocess: a.postprocess } : {}),
       onProgress: (p) => a.onProgress?.({ phase: 'predict', ...p }),
       engine,
     });
@@ -196,7 +261,7 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
     fold: a.fold,
     model: a.modelName,
     inputSize: a.dataset.inputSize,
-    extra: { ...a.extra, engine: engine.name },
+    extra: { ...a.extra, engine: engine.name, ...inferenceRecord(a) },
   });
   const files = await writeEvaluation(a.out, rows, summary);
   return { summary, rows, files };
@@ -226,7 +291,7 @@ export async function evaluateRun(options: EvaluateRunOptions): Promise<Evaluati
     }
     return await scoreAndWrite({
       ...options,
-      model: opened.model,
+      models: [opened.model],
       modelName: opened.name,
       dataset,
       indices,
@@ -253,15 +318,24 @@ export async function evaluateSavedModel(
   if (options.fold !== undefined && options.split === undefined) {
     throw new UserError('evaluateSavedModel: a fold applies to a split file, and none was given');
   }
-  const opened = await openModel(options.model);
+  const dirs = typeof options.model === 'string' ? [options.model] : [...options.model];
+  if (dirs.length === 0) throw new UserError('evaluateSavedModel: no model given');
+  const opened: OpenedModel[] = [];
   try {
-    const [h, w, c] = modelInputShape(opened.model, 'evaluateSavedModel');
+    for (const dir of dirs) opened.push(await openModel(dir));
+    const shapes = opened.map((o, k) => ({
+      name: dirs[k],
+      inputShape: modelInputShape(o.model, `evaluateSavedModel: ${dirs[k]}`),
+    }));
+    checkEnsembleInputs(shapes);
+    const [h, w, c] = shapes[0].inputShape;
     if (c !== 1 && c !== 3) {
       throw new UserError(
         `evaluateSavedModel: the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are read`,
       );
     }
-    const interpolation = options.interpolation ?? opened.run?.dataset.interpolation ?? 'nearest';
+    const first = opened[0];
+    const interpolation = options.interpolation ?? first.run?.dataset.interpolation ?? 'nearest';
     const dataset = await loadDataset({
       dataset: datasetLayout(options.dataset),
       data: options.data,
@@ -279,23 +353,149 @@ export async function evaluateSavedModel(
       split = path.resolve(options.split);
       ({ fold, indices } = await testItemsOfSplit(split, dataset.names, options.fold));
     }
+    const names = [...new Set(opened.map((o) => o.name))].join(' + ');
     return await scoreAndWrite({
       ...options,
-      model: opened.model,
-      modelName: opened.name,
+      models: opened.map((o) => o.model),
+      modelName: opened.length > 1 ? `ensemble of ${opened.length} (${names})` : first.name,
       dataset,
       indices,
       fold,
       out: path.resolve(options.out),
       extra: {
-        modelDir: opened.modelDir,
+        modelDir: first.modelDir,
+        ...(opened.length > 1 ? { modelDirs: opened.map((o) => o.modelDir) } : {}),
         dataset: { kind: options.dataset, data: dataset.source.root ?? options.data },
         split,
       },
     });
   } finally {
-    opened.model.dispose();
+    for (const o of opened) o.model.dispose();
   }
+}
+
+/** Options of `evaluatePredictions`. */
+export interface EvaluatePredictionsOptions extends Pick<
+  CommonEvaluationOptions,
+  'postprocess' | 'onProgress' | 'onWarning' | 'maxPixels'
+> {
+  /** The folder of predicted masks (any tool's: 0/1, 0/255, 16-bit; see `binarizeMask`). */
+  pred: string;
+  /** The data set's kind, whose layout gives the ground truths. Required. */
+  dataset: DatasetSourceKind;
+  /** The data folder. Required. */
+  data: string;
+  /** A split file; its fold `fold` gives the items scored. Default: every item. */
+  split?: string;
+  /** The fold of `split`. Default 0 when the split has one fold. */
+  fold?: number;
+  /** For the 'folder' layout: the suffix of a mask's stem. Default ''. */
+  maskSuffix?: string;
+  /** Where to write `metrics.csv` and `summary.json`. Required. */
+  out: string;
+}
+
+/**
+ * The stem endings a predicted mask may have after its image's stem: none (nnU-Net, MONAI),
+ * `_mask` (ftunet predict) or `_segmentation` (the ISIC 2018 ground truths' naming).
+ */
+export const PREDICTION_STEM_SUFFIXES = ['', '_mask', '_segmentation'] as const;
+
+/**
+ * Scores the masks of a folder against a data set's ground truths, at the original size, with
+ * the metrics of a model's evaluation. Each scored item needs exactly one mask in `pred` whose
+ * stem is the image's stem plus one of `PREDICTION_STEM_SUFFIXES`, of the image's size; a
+ * missing, ambiguous or mis-sized mask is a `UserError` naming a few. Extra files are ignored.
+ */
+export async function evaluatePredictions(
+  options: EvaluatePredictionsOptions,
+): Promise<EvaluationReport> {
+  const predDir = path.resolve(options.pred);
+  const listing = await listImageFolder(predDir, options.pred);
+  const byStem = new Map(listing.files.map((f) => [f.stem, f.path]));
+  const pairs = await listDatasetPairs(
+    datasetLayout(options.dataset),
+    path.resolve(options.data),
+    options.maskSuffix ?? '',
+  );
+  const names = pairs.pairs.map((p) => p.name);
+  let fold: number | null = null;
+  let indices = names.map((_, i) => i);
+  let split: string | null = null;
+  if (options.split !== undefined) {
+    split = path.resolve(options.split);
+    ({ fold, indices } = await testItemsOfSplit(split, names, options.fold));
+  } else if (options.fold !== undefined) {
+    throw new UserError('evaluatePredictions: a fold applies to a split file, and none was given');
+  }
+  const missing: string[] = [];
+  const ambiguous: string[] = [];
+  const predFiles = indices.map((i) => {
+    const stem = path.parse(names[i]).name;
+    const found = PREDICTION_STEM_SUFFIXES.map((s) => byStem.get(stem + s)).filter(
+      (f): f is string => f !== undefined,
+    );
+    if (found.length === 0) missing.push(stem);
+    if (found.length > 1) ambiguous.push(found.map((f) => path.basename(f)).join(' and '));
+    return found[0];
+  });
+  if (missing.length > 0) {
+    throw new UserError(
+      `--pred ${options.pred}: no mask for ${plural(missing.length, 'image')} of ${indices.length} ` +
+        `(expected <stem>.png, <stem>_mask.png or <stem>_segmentation.png): ${listFew(missing)}`,
+    );
+  }
+  if (ambiguous.length > 0) {
+    throw new UserError(
+      `--pred ${options.pred}: ${plural(ambiguous.length, 'image')} with two masks: ${listFew(ambiguous)}`,
+    );
+  }
+  const read = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS };
+  const rows: ImageEvaluation[] = [];
+  for (const [k, index] of indices.entries()) {
+    const pair = pairs.pairs[index];
+    let truth;
+    let prediction;
+    try {
+      truth = await decodeMask(pair.mask, read);
+      prediction = await decodeMask(predFiles[k]!, read);
+    } catch (err) {
+      if (err instanceof ImageReadError) throw new UserError(err.message);
+      throw err;
+    }
+    if (prediction.height !== truth.height || prediction.width !== truth.width) {
+      throw new UserError(
+        `--pred: ${predFiles[k]} is ${prediction.height}x${prediction.width} but the ground truth ` +
+          `of ${pair.name} is ${truth.height}x${truth.width}`,
+      );
+    }
+    const score = scoreMask(prediction, truth, {
+      ...(options.postprocess ? { postprocess: options.postprocess } : {}),
+    });
+    rows.push({
+      name: pair.name,
+      index,
+      originalSize: [truth.height, truth.width],
+      metrics: score.metrics,
+      surface: score.surface,
+      truthArea: score.truthArea,
+      predictedArea: score.predictedArea,
+    });
+    options.onProgress?.({ phase: 'predict', done: k + 1, total: indices.length });
+  }
+  const summary = summarizeEvaluation(rows, {
+    threshold: null,
+    fold,
+    model: path.basename(predDir),
+    extra: {
+      predictions: predDir,
+      dataset: { kind: options.dataset, data: pairs.root },
+      split,
+      postprocess: inferenceRecord(options).postprocess,
+    },
+  });
+  const files = await writeEvaluation(path.resolve(options.out), rows, summary);
+  return { summary, rows, files };
 }
 
 function loaderCallbacks(options: CommonEvaluationOptions): {

@@ -2,13 +2,20 @@
  * Scoring one predicted probability map the way the reference evaluates (`utils.py`):
  * threshold at the input size (a pixel is lesion when p > threshold, 0.5 by default), resize
  * the binary prediction back to the image's original size with nearest neighbour, then the
- * hard metrics of `evaluateMask` (smooth = 1) against the original-size mask. Optionally the
- * same at the input size, against the mask as the network saw it.
+ * hard metrics of `evaluateMask` (smooth = 1) and the surface distances (HD95, ASSD) against the
+ * original-size mask. Post-processing (`postprocess`: keep the largest component, drop small
+ * ones) applies to the original-size prediction before it is scored. Optionally the hard
+ * metrics at the input size too, against the mask as the network saw it (not post-processed).
  *
  * Pure JavaScript on typed arrays (no tensors, no Node-only API).
  */
 import { UserError } from '../errors.js';
 import { evaluateMask, type SegmentationMetrics } from '../metrics/evaluation.js';
+import {
+  surfaceDistanceMetrics,
+  type SurfaceDistanceMetrics,
+} from '../metrics/surface_distance.js';
+import { postprocessMask, type PostprocessOptions } from '../util/components.js';
 import { lesionFraction, resizeMask, type BinaryMask } from '../util/raster.js';
 
 /** The default probability threshold: lesion where p > 0.5 (the reference's rounding). */
@@ -59,6 +66,8 @@ export function thresholdProbabilities(
 export interface ImageScore {
   /** The hard metrics at the original size (smooth = 1). */
   metrics: SegmentationMetrics;
+  /** HD95 and ASSD in pixels at the original size; null when either mask is empty. */
+  surface: SurfaceDistanceMetrics | null;
   /** The lesion's fraction of the image in the ground truth, at the original size. */
   truthArea: number;
   /** The lesion's fraction of the image in the prediction, at the original size. */
@@ -75,6 +84,35 @@ export interface ScoreOptions {
   threshold?: number;
   /** The ground truth at the input size (0/1), to score there as well. Default: none. */
   inputMask?: ArrayLike<number>;
+  /** Post-processing of the original-size prediction. Default: none. */
+  postprocess?: PostprocessOptions;
+}
+
+/**
+ * Scores a binary prediction at the original size (any tool's mask, or ours resized) against
+ * the ground truth: post-processing when asked, the hard metrics, lesion areas and surface
+ * distances. Both masks hold 0/1 (non-zero is lesion).
+ */
+export function scoreMask(
+  prediction: BinaryMask,
+  truth: BinaryMask,
+  options: Pick<ScoreOptions, 'postprocess'> = {},
+): ImageScore {
+  if (prediction.height !== truth.height || prediction.width !== truth.width) {
+    throw new UserError(
+      `scoreMask: the prediction is ${prediction.height}x${prediction.width} but the ground ` +
+        `truth is ${truth.height}x${truth.width}`,
+    );
+  }
+  const kept = options.postprocess ? postprocessMask(prediction, options.postprocess) : prediction;
+  // Both masks are 0/1: foreground is > 0.5 for either.
+  return {
+    metrics: evaluateMask(truth.data, kept.data),
+    surface: surfaceDistanceMetrics(truth, kept),
+    truthArea: lesionFraction(truth.data),
+    predictedArea: lesionFraction(kept.data),
+    prediction: kept,
+  };
 }
 
 /**
@@ -95,14 +133,7 @@ export function scorePrediction(
   checkThreshold(threshold, 'scorePrediction');
   const small = thresholdProbabilities(probabilities, inputSize, threshold);
   const prediction = resizeMask(small, [truth.height, truth.width]);
-  // Both masks are 0/1 now: foreground is > 0.5 for either.
-  const metrics = evaluateMask(truth.data, prediction.data);
-  const score: ImageScore = {
-    metrics,
-    truthArea: lesionFraction(truth.data),
-    predictedArea: lesionFraction(prediction.data),
-    prediction,
-  };
+  const score = scoreMask(prediction, truth, options);
   if (options.inputMask !== undefined) {
     if (options.inputMask.length !== small.data.length) {
       throw new UserError(

@@ -71,3 +71,22 @@ export async function writeImage(
 export async function writeMask(file: string, mask: BinaryMask): Promise<void> {
   await writeImage(file, maskToImage(mask), { format: 'png' });
 }
+
+/** Writes a 16-bit grey PNG (`data`: `height * width` values 0-65535, row-major), atomically. */
+export async function writeGrey16Png(
+  file: string,
+  data: Uint16Array,
+  height: number,
+  width: number,
+): Promise<void> {
+  if (data.length !== height * width) {
+    throw new UserError(
+      `writeGrey16Png: ${height}x${width} needs ${height * width} values, got ${data.length}`,
+    );
+  }
+  const bytes = await sharp(data, { raw: { width, height, channels: 1 } })
+    .toColourspace('grey16')
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+  await writeFileAtomic(file, bytes);
+}

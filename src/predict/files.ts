@@ -1,10 +1,13 @@
 /**
  * Prediction of image files, as `ftunet predict` runs it: the inputs are files or folders of
  * images; for each image `<stem>_mask.png` (0/255, the image's size), `<stem>_overlay.png`
- * (the mask's outline or tint over the image) and, with attention maps,
+ * (the mask's outline or tint over the image), with `saveProbabilities` `<stem>_prob.png` (16-bit
+ * grey, round(p x 65535), see probability_map.ts) and, with attention maps,
  * `<stem>_attention_<k>.png` (gate k's coefficients as a viridis heat map at the image's
  * size; k = 1 is the deepest gate) are written atomically into the output folder. Unreadable
- * inputs are reported through a callback and skipped. Node-only (fs, sharp).
+ * inputs are reported through a callback and skipped. When the model records its training
+ * images' statistics, the images unlike them are counted and reported in one warning.
+ * Node-only (fs, sharp).
  */
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +16,10 @@ import { listFew, plural } from '../data/messages.js';
 import { listImageFolder } from '../data/listing.js';
 import { UserError } from '../errors.js';
 import { checkMaxPixels, decodeImage, DEFAULT_MAX_PIXELS, ImageReadError } from '../io/image.js';
-import { writeImage, writeMask } from '../io/write.js';
+import { writeGrey16Png, writeImage, writeMask } from '../io/write.js';
+import { DriftCheck, inputStatisticsOf } from '../data/input_statistics.js';
+import type { PostprocessOptions } from '../util/components.js';
+import { probabilityMap16 } from './probability_map.js';
 import { lesionFraction, type Interpolation } from '../util/raster.js';
 import { heatmapImage } from './colormap.js';
 import { overlayMask, type OverlayOptions } from './overlay.js';
@@ -41,10 +47,11 @@ export interface CollectedInputs {
 export function outputFileNames(
   stem: string,
   gates: number,
-): { mask: string; overlay: string; attention: string[] } {
+): { mask: string; overlay: string; probabilities: string; attention: string[] } {
   return {
     mask: `${stem}_mask.png`,
     overlay: `${stem}_overlay.png`,
+    probabilities: `${stem}_prob.png`,
     attention: Array.from({ length: gates }, (_, k) => `${stem}_attention_${k + 1}.png`),
   };
 }
@@ -112,6 +119,8 @@ export interface PredictedImage {
   lesionArea: number;
   mask: string;
   overlay: string;
+  /** The 16-bit probability map, with `saveProbabilities`. */
+  probabilities?: string;
   /** One heat map per gate, with attention maps. */
   attention: string[];
 }
@@ -142,6 +151,10 @@ export interface PredictFilesOptions {
    * `attention`. Default: TensorFlow.js in this thread.
    */
   engine?: InferenceEngine;
+  /** Also write `<stem>_prob.png`, the 16-bit probability map. Default false. */
+  saveProbabilities?: boolean;
+  /** Post-processing of each mask at the image's size. Default: none. */
+  postprocess?: PostprocessOptions;
   /** How the overlay is drawn. Default: `overlayMask`'s defaults (a green contour). */
   overlay?: OverlayOptions;
   /**
@@ -161,6 +174,11 @@ export interface PredictFilesResult {
   failed: InputFailure[];
   /** Entries of input folders that are not images. */
   skipped: string[];
+  /**
+   * One line when some images do not look like the model's training images (see
+   * data/input_statistics.ts); absent otherwise, or when the model records no statistics.
+   */
+  driftWarning?: string;
 }
 
 /**
@@ -178,7 +196,13 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
     ...(options.interpolation !== undefined ? { interpolation: options.interpolation } : {}),
     attention: options.attention ?? false,
     ...(options.engine !== undefined ? { engine: options.engine } : {}),
+    ...(options.postprocess !== undefined ? { postprocess: options.postprocess } : {}),
   });
+  const stats = inputStatisticsOf(options.model.getUserDefinedMetadata());
+  const drift =
+    stats !== undefined && stats.channels === predictor.inputShape[2]
+      ? new DriftCheck(stats)
+      : undefined;
   const collected = await collectInputs(options.inputs);
   const failed: InputFailure[] = [];
   const fail = (f: InputFailure): void => {
@@ -205,6 +229,7 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
       options.onProgress?.({ done: i + 1, total, input });
       continue;
     }
+    drift?.add(predictor.preprocess(image).data);
     const result = await predictor.predict(image);
     const names = outputFileNames(path.parse(input).name, result.attention.length);
     const size: [number, number] = [image.height, image.width];
@@ -214,12 +239,35 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
       attention: names.attention.map((n) => path.join(options.out, n)),
     };
     await writeMask(files.mask, result.mask);
+    let probabilities: string | undefined;
+    if (options.saveProbabilities) {
+      probabilities = path.join(options.out, names.probabilities);
+      const map = probabilityMap16(
+        result.probabilities,
+        [predictor.inputShape[0], predictor.inputShape[1]],
+        size,
+        predictor.threshold,
+      );
+      await writeGrey16Png(probabilities, map, size[0], size[1]);
+    }
     await writeImage(files.overlay, overlayMask(image, result.mask, options.overlay));
     for (const [k, map] of result.attention.entries()) {
       await writeImage(files.attention[k], heatmapImage(map, size));
     }
-    predicted.push({ input, size, lesionArea: lesionFraction(result.mask.data), ...files });
+    predicted.push({
+      input,
+      size,
+      lesionArea: lesionFraction(result.mask.data),
+      ...files,
+      ...(probabilities !== undefined ? { probabilities } : {}),
+    });
     options.onProgress?.({ done: i + 1, total, input });
   }
-  return { predicted, failed, skipped: collected.skipped };
+  const driftWarning = drift?.warning();
+  return {
+    predicted,
+    failed,
+    skipped: collected.skipped,
+    ...(driftWarning !== undefined ? { driftWarning } : {}),
+  };
 }

@@ -2,7 +2,10 @@
  * Prediction of single images of any size: convert the channels to the model's, resize to
  * its input size, predict with the `final` output (and, when asked, the attention map of
  * each gate), threshold, and resize the mask back to the image's size with nearest neighbour
- * as evaluation does. Browser-safe (tfjs and typed arrays only).
+ * as evaluation does; then, when asked, post-process the mask at the image's size (keep the
+ * largest component, drop small ones: util/components.ts). An ensemble or test-time
+ * augmentation is an engine (`AveragingEngine`, eval/ensemble.ts) whose mean probabilities
+ * are thresholded. Browser-safe (tfjs and typed arrays only).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -12,6 +15,7 @@ import { TfjsEngine, type InferenceEngine } from '../eval/engine.js';
 import { finalOutputModel, modelInputShape } from '../eval/evaluate.js';
 import { checkThreshold, DEFAULT_THRESHOLD, thresholdProbabilities } from '../eval/score.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
+import { postprocessMask, type PostprocessOptions } from '../util/components.js';
 import {
   convertChannels,
   INTERPOLATIONS,
@@ -32,10 +36,14 @@ export interface PredictorOptions {
   /** Also return each attention gate's map; the model must have gates. Default false. */
   attention?: boolean;
   /**
-   * What predicts the `final` output (the caller disposes of it), e.g. ONNX Runtime. Not with
-   * `attention`: the maps come from TensorFlow.js. Default: TensorFlow.js in this thread.
+   * What predicts the `final` output (the caller disposes of it), e.g. ONNX Runtime, or an
+   * ensemble or test-time augmentation (`AveragingEngine`). With `attention`, the maps come
+   * from the model's own unflipped pass in TensorFlow.js and the probabilities from the engine.
+   * Default: TensorFlow.js in this thread (with `attention`: that same pass).
    */
   engine?: InferenceEngine;
+  /** Post-processing of the mask at the image's size. Default: none. */
+  postprocess?: PostprocessOptions;
 }
 
 /** One gate's attention coefficients, at the gate's resolution. */
@@ -47,7 +55,7 @@ export interface AttentionMap extends ValueMap {
 
 /** The prediction of one image. */
 export interface ImagePrediction {
-  /** The binary mask (0/1) at the image's size. */
+  /** The binary mask (0/1) at the image's size, post-processed when asked. */
   mask: BinaryMask;
   /** The `final` output's probabilities at the input size, row-major. */
   probabilities: Float32Array;
@@ -68,6 +76,7 @@ export class Predictor {
   readonly interpolation: Interpolation;
   private readonly net: tfl.LayersModel;
   private readonly engine: InferenceEngine | undefined;
+  private readonly postprocess: PostprocessOptions | undefined;
 
   constructor(model: tfl.LayersModel, options: PredictorOptions = {}) {
     const fn = 'Predictor';
@@ -87,13 +96,8 @@ export class Predictor {
         `${fn}: the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are supported`,
       );
     }
-    if (options.attention && options.engine !== undefined) {
-      throw new UserError(
-        `${fn}: attention maps come from TensorFlow.js; give no engine with attention ` +
-          `(got ${options.engine.name})`,
-      );
-    }
     this.engine = options.engine;
+    this.postprocess = options.postprocess;
     if (options.attention) {
       this.gates = attentionGateNames(model);
       if (this.gates.length === 0) {
@@ -117,7 +121,6 @@ export class Predictor {
 
   /** Predicts one image (8-bit, 1 to 4 channels, any size). */
   async predict(image: RawImage): Promise<ImagePrediction> {
-    const [h, w] = this.inputShape;
     const x = this.preprocess(image);
     if (this.gates.length === 0) {
       const engine = this.engine ?? new TfjsEngine(this.net);
@@ -128,12 +131,7 @@ export class Predictor {
       } finally {
         xs.dispose();
       }
-      const small = thresholdProbabilities(probabilities, [h, w], this.threshold);
-      return {
-        mask: resizeMask(small, [image.height, image.width]),
-        probabilities,
-        attention: [],
-      };
+      return { mask: this.maskOf(probabilities, image), probabilities, attention: [] };
     }
     const outputs = tf.tidy(() => {
       const out = this.net.predict(imagesToTensor([x]));
@@ -145,15 +143,27 @@ export class Predictor {
     } finally {
       tf.dispose(outputs);
     }
-    const small = thresholdProbabilities(values[0], [h, w], this.threshold);
     const attention = this.gates.map((gate, k) => {
       const [, mh, mw] = outputs[k + 1].shape;
       return { data: values[k + 1], height: mh, width: mw, gate };
     });
-    return {
-      mask: resizeMask(small, [image.height, image.width]),
-      probabilities: values[0],
-      attention,
-    };
+    let probabilities = values[0];
+    if (this.engine !== undefined) {
+      const xs = imagesToTensor([x]);
+      try {
+        probabilities = await this.engine.predict(xs);
+      } finally {
+        xs.dispose();
+      }
+    }
+    return { mask: this.maskOf(probabilities, image), probabilities, attention };
+  }
+
+  /** Thresholded, resized to the image's size, post-processed when asked. */
+  private maskOf(probabilities: Float32Array, image: RawImage): BinaryMask {
+    const [h, w] = this.inputShape;
+    const small = thresholdProbabilities(probabilities, [h, w], this.threshold);
+    const mask = resizeMask(small, [image.height, image.width]);
+    return this.postprocess ? postprocessMask(mask, this.postprocess) : mask;
   }
 }

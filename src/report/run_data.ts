@@ -118,7 +118,10 @@ async function readText(file: string, what: string): Promise<string> {
 }
 
 /** Checks the fields of summary.json that the report reads; `file` names it in errors. */
-export function parseEvaluationSummary(value: unknown, file: string): EvaluationSummary {
+export function parseEvaluationSummary(
+  value: unknown,
+  file: string,
+): EvaluationSummary & { threshold: number } {
   const s = value as Record<string, unknown> | null;
   const isNum = (v: unknown): v is number => typeof v === 'number';
   if (typeof s !== 'object' || s === null) throw new UserError(`${file}: expected a JSON object`);
@@ -132,7 +135,7 @@ export function parseEvaluationSummary(value: unknown, file: string): Evaluation
     throw new UserError(`${file}: expected "threshold": a number from 0 to 1`);
   }
   if (!isNum(s.count)) throw new UserError(`${file}: expected "count": <number>`);
-  return s as EvaluationSummary;
+  return s as EvaluationSummary & { threshold: number };
 }
 
 /** Gathers everything the report of a run shows (see the module doc). */

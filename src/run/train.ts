@@ -6,6 +6,7 @@
  * first epoch, and after each epoch the best model, then the logs, then the checkpoint, so a
  * process killed at any moment leaves a run that resumes bit-identically. Node-only.
  */
+import { computeInputStatistics, INPUT_STATISTICS_KEY } from '../data/input_statistics.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -308,6 +309,15 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
         'learn to predict no lesion (check the masks, or --mask-suffix for folder data sets)',
     );
   }
+  // What the training images look like travels with every saved copy of the model, so that
+  // predict and evaluate can warn about images unlike them (data/input_statistics.ts).
+  model.setUserDefinedMetadata({
+    ...(model.getUserDefinedMetadata() ?? {}),
+    [INPUT_STATISTICS_KEY]: computeInputStatistics(
+      fold.train.map((i) => dataset.images[i]),
+      dataset.channels,
+    ),
+  });
   const objective = {
     loss: config.loss.name,
     finalLoss: MODEL_SUPERVISION[config.model.name].finalLoss,

@@ -73,12 +73,19 @@ describe('ftunet evaluate --run', () => {
     // DSC 321/359, 1/51, 1 -> mean 0.6379, population std 0.4393.
     assert.deepEqual(r.stdout.split('\n'), [
       'threshold_net: 3 test images of fold 0, threshold 0.5, scored at the original size',
-      'metric       mean     std',
-      'DSC        0.6379  0.4393',
-      'precision  0.9363  0.0900',
-      'recall     0.6732  0.4622',
-      'TNR        0.9894  0.0150',
-      'IoU        0.6096  0.4244',
+      'metric        mean     std',
+      'DSC         0.6379  0.4393',
+      'precision   0.9363  0.0900',
+      'recall      0.6732  0.4622',
+      'TNR         0.9894  0.0150',
+      'IoU         0.6096  0.4244',
+      // IoU of item 2 (1/51) counts 0: (IoU_1 + 0 + 1) / 3.
+      'ISIC score  0.6030',
+      // Only item 1 has both a lesion and a prediction (the CLI scoring test checks its values
+      // against the brute-force reference).
+      'HD95 px       2.00    0.00',
+      'ASSD px       0.64    0.00',
+      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels over the 1 of 3 images where both masks have a lesion',
       'lesion area: ground truth 5.19% ± 4.95%, prediction 4.89% ± 6.91%',
       // Items 2 and 3 (black images) predict nothing; item 2 has a lesion, item 3 none.
       'empty predictions: 2 of 3 images (1 with a lesion in the ground truth, scored precision 1); empty ground truths: 1 of 3',
@@ -97,6 +104,8 @@ describe('ftunet evaluate --run', () => {
       'recall',
       'tnr',
       'iou',
+      'hd95',
+      'assd',
       'truth_area',
       'predicted_area',
     ]);
@@ -104,8 +113,17 @@ describe('ftunet evaluate --run', () => {
       rows.slice(1).map((r) => r[0]),
       ['000001.png', '000002.png', '000003.png'],
     );
+    // HD95 and ASSD: defined for item 1 alone (test/cli/scoring.test.ts checks the values).
+    assert.deepEqual(
+      rows.slice(1).map((r) => r.slice(6, 8).map((v) => v !== '')),
+      [
+        [true, true],
+        [false, false],
+        [false, false],
+      ],
+    );
     expectClose(
-      rows.slice(1).flatMap((r) => r.slice(1).map(Number)),
+      rows.slice(1).flatMap((r) => [...r.slice(1, 6), ...r.slice(8)].map(Number)),
       [
         ...[321 / 359, 161 / 199, 1, 1153 / 1191, 161 / 199, 160 / 1350, 198 / 1350],
         ...[1 / 51, 1, 1 / 51, 1, 1 / 51, 50 / 1350, 0],
@@ -213,11 +231,13 @@ describe('ftunet evaluate errors: one line on stderr, exit code 2', () => {
     const cases: Array<[string[], string]> = [
       [
         [],
-        'ftunet: evaluate: give either --run RUN_DIR or --model DIR (with --dataset, --data and --out)\n',
+        'ftunet: evaluate: give one of --run RUN_DIR, --model DIR or --pred DIR (with --dataset, --data ' +
+          'and --out)\n',
       ],
       [
         ['--run', 'r', '--model', 'm'],
-        'ftunet: evaluate: give either --run RUN_DIR or --model DIR (with --dataset, --data and --out)\n',
+        'ftunet: evaluate: give one of --run RUN_DIR, --model DIR or --pred DIR (with --dataset, --data ' +
+          'and --out)\n',
       ],
       [
         ['--run', 'r', '--dataset', 'bus'],

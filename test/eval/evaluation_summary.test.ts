@@ -53,6 +53,7 @@ describe('summarizeEvaluation', () => {
       'model',
       'size',
       'lesionArea',
+      'thresholdedJaccard',
       'emptyPredictions',
       'emptyTruths',
     ]);
@@ -168,13 +169,19 @@ describe('summarizeEvaluation', () => {
 
 describe('metricsCsv', () => {
   test('header, one row per image in order, names quoted as RFC 4180, every digit kept', () => {
-    const third = { ...rows[0], name: 'c.png', metrics: m(1 / 3, 1, 1, 1, 1 / 3) };
+    const third = {
+      ...rows[0],
+      name: 'c.png',
+      metrics: m(1 / 3, 1, 1, 1, 1 / 3),
+      surface: { hd95: Math.SQRT2, assd: 0.5 },
+    };
+    // HD95 and ASSD are empty cells where undefined (here: not computed).
     assert.equal(
       metricsCsv([...rows, third]),
-      'name,dsc,precision,recall,tnr,iou,truth_area,predicted_area\n' +
-        'a.png,0.5,1,0.25,1,0.25,0.1,0.05\n' +
-        '"b, ""c"".png",1,0.5,0.75,0.5,0.75,0.3,0.25\n' +
-        'c.png,0.3333333333333333,1,1,1,0.3333333333333333,0.1,0.05\n',
+      'name,dsc,precision,recall,tnr,iou,hd95,assd,truth_area,predicted_area\n' +
+        'a.png,0.5,1,0.25,1,0.25,,,0.1,0.05\n' +
+        '"b, ""c"".png",1,0.5,0.75,0.5,0.75,,,0.3,0.25\n' +
+        'c.png,0.3333333333333333,1,1,1,0.3333333333333333,1.4142135623730951,0.5,0.1,0.05\n',
     );
   });
 
@@ -183,10 +190,10 @@ describe('metricsCsv', () => {
     const [header, first] = csv.split('\n');
     assert.equal(
       header,
-      'name,dsc,precision,recall,tnr,iou,truth_area,predicted_area,' +
+      'name,dsc,precision,recall,tnr,iou,hd95,assd,truth_area,predicted_area,' +
         'dsc_input_size,precision_input_size,recall_input_size,tnr_input_size,iou_input_size',
     );
-    assert.equal(first, 'a.png,0.5,1,0.25,1,0.25,0.1,0.05,1,1,1,1,0.5');
+    assert.equal(first, 'a.png,0.5,1,0.25,1,0.25,,,0.1,0.05,1,1,1,1,0.5');
   });
 });
 
@@ -195,23 +202,51 @@ describe('formatEvaluationSummary', () => {
     const s = summarizeEvaluation(rows, { threshold: 0.5, fold: 2, model: 'attn_reg' });
     assert.deepEqual(formatEvaluationSummary(s), [
       'attn_reg: 2 test images of fold 2, threshold 0.5, scored at the original size',
-      'metric       mean     std',
-      'DSC        0.7500  0.2500',
-      'precision  0.7500  0.2500',
-      'recall     0.5000  0.2500',
-      'TNR        0.7500  0.2500',
-      'IoU        0.5000  0.2500',
+      'metric        mean     std',
+      'DSC         0.7500  0.2500',
+      'precision   0.7500  0.2500',
+      'recall      0.5000  0.2500',
+      'TNR         0.7500  0.2500',
+      'IoU         0.5000  0.2500',
+      // IoU 0.25 counts 0, 0.75 counts: (0 + 0.75) / 2.
+      'ISIC score  0.3750',
+      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0)',
       'lesion area: ground truth 20.00% ± 10.00%, prediction 15.00% ± 10.00%',
       'empty predictions: 0 of 2 images; empty ground truths: 0 of 2',
     ]);
+    // With surface distances: undefined ones (null) are left out of the mean and counted.
+    const withSurface = summarizeEvaluation(
+      [
+        { ...rows[0], surface: { hd95: 3, assd: 1 } },
+        { ...rows[1], surface: null },
+        { ...rows[1], surface: { hd95: 1, assd: 0.5 } },
+      ],
+      { threshold: 0.5, fold: 2, model: 'attn_reg' },
+    );
+    assert.deepEqual(withSurface.hd95, { mean: 2, std: 1, count: 2 });
+    assert.deepEqual(withSurface.assd, { mean: 0.75, std: 0.25, count: 2 });
+    // ISIC score: IoU 0.25 counts 0, the two 0.75 count: 1.5 / 3.
+    assert.deepEqual(formatEvaluationSummary(withSurface).slice(7, 11), [
+      'ISIC score  0.5000',
+      'HD95 px       2.00    1.00',
+      'ASSD px       0.75    0.25',
+      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels over the 2 ' +
+        'of 3 images where both masks have a lesion',
+    ]);
+    const none = summarizeEvaluation([{ ...rows[0], surface: null }], {
+      threshold: 0.5,
+      fold: 2,
+      model: 'attn_reg',
+    });
+    assert.deepEqual(none.hd95, { mean: null, std: null, count: 0 });
     const t = summarizeEvaluation(
       rows.map((r) => ({ ...r, atInputSize: m(1, 1, 1, 1, 0.5) })),
       { threshold: 0.5, fold: null, model: 'unet', inputSize: [32, 32] },
     );
     const lines = formatEvaluationSummary(t);
     assert.equal(lines[0], 'unet: 2 images, threshold 0.5, scored at the original size');
-    assert.equal(lines[1], 'metric       mean     std  mean 32x32     std');
-    assert.equal(lines[6], 'IoU        0.5000  0.2500      0.5000  0.0000');
+    assert.equal(lines[1], 'metric        mean     std  mean 32x32     std');
+    assert.equal(lines[6], 'IoU         0.5000  0.2500      0.5000  0.0000');
   });
 
   test('one empty prediction on a lesion image; a summary.json without the counts', () => {

@@ -68,6 +68,7 @@ describe('collectInputs', () => {
     assert.deepEqual(outputFileNames('x.y', 2), {
       mask: 'x.y_mask.png',
       overlay: 'x.y_overlay.png',
+      probabilities: 'x.y_prob.png',
       attention: ['x.y_attention_1.png', 'x.y_attention_2.png'],
     });
   });

@@ -15,7 +15,9 @@ import { checkFolder } from '../../data/listing.js';
 import { readRunConfig } from '../../run/config.js';
 import type { DatasetSourceKind } from '../../data/dataset.js';
 import { datasetLayout } from '../../data/presets.js';
+import type { TtaMode } from '../../eval/ensemble.js';
 import {
+  evaluatePredictions,
   evaluateRun,
   evaluateSavedModel,
   type EvaluationProgress,
@@ -35,7 +37,11 @@ import { packageVersion } from '../version.js';
 
 interface EvaluateFlags {
   run?: string;
-  model?: string;
+  model?: string[];
+  pred?: string;
+  tta?: TtaMode;
+  keepLargest?: boolean;
+  minSize?: number;
   dataset?: DatasetSourceKind;
   data?: string;
   split?: string;
@@ -61,15 +67,21 @@ export function register(program: Command): void {
   program
     .command('evaluate')
     .description(
-      'score a model on test images at their original size: metrics.csv (per image) and ' +
-        'summary.json (mean and std of DSC, precision, recall, TNR, IoU)',
+      'score a model (or an ensemble, or masks made by any tool) on test images at their ' +
+        'original size: metrics.csv (per image) and summary.json (mean and std of DSC, ' +
+        'precision, recall, TNR, IoU, HD95, ASSD; the ISIC thresholded Jaccard)',
     )
     .option(
       '--run <dir>',
       'a run folder of ftunet train: its best model on its fold, into RUN/eval',
     )
-    .option('--model <dir>', 'a saved model folder (or a run folder: its best model)')
-    .addOption(flagOption('dataset', 'with --model: the data set'))
+    .addOption(flagOption('modelFolders'))
+    .option(
+      '--pred <dir>',
+      "score the masks in this folder instead of a model (any tool's, matched by stem: " +
+        '<stem>.png, <stem>_mask.png or <stem>_segmentation.png), with --dataset, --data, --out',
+    )
+    .addOption(flagOption('dataset', 'with --model or --pred: the data set'))
     .option('--data <dir>', 'the data folder (with --run: in place of the one the run records)')
     .option(
       '--split <file>',
@@ -83,6 +95,9 @@ export function register(program: Command): void {
     .option('--out <dir>', 'folder for metrics.csv and summary.json (default with --run: RUN/eval)')
     .addOption(flagOption('threshold'))
     .option('--input-size-metrics', 'also score at the network input size')
+    .addOption(flagOption('tta'))
+    .addOption(flagOption('keepLargest'))
+    .addOption(flagOption('minSize'))
     .option('--batch-size <n>', 'images predicted at once', parseBatchSize, DEFAULT_EVAL_BATCH_SIZE)
     .addOption(
       flagOption(
@@ -145,14 +160,23 @@ async function runEvaluate(
   flags: EvaluateFlags,
   warn: (message: string) => void,
 ): Promise<EvaluationReport> {
-  if ((flags.run === undefined) === (flags.model === undefined)) {
+  const sources = [flags.run, flags.model, flags.pred].filter((v) => v !== undefined).length;
+  if (sources !== 1) {
     throw new UserError(
-      'evaluate: give either --run RUN_DIR or --model DIR (with --dataset, --data and --out)',
+      'evaluate: give one of --run RUN_DIR, --model DIR or --pred DIR (with --dataset, --data ' +
+        'and --out)',
     );
   }
+  const postprocess = {
+    ...(flags.keepLargest ? { keepLargest: true } : {}),
+    ...(flags.minSize !== undefined ? { minSize: flags.minSize } : {}),
+  };
+  if (flags.pred !== undefined) return runEvaluatePredictions(flags, postprocess, warn);
   const cache = flags.cache;
   const common = {
     batchSize: flags.batchSize,
+    postprocess,
+    ...(flags.tta !== undefined ? { tta: flags.tta } : {}),
     inputSizeMetrics: flags.inputSizeMetrics ?? false,
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     ...(flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {}),
@@ -166,8 +190,10 @@ async function runEvaluate(
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       });
-      if (!flags.quiet) process.stderr.write(`ftunet evaluate: engine: ${engine.description}\n`);
       return engine;
+    },
+    onEngine: (description: string) => {
+      if (!flags.quiet) process.stderr.write(`ftunet evaluate: engine: ${description}\n`);
     },
   };
   if (flags.run !== undefined) {
@@ -209,15 +235,18 @@ async function runEvaluate(
   }
   const { fold } = flags;
   // The folders the flags name are checked before the backend starts (see above).
-  const source = await resolveModelSource(flags.model!);
-  // An exported folder records the threshold and resizing it was exported with.
+  const models = flags.model!;
+  const source = await resolveModelSource(models[0]);
+  for (const dir of models.slice(1)) await resolveModelSource(dir);
+  // An exported folder records the threshold and resizing it was exported with (the first
+  // model's, for an ensemble).
   const recorded = (await readExportMetadata(source.modelDir))?.predict;
   const interpolation = flags.interpolation ?? recorded?.interpolation;
   await checkFolder(datasetLayout(dataset), path.resolve(flags.data!));
   await startBackend(flags);
   return evaluateSavedModel({
     ...common,
-    model: flags.model!,
+    model: models,
     dataset,
     data: flags.data!,
     out: flags.out!,
@@ -226,6 +255,53 @@ async function runEvaluate(
     ...(fold !== undefined ? { fold } : {}),
     ...(interpolation !== undefined ? { interpolation } : {}),
     ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
+  });
+}
+
+/** `evaluate --pred`: masks made elsewhere, scored with no model and no backend. */
+async function runEvaluatePredictions(
+  flags: EvaluateFlags,
+  postprocess: { keepLargest?: boolean; minSize?: number },
+  warn: (message: string) => void,
+): Promise<EvaluationReport> {
+  for (const [name, value] of [
+    ['--dataset', flags.dataset],
+    ['--data', flags.data],
+    ['--out', flags.out],
+  ] as const) {
+    if (value === undefined) throw new UserError(`${name}: required with --pred`);
+  }
+  for (const [name, value] of [
+    ['--threshold', flags.threshold],
+    ['--tta', flags.tta],
+    ['--interpolation', flags.interpolation],
+    ['--input-size-metrics', flags.inputSizeMetrics],
+    ['--engine', flags.engine],
+  ] as const) {
+    if (value !== undefined) {
+      throw new UserError(`${name}: not used with --pred (the masks are scored as they are)`);
+    }
+  }
+  if (flags.fold !== undefined && flags.split === undefined) {
+    throw new UserError('--fold: applies to a split file; give --split FILE too');
+  }
+  if (flags.maskSuffix !== undefined && flags.dataset !== 'folder') {
+    throw new UserError(`--mask-suffix: applies to --dataset folder only, not ${flags.dataset}`);
+  }
+  await checkFolder('--pred', path.resolve(flags.pred!));
+  await checkFolder(datasetLayout(flags.dataset!), path.resolve(flags.data!));
+  return evaluatePredictions({
+    pred: flags.pred!,
+    dataset: flags.dataset!,
+    data: flags.data!,
+    out: flags.out!,
+    postprocess,
+    onWarning: warn,
+    ...(flags.split !== undefined ? { split: flags.split } : {}),
+    ...(flags.fold !== undefined ? { fold: flags.fold } : {}),
+    ...(flags.maskSuffix !== undefined ? { maskSuffix: flags.maskSuffix } : {}),
+    ...(flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {}),
+    ...(flags.quiet ? {} : { onProgress: progressLine }),
   });
 }
 

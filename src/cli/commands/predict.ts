@@ -8,7 +8,14 @@ import { initBackend } from '../../backend/select.js';
 import { DEFAULT_ENGINE, type EngineChoice, type InferenceEngine } from '../../eval/engine.js';
 import { openInferenceEngine } from '../../export/onnx_engine.js';
 import { UserError } from '../../errors.js';
-import { openModel, resolveModelSource } from '../../eval/model_source.js';
+import { openModel, resolveModelSource, type OpenedModel } from '../../eval/model_source.js';
+import {
+  AveragingEngine,
+  checkEnsembleInputs,
+  DEFAULT_TTA,
+  type TtaMode,
+} from '../../eval/ensemble.js';
+import { modelInputShape } from '../../eval/evaluate.js';
 import { DEFAULT_THRESHOLD } from '../../eval/score.js';
 import { readExportMetadata } from '../../export/read.js';
 import { attentionGateNames } from '../../models/build.js';
@@ -20,8 +27,12 @@ import { flagOption } from '../flags.js';
 import { choice } from '../parse.js';
 
 interface PredictFlags {
-  model: string;
+  model: string[];
   out: string;
+  saveProbabilities?: boolean;
+  tta?: TtaMode;
+  keepLargest?: boolean;
+  minSize?: number;
   attention?: boolean;
   threshold?: number;
   overlay: OverlayStyle;
@@ -39,11 +50,20 @@ export function register(program: Command): void {
     .command('predict')
     .description(
       'predict lesion masks of image files: <stem>_mask.png (0/255, original size), ' +
-        '<stem>_overlay.png and with --attention <stem>_attention_<k>.png',
+        '<stem>_overlay.png, with --save-probabilities <stem>_prob.png and with --attention ' +
+        '<stem>_attention_<k>.png',
     )
     .argument('<input...>', 'image files or folders of images')
-    .requiredOption('--model <dir>', 'a saved model folder, or a run folder (its best model)')
+    .addOption(flagOption('modelFolders').makeOptionMandatory())
     .requiredOption('--out <dir>', 'output folder (created)')
+    .option(
+      '--save-probabilities',
+      'also write <stem>_prob.png: the probability as 16-bit grey, round(p x 65535), at the ' +
+        "image's size (the mask before --keep-largest/--min-size is value/65535 > threshold)",
+    )
+    .addOption(flagOption('tta'))
+    .addOption(flagOption('keepLargest'))
+    .addOption(flagOption('minSize'))
     .option('--attention', "also write each attention gate's map as a heat map (k = 1 deepest)")
     .addOption(flagOption('threshold'))
     .addOption(
@@ -68,8 +88,11 @@ export function register(program: Command): void {
     .action(async (inputs: string[], flags: PredictFlags) => {
       const { overlay: style } = flags;
       const maxPixels = flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {};
-      const source = await resolveModelSource(flags.model);
-      // An exported folder records the threshold and resizing it was exported with.
+      const source = await resolveModelSource(flags.model[0]);
+      const others = [];
+      for (const dir of flags.model.slice(1)) others.push(await resolveModelSource(dir));
+      // An exported folder records the threshold and resizing it was exported with (the first
+      // model's, for an ensemble).
       const recorded = (await readExportMetadata(source.modelDir))?.predict;
       const threshold = flags.threshold ?? recorded?.threshold ?? DEFAULT_THRESHOLD;
       await initBackend({
@@ -78,9 +101,17 @@ export function register(program: Command): void {
           ? {}
           : { report: (line: string) => process.stderr.write(`ftunet predict: ${line}\n`) }),
       });
-      const opened = await openModel(source);
+      const models: OpenedModel[] = [];
       let engine: InferenceEngine | undefined;
       try {
+        for (const s of [source, ...others]) models.push(await openModel(s));
+        checkEnsembleInputs(
+          models.map((m, k) => ({
+            name: flags.model[k],
+            inputShape: modelInputShape(m.model, flags.model[k]),
+          })),
+        );
+        const opened = models[0];
         if (flags.attention && attentionGateNames(opened.model).length === 0) {
           throw new UserError(
             `--attention: model '${opened.name}' in ${opened.modelDir} has no attention gates ` +
@@ -89,16 +120,26 @@ export function register(program: Command): void {
         }
         const interpolation =
           flags.interpolation ?? opened.run?.dataset.interpolation ?? recorded?.interpolation;
-        engine = await predictEngine(opened.model, flags);
+        engine = await predictEngine(
+          models.map((m) => m.model),
+          flags,
+        );
         if (!flags.quiet) process.stderr.write(`ftunet predict: engine: ${engine.description}\n`);
+        const single = models.length === 1 && (flags.tta ?? DEFAULT_TTA) === 'none';
         const result = await predictFiles({
           model: opened.model,
           inputs,
           out: flags.out,
           attention: flags.attention ?? false,
-          // Attention maps come from TensorFlow.js, which then predicts the masks too.
-          ...(flags.attention ? {} : { engine }),
+          // Attention maps come from TensorFlow.js, whose pass gives the mask too unless there
+          // is an ensemble or test-time augmentation to average.
+          ...(flags.attention && single ? {} : { engine }),
           threshold,
+          saveProbabilities: flags.saveProbabilities ?? false,
+          postprocess: {
+            ...(flags.keepLargest ? { keepLargest: true } : {}),
+            ...(flags.minSize !== undefined ? { minSize: flags.minSize } : {}),
+          },
           ...(interpolation !== undefined ? { interpolation } : {}),
           overlay: { style },
           ...maxPixels,
@@ -106,6 +147,9 @@ export function register(program: Command): void {
             process.stderr.write(`ftunet predict: cannot read ${f.input}: ${f.reason}\n`),
           ...(flags.quiet ? {} : { onProgress: progressLine }),
         });
+        if (result.driftWarning !== undefined) {
+          process.stderr.write(`ftunet predict: warning: ${result.driftWarning}\n`);
+        }
         if (result.skipped.length > 0) {
           process.stderr.write(
             `ftunet predict: warning: skipped ${plural(result.skipped.length, 'entry', 'entries')} ` +
@@ -130,16 +174,31 @@ export function register(program: Command): void {
         }
       } finally {
         await engine?.dispose();
-        opened.model.dispose();
+        for (const m of models) m.model.dispose();
       }
     });
 }
 
 /**
- * The engine of `--engine` in this thread. Attention maps need TensorFlow.js: `auto` then
- * picks it, and `onnx` is a user error.
+ * The engine of `--engine` in this thread, one per model, averaged over the models and the
+ * flips of `--tta`. Attention maps need TensorFlow.js: `auto` then picks it, and `onnx` is a
+ * user error.
  */
-async function predictEngine(model: LayersModel, flags: PredictFlags): Promise<InferenceEngine> {
+async function predictEngine(
+  models: readonly LayersModel[],
+  flags: PredictFlags,
+): Promise<InferenceEngine> {
+  const engines: InferenceEngine[] = [];
+  try {
+    for (const model of models) engines.push(await modelEngine(model, flags));
+  } catch (err) {
+    for (const e of engines) await e.dispose();
+    throw err;
+  }
+  return new AveragingEngine(engines, flags.tta ?? DEFAULT_TTA);
+}
+
+async function modelEngine(model: LayersModel, flags: PredictFlags): Promise<InferenceEngine> {
   const choice = flags.engine ?? DEFAULT_ENGINE;
   if (flags.attention && choice === 'onnx') {
     throw new UserError(

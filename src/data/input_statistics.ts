@@ -1,0 +1,180 @@
+/**
+ * What the training images looked like, recorded with the model, and the check that warns when
+ * the images given to `predict` or `evaluate` do not look like them (a BUS model run on
+ * dermoscopy images segments nothing useful, silently).
+ *
+ * The statistics are taken on the images as the network sees them (channels converted,
+ * resized to the input size, 8-bit): for each image and channel, the mean and the standard
+ * deviation of its pixel values (brightness and contrast); over the training images, the mean
+ * and the population standard deviation of each. An image is unlike the training data when,
+ * in some channel, its brightness or contrast is more than `DRIFT_Z` spreads from the training
+ * mean, the spread being the training standard deviation but at least `DRIFT_MIN_SPREAD` grey
+ * levels (so that a very uniform training set does not flag small changes).
+ *
+ * They are stored in model.json's `userDefinedMetadata` under `inputStatistics` by training,
+ * so every copy of the model carries them (best model, checkpoint, export). Models trained
+ * before have none, and are not checked. Pure (no Node-only API).
+ */
+import { UserError } from '../errors.js';
+
+/** The key in a model's `userDefinedMetadata`. */
+export const INPUT_STATISTICS_KEY = 'inputStatistics';
+/** An image is unlike the training data beyond this many spreads from the training mean. */
+export const DRIFT_Z = 4;
+/** The smallest spread, in grey levels (0-255), used in the test. */
+export const DRIFT_MIN_SPREAD = 8;
+
+/** Mean and population standard deviation, per channel. */
+export interface ChannelStats {
+  mean: number[];
+  std: number[];
+}
+
+/** The training images' statistics (see the module doc). */
+export interface InputStatistics {
+  /** Channels of the images as the network sees them (1 grey, 3 RGB). */
+  channels: number;
+  /** Number of training images. */
+  images: number;
+  /** Per channel, over the images: mean and std of each image's mean pixel value (0-255). */
+  brightness: ChannelStats;
+  /** Per channel, over the images: mean and std of each image's pixel standard deviation. */
+  contrast: ChannelStats;
+}
+
+/** One image's brightness and contrast per channel. */
+export interface ImageIntensity {
+  /** Per channel: the mean pixel value (0-255). */
+  brightness: number[];
+  /** Per channel: the population standard deviation of the pixel values. */
+  contrast: number[];
+}
+
+/** Brightness and contrast per channel of an 8-bit image (channels last). */
+export function imageIntensity(pixels: ArrayLike<number>, channels: number): ImageIntensity {
+  const n = pixels.length / channels;
+  if (!(Number.isInteger(n) && n > 0)) {
+    throw new UserError(
+      `imageIntensity: ${pixels.length} values do not make ${channels}-channel pixels`,
+    );
+  }
+  const brightness: number[] = [];
+  const contrast: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let i = c; i < pixels.length; i += channels) sum += pixels[i];
+    const mean = sum / n;
+    let sq = 0;
+    for (let i = c; i < pixels.length; i += channels) sq += (pixels[i] - mean) ** 2;
+    brightness.push(mean);
+    contrast.push(Math.sqrt(sq / n));
+  }
+  return { brightness, contrast };
+}
+
+function channelStats(values: number[][], channels: number): ChannelStats {
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const m = values.reduce((s, v) => s + v[c], 0) / values.length;
+    mean.push(m);
+    std.push(Math.sqrt(values.reduce((s, v) => s + (v[c] - m) ** 2, 0) / values.length));
+  }
+  return { mean, std };
+}
+
+/** The statistics of training images (8-bit, `channels` channels last, any size). */
+export function computeInputStatistics(
+  images: readonly ArrayLike<number>[],
+  channels: number,
+): InputStatistics {
+  if (images.length === 0) throw new UserError('computeInputStatistics: no images');
+  const each = images.map((im) => imageIntensity(im, channels));
+  return {
+    channels,
+    images: images.length,
+    brightness: channelStats(
+      each.map((e) => e.brightness),
+      channels,
+    ),
+    contrast: channelStats(
+      each.map((e) => e.contrast),
+      channels,
+    ),
+  };
+}
+
+/**
+ * The training statistics a model's `userDefinedMetadata` records, or undefined (none, or not
+ * in this form: a model from before they were recorded).
+ */
+export function inputStatisticsOf(metadata: unknown): InputStatistics | undefined {
+  const s = (metadata as Record<string, unknown> | undefined)?.[INPUT_STATISTICS_KEY] as
+    InputStatistics | undefined;
+  const ok = (c: ChannelStats | undefined): boolean =>
+    c !== undefined &&
+    Array.isArray(c.mean) &&
+    Array.isArray(c.std) &&
+    c.mean.length === s!.channels &&
+    c.std.length === s!.channels;
+  if (s === undefined || typeof s.channels !== 'number' || !ok(s.brightness) || !ok(s.contrast)) {
+    return undefined;
+  }
+  return s;
+}
+
+/** How far an image is from the training data: the largest z over channels and measures. */
+export function driftScore(stats: InputStatistics, image: ImageIntensity): number {
+  let worst = 0;
+  for (const [measure, values] of [
+    ['brightness', image.brightness],
+    ['contrast', image.contrast],
+  ] as const) {
+    const ref = stats[measure];
+    for (let c = 0; c < Math.min(values.length, stats.channels); c++) {
+      const z = Math.abs(values[c] - ref.mean[c]) / Math.max(ref.std[c], DRIFT_MIN_SPREAD);
+      if (z > worst) worst = z;
+    }
+  }
+  return worst;
+}
+
+/** Collects images one by one and says, once, whether some were unlike the training data. */
+export class DriftCheck {
+  private checked = 0;
+  private readonly flagged: ImageIntensity[] = [];
+
+  constructor(readonly stats: InputStatistics) {}
+
+  /** Checks one image (8-bit, the training channels, as the network sees it). */
+  add(pixels: ArrayLike<number>): void {
+    const intensity = imageIntensity(pixels, this.stats.channels);
+    this.checked += 1;
+    if (driftScore(this.stats, intensity) > DRIFT_Z) this.flagged.push(intensity);
+  }
+
+  /**
+   * One line when some images were unlike the training data, e.g. "12 of 12 images do not look
+   * like the model's training images (brightness 171 here, 58 ± 12 in training; contrast 40
+   * here, 31 ± 6): its masks may be meaningless"; undefined otherwise.
+   */
+  warning(): string | undefined {
+    if (this.flagged.length === 0) return undefined;
+    const { brightness, contrast } = this.stats;
+    const avg = (k: 'brightness' | 'contrast'): number =>
+      this.flagged.reduce((s, f) => s + f[k].reduce((a, b) => a + b, 0) / f[k].length, 0) /
+      this.flagged.length;
+    const ref = (c: ChannelStats): string => {
+      const m = c.mean.reduce((a, b) => a + b, 0) / c.mean.length;
+      const s = c.std.reduce((a, b) => a + b, 0) / c.std.length;
+      return `${m.toFixed(0)} ± ${s.toFixed(0)}`;
+    };
+    const few = this.flagged.length === 1 ? 'image does' : 'images do';
+    return (
+      `${this.flagged.length} of ${this.checked} ${few} not look like the model's ` +
+      `${this.stats.images} training images (mean brightness ${avg('brightness').toFixed(0)} ` +
+      `there, ${ref(brightness)} in training; contrast ${avg('contrast').toFixed(0)}, ` +
+      `${ref(contrast)} in training): its masks may be meaningless`
+    );
+  }
+}
