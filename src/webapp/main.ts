@@ -19,6 +19,12 @@ import { BrowserImageError, decodeImageFile, toImageData } from '../browser/imag
 import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
 import { encodeMaskPng } from '../browser/png.js';
 import { Segmenter, type Segmentation } from '../browser/segmenter.js';
+import {
+  driftScore,
+  DRIFT_Z,
+  imageIntensity,
+  inputStatisticsOf,
+} from '../data/input_statistics.js';
 import { heatmapImage, VIRIDIS } from '../predict/colormap.js';
 import { overlayMask, type OverlayStyle } from '../predict/overlay.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
@@ -280,8 +286,11 @@ function makeResult(
     png: encodeMaskPng(mask),
     card,
   };
-  const note = channelNote(image, segmenter.loaded.metadata.predict.inputShape[2]);
-  if (note !== undefined) result.note = note;
+  const notes = [
+    channelNote(image, segmenter.loaded.metadata.predict.inputShape[2]),
+    driftNote(segmenter, image),
+  ].filter((n) => n !== undefined);
+  if (notes.length > 0) result.note = notes.join(' ');
   renderCard(result);
   return result;
 }
@@ -309,6 +318,26 @@ function channelNote(image: RawImage, modelChannels: number): string | undefined
     return 'This is a grey image and the model takes colour images: its grey was copied into red, green and blue, as ftunet predict does. Check that the model fits these images.';
   }
   return undefined;
+}
+
+/**
+ * A note when the image does not look like the model's training images (their brightness and
+ * contrast, recorded with the model by training), as `ftunet predict` warns.
+ */
+function driftNote(segmenter: Segmenter, image: RawImage): string | undefined {
+  const stats = inputStatisticsOf(segmenter.loaded.model.getUserDefinedMetadata());
+  if (stats === undefined || stats.channels !== segmenter.loaded.metadata.predict.inputShape[2]) {
+    return undefined;
+  }
+  const seen = imageIntensity(segmenter.preprocess(image).data, stats.channels);
+  if (driftScore(stats, seen) <= DRIFT_Z) return undefined;
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  return (
+    `This image does not look like the model's ${stats.images} training images ` +
+    `(brightness ${mean(seen.brightness).toFixed(0)}, ${mean(stats.brightness.mean).toFixed(0)} ± ` +
+    `${mean(stats.brightness.std).toFixed(0)} in training; contrast ${mean(seen.contrast).toFixed(0)}, ` +
+    `${mean(stats.contrast.mean).toFixed(0)} ± ${mean(stats.contrast.std).toFixed(0)}): its mask may be meaningless.`
+  );
 }
 
 function renderCard(r: Result): void {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
+import { INPUT_STATISTICS_KEY, type InputStatistics } from '../../src/data/input_statistics.js';
 import { saveModel } from '../../src/io/model_files.js';
 import { buildModel } from '../../src/models/build.js';
 import { convertChannels, resizeImage, type RawImage } from '../../src/util/raster.js';
@@ -137,16 +138,26 @@ export async function writeFixtureImages(dir: string): Promise<FixtureFile[]> {
   return files;
 }
 
-/** Writes a saturated model for the fixture images into `dir` (a model folder). */
+/**
+ * Writes a saturated model for the fixture images into `dir` (a model folder), with the
+ * training images' statistics `inputStatistics` recorded when given.
+ */
 export async function writeSaturatedModel(
   dir: string,
   files: readonly FixtureFile[],
   seed = 1,
+  inputStatistics?: InputStatistics,
 ): Promise<void> {
   const model = saturatedModel(
     files.map((f) => f.image),
     seed,
   );
+  if (inputStatistics !== undefined) {
+    model.setUserDefinedMetadata({
+      ...(model.getUserDefinedMetadata() as object),
+      [INPUT_STATISTICS_KEY]: inputStatistics,
+    });
+  }
   try {
     await saveModel(model, dir);
   } finally {
