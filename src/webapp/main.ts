@@ -27,12 +27,23 @@ import {
 } from '../data/input_statistics.js';
 import { heatmapImage, VIRIDIS } from '../predict/colormap.js';
 import { overlayMask, type OverlayStyle } from '../predict/overlay.js';
-import type { BinaryMask, RawImage } from '../util/raster.js';
+import {
+  convertChannels,
+  resizeImage,
+  resizeMask,
+  type BinaryMask,
+  type RawImage,
+} from '../util/raster.js';
 
 /** The built-in model, beside the page. */
 const MODEL_URL = 'model/model.json';
 /** Images whose header gives more pixels than this are refused (as `--max-pixels`). */
 const MAX_PIXELS = 100_000_000;
+/**
+ * The longest side of the pictures in the page: they are drawn at this size, not the image's
+ * (a 3188x2166 dermoscopy image would take seconds per picture); the masks stay full size.
+ */
+const DISPLAY_MAX = 480;
 /** How many recent timings the diagnostics keep. */
 const TIMINGS_KEPT = 20;
 
@@ -49,7 +60,10 @@ interface Result {
   prediction: Segmentation;
   threshold: number;
   mask: BinaryMask;
-  png: Uint8Array;
+  /** The image at the size the page shows it (see `DISPLAY_MAX`), RGB. */
+  display: RawImage;
+  /** The mask's PNG, made when it is first downloaded (a large image takes a while). */
+  png?: Uint8Array;
   card: HTMLElement;
   url?: string;
   /** How the image's channels were made to fit the model, when they did not already. */
@@ -258,6 +272,22 @@ function blendOver(image: RawImage, heat: RawImage): RawImage {
   return { data: out, height: image.height, width: image.width, channels: 3 };
 }
 
+/** The mask's PNG (made once). */
+function maskPng(r: Result): Uint8Array {
+  r.png ??= encodeMaskPng(r.mask);
+  return r.png;
+}
+
+/** `image` as RGB at the size the page shows it (longest side `DISPLAY_MAX` at most). */
+function displayImage(image: RawImage): RawImage {
+  const scale = Math.min(1, DISPLAY_MAX / Math.max(image.height, image.width));
+  const size: [number, number] = [
+    Math.max(1, Math.round(image.height * scale)),
+    Math.max(1, Math.round(image.width * scale)),
+  ];
+  return resizeImage(convertChannels(image, 3), size, scale < 1 ? 'bilinear' : 'nearest');
+}
+
 function overlayStyle(): { style: OverlayStyle; opacity: number } {
   return {
     style: ($('style') as HTMLSelectElement).value as OverlayStyle,
@@ -283,7 +313,7 @@ function makeResult(
     prediction,
     threshold,
     mask,
-    png: encodeMaskPng(mask),
+    display: displayImage(image),
     card,
   };
   const notes = [
@@ -341,8 +371,8 @@ function driftNote(segmenter: Segmenter, image: RawImage): string | undefined {
 }
 
 function renderCard(r: Result): void {
-  const { image, prediction, mask } = r;
-  const size: [number, number] = [image.height, image.width];
+  const { display, prediction, mask } = r;
+  const size: [number, number] = [display.height, display.width];
   const card = r.card;
   card.replaceChildren();
   const h = document.createElement('h2');
@@ -350,7 +380,7 @@ function renderCard(r: Result): void {
   const figures = document.createElement('div');
   figures.className = 'figures';
   const { style, opacity } = overlayStyle();
-  const overlay = canvasOf(overlayMask(image, mask, { style, opacity }));
+  const overlay = canvasOf(overlayMask(display, resizeMask(mask, size), { style, opacity }));
   overlay.className = 'overlay';
   figures.append(figure(overlay, `mask (${style})`));
   const prob = heatmapImage(
@@ -366,7 +396,7 @@ function renderCard(r: Result): void {
     const heat = heatmapImage(map, size);
     figures.append(
       figure(
-        canvasOf(blendOver(image, heat)),
+        canvasOf(blendOver(display, heat)),
         `attention gate ${k + 1} (${map.height}x${map.width}; 0 to 1)`,
         colorBar(),
       ),
@@ -396,7 +426,9 @@ function renderCard(r: Result): void {
   input.addEventListener('change', () => {
     r.threshold = Number(input.value);
     r.mask = state.segmenter!.mask(r.prediction, r.threshold);
-    r.png = encodeMaskPng(r.mask);
+    delete r.png;
+    if (r.url) URL.revokeObjectURL(r.url);
+    delete r.url;
     renderCard(r);
     updateZip();
   });
@@ -404,11 +436,14 @@ function renderCard(r: Result): void {
     shown.textContent = Number(input.value).toFixed(2);
   });
   slider.append(input, ' ', shown);
-  if (r.url) URL.revokeObjectURL(r.url);
-  r.url = URL.createObjectURL(new Blob([r.png as BlobPart], { type: 'image/png' }));
   const link = document.createElement('a');
   link.className = 'button download';
-  link.href = r.url;
+  // The PNG is made on the first click: the link's address is set before the browser follows it.
+  link.href = r.url ?? '#';
+  link.addEventListener('click', () => {
+    r.url ??= URL.createObjectURL(new Blob([maskPng(r) as BlobPart], { type: 'image/png' }));
+    link.href = r.url;
+  });
   link.download = `${r.stem}_mask.png`;
   link.textContent = `Download ${r.stem}_mask.png`;
   stats.append(area, time, slider, link);
@@ -426,11 +461,19 @@ function csvField(text: string): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** The results changed: the zip is made again on its next click. */
 function updateZip(): void {
   const link = $('zip') as HTMLAnchorElement;
   if (state.zipUrl) URL.revokeObjectURL(state.zipUrl);
   state.zipUrl = undefined;
   if (state.results.length === 0) return;
+  link.href = '#';
+  link.classList.remove('disabled');
+  link.removeAttribute('aria-disabled');
+}
+
+/** Every mask and a CSV of the areas, as one zip. */
+function makeZip(): Uint8Array {
   const files: Record<string, Uint8Array> = {};
   const rows = ['file,mask,width,height,threshold,lesion_pixels,lesion_percent'];
   const used = new Set<string>();
@@ -438,7 +481,7 @@ function updateZip(): void {
     let name = `${r.stem}_mask.png`;
     for (let k = 2; used.has(name); k++) name = `${r.stem}_${k}_mask.png`;
     used.add(name);
-    files[name] = r.png;
+    files[name] = maskPng(r);
     let pixels = 0;
     for (let i = 0; i < r.mask.data.length; i++) pixels += r.mask.data[i];
     rows.push(
@@ -454,12 +497,7 @@ function updateZip(): void {
     );
   }
   files['areas.csv'] = new TextEncoder().encode(rows.join('\n') + '\n');
-  state.zipUrl = URL.createObjectURL(
-    new Blob([zipSync(files, { level: 6 }) as BlobPart], { type: 'application/zip' }),
-  );
-  link.href = state.zipUrl;
-  link.classList.remove('disabled');
-  link.removeAttribute('aria-disabled');
+  return zipSync(files, { level: 6 });
 }
 
 function rerenderAll(): void {
@@ -549,6 +587,17 @@ function wire(): void {
   $('style').addEventListener('change', rerenderAll);
   $('opacity').addEventListener('change', rerenderAll);
   $('copy-diag').addEventListener('click', () => void copyDiagnostics());
+  const zip = $('zip') as HTMLAnchorElement;
+  zip.addEventListener('click', (e) => {
+    if (state.results.length === 0) {
+      e.preventDefault();
+      return;
+    }
+    state.zipUrl ??= URL.createObjectURL(
+      new Blob([makeZip() as BlobPart], { type: 'application/zip' }),
+    );
+    zip.href = state.zipUrl;
+  });
   $('diagnostics').addEventListener('toggle', updateDiagnostics);
   const modelFiles = $('model-files') as HTMLInputElement;
   modelFiles.addEventListener('change', () => {
