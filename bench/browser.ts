@@ -5,7 +5,10 @@
  * TensorFlow.js in the page (wasm with 1 thread and one per core, and webgl), at the paper's
  * presets (128x128x1 batch 16, 192x256x3 batch 8). Not a test: speed only.
  *
- *   npm run build && npm run bench:browser [-- --json] [--quick] [--runs N] [--timeout S]
+ *   npm run build && npm run bench:browser [-- --json] [--quick] [--cpu] [--runs N] [--timeout S]
+ *
+ * `--cpu` leaves out the GPU rows (WebGPU, WebGL): on a machine whose only GPU is a software
+ * rasteriser they only time out.
  *
  * The page is served by a tiny HTTP server on 127.0.0.1 with cross-origin isolation
  * (COOP/COEP headers), which threaded wasm needs; it serves onnxruntime-web's and
@@ -285,6 +288,8 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const json = argv.includes('--json');
   const quick = argv.includes('--quick');
+  const cpuOnly = argv.includes('--cpu');
+  const engines = cpuOnly ? ENGINES.filter((e) => e.provider === 'wasm') : ENGINES;
   const option = (name: string, fallback: number) => {
     const i = argv.indexOf(name);
     return i >= 0 ? Number(argv[i + 1]) : fallback;
@@ -349,7 +354,7 @@ async function main(): Promise<void> {
     );
 
     const rows: Row[] = [];
-    for (const e of ENGINES) {
+    for (const e of engines) {
       for (const p of presets) {
         const row: Row = { ...e, preset: p.name, batch: p.batch };
         let result = await measure(context, origin, e, p, p.batch, runs, timeoutS);
