@@ -41,6 +41,7 @@ import {
   type WasmBackend,
 } from './kernel_calls.js';
 import { simdKernels, type RowOuterProduct } from './simd_kernels.js';
+import { useWinograd, winogradFilterGradient } from './winograd.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -83,6 +84,8 @@ function conv2DBackpropFilter(args: {
   }
   switch (path) {
     case 'auto': {
+      if (useWinograd(backend, 'filterGradient', info))
+        return winogradFilterGradient(backend, x, dy);
       const kernel = simdKernels(backend)?.rowOuterProduct;
       return kernel !== undefined
         ? filterGradientSimd(backend, kernel, x, dy, info)

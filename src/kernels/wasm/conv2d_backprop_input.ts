@@ -44,6 +44,7 @@ import {
   type WasmBackend,
 } from './kernel_calls.js';
 import { simdKernels } from './simd_kernels.js';
+import { useWinograd, winogradConv2d } from './winograd.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -158,6 +159,9 @@ function conv2DBackpropInput(args: {
       `Conv2DBackpropInput (wasm): dy shape [${dy.shape.join(',')}] does not match the ` +
         `convolution output [${expected.join(',')}]`,
     );
+  }
+  if (useWinograd(backend, 'inputGradient', info)) {
+    return winogradConv2d(backend, dy, filter, { flip: true });
   }
   const rows = axisPhases(h, ho, kh, sh, info.padInfo.top);
   const cols = axisPhases(w, wo, kw, sw, info.padInfo.left);

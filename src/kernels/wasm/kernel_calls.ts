@@ -13,6 +13,7 @@ import {
   backend_util,
   getKernel,
   type DataId,
+  type KernelConfig,
   type NamedAttrMap,
   type NamedTensorInfoMap,
   type TensorInfo,
@@ -38,13 +39,25 @@ export interface WasmBackend {
 /** The 4-D explicit padding format of tfjs-core (`[[0, 0], [top, bottom], [left, right], [0, 0]]`). */
 export type Pads4 = [[number, number], [number, number], [number, number], [number, number]];
 
+/** tfjs-backend-wasm's own kernels that ours replace, kept by `keepStockKernel`. */
+const stockKernels = new Map<string, KernelConfig>();
+
+/**
+ * Remembers the stock kernel `config` so that the calls here reach it (not the kernel that
+ * replaces it, which may call back here: our Conv2D runs Winograd, the direct paths want
+ * XNNPACK).
+ */
+export function keepStockKernel(config: KernelConfig): void {
+  stockKernels.set(config.kernelName, config);
+}
+
 function callKernel(
   name: string,
   backend: WasmBackend,
   inputs: NamedTensorInfoMap,
   attrs: NamedAttrMap,
 ): TensorInfo {
-  const kernel = getKernel(name, 'wasm');
+  const kernel = stockKernels.get(name) ?? getKernel(name, 'wasm');
   if (kernel === undefined) {
     throw new Error(`wasm gradient kernels: the wasm backend has no '${name}' kernel`);
   }

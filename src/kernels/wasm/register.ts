@@ -2,7 +2,9 @@
  * Registers the project's kernels for the wasm backend: the convolution gradients
  * `Conv2DBackpropFilter` (missing from tfjs-backend-wasm, so nothing with a convolution could
  * train on it) and `Conv2DBackpropInput` (replacing the stock plain loop), and an `Identity`
- * that shares memory instead of copying. See the files beside this one for how each works.
+ * that shares memory instead of copying, and `Conv2D` and `FusedConv2D` in front of the stock
+ * ones (Winograd for 3x3 stride-1 'same' convolutions where it is faster). See the files beside
+ * this one for how each works.
  */
 // The stock kernels must be registered before ours replace them (ES modules evaluate
 // dependencies first).
@@ -13,9 +15,11 @@ import {
   unregisterKernel,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
+import { conv2dConfig, fusedConv2dConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
 import { identityConfig } from './identity.js';
+import { keepStockKernel } from './kernel_calls.js';
 
 let registered = false;
 
@@ -32,5 +36,14 @@ export function registerWasmKernels(): void {
   replaceKernel(conv2DBackpropInputConfig);
   replaceKernel(conv2DBackpropFilterConfig);
   replaceKernel(identityConfig);
+  for (const [name, wrap] of [
+    ['Conv2D', conv2dConfig],
+    ['FusedConv2D', fusedConv2dConfig],
+  ] as const) {
+    const stock = getKernel(name, 'wasm');
+    if (stock === undefined) throw new Error(`registerWasmKernels: no stock wasm ${name} kernel`);
+    keepStockKernel(stock);
+    replaceKernel(wrap(stock));
+  }
   registered = true;
 }

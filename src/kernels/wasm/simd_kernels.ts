@@ -25,6 +25,7 @@
  * callers use another path. No Node-only API: runs in browsers too.
  */
 import type { WasmBackend } from './kernel_calls.js';
+import { backendMemory, compile, I32, ins, moduleOf, uleb, V128, vector } from './wasm_writer.js';
 
 /**
  * out[i, j] += sum over c < cols of a[c*aPix + 4i] * b[c*bPix + 4j] for i < na, j < nb (nb a
@@ -58,75 +59,6 @@ export interface SimdKernels {
   rowOuterProduct: RowOuterProduct;
   copyPixels: CopyPixels;
 }
-
-// --- A minimal WebAssembly binary writer: just what the kernel below uses. ---
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-}
-
-function vector(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, bytes: number[]): number[] {
-  return [id, ...uleb(bytes.length), ...bytes];
-}
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const VOID = 0x40;
-
-/** Instructions (https://webassembly.github.io/spec/core/binary/instructions.html). */
-const ins = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)],
-  add: [0x6a],
-  sub: [0x6b],
-  mul: [0x6c],
-  ltS: [0x48],
-  geS: [0x4e],
-  eq: [0x46],
-  block: [0x02, VOID],
-  loop: [0x03, VOID],
-  if: [0x04, VOID],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  /** v128.load with a 16-byte alignment hint and a constant offset. */
-  vload: (offset: number) => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
-  vstore: (offset: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],
-  /** v128.load32_splat: one float broadcast to four lanes. */
-  splat: (offset: number) => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
-  fadd: [0xfd, ...uleb(0xe4)],
-  fmul: [0xfd, ...uleb(0xe6)],
-};
 
 // Parameters of the exported function, then its locals.
 const A = 0;
@@ -248,35 +180,10 @@ function copyPixelsBody(): number[] {
 }
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = (params: number) => [
-    0x60,
-    ...vector(Array.from({ length: params }, () => [I32])),
-    ...vector([]),
-  ];
-  const bodies = [outerProductBody(), copyPixelsBody()];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vector([type(8), type(6)])),
-    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vector([[0], [1]])),
-    ...section(
-      7,
-      vector([
-        [...name('rowOuterProduct'), 0x00, 0],
-        [...name('copyPixels'), 0x00, 1],
-      ]),
-    ),
-    ...section(10, vector(bodies.map((f) => [...uleb(f.length), ...f]))),
+  return moduleOf([
+    { name: 'rowOuterProduct', params: 8, body: outerProductBody() },
+    { name: 'copyPixels', params: 6, body: copyPixelsBody() },
   ]);
-}
-
-/** The compiled module, or null where this engine rejects it (no SIMD, or a policy). */
-function compile(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | null {
-  try {
-    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    return null;
-  }
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -287,11 +194,8 @@ const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
  * or unreachable memory).
  */
 export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
-  const memory = (backend.wasm as { asm?: { memory?: unknown } }).asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return undefined;
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) {
-    return undefined;
-  }
+  const memory = backendMemory(backend.wasm);
+  if (memory === undefined) return undefined;
   let kernels = instances.get(memory);
   if (kernels === undefined) {
     if (compiled === undefined) {

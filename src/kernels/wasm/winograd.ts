@@ -1,0 +1,513 @@
+/**
+ * Winograd F(2x2, 3x3) convolutions for the wasm backend: the forward pass, the input gradient
+ * and the filter gradient of 3x3 stride-1 convolutions padded by one pixel on every side (a
+ * 3x3 stride-1 'same' convolution), on the SIMD kernels of `winograd_kernels.ts`. The kernels
+ * Conv2D, FusedConv2D (`conv2d.ts`), Conv2DBackpropInput and Conv2DBackpropFilter call them
+ * when `useWinograd` says so, else their direct paths.
+ *
+ * Forward: the filter becomes U[e][o / 8][i][o % 8] (16 x Ci x Co, G g G^T); the input is
+ * copied once with a zero border and its channels rounded up to 4 (its height and width to
+ * even); its 2x2-tiles are processed in blocks of tiles sized to stay in cache: per block,
+ * inputTransform writes V[e][t][c], 16 matrix products give M[e][t][o] = V[e] U[e], and
+ * outputTransform writes the 2x2 output pixels (+ bias, ReLU). Odd sizes go through an even
+ * temporary output that is then cropped.
+ *
+ * Input gradient: the same forward pass on dy with the filter rotated by 180 degrees and its
+ * channels swapped (dx = dy * rot180(W)^T, 'same' padding).
+ *
+ * Filter gradient: dL/dU[e] = sum over tiles of V[e][t] (x) Z[e][t] with Z = A dY A^T (the
+ * outer products summed by `rowOuterProduct` of `simd_kernels.ts`), then dW = G^T dL/dU G.
+ *
+ * Arithmetic: F(2x2, 3x3) multiplies by 1/2 only (exact in float32) and adds at most nine
+ * terms per transform; the results agree with the direct kernels to float32 rounding
+ * (test/kernels/wasm_winograd.test.ts bounds it).
+ */
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { allocate, heapF32, heapIndex, release, type WasmBackend } from './kernel_calls.js';
+import { simdKernels } from './simd_kernels.js';
+import { winogradKernels } from './winograd_kernels.js';
+
+/** Which algorithm computes 3x3 stride-1 'same' convolutions. */
+export type ConvAlgorithm = 'auto' | 'direct' | 'winograd';
+
+export const CONV_ALGORITHMS: readonly ConvAlgorithm[] = ['auto', 'direct', 'winograd'];
+
+/** The three kernels of a convolution layer. */
+export type ConvPass = 'forward' | 'inputGradient' | 'filterGradient';
+
+let algorithm: ConvAlgorithm = 'auto';
+
+/**
+ * Chooses the algorithm of 3x3 stride-1 'same' convolutions: `'auto'` (default) Winograd where
+ * `winogradWins` says it is faster, `'winograd'` wherever it applies, `'direct'` never (for
+ * tests and benchmarks).
+ */
+export function setConvAlgorithm(choice: ConvAlgorithm): void {
+  if (!CONV_ALGORITHMS.includes(choice)) {
+    throw new Error(
+      `setConvAlgorithm: unknown algorithm '${String(choice)}'; expected one of ` +
+        CONV_ALGORITHMS.join(', '),
+    );
+  }
+  algorithm = choice;
+}
+
+export function getConvAlgorithm(): ConvAlgorithm {
+  return algorithm;
+}
+
+/** Geometry of a convolution as the rule sees it: input [n, h, w, ci], ci -> co channels. */
+export interface WinogradShape {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+}
+
+/** Whether Winograd F(2x2, 3x3) computes this convolution: 3x3, stride 1, dilation 1, pad 1. */
+export function isWinogradConv(info: backend_util.Conv2DInfo): boolean {
+  const p = info.padInfo;
+  return (
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    p.top === 1 &&
+    p.bottom === 1 &&
+    p.left === 1 &&
+    p.right === 1 &&
+    info.inHeight === info.outHeight &&
+    info.inWidth === info.outWidth
+  );
+}
+
+/**
+ * The measured rule (`npm run bench:kernels -- --winograd`, CPU time): Winograd wins when
+ * both channel counts are at least WINOGRAD_MIN_CHANNELS; below, the transforms cost more than
+ * the products they save (a 1-channel input still pays for 4 channels).
+ */
+export const WINOGRAD_MIN_CHANNELS = 16;
+
+/** Whether Winograd is faster than the direct kernel for this pass and shape. */
+export function winogradWins(pass: ConvPass, s: WinogradShape): boolean {
+  switch (pass) {
+    case 'forward':
+    case 'inputGradient':
+    case 'filterGradient':
+      return s.ci >= WINOGRAD_MIN_CHANNELS && s.co >= WINOGRAD_MIN_CHANNELS;
+    default:
+      throw new Error(
+        `winogradWins: unknown pass '${String(pass)}'; expected one of forward, ` +
+          'inputGradient, filterGradient',
+      );
+  }
+}
+
+/**
+ * Whether the kernel of `pass` should run Winograd on this convolution: it applies, its
+ * output channels are a multiple of 4 (the output transform writes whole vectors), the SIMD
+ * kernels run, and the algorithm setting (with `winogradWins` for 'auto') says so.
+ */
+export function useWinograd(
+  backend: WasmBackend,
+  pass: ConvPass,
+  info: backend_util.Conv2DInfo,
+): boolean {
+  if (algorithm === 'direct' || !isWinogradConv(info)) return false;
+  const s: WinogradShape = {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    ci: info.inChannels,
+    co: info.outChannels,
+  };
+  // The forward pass of the input gradient maps co channels to ci.
+  const outChannels = pass === 'inputGradient' ? s.ci : s.co;
+  if (outChannels % 4 !== 0 && pass !== 'filterGradient') return false;
+  if (s.n * s.h * s.w * s.ci * s.co === 0) return false;
+  if (winogradKernels(backend) === undefined) return false;
+  if (pass === 'filterGradient' && simdKernels(backend) === undefined) return false;
+  return algorithm === 'winograd' || winogradWins(pass, s);
+}
+
+const ceil = (v: number, m: number) => Math.ceil(v / m) * m;
+
+/**
+ * Bytes of the per-block buffers (16 transformed tiles of input and output) that keep a block
+ * in the second-level cache; blocks hold at least MIN_BLOCK tiles so that each U[e] is reused.
+ */
+const BLOCK_BYTES = 512 * 1024;
+const MIN_BLOCK = 32;
+
+function blockTiles(tiles: number, channels: number): number {
+  const fit = Math.floor(BLOCK_BYTES / (16 * 4 * channels));
+  return Math.min(ceil(tiles, 4), Math.max(MIN_BLOCK, ceil(fit, 4)));
+}
+
+/** One run of tiles along a tile row: image, tile row, first tile column, count, block offset. */
+interface Segment {
+  img: number;
+  ty: number;
+  tx: number;
+  count: number;
+  offset: number;
+}
+
+/** The row segments of tiles [t0, t0 + count) in a grid of n images of th x tw tiles. */
+function segments(t0: number, count: number, th: number, tw: number): Segment[] {
+  const out: Segment[] = [];
+  for (let t = t0; t < t0 + count;) {
+    const img = Math.floor(t / (th * tw));
+    const rem = t - img * th * tw;
+    const ty = Math.floor(rem / tw);
+    const tx = rem - ty * tw;
+    const len = Math.min(tw - tx, t0 + count - t);
+    out.push({ img, ty, tx, count: len, offset: t - t0 });
+    t += len;
+  }
+  return out;
+}
+
+/**
+ * NHWC `t` [n, h, w, c] copied into a zeroed [n, rows, cols, channels] buffer at pixel
+ * (top, left), channels zero-padded.
+ */
+function padded(
+  backend: WasmBackend,
+  t: TensorInfo,
+  rows: number,
+  cols: number,
+  channels: number,
+  top: number,
+  left: number,
+): TensorInfo {
+  const [n, h, w, c] = t.shape;
+  const out = allocate(backend, [n, rows, cols, channels]);
+  const heap = heapF32(backend);
+  const src = heapIndex(backend, t);
+  const dst = heapIndex(backend, out);
+  const rowFloats = cols * channels;
+  for (let img = 0; img < n; img++) {
+    const base = dst + img * rows * rowFloats;
+    // Zero the border rows, then each copied row's margins.
+    heap.fill(0, base, base + top * rowFloats);
+    heap.fill(0, base + (top + h) * rowFloats, base + rows * rowFloats);
+    for (let y = 0; y < h; y++) {
+      const row = base + (top + y) * rowFloats;
+      const from = src + (img * h + y) * w * c;
+      heap.fill(0, row, row + left * channels);
+      heap.fill(0, row + (left + w) * channels, row + rowFloats);
+      if (channels === c) {
+        heap.copyWithin(row + left * channels, from, from + w * c);
+      } else {
+        for (let x = 0; x < w; x++) {
+          const p = row + (left + x) * channels;
+          for (let k = 0; k < c; k++) heap[p + k] = heap[from + x * c + k];
+          heap.fill(0, p + c, p + channels);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * U = G g G^T of every (input, output) channel pair, packed [16][co8 / 8][ci4][8] with zeros in
+ * the padding. `flip`: the filter is a forward filter [3, 3, ci', co'] of which the input
+ * gradient's rotated, channel-swapped filter is wanted (ci = co', co = ci').
+ */
+function transformFilter(
+  backend: WasmBackend,
+  filter: TensorInfo,
+  ci: number,
+  co: number,
+  ci4: number,
+  co8: number,
+  flip: boolean,
+): TensorInfo {
+  const u = allocate(backend, [16 * ci4 * co8]);
+  const heap = heapF32(backend);
+  const gBase = heapIndex(backend, filter);
+  const uBase = heapIndex(backend, u);
+  const eStride = ci4 * co8;
+  heap.fill(0, uBase, uBase + 16 * eStride);
+  const tap = ci * co;
+  const g = new Float64Array(9);
+  for (let i = 0; i < ci; i++) {
+    for (let o = 0; o < co; o++) {
+      for (let k = 0; k < 9; k++) {
+        // Forward: W[kh, kw, i, o]. Flipped: W[2 - kh, 2 - kw, o, i] with W [3, 3, co, ci].
+        g[k] = flip ? heap[gBase + (8 - k) * tap + o * ci + i] : heap[gBase + k * tap + i * co + o];
+      }
+      const dst = uBase + (o >> 3) * ci4 * 8 + i * 8 + (o & 7);
+      for (let r = 0; r < 4; r++) {
+        // Row r of G g (three columns), then that row times G^T.
+        let c0: number, c1: number, c2: number;
+        if (r === 0) [c0, c1, c2] = [g[0], g[1], g[2]];
+        else if (r === 3) [c0, c1, c2] = [g[6], g[7], g[8]];
+        else {
+          const s = r === 1 ? 0.5 : -0.5;
+          c0 = 0.5 * (g[0] + g[6]) + s * g[3];
+          c1 = 0.5 * (g[1] + g[7]) + s * g[4];
+          c2 = 0.5 * (g[2] + g[8]) + s * g[5];
+        }
+        const e = 4 * r;
+        heap[dst + e * eStride] = c0;
+        heap[dst + (e + 1) * eStride] = 0.5 * (c0 + c1 + c2);
+        heap[dst + (e + 2) * eStride] = 0.5 * (c0 - c1 + c2);
+        heap[dst + (e + 3) * eStride] = c2;
+      }
+    }
+  }
+  return u;
+}
+
+/**
+ * The 3x3 'same' convolution of NHWC `x` [n, h, w, ci] by Winograd: with `filter` [3, 3, ci,
+ * co] (or, `flip`, the input gradient of a convolution whose filter is [3, 3, co, ci]), plus
+ * `bias` [co] and ReLU when asked. co must be a multiple of 4.
+ */
+export function winogradConv2d(
+  backend: WasmBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  options: { flip?: boolean; bias?: TensorInfo; relu?: boolean } = {},
+): TensorInfo {
+  const kernels = winogradKernels(backend);
+  if (kernels === undefined) throw new Error('winogradConv2d: the SIMD kernels cannot run here');
+  const { flip = false, bias, relu = false } = options;
+  const [n, h, w, ci] = x.shape;
+  const co = flip ? filter.shape[2] : filter.shape[3];
+  if (co % 4 !== 0) throw new Error(`winogradConv2d: ${co} output channels; expected 4k`);
+  const th = Math.ceil(h / 2);
+  const tw = Math.ceil(w / 2);
+  const ci4 = ceil(ci, 4);
+  const co8 = ceil(co, 8);
+  const even = h % 2 === 0 && w % 2 === 0;
+  const tiles = n * th * tw;
+  const tb = blockTiles(tiles, ci4 + co8);
+
+  const temps: TensorInfo[] = [];
+  const keep = <T extends TensorInfo>(t: T): T => (temps.push(t), t);
+  let y: TensorInfo | undefined;
+  try {
+    const u = keep(transformFilter(backend, filter, ci, co, ci4, co8, flip));
+    const xp = keep(padded(backend, x, 2 * th + 2, 2 * tw + 2, ci4, 1, 1));
+    const v = keep(allocate(backend, [16 * tb * ci4]));
+    const m = keep(allocate(backend, [16 * tb * co8]));
+    const biasVec = keep(allocate(backend, [co]));
+    y = allocate(backend, [n, h, w, co]);
+    const yt = even ? y : keep(allocate(backend, [n, 2 * th, 2 * tw, co]));
+    const heap = heapF32(backend);
+    // V's rows beyond a block's last tile feed products nobody reads: keep them finite.
+    heap.fill(0, heapIndex(backend, v), heapIndex(backend, v) + 16 * tb * ci4);
+    const biasAt = heapIndex(backend, biasVec);
+    if (bias !== undefined) {
+      heap.copyWithin(biasAt, heapIndex(backend, bias), heapIndex(backend, bias) + co);
+    } else {
+      heap.fill(0, biasAt, biasAt + co);
+    }
+    const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const [uB, xB, vB, mB, yB, biasB] = [u, xp, v, m, yt, biasVec].map(at);
+    const wp = 2 * tw + 2;
+    const hp = 2 * th + 2;
+    const [yh, yw] = even ? [h, w] : [2 * th, 2 * tw];
+    for (let t0 = 0; t0 < tiles; t0 += tb) {
+      const count = Math.min(tb, tiles - t0);
+      const segs = segments(t0, count, th, tw);
+      for (const s of segs) {
+        const src = xB + ((s.img * hp + 2 * s.ty) * wp + 2 * s.tx) * ci4 * 4;
+        const dst = vB + s.offset * ci4 * 4;
+        kernels.inputTransform(
+          src,
+          wp * ci4 * 4,
+          ci4 * 4,
+          s.count,
+          ci4 / 4,
+          dst,
+          tb * ci4 * 4,
+          ci4 * 4,
+        );
+      }
+      for (let e = 0; e < 16; e++) {
+        kernels.gemm(
+          vB + e * tb * ci4 * 4,
+          uB + e * ci4 * co8 * 4,
+          mB + e * tb * co8 * 4,
+          ci4 / 4,
+          ceil(count, 4),
+          co8 / 8,
+          ci4 * 4,
+          co8 * 4,
+        );
+      }
+      for (const s of segs) {
+        const src = mB + s.offset * co8 * 4;
+        const dst = yB + ((s.img * yh + 2 * s.ty) * yw + 2 * s.tx) * co * 4;
+        kernels.outputTransform(
+          src,
+          tb * co8 * 4,
+          co8 * 4,
+          s.count,
+          co / 4,
+          dst,
+          yw * co * 4,
+          co * 4,
+          biasB,
+          relu ? 1 : 0,
+        );
+      }
+    }
+    if (!even) cropInto(backend, yt, y);
+    const result = y;
+    y = undefined;
+    return result;
+  } finally {
+    release(backend, y, ...temps);
+  }
+}
+
+/** Copies the top-left [n, h, w, c] of NHWC `from` into `to`. */
+function cropInto(backend: WasmBackend, from: TensorInfo, to: TensorInfo): void {
+  const [n, h, w, c] = to.shape;
+  const [, fh, fw] = from.shape;
+  const heap = heapF32(backend);
+  const src = heapIndex(backend, from);
+  const dst = heapIndex(backend, to);
+  for (let img = 0; img < n; img++) {
+    for (let r = 0; r < h; r++) {
+      const s = src + (img * fh + r) * fw * c;
+      heap.copyWithin(dst + (img * h + r) * w * c, s, s + w * c);
+    }
+  }
+}
+
+/**
+ * The filter gradient [3, 3, ci, co] of the 3x3 'same' convolution of NHWC `x` [n, h, w, ci]
+ * whose output gradient is `dy` [n, h, w, co], by Winograd.
+ */
+export function winogradFilterGradient(
+  backend: WasmBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+): TensorInfo {
+  const kernels = winogradKernels(backend);
+  const outer = simdKernels(backend)?.rowOuterProduct;
+  if (kernels === undefined || outer === undefined) {
+    throw new Error('winogradFilterGradient: the SIMD kernels cannot run here');
+  }
+  const [n, h, w, ci] = x.shape;
+  const co = dy.shape[3];
+  const th = Math.ceil(h / 2);
+  const tw = Math.ceil(w / 2);
+  const ci4 = ceil(ci, 4);
+  const co4 = ceil(co, 4);
+  const tiles = n * th * tw;
+  const tb = blockTiles(tiles, ci4 + co4);
+  const direct = h % 2 === 0 && w % 2 === 0 && co4 === co;
+
+  const temps: TensorInfo[] = [];
+  const keep = <T extends TensorInfo>(t: T): T => (temps.push(t), t);
+  let dw: TensorInfo | undefined;
+  try {
+    const xp = keep(padded(backend, x, 2 * th + 2, 2 * tw + 2, ci4, 1, 1));
+    const dyp = direct ? dy : keep(padded(backend, dy, 2 * th, 2 * tw, co4, 0, 0));
+    const v = keep(allocate(backend, [16 * tb * ci4]));
+    const z = keep(allocate(backend, [16 * tb * co4]));
+    const du = keep(allocate(backend, [16 * ci4 * co4]));
+    dw = allocate(backend, [3, 3, ci, co]);
+    const heap = heapF32(backend);
+    heap.fill(0, heapIndex(backend, du), heapIndex(backend, du) + 16 * ci4 * co4);
+    const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const [xB, dyB, vB, zB, duB] = [xp, dyp, v, z, du].map(at);
+    const wp = 2 * tw + 2;
+    const hp = 2 * th + 2;
+    const [dh, dwd] = [2 * th, 2 * tw];
+    for (let t0 = 0; t0 < tiles; t0 += tb) {
+      const count = Math.min(tb, tiles - t0);
+      for (const s of segments(t0, count, th, tw)) {
+        const src = xB + ((s.img * hp + 2 * s.ty) * wp + 2 * s.tx) * ci4 * 4;
+        kernels.inputTransform(
+          src,
+          wp * ci4 * 4,
+          ci4 * 4,
+          s.count,
+          ci4 / 4,
+          vB + s.offset * ci4 * 4,
+          tb * ci4 * 4,
+          ci4 * 4,
+        );
+        const [rows, cols] = direct ? [h, w] : [dh, dwd];
+        const from = dyB + ((s.img * rows + 2 * s.ty) * cols + 2 * s.tx) * co4 * 4;
+        kernels.gradientTransform(
+          from,
+          cols * co4 * 4,
+          co4 * 4,
+          s.count,
+          co4 / 4,
+          zB + s.offset * co4 * 4,
+          tb * co4 * 4,
+          co4 * 4,
+        );
+      }
+      for (let e = 0; e < 16; e++) {
+        outer(
+          vB + e * tb * ci4 * 4,
+          zB + e * tb * co4 * 4,
+          duB + e * ci4 * co4 * 4,
+          count,
+          ci4 * 4,
+          co4 * 4,
+          ci,
+          co4,
+        );
+      }
+    }
+    gradientToFilter(heap, heapIndex(backend, du), heapIndex(backend, dw), ci, co, ci4, co4);
+    const result = dw;
+    dw = undefined;
+    return result;
+  } finally {
+    release(backend, dw, ...temps);
+  }
+}
+
+/** dW[a][b][i][o] = sum over r, s of G[r][a] dU[4r + s][i][o] G[s][b] (G^T dU G). */
+function gradientToFilter(
+  heap: Float32Array,
+  du: number,
+  dw: number,
+  ci: number,
+  co: number,
+  ci4: number,
+  co4: number,
+): void {
+  const eStride = ci4 * co4;
+  const tap = ci * co;
+  const q = new Float64Array(12);
+  for (let i = 0; i < ci; i++) {
+    for (let o = 0; o < co; o++) {
+      const src = du + i * co4 + o;
+      // G^T along rows: q[a][s] for a < 3, s < 4.
+      for (let s = 0; s < 4; s++) {
+        const d0 = heap[src + s * eStride];
+        const d1 = heap[src + (4 + s) * eStride];
+        const d2 = heap[src + (8 + s) * eStride];
+        const d3 = heap[src + (12 + s) * eStride];
+        q[s] = d0 + 0.5 * (d1 + d2);
+        q[4 + s] = 0.5 * (d1 - d2);
+        q[8 + s] = 0.5 * (d1 + d2) + d3;
+      }
+      const dst = dw + i * co + o;
+      for (let a = 0; a < 3; a++) {
+        const [q0, q1, q2, q3] = [q[4 * a], q[4 * a + 1], q[4 * a + 2], q[4 * a + 3]];
+        heap[dst + 3 * a * tap] = q0 + 0.5 * (q1 + q2);
+        heap[dst + (3 * a + 1) * tap] = 0.5 * (q1 - q2);
+        heap[dst + (3 * a + 2) * tap] = 0.5 * (q1 + q2) + q3;
+      }
+    }
+  }
+}
