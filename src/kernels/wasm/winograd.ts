@@ -8,7 +8,7 @@
  * Forward: the filter becomes U[e][o / 8][i][o % 8] (16 x Ci x Co, G g G^T); the input is
  * copied once with a zero border and its channels rounded up to 4 (its height and width to
  * even); its 2x2-tiles are processed in blocks of tiles sized to stay in cache: per block,
- * inputTransform writes V[e][t][c], 16 matrix products give M[e][t][o] = V[e] U[e], and
+ * inputTransform writes V[e][c / 4][t][c % 4], 16 matrix products give M[e][t][o] = V[e] U[e], and
  * outputTransform writes the 2x2 output pixels (+ bias, ReLU). Odd sizes go through an even
  * temporary output that is then cropped.
  *
@@ -320,7 +320,8 @@ export function winogradConv2d(
       const segs = segments(t0, count, th, tw);
       for (const s of segs) {
         const src = xB + ((s.img * hp + 2 * s.ty) * wp + 2 * s.tx) * ci4 * 4;
-        const dst = vB + s.offset * ci4 * 4;
+        // V[e][c / 4][t][c % 4]: the layout the product reads fastest.
+        const dst = vB + s.offset * 16;
         kernels.inputTransform(
           src,
           wp * ci4 * 4,
@@ -329,7 +330,8 @@ export function winogradConv2d(
           ci4 / 4,
           dst,
           tb * ci4 * 4,
-          ci4 * 4,
+          16,
+          tb * 16,
         );
       }
       for (let e = 0; e < 16; e++) {
@@ -340,7 +342,7 @@ export function winogradConv2d(
           ci4 / 4,
           ceil(count, 4),
           co8 / 8,
-          ci4 * 4,
+          tb * 16,
           co8 * 4,
         );
       }
@@ -439,6 +441,7 @@ export function winogradFilterGradient(
           vB + s.offset * ci4 * 4,
           tb * ci4 * 4,
           ci4 * 4,
+          16,
         );
         const [rows, cols] = direct ? [h, w] : [dh, dwd];
         const from = dyB + ((s.img * rows + 2 * s.ty) * cols + 2 * s.tx) * co4 * 4;

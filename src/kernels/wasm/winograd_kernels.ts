@@ -17,9 +17,11 @@
  *   as 2x2 pixels of an NHWC output.
  * - `gradientTransform`: Z = A dY A^T, the filter gradient's transform of a 2x2 tile of the
  *   output gradient (dL/dU = Z ⊙ V, summed over tiles).
- * - `gemm`: out[t][o] = sum over c of a[t][c] * b[o / 8][c][o % 8], the 16 products of the
- *   forward pass; register tiles of 4 tiles by 8 output channels (8 accumulators), as the filter
- *   gradient's `rowOuterProduct` (simd_kernels.ts).
+ * - `gemm`: out[t][o] = sum over c of a[c / 4][t][c % 4] * b[o / 8][c][o % 8], the 16 products
+ *   of the forward pass; register tiles of 4 tiles by 8 output channels (8 accumulators, 16
+ *   splats from one 64-byte line of a per 4 channels), as the filter gradient's
+ *   `rowOuterProduct` (simd_kernels.ts). (With a as [t][c], four row pointers, it ran at half
+ *   the speed.)
  *
  * Relaxed SIMD: where the engine validates `f32x4.relaxed_madd`, `gemm` multiplies and adds in
  * one instruction (fused on hardware with FMA); else plain SIMD. Node.js 22 and later (V8 12)
@@ -39,6 +41,19 @@ export type InputTransform = (
   dst: number,
   eStride: number,
   tileStride: number,
+  cbStride: number,
+) => void;
+
+/** As InputTransform without cbStride (channel vectors are contiguous). */
+export type GradientTransform = (
+  src: number,
+  rowBytes: number,
+  pixBytes: number,
+  tiles: number,
+  cvs: number,
+  dst: number,
+  eStride: number,
+  tileStride: number,
 ) => void;
 
 export type OutputTransform = (
@@ -54,9 +69,10 @@ export type OutputTransform = (
   relu: number,
 ) => void;
 
-export type GradientTransform = InputTransform;
-
-/** `tiles` a multiple of 4; `jbs` blocks of 8 output channels; `cbs` vectors of 4 inputs. */
+/**
+ * `tiles` a multiple of 4; `jbs` blocks of 8 output channels; `cbs` vectors of 4 inputs; aCb
+ * the byte stride of a's channel vectors (16 x its tiles).
+ */
 export type Gemm = (
   a: number,
   b: number,
@@ -64,7 +80,7 @@ export type Gemm = (
   cbs: number,
   tiles: number,
   jbs: number,
-  aRow: number,
+  aCb: number,
   outRow: number,
 ) => void;
 
@@ -85,9 +101,9 @@ const inc = (local: number, value: number[]) => [...get(local), ...value, ...add
 const countDown = (local: number) => [...get(local), ...i32(1), ...sub, ...tee(local), ...brIf(0)];
 
 function inputTransformBody(): number[] {
-  const [SRC, ROW, PIX, TILES, CBS, DST, ESTRIDE, TSTRIDE] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [Q, W, W0, CB, R2, R3, P2, P3] = [8, 9, 10, 11, 12, 13, 14, 15];
-  const T = 16; // four v128 locals t0..t3
+  const [SRC, ROW, PIX, TILES, CBS, DST, ESTRIDE, TSTRIDE, CBSTRIDE] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [Q, W, W0, CB, R2, R3, P2, P3] = [9, 10, 11, 12, 13, 14, 15, 16];
+  const T = 17; // four v128 locals t0..t3
   const rowOff = [[], [...get(ROW), ...add], [...get(R2), ...add], [...get(R3), ...add]];
   const colOff = [[], [...get(PIX), ...add], [...get(P2), ...add], [...get(P3), ...add]];
   const load = (r: number, c: number) => [...get(Q), ...rowOff[r], ...colOff[c], ...vload(0)];
@@ -111,7 +127,7 @@ function inputTransformBody(): number[] {
     // (t B)[j] for j = 0..3, the same pattern along columns.
     for (const [u, v, op2] of rows) code.push(...store([...get(T + u), ...get(T + v), ...op2]));
   }
-  code.push(...inc(Q, i32(16)), ...inc(W0, i32(16)), ...countDown(CB), ...end);
+  code.push(...inc(Q, i32(16)), ...inc(W0, get(CBSTRIDE)), ...countDown(CB), ...end);
   code.push(...inc(SRC, get(P2)), ...inc(DST, get(TSTRIDE)), ...countDown(TILES), ...end);
   return body(8, 4, code);
 }
@@ -206,9 +222,10 @@ function gradientTransformBody(): number[] {
 }
 
 function gemmBody(fma: boolean): number[] {
-  const [A, B, OUT, CBS, TILES, JBS, AROW, OUTROW] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [P0, BP, OP, BJ, JB, CB, BJSTRIDE] = [8, 12, 13, 14, 15, 16, 17];
-  const ACC = 18; // 8 accumulators, two b vectors, one splat
+  // a is [cbs][tiles][4]: the 4x4 block of tiles i..i+3, channels 4cb..4cb+3 is 64 bytes.
+  const [A, B, OUT, CBS, TILES, JBS, ACB, OUTROW] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [AP, BP, OP, BJ, JB, CB, BJSTRIDE, K] = [8, 9, 10, 11, 12, 13, 14, 15];
+  const ACC = 16; // 8 accumulators, two b vectors, one splat
   const BV = ACC + 8;
   const S = BV + 2;
   const code: number[] = [];
@@ -217,25 +234,22 @@ function gemmBody(fma: boolean): number[] {
   code.push(...get(OUT), ...set(OP), ...get(B), ...set(BJ), ...get(JBS), ...set(JB));
   code.push(...loop); // blocks of 8 output channels
   for (let k = 0; k < 8; k++) code.push(...ins.vzero, ...set(ACC + k));
-  code.push(...get(A), ...set(P0));
-  for (let r = 1; r < 4; r++) code.push(...get(P0 + r - 1), ...get(AROW), ...add, ...set(P0 + r));
-  code.push(...get(BJ), ...set(BP), ...get(CBS), ...set(CB));
+  code.push(...get(A), ...set(AP), ...get(BJ), ...set(BP), ...get(CBS), ...set(CB));
   code.push(...loop); // input channels, 4 at a time
-  for (let k = 0; k < 4; k++) {
-    code.push(...get(BP), ...vload(32 * k), ...set(BV));
-    code.push(...get(BP), ...vload(32 * k + 16), ...set(BV + 1));
-    for (let r = 0; r < 4; r++) {
-      code.push(...get(P0 + r), ...splat(4 * k), ...set(S));
-      for (let v = 0; v < 2; v++) {
-        const acc = ACC + 2 * r + v;
-        if (fma) code.push(...get(S), ...get(BV + v), ...get(acc), ...ins.fmadd);
-        else code.push(...get(acc), ...get(S), ...get(BV + v), ...ins.fmul, ...ins.fadd);
-        code.push(...set(acc));
-      }
+  code.push(...i32(4), ...set(K), ...loop); // each of the 4 (unrolled, it ran slower)
+  code.push(...get(BP), ...vload(0), ...set(BV));
+  code.push(...get(BP), ...vload(16), ...set(BV + 1));
+  for (let r = 0; r < 4; r++) {
+    code.push(...get(AP), ...splat(16 * r), ...set(S));
+    for (let v = 0; v < 2; v++) {
+      const acc = ACC + 2 * r + v;
+      if (fma) code.push(...get(S), ...get(BV + v), ...get(acc), ...ins.fmadd);
+      else code.push(...get(acc), ...get(S), ...get(BV + v), ...ins.fmul, ...ins.fadd);
+      code.push(...set(acc));
     }
   }
-  for (let r = 0; r < 4; r++) code.push(...inc(P0 + r, i32(16)));
-  code.push(...inc(BP, i32(128)), ...countDown(CB), ...end);
+  code.push(...inc(AP, i32(4)), ...inc(BP, i32(32)), ...countDown(K), ...end);
+  code.push(...inc(AP, get(ACB)), ...inc(AP, i32(-16)), ...countDown(CB), ...end);
   for (let r = 0; r < 4; r++) {
     for (let v = 0; v < 2; v++) {
       code.push(...get(OP), ...get(OUTROW), ...i32(r), ...mul, ...add);
@@ -243,15 +257,15 @@ function gemmBody(fma: boolean): number[] {
     }
   }
   code.push(...inc(OP, i32(32)), ...inc(BJ, get(BJSTRIDE)), ...countDown(JB), ...end);
-  code.push(...get(A), ...get(AROW), ...i32(4), ...mul, ...add, ...set(A));
+  code.push(...inc(A, i32(64)));
   code.push(...get(OUT), ...get(OUTROW), ...i32(4), ...mul, ...add, ...set(OUT));
   code.push(...get(TILES), ...i32(4), ...sub, ...tee(TILES), ...brIf(0), ...end);
-  return body(10, 11, code);
+  return body(8, 11, code);
 }
 
 function moduleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
   return moduleOf([
-    { name: 'inputTransform', params: 8, body: inputTransformBody() },
+    { name: 'inputTransform', params: 9, body: inputTransformBody() },
     { name: 'outputTransform', params: 10, body: outputTransformBody() },
     { name: 'gradientTransform', params: 8, body: gradientTransformBody() },
     { name: 'gemm', params: 8, body: gemmBody(fma) },
