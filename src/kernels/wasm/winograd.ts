@@ -85,11 +85,13 @@ export function isWinogradConv(info: backend_util.Conv2DInfo): boolean {
 }
 
 /**
- * The measured rule (`npm run bench:kernels -- --winograd`, CPU time): Winograd wins when
- * both channel counts are at least WINOGRAD_MIN_CHANNELS; below, the transforms cost more than
- * the products they save (a 1-channel input still pays for 4 channels).
+ * The measured rule (`npm run bench:kernels -- --winograd`, CPU time, README's kernel table):
+ * Winograd wins in all three passes when both channel counts are at least
+ * WINOGRAD_MIN_CHANNELS (1.1-1.3x at 32 -> 32 channels, 1.6-2.5x from 64); at 16 -> 16 it
+ * loses (0.75x: the transforms, which move memory, cost more than the products they save),
+ * and a 1- or 3-channel input would still pay for 4 channels.
  */
-export const WINOGRAD_MIN_CHANNELS = 16;
+export const WINOGRAD_MIN_CHANNELS = 32;
 
 /** Whether Winograd is faster than the direct kernel for this pass and shape. */
 export function winogradWins(pass: ConvPass, s: WinogradShape): boolean {
