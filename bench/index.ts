@@ -12,7 +12,9 @@
  *    knows (`--steps`, `--workers`, `--micro-batch`) passes through unchanged.
  * 2. Convolution kernels (bench/kernels.ts, in this process): GFLOPS of the forward,
  *    input-gradient and filter-gradient kernels of every distinct convolution and transposed
- *    convolution of attn_reg at 128x128x1, batch 16; median of 5 runs after one warm-up.
+ *    convolution of attn_reg at 128x128x1, batch 16; median of 5 runs after one warm-up. On
+ *    wasm: the direct kernels, and Winograd F(2x2, 3x3) on the 3x3 stride-1 shapes (JSON
+ *    entries with `"algorithm": "winograd"`, GFLOPS counted as the direct arithmetic).
  *
  * `--quick` runs only the 128x128x1 network, and the kernels of one shape per (layer type,
  * kernel, stride), median of 3 runs. `--json` prints one object: `{"cores", "backend",
@@ -23,7 +25,13 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describeBackend, initBackend } from '../src/backend/select.js';
-import { benchKernels, formatKernelTable, type KernelBenchOptions } from './kernels.js';
+import {
+  benchKernels,
+  formatKernelTable,
+  WINOGRAD_NOTE,
+  winogradColumns,
+  type KernelBenchOptions,
+} from './kernels.js';
 import { formatTable } from '../src/util/text_table.js';
 
 /** What bench/network.js prints with `--json` (the fields read here). */
@@ -133,7 +141,14 @@ async function main(): Promise<void> {
   const kernelOptions: KernelBenchOptions = quick
     ? { shapes: 'classes', reps: 3, warmUp: 1 }
     : { shapes: 'all', reps: 5, warmUp: 1 };
-  const kernels = await benchKernels(kernelOptions);
+  // On wasm: the direct kernels, then Winograd forced on the shapes it applies to.
+  const wasm = info.name === 'wasm';
+  const direct = await benchKernels({
+    ...kernelOptions,
+    ...(wasm ? { algorithm: 'direct' as const } : {}),
+  });
+  const winograd = wasm ? await benchKernels({ ...kernelOptions, algorithm: 'winograd' }) : [];
+  const kernels = [...direct, ...winograd];
   if (json) {
     const { workers, networks } = network;
     console.log(JSON.stringify({ cores, backend: info.name, workers, networks, kernels }));
@@ -143,7 +158,9 @@ async function main(): Promise<void> {
     `convolution kernels of attn_reg 128x128x1, GFLOPS, median of ${kernelOptions.reps} runs ` +
       `after ${kernelOptions.warmUp} warm-up${quick ? ' (one shape per layer type, kernel, stride)' : ''}`,
   );
-  for (const line of formatKernelTable(kernels)) console.log(line);
+  const extra = winograd.length > 0 ? winogradColumns(winograd) : [];
+  for (const line of formatKernelTable(direct, extra)) console.log(line);
+  if (winograd.length > 0) console.log(WINOGRAD_NOTE);
 }
 
 main().catch((err: unknown) => {

@@ -33,12 +33,24 @@
  * `--stock` (wasm) also times tfjs-backend-wasm's own Conv2DBackpropInput for the input
  * gradient of each Conv2D layer (once: it is slow). `--xnnpack` (wasm) times the filter
  * gradient's fallback path (for wasm builds without SIMD).
+ *
+ * On wasm the main columns time the direct kernels (`setConvAlgorithm('direct')`), and the
+ * shapes Winograd F(2x2, 3x3) applies to (3x3 stride 1 'same') are timed again with Winograd
+ * forced (`W fwd`, `W dx`, `W dW`): their GFLOPS count the direct convolution's arithmetic,
+ * so that they compare with the direct columns (Winograd does 2.25x fewer multiplications).
+ * `auto`, what training runs, takes Winograd where `winogradWins` says so (src/kernels/wasm/
+ * winograd.ts). `--no-winograd` leaves the Winograd columns out.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { pathToFileURL } from 'node:url';
 import { describeBackend, initBackend } from '../src/backend/select.js';
 import { setFilterGradientPath } from '../src/kernels/wasm/conv2d_backprop_filter.js';
+import {
+  getConvAlgorithm,
+  setConvAlgorithm,
+  type ConvAlgorithm,
+} from '../src/kernels/wasm/winograd.js';
 import { buildModel } from '../src/models/build.js';
 import { formatTable } from '../src/util/text_table.js';
 
@@ -76,7 +88,13 @@ export interface KernelResult {
   op: KernelOp;
   /** The layer's shape, e.g. `16x128x128x64 -> 16x128x128x32 3x3 s1`. */
   shape: string;
+  /**
+   * GFLOPS, counting the direct convolution's arithmetic (2 * N * KH * KW * Cin * Cout * pixels)
+   * whichever algorithm ran.
+   */
   gflops: number;
+  /** The algorithm of 3x3 stride-1 'same' convolutions on wasm (`setConvAlgorithm`). */
+  algorithm?: ConvAlgorithm;
 }
 
 export interface KernelBenchOptions {
@@ -94,6 +112,22 @@ export interface KernelBenchOptions {
   warmUp?: number;
   /** Milliseconds on the clock to time by. Default the wall clock (`performance.now`). */
   clock?: () => number;
+  /**
+   * wasm only: the algorithm of 3x3 stride-1 'same' convolutions while timing; `'winograd'`
+   * times only the shapes it applies to (`winogradApplies`). Default: the current setting.
+   */
+  algorithm?: ConvAlgorithm;
+}
+
+/** Whether Winograd F(2x2, 3x3) computes this shape's kernels: 3x3, stride 1, 'same'. */
+export function winogradApplies(s: ConvShape): boolean {
+  return (
+    s.kernel[0] === 3 &&
+    s.kernel[1] === 3 &&
+    s.stride[0] === 1 &&
+    s.stride[1] === 1 &&
+    s.padding === 'same'
+  );
 }
 
 function median(values: number[]): number {
@@ -320,22 +354,65 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
     throw new Error(`benchKernels: warmUp must be a non-negative integer, got ${warmUp}`);
   }
   await tf.ready();
+  const wasm = tf.getBackend() === 'wasm';
+  const before = getConvAlgorithm();
+  const algorithm = wasm ? (options.algorithm ?? before) : undefined;
   const results: KernelResult[] = [];
-  for (const s of kernelShapes(options)) {
-    const { calls, operands } = kernelCalls(s);
-    const ms = timeCalls(calls, reps, warmUp, clock);
-    tf.dispose(operands);
-    const flops = convFlops(s);
-    const shape = describeShape(s);
-    results.push(...calls.map((c, k) => ({ op: c.op, shape, gflops: flops / ms[k] / 1e6 })));
-    // Let timers and I/O run between shapes.
-    await new Promise((resolve) => setImmediate(resolve));
+  try {
+    if (algorithm !== undefined) setConvAlgorithm(algorithm);
+    const shapes = kernelShapes(options).filter(
+      (s) => algorithm !== 'winograd' || winogradApplies(s),
+    );
+    for (const s of shapes) {
+      const { calls, operands } = kernelCalls(s);
+      const ms = timeCalls(calls, reps, warmUp, clock);
+      tf.dispose(operands);
+      const flops = convFlops(s);
+      const shape = describeShape(s);
+      results.push(
+        ...calls.map((c, k) => ({
+          op: c.op,
+          shape,
+          gflops: flops / ms[k] / 1e6,
+          ...(algorithm !== undefined ? { algorithm } : {}),
+        })),
+      );
+      // Let timers and I/O run between shapes.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    setConvAlgorithm(before);
   }
   return results;
 }
 
+/**
+ * The kernel table's Winograd columns (`W fwd GF*` and so on) from results timed with
+ * `algorithm: 'winograd'`; empty cells for shapes it does not apply to.
+ */
+export function winogradColumns(
+  results: KernelResult[],
+): { header: string; cell: (shape: string) => string }[] {
+  const cells = new Map<string, number>();
+  for (const r of results) cells.set(`${passOf(r.op)} ${r.shape}`, r.gflops);
+  const column = (pass: 'fwd' | 'dx' | 'dW') => ({
+    header: `W ${pass} GF*`,
+    cell: (shape: string) => cells.get(`${pass} ${shape}`)?.toFixed(1) ?? '',
+  });
+  return [column('fwd'), column('dx'), column('dW')];
+}
+
+/** What the Winograd columns' asterisk means. */
+export const WINOGRAD_NOTE =
+  "* Winograd F(2x2,3x3) forced, GFLOPS counted as the direct convolution's arithmetic " +
+  '(it does 2.25x fewer multiplications); training (auto) runs it where it is faster';
+
 const FORWARD: readonly KernelOp[] = ['conv2d', 'conv2dTranspose'];
 const INPUT_GRADIENT: readonly KernelOp[] = ['conv2dBackpropInput', 'conv2dTransposeBackpropInput'];
+
+function passOf(op: KernelOp): 'fwd' | 'dx' | 'dW' {
+  return FORWARD.includes(op) ? 'fwd' : INPUT_GRADIENT.includes(op) ? 'dx' : 'dW';
+}
 
 /**
  * A table with one line per shape: layer type, shape, and the GFLOPS of its forward (fwd),
@@ -351,8 +428,7 @@ export function formatKernelTable(
     const layer: LayerKind = r.op.startsWith('conv2dTranspose') ? 'conv2dTranspose' : 'conv2d';
     const key = `${layer} ${r.shape}`;
     const row = byShape.get(key) ?? { layer };
-    const pass = FORWARD.includes(r.op) ? 'fwd' : INPUT_GRADIENT.includes(r.op) ? 'dx' : 'dW';
-    row[pass] = r.gflops.toFixed(1);
+    row[passOf(r.op)] = r.gflops.toFixed(1);
     byShape.set(key, row);
   }
   const rows = [...byShape.entries()].map(([key, r]) => {
@@ -425,8 +501,19 @@ async function main(): Promise<void> {
   // The stock kernel was unregistered before the backend started, so it was never set up.
   stock?.setupFunc?.(tf.backend());
 
-  const options: KernelBenchOptions = { batch, shapes, reps, clock };
+  const wasm = info.name === 'wasm';
+  const options: KernelBenchOptions = {
+    batch,
+    shapes,
+    reps,
+    clock,
+    ...(wasm ? { algorithm: 'direct' as const } : {}),
+  };
   const results = await benchKernels(options);
+  const winograd =
+    wasm && !args.includes('--no-winograd')
+      ? await benchKernels({ ...options, algorithm: 'winograd' })
+      : [];
   const stockGflops =
     stock !== undefined ? benchStock(stock, kernelShapes(options), clock) : undefined;
   const timing = cpuTime ? 'cpu' : 'wall';
@@ -436,18 +523,21 @@ async function main(): Promise<void> {
         ? [...stockGflops].map(([shape, gflops]) => ({ op: 'conv2dBackpropInput', shape, gflops }))
         : undefined;
     const report = { backend: info.name, simd: info.simd, reps, timing, filterPath, stockKernels };
-    console.log(JSON.stringify({ ...report, kernels: results }, null, 2));
+    console.log(JSON.stringify({ ...report, kernels: [...results, ...winograd] }, null, 2));
     return;
   }
   console.log(
     `${describeBackend(info)}; attn_reg 128x128x1 convolutions, GFLOPS, median of ${reps} ` +
       `runs, ${cpuTime ? 'CPU' : 'wall-clock'} time; filter gradient path: ${filterPath}`,
   );
-  const extra =
-    stockGflops !== undefined
+  const extra = [
+    ...(winograd.length > 0 ? winogradColumns(winograd) : []),
+    ...(stockGflops !== undefined
       ? [{ header: 'stock dx GF', cell: (s: string) => stockGflops.get(s)?.toFixed(1) ?? '' }]
-      : [];
+      : []),
+  ];
   for (const line of formatKernelTable(results, extra)) console.log(line);
+  if (winograd.length > 0) console.log(WINOGRAD_NOTE);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

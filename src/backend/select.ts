@@ -19,6 +19,7 @@ import '@tensorflow/tfjs-layers';
 import { BackendError } from '../errors.js';
 import { registerGradients } from '../kernels/gradients/fused_batch_norm.js';
 import { registerWasmKernels } from '../kernels/wasm/register.js';
+import { CONV_ALGORITHMS, setConvAlgorithm, type ConvAlgorithm } from '../kernels/wasm/winograd.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
 export type BackendChoice = BackendName | 'auto';
@@ -27,6 +28,13 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu',
 
 /** The environment variable read when no backend is passed explicitly. */
 export const BACKEND_ENV_VAR = 'FTUNET_BACKEND';
+
+/**
+ * The environment variable that chooses the wasm backend's algorithm for 3x3 stride-1 'same'
+ * convolutions: `auto` (default), `direct` or `winograd` (see src/kernels/wasm/winograd.ts).
+ * Worker threads inherit it, so benchmarks compare both with `FTUNET_CONV_ALGORITHM=direct`.
+ */
+export const CONV_ALGORITHM_ENV_VAR = 'FTUNET_CONV_ALGORITHM';
 
 /** The optional native packages, in order of preference. */
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
@@ -130,6 +138,16 @@ export function describeBackend(info: BackendInfo): string {
 
 async function startWasm(): Promise<BackendInfo> {
   registerWasmKernels();
+  const algorithm = process.env[CONV_ALGORITHM_ENV_VAR]?.trim().toLowerCase();
+  if (algorithm !== undefined && algorithm !== '') {
+    if (!(CONV_ALGORITHMS as readonly string[]).includes(algorithm)) {
+      throw new BackendError(
+        `${CONV_ALGORITHM_ENV_VAR}: unknown algorithm '${algorithm}'; expected one of ` +
+          CONV_ALGORITHMS.join(', '),
+      );
+    }
+    setConvAlgorithm(algorithm as ConvAlgorithm);
+  }
   await setBackendOrThrow('wasm');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { name: 'wasm', simd: Boolean(simd) };
