@@ -3,8 +3,9 @@
  * `Conv2DBackpropFilter` (missing from tfjs-backend-wasm, so nothing with a convolution could
  * train on it) and `Conv2DBackpropInput` (replacing the stock plain loop), and an `Identity`
  * that shares memory instead of copying, and `Conv2D` and `FusedConv2D` in front of the stock
- * ones (Winograd for 3x3 stride-1 'same' convolutions where it is faster). See the files beside
- * this one for how each works.
+ * ones (Winograd for 3x3 stride-1 'same' convolutions where it is faster), and `Sum`, `Mean`
+ * (per-channel sums without a transposition) and `SplitV` (channel splits by a SIMD copy) in
+ * front of theirs. See the files beside this one for how each works.
  */
 // The stock kernels must be registered before ours replace them (ES modules evaluate
 // dependencies first).
@@ -15,11 +16,13 @@ import {
   unregisterKernel,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
+import { splitVConfig } from './channels.js';
 import { conv2dConfig, fusedConv2dConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
 import { identityConfig } from './identity.js';
 import { keepStockKernel } from './kernel_calls.js';
+import { meanConfig, sumConfig } from './reductions.js';
 
 let registered = false;
 
@@ -39,6 +42,9 @@ export function registerWasmKernels(): void {
   for (const [name, wrap] of [
     ['Conv2D', conv2dConfig],
     ['FusedConv2D', fusedConv2dConfig],
+    ['Sum', sumConfig],
+    ['Mean', meanConfig],
+    ['SplitV', splitVConfig],
   ] as const) {
     const stock = getKernel(name, 'wasm');
     if (stock === undefined) throw new Error(`registerWasmKernels: no stock wasm ${name} kernel`);

@@ -17,7 +17,11 @@
  * accumulators) spill registers; 2x16 and 3x8 were no better.
  *
  * `copyPixels`: a strided copy of pixel vectors, for interleaving the sub-pixel outputs of
- * the input gradient (4x faster than one `copyWithin` per pixel).
+ * the input gradient (4x faster than one `copyWithin` per pixel), and for splitting tensors
+ * along channels (`channels.ts`).
+ *
+ * `addRows`: column sums of a row-major matrix, added into a vector in memory: the sums of
+ * NHWC tensors over N, H and W (`reductions.ts`).
  *
  * Requirements: channel counts in multiples of 4 where said; SIMD support; the backend's
  * memory a plain (non-shared) WebAssembly.Memory reachable as `backend.wasm.asm.memory`, as in
@@ -55,9 +59,22 @@ export type CopyPixels = (
   dstStride: number,
 ) => void;
 
+/**
+ * acc[v] += sum over r < rows of src[r*rowBytes + 16v] for v < vecs (four floats each, rows
+ * >= 1, vecs >= 1): the column sums of a [rows, 4*vecs] float32 matrix, added into `acc`.
+ */
+export type AddRows = (
+  src: number,
+  rows: number,
+  vecs: number,
+  rowBytes: number,
+  acc: number,
+) => void;
+
 export interface SimdKernels {
   rowOuterProduct: RowOuterProduct;
   copyPixels: CopyPixels;
+  addRows: AddRows;
 }
 
 // Parameters of the exported function, then its locals.
@@ -179,10 +196,28 @@ function copyPixelsBody(): number[] {
   return [...vector([[...uleb(3), I32]]), ...body];
 }
 
+function addRowsBody(): number[] {
+  // Parameters src, rows, vecs, rowBytes, acc; locals s, a, v.
+  const [SRC, ROWS, VECS, ROW_BYTES, ACC, SP, AP, V] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const body: number[] = [...ins.loop];
+  body.push(...ins.get(SRC), ...ins.set(SP), ...ins.get(ACC), ...ins.set(AP));
+  body.push(...ins.get(VECS), ...ins.set(V), ...ins.loop);
+  body.push(...ins.get(AP), ...ins.get(AP), ...ins.vload(0), ...ins.get(SP), ...ins.vload(0));
+  body.push(...ins.fadd, ...ins.vstore(0));
+  body.push(...ins.get(SP), ...ins.i32(16), ...ins.add, ...ins.set(SP));
+  body.push(...ins.get(AP), ...ins.i32(16), ...ins.add, ...ins.set(AP));
+  body.push(...ins.get(V), ...ins.i32(1), ...ins.sub, ...ins.tee(V), ...ins.brIf(0), ...ins.end);
+  body.push(...ins.get(SRC), ...ins.get(ROW_BYTES), ...ins.add, ...ins.set(SRC));
+  body.push(...ins.get(ROWS), ...ins.i32(1), ...ins.sub, ...ins.tee(ROWS), ...ins.brIf(0));
+  body.push(...ins.end, ...ins.end);
+  return [...vector([[...uleb(3), I32]]), ...body];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   return moduleOf([
     { name: 'rowOuterProduct', params: 8, body: outerProductBody() },
     { name: 'copyPixels', params: 6, body: copyPixelsBody() },
+    { name: 'addRows', params: 5, body: addRowsBody() },
   ]);
 }
 
@@ -206,6 +241,7 @@ export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
     kernels = {
       rowOuterProduct: exports.rowOuterProduct as RowOuterProduct,
       copyPixels: exports.copyPixels as CopyPixels,
+      addRows: exports.addRows as AddRows,
     };
     instances.set(memory, kernels);
   }
