@@ -43,6 +43,7 @@ const CASES: [number, number, number, number, number][] = [
   [2, 9, 7, 1, 32],
   [2, 6, 6, 3, 32],
   [2, 4, 5, 36, 20],
+  [2, 5, 5, 32, 6],
 ];
 
 let maxError = 0;

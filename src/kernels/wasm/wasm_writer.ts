@@ -59,6 +59,8 @@ export const ins = {
   ltS: [0x48],
   geS: [0x4e],
   eq: [0x46],
+  and: [0x71],
+  shrU: [0x76],
   block: [0x02, VOID],
   loop: [0x03, VOID],
   if: [0x04, VOID],
@@ -72,6 +74,11 @@ export const ins = {
   splat: (offset: number) => [...simd(0x09), 2, ...uleb(offset)],
   /** v128.const of sixteen zero bytes. */
   vzero: [...simd(0x0c), ...new Array<number>(16).fill(0)],
+  /** v128.const of four copies of the float32 `v`. */
+  fconst: (v: number) => {
+    const bytes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
+    return [...simd(0x0c), ...Array.from(bytes)];
+  },
   fadd: simd(0xe4),
   fsub: simd(0xe5),
   fmul: simd(0xe6),

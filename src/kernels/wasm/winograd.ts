@@ -23,9 +23,16 @@
  * (test/kernels/wasm_winograd.test.ts bounds it).
  */
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { allocate, heapF32, heapIndex, release, type WasmBackend } from './kernel_calls.js';
+import {
+  allocate,
+  heapF32,
+  heapIndex,
+  release,
+  transpose,
+  type WasmBackend,
+} from './kernel_calls.js';
 import { simdKernels } from './simd_kernels.js';
-import { winogradKernels } from './winograd_kernels.js';
+import { winogradKernels, type WinogradKernels } from './winograd_kernels.js';
 
 /** Which algorithm computes 3x3 stride-1 'same' convolutions. */
 export type ConvAlgorithm = 'auto' | 'direct' | 'winograd';
@@ -138,6 +145,14 @@ export function useWinograd(
 const ceil = (v: number, m: number) => Math.ceil(v / m) * m;
 
 /**
+ * The distance in floats between the 16 transformed elements of a buffer holding `floats` per
+ * element: 16 floats (one cache line) more, so that the 16 streams a transform reads or writes
+ * do not all fall into one set of the first-level cache (the sizes are mostly powers of two;
+ * the filter transform of 512 channels ran 5x slower without).
+ */
+const stride = (floats: number) => floats + 16;
+
+/**
  * Bytes of the per-block buffers (16 transformed tiles of input and output) that keep a block
  * in the second-level cache; blocks hold at least MIN_BLOCK tiles so that each U[e] is reused.
  */
@@ -218,11 +233,13 @@ function padded(
 
 /**
  * U = G g G^T of every (input, output) channel pair, packed [16][co8 / 8][ci4][8] with zeros in
- * the padding. `flip`: the filter is a forward filter [3, 3, ci', co'] of which the input
- * gradient's rotated, channel-swapped filter is wanted (ci = co', co = ci').
+ * the padding, by the SIMD `filterTransform` (co a multiple of 4). `flip`: the filter is a
+ * forward filter [3, 3, co, ci] of which the input gradient's rotated, channel-swapped filter
+ * is wanted: transposed to [3, 3, ci, co] first, then read with its taps in reverse.
  */
 function transformFilter(
   backend: WasmBackend,
+  kernels: WinogradKernels,
   filter: TensorInfo,
   ci: number,
   co: number,
@@ -230,41 +247,31 @@ function transformFilter(
   co8: number,
   flip: boolean,
 ): TensorInfo {
-  const u = allocate(backend, [16 * ci4 * co8]);
-  const heap = heapF32(backend);
-  const gBase = heapIndex(backend, filter);
-  const uBase = heapIndex(backend, u);
-  const eStride = ci4 * co8;
-  heap.fill(0, uBase, uBase + 16 * eStride);
-  const tap = ci * co;
-  const g = new Float64Array(9);
-  for (let i = 0; i < ci; i++) {
-    for (let o = 0; o < co; o++) {
-      for (let k = 0; k < 9; k++) {
-        // Forward: W[kh, kw, i, o]. Flipped: W[2 - kh, 2 - kw, o, i] with W [3, 3, co, ci].
-        g[k] = flip ? heap[gBase + (8 - k) * tap + o * ci + i] : heap[gBase + k * tap + i * co + o];
-      }
-      const dst = uBase + (o >> 3) * ci4 * 8 + i * 8 + (o & 7);
-      for (let r = 0; r < 4; r++) {
-        // Row r of G g (three columns), then that row times G^T.
-        let c0: number, c1: number, c2: number;
-        if (r === 0) [c0, c1, c2] = [g[0], g[1], g[2]];
-        else if (r === 3) [c0, c1, c2] = [g[6], g[7], g[8]];
-        else {
-          const s = r === 1 ? 0.5 : -0.5;
-          c0 = 0.5 * (g[0] + g[6]) + s * g[3];
-          c1 = 0.5 * (g[1] + g[7]) + s * g[4];
-          c2 = 0.5 * (g[2] + g[8]) + s * g[5];
-        }
-        const e = 4 * r;
-        heap[dst + e * eStride] = c0;
-        heap[dst + (e + 1) * eStride] = 0.5 * (c0 + c1 + c2);
-        heap[dst + (e + 2) * eStride] = 0.5 * (c0 - c1 + c2);
-        heap[dst + (e + 3) * eStride] = c2;
-      }
-    }
+  const swapped = flip
+    ? transpose(backend, { dataId: filter.dataId, shape: [9, co, ci], dtype: 'float32' }, [0, 2, 1])
+    : undefined;
+  try {
+    const u = allocate(backend, [16 * stride(ci4 * co8)]);
+    const uBase = heapIndex(backend, u);
+    // The transform writes every entry but the padding's.
+    if (ci4 !== ci || co8 !== co) heapF32(backend).fill(0, uBase, uBase + 16 * stride(ci4 * co8));
+    const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const tap = ci * co * 4;
+    const g = swapped !== undefined ? at(swapped) + 8 * tap : at(filter);
+    kernels.filterTransform(
+      g,
+      swapped !== undefined ? -tap : tap,
+      co * 4,
+      ci,
+      co / 4,
+      uBase * 4,
+      stride(ci4 * co8) * 4,
+      ci4 * 32,
+    );
+    return u;
+  } finally {
+    release(backend, swapped);
   }
-  return u;
 }
 
 /**
@@ -296,16 +303,16 @@ export function winogradConv2d(
   const keep = <T extends TensorInfo>(t: T): T => (temps.push(t), t);
   let y: TensorInfo | undefined;
   try {
-    const u = keep(transformFilter(backend, filter, ci, co, ci4, co8, flip));
+    const u = keep(transformFilter(backend, kernels, filter, ci, co, ci4, co8, flip));
     const xp = keep(padded(backend, x, 2 * th + 2, 2 * tw + 2, ci4, 1, 1));
-    const v = keep(allocate(backend, [16 * tb * ci4]));
-    const m = keep(allocate(backend, [16 * tb * co8]));
+    const v = keep(allocate(backend, [16 * stride(tb * ci4)]));
+    const m = keep(allocate(backend, [16 * stride(tb * co8)]));
     const biasVec = keep(allocate(backend, [co]));
     y = allocate(backend, [n, h, w, co]);
     const yt = even ? y : keep(allocate(backend, [n, 2 * th, 2 * tw, co]));
     const heap = heapF32(backend);
     // V's rows beyond a block's last tile feed products nobody reads: keep them finite.
-    heap.fill(0, heapIndex(backend, v), heapIndex(backend, v) + 16 * tb * ci4);
+    heap.fill(0, heapIndex(backend, v), heapIndex(backend, v) + 16 * stride(tb * ci4));
     const biasAt = heapIndex(backend, biasVec);
     if (bias !== undefined) {
       heap.copyWithin(biasAt, heapIndex(backend, bias), heapIndex(backend, bias) + co);
@@ -324,23 +331,23 @@ export function winogradConv2d(
         const src = xB + ((s.img * hp + 2 * s.ty) * wp + 2 * s.tx) * ci4 * 4;
         // V[e][c / 4][t][c % 4]: the layout the product reads fastest.
         const dst = vB + s.offset * 16;
-        kernels.inputTransform(
+        kernels.inputTransformByChannel(
           src,
           wp * ci4 * 4,
           ci4 * 4,
           s.count,
           ci4 / 4,
           dst,
-          tb * ci4 * 4,
+          stride(tb * ci4) * 4,
           16,
           tb * 16,
         );
       }
       for (let e = 0; e < 16; e++) {
         kernels.gemm(
-          vB + e * tb * ci4 * 4,
-          uB + e * ci4 * co8 * 4,
-          mB + e * tb * co8 * 4,
+          vB + e * stride(tb * ci4) * 4,
+          uB + e * stride(ci4 * co8) * 4,
+          mB + e * stride(tb * co8) * 4,
           ci4 / 4,
           ceil(count, 4),
           co8 / 8,
@@ -353,7 +360,7 @@ export function winogradConv2d(
         const dst = yB + ((s.img * yh + 2 * s.ty) * yw + 2 * s.tx) * co * 4;
         kernels.outputTransform(
           src,
-          tb * co8 * 4,
+          stride(tb * co8) * 4,
           co8 * 4,
           s.count,
           co / 4,
@@ -419,12 +426,12 @@ export function winogradFilterGradient(
   try {
     const xp = keep(padded(backend, x, 2 * th + 2, 2 * tw + 2, ci4, 1, 1));
     const dyp = direct ? dy : keep(padded(backend, dy, 2 * th, 2 * tw, co4, 0, 0));
-    const v = keep(allocate(backend, [16 * tb * ci4]));
-    const z = keep(allocate(backend, [16 * tb * co4]));
-    const du = keep(allocate(backend, [16 * ci4 * co4]));
+    const v = keep(allocate(backend, [16 * stride(tb * ci4)]));
+    const z = keep(allocate(backend, [16 * stride(tb * co4)]));
+    const du = keep(allocate(backend, [16 * stride(ci4 * co4)]));
     dw = allocate(backend, [3, 3, ci, co]);
     const heap = heapF32(backend);
-    heap.fill(0, heapIndex(backend, du), heapIndex(backend, du) + 16 * ci4 * co4);
+    heap.fill(0, heapIndex(backend, du), heapIndex(backend, du) + 16 * stride(ci4 * co4));
     const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
     const [xB, dyB, vB, zB, duB] = [xp, dyp, v, z, du].map(at);
     const wp = 2 * tw + 2;
@@ -441,7 +448,7 @@ export function winogradFilterGradient(
           s.count,
           ci4 / 4,
           vB + s.offset * ci4 * 4,
-          tb * ci4 * 4,
+          stride(tb * ci4) * 4,
           ci4 * 4,
           16,
         );
@@ -454,15 +461,15 @@ export function winogradFilterGradient(
           s.count,
           co4 / 4,
           zB + s.offset * co4 * 4,
-          tb * co4 * 4,
+          stride(tb * co4) * 4,
           co4 * 4,
         );
       }
       for (let e = 0; e < 16; e++) {
         outer(
-          vB + e * tb * ci4 * 4,
-          zB + e * tb * co4 * 4,
-          duB + e * ci4 * co4 * 4,
+          vB + e * stride(tb * ci4) * 4,
+          zB + e * stride(tb * co4) * 4,
+          duB + e * stride(ci4 * co4) * 4,
           count,
           ci4 * 4,
           co4 * 4,
@@ -471,7 +478,20 @@ export function winogradFilterGradient(
         );
       }
     }
-    gradientToFilter(heap, heapIndex(backend, du), heapIndex(backend, dw), ci, co, ci4, co4);
+    if (co4 === co) {
+      kernels.gradientToFilter(
+        duB,
+        stride(ci4 * co4) * 4,
+        co4 * 4,
+        ci,
+        co / 4,
+        at(dw),
+        ci * co * 4,
+        co * 4,
+      );
+    } else {
+      gradientToFilter(heapF32(backend), duB / 4, heapIndex(backend, dw), ci, co, ci4, co4);
+    }
     const result = dw;
     dw = undefined;
     return result;
@@ -480,7 +500,10 @@ export function winogradFilterGradient(
   }
 }
 
-/** dW[a][b][i][o] = sum over r, s of G[r][a] dU[4r + s][i][o] G[s][b] (G^T dU G). */
+/**
+ * dW[a][b][i][o] = sum over r, s of G[r][a] dU[4r + s][i][o] G[s][b] (G^T dU G), for output
+ * channels that are not a multiple of 4 (else the SIMD `gradientToFilter` does it).
+ */
 function gradientToFilter(
   heap: Float32Array,
   du: number,
@@ -490,7 +513,7 @@ function gradientToFilter(
   ci4: number,
   co4: number,
 ): void {
-  const eStride = ci4 * co4;
+  const eStride = stride(ci4 * co4);
   const tap = ci * co;
   const q = new Float64Array(12);
   for (let i = 0; i < ci; i++) {

@@ -17,6 +17,8 @@
  *   as 2x2 pixels of an NHWC output.
  * - `gradientTransform`: Z = A dY A^T, the filter gradient's transform of a 2x2 tile of the
  *   output gradient (dL/dU = Z ⊙ V, summed over tiles).
+ * - `filterTransform`: U = G g G^T, and `gradientToFilter`: dW = G^T dL/dU G, four output
+ *   channels at a time.
  * - `gemm`: out[t][o] = sum over c of a[c / 4][t][c % 4] * b[o / 8][c][o % 8], the 16 products
  *   of the forward pass; register tiles of 4 tiles by 8 output channels (8 accumulators, 16
  *   splats from one 64-byte line of a per 4 channels), as the filter gradient's
@@ -84,11 +86,46 @@ export type Gemm = (
   outRow: number,
 ) => void;
 
+/**
+ * U[e] = (G g G^T)[e] for `ci` input channels and `cvs` vectors of 4 output channels: g[k] of
+ * input channel i, vector q at g + i*rowBytes + 16q + k*tapBytes; U[e] at u + i*32 + (q >> 1) *
+ * jbStride + (q & 1)*16 + e*eStride (the product's packed [e][o / 8][i][o % 8]).
+ */
+export type FilterTransform = (
+  g: number,
+  tapBytes: number,
+  rowBytes: number,
+  ci: number,
+  cvs: number,
+  u: number,
+  eStride: number,
+  jbStride: number,
+) => void;
+
+/**
+ * dW[k] = (G^T dU G)[k] for `ci` input channels and `cvs` vectors of 4 output channels: dU[e]
+ * at du + i*duRow + 16q + e*eStride, dW[k] at dw + i*dwRow + 16q + k*tapBytes.
+ */
+export type GradientToFilter = (
+  du: number,
+  eStride: number,
+  duRow: number,
+  ci: number,
+  cvs: number,
+  dw: number,
+  tapBytes: number,
+  dwRow: number,
+) => void;
+
 export interface WinogradKernels {
   inputTransform: InputTransform;
+  /** The same, channel vectors outer and tiles inner (for the forward pass's layout). */
+  inputTransformByChannel: InputTransform;
   outputTransform: OutputTransform;
   gradientTransform: GradientTransform;
   gemm: Gemm;
+  filterTransform: FilterTransform;
+  gradientToFilter: GradientToFilter;
   /** Whether `gemm` uses relaxed SIMD's fused multiply-add. */
   relaxed: boolean;
 }
@@ -100,10 +137,14 @@ const inc = (local: number, value: number[]) => [...get(local), ...value, ...add
 /** `local -= 1; br_if local != 0` to the enclosing loop. */
 const countDown = (local: number) => [...get(local), ...i32(1), ...sub, ...tee(local), ...brIf(0)];
 
-function inputTransformBody(): number[] {
+/**
+ * `tilesInner`: channel vectors outer, tiles inner (each store stream then runs sequentially
+ * through the channel-blocked layout of the forward pass); else tiles outer.
+ */
+function inputTransformBody(tilesInner: boolean): number[] {
   const [SRC, ROW, PIX, TILES, CBS, DST, ESTRIDE, TSTRIDE, CBSTRIDE] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [Q, W, W0, CB, R2, R3, P2, P3] = [9, 10, 11, 12, 13, 14, 15, 16];
-  const T = 17; // four v128 locals t0..t3
+  const [Q, W, W0, CB, R2, R3, P2, P3, TL] = [9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const T = 18; // four v128 locals t0..t3
   const rowOff = [[], [...get(ROW), ...add], [...get(R2), ...add], [...get(R3), ...add]];
   const colOff = [[], [...get(PIX), ...add], [...get(P2), ...add], [...get(P3), ...add]];
   const load = (r: number, c: number) => [...get(Q), ...rowOff[r], ...colOff[c], ...vload(0)];
@@ -118,18 +159,30 @@ function inputTransformBody(): number[] {
   const code: number[] = [];
   code.push(...get(ROW), ...i32(2), ...mul, ...set(R2), ...get(ROW), ...i32(3), ...mul, ...set(R3));
   code.push(...get(PIX), ...i32(2), ...mul, ...set(P2), ...get(PIX), ...i32(3), ...mul, ...set(P3));
-  code.push(...loop); // tiles
-  code.push(...get(SRC), ...set(Q), ...get(DST), ...set(W0), ...get(CBS), ...set(CB));
-  code.push(...loop); // channel vectors
+  if (tilesInner) {
+    // TILES counts down per channel vector: keep the count in R (CB counts channel vectors).
+    code.push(...get(CBS), ...set(CB), ...loop); // channel vectors
+    code.push(...get(SRC), ...set(Q), ...get(DST), ...set(W0), ...get(TILES), ...set(TL));
+    code.push(...loop); // tiles
+  } else {
+    code.push(...loop); // tiles
+    code.push(...get(SRC), ...set(Q), ...get(DST), ...set(W0), ...get(CBS), ...set(CB));
+    code.push(...loop); // channel vectors
+  }
   code.push(...get(W0), ...set(W));
   for (const [x, y, op] of rows) {
     for (let c = 0; c < 4; c++) code.push(...load(x, c), ...load(y, c), ...op, ...set(T + c));
     // (t B)[j] for j = 0..3, the same pattern along columns.
     for (const [u, v, op2] of rows) code.push(...store([...get(T + u), ...get(T + v), ...op2]));
   }
-  code.push(...inc(Q, i32(16)), ...inc(W0, get(CBSTRIDE)), ...countDown(CB), ...end);
-  code.push(...inc(SRC, get(P2)), ...inc(DST, get(TSTRIDE)), ...countDown(TILES), ...end);
-  return body(8, 4, code);
+  if (tilesInner) {
+    code.push(...inc(Q, get(P2)), ...inc(W0, get(TSTRIDE)), ...countDown(TL), ...end);
+    code.push(...inc(SRC, i32(16)), ...inc(DST, get(CBSTRIDE)), ...countDown(CB), ...end);
+  } else {
+    code.push(...inc(Q, i32(16)), ...inc(W0, get(CBSTRIDE)), ...countDown(CB), ...end);
+    code.push(...inc(SRC, get(P2)), ...inc(DST, get(TSTRIDE)), ...countDown(TILES), ...end);
+  }
+  return body(9, 4, code);
 }
 
 function outputTransformBody(): number[] {
@@ -263,12 +316,103 @@ function gemmBody(fma: boolean): number[] {
   return body(8, 11, code);
 }
 
+function filterTransformBody(): number[] {
+  // U = G g G^T for 4 output channels at a time: g[k] at src + k*tapBytes (tapBytes may be
+  // negative: the input gradient reads taps in reverse), U[e] at dst + e*eStride.
+  const [G, TAP, ROW, CI, CVS, U, ESTRIDE, JBSTRIDE] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [S, P, W, Q, I] = [8, 9, 10, 11, 12];
+  const GV = 13; // g0..g8, then c0..c2, then one half
+  const C = GV + 9;
+  const HALF = C + 3;
+  const code: number[] = [...ins.fconst(0.5), ...set(HALF)];
+  code.push(...get(CI), ...set(I), ...loop); // input channels
+  code.push(...get(G), ...set(S), ...i32(0), ...set(Q), ...loop); // vectors of output channels
+  code.push(...get(S), ...set(P));
+  for (let k = 0; k < 9; k++) {
+    code.push(...get(P), ...vload(0), ...set(GV + k));
+    if (k < 8) code.push(...inc(P, get(TAP)));
+  }
+  // W = U + (q >> 1) * jbStride + (q & 1) * 16.
+  code.push(...get(U), ...get(Q), ...i32(1), ...ins.shrU, ...get(JBSTRIDE), ...mul, ...add);
+  code.push(...get(Q), ...i32(1), ...ins.and, ...i32(16), ...mul, ...add, ...set(W));
+  const half = (x: number[]) => [...x, ...get(HALF), ...ins.fmul];
+  for (let r = 0; r < 4; r++) {
+    for (let j = 0; j < 3; j++) {
+      let row: number[];
+      if (r === 0) row = get(GV + j);
+      else if (r === 3) row = get(GV + 6 + j);
+      else {
+        const mid = r === 1 ? ins.fadd : ins.fsub;
+        row = half([...get(GV + j), ...get(GV + 3 + j), ...mid, ...get(GV + 6 + j), ...ins.fadd]);
+      }
+      code.push(...row, ...set(C + j));
+    }
+    const [c0, c1, c2] = [get(C), get(C + 1), get(C + 2)];
+    const outs = [
+      c0,
+      half([...c0, ...c1, ...ins.fadd, ...c2, ...ins.fadd]),
+      half([...c0, ...c1, ...ins.fsub, ...c2, ...ins.fadd]),
+      c2,
+    ];
+    for (const value of outs) code.push(...get(W), ...value, ...vstore(0), ...inc(W, get(ESTRIDE)));
+  }
+  code.push(...inc(S, i32(16)), ...inc(Q, i32(1)));
+  code.push(...get(Q), ...get(CVS), ...ins.ltS, ...brIf(0), ...end);
+  code.push(...inc(G, get(ROW)), ...inc(U, i32(32)), ...countDown(I), ...end);
+  return body(5, 13, code);
+}
+
+function gradientToFilterBody(): number[] {
+  // dW = G^T dU G for 4 output channels at a time: dU[e] at src + e*eStride, dW[k] at
+  // dst + k*tapBytes.
+  const [DU, ESTRIDE, DUROW, CI, CVS, DW, TAP, DWROW] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [S, D, PS, W, CV, E4, E8, E12] = [8, 9, 10, 11, 12, 13, 14, 15];
+  const QV = 16; // q[a][s] (12), then d0..d3, then one half
+  const DV = QV + 12;
+  const HALF = DV + 4;
+  const code: number[] = [...ins.fconst(0.5), ...set(HALF)];
+  code.push(...get(ESTRIDE), ...i32(4), ...mul, ...set(E4));
+  code.push(...get(ESTRIDE), ...i32(8), ...mul, ...set(E8));
+  code.push(...get(ESTRIDE), ...i32(12), ...mul, ...set(E12));
+  code.push(...loop); // input channels
+  code.push(...get(DU), ...set(S), ...get(DW), ...set(D), ...get(CVS), ...set(CV), ...loop);
+  code.push(...get(S), ...set(PS));
+  const half = (x: number[]) => [...x, ...get(HALF), ...ins.fmul];
+  const offsets = [[], [...get(E4), ...add], [...get(E8), ...add], [...get(E12), ...add]];
+  for (let s = 0; s < 4; s++) {
+    for (let r = 0; r < 4; r++) code.push(...get(PS), ...offsets[r], ...vload(0), ...set(DV + r));
+    const [d0, d1, d2, d3] = [0, 1, 2, 3].map((r) => get(DV + r));
+    const mid = half([...d1, ...d2, ...ins.fadd]);
+    code.push(...d0, ...mid, ...ins.fadd, ...set(QV + s));
+    code.push(...half([...d1, ...d2, ...ins.fsub]), ...set(QV + 4 + s));
+    code.push(...mid, ...d3, ...ins.fadd, ...set(QV + 8 + s));
+    code.push(...inc(PS, get(ESTRIDE)));
+  }
+  code.push(...get(D), ...set(W));
+  for (let a = 0; a < 3; a++) {
+    const [q0, q1, q2, q3] = [0, 1, 2, 3].map((s) => get(QV + 4 * a + s));
+    const mid = half([...q1, ...q2, ...ins.fadd]);
+    const outs = [
+      [...q0, ...mid, ...ins.fadd],
+      half([...q1, ...q2, ...ins.fsub]),
+      [...mid, ...q3, ...ins.fadd],
+    ];
+    for (const value of outs) code.push(...get(W), ...value, ...vstore(0), ...inc(W, get(TAP)));
+  }
+  code.push(...inc(S, i32(16)), ...inc(D, i32(16)), ...countDown(CV), ...end);
+  code.push(...inc(DU, get(DUROW)), ...inc(DW, get(DWROW)), ...countDown(CI), ...end);
+  return body(8, 17, code);
+}
+
 function moduleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
   return moduleOf([
-    { name: 'inputTransform', params: 9, body: inputTransformBody() },
+    { name: 'inputTransform', params: 9, body: inputTransformBody(false) },
+    { name: 'inputTransformByChannel', params: 9, body: inputTransformBody(true) },
     { name: 'outputTransform', params: 10, body: outputTransformBody() },
     { name: 'gradientTransform', params: 8, body: gradientTransformBody() },
     { name: 'gemm', params: 8, body: gemmBody(fma) },
+    { name: 'filterTransform', params: 8, body: filterTransformBody() },
+    { name: 'gradientToFilter', params: 8, body: gradientToFilterBody() },
   ]);
 }
 
@@ -315,9 +459,12 @@ export function winogradKernels(backend: WasmBackend): WinogradKernels | undefin
     const { exports } = new WebAssembly.Instance(module.module, { env: { memory } });
     kernels = {
       inputTransform: exports.inputTransform as InputTransform,
+      inputTransformByChannel: exports.inputTransformByChannel as InputTransform,
       outputTransform: exports.outputTransform as OutputTransform,
       gradientTransform: exports.gradientTransform as GradientTransform,
       gemm: exports.gemm as Gemm,
+      filterTransform: exports.filterTransform as FilterTransform,
+      gradientToFilter: exports.gradientToFilter as GradientToFilter,
       relaxed: module.relaxed,
     };
     instances.set(memory, kernels);
