@@ -1,7 +1,7 @@
 /**
  * The wasm Sum, Mean (per-channel reductions without a transposition, src/kernels/wasm/
- * reductions.ts) and SplitV (channel splits by a SIMD copy, channels.ts) against the cpu
- * backend: the cases they take (every axis but the last, channels a multiple of 4, more rows
+ * reductions.ts), SplitV (channel splits by a SIMD copy, channels.ts), FusedBatchNorm and
+ * MaxPoolGrad (norm_pool.ts) against the cpu backend: the cases they take (every axis but the last, channels a multiple of 4, more rows
  * than one float32 block) and the ones they hand to the stock kernels, a concatenation's
  * gradient, and no leaks.
  */
@@ -43,7 +43,7 @@ async function expectSame(
   });
 }
 
-describe('wasm Sum, Mean and SplitV', () => {
+describe('wasm Sum, Mean, SplitV, FusedBatchNorm and MaxPoolGrad', () => {
   const reductions: [string, number[], number | number[], boolean][] = [
     ['NHWC over N, H, W', [2, 5, 7, 12], [0, 1, 2], false],
     ['NHWC over N, H, W, keepDims', [2, 5, 7, 12], [0, 1, 2], true],
@@ -88,6 +88,51 @@ describe('wasm Sum, Mean and SplitV', () => {
     );
   });
 
+  const norms: [string, number[], number[], boolean][] = [
+    ['NHWC, scale and offset', [2, 5, 7, 12], [12], true],
+    ['NHWC, no scale or offset', [2, 5, 7, 8], [8], false],
+    ['parameters as [1, 1, 1, C]', [2, 3, 4, 8], [1, 1, 1, 8], true],
+    ['3 channels (stock kernel)', [2, 5, 7, 3], [3], true],
+  ];
+  for (const [name, shape, paramShape, affine] of norms) {
+    it(`batch norm ${name} matches cpu`, async () => {
+      await expectSame(
+        [shape, paramShape, paramShape, paramShape, paramShape],
+        (x, m, v, o, sc) => [
+          tf.batchNorm(x, m, tf.abs(v), affine ? o : undefined, affine ? sc : undefined, 1e-3),
+        ],
+        name,
+      );
+    });
+  }
+
+  // Ties (all-zero windows after ReLU, equal rounded values) go to the first maximum in
+  // row-major order on cpu and with our kernel; tfjs-backend-wasm's own kernel, which takes the
+  // other cases, breaks them otherwise, so those cases get values without ties. (In the
+  // networks a pool follows a ReLU, whose gradient zeroes whatever reaches a tied 0.)
+  const pools: [string, number[], 'valid' | 'same', boolean][] = [
+    ['2x2 stride 2 valid, with ties', [2, 6, 8, 8], 'valid', true],
+    ['2x2 stride 2 same, even, with ties', [3, 4, 4, 12], 'same', true],
+    ['odd size (stock kernel)', [2, 5, 7, 8], 'valid', false],
+    ['3 channels (stock kernel)', [2, 6, 6, 3], 'valid', false],
+  ];
+  for (const [name, shape, pad, ties] of pools) {
+    it(`max pool gradient ${name} matches cpu`, async () => {
+      const outShape = (n: number) => (pad === 'same' ? Math.ceil(n / 2) : Math.floor(n / 2));
+      const dyShape = [shape[0], outShape(shape[1]), outShape(shape[2]), shape[3]];
+      await expectSame(
+        [shape, dyShape],
+        (x, dy) => {
+          const input = ties ? tf.relu(tf.round(tf.mul(x, 2))) : x;
+          return [
+            tf.grad((t) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, pad), dy)))(input),
+          ];
+        },
+        name,
+      );
+    });
+  }
+
   it('leaks no tensors or data ids', async () => {
     await useBackend('wasm');
     const backend = tf.backend() as unknown as { numDataIds(): number };
@@ -95,7 +140,11 @@ describe('wasm Sum, Mean and SplitV', () => {
     const step = () =>
       tf.tidy(() => {
         const [a, b] = tf.split(x, [4, 12], -1);
-        return [tf.sum(a, [0, 1, 2]), tf.mean(b, [0, 1, 2], true)].map((t) => t.dataSync()[0]);
+        const pooled = tf.grad((t) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(b);
+        const normed = tf.batchNorm(a, tf.ones([4]), tf.ones([4]), tf.zeros([4]), tf.ones([4]));
+        return [tf.sum(a, [0, 1, 2]), tf.mean(b, [0, 1, 2], true), pooled, normed].map(
+          (t) => t.dataSync()[0],
+        );
       });
     step();
     const tensors = tf.memory().numTensors;

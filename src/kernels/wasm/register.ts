@@ -4,8 +4,8 @@
  * train on it) and `Conv2DBackpropInput` (replacing the stock plain loop), and an `Identity`
  * that shares memory instead of copying, and `Conv2D` and `FusedConv2D` in front of the stock
  * ones (Winograd for 3x3 stride-1 'same' convolutions where it is faster), and `Sum`, `Mean`
- * (per-channel sums without a transposition) and `SplitV` (channel splits by a SIMD copy) in
- * front of theirs. See the files beside this one for how each works.
+ * (per-channel sums without a transposition), `SplitV` (channel splits by a SIMD copy),
+ * `FusedBatchNorm` and `MaxPoolGrad` (2x2 windows) in front of theirs. See the files beside this one for how each works.
  */
 // The stock kernels must be registered before ours replace them (ES modules evaluate
 // dependencies first).
@@ -22,6 +22,7 @@ import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
 import { identityConfig } from './identity.js';
 import { keepStockKernel } from './kernel_calls.js';
+import { fusedBatchNormConfig, maxPoolGradConfig } from './norm_pool.js';
 import { meanConfig, sumConfig } from './reductions.js';
 
 let registered = false;
@@ -45,6 +46,8 @@ export function registerWasmKernels(): void {
     ['Sum', sumConfig],
     ['Mean', meanConfig],
     ['SplitV', splitVConfig],
+    ['FusedBatchNorm', fusedBatchNormConfig],
+    ['MaxPoolGrad', maxPoolGradConfig],
   ] as const) {
     const stock = getKernel(name, 'wasm');
     if (stock === undefined) throw new Error(`registerWasmKernels: no stock wasm ${name} kernel`);

@@ -23,6 +23,9 @@
  * `addRows`: column sums of a row-major matrix, added into a vector in memory: the sums of
  * NHWC tensors over N, H and W (`reductions.ts`).
  *
+ * `channelAffine` and `maxPoolGrad2x2`: batch normalisation's per-channel affine map and the
+ * 2x2 max pool's input gradient (`norm_pool.ts`), at memory speed.
+ *
  * Requirements: channel counts in multiples of 4 where said; SIMD support; the backend's
  * memory a plain (non-shared) WebAssembly.Memory reachable as `backend.wasm.asm.memory`, as in
  * tfjs-backend-wasm 4.x's single-threaded builds. Otherwise `simdKernels` returns undefined and
@@ -71,10 +74,40 @@ export type AddRows = (
   acc: number,
 ) => void;
 
+/**
+ * dst[p][v] = (src[p][v] - mean[v]) * scale[v] + offset[v] for p < pixels, v < vecs (four
+ * floats each; pixels, vecs >= 1; each pixel is 16*vecs bytes).
+ */
+export type ChannelAffine = (
+  src: number,
+  dst: number,
+  pixels: number,
+  vecs: number,
+  mean: number,
+  scale: number,
+  offset: number,
+) => void;
+
+/**
+ * The input gradient of a 2x2 stride-2 max pool, for `rows` output rows of `cols` pixels of
+ * `vecs` vectors: dx gets dy at the first position of each window (row-major) that holds the
+ * window's maximum, zeros elsewhere. x and dx rows are 2*cols pixels, dy rows cols pixels.
+ */
+export type MaxPoolGrad2x2 = (
+  x: number,
+  dy: number,
+  dx: number,
+  rows: number,
+  cols: number,
+  vecs: number,
+) => void;
+
 export interface SimdKernels {
   rowOuterProduct: RowOuterProduct;
   copyPixels: CopyPixels;
   addRows: AddRows;
+  channelAffine: ChannelAffine;
+  maxPoolGrad2x2: MaxPoolGrad2x2;
 }
 
 // Parameters of the exported function, then its locals.
@@ -213,11 +246,104 @@ function addRowsBody(): number[] {
   return [...vector([[...uleb(3), I32]]), ...body];
 }
 
+function channelAffineBody(): number[] {
+  const [SRC, DST, PIXELS, VECS, MEAN, SCALE, OFFSET, V, K] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const { get, set, tee, i32, add, sub, vload, vstore, loop, end, brIf } = ins;
+  const code: number[] = [...loop]; // pixels
+  code.push(...i32(0), ...set(K), ...get(VECS), ...set(V), ...loop); // channel vectors
+  code.push(...get(DST), ...get(K), ...add);
+  code.push(...get(SRC), ...get(K), ...add, ...vload(0), ...get(MEAN), ...get(K), ...add);
+  code.push(...vload(0), ...ins.fsub, ...get(SCALE), ...get(K), ...add, ...vload(0), ...ins.fmul);
+  code.push(...get(OFFSET), ...get(K), ...add, ...vload(0), ...ins.fadd, ...vstore(0));
+  code.push(...get(K), ...i32(16), ...add, ...set(K));
+  code.push(...get(V), ...i32(1), ...sub, ...tee(V), ...brIf(0), ...end);
+  code.push(...get(SRC), ...get(K), ...add, ...set(SRC), ...get(DST), ...get(K), ...add);
+  code.push(...set(DST), ...get(PIXELS), ...i32(1), ...sub, ...tee(PIXELS), ...brIf(0), ...end);
+  code.push(...end);
+  return [...vector([[...uleb(2), I32]]), ...code];
+}
+
+function maxPoolGradBody(): number[] {
+  const [X, DY, DX, ROWS, COLS, VECS] = [0, 1, 2, 3, 4, 5];
+  const [PIX, XROW, C, V, XP, DP, GP] = [6, 7, 8, 9, 10, 11, 12];
+  const [A, B, CC, D, M, G, SEEN] = [13, 14, 15, 16, 17, 18, 19];
+  const { get, set, tee, i32, add, sub, mul, vload, vstore, loop, end, brIf } = ins;
+  const code: number[] = [];
+  code.push(...get(VECS), ...i32(16), ...mul, ...set(PIX)); // bytes per pixel
+  code.push(...get(PIX), ...get(COLS), ...mul, ...i32(2), ...mul, ...set(XROW)); // x row bytes
+  code.push(...loop); // output rows
+  code.push(...get(X), ...set(XP), ...get(DX), ...set(DP), ...get(DY), ...set(GP));
+  code.push(...get(COLS), ...set(C), ...loop); // output columns
+  code.push(...get(VECS), ...set(V), ...loop); // channel vectors
+  const at = (base: number, right: boolean, down: boolean) => [
+    ...get(base),
+    ...(right ? [...get(PIX), ...add] : []),
+    ...(down ? [...get(XROW), ...add] : []),
+  ];
+  const corners: [number, boolean, boolean][] = [
+    [A, false, false],
+    [B, true, false],
+    [CC, false, true],
+    [D, true, true],
+  ];
+  for (const [local, right, down] of corners)
+    code.push(...at(XP, right, down), ...vload(0), ...set(local));
+  code.push(...get(A), ...get(B), ...ins.fmax, ...get(CC), ...get(D), ...ins.fmax, ...ins.fmax);
+  code.push(...set(M), ...get(GP), ...vload(0), ...set(G));
+  // The first corner equal to the maximum takes the gradient: mask = (corner == m) & ~seen.
+  code.push(...ins.vzero, ...set(SEEN));
+  for (const [local, right, down] of corners) {
+    code.push(...at(DP, right, down));
+    if (local === D) {
+      code.push(...get(G), ...get(SEEN), ...ins.vandnot);
+    } else {
+      code.push(...get(local), ...get(M), ...ins.feq, ...get(SEEN), ...ins.vandnot, ...tee(M + 0));
+      // M is no longer needed as the maximum once this mask is taken: keep it in SEEN.
+      code.push(...get(G), ...ins.vand);
+    }
+    code.push(...vstore(0));
+    if (local !== D) {
+      code.push(...get(SEEN), ...get(M), ...ins.vor, ...set(SEEN));
+      code.push(...get(A), ...get(B), ...ins.fmax, ...get(CC), ...get(D), ...ins.fmax, ...ins.fmax);
+      code.push(...set(M));
+    }
+  }
+  code.push(...get(XP), ...i32(16), ...add, ...set(XP), ...get(DP), ...i32(16), ...add, ...set(DP));
+  code.push(...get(GP), ...i32(16), ...add, ...set(GP));
+  code.push(...get(V), ...i32(1), ...sub, ...tee(V), ...brIf(0), ...end);
+  // Next window: x and dx move one more pixel (two per window), dy has moved one.
+  code.push(
+    ...get(XP),
+    ...get(PIX),
+    ...add,
+    ...set(XP),
+    ...get(DP),
+    ...get(PIX),
+    ...add,
+    ...set(DP),
+  );
+  code.push(...get(C), ...i32(1), ...sub, ...tee(C), ...brIf(0), ...end);
+  code.push(...get(X), ...get(XROW), ...i32(2), ...mul, ...add, ...set(X));
+  code.push(...get(DX), ...get(XROW), ...i32(2), ...mul, ...add, ...set(DX));
+  code.push(...get(DY), ...get(PIX), ...get(COLS), ...mul, ...add, ...set(DY));
+  code.push(...get(ROWS), ...i32(1), ...sub, ...tee(ROWS), ...brIf(0), ...end);
+  code.push(...end);
+  return [
+    ...vector([
+      [...uleb(7), I32],
+      [...uleb(7), V128],
+    ]),
+    ...code,
+  ];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   return moduleOf([
     { name: 'rowOuterProduct', params: 8, body: outerProductBody() },
     { name: 'copyPixels', params: 6, body: copyPixelsBody() },
     { name: 'addRows', params: 5, body: addRowsBody() },
+    { name: 'channelAffine', params: 7, body: channelAffineBody() },
+    { name: 'maxPoolGrad2x2', params: 6, body: maxPoolGradBody() },
   ]);
 }
 
@@ -242,6 +368,8 @@ export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
       rowOuterProduct: exports.rowOuterProduct as RowOuterProduct,
       copyPixels: exports.copyPixels as CopyPixels,
       addRows: exports.addRows as AddRows,
+      channelAffine: exports.channelAffine as ChannelAffine,
+      maxPoolGrad2x2: exports.maxPoolGrad2x2 as MaxPoolGrad2x2,
     };
     instances.set(memory, kernels);
   }

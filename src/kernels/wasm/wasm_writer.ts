@@ -83,6 +83,12 @@ export const ins = {
   fsub: simd(0xe5),
   fmul: simd(0xe6),
   fneg: simd(0xe1),
+  fmax: simd(0xe9),
+  feq: simd(0x41),
+  vand: simd(0x4e),
+  /** v128.andnot a & ~b. */
+  vandnot: simd(0x4f),
+  vor: simd(0x50),
   /** f32x4.pmax: lane-wise b > a ? b : a (maxps). */
   fpmax: simd(0xeb),
   /** f32x4.relaxed_madd a * b + c (fused where the hardware fuses). */
