@@ -6,12 +6,14 @@
  * - FusedBatchNorm of NHWC x with per-channel mean, variance, scale and offset (each [C] or
  *   broadcast as [..., C]): y = (x - mean) * (scale / sqrt(variance + epsilon)) + offset, by the
  *   SIMD `channelAffine`; the per-channel factor is computed in float64.
- * - MaxPoolGrad of 2x2 stride-2 windows that tile the input exactly (even height and width, no
- *   padding): the gradient goes to the first position of each window, in row-major order, that
- *   holds its maximum, as on the cpu backend; by the SIMD `maxPoolGrad2x2`.
+ * - MaxPoolGrad: the gradient goes to the first position of each window, in row-major order,
+ *   that holds its maximum, as on the cpu backend; 2x2 stride-2 windows that tile the input
+ *   exactly (even height and width, no padding, channels a multiple of 4) by the SIMD
+ *   `maxPoolGrad2x2`, any other geometry by a plain loop. (tfjs-backend-wasm's own kernel
+ *   disagrees with the cpu backend when the input width is odd, for one, so it is not used.)
  *
- * Channels must be a multiple of 4 and the dtype float32; everything else goes to the stock
- * kernels (`simd_kernels.ts` has the SIMD code).
+ * FusedBatchNorm needs channels a multiple of 4 and float32; other cases go to the stock kernel
+ * (`simd_kernels.ts` has the SIMD code).
  */
 import {
   backend_util,
@@ -120,9 +122,7 @@ export function maxPoolGradConfig(stock: KernelConfig): KernelConfig {
       const { backend } = args;
       const { filterSize, strides, pad, dimRoundingMode } = args.attrs;
       const kernel = simdKernels(backend)?.maxPoolGrad2x2;
-      if (kernel === undefined || input.dtype !== 'float32' || input.shape.length !== 4) {
-        return stockCall(stock, args);
-      }
+      if (input.dtype !== 'float32' || input.shape.length !== 4) return stockCall(stock, args);
       const info = backend_util.computePool2DInfo(
         input.shape as [number, number, number, number],
         filterSize,
@@ -142,8 +142,11 @@ export function maxPoolGradConfig(stock: KernelConfig): KernelConfig {
         info.inWidth === 2 * info.outWidth &&
         info.inChannels % 4 === 0 &&
         info.batchSize * info.outHeight * info.outWidth * info.inChannels > 0;
-      if (!exact) return stockCall(stock, args);
       const dx = allocate(backend, input.shape);
+      if (!exact || kernel === undefined) {
+        maxPoolGradLoop(backend, input, dy, dx, info);
+        return dx;
+      }
       const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
       kernel(
         at(input),
@@ -156,4 +159,56 @@ export function maxPoolGradConfig(stock: KernelConfig): KernelConfig {
       return dx;
     },
   );
+}
+
+/**
+ * MaxPoolGrad for any geometry, as the cpu backend computes it: each output's gradient goes to
+ * the first position of its window (rows, then columns, strictly greater) holding the maximum,
+ * summed where windows overlap; windows without a finite maximum pass nothing.
+ */
+function maxPoolGradLoop(
+  backend: WasmBackend,
+  input: TensorInfo,
+  dy: TensorInfo,
+  dx: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): void {
+  const heap = heapF32(backend);
+  const x = heapIndex(backend, input);
+  const g = heapIndex(backend, dy);
+  const out = heapIndex(backend, dx);
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: ho,
+    outWidth: wo,
+  } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const fh = info.effectiveFilterHeight;
+  const fw = info.effectiveFilterWidth;
+  heap.fill(0, out, out + n * h * w * c);
+  for (let b = 0; b < n; b++) {
+    for (let yr = 0; yr < ho; yr++) {
+      const r0 = yr * sh - info.padInfo.top;
+      for (let yc = 0; yc < wo; yc++) {
+        const c0 = yc * sw - info.padInfo.left;
+        for (let d = 0; d < c; d++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          for (let xr = Math.max(0, r0); xr < Math.min(h, r0 + fh); xr += dh) {
+            for (let xc = Math.max(0, c0); xc < Math.min(w, c0 + fw); xc += dw) {
+              const k = ((b * h + xr) * w + xc) * c + d;
+              if (heap[x + k] > best) {
+                best = heap[x + k];
+                at = k;
+              }
+            }
+          }
+          if (at >= 0) heap[out + at] += heap[g + ((b * ho + yr) * wo + yc) * c + d];
+        }
+      }
+    }
+  }
 }
