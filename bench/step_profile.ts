@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/select.js';
 import { synthesizeDataset } from '../src/data/synthetic/generate.js';
-import { getConvAlgorithm, isWinogradConv, useWinograd } from '../src/kernels/wasm/winograd.js';
+import { convChoice, getConvAlgorithm, isWinogradConv } from '../src/kernels/wasm/winograd.js';
 import type { WasmBackend } from '../src/kernels/wasm/kernel_calls.js';
 import { buildModel } from '../src/models/build.js';
 import { MODEL_SUPERVISION } from '../src/models/supervision.js';
@@ -50,9 +50,13 @@ function label(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrM
     (attrs.dilations as number) ?? 1,
     attrs.pad as 'same',
   );
-  const wino = useWinograd(tf.backend() as unknown as WasmBackend, pass, info);
+  const choice = convChoice(tf.backend() as unknown as WasmBackend, pass, info);
   const geometry = `${info.filterHeight}x${info.filterWidth} s${info.strideHeight}`;
-  const algo = isWinogradConv(info) ? (wino ? ' Winograd' : ' direct') : '';
+  const algo = isWinogradConv(info)
+    ? choice === 'direct'
+      ? ' direct'
+      : ` F(${choice}x${choice},3x3)`
+    : '';
   return `${name} ${geometry}${algo}`;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The wasm Sum, Mean (per-channel reductions without a transposition, src/kernels/wasm/
- * reductions.ts), SplitV (channel splits by a SIMD copy, channels.ts), FusedBatchNorm and
+ * reductions.ts), Concat and SplitV (along channels by a SIMD copy, channels.ts), FusedBatchNorm and
  * MaxPoolGrad (norm_pool.ts) against the cpu backend: the cases they take (every axis but the last, channels a multiple of 4, more rows
  * than one float32 block) and the ones they hand to the stock kernels, a concatenation's
  * gradient, and no leaks.
@@ -73,6 +73,39 @@ describe('wasm Sum, Mean, SplitV, FusedBatchNorm and MaxPoolGrad', () => {
   for (const [name, shape, sizes, axis] of splits) {
     it(`split ${name} matches cpu`, async () => {
       await expectSame([shape], (x) => tf.split(x, sizes, axis), name);
+    });
+  }
+
+  const concats: [string, number[][], number][] = [
+    [
+      'along channels',
+      [
+        [2, 3, 5, 8],
+        [2, 3, 5, 4],
+        [2, 3, 5, 12],
+      ],
+      -1,
+    ],
+    [
+      'along channels, 3 (stock kernel)',
+      [
+        [2, 3, 5, 8],
+        [2, 3, 5, 3],
+      ],
+      3,
+    ],
+    [
+      'along width (stock kernel)',
+      [
+        [2, 3, 5, 8],
+        [2, 3, 2, 8],
+      ],
+      2,
+    ],
+  ];
+  for (const [name, shapes, axis] of concats) {
+    it(`concat ${name} matches cpu`, async () => {
+      await expectSame(shapes, (...xs) => [tf.concat(xs, axis)], name);
     });
   }
 

@@ -1,13 +1,16 @@
 /**
- * SplitV along the last axis for the wasm backend, in front of the stock kernel: the gradient
- * of a channel concatenation (the U-Net's skip connections and the attention gates' inputs)
- * splits NHWC tensors along channels. The stock kernel runs one generic Slice per piece; here
- * each piece is one strided copy of pixel vectors by `copyPixels` (simd_kernels.ts). Other
- * axes, dtypes and pieces whose channels are not a multiple of 4 go to the stock kernel.
+ * Concat and SplitV along the last axis for the wasm backend, in front of the stock kernels:
+ * the U-Net's skip connections and the attention gates' inputs concatenate NHWC tensors along
+ * channels, and the gradient splits them again. The stock Concat copies one pixel of one input
+ * at a time from JavaScript, the stock SplitV runs one generic Slice per piece; here each input
+ * or piece is one strided copy of pixel vectors by `copyPixels` (simd_kernels.ts). Other axes,
+ * dtypes and pieces whose channels are not a multiple of 4 go to the stock kernels.
  */
 import {
   backend_util,
+  Concat,
   SplitV,
+  type ConcatAttrs,
   util,
   type KernelConfig,
   type KernelFunc,
@@ -54,6 +57,53 @@ export function splitVConfig(stock: KernelConfig): KernelConfig {
   };
   return {
     kernelName: SplitV,
+    backendName: 'wasm',
+    setupFunc: stock.setupFunc,
+    kernelFunc: kernelFunc as unknown as KernelFunc,
+  };
+}
+
+/** Our Concat in front of the stock one. */
+export function concatConfig(stock: KernelConfig): KernelConfig {
+  if (stock.kernelName !== Concat) throw new Error(`concatConfig: got ${stock.kernelName}`);
+  const kernelFunc = (args: { inputs: TensorInfo[]; backend: WasmBackend; attrs: ConcatAttrs }) => {
+    const { inputs, backend } = args;
+    const first = inputs[0];
+    const rank = first?.shape.length ?? 0;
+    const copy = simdKernels(backend)?.copyPixels;
+    const at = rank > 0 ? util.parseAxisParam(args.attrs.axis, first.shape)[0] : -1;
+    const lead = rank > 0 ? first.shape.slice(0, -1) : [];
+    const pixels = util.sizeFromShape(lead);
+    if (
+      copy === undefined ||
+      inputs.length < 2 ||
+      at !== rank - 1 ||
+      pixels === 0 ||
+      inputs.some(
+        (t) =>
+          t.dtype !== 'float32' ||
+          t.shape.length !== rank ||
+          t.shape.slice(0, -1).some((d, i) => d !== lead[i]) ||
+          t.shape[rank - 1] % 4 !== 0 ||
+          t.shape[rank - 1] === 0,
+      )
+    ) {
+      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]);
+    }
+    const channels = inputs.reduce((sum, t) => sum + t.shape[rank - 1], 0);
+    const out = allocate(backend, [...lead, channels]);
+    const dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    let first4 = 0;
+    for (const t of inputs) {
+      const c = t.shape[rank - 1];
+      const src = backend.dataIdMap.get(t.dataId).memoryOffset;
+      copy(src, dst + first4 * 4, pixels, c * 4, c * 4, channels * 4);
+      first4 += c;
+    }
+    return out;
+  };
+  return {
+    kernelName: Concat,
     backendName: 'wasm',
     setupFunc: stock.setupFunc,
     kernelFunc: kernelFunc as unknown as KernelFunc,

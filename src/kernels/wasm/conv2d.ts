@@ -1,6 +1,6 @@
 /**
- * Conv2D and FusedConv2D for the wasm backend: Winograd F(2x2, 3x3) (`winograd.ts`) for the
- * 3x3 stride-1 'same' convolutions where `useWinograd` chooses it, with a bias and a linear or
+ * Conv2D and FusedConv2D for the wasm backend: Winograd (`winograd.ts`) for the
+ * 3x3 stride-1 'same' convolutions where `convChoice` chooses it, with a bias and a linear or
  * ReLU activation fused; everything else goes to tfjs-backend-wasm's own kernels (XNNPACK),
  * which these wrap (`wrapStock` keeps them, and their set-up, before ours replace them).
  */
@@ -15,7 +15,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { WasmBackend } from './kernel_calls.js';
-import { useWinograd, winogradConv2d } from './winograd.js';
+import { convChoice, winogradConv2d } from './winograd.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -43,9 +43,8 @@ export function conv2dConfig(stock: KernelConfig): KernelConfig {
   }) => {
     const { x, filter } = args.inputs;
     const info = forwardInfo(x, filter, args.attrs);
-    if (info !== undefined && useWinograd(args.backend, 'forward', info)) {
-      return winogradConv2d(args.backend, x, filter);
-    }
+    const choice = info !== undefined ? convChoice(args.backend, 'forward', info) : 'direct';
+    if (choice !== 'direct') return winogradConv2d(args.backend, x, filter, { tile: choice });
     return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]);
   };
   return {
@@ -79,10 +78,12 @@ export function fusedConv2dConfig(stock: KernelConfig): KernelConfig {
           bias.shape.reduce((a, b) => a * b, 1) === co &&
           bias.shape[bias.shape.length - 1] === co));
     const info = fusable ? forwardInfo(x, filter, args.attrs) : undefined;
-    if (info !== undefined && useWinograd(args.backend, 'forward', info)) {
+    const choice = info !== undefined ? convChoice(args.backend, 'forward', info) : 'direct';
+    if (choice !== 'direct') {
       return winogradConv2d(args.backend, x, filter, {
         bias: bias ?? undefined,
         relu: activation === 'relu',
+        tile: choice,
       });
     }
     return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]);

@@ -41,7 +41,7 @@ import {
   type WasmBackend,
 } from './kernel_calls.js';
 import { simdKernels, type RowOuterProduct } from './simd_kernels.js';
-import { useWinograd, winogradFilterGradient } from './winograd.js';
+import { convChoice, winogradFilterGradient } from './winograd.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -84,8 +84,8 @@ function conv2DBackpropFilter(args: {
   }
   switch (path) {
     case 'auto': {
-      if (useWinograd(backend, 'filterGradient', info))
-        return winogradFilterGradient(backend, x, dy);
+      const choice = convChoice(backend, 'filterGradient', info);
+      if (choice !== 'direct') return winogradFilterGradient(backend, x, dy, choice);
       const kernel = simdKernels(backend)?.rowOuterProduct;
       return kernel !== undefined
         ? filterGradientSimd(backend, kernel, x, dy, info)

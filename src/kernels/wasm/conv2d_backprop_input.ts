@@ -44,7 +44,7 @@ import {
   type WasmBackend,
 } from './kernel_calls.js';
 import { simdKernels } from './simd_kernels.js';
-import { useWinograd, winogradConv2d } from './winograd.js';
+import { convChoice, winogradConv2d } from './winograd.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -160,9 +160,8 @@ function conv2DBackpropInput(args: {
         `convolution output [${expected.join(',')}]`,
     );
   }
-  if (useWinograd(backend, 'inputGradient', info)) {
-    return winogradConv2d(backend, dy, filter, { flip: true });
-  }
+  const choice = convChoice(backend, 'inputGradient', info);
+  if (choice !== 'direct') return winogradConv2d(backend, dy, filter, { flip: true, tile: choice });
   const rows = axisPhases(h, ho, kh, sh, info.padInfo.top);
   const cols = axisPhases(w, wo, kw, sw, info.padInfo.left);
   if (n * h * w * ci === 0 || co === 0 || rows.phases.length === 0 || cols.phases.length === 0) {

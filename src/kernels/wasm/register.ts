@@ -4,7 +4,7 @@
  * train on it) and `Conv2DBackpropInput` (replacing the stock plain loop), and an `Identity`
  * that shares memory instead of copying, and `Conv2D` and `FusedConv2D` in front of the stock
  * ones (Winograd for 3x3 stride-1 'same' convolutions where it is faster), and `Sum`, `Mean`
- * (per-channel sums without a transposition), `SplitV` (channel splits by a SIMD copy),
+ * (per-channel sums without a transposition), `Concat` and `SplitV` (along channels by a SIMD copy),
  * `FusedBatchNorm` and `MaxPoolGrad` (2x2 windows) in front of theirs. See the files beside this one for how each works.
  */
 // The stock kernels must be registered before ours replace them (ES modules evaluate
@@ -16,7 +16,7 @@ import {
   unregisterKernel,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
-import { splitVConfig } from './channels.js';
+import { concatConfig, splitVConfig } from './channels.js';
 import { conv2dConfig, fusedConv2dConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
@@ -46,6 +46,7 @@ export function registerWasmKernels(): void {
     ['Sum', sumConfig],
     ['Mean', meanConfig],
     ['SplitV', splitVConfig],
+    ['Concat', concatConfig],
     ['FusedBatchNorm', fusedBatchNormConfig],
     ['MaxPoolGrad', maxPoolGradConfig],
   ] as const) {

@@ -32,23 +32,31 @@ import {
   type WasmBackend,
 } from './kernel_calls.js';
 import { simdKernels } from './simd_kernels.js';
-import { winogradKernels, type WinogradKernels } from './winograd_kernels.js';
+import { winogradKernels, type WinogradKernels, type WinogradTile } from './winograd_kernels.js';
 
-/** Which algorithm computes 3x3 stride-1 'same' convolutions. */
-export type ConvAlgorithm = 'auto' | 'direct' | 'winograd';
+/**
+ * Which algorithm computes 3x3 stride-1 'same' convolutions: `'auto'` the measured rule
+ * (`winogradRule`), `'direct'` the direct kernels, `'winograd'` F(2x2, 3x3) and `'winograd4'`
+ * F(4x4, 3x3) wherever they apply (for tests and benchmarks).
+ */
+export type ConvAlgorithm = 'auto' | 'direct' | 'winograd' | 'winograd4';
 
-export const CONV_ALGORITHMS: readonly ConvAlgorithm[] = ['auto', 'direct', 'winograd'];
+export const CONV_ALGORITHMS: readonly ConvAlgorithm[] = [
+  'auto',
+  'direct',
+  'winograd',
+  'winograd4',
+];
 
 /** The three kernels of a convolution layer. */
 export type ConvPass = 'forward' | 'inputGradient' | 'filterGradient';
 
+/** What computes one kernel call: the direct kernel, or Winograd with 2x2 or 4x4 output tiles. */
+export type ConvChoice = 'direct' | WinogradTile;
+
 let algorithm: ConvAlgorithm = 'auto';
 
-/**
- * Chooses the algorithm of 3x3 stride-1 'same' convolutions: `'auto'` (default) Winograd where
- * `winogradWins` says it is faster, `'winograd'` wherever it applies, `'direct'` never (for
- * tests and benchmarks).
- */
+/** Chooses the algorithm of 3x3 stride-1 'same' convolutions (default `'auto'`). */
 export function setConvAlgorithm(choice: ConvAlgorithm): void {
   if (!CONV_ALGORITHMS.includes(choice)) {
     throw new Error(
@@ -72,7 +80,7 @@ export interface WinogradShape {
   co: number;
 }
 
-/** Whether Winograd F(2x2, 3x3) computes this convolution: 3x3, stride 1, dilation 1, pad 1. */
+/** Whether Winograd computes this convolution: 3x3, stride 1, dilation 1, padding 1. */
 export function isWinogradConv(info: backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
   return (
@@ -92,40 +100,43 @@ export function isWinogradConv(info: backend_util.Conv2DInfo): boolean {
 }
 
 /**
- * The measured rule (`npm run bench:kernels -- --winograd`, CPU time, README's kernel table):
- * Winograd wins in all three passes when both channel counts are at least
- * WINOGRAD_MIN_CHANNELS (1.1-1.3x at 32 -> 32 channels, 1.6-2.5x from 64); at 16 -> 16 it
- * loses (0.75x: the transforms, which move memory, cost more than the products they save),
- * and a 1- or 3-channel input would still pay for 4 channels.
+ * Below this many input or output channels the direct kernels win: the transforms, which move
+ * memory, cost more than the products they save (F(2x2, 3x3) ran at 0.75x the direct speed at
+ * 16 -> 16 channels), and a 1- or 3-channel input would still pay for 4 channels.
  */
 export const WINOGRAD_MIN_CHANNELS = 32;
 
-/** Whether Winograd is faster than the direct kernel for this pass and shape. */
-export function winogradWins(pass: ConvPass, s: WinogradShape): boolean {
+/**
+ * The measured rule (`npm run bench:kernels`, CPU time; the README's kernel table): direct
+ * below WINOGRAD_MIN_CHANNELS, else F(4x4, 3x3), 1.4-1.6x faster than F(2x2, 3x3) from 64
+ * channels and 1.6-4x faster than the direct kernels.
+ */
+export function winogradRule(pass: ConvPass, s: WinogradShape): ConvChoice {
   switch (pass) {
     case 'forward':
     case 'inputGradient':
     case 'filterGradient':
-      return s.ci >= WINOGRAD_MIN_CHANNELS && s.co >= WINOGRAD_MIN_CHANNELS;
+      return s.ci >= WINOGRAD_MIN_CHANNELS && s.co >= WINOGRAD_MIN_CHANNELS ? 4 : 'direct';
     default:
       throw new Error(
-        `winogradWins: unknown pass '${String(pass)}'; expected one of forward, ` +
+        `winogradRule: unknown pass '${String(pass)}'; expected one of forward, ` +
           'inputGradient, filterGradient',
       );
   }
 }
 
 /**
- * Whether the kernel of `pass` should run Winograd on this convolution: it applies, its
- * output channels are a multiple of 4 (the output transform writes whole vectors), the SIMD
- * kernels run, and the algorithm setting (with `winogradWins` for 'auto') says so.
+ * What computes the kernel of `pass` on this convolution: Winograd if it applies, the output
+ * transform writes whole vectors (output channels a multiple of 4; the filter gradient of
+ * F(4x4, 3x3) too), the SIMD kernels run, and the algorithm setting (with `winogradRule` for
+ * 'auto') says so; else the direct kernel.
  */
-export function useWinograd(
+export function convChoice(
   backend: WasmBackend,
   pass: ConvPass,
   info: backend_util.Conv2DInfo,
-): boolean {
-  if (algorithm === 'direct' || !isWinogradConv(info)) return false;
+): ConvChoice {
+  if (algorithm === 'direct' || !isWinogradConv(info)) return 'direct';
   const s: WinogradShape = {
     n: info.batchSize,
     h: info.inHeight,
@@ -133,13 +144,17 @@ export function useWinograd(
     ci: info.inChannels,
     co: info.outChannels,
   };
+  if (s.n * s.h * s.w * s.ci * s.co === 0) return 'direct';
+  const wanted: ConvChoice =
+    algorithm === 'winograd' ? 2 : algorithm === 'winograd4' ? 4 : winogradRule(pass, s);
+  if (wanted === 'direct') return 'direct';
   // The forward pass of the input gradient maps co channels to ci.
   const outChannels = pass === 'inputGradient' ? s.ci : s.co;
-  if (outChannels % 4 !== 0 && pass !== 'filterGradient') return false;
-  if (s.n * s.h * s.w * s.ci * s.co === 0) return false;
-  if (winogradKernels(backend) === undefined) return false;
-  if (pass === 'filterGradient' && simdKernels(backend) === undefined) return false;
-  return algorithm === 'winograd' || winogradWins(pass, s);
+  const tile: WinogradTile = pass === 'filterGradient' && s.co % 4 !== 0 ? 2 : wanted;
+  if (outChannels % 4 !== 0 && pass !== 'filterGradient') return 'direct';
+  if (winogradKernels(backend, tile) === undefined) return 'direct';
+  if (pass === 'filterGradient' && simdKernels(backend) === undefined) return 'direct';
+  return tile;
 }
 
 const ceil = (v: number, m: number) => Math.ceil(v / m) * m;
@@ -159,8 +174,8 @@ const stride = (floats: number) => floats + 16;
 const BLOCK_BYTES = 512 * 1024;
 const MIN_BLOCK = 32;
 
-function blockTiles(tiles: number, channels: number): number {
-  const fit = Math.floor(BLOCK_BYTES / (16 * 4 * channels));
+function blockTiles(tiles: number, channels: number, elements: number): number {
+  const fit = Math.floor(BLOCK_BYTES / (elements * 4 * channels));
   return Math.min(ceil(tiles, 4), Math.max(MIN_BLOCK, ceil(fit, 4)));
 }
 
@@ -240,6 +255,7 @@ function padded(
 function transformFilter(
   backend: WasmBackend,
   kernels: WinogradKernels,
+  elements: number,
   filter: TensorInfo,
   ci: number,
   co: number,
@@ -251,10 +267,11 @@ function transformFilter(
     ? transpose(backend, { dataId: filter.dataId, shape: [9, co, ci], dtype: 'float32' }, [0, 2, 1])
     : undefined;
   try {
-    const u = allocate(backend, [16 * stride(ci4 * co8)]);
+    const u = allocate(backend, [elements * stride(ci4 * co8)]);
     const uBase = heapIndex(backend, u);
     // The transform writes every entry but the padding's.
-    if (ci4 !== ci || co8 !== co) heapF32(backend).fill(0, uBase, uBase + 16 * stride(ci4 * co8));
+    if (ci4 !== ci || co8 !== co)
+      heapF32(backend).fill(0, uBase, uBase + elements * stride(ci4 * co8));
     const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
     const tap = ci * co * 4;
     const g = swapped !== undefined ? at(swapped) + 8 * tap : at(filter);
@@ -283,36 +300,37 @@ export function winogradConv2d(
   backend: WasmBackend,
   x: TensorInfo,
   filter: TensorInfo,
-  options: { flip?: boolean; bias?: TensorInfo; relu?: boolean } = {},
+  options: { flip?: boolean; bias?: TensorInfo; relu?: boolean; tile?: WinogradTile } = {},
 ): TensorInfo {
-  const kernels = winogradKernels(backend);
+  const { flip = false, bias, relu = false, tile: m = 2 } = options;
+  const kernels = winogradKernels(backend, m);
   if (kernels === undefined) throw new Error('winogradConv2d: the SIMD kernels cannot run here');
-  const { flip = false, bias, relu = false } = options;
   const [n, h, w, ci] = x.shape;
   const co = flip ? filter.shape[2] : filter.shape[3];
   if (co % 4 !== 0) throw new Error(`winogradConv2d: ${co} output channels; expected 4k`);
-  const th = Math.ceil(h / 2);
-  const tw = Math.ceil(w / 2);
+  const elements = (m + 2) * (m + 2);
+  const th = Math.ceil(h / m);
+  const tw = Math.ceil(w / m);
   const ci4 = ceil(ci, 4);
   const co8 = ceil(co, 8);
-  const even = h % 2 === 0 && w % 2 === 0;
+  const even = h % m === 0 && w % m === 0;
   const tiles = n * th * tw;
-  const tb = blockTiles(tiles, ci4 + co8);
+  const tb = blockTiles(tiles, ci4 + co8, elements);
 
   const temps: TensorInfo[] = [];
   const keep = <T extends TensorInfo>(t: T): T => (temps.push(t), t);
   let y: TensorInfo | undefined;
   try {
-    const u = keep(transformFilter(backend, kernels, filter, ci, co, ci4, co8, flip));
-    const xp = keep(padded(backend, x, 2 * th + 2, 2 * tw + 2, ci4, 1, 1));
-    const v = keep(allocate(backend, [16 * stride(tb * ci4)]));
-    const m = keep(allocate(backend, [16 * stride(tb * co8)]));
+    const u = keep(transformFilter(backend, kernels, elements, filter, ci, co, ci4, co8, flip));
+    const xp = keep(padded(backend, x, m * th + 2, m * tw + 2, ci4, 1, 1));
+    const v = keep(allocate(backend, [elements * stride(tb * ci4)]));
+    const prod = keep(allocate(backend, [elements * stride(tb * co8)]));
     const biasVec = keep(allocate(backend, [co]));
     y = allocate(backend, [n, h, w, co]);
-    const yt = even ? y : keep(allocate(backend, [n, 2 * th, 2 * tw, co]));
+    const yt = even ? y : keep(allocate(backend, [n, m * th, m * tw, co]));
     const heap = heapF32(backend);
     // V's rows beyond a block's last tile feed products nobody reads: keep them finite.
-    heap.fill(0, heapIndex(backend, v), heapIndex(backend, v) + 16 * stride(tb * ci4));
+    heap.fill(0, heapIndex(backend, v), heapIndex(backend, v) + elements * stride(tb * ci4));
     const biasAt = heapIndex(backend, biasVec);
     if (bias !== undefined) {
       heap.copyWithin(biasAt, heapIndex(backend, bias), heapIndex(backend, bias) + co);
@@ -320,15 +338,15 @@ export function winogradConv2d(
       heap.fill(0, biasAt, biasAt + co);
     }
     const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    const [uB, xB, vB, mB, yB, biasB] = [u, xp, v, m, yt, biasVec].map(at);
-    const wp = 2 * tw + 2;
-    const hp = 2 * th + 2;
-    const [yh, yw] = even ? [h, w] : [2 * th, 2 * tw];
+    const [uB, xB, vB, mB, yB, biasB] = [u, xp, v, prod, yt, biasVec].map(at);
+    const wp = m * tw + 2;
+    const hp = m * th + 2;
+    const [yh, yw] = even ? [h, w] : [m * th, m * tw];
     for (let t0 = 0; t0 < tiles; t0 += tb) {
       const count = Math.min(tb, tiles - t0);
       const segs = segments(t0, count, th, tw);
       for (const s of segs) {
-        const src = xB + ((s.img * hp + 2 * s.ty) * wp + 2 * s.tx) * ci4 * 4;
+        const src = xB + ((s.img * hp + m * s.ty) * wp + m * s.tx) * ci4 * 4;
         // V[e][c / 4][t][c % 4]: the layout the product reads fastest.
         const dst = vB + s.offset * 16;
         kernels.inputTransformByChannel(
@@ -343,7 +361,7 @@ export function winogradConv2d(
           tb * 16,
         );
       }
-      for (let e = 0; e < 16; e++) {
+      for (let e = 0; e < elements; e++) {
         kernels.gemm(
           vB + e * stride(tb * ci4) * 4,
           uB + e * stride(ci4 * co8) * 4,
@@ -357,7 +375,7 @@ export function winogradConv2d(
       }
       for (const s of segs) {
         const src = mB + s.offset * co8 * 4;
-        const dst = yB + ((s.img * yh + 2 * s.ty) * yw + 2 * s.tx) * co * 4;
+        const dst = yB + ((s.img * yh + m * s.ty) * yw + m * s.tx) * co * 4;
         kernels.outputTransform(
           src,
           stride(tb * co8) * 4,
@@ -404,43 +422,45 @@ export function winogradFilterGradient(
   backend: WasmBackend,
   x: TensorInfo,
   dy: TensorInfo,
+  m: WinogradTile = 2,
 ): TensorInfo {
-  const kernels = winogradKernels(backend);
+  const kernels = winogradKernels(backend, m);
   const outer = simdKernels(backend)?.rowOuterProduct;
   if (kernels === undefined || outer === undefined) {
     throw new Error('winogradFilterGradient: the SIMD kernels cannot run here');
   }
   const [n, h, w, ci] = x.shape;
   const co = dy.shape[3];
-  const th = Math.ceil(h / 2);
-  const tw = Math.ceil(w / 2);
+  const elements = (m + 2) * (m + 2);
+  const th = Math.ceil(h / m);
+  const tw = Math.ceil(w / m);
   const ci4 = ceil(ci, 4);
   const co4 = ceil(co, 4);
   const tiles = n * th * tw;
-  const tb = blockTiles(tiles, ci4 + co4);
-  const direct = h % 2 === 0 && w % 2 === 0 && co4 === co;
+  const tb = blockTiles(tiles, ci4 + co4, elements);
+  const direct = h % m === 0 && w % m === 0 && co4 === co;
 
   const temps: TensorInfo[] = [];
   const keep = <T extends TensorInfo>(t: T): T => (temps.push(t), t);
   let dw: TensorInfo | undefined;
   try {
-    const xp = keep(padded(backend, x, 2 * th + 2, 2 * tw + 2, ci4, 1, 1));
-    const dyp = direct ? dy : keep(padded(backend, dy, 2 * th, 2 * tw, co4, 0, 0));
-    const v = keep(allocate(backend, [16 * stride(tb * ci4)]));
-    const z = keep(allocate(backend, [16 * stride(tb * co4)]));
-    const du = keep(allocate(backend, [16 * stride(ci4 * co4)]));
+    const xp = keep(padded(backend, x, m * th + 2, m * tw + 2, ci4, 1, 1));
+    const dyp = direct ? dy : keep(padded(backend, dy, m * th, m * tw, co4, 0, 0));
+    const v = keep(allocate(backend, [elements * stride(tb * ci4)]));
+    const z = keep(allocate(backend, [elements * stride(tb * co4)]));
+    const du = keep(allocate(backend, [elements * stride(ci4 * co4)]));
     dw = allocate(backend, [3, 3, ci, co]);
     const heap = heapF32(backend);
-    heap.fill(0, heapIndex(backend, du), heapIndex(backend, du) + 16 * stride(ci4 * co4));
+    heap.fill(0, heapIndex(backend, du), heapIndex(backend, du) + elements * stride(ci4 * co4));
     const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
     const [xB, dyB, vB, zB, duB] = [xp, dyp, v, z, du].map(at);
-    const wp = 2 * tw + 2;
-    const hp = 2 * th + 2;
-    const [dh, dwd] = [2 * th, 2 * tw];
+    const wp = m * tw + 2;
+    const hp = m * th + 2;
+    const [dh, dwd] = [m * th, m * tw];
     for (let t0 = 0; t0 < tiles; t0 += tb) {
       const count = Math.min(tb, tiles - t0);
       for (const s of segments(t0, count, th, tw)) {
-        const src = xB + ((s.img * hp + 2 * s.ty) * wp + 2 * s.tx) * ci4 * 4;
+        const src = xB + ((s.img * hp + m * s.ty) * wp + m * s.tx) * ci4 * 4;
         kernels.inputTransform(
           src,
           wp * ci4 * 4,
@@ -453,7 +473,7 @@ export function winogradFilterGradient(
           16,
         );
         const [rows, cols] = direct ? [h, w] : [dh, dwd];
-        const from = dyB + ((s.img * rows + 2 * s.ty) * cols + 2 * s.tx) * co4 * 4;
+        const from = dyB + ((s.img * rows + m * s.ty) * cols + m * s.tx) * co4 * 4;
         kernels.gradientTransform(
           from,
           cols * co4 * 4,
@@ -465,7 +485,7 @@ export function winogradFilterGradient(
           co4 * 4,
         );
       }
-      for (let e = 0; e < 16; e++) {
+      for (let e = 0; e < elements; e++) {
         outer(
           vB + e * stride(tb * ci4) * 4,
           zB + e * stride(tb * co4) * 4,

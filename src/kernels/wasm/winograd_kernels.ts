@@ -32,6 +32,7 @@
  */
 import type { WasmBackend } from './kernel_calls.js';
 import { backendMemory, body, compile, ins, moduleOf } from './wasm_writer.js';
+import * as f43 from './winograd_f43.js';
 
 /** Byte addresses and strides; see the file comment. `tiles` >= 1, `cbs` >= 1. */
 export type InputTransform = (
@@ -404,21 +405,39 @@ function gradientToFilterBody(): number[] {
   return body(8, 17, code);
 }
 
-function moduleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
+/** Output tile side: F(2x2, 3x3) or F(4x4, 3x3) (`winograd_f43.ts`). */
+export type WinogradTile = 2 | 4;
+
+function moduleBytes(fma: boolean, tile: WinogradTile): Uint8Array<ArrayBuffer> {
+  const shared = [{ name: 'gemm', params: 8, body: gemmBody(fma) }];
+  if (tile === 4) {
+    const f = f43.F43;
+    return moduleOf([
+      { name: 'inputTransform', params: 9, body: f43.inputTransformBody(f, false) },
+      { name: 'inputTransformByChannel', params: 9, body: f43.inputTransformBody(f, true) },
+      { name: 'outputTransform', params: 10, body: f43.outputTransformBody(f) },
+      { name: 'gradientTransform', params: 8, body: f43.gradientTransformBody(f) },
+      ...shared,
+      { name: 'filterTransform', params: 8, body: f43.filterTransformBody(f) },
+      { name: 'gradientToFilter', params: 8, body: f43.gradientToFilterBody(f) },
+    ]);
+  }
   return moduleOf([
     { name: 'inputTransform', params: 9, body: inputTransformBody(false) },
     { name: 'inputTransformByChannel', params: 9, body: inputTransformBody(true) },
     { name: 'outputTransform', params: 10, body: outputTransformBody() },
     { name: 'gradientTransform', params: 8, body: gradientTransformBody() },
-    { name: 'gemm', params: 8, body: gemmBody(fma) },
+    ...shared,
     { name: 'filterTransform', params: 8, body: filterTransformBody() },
     { name: 'gradientToFilter', params: 8, body: gradientToFilterBody() },
   ]);
 }
 
-let compiled: { module: WebAssembly.Module; relaxed: boolean } | null | undefined;
+type Compiled = { module: WebAssembly.Module; relaxed: boolean } | null;
+
+const compiled = new Map<WinogradTile, Compiled>();
 let relaxedAllowed = true;
-const instances = new WeakMap<WebAssembly.Memory, WinogradKernels>();
+const instances = new Map<WinogradTile, WeakMap<WebAssembly.Memory, WinogradKernels>>();
 
 /**
  * Whether to use relaxed SIMD where the engine has it (default true); false compiles the plain
@@ -427,34 +446,44 @@ const instances = new WeakMap<WebAssembly.Memory, WinogradKernels>();
 export function setRelaxedSimd(allowed: boolean): void {
   if (allowed !== relaxedAllowed) {
     relaxedAllowed = allowed;
-    compiled = undefined;
+    compiled.clear();
   }
 }
 
-function compileOnce(): { module: WebAssembly.Module; relaxed: boolean } | null {
-  if (compiled === undefined) {
-    const relaxed = relaxedAllowed ? compile(moduleBytes(true)) : null;
-    const plain = relaxed === null ? compile(moduleBytes(false)) : null;
-    compiled =
+function compileOnce(tile: WinogradTile): Compiled {
+  let result = compiled.get(tile);
+  if (result === undefined) {
+    const relaxed = relaxedAllowed ? compile(moduleBytes(true, tile)) : null;
+    const plain = relaxed === null ? compile(moduleBytes(false, tile)) : null;
+    result =
       relaxed !== null
         ? { module: relaxed, relaxed: true }
         : plain !== null
           ? { module: plain, relaxed: false }
           : null;
+    compiled.set(tile, result);
   }
-  return compiled;
+  return result;
 }
 
 /**
- * The kernels bound to `backend`'s memory, or undefined where they cannot run (no SIMD, shared
- * or unreachable memory).
+ * The kernels of F(tile x tile, 3x3) bound to `backend`'s memory, or undefined where they
+ * cannot run (no SIMD, shared or unreachable memory).
  */
-export function winogradKernels(backend: WasmBackend): WinogradKernels | undefined {
+export function winogradKernels(
+  backend: WasmBackend,
+  tile: WinogradTile = 2,
+): WinogradKernels | undefined {
   const memory = backendMemory(backend.wasm);
   if (memory === undefined) return undefined;
-  const module = compileOnce();
+  const module = compileOnce(tile);
   if (module === null) return undefined;
-  let kernels = instances.get(memory);
+  let bound = instances.get(tile);
+  if (bound === undefined) {
+    bound = new WeakMap();
+    instances.set(tile, bound);
+  }
+  let kernels = bound.get(memory);
   if (kernels === undefined || kernels.relaxed !== module.relaxed) {
     const { exports } = new WebAssembly.Instance(module.module, { env: { memory } });
     kernels = {
@@ -467,7 +496,7 @@ export function winogradKernels(backend: WasmBackend): WinogradKernels | undefin
       gradientToFilter: exports.gradientToFilter as GradientToFilter,
       relaxed: module.relaxed,
     };
-    instances.set(memory, kernels);
+    bound.set(memory, kernels);
   }
   return kernels;
 }
