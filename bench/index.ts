@@ -13,8 +13,9 @@
  * 2. Convolution kernels (bench/kernels.ts, in this process): GFLOPS of the forward,
  *    input-gradient and filter-gradient kernels of every distinct convolution and transposed
  *    convolution of attn_reg at 128x128x1, batch 16; median of 5 runs after one warm-up. On
- *    wasm: the direct kernels, and Winograd F(2x2, 3x3) on the 3x3 stride-1 shapes (JSON
- *    entries with `"algorithm": "winograd"`, GFLOPS counted as the direct arithmetic).
+ *    wasm: the direct kernels, and Winograd F(2x2, 3x3) and F(4x4, 3x3) on the 3x3 stride-1
+ *    shapes (JSON entries with `"algorithm": "winograd"` / `"winograd4"`, GFLOPS counted as
+ *    the direct arithmetic).
  *
  * `--quick` runs only the 128x128x1 network, and the kernels of one shape per (layer type,
  * kernel, stride), median of 3 runs. `--json` prints one object: `{"cores", "backend",
@@ -147,7 +148,12 @@ async function main(): Promise<void> {
     ...kernelOptions,
     ...(wasm ? { algorithm: 'direct' as const } : {}),
   });
-  const winograd = wasm ? await benchKernels({ ...kernelOptions, algorithm: 'winograd' }) : [];
+  const winograd = wasm
+    ? [
+        ...(await benchKernels({ ...kernelOptions, algorithm: 'winograd' })),
+        ...(await benchKernels({ ...kernelOptions, algorithm: 'winograd4' })),
+      ]
+    : [];
   const kernels = [...direct, ...winograd];
   if (json) {
     const { workers, networks } = network;

@@ -35,11 +35,11 @@
  * gradient's fallback path (for wasm builds without SIMD).
  *
  * On wasm the main columns time the direct kernels (`setConvAlgorithm('direct')`), and the
- * shapes Winograd F(2x2, 3x3) applies to (3x3 stride 1 'same') are timed again with Winograd
- * forced (`W fwd`, `W dx`, `W dW`): their GFLOPS count the direct convolution's arithmetic,
- * so that they compare with the direct columns (Winograd does 2.25x fewer multiplications).
- * `auto`, what training runs, takes Winograd where `winogradWins` says so (src/kernels/wasm/
- * winograd.ts). `--no-winograd` leaves the Winograd columns out.
+ * shapes Winograd applies to (3x3 stride 1 'same') are timed again with F(2x2, 3x3) and with
+ * F(4x4, 3x3) forced (`F2 fwd`, ..., `F4 dW`): their GFLOPS count the direct convolution's
+ * arithmetic, so that they compare with the direct columns (F(2x2, 3x3) does 2.25x fewer
+ * multiplications, F(4x4, 3x3) 4x). `auto`, what training runs, follows `winogradRule`
+ * (src/kernels/wasm/winograd.ts). `--no-winograd` leaves the Winograd columns out.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -114,7 +114,8 @@ export interface KernelBenchOptions {
   clock?: () => number;
   /**
    * wasm only: the algorithm of 3x3 stride-1 'same' convolutions while timing; `'winograd'`
-   * times only the shapes it applies to (`winogradApplies`). Default: the current setting.
+   * and `'winograd4'` time only the shapes they apply to (`winogradApplies`). Default: the
+   * current setting.
    */
   algorithm?: ConvAlgorithm;
 }
@@ -361,7 +362,7 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
   try {
     if (algorithm !== undefined) setConvAlgorithm(algorithm);
     const shapes = kernelShapes(options).filter(
-      (s) => algorithm !== 'winograd' || winogradApplies(s),
+      (s) => (algorithm !== 'winograd' && algorithm !== 'winograd4') || winogradApplies(s),
     );
     for (const s of shapes) {
       const { calls, operands } = kernelCalls(s);
@@ -387,25 +388,38 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
 }
 
 /**
- * The kernel table's Winograd columns (`W fwd GF*` and so on) from results timed with
- * `algorithm: 'winograd'`; empty cells for shapes it does not apply to.
+ * The kernel table's Winograd columns (`F2 fwd GF*` for F(2x2, 3x3), `F4 ...` for F(4x4, 3x3))
+ * from results timed with `algorithm: 'winograd'` or `'winograd4'`; empty cells for shapes
+ * they do not apply to.
  */
 export function winogradColumns(
   results: KernelResult[],
 ): { header: string; cell: (shape: string) => string }[] {
-  const cells = new Map<string, number>();
-  for (const r of results) cells.set(`${passOf(r.op)} ${r.shape}`, r.gflops);
-  const column = (pass: 'fwd' | 'dx' | 'dW') => ({
-    header: `W ${pass} GF*`,
-    cell: (shape: string) => cells.get(`${pass} ${shape}`)?.toFixed(1) ?? '',
-  });
-  return [column('fwd'), column('dx'), column('dW')];
+  const columns: { header: string; cell: (shape: string) => string }[] = [];
+  for (const [algorithm, label] of [
+    ['winograd', 'F2'],
+    ['winograd4', 'F4'],
+  ] as const) {
+    const cells = new Map<string, number>();
+    for (const r of results.filter((k) => k.algorithm === algorithm)) {
+      cells.set(`${passOf(r.op)} ${r.shape}`, r.gflops);
+    }
+    if (cells.size === 0) continue;
+    for (const pass of ['fwd', 'dx', 'dW'] as const) {
+      columns.push({
+        header: `${label} ${pass} GF*`,
+        cell: (shape: string) => cells.get(`${pass} ${shape}`)?.toFixed(1) ?? '',
+      });
+    }
+  }
+  return columns;
 }
 
 /** What the Winograd columns' asterisk means. */
 export const WINOGRAD_NOTE =
-  "* Winograd F(2x2,3x3) forced, GFLOPS counted as the direct convolution's arithmetic " +
-  '(it does 2.25x fewer multiplications); training (auto) runs it where it is faster';
+  '* Winograd forced (F2: F(2x2,3x3), 2.25x fewer multiplications; F4: F(4x4,3x3), 4x fewer), ' +
+  "GFLOPS counted as the direct convolution's arithmetic; training (auto) runs the direct " +
+  'kernels below 32 channels and F(4x4,3x3) from 32';
 
 const FORWARD: readonly KernelOp[] = ['conv2d', 'conv2dTranspose'];
 const INPUT_GRADIENT: readonly KernelOp[] = ['conv2dBackpropInput', 'conv2dTransposeBackpropInput'];
@@ -512,7 +526,10 @@ async function main(): Promise<void> {
   const results = await benchKernels(options);
   const winograd =
     wasm && !args.includes('--no-winograd')
-      ? await benchKernels({ ...options, algorithm: 'winograd' })
+      ? [
+          ...(await benchKernels({ ...options, algorithm: 'winograd' })),
+          ...(await benchKernels({ ...options, algorithm: 'winograd4' })),
+        ]
       : [];
   const stockGflops =
     stock !== undefined ? benchStock(stock, kernelShapes(options), clock) : undefined;
