@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     number,
   ];
   const batch = Number(flag('--batch', '1'));
+  await initBackend({ backend: 'cpu' });
   const shapes = kernelShapes({ inputShape, batch }).filter(winogradApplies);
   const rows: string[][] = [];
   for (const [k, s] of shapes.entries()) {
