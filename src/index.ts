@@ -16,7 +16,7 @@ export {
   parseBackendChoice,
 } from './backend/select.js';
 export type { BackendChoice, BackendInfo, BackendName, BackendOptions } from './backend/select.js';
-export { registerWasmKernels } from './kernels/wasm/register.js';
+export { prepareWasmKernels, registerWasmKernels } from './kernels/wasm/register.js';
 
 // Losses
 export { binaryCrossentropy, bceDiceLoss, BCE_EPSILON } from './losses/bce.js';

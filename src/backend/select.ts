@@ -18,7 +18,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import { BackendError } from '../errors.js';
 import { registerGradients } from '../kernels/gradients/fused_batch_norm.js';
-import { registerWasmKernels } from '../kernels/wasm/register.js';
+import { prepareWasmKernels, registerWasmKernels } from '../kernels/wasm/register.js';
 import { CONV_ALGORITHMS, setConvAlgorithm, type ConvAlgorithm } from '../kernels/wasm/winograd.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
@@ -138,6 +138,7 @@ export function describeBackend(info: BackendInfo): string {
 
 async function startWasm(): Promise<BackendInfo> {
   registerWasmKernels();
+  await prepareWasmKernels();
   const algorithm = process.env[CONV_ALGORITHM_ENV_VAR]?.trim().toLowerCase();
   if (algorithm !== undefined && algorithm !== '') {
     if (!(CONV_ALGORITHMS as readonly string[]).includes(algorithm)) {

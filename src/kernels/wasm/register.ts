@@ -24,6 +24,8 @@ import { identityConfig } from './identity.js';
 import { keepStockKernel } from './kernel_calls.js';
 import { fusedBatchNormConfig, maxPoolGradConfig } from './norm_pool.js';
 import { meanConfig, sumConfig } from './reductions.js';
+import { prepareSimdKernels } from './simd_kernels.js';
+import { prepareWinogradKernels } from './winograd_kernels.js';
 
 let registered = false;
 
@@ -56,4 +58,13 @@ export function registerWasmKernels(): void {
     replaceKernel(wrap(stock));
   }
   registered = true;
+}
+
+/**
+ * Compiles the generated SIMD modules ahead of their first use, asynchronously: a browser's
+ * main thread refuses to compile modules over 4 KB synchronously, which would leave the kernels
+ * on their slower fallbacks there. Optional in Node.js; safe to call again.
+ */
+export async function prepareWasmKernels(): Promise<void> {
+  await Promise.all([prepareSimdKernels(), prepareWinogradKernels()]);
 }

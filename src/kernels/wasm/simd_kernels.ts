@@ -32,7 +32,17 @@
  * callers use another path. No Node-only API: runs in browsers too.
  */
 import type { WasmBackend } from './kernel_calls.js';
-import { backendMemory, compile, I32, ins, moduleOf, uleb, V128, vector } from './wasm_writer.js';
+import {
+  backendMemory,
+  compile,
+  compileAsync,
+  I32,
+  ins,
+  moduleOf,
+  uleb,
+  V128,
+  vector,
+} from './wasm_writer.js';
 
 /**
  * out[i, j] += sum over c < cols of a[c*aPix + 4i] * b[c*bPix + 4j] for i < na, j < nb (nb a
@@ -348,6 +358,11 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 }
 
 let compiled: WebAssembly.Module | null | undefined;
+
+/** Compiles the module asynchronously ahead of its first use (see `compileAsync`). */
+export async function prepareSimdKernels(): Promise<void> {
+  if (compiled === undefined) compiled = await compileAsync(moduleBytes());
+}
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
 /**

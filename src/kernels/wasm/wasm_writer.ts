@@ -133,6 +133,21 @@ export function compile(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | nu
 }
 
 /**
+ * As `compile`, asynchronously: browsers refuse to compile modules over 4 KB synchronously on
+ * their main thread, so `prepareWasmKernels` (register.ts) compiles every module this way once
+ * at start, and the synchronous `compile` is only the fallback.
+ */
+export async function compileAsync(
+  bytes: Uint8Array<ArrayBuffer>,
+): Promise<WebAssembly.Module | null> {
+  try {
+    return WebAssembly.validate(bytes) ? await WebAssembly.compile(bytes) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The backend's memory where generated kernels can run on it: a plain (non-shared)
  * WebAssembly.Memory reachable as `wasm.asm.memory`, as in tfjs-backend-wasm 4.x's
  * single-threaded builds; else undefined.

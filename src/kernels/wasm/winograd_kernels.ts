@@ -31,7 +31,7 @@
  * `--experimental-wasm-relaxed-simd`. No Node-only API: runs in browsers too.
  */
 import type { WasmBackend } from './kernel_calls.js';
-import { backendMemory, body, compile, ins, moduleOf } from './wasm_writer.js';
+import { backendMemory, body, compile, compileAsync, ins, moduleOf } from './wasm_writer.js';
 import * as f43 from './winograd_f43.js';
 
 /** Byte addresses and strides; see the file comment. `tiles` >= 1, `cbs` >= 1. */
@@ -447,6 +447,23 @@ export function setRelaxedSimd(allowed: boolean): void {
   if (allowed !== relaxedAllowed) {
     relaxedAllowed = allowed;
     compiled.clear();
+  }
+}
+
+/** Compiles both tiles' modules asynchronously ahead of their first use (see `compileAsync`). */
+export async function prepareWinogradKernels(): Promise<void> {
+  for (const tile of [2, 4] as const) {
+    if (compiled.has(tile)) continue;
+    const relaxed = relaxedAllowed ? await compileAsync(moduleBytes(true, tile)) : null;
+    const plain = relaxed === null ? await compileAsync(moduleBytes(false, tile)) : null;
+    compiled.set(
+      tile,
+      relaxed !== null
+        ? { module: relaxed, relaxed: true }
+        : plain !== null
+          ? { module: plain, relaxed: false }
+          : null,
+    );
   }
 }
 
