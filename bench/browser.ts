@@ -153,12 +153,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { buildModel } from './src/models/build.ts';
+import { prepareWasmKernels, registerWasmKernels } from './src/kernels/wasm/register.ts';
 globalThis.ftunetTfjs = async (cfg) => {
   let threads;
   if (cfg.provider === 'wasm') {
     threads = cfg.threads || navigator.hardwareConcurrency;
     setWasmPaths('/tfwasm/');
     setThreadsCount(threads);
+    registerWasmKernels();
+    await prepareWasmKernels();
   }
   let ok = false;
   try { ok = await tf.setBackend(cfg.provider); } catch (e) { return { skipped: String(e) }; }

@@ -24,6 +24,7 @@ import {
   type GpuInfo,
 } from './engine_choice.js';
 import { finalOutputModel } from '../eval/evaluate.js';
+import { prepareWasmKernels, registerWasmKernels } from '../kernels/wasm/register.js';
 import { toOnnx } from '../export/onnx.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
 
@@ -170,6 +171,10 @@ class TfjsEngine implements BrowserEngine {
     if (backend === 'wasm' && wasmConfigured === undefined) {
       setWasmPaths(wasmPath);
       setThreadsCount(threads);
+      // The project's kernels (Winograd convolutions and others, as in Node.js), compiled
+      // asynchronously: a page's main thread may not compile them synchronously.
+      registerWasmKernels();
+      await prepareWasmKernels();
       wasmConfigured = threads;
     }
     let ok: boolean;
