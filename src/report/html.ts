@@ -110,7 +110,8 @@ footer { padding: 12px 32px 24px; color: var(--muted); font-size: 12px; }
 
 /**
  * Sorting of `table.sortable`: a click on a column's button sorts the rows by that column,
- * ascending, then descending; numeric cells sort by their `data-value`.
+ * ascending, then descending; numeric cells sort by their `data-value`, and a cell without a
+ * value (`data-value=""`: an undefined metric) sorts last either way.
  */
 const SORT_SCRIPT = `
 document.querySelectorAll('table.sortable').forEach(function (table) {
@@ -127,10 +128,11 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
       var key = function (row) {
         var cell = row.cells[col];
         var v = cell.getAttribute('data-value');
-        return v === null ? cell.textContent : Number(v);
+        return v === null ? cell.textContent : v === '' ? null : Number(v);
       };
       rows.sort(function (a, b) {
         var x = key(a), y = key(b);
+        if (x === null || y === null) return (x === null ? 1 : 0) - (y === null ? 1 : 0);
         var d = typeof x === 'number' ? x - y : String(x).localeCompare(String(y));
         return dir === 'asc' ? d : -d;
       });

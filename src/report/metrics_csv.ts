@@ -6,7 +6,11 @@
 import { UserError } from '../errors.js';
 import { parseCsvRecords } from '../util/csv.js';
 import { METRIC_NAMES } from '../eval/score.js';
+import { SURFACE_METRIC_NAMES } from '../eval/evaluation_summary.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
+
+/** An image's surface distances in pixels; null where undefined (an empty mask). */
+export type SurfaceDistanceCells = Record<(typeof SURFACE_METRIC_NAMES)[number], number | null>;
 
 /** One image's line of metrics.csv. */
 export interface MetricsCsvRow {
@@ -15,12 +19,18 @@ export interface MetricsCsvRow {
   metrics: SegmentationMetrics;
   truthArea: number;
   predictedArea: number;
+  /**
+   * HD95 and ASSD, when the file has those columns (files written before them have not);
+   * an empty cell (an empty prediction or ground truth) reads as null.
+   */
+  surface?: SurfaceDistanceCells;
   /** The metrics at the input size, when the file has those columns. */
   atInputSize?: SegmentationMetrics;
 }
 
 /**
- * Parses metrics.csv; `source` names the file in errors. Throws a `UserError` for a missing
+ * Parses metrics.csv; `source` names the file in errors. The `hd95` and `assd` columns are
+ * optional, and their empty cells are null. Throws a `UserError` for a missing
  * column, a line with the wrong number of fields or a value that is not a number.
  */
 export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCsvRow[] {
@@ -38,6 +48,8 @@ export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCs
   const metricCols = METRIC_NAMES.map((m) => column(m, true));
   const truthCol = column('truth_area', true);
   const predCol = column('predicted_area', true);
+  const surfaceCols = SURFACE_METRIC_NAMES.map((m) => column(m, false));
+  const hasSurface = surfaceCols.every((c) => c >= 0);
   const inputCols = METRIC_NAMES.map((m) => column(`${m}_input_size`, false));
   const hasInput = inputCols.every((c) => c >= 0);
   return records.slice(1).map((fields, r) => {
@@ -56,6 +68,7 @@ export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCs
       }
       return v;
     };
+    const orNull = (col: number): number | null => (fields[col].trim() === '' ? null : num(col));
     const metrics = (cols: number[]): SegmentationMetrics =>
       Object.fromEntries(
         METRIC_NAMES.map((m, k) => [m, num(cols[k])]),
@@ -65,6 +78,13 @@ export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCs
       metrics: metrics(metricCols),
       truthArea: num(truthCol),
       predictedArea: num(predCol),
+      ...(hasSurface
+        ? {
+            surface: Object.fromEntries(
+              SURFACE_METRIC_NAMES.map((m, k) => [m, orNull(surfaceCols[k])]),
+            ) as SurfaceDistanceCells,
+          }
+        : {}),
       ...(hasInput ? { atInputSize: metrics(inputCols) } : {}),
     };
   });

@@ -3,14 +3,16 @@
  * `<section id=... data-section=...>`):
  *
  * - `summary`: the evaluation's mean ± std of each metric over the test images (original
- *   size), the best epoch, the pixel-level average precision, lesion areas;
+ *   size), the ISIC score (thresholded Jaccard), HD95 and ASSD over the images where they are
+ *   defined (with their count), the best epoch, the pixel-level average precision, lesion areas;
  * - `config`: every field of config.json;
  * - `training`: loss and DSC per epoch for train and validation, one chart per output
  *   (total, pred1..pred3, final), and the learning rate;
  * - `pr-curve`: the pixel-level precision-recall curve with the operating point;
  * - `cases`: the best, median and worst test images: image, ground truth, prediction,
- *   overlay and each attention gate's map, with their DSC;
- * - `per-image`: the histogram of per-image DSC and the sortable per-image table;
+ *   overlay and each attention gate's map, with their DSC, precision, recall, HD95 and ASSD;
+ * - `per-image`: the histogram of per-image DSC and the sortable per-image table (HD95 and
+ *   ASSD as — where undefined);
  * - `focal-tversky`: the focal Tversky loss against the Tversky index for the run's gamma and
  *   for gamma = 1 (the paper's Fig. 1).
  *
@@ -18,7 +20,12 @@
  */
 import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
 import { METRIC_NAMES } from '../eval/score.js';
-import type { MeanStd } from '../eval/evaluation_summary.js';
+import {
+  SURFACE_METRIC_NAMES,
+  type DefinedMeanStd,
+  type MeanStd,
+} from '../eval/evaluation_summary.js';
+import { ISIC_JACCARD_THRESHOLD } from '../metrics/thresholded_jaccard.js';
 import { MODEL_SUPERVISION } from '../models/supervision.js';
 import { makeObjective, type LossName } from '../train/objective.js';
 import { formatPercent } from '../util/stats.js';
@@ -75,6 +82,14 @@ const METRIC_LABELS: Record<(typeof METRIC_NAMES)[number], string> = {
   iou: 'IoU',
 };
 
+const SURFACE_LABELS: Record<(typeof SURFACE_METRIC_NAMES)[number], string> = {
+  hd95: 'HD95',
+  assd: 'ASSD',
+};
+
+/** What an undefined surface distance (an empty prediction or ground truth) shows. */
+const UNDEFINED_CELL = '—';
+
 const LOSS_LABELS: Record<LossName, string> = {
   dl: 'Dice loss (DL)',
   tl: 'Tversky loss (TL)',
@@ -84,6 +99,8 @@ const LOSS_LABELS: Record<LossName, string> = {
 
 const f3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '—');
 const f4 = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : '—');
+/** A distance in pixels: 2 decimals (as the console), or the undefined cell. */
+const f2 = (v: number | null): string => (v === null ? UNDEFINED_CELL : v.toFixed(2));
 const meanStd = (m: MeanStd): string => `${f3(m.mean)} ± ${f3(m.std)}`;
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
@@ -139,6 +156,28 @@ function summarySection(data: RunReportData): SafeHtml {
   const best = bestEpoch(data.logs);
   const bestLog = data.logs.find((l) => l.epoch === best);
   const op = data.pr.operatingPoint;
+  const scoring = [
+    ...(s.thresholdedJaccard !== undefined
+      ? [
+          {
+            label: 'ISIC score',
+            value: f3(s.thresholdedJaccard),
+            note: `thresholded Jaccard: IoU < ${ISIC_JACCARD_THRESHOLD} counts 0`,
+          },
+        ]
+      : []),
+    ...SURFACE_METRIC_NAMES.flatMap((m) => {
+      const d: DefinedMeanStd | undefined = s[m];
+      if (d === undefined) return [];
+      return [
+        {
+          label: `${SURFACE_LABELS[m]} (mean, px)`,
+          value: f2(d.mean),
+          note: `± ${f2(d.std)} std · ${d.count} of ${s.count} images`,
+        },
+      ];
+    }),
+  ];
   const more = [
     ...(bestLog !== undefined
       ? [
@@ -166,7 +205,8 @@ function summarySection(data: RunReportData): SafeHtml {
       ${s.threshold}, each image scored at its original size after a nearest-neighbour resize of the
       prediction (as the reference code); mean ± population std over the images.
     </p>
-    ${cards(metricCards)} ${cards(more)}
+    ${cards(metricCards)} ${scoring.length > 0 ? cards(scoring) : ''} ${surfaceNote(data)}
+    ${cards(more)}
     ${
       inputSize !== undefined
         ? dataTable(
@@ -181,6 +221,28 @@ function summarySection(data: RunReportData): SafeHtml {
           )
         : ''
     }`;
+}
+
+/**
+ * Over which images the surface distances' means run: "HD95 and ASSD in pixels at the original
+ * size, over the 1 of 3 test images where both masks have a lesion; the other 2 (an empty
+ * prediction or ground truth) have none, shown as —, and are left out of the means." Nothing
+ * for a summary without them (written before they existed).
+ */
+function surfaceNote(data: RunReportData): SafeHtml | '' {
+  const s = data.summary;
+  if (s.hd95 === undefined) return '';
+  const undefinedCount = s.count - s.hd95.count;
+  return html`<p class="note" data-surface-count="${s.hd95.count}">
+    HD95 (the larger directed 95th percentile of the distances between the two masks' edges) and
+    ASSD (their mean) in pixels at the original size, over the ${s.hd95.count} of
+    ${count(s.count, 'test image')} where both the prediction and the ground truth have a
+    lesion${
+      undefinedCount > 0
+        ? `; the other ${undefinedCount} (an empty mask) ${undefinedCount === 1 ? 'has' : 'have'} none, shown as ${UNDEFINED_CELL}, and ${undefinedCount === 1 ? 'is' : 'are'} left out of the means`
+        : ''
+    }.
+  </p>`;
 }
 
 function configSection(data: RunReportData): SafeHtml {
@@ -323,7 +385,13 @@ function casesSection(data: RunReportData): SafeHtml {
           <span class="tag ${g.group}">${g.group}</span> <span class="name">${c.row.name}</span
           ><br />
           DSC <b>${f3(m.dsc)}</b> · rank ${c.rank}/${n}<br />precision ${f3(m.precision)} · recall
-          ${f3(m.recall)}
+          ${f3(m.recall)}${
+            c.row.surface !== undefined
+              ? html`<br /><span data-surface="${c.row.name}"
+                    >HD95 ${f2(c.row.surface.hd95)} · ASSD ${f2(c.row.surface.assd)} px</span
+                  >`
+              : ''
+          }
         </td>
         <td>${img(p.image, p.size, `${c.row.name}: image`, 'image')}</td>
         <td>${img(p.truth, p.size, `${c.row.name}: ground truth`, 'truth')}</td>
@@ -374,14 +442,20 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
   const pictured = new Map<string, string>();
   for (const g of data.cases) for (const c of g.cases) pictured.set(c.row.name, g.group);
   const withInput = data.rows.every((r) => r.atInputSize !== undefined);
+  const withSurface = data.rows.every((r) => r.surface !== undefined);
   const columns = [
     { label: 'image' },
     ...METRIC_NAMES.map((m) => ({ label: METRIC_LABELS[m], numeric: true })),
+    ...(withSurface
+      ? SURFACE_METRIC_NAMES.map((m) => ({ label: `${SURFACE_LABELS[m]} px`, numeric: true }))
+      : []),
     { label: 'lesion (truth)', numeric: true },
     { label: 'lesion (predicted)', numeric: true },
     ...(withInput ? [{ label: 'DSC at input size', numeric: true }] : []),
   ];
   const num = (v: number, text: string): TableCell => ({ value: v, text });
+  // An undefined distance: an empty cell's value, which sorts after every number.
+  const distance = (v: number | null): TableCell => num(v ?? Number.NaN, f2(v));
   const rows = data.rows.map((r) => {
     const group = pictured.get(r.name);
     const name =
@@ -392,6 +466,7 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
       cells: [
         name,
         ...METRIC_NAMES.map((m) => num(r.metrics[m], f4(r.metrics[m]))),
+        ...(withSurface ? SURFACE_METRIC_NAMES.map((m) => distance(r.surface![m])) : []),
         num(r.truthArea, formatPercent(r.truthArea)),
         num(r.predictedArea, formatPercent(r.predictedArea)),
         ...(withInput ? [num(r.atInputSize!.dsc, f4(r.atInputSize!.dsc))] : []),
@@ -406,8 +481,20 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
         `${count(dscs.length, 'image')}: median ${f3(median)}, min ${f3(sorted[0])}, max ${f3(sorted[sorted.length - 1])}; ${below} below 0.5.`,
       )}
     </div>
-    <p class="note">One row per test image (metrics.csv); click a column's name to sort by it.</p>
+    <p class="note">
+      One row per test image (metrics.csv); click a column's name to sort by
+      it${
+        withSurface
+          ? `. HD95 and ASSD in pixels; ${UNDEFINED_CELL} where the prediction or the ground truth is empty (${undefinedSurfaces(data)} of ${count(data.rows.length, 'image')}), sorted last`
+          : ''
+      }.
+    </p>
     <div class="scroll">${dataTable(columns, rows, { sortable: true, id: 'metrics-table' })}</div>`;
+}
+
+/** How many rows have no surface distances (an empty prediction or ground truth). */
+function undefinedSurfaces(data: RunReportData): number {
+  return data.rows.filter((r) => r.surface?.hd95 === null).length;
 }
 
 async function focalTverskySection(

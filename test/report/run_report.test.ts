@@ -15,13 +15,28 @@
  * give TP 170, FP 2902 (precision 170/3072, recall 1), 120 points.
  * AP = 135/170 + (35/170)(170/3072) = 135/170 + 35/3072.
  * Operating point p > 0.5: TP 135, FP 0, FN 35, TN 2902.
+ *
+ * Surface distances at the original size 30x45 (MONAI's edges: the mask minus its erosion by
+ * the cross, border pixels included). Item 1: truth rows 0-7 x cols 0-19; the prediction is
+ * the input-size mask rows 0-8 x cols 0-14 resized back (row y takes floor(32y/30) <= 8, so
+ * y <= 8; column x takes floor(32x/45) <= 14, so x <= 21): rows 0-8 x cols 0-21 (DSC
+ * (2*160+1)/(198+160+1) = 321/359). Truth edges (52): row 0 and col 0 (27 pixels) lie on the
+ * prediction's edges, distance 0; row 7 cols 1-19 are 1 from row 8 (19), (1,19) is 1 from row
+ * 0, (2..6,19) are 2 from col 21 or rows 0/8 (5). Prediction edges (58): row 0 cols 0-19 and
+ * col 0 rows 1-7: 0 (27); (0,20): 1, (0,21): 2; row 8 cols 0-19: 1 (20), (8,20): √2, (8,21):
+ * √5 (to (7,19)); col 21 rows 1-7: 2 (7). Sorted, numpy's 95th percentiles at positions
+ * 0.95*51 = 48.45 (truth: positions 47-51 are 2) and 0.95*57 = 54.15 (prediction: positions
+ * 49-56 are 2) are both 2, so HD95 = 2; ASSD = (19 + 1 + 5*2 + 1 + 2 + 20 + √2 + √5 + 7*2) /
+ * 110 = (67 + √2 + √5) / 110. Item 2's prediction is empty (black image) and item 3's masks
+ * are both empty: no surface distance, so the means run over 1 of 3 images. ISIC score: IoU
+ * 161/199 (item 1, >= 0.65), 1/51 (item 2, counts 0), 1 (item 3): (161/199 + 0 + 1) / 3.
  */
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { collectRunReport, type RunReportData } from '../../src/report/run_data.js';
-import { RUN_REPORT_SECTIONS } from '../../src/report/run_html.js';
+import { renderRunReport, RUN_REPORT_SECTIONS } from '../../src/report/run_html.js';
 import { RUN_REPORT_FILE, writeRunReport } from '../../src/report/run_report.js';
 import { resizeMask } from '../../src/util/raster.js';
 import { makeTemp, rectMask, removeTemp } from '../data/fixtures.js';
@@ -155,6 +170,102 @@ describe('collectRunReport', () => {
     await assert.rejects(
       collectRunReport({ run: thresholdRun, casesPerGroup: 0 }),
       /^UserError: collectRunReport: casesPerGroup must be an integer from 1 to 50, got 0$/,
+    );
+  });
+});
+
+describe('HD95, ASSD and the ISIC score in the report', () => {
+  let data: RunReportData;
+  let page: string;
+  const ASSD_1 = (67 + Math.SQRT2 + Math.sqrt(5)) / 110;
+  before(async () => {
+    data = await collectRunReport({ run: thresholdRun, casesPerGroup: 1 });
+    page = squash(await renderRunReport(data));
+  });
+
+  test('metrics.csv and summary.json hold the values worked by hand', () => {
+    assert.deepEqual(
+      data.rows.map((r) => [r.name, r.surface?.hd95, r.surface?.assd !== null]),
+      [
+        ['000001.png', 2, true],
+        ['000002.png', null, false],
+        ['000003.png', null, false],
+      ],
+    );
+    expectClose(data.rows[0].surface!.assd!, ASSD_1, { rtol: 1e-12, atol: 0 }, 'ASSD item 1');
+    assert.deepEqual(data.summary.hd95, { mean: 2, std: 0, count: 1 });
+    expectClose(data.summary.assd!.mean!, ASSD_1, { rtol: 1e-12, atol: 0 }, 'ASSD mean');
+    expectClose(data.summary.thresholdedJaccard!, (161 / 199 + 1) / 3, { rtol: 1e-12, atol: 0 });
+  });
+
+  test('summary: the ISIC score, HD95 and ASSD over the 1 of 3 images where they are defined', () => {
+    const card = (label: string) =>
+      new RegExp(
+        `<div class="label">${label}</div><div class="value">([^<]*)</div><div class="std">([^<]*)</div>`,
+      )
+        .exec(page)
+        ?.slice(1);
+    // (161/199 + 1) / 3 = 0.60301..., (67 + √2 + √5) / 110 = 0.64227...
+    assert.deepEqual(card('ISIC score'), ['0.603', 'thresholded Jaccard: IoU &lt; 0.65 counts 0']);
+    assert.deepEqual(card('HD95 \\(mean, px\\)'), ['2.00', '± 0.00 std · 1 of 3 images']);
+    assert.deepEqual(card('ASSD \\(mean, px\\)'), ['0.64', '± 0.00 std · 1 of 3 images']);
+    assert.match(
+      page,
+      /<p class="note" data-surface-count="1">HD95 .* over the 1 of 3 test images where both the prediction and the ground truth have a lesion; the other 2 \(an empty mask\) have none, shown as —, and are left out of the means\.<\/p>/,
+    );
+  });
+
+  test('per-image table: HD95 and ASSD columns, empty cells for the undefined ones', () => {
+    assert.match(
+      page,
+      /<th class="num"><button type="button">HD95 px<\/button><\/th><th class="num"><button type="button">ASSD px<\/button><\/th>/,
+    );
+    const cells = (name: string) =>
+      [
+        ...(new RegExp(`<tr data-name="${name}">(.*?)</tr>`).exec(page)?.[1] ?? '').matchAll(
+          /<td class="num"[^>]*>[^<]*<\/td>/g,
+        ),
+      ].map((m) => m[0]);
+    // The numeric cells: 5 metrics, then HD95 and ASSD.
+    assert.deepEqual(cells('000001.png').slice(5, 7), [
+      '<td class="num" data-value="2">2.00</td>',
+      `<td class="num" data-value="${ASSD_1}">0.64</td>`,
+    ]);
+    for (const name of ['000002.png', '000003.png']) {
+      assert.deepEqual(cells(name).slice(5, 7), [
+        '<td class="num" data-value="">—</td>',
+        '<td class="num" data-value="">—</td>',
+      ]);
+    }
+    assert.match(
+      page,
+      /; — where the prediction or the ground truth is empty \(2 of 3 images\), sorted last\./,
+    );
+  });
+
+  test('best, median and worst cases show their HD95 and ASSD, — where undefined', () => {
+    const lines = [...page.matchAll(/<span data-surface="([^"]*)">([^<]*)<\/span>/g)].map(
+      (m) => `${m[1]}: ${m[2]}`,
+    );
+    // One per group: best 000003 (DSC 1), median 000001, worst 000002.
+    assert.deepEqual(lines, [
+      '000003.png: HD95 — · ASSD — px',
+      '000001.png: HD95 2.00 · ASSD 0.64 px',
+      '000002.png: HD95 — · ASSD — px',
+    ]);
+  });
+
+  test('a summary of damaged surface fields is refused in one line', async () => {
+    const run = await makeEvaluatedRun(root, 'damaged-surface', 'threshold', 1);
+    const file = path.join(run, 'eval', 'summary.json');
+    const summary = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify({ ...summary, hd95: { mean: 'x', count: 1 } }));
+    await assert.rejects(
+      collectRunReport({ run }),
+      (err: Error) =>
+        err.name === 'UserError' &&
+        err.message ===
+          `${file}: expected "hd95": {"mean": <number or null>, "std": <number or null>, "count": <number>}`,
     );
   });
 });
