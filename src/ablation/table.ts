@@ -5,29 +5,97 @@
  * is the population one (divides by the number of folds, numpy's default), so one finished
  * fold shows ± 0.000. Unfinished units are left out of the statistics and listed as missing.
  *
+ * Beyond the paper's columns, a table may show HD95 and ASSD (each fold's mean over the test
+ * images where they are defined) and the ISIC thresholded Jaccard, as mean ± std over the
+ * folds that have them (summaries written before they existed do not): `metrics` chooses the
+ * columns, the paper's three by default.
+ *
  * Renderings: Markdown (with the paper's published numbers as extra columns when the study's
  * data set is one the paper used), CSV (our numbers, every digit) and the table object itself
- * as JSON (with the paper's numbers beside ours).
+ * as JSON (with the paper's numbers beside ours, and every metric whatever the columns).
  *
  * Pure.
  */
 import type { DatasetSourceKind } from '../data/dataset.js';
 import type { MeanStd } from '../eval/evaluation_summary.js';
+import { UserError } from '../errors.js';
 import { csvDocument } from '../util/csv.js';
 import { summaryStats } from '../util/stats.js';
 import { paperTableFor, type PaperRow, type PaperValue } from './paper.js';
 import { listUnits, unitName, type AblationUnit } from './units.js';
 import { ABLATION_VARIANTS, type AblationVariantId } from './variants.js';
 
-/** The metrics of the paper's tables, in its column order. */
+/** The metrics of the paper's tables, in its column order: the default columns. */
 export const ABLATION_METRICS = ['dsc', 'precision', 'recall'] as const;
 export type AblationMetric = (typeof ABLATION_METRICS)[number];
 
-const METRIC_LABELS: Record<AblationMetric, string> = {
+/**
+ * Metrics a table may add to the paper's: surface distances in pixels and the ISIC 2018
+ * score (src/metrics/), from each unit's summary.json.
+ */
+export const EXTRA_TABLE_METRICS = ['hd95', 'assd', 'thresholdedJaccard'] as const;
+export type ExtraTableMetric = (typeof EXTRA_TABLE_METRICS)[number];
+
+/** Every metric a table can show as a column. */
+export const TABLE_METRICS = [...ABLATION_METRICS, ...EXTRA_TABLE_METRICS] as const;
+export type TableMetric = (typeof TABLE_METRICS)[number];
+
+/** Column labels of the tables (Markdown and HTML). */
+export const TABLE_METRIC_LABELS: Record<TableMetric, string> = {
   dsc: 'DSC',
   precision: 'Precision',
   recall: 'Recall',
+  hd95: 'HD95 (px)',
+  assd: 'ASSD (px)',
+  thresholdedJaccard: 'ISIC score',
 };
+
+/** A metric's name on the command line and in CSV headers. */
+export const TABLE_METRIC_NAMES: Record<TableMetric, string> = {
+  dsc: 'dsc',
+  precision: 'precision',
+  recall: 'recall',
+  hd95: 'hd95',
+  assd: 'assd',
+  thresholdedJaccard: 'thresholded_jaccard',
+};
+
+function isExtra(m: TableMetric): m is ExtraTableMetric {
+  return (EXTRA_TABLE_METRICS as readonly string[]).includes(m);
+}
+
+/** Decimals shown: 3 for ratios (as the paper), 2 for distances in pixels (as the console). */
+const DECIMALS: Record<TableMetric, number> = {
+  dsc: 3,
+  precision: 3,
+  recall: 3,
+  hd95: 2,
+  assd: 2,
+  thresholdedJaccard: 3,
+};
+
+/**
+ * Parses a list of table metrics, e.g. "dsc,precision,recall,hd95,assd", in the order given
+ * (case, '-' and '_' ignored: thresholded-jaccard names thresholdedJaccard). Throws a
+ * `UserError` naming `flag` for an unknown, repeated or missing name.
+ */
+export function parseTableMetrics(text: string, flag = '--metrics'): TableMetric[] {
+  const key = (name: string): string => name.toLowerCase().replace(/[-_]/g, '');
+  const names = text.split(',').map((t) => t.trim());
+  const allowed = TABLE_METRICS.map((m) => TABLE_METRIC_NAMES[m].replace(/_/g, '-'));
+  const out: TableMetric[] = [];
+  for (const name of names) {
+    const m = TABLE_METRICS.find((x) => key(x) === key(name));
+    if (m === undefined) {
+      throw new UserError(
+        `${flag}: unknown metric '${name}'; expected a comma-separated list of ${allowed.join(', ')}`,
+      );
+    }
+    if (out.includes(m)) throw new UserError(`${flag}: '${name}' is given twice`);
+    out.push(m);
+  }
+  return out;
+}
 
 /** One finished unit: its fold's means over the test images. */
 export interface FoldResult {
@@ -35,8 +103,24 @@ export interface FoldResult {
   dsc: number;
   precision: number;
   recall: number;
+  /**
+   * HD95 and ASSD: the fold's means over the images where they are defined; null when no
+   * image has them (every prediction or truth empty); absent in summaries written before them.
+   */
+  hd95?: number | null;
+  assd?: number | null;
+  /** The fold's ISIC score; absent in summaries written before it. */
+  thresholdedJaccard?: number;
   /** Test images scored. */
   count: number;
+}
+
+/**
+ * A mean and population std over the finished folds that have a metric (HD95, ASSD and the
+ * ISIC score may be missing from some), and how many those are.
+ */
+export interface FoldsMeanStd extends MeanStd {
+  folds: number;
 }
 
 /** One row of the merged table. */
@@ -52,6 +136,10 @@ export interface AblationRow {
   dsc: MeanStd | null;
   precision: MeanStd | null;
   recall: MeanStd | null;
+  /** Over the finished folds that have them; null when none has. */
+  hd95: FoldsMeanStd | null;
+  assd: FoldsMeanStd | null;
+  thresholdedJaccard: FoldsMeanStd | null;
   /** The paper's published numbers for this row, when the data set is one it used. */
   paper?: PaperRow;
 }
@@ -62,6 +150,8 @@ export interface AblationTable {
   version: 1;
   dataset: DatasetSourceKind;
   folds: number;
+  /** The metrics shown as columns (Markdown, CSV, HTML), in order. */
+  metrics: TableMetric[];
   /** How the numbers are made, in words. */
   statistic: string;
   units: { total: number; finished: number };
@@ -86,6 +176,8 @@ export interface AblationTableInput {
   folds: number;
   /** The finished units' results; undefined for an unfinished unit. */
   result: (unit: AblationUnit) => FoldResult | undefined;
+  /** The columns. Default: the paper's, `ABLATION_METRICS`. */
+  metrics?: readonly TableMetric[];
 }
 
 export const ABLATION_STATISTIC =
@@ -112,6 +204,12 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
       const s = summaryStats(perFold.map((f) => f[m]));
       return { mean: s.mean, std: s.std };
     };
+    const extra = (m: ExtraTableMetric): FoldsMeanStd | null => {
+      const values = perFold.map((f) => f[m]).filter((v): v is number => typeof v === 'number');
+      if (values.length === 0) return null;
+      const s = summaryStats(values);
+      return { mean: s.mean, std: s.std, folds: values.length };
+    };
     return {
       variant: v.id,
       label: v.label,
@@ -122,6 +220,9 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
       dsc: stat('dsc'),
       precision: stat('precision'),
       recall: stat('recall'),
+      hd95: extra('hd95'),
+      assd: extra('assd'),
+      thresholdedJaccard: extra('thresholdedJaccard'),
       ...(published !== undefined ? { paper: published.table.rows[v.id] } : {}),
     };
   });
@@ -145,6 +246,7 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
     version: 1,
     dataset: input.dataset,
     folds: input.folds,
+    metrics: [...(input.metrics ?? ABLATION_METRICS)],
     statistic: ABLATION_STATISTIC,
     units: { total: ABLATION_VARIANTS.length * input.folds, finished },
     rows,
@@ -158,6 +260,21 @@ export function formatMeanStd(value: MeanStd | null): string {
   return value === null ? '—' : `${value.mean.toFixed(3)} ± ${value.std.toFixed(3)}`;
 }
 
+/**
+ * A row's cell for `metric`: mean ± std with the metric's decimals ("0.804 ± 0.024",
+ * "12.31 ± 1.05"), "—" for none, and "(2 of 3 folds)" after it when fewer of the row's finished
+ * folds have it.
+ */
+export function formatTableCell(row: AblationRow, metric: TableMetric): string {
+  const v = row[metric];
+  if (v === null) return '—';
+  const d = DECIMALS[metric];
+  const text = `${v.mean.toFixed(d)} ± ${v.std.toFixed(d)}`;
+  return 'folds' in v && v.folds < row.folds.done
+    ? `${text} (${v.folds} of ${row.folds.done} folds)`
+    : text;
+}
+
 function formatPaper(value: PaperValue): string {
   return value.std === undefined
     ? value.mean.toFixed(3)
@@ -167,10 +284,10 @@ function formatPaper(value: PaperValue): string {
 /** The table as Markdown: a title, how the numbers are made, the table and the missing units. */
 export function ablationMarkdown(table: AblationTable): string {
   const paper = table.paper;
-  const header = ['Variant', 'ID', ...ABLATION_METRICS.map((m) => METRIC_LABELS[m]), 'Folds'];
-  const align = [':--', ':--', '--:', '--:', '--:', '--:'];
+  const header = ['Variant', 'ID', ...table.metrics.map((m) => TABLE_METRIC_LABELS[m]), 'Folds'];
+  const align = [':--', ':--', ...table.metrics.map(() => '--:'), '--:'];
   if (paper !== null) {
-    header.push(...ABLATION_METRICS.map((m) => `Paper ${METRIC_LABELS[m]}`));
+    header.push(...ABLATION_METRICS.map((m) => `Paper ${TABLE_METRIC_LABELS[m]}`));
     align.push('--:', '--:', '--:');
   }
   const lines = [
@@ -194,7 +311,7 @@ export function ablationMarkdown(table: AblationTable): string {
     const cells = [
       r.label,
       `\`${r.variant}\``,
-      ...ABLATION_METRICS.map((m) => formatMeanStd(r[m])),
+      ...table.metrics.map((m) => formatTableCell(r, m)),
       `${r.folds.done}/${r.folds.total}`,
     ];
     if (r.paper !== undefined) cells.push(...ABLATION_METRICS.map((m) => formatPaper(r.paper![m])));
@@ -209,24 +326,34 @@ export function ablationMarkdown(table: AblationTable): string {
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
 }
 
-/** The column names of `ablationCsv`. */
-export const ABLATION_CSV_HEADER = [
-  'variant',
-  'label',
-  'model',
-  'loss',
-  'folds_done',
-  'folds_total',
-  ...ABLATION_METRICS.flatMap((m) => [`${m}_mean`, `${m}_std`]),
-];
+/** The column names of `ablationCsv` for the table's metrics (`_folds`: folds that have it). */
+export function ablationCsvHeader(metrics: readonly TableMetric[] = ABLATION_METRICS): string[] {
+  return [
+    'variant',
+    'label',
+    'model',
+    'loss',
+    'folds_done',
+    'folds_total',
+    ...metrics.flatMap((m) => {
+      const name = TABLE_METRIC_NAMES[m];
+      const columns = [`${name}_mean`, `${name}_std`];
+      return isExtra(m) ? [...columns, `${name}_folds`] : columns;
+    }),
+  ];
+}
+
+/** The column names of `ablationCsv` for the paper's metrics (the default). */
+export const ABLATION_CSV_HEADER = ablationCsvHeader();
 
 /**
  * The table as CSV: one header line, then one line per variant with our numbers written with
- * every digit (empty cells where no fold is finished).
+ * every digit (empty cells where no fold has a value), a column pair per metric of the table
+ * (HD95, ASSD and the ISIC score with the number of folds that have them).
  */
 export function ablationCsv(table: AblationTable): string {
   return csvDocument(
-    ABLATION_CSV_HEADER,
+    ablationCsvHeader(table.metrics),
     table.rows.map((r) => [
       r.variant,
       r.label,
@@ -234,7 +361,11 @@ export function ablationCsv(table: AblationTable): string {
       r.loss,
       r.folds.done,
       r.folds.total,
-      ...ABLATION_METRICS.flatMap((m) => [r[m]?.mean, r[m]?.std]),
+      ...table.metrics.flatMap((m) => {
+        const v = r[m];
+        const cells = [v?.mean, v?.std];
+        return isExtra(m) ? [...cells, r[m]?.folds ?? 0] : cells;
+      }),
     ]),
   );
 }

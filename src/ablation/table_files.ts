@@ -1,6 +1,7 @@
 /**
  * The merged table of a study folder, from whatever units are finished: reads each unit's
- * `eval/summary.json`, builds the table (table.ts) and writes `DIR/report/ablation.md`,
+ * `eval/summary.json` (DSC, precision, recall; HD95, ASSD and the ISIC score where it has them),
+ * builds the table (table.ts) with the columns asked for and writes `DIR/report/ablation.md`,
  * `ablation.csv` and `ablation.json`, each atomically (several array tasks may write them at
  * the same time; each file is always whole).
  *
@@ -18,6 +19,7 @@ import {
   buildAblationTable,
   type AblationTable,
   type FoldResult,
+  type TableMetric,
 } from './table.js';
 import { listUnits, unitName, type AblationUnit } from './units.js';
 
@@ -83,17 +85,45 @@ export async function readUnitResult(
     }
     return v;
   };
+  // Surface distances and the ISIC score: absent from summaries written before them; a
+  // distance's mean is null when no test image of the fold has one.
+  const optionalMean = (key: 'hd95' | 'assd'): { [k: string]: number | null } => {
+    const v = s[key] as { mean?: unknown } | undefined;
+    if (v === undefined) return {};
+    if (v.mean === null || isNumber(v.mean)) return { [key]: v.mean };
+    throw new UserError(
+      `${file}: expected "${key}": {"mean": <number or null>, ...}; delete it to evaluate ${unitName(unit)} again`,
+    );
+  };
+  const tj = s.thresholdedJaccard;
+  if (tj !== undefined && !isNumber(tj)) {
+    throw new UserError(
+      `${file}: expected "thresholdedJaccard": <number>; delete it to evaluate ${unitName(unit)} again`,
+    );
+  }
   return {
     fold: unit.fold,
     dsc: mean('dsc'),
     precision: mean('precision'),
     recall: mean('recall'),
+    ...optionalMean('hd95'),
+    ...optionalMean('assd'),
+    ...(tj !== undefined ? { thresholdedJaccard: tj } : {}),
     count: isNumber(s.count) ? s.count : 0,
   };
 }
 
+/** Options of `buildStudyTable` and `ablationReport`. */
+export interface AblationReportOptions {
+  /** The table's metric columns. Default: the paper's (DSC, precision, recall). */
+  metrics?: readonly TableMetric[];
+}
+
 /** Builds the merged table of an opened study from its finished units. */
-export async function buildStudyTable(study: AblationStudy): Promise<AblationTable> {
+export async function buildStudyTable(
+  study: AblationStudy,
+  options: AblationReportOptions = {},
+): Promise<AblationTable> {
   const results = new Map<string, FoldResult>();
   for (const unit of listUnits(study.settings.folds)) {
     const r = await readUnitResult(study.dir, unit);
@@ -103,6 +133,7 @@ export async function buildStudyTable(study: AblationStudy): Promise<AblationTab
     dataset: study.settings.dataset,
     folds: study.settings.folds,
     result: (unit) => results.get(unitName(unit)),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   });
 }
 
@@ -119,9 +150,12 @@ export function renderAblationTable(table: AblationTable): Record<ReportFormat, 
  * Reads the study in `dir`, builds the merged table from its finished units and writes
  * `DIR/report/ablation.{md,csv,json}`.
  */
-export async function ablationReport(dir: string): Promise<AblationReport> {
+export async function ablationReport(
+  dir: string,
+  options: AblationReportOptions = {},
+): Promise<AblationReport> {
   const study = await readStudy(dir);
-  const table = await buildStudyTable(study);
+  const table = await buildStudyTable(study, options);
   const text = renderAblationTable(table);
   const reportDir = path.join(study.dir, STUDY_REPORT_DIR);
   await mkdir(reportDir, { recursive: true });

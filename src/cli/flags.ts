@@ -8,6 +8,12 @@
  * defaults from the library's constants; they never restate a number.
  */
 import { Option, type Command } from 'commander';
+import {
+  ABLATION_METRICS,
+  parseTableMetrics,
+  TABLE_METRIC_NAMES,
+  TABLE_METRICS,
+} from '../ablation/table.js';
 import { BACKEND_CHOICES } from '../backend/select.js';
 import { DEFAULT_CACHE_HELP } from './help.js';
 import { DEFAULT_ENGINE, ENGINE_CHOICES } from '../eval/engine.js';
@@ -293,6 +299,13 @@ export const FLAGS = {
     '--min-size <n>',
     'drop 8-connected components of fewer than n pixels from each mask (default 0: keep all)',
     fromLibrary(parseMinSize, '--min-size'),
+  ),
+  metrics: flag(
+    '--metrics <list>',
+    'columns of the ablation table, comma-separated, from ' +
+      `${TABLE_METRICS.map((m) => TABLE_METRIC_NAMES[m].replace(/_/g, '-')).join(', ')} ` +
+      `(default ${ABLATION_METRICS.join(',')}: the paper's)`,
+    fromLibrary(parseTableMetrics, '--metrics'),
   ),
   quiet: flag<boolean>('--quiet', 'print nothing but errors'),
   json: flag<boolean>('--json', 'print one JSON line per epoch on stdout'),

@@ -2,8 +2,8 @@
  * The HTML page of an ablation study, `DIR/report/ablation.html`, from the merged table of
  * `ablationReport` (src/ablation/table_files.ts). Sections (each `<section id=... data-section=...>`):
  *
- * - `ablation-table`: the paper-style table, DSC, precision and recall as mean ± std over the
- *   finished folds, with the paper's published numbers (Tables 1-2) and the difference in DSC
+ * - `ablation-table`: the paper-style table, DSC, precision and recall (or the metrics the table
+ *   asks for: HD95, ASSD, the ISIC score) as mean ± std over the finished folds, with the paper's published numbers (Tables 1-2) and the difference in DSC
  *   beside ours when the study's data set is BUS or ISIC 2018 (or their synthetic stand-ins,
  *   for reference only), and the units still missing;
  * - `boxplot`: a box plot of the per-fold DSC of each variant, every fold a dot, the paper's
@@ -18,12 +18,13 @@ import path from 'node:path';
 import { STUDY_REPORT_DIR } from '../ablation/study.js';
 import {
   ABLATION_METRICS,
-  formatMeanStd,
-  type AblationMetric,
+  formatTableCell,
+  TABLE_METRIC_LABELS,
   type AblationTable,
 } from '../ablation/table.js';
 import type { PaperValue } from '../ablation/paper.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { ISIC_JACCARD_THRESHOLD } from '../metrics/thresholded_jaccard.js';
 import {
   dataTable,
   html,
@@ -54,12 +55,6 @@ export interface RenderAblationOptions {
   onWarning?: (message: string) => void;
 }
 
-const LABELS: Record<AblationMetric, string> = {
-  dsc: 'DSC',
-  precision: 'Precision',
-  recall: 'Recall',
-};
-
 const paperText = (v: PaperValue): string =>
   v.std === undefined ? v.mean.toFixed(3) : `${v.mean.toFixed(3)} ± ${v.std.toFixed(3)}`;
 
@@ -69,20 +64,22 @@ function tableSection(table: AblationTable): SafeHtml {
   const columns = [
     { label: 'Variant' },
     { label: 'ID' },
-    ...ABLATION_METRICS.map((m) => ({ label: `${LABELS[m]} (ours)`, numeric: true })),
+    ...table.metrics.map((m) => ({ label: `${TABLE_METRIC_LABELS[m]} (ours)`, numeric: true })),
     { label: 'Folds', numeric: true },
     ...(paper !== null
       ? [
-          ...ABLATION_METRICS.map((m) => ({ label: `${LABELS[m]} (paper)`, numeric: true })),
+          ...ABLATION_METRICS.map((m) => ({
+            label: `${TABLE_METRIC_LABELS[m]} (paper)`,
+            numeric: true,
+          })),
           { label: 'Δ DSC', numeric: true },
         ]
       : []),
   ];
   const rows = table.rows.map((r) => {
-    const ours = ABLATION_METRICS.map((m): TableCell => {
-      const v = r[m];
-      const text = formatMeanStd(v);
-      return m === 'dsc' && v !== null && v.mean === bestDsc ? html`<b>${text}</b>` : text;
+    const ours = table.metrics.map((m): TableCell => {
+      const text = formatTableCell(r, m);
+      return m === 'dsc' && r.dsc !== null && r.dsc.mean === bestDsc ? html`<b>${text}</b>` : text;
     });
     const cells: TableCell[] = [
       r.label,
@@ -105,7 +102,7 @@ function tableSection(table: AblationTable): SafeHtml {
       : `Missing units (${table.missing.length}): ${table.missing.join(', ')}.`;
   return html`<p class="note">
       Ours: ${table.statistic}. ${table.units.finished} of ${table.units.total} units finished.
-      Bold: our best DSC.
+      ${table.metrics.includes('dsc') ? 'Bold: our best DSC.' : ''} ${extrasNote(table)}
     </p>
     ${
       paper !== null
@@ -119,6 +116,29 @@ function tableSection(table: AblationTable): SafeHtml {
     }
     ${dataTable(columns, rows, { id: 'ablation-table-rows' })}
     <p class="note" data-missing="${table.missing.length}">${missing}</p>`;
+}
+
+/**
+ * What the extra columns hold, when the table has any: HD95 and ASSD in pixels, each fold's
+ * mean over its images with both masks non-empty; the ISIC score; folds without them noted.
+ */
+function extrasNote(table: AblationTable): string {
+  const parts: string[] = [];
+  if (table.metrics.includes('hd95') || table.metrics.includes('assd')) {
+    parts.push(
+      "HD95 and ASSD in pixels at the original size: each fold's mean over its test images where " +
+        'both the prediction and the ground truth have a lesion (the others are left out).',
+    );
+  }
+  if (table.metrics.includes('thresholdedJaccard')) {
+    parts.push(
+      `ISIC score: the ISIC 2018 thresholded Jaccard (IoU < ${ISIC_JACCARD_THRESHOLD} counts 0).`,
+    );
+  }
+  if (parts.length > 0) {
+    parts.push('"(k of n folds)": only k finished folds recorded the metric.');
+  }
+  return parts.join(' ');
 }
 
 async function boxplotSection(table: AblationTable, warn: (m: string) => void): Promise<SafeHtml> {

@@ -10,6 +10,16 @@
  *     DSC 0.80, 0.84           mean 0.82, std 0.02
  *     precision 0.9, 0.7       mean 0.8, std 0.1
  *     recall 0.75, 0.85        mean 0.8, std 0.05
+ *
+ * Surface distances and the ISIC score (the extra columns): fold 2 of unet-dl has no image
+ * with both masks non-empty (HD95 and ASSD null), fold 0 of attn-mi-ftl is a summary written
+ * before these fields existed (none of them):
+ *   unet-dl      HD95 4, 6, null      mean 5, std 1 (2 of 3 folds)
+ *                ASSD 1, 2, null      mean 1.5, std 0.5 (2 of 3 folds)
+ *                ISIC 0.5, 0.6, 0.7   mean 0.6, std 0.0816497
+ *   attn-mi-ftl  HD95 -, 3            mean 3, std 0 (1 of 2 folds)
+ *                ASSD -, 1.5          mean 1.5, std 0 (1 of 2 folds)
+ *                ISIC -, 0.8          mean 0.8, std 0 (1 of 2 folds)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,20 +34,30 @@ export const FIXTURE_FOLDS = 3;
 export const FIXTURE_RESULTS: ReadonlyMap<string, FoldResult> = new Map(
   (
     [
-      ['unet-dl', 0, 0.5, 0.8, 0.2],
-      ['unet-dl', 1, 0.6, 0.8, 0.4],
-      ['unet-dl', 2, 0.7, 0.8, 0.9],
-      ['attn-mi-ftl', 0, 0.8, 0.9, 0.75],
-      ['attn-mi-ftl', 2, 0.84, 0.7, 0.85],
+      ['unet-dl', 0, 0.5, 0.8, 0.2, { hd95: 4, assd: 1, thresholdedJaccard: 0.5 }],
+      ['unet-dl', 1, 0.6, 0.8, 0.4, { hd95: 6, assd: 2, thresholdedJaccard: 0.6 }],
+      ['unet-dl', 2, 0.7, 0.8, 0.9, { hd95: null, assd: null, thresholdedJaccard: 0.7 }],
+      ['attn-mi-ftl', 0, 0.8, 0.9, 0.75, {}],
+      ['attn-mi-ftl', 2, 0.84, 0.7, 0.85, { hd95: 3, assd: 1.5, thresholdedJaccard: 0.8 }],
     ] as const
-  ).map(([variant, fold, dsc, precision, recall]) => [
+  ).map(([variant, fold, dsc, precision, recall, extra]) => [
     `${variant}/fold-${fold}`,
-    { fold, dsc, precision, recall, count: 10 + fold },
+    { fold, dsc, precision, recall, ...extra, count: 10 + fold },
   ]),
 );
 
 export const fixtureResult = (unit: AblationUnit): FoldResult | undefined =>
   FIXTURE_RESULTS.get(unitName(unit));
+
+/** The worked statistics of the extra columns: [variant, metric, mean, std, folds]. */
+export const FIXTURE_EXTRA_STATS = [
+  ['unet-dl', 'hd95', 5, 1, 2],
+  ['unet-dl', 'assd', 1.5, 0.5, 2],
+  ['unet-dl', 'thresholdedJaccard', 0.6, 0.08164965809277261, 3],
+  ['attn-mi-ftl', 'hd95', 3, 0, 1],
+  ['attn-mi-ftl', 'assd', 1.5, 0, 1],
+  ['attn-mi-ftl', 'thresholdedJaccard', 0.8, 0, 1],
+] as const;
 
 /** The worked statistics: [variant, metric, mean, std]. */
 export const FIXTURE_STATS = [
@@ -86,6 +106,18 @@ export async function writeFixtureStudy(dir: string, dataset: DatasetSourceKind)
       count: r.count,
       threshold: 0.5,
       fold: r.fold,
+      // As evaluation writes them: {mean, std, count}, null when no image has a distance.
+      ...Object.fromEntries(
+        (['hd95', 'assd'] as const)
+          .filter((m) => r[m] !== undefined)
+          .map((m) => [
+            m,
+            r[m] === null
+              ? { mean: null, std: null, count: 0 }
+              : { mean: r[m], std: 1, count: r.count - 1 },
+          ]),
+      ),
+      ...(r.thresholdedJaccard !== undefined ? { thresholdedJaccard: r.thresholdedJaccard } : {}),
     };
     await writeFile(path.join(evalDir, 'summary.json'), JSON.stringify(summary));
   }

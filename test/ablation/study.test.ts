@@ -19,7 +19,7 @@ import { unitAction } from '../../src/ablation/units.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { writeBusItems } from '../eval/fixtures.js';
 import { expectClose } from '../helpers.js';
-import { FIXTURE_STATS, writeFixtureStudy } from './fixtures.js';
+import { FIXTURE_EXTRA_STATS, FIXTURE_STATS, writeFixtureStudy } from './fixtures.js';
 
 let root: string;
 before(async () => {
@@ -59,6 +59,21 @@ describe('ablationReport', () => {
       report.text.md,
       /\| 0\.820 ± 0\.020 \| 0\.800 ± 0\.100 \| 0\.800 ± 0\.050 \| 2\/3 \|/,
     );
+    // HD95, ASSD and the ISIC score read from the summaries (null and absent ones left out).
+    for (const [variant, metric, mean, std, folds] of FIXTURE_EXTRA_STATS) {
+      const v = json.rows.find((r) => r.variant === variant)![metric]!;
+      expectClose(
+        [v.mean, v.std],
+        [mean, std],
+        { rtol: 1e-12, atol: 1e-12 },
+        `${variant} ${metric}`,
+      );
+      assert.equal(v.folds, folds);
+    }
+    assert.deepEqual(json.metrics, ['dsc', 'precision', 'recall']);
+    const extra = await ablationReport(dir, { metrics: ['hd95'] });
+    assert.match(extra.text.md, /\| HD95 \(px\) \| Folds \|/);
+    assert.match(extra.text.md, /\| `unet-dl` \| 5\.00 ± 1\.00 \(2 of 3 folds\) \| 3\/3 \|/);
   });
 
   test('a folder without study.json is refused', async () => {

@@ -10,9 +10,10 @@ import {
   ablationCsv,
   ablationMarkdown,
   buildAblationTable,
+  parseTableMetrics,
 } from '../../src/ablation/table.js';
 import { expectClose } from '../helpers.js';
-import { FIXTURE_FOLDS, FIXTURE_STATS, fixtureResult } from './fixtures.js';
+import { FIXTURE_EXTRA_STATS, FIXTURE_FOLDS, FIXTURE_STATS, fixtureResult } from './fixtures.js';
 
 const table = (dataset: Parameters<typeof buildAblationTable>[0]['dataset']) =>
   buildAblationTable({ dataset, folds: FIXTURE_FOLDS, result: fixtureResult });
@@ -157,5 +158,90 @@ describe('ablationCsv', () => {
       [0.6, 0.08164965809277261, 0.8, 0, 0.5, 0.29439202887759486],
       TOL,
     );
+  });
+});
+
+describe('the extra columns: HD95, ASSD and the ISIC score', () => {
+  const METRICS = ['dsc', 'hd95', 'assd', 'thresholdedJaccard'] as const;
+  const withExtras = buildAblationTable({
+    dataset: 'folder',
+    folds: FIXTURE_FOLDS,
+    result: fixtureResult,
+    metrics: METRICS,
+  });
+
+  test('mean ± std over the finished folds that have them, as worked by hand', () => {
+    for (const [variant, metric, mean, std, folds] of FIXTURE_EXTRA_STATS) {
+      const v = withExtras.rows.find((r) => r.variant === variant)![metric]!;
+      expectClose([v.mean, v.std], [mean, std], TOL, `${variant} ${metric}`);
+      assert.equal(v.folds, folds, `${variant} ${metric} folds`);
+    }
+    // Rows without a finished fold have none; the default table computes them too (JSON).
+    assert.equal(withExtras.rows[1].hd95, null);
+    assert.equal(table('folder').rows[0].hd95?.mean, 5);
+  });
+
+  test('Markdown: the columns asked for, pixels to 2 decimals, folds that lack them noted', () => {
+    const lines = ablationMarkdown(withExtras).split('\n');
+    assert.ok(
+      lines.includes('| Variant | ID | DSC | HD95 (px) | ASSD (px) | ISIC score | Folds |'),
+      lines.join('\n'),
+    );
+    assert.ok(lines.includes('|:--|:--|--:|--:|--:|--:|--:|'));
+    assert.ok(
+      lines.includes(
+        '| U-Net + DL | `unet-dl` | 0.600 ± 0.082 | 5.00 ± 1.00 (2 of 3 folds) | ' +
+          '1.50 ± 0.50 (2 of 3 folds) | 0.600 ± 0.082 | 3/3 |',
+      ),
+    );
+    assert.ok(
+      lines.includes(
+        '| Attn U-Net + Multi-Input + FTL | `attn-mi-ftl` | 0.820 ± 0.020 | 3.00 ± 0.00 (1 of 2 folds) | ' +
+          '1.50 ± 0.00 (1 of 2 folds) | 0.800 ± 0.000 (1 of 2 folds) | 2/3 |',
+      ),
+    );
+    assert.ok(lines.includes('| U-Net + TL | `unet-tl` | — | — | — | — | 0/3 |'));
+    // The default table stays the paper's.
+    assert.doesNotMatch(ablationMarkdown(table('folder')), /HD95|ASSD|ISIC/);
+  });
+
+  test('CSV: a mean, std and folds column per extra metric', () => {
+    const rows = ablationCsv(withExtras).trimEnd().split('\n');
+    assert.equal(
+      rows[0],
+      'variant,label,model,loss,folds_done,folds_total,dsc_mean,dsc_std,hd95_mean,hd95_std,' +
+        'hd95_folds,assd_mean,assd_std,assd_folds,thresholded_jaccard_mean,' +
+        'thresholded_jaccard_std,thresholded_jaccard_folds',
+    );
+    assert.equal(rows[2], 'unet-tl,U-Net + TL,unet,tl,0,3,,,,,0,,,0,,,0');
+    expectClose(
+      rows[1].split(',').slice(6).map(Number),
+      [0.6, 0.08164965809277261, 5, 1, 2, 1.5, 0.5, 2, 0.6, 0.08164965809277261, 3],
+      TOL,
+    );
+  });
+
+  test('parseTableMetrics: the order given; case, - and _ ignored; bad lists in one line', () => {
+    assert.deepEqual(parseTableMetrics('dsc,precision,recall,hd95,assd'), [
+      'dsc',
+      'precision',
+      'recall',
+      'hd95',
+      'assd',
+    ]);
+    assert.deepEqual(parseTableMetrics(' HD95 , thresholded-jaccard,dsc'), [
+      'hd95',
+      'thresholdedJaccard',
+      'dsc',
+    ]);
+    assert.throws(
+      () => parseTableMetrics('dsc,hd99'),
+      /^UserError: --metrics: unknown metric 'hd99'; expected a comma-separated list of dsc, precision, recall, hd95, assd, thresholded-jaccard$/,
+    );
+    assert.throws(
+      () => parseTableMetrics('dsc,DSC'),
+      /^UserError: --metrics: 'DSC' is given twice$/,
+    );
+    assert.throws(() => parseTableMetrics(''), /^UserError: --metrics: unknown metric ''/);
   });
 });

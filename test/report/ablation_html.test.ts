@@ -114,6 +114,38 @@ describe('writeAblationHtml', () => {
     assert.doesNotMatch(page, />paper \(mean\)</);
   });
 
+  test('--metrics: HD95, ASSD and the ISIC score as columns; the paper columns stay its three', async () => {
+    const dir = path.join(root, 'bus-extras');
+    await writeFixtureStudy(dir, 'bus');
+    const report = await ablationReport(dir, {
+      metrics: ['dsc', 'hd95', 'assd', 'thresholdedJaccard'],
+    });
+    const page = squash(await renderAblationHtml(report.table));
+    const heads = [...page.matchAll(/<th class="num">([^<]*)<\/th>/g)].map((m) => m[1]);
+    assert.deepEqual(heads.slice(0, 9), [
+      'DSC (ours)',
+      'HD95 (px) (ours)',
+      'ASSD (px) (ours)',
+      'ISIC score (ours)',
+      'Folds',
+      'DSC (paper)',
+      'Precision (paper)',
+      'Recall (paper)',
+      'Δ DSC',
+    ]);
+    // Worked in test/ablation/fixtures.ts.
+    assert.deepEqual(tableCells(page)[0].slice(2, 7), [
+      '0.600 ± 0.082',
+      '5.00 ± 1.00 (2 of 3 folds)',
+      '1.50 ± 0.50 (2 of 3 folds)',
+      '0.600 ± 0.082',
+      '3/3',
+    ]);
+    assert.deepEqual(tableCells(page)[1].slice(2, 6), ['—', '—', '—', '—']);
+    assert.match(page, /HD95 and ASSD in pixels at the original size: each fold&#39;s mean/);
+    assert.match(page, /ISIC score: the ISIC 2018 thresholded Jaccard \(IoU &lt; 0\.65 counts 0\)/);
+  });
+
   test('nothing finished yet: the box plot section says so', async () => {
     const table = buildAblationTable({ dataset: 'isic2018', folds: 2, result: () => undefined });
     const page = squash(await renderAblationHtml(table, { name: 'empty' }));

@@ -1,6 +1,7 @@
 /**
  * `ftunet ablation-report DIR`: merges the finished units of a study into the paper's table
- * (DSC, precision, recall as mean ± std over folds), lists the missing units, writes
+ * (DSC, precision, recall as mean ± std over folds; `--metrics` adds HD95, ASSD or the ISIC
+ * score), lists the missing units, writes
  * DIR/report/ablation.{md,csv,json} and prints one of them. A thin shell over
  * `ablationReport` (src/ablation/table_files.ts).
  */
@@ -13,6 +14,8 @@ import {
 } from '../../ablation/table_files.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { writeAblationHtml } from '../../report/ablation_html.js';
+import type { TableMetric } from '../../ablation/table.js';
+import { addFlags } from '../flags.js';
 import { fromLibrary } from '../parse.js';
 import { packageVersion } from '../version.js';
 
@@ -20,10 +23,11 @@ interface ReportFlags {
   format: ReportFormat;
   out?: string;
   html?: boolean;
+  metrics?: TableMetric[];
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('ablation-report')
     .description(
       "merge an ablation study's finished units into the paper's table; writes " +
@@ -41,30 +45,34 @@ export function register(program: Command): void {
       '--html',
       "also write DIR/report/ablation.html: the table beside the paper's numbers and a box plot " +
         'of the per-fold DSC (one self-contained page)',
-    )
-    .action(async (dir: string, flags: ReportFlags) => {
-      const { format } = flags;
-      const report = await ablationReport(dir);
-      const page = flags.html
-        ? await writeAblationHtml({
-            studyDir: dir,
-            table: report.table,
-            generator: `focal-tversky-unet ${packageVersion()}`,
-            onWarning: (m) => process.stderr.write(`ftunet ablation-report: warning: ${m}\n`),
-          })
-        : undefined;
-      if (flags.out !== undefined) {
-        await writeFileAtomic(flags.out, report.text[format]);
-      } else {
-        process.stdout.write(report.text[format]);
-      }
-      const t = report.table;
-      process.stderr.write(
-        `ftunet ablation-report: ${t.units.finished} of ${t.units.total} units finished` +
-          `${t.missing.length > 0 ? `, ${t.missing.length} missing` : ''}; wrote ` +
-          `${report.files.md}, ${report.files.csv} and ${report.files.json}` +
-          `${flags.out !== undefined ? ` and ${flags.out}` : ''}` +
-          `${page !== undefined ? ` and ${page}` : ''}\n`,
-      );
-    });
+    );
+  addFlags(command, ['metrics']);
+  command.action(async (dir: string, flags: ReportFlags) => {
+    const { format } = flags;
+    const report = await ablationReport(
+      dir,
+      flags.metrics !== undefined ? { metrics: flags.metrics } : {},
+    );
+    const page = flags.html
+      ? await writeAblationHtml({
+          studyDir: dir,
+          table: report.table,
+          generator: `focal-tversky-unet ${packageVersion()}`,
+          onWarning: (m) => process.stderr.write(`ftunet ablation-report: warning: ${m}\n`),
+        })
+      : undefined;
+    if (flags.out !== undefined) {
+      await writeFileAtomic(flags.out, report.text[format]);
+    } else {
+      process.stdout.write(report.text[format]);
+    }
+    const t = report.table;
+    process.stderr.write(
+      `ftunet ablation-report: ${t.units.finished} of ${t.units.total} units finished` +
+        `${t.missing.length > 0 ? `, ${t.missing.length} missing` : ''}; wrote ` +
+        `${report.files.md}, ${report.files.csv} and ${report.files.json}` +
+        `${flags.out !== undefined ? ` and ${flags.out}` : ''}` +
+        `${page !== undefined ? ` and ${page}` : ''}\n`,
+    );
+  });
 }
