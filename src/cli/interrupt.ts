@@ -128,8 +128,3 @@ export class Interrupts {
 
 /** The process's signal handling (installed by main.ts). */
 export const interrupts = new Interrupts();
-
-/** `text` as one word for a POSIX shell (quoted only when needed). */
-export function shellQuote(text: string): string {
-  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}

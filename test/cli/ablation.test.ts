@@ -93,7 +93,33 @@ describe('ftunet ablation, end to end', () => {
     assert.match(r.stderr, /\n {2}attn-mi-ftl fold 1 epoch 1\/1 {2}loss /);
     assert.match(
       r.stderr,
-      /ftunet ablation: 4 selected unit\(s\): 4 done now, 0 finished before, 0 finished by other processes, 0 busy elsewhere, 0 failed; study: 4 of 14 units done, 10 missing; report: .*ablation\.md\n$/,
+      /ftunet ablation: 4 selected unit\(s\): 4 done now, 0 finished before, 0 finished by other processes, 0 busy elsewhere, 0 failed; study: 4 of 14 units done, 10 missing; report: .*ablation\.md\n/,
+    );
+    // Both variants have all their folds: the one with the higher mean DSC (read from the
+    // units' summaries) is the ensemble the study suggests, in one last line.
+    const meanDsc = async (variant: string) => {
+      const dscs = await Promise.all(
+        [0, 1].map(
+          async (k) =>
+            (
+              JSON.parse(await readFile(summaryFile(`${variant}/fold-${k}`), 'utf8')) as {
+                dsc: { mean: number };
+              }
+            ).dsc.mean,
+        ),
+      );
+      return (dscs[0] + dscs[1]) / 2;
+    };
+    const [unetDsc, attnDsc] = [await meanDsc('unet-dl'), await meanDsc('attn-mi-ftl')];
+    const best = attnDsc > unetDsc ? 'attn-mi-ftl' : 'unet-dl';
+    const fold = (k: number) => path.join(study, 'units', best, `fold-${k}`);
+    assert.ok(
+      r.stderr.endsWith(
+        `\nftunet ablation: ensemble of the 2 folds of ${best} (the highest mean DSC of the ` +
+          `complete variants, ${Math.max(unetDsc, attnDsc).toFixed(3)}) for new images: ` +
+          `ftunet predict --model ${fold(0)} --model ${fold(1)} IMAGES --out PREDICTIONS\n`,
+      ),
+      r.stderr,
     );
 
     const split = JSON.parse(await readFile(path.join(study, 'split.json'), 'utf8')) as {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { InterruptedError } from '../../src/errors.js';
-import { Interrupts, RESTORE_TERMINAL, shellQuote } from '../../src/cli/interrupt.js';
+import { Interrupts, RESTORE_TERMINAL } from '../../src/cli/interrupt.js';
+import { shellQuote } from '../../src/util/shell.js';
 import { runCli } from './run.js';
 
 /** An `Interrupts` on a fake process: signals are emitted by hand, exits are recorded. */

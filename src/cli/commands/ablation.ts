@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, describeLock, parseDuration } from '../../ablation/lock.js';
 import { ablationReport } from '../../ablation/table_files.js';
+import { describeStudyEnsemble, studyEnsemble } from '../../ablation/ensemble.js';
 import { runAblation, type AblationCallbacks, type UnitOutcome } from '../../ablation/run.js';
 import type { AblationSettingsInput } from '../../ablation/settings.js';
 import { DEFAULT_FOLDS } from '../../data/splits.js';
@@ -22,7 +23,8 @@ import {
 import { ABLATION_VARIANT_IDS, ablationVariant } from '../../ablation/variants.js';
 import { UserError } from '../../errors.js';
 import type { EpochLog } from '../../train/trainer.js';
-import { interrupts, shellQuote } from '../interrupt.js';
+import { interrupts } from '../interrupt.js';
+import { shellQuote } from '../../util/shell.js';
 import { addFlags, type FlagValues } from '../flags.js';
 import { fromLibrary, integer } from '../parse.js';
 import { packageVersion } from '../version.js';
@@ -200,6 +202,8 @@ export function register(program: Command): void {
           `study: ${t.units.finished} of ${t.units.total} units done, ${t.missing.length} missing; ` +
           `report: ${report.files.md}`,
       );
+      const ensemble = studyEnsemble(t, flags.out);
+      if (ensemble !== undefined) say(describeStudyEnsemble(ensemble));
       if (!result.complete) {
         throw new UserError(
           `ablation: ${busy + failed} of ${result.outcomes.length} selected unit(s) not finished ` +

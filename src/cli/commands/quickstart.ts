@@ -11,7 +11,8 @@ import {
   QUICKSTART_MARKER,
   QUICKSTART_SETTINGS,
 } from '../../experiments/quickstart.js';
-import { interrupts, shellQuote } from '../interrupt.js';
+import { interrupts } from '../interrupt.js';
+import { shellQuote } from '../../util/shell.js';
 import { trainProgress } from '../train_progress.js';
 import { flagOption } from '../flags.js';
 import { packageVersion } from '../version.js';

@@ -7,8 +7,10 @@ import { initBackend } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
 import { datasetPreset } from '../../data/presets.js';
 import { validateInputShape } from '../../models/options.js';
+import { foldEnsembleHint } from '../../run/fold_ensemble.js';
 import { resume, train, type TrainRunOptions, type TrainRunResult } from '../../run/train.js';
-import { interrupts, shellQuote } from '../interrupt.js';
+import { interrupts } from '../interrupt.js';
+import { shellQuote } from '../../util/shell.js';
 import { trainProgress } from '../train_progress.js';
 import { addFlags, FLAGS, type FlagValues } from '../flags.js';
 import { integer } from '../parse.js';
@@ -157,7 +159,7 @@ export function register(program: Command): void {
         `ftunet train --resume ${shellQuote(flags.resume)}`,
       );
       const result = await resume(flags.resume, backend.name, progress, options);
-      finish(result, flags);
+      await finish(result, flags, flags.resume);
       return;
     }
     // Every flag is checked before the backend starts (and prints its line).
@@ -175,7 +177,7 @@ export function register(program: Command): void {
       },
       progress,
     );
-    finish(result, flags);
+    await finish(result, flags, options.out);
   });
 }
 
@@ -205,9 +207,11 @@ function refuseChangedSettings(command: Command): void {
   }
 }
 
-function finish(result: TrainRunResult, flags: TrainFlags): void {
+async function finish(result: TrainRunResult, flags: TrainFlags, runDir: string): Promise<void> {
   if (flags.quiet || flags.json) return;
   process.stderr.write(
     `ftunet train: done; best validation DSC ${result.bestScore.toFixed(4)} at epoch ${result.bestEpoch}\n`,
   );
+  const ensemble = await foldEnsembleHint(runDir, result.config);
+  if (ensemble !== undefined) process.stderr.write(`ftunet train: ${ensemble}\n`);
 }
