@@ -365,6 +365,37 @@ describe('ftunet ablation-report', () => {
   });
 });
 
+describe('ftunet ablation-report --metrics', () => {
+  test('adds HD95, ASSD and the ISIC score as columns; the paper columns stay; bad lists in one line', async () => {
+    const out = path.join(root, 'extra.md');
+    const r = await runMain([
+      'ablation-report',
+      study,
+      '--metrics',
+      'dsc,hd95,assd,thresholded-jaccard',
+      '--out',
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const text = await readFile(out, 'utf8');
+    assert.match(
+      text,
+      /\n\| Variant \| ID \| DSC \| HD95 \(px\) \| ASSD \(px\) \| ISIC score \| Folds \| Paper DSC \| Paper Precision \| Paper Recall \|\n/,
+    );
+    assert.match(text, /\n\| U-Net \+ TL \| `unet-tl` \| — \| — \| — \| — \| 0\/2 \| 0\.657 \|/);
+    const bad = await runMain(['ablation-report', study, '--metrics', 'dsc,hd99']);
+    assert.deepEqual(
+      [bad.code, bad.stderr],
+      [
+        2,
+        "ftunet ablation-report: option '--metrics <list>' argument 'dsc,hd99' is invalid. " +
+          "Unknown metric 'hd99'; expected a comma-separated list of dsc, precision, recall, " +
+          'hd95, assd, thresholded-jaccard. (see --help)\n',
+      ],
+    );
+  });
+});
+
 describe('ftunet ablation: flag errors', () => {
   const errors: Array<[string[], string, NodeJS.ProcessEnv?]> = [
     [['--dataset', 'bus'], 'ftunet: --out is required: the study folder\n'],

@@ -27,6 +27,7 @@ import { makeEvaluatedRun } from './fixtures.js';
 let root: string;
 let browser: TestBrowser;
 let runPage: string;
+let thresholdPage: string;
 let ablationPage: string;
 
 before(async () => {
@@ -35,6 +36,9 @@ before(async () => {
   root = await makeTemp('ftunet-browser-');
   const run = await makeEvaluatedRun(root, 'run', 'attention');
   runPage = (await writeRunReport({ run, generator: 'the browser test' })).file;
+  // The threshold network's run: HD95 2 for image 1, undefined for 2 and 3 (run_report.test.ts).
+  const threshold = await makeEvaluatedRun(root, 'threshold-run', 'threshold');
+  thresholdPage = (await writeRunReport({ run: threshold, casesPerGroup: 1 })).file;
   const study = path.join(root, 'study');
   await writeFixtureStudy(study, 'bus');
   ablationPage = await writeAblationHtml({
@@ -159,6 +163,37 @@ describe('the report pages in Chromium', { timeout: 120_000 }, () => {
 
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: path.join(ARTIFACTS, 'report.png'), fullPage: true });
+      assert.deepEqual(v.errors, []);
+      assert.deepEqual(v.outside, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('run report: HD95 and ASSD shown; undefined cells sort last both ways', async () => {
+    const v = await visit((page) => page.goto(pathToFileURL(thresholdPage).href));
+    const { page } = v;
+    try {
+      const heads = await page.$$eval('#metrics-table thead th', (ths) =>
+        ths.map((t) => t.textContent?.trim()),
+      );
+      const col = heads.indexOf('HD95 px') + 1;
+      assert.ok(col > 0 && heads[col] === 'ASSD px', heads.join(' | '));
+      const hd95 = (): Promise<string[]> =>
+        page.$$eval(`#metrics-table tbody td:nth-child(${col})`, (tds) =>
+          tds.map((t) => `${t.getAttribute('data-value')}:${t.textContent}`),
+        );
+      const button = page.locator(`#metrics-table thead th:nth-child(${col}) button`);
+      await button.click();
+      assert.deepEqual(await hd95(), ['2:2.00', ':—', ':—']);
+      await button.click();
+      assert.deepEqual(await hd95(), ['2:2.00', ':—', ':—']);
+      const cards = await page.$$eval('#summary .card .label', (ls) =>
+        ls.map((l) => l.textContent),
+      );
+      for (const label of ['ISIC score', 'HD95 (mean, px)', 'ASSD (mean, px)']) {
+        assert.ok(cards.includes(label), cards.join(' | '));
+      }
       assert.deepEqual(v.errors, []);
       assert.deepEqual(v.outside, []);
     } finally {
