@@ -7,7 +7,7 @@ import { initBackend } from '../../backend/select.js';
 import { UserError } from '../../errors.js';
 import { datasetPreset } from '../../data/presets.js';
 import { validateInputShape } from '../../models/options.js';
-import { foldEnsembleHint } from '../../run/fold_ensemble.js';
+import { foldEnsembleHint } from '../../eval/fold_ensemble.js';
 import { resume, train, type TrainRunOptions, type TrainRunResult } from '../../run/train.js';
 import { interrupts } from '../interrupt.js';
 import { shellQuote } from '../../util/shell.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { saveSplit } from '../../src/data/split_file.js';
 import { holdoutSplit, kFoldSplit } from '../../src/data/splits.js';
-import { foldEnsembleHint } from '../../src/run/fold_ensemble.js';
+import { foldEnsembleHint } from '../../src/eval/fold_ensemble.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 
 let root: string;

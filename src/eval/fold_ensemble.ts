@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { loadSplit } from '../data/split_file.js';
-import { ensemblePredictCommand } from '../eval/ensemble_command.js';
+import { ensemblePredictCommand } from './ensemble_command.js';
 import { commandLine } from '../util/shell.js';
-import type { RunConfig } from './config.js';
+import type { RunConfig } from '../run/config.js';
 
 /** The placeholder of the run folder of fold `k` in the printed command. */
 export const foldRunPlaceholder = (k: number): string => `RUN_OF_FOLD_${k}`;
