@@ -54,6 +54,22 @@ import {
 import { QUANTIZATIONS } from '../export/metadata.js';
 import { DEFAULT_TTA, TTA_MODES } from '../eval/ensemble.js';
 import { parseMinSize } from '../util/components.js';
+import {
+  AUGMENT_LEVELS,
+  AUGMENT_TRANSFORMS,
+  DEFAULT_AUGMENT_LEVEL,
+  parseTransformSetting,
+  TRANSFORM_FLAGS,
+  TRANSFORM_MAGNITUDES,
+  type AugmentTransform,
+} from '../data/augment.js';
+import {
+  DEFAULT_PLATEAU_FACTOR,
+  DEFAULT_PLATEAU_PATIENCE,
+  DEFAULT_SCHEDULE,
+  POLY_EXPONENT,
+  SCHEDULE_NAMES,
+} from '../train/schedule.js';
 import { DEFAULT_INTERPOLATION, INTERPOLATIONS } from '../util/raster.js';
 import { DEFAULT_SEED, MAX_SEED, parseSeed } from '../util/rng.js';
 import {
@@ -246,6 +262,42 @@ export const FLAGS = {
     parseNonNegativeNumber,
   ),
   momentum: flag('--momentum <m>', `SGD momentum (default ${DEFAULT_MOMENTUM})`, parseFraction),
+  schedule: choiceFlag(
+    '--schedule <name>',
+    'learning-rate schedule: keras-decay (the paper: lr / (1 + decay * t) per update), poly ' +
+      `(nnU-Net: lr * (1 - epoch/epochs)^${POLY_EXPONENT}), cosine (to zero), plateau (divided ` +
+      `when the validation DSC stops improving) (default ${DEFAULT_SCHEDULE})`,
+    SCHEDULE_NAMES,
+  ),
+  warmup: flag(
+    '--warmup <epochs>',
+    'epochs of linear learning-rate warm-up before the schedule (default 0)',
+    integer(0),
+  ),
+  plateauPatience: flag(
+    '--plateau-patience <n>',
+    `--schedule plateau: epochs without improvement before the rate is divided (default ${DEFAULT_PLATEAU_PATIENCE})`,
+    integer(1),
+  ),
+  plateauFactor: flag(
+    '--plateau-factor <f>',
+    `--schedule plateau: what the rate is divided by, > 1 (default ${DEFAULT_PLATEAU_FACTOR})`,
+    parsePositiveNumber,
+  ),
+  patience: flag(
+    '--patience <n>',
+    'early stopping: end training when the validation DSC of final has not improved for n ' +
+      'epochs (default: none, train every epoch)',
+    integer(1),
+  ),
+  augment: choiceFlag(
+    '--augment <level>',
+    'augmentation of the training images (never validation or test): none (the paper), light, ' +
+      "default (nnU-Net's kinds) or heavy; the data set's preset leaves out what does not fit " +
+      `(bus: no vertical flip or quarter turn) (default ${DEFAULT_AUGMENT_LEVEL})`,
+    AUGMENT_LEVELS,
+  ),
+  ...augmentTransformFlags(),
   epochs: flag('--epochs <n>', `epochs (${presetDefaults((p) => String(p.epochs))})`, integer(1)),
   batchSize: flag(
     '--batch-size <n>',
@@ -310,6 +362,31 @@ export const FLAGS = {
   quiet: flag<boolean>('--quiet', 'print nothing but errors'),
   json: flag<boolean>('--json', 'print one JSON line per epoch on stdout'),
 };
+
+/** One flag per augmentation transform: `--aug-rotate P[:MAGNITUDE]`. */
+function augmentTransformFlags(): Record<AugmentFlagName, FlagSpec<{ p: number; magnitude?: number }>> {
+  const out = {} as Record<AugmentFlagName, FlagSpec<{ p: number; magnitude?: number }>>;
+  for (const name of AUGMENT_TRANSFORMS) {
+    const long = TRANSFORM_FLAGS[name];
+    out[augmentFlagName(name)] = flag(
+      `${long} <p[:m]>`,
+      `probability of this transform (0: off), with --augment's level or alone; magnitude m: ` +
+        TRANSFORM_MAGNITUDES[name],
+      fromLibrary(parseTransformSetting, long),
+    );
+  }
+  return out;
+}
+
+/** The commander name of a transform's flag: `augRotate` for `--aug-rotate`. */
+export type AugmentFlagName = `aug${Capitalize<AugmentTransform>}`;
+
+export function augmentFlagName(name: AugmentTransform): AugmentFlagName {
+  return `aug${name[0].toUpperCase()}${name.slice(1)}` as AugmentFlagName;
+}
+
+/** The names of the transforms' flags, in the transforms' order. */
+export const AUGMENT_FLAG_NAMES: readonly AugmentFlagName[] = AUGMENT_TRANSFORMS.map(augmentFlagName);
 
 export type FlagName = keyof typeof FLAGS;
 

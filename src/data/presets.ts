@@ -5,6 +5,7 @@
  */
 import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from './dataset.js';
+import type { AugmentTransform } from './augment.js';
 
 /** A data set layout on disk. */
 export type DatasetLayout = 'bus' | 'isic2018' | 'folder';
@@ -38,7 +39,16 @@ export interface DatasetPreset extends InputPreset {
   synthetic?: SyntheticKind;
   epochs: number;
   batchSize: number;
+  /**
+   * Transforms that do not fit the data set, left out of every augmentation level (a transform
+   * given on its own flag still applies). Ultrasound images have a direction, depth from the
+   * probe at the top: no vertical flip or quarter turn.
+   */
+  augmentExclude: readonly AugmentTransform[];
 }
+
+/** Ultrasound: depth runs down the image. */
+const ULTRASOUND_EXCLUDE: readonly AugmentTransform[] = ['flipV', 'rot90'];
 
 /**
  * The settings per data set: `bus` and `isic2018` as in the paper, their synthetic stand-ins
@@ -46,7 +56,14 @@ export interface DatasetPreset extends InputPreset {
  * BUS's protocol.
  */
 export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>> = {
-  bus: { layout: 'bus', inputSize: [128, 128], channels: 1, epochs: 100, batchSize: 16 },
+  bus: {
+    layout: 'bus',
+    inputSize: [128, 128],
+    channels: 1,
+    epochs: 100,
+    batchSize: 16,
+    augmentExclude: ULTRASOUND_EXCLUDE,
+  },
   'synthetic-bus': {
     layout: 'bus',
     synthetic: 'bus',
@@ -54,8 +71,16 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     channels: 1,
     epochs: 100,
     batchSize: 16,
+    augmentExclude: ULTRASOUND_EXCLUDE,
   },
-  isic2018: { layout: 'isic2018', inputSize: [192, 256], channels: 3, epochs: 50, batchSize: 8 },
+  isic2018: {
+    layout: 'isic2018',
+    inputSize: [192, 256],
+    channels: 3,
+    epochs: 50,
+    batchSize: 8,
+    augmentExclude: [],
+  },
   'synthetic-isic': {
     layout: 'isic2018',
     synthetic: 'isic',
@@ -63,8 +88,16 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     channels: 3,
     epochs: 50,
     batchSize: 8,
+    augmentExclude: [],
   },
-  folder: { layout: 'folder', inputSize: [128, 128], channels: 3, epochs: 100, batchSize: 16 },
+  folder: {
+    layout: 'folder',
+    inputSize: [128, 128],
+    channels: 3,
+    epochs: 100,
+    batchSize: 16,
+    augmentExclude: [],
+  },
 };
 
 /** Parses a layout name ("bus", "isic2018", "folder"), naming the flag in the error. */

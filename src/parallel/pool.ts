@@ -35,6 +35,8 @@ import {
   divergenceError,
   DivergenceError,
   OutOfMemoryError,
+  stepAugmentSeeds,
+  type StepAugment,
   type StepExecutor,
   type StepGradients,
   type StepOptions,
@@ -238,14 +240,14 @@ export class WorkerPool implements StepExecutor {
     let values: ObjectiveValues;
     switch (options.scope) {
       case 'batch':
-        values = await this.batchStep(parts, microBatch, place);
+        values = await this.batchStep(parts, microBatch, place, options.augment);
         break;
       case 'pass': {
         const results = (await Promise.all(
           parts.map((part, w) =>
             this.send(w, {
               type: 'step',
-              shard: this.shard(part),
+              shard: this.shard(part, options.augment, place.epoch),
               microBatch,
               batchSize: batch.length,
               place,
@@ -271,12 +273,17 @@ export class WorkerPool implements StepExecutor {
     parts: number[][],
     microBatch: number,
     place: StepPlace,
+    augment: StepAugment | undefined,
   ): Promise<ObjectiveValues> {
     const objective = this.objective;
     if (objective === undefined) throw new Error('this pool has no objective');
     const forwards = await Promise.allSettled(
       parts.map((part, w) =>
-        this.send(w, { type: 'forward', shard: this.shard(part), microBatch }),
+        this.send(w, {
+          type: 'forward',
+          shard: this.shard(part, augment, place.epoch),
+          microBatch,
+        }),
       ),
     );
     const release = () =>
@@ -388,7 +395,8 @@ export class WorkerPool implements StepExecutor {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private shard(items: readonly number[]): Shard {
+  /** The items of a command; a training step's with its augmentation, done in the worker. */
+  private shard(items: readonly number[], augment?: StepAugment, epoch = 0): Shard {
     const dataset = this.options.dataset;
     if (dataset === undefined) throw new Error('this pool has no data set');
     return {
@@ -396,6 +404,9 @@ export class WorkerPool implements StepExecutor {
       channels: dataset.channels,
       images: items.map((i) => dataset.images[i]),
       masks: items.map((i) => dataset.masks[i]),
+      ...(augment !== undefined
+        ? { augment: { config: augment.config, seeds: stepAugmentSeeds(augment, items, epoch) } }
+        : {}),
     };
   }
 

@@ -16,6 +16,7 @@ import type {
   ObjectiveValues,
 } from '../train/objective.js';
 import type { StepPlace, ValueSums } from '../train/step.js';
+import type { AugmentConfig } from '../data/augment.js';
 
 /** Where each weight lives in a flat float32 buffer. */
 export interface WeightSlot {
@@ -50,6 +51,8 @@ export interface Shard {
   channels: 1 | 3;
   images: Uint8Array[];
   masks: Uint8Array[];
+  /** Training steps with augmentation: the worker augments item k with `seeds[k]`. */
+  augment?: { config: AugmentConfig; seeds: number[] };
 }
 
 export type Command =

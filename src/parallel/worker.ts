@@ -8,6 +8,8 @@ import { parentPort } from 'node:worker_threads';
 import { initBackend } from '../backend/select.js';
 import { makeObjective } from '../train/objective.js';
 import { StepRunner } from '../train/step.js';
+import { augmentSource } from '../data/augment.js';
+import type { BatchSource } from '../data/batch.js';
 import type {
   EvaluateResult,
   ForwardResult,
@@ -29,8 +31,11 @@ interface Replica {
   pending?: StepRunner;
 }
 
-function shardSource(shard: Shard) {
-  return { ...shard, count: shard.images.length };
+/** A shard's items as a data set; a training shard with augmentation augmented here. */
+function shardSource(shard: Shard): BatchSource {
+  const source = { ...shard, count: shard.images.length };
+  if (shard.augment === undefined) return source;
+  return augmentSource(source, [...source.images.keys()], shard.augment.config, shard.augment.seeds);
 }
 
 async function start(init: InitMessage): Promise<Replica> {

@@ -106,6 +106,8 @@ export async function saveCheckpoint(
       bestEpoch: state.bestEpoch,
       optimizerSha256: createHash('sha256').update(bytes).digest('hex'),
       optimizer: { iterations: state.optimizer.iterations, slots: index },
+      ...(state.schedule !== undefined ? { schedule: state.schedule } : {}),
+      ...(state.stopped !== undefined ? { stopped: state.stopped } : {}),
     };
     await writeFileDurable(path.join(tmp, STATE), JSON.stringify(file));
     await syncFolder(tmp);
@@ -267,6 +269,8 @@ async function readCheckpoint(
       bestScore: file.bestScore ?? -Infinity,
       bestEpoch: file.bestEpoch,
       optimizer: { iterations: file.optimizer.iterations, slots },
+      ...(file.schedule !== undefined ? { schedule: file.schedule } : {}),
+      ...(file.stopped !== undefined ? { stopped: file.stopped } : {}),
     },
   };
 }

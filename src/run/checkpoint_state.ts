@@ -7,6 +7,10 @@
  *    "optimizer": {"iterations": 140, "slots": [{"name": "m/conv1_1/kernel",
  *                  "shape": [3, 3, 1, 8], "offset": 0}, ...]}}
  *
+ * Runs with the `plateau` schedule add `"schedule": {"scale": 0.1, "wait": 3}`; a run that
+ * stopped early adds `"stopped": {"reason": "patience", "epoch": 12, "bestEpoch": 7,
+ * "patience": 5}` (it is finished: resume trains nothing).
+ *
  * `bestScore` is null while no epoch has scored (JSON has no -Infinity). `optimizerSha256`
  * (written since checkpoints are checked for damage) is the SHA-256 of `optimizer.bin`, which
  * holds every slot's float32 values at its `offset` (in elements), little-endian.
@@ -41,6 +45,8 @@ export interface CheckpointStateFile {
   /** SHA-256 (hex) of optimizer.bin; absent in checkpoints written before it was recorded. */
   optimizerSha256?: string;
   optimizer: { iterations: number; slots: SlotIndex[] };
+  schedule?: { scale: number; wait: number };
+  stopped?: { reason: 'patience'; epoch: number; bestEpoch: number; patience: number };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -99,6 +105,33 @@ export function parseCheckpointState(value: unknown, file: string): CheckpointSt
     if (!isCount(s.offset)) fail(`${where}.offset" must be an integer >= 0, got ${got(s.offset)}`);
     return { name: s.name as string, shape: s.shape as number[], offset: s.offset as number };
   });
+  const schedule = value.schedule as Record<string, unknown> | undefined;
+  if (
+    schedule !== undefined &&
+    !(
+      isObject(schedule) &&
+      typeof schedule.scale === 'number' &&
+      schedule.scale > 0 &&
+      isCount(schedule.wait)
+    )
+  ) {
+    fail(`"schedule" must be {"scale": <number > 0>, "wait": <integer>}, got ${got(schedule)}`);
+  }
+  const stopped = value.stopped as Record<string, unknown> | undefined;
+  if (
+    stopped !== undefined &&
+    !(
+      isObject(stopped) &&
+      stopped.reason === 'patience' &&
+      isCount(stopped.epoch) &&
+      isCount(stopped.bestEpoch) &&
+      isCount(stopped.patience)
+    )
+  ) {
+    fail(
+      `"stopped" must be {"reason": "patience", "epoch", "bestEpoch", "patience"}, got ${got(stopped)}`,
+    );
+  }
   return {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -108,5 +141,18 @@ export function parseCheckpointState(value: unknown, file: string): CheckpointSt
     bestEpoch: value.bestEpoch as number,
     ...(sha === undefined ? {} : { optimizerSha256: sha as string }),
     optimizer: { iterations: o.iterations as number, slots },
+    ...(schedule !== undefined
+      ? { schedule: { scale: schedule.scale as number, wait: schedule.wait as number } }
+      : {}),
+    ...(stopped !== undefined
+      ? {
+          stopped: {
+            reason: 'patience' as const,
+            epoch: stopped.epoch as number,
+            bestEpoch: stopped.bestEpoch as number,
+            patience: stopped.patience as number,
+          },
+        }
+      : {}),
   };
 }

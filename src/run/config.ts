@@ -26,6 +26,14 @@ import {
   type Weighting,
 } from '../train/objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
+import { resolveScheduleConfig, type ResolvedScheduleConfig } from '../train/schedule.js';
+import {
+  AUGMENT_LEVELS,
+  checkAugmentConfig,
+  resolveAugmentConfig,
+  type AugmentConfig,
+  type AugmentLevel,
+} from '../data/augment.js';
 import { INTERPOLATIONS, type Interpolation } from '../util/raster.js';
 
 /** The `format` field of a run's config.json. */
@@ -278,6 +286,15 @@ export interface TrainRunSettings extends RunConfig {
     weights: Weighting | number[];
   };
   optimizer: Required<OptimizerConfig>;
+  /** The learning-rate schedule. Runs written before schedules record none: keras-decay. */
+  schedule: ResolvedScheduleConfig;
+  /**
+   * Augmentation of the training items: the level asked for and every transform's setting
+   * after the data set's preset and single flags. Runs written before it record none: none.
+   */
+  augment: { level: AugmentLevel; transforms: AugmentConfig };
+  /** Early stopping's patience in epochs; null: none (older runs record nothing). */
+  patience: number | null;
   epochs: number;
   batchSize: number;
   /**
@@ -349,8 +366,29 @@ export function parseTrainRunConfig(config: RunConfig, source: string): TrainRun
   } catch (err) {
     throw new UserError(`${source}: "optimizer": ${(err as Error).message}`);
   }
+  let schedule: ResolvedScheduleConfig;
+  if (config.schedule !== undefined && !isObject(config.schedule)) {
+    return fail('schedule', 'an object', config.schedule);
+  }
+  try {
+    schedule = resolveScheduleConfig(config.schedule ?? {}, 'schedule');
+  } catch (err) {
+    throw new UserError(`${source}: "schedule": ${(err as Error).message}`);
+  }
+  const augment = config.augment ?? { level: 'none', transforms: resolveAugmentConfig('none') };
+  if (!isObject(augment) || !(AUGMENT_LEVELS as readonly unknown[]).includes(augment.level)) {
+    fail('augment', `{"level": ${AUGMENT_LEVELS.join('|')}, "transforms": {...}}`, augment);
+  }
+  const transforms = checkAugmentConfig((augment as { transforms?: unknown }).transforms, source);
+  const patience = config.patience ?? null;
+  if (patience !== null && !isPositiveInt(patience)) {
+    fail('patience', 'a positive integer or null', patience);
+  }
   return {
     ...(config as TrainRunConfig),
+    schedule,
+    augment: { level: (augment as { level: AugmentLevel }).level, transforms },
+    patience: patience as number | null,
     model: { ...config.model, bnMomentum: bnMomentum as number },
     seed: seed as number,
     workers: workers as number,

@@ -25,6 +25,13 @@ import {
   type Weighting,
 } from '../train/objective.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
+import { resolveScheduleConfig, type ScheduleConfig } from '../train/schedule.js';
+import {
+  DEFAULT_AUGMENT_LEVEL,
+  resolveAugmentConfig,
+  type AugmentLevel,
+  type AugmentTransform,
+} from '../data/augment.js';
 import { DEFAULT_INTERPOLATION, type Interpolation } from '../util/raster.js';
 import { DEFAULT_SEED } from '../util/rng.js';
 import { DEFAULT_FOLD } from '../data/splits.js';
@@ -65,6 +72,20 @@ export interface TrainRunOptions {
   weights?: Weighting | number[];
   /** Default: `resolveOptimizerConfig`'s (SGD, 0.01, momentum 0.9, decay 1e-6). */
   optimizer?: OptimizerConfig;
+  /**
+   * The learning-rate schedule and warm-up. Default: `resolveScheduleConfig`'s (keras-decay,
+   * the paper's, without warm-up).
+   */
+  schedule?: ScheduleConfig;
+  /**
+   * Augmentation level of the training items. Default `DEFAULT_AUGMENT_LEVEL` ('none', the
+   * paper's); the data set's preset leaves out the transforms that do not fit it.
+   */
+  augment?: AugmentLevel;
+  /** Transforms set one by one (probability, and magnitude), over the level's. Default: none. */
+  augmentTransforms?: Partial<Record<AugmentTransform, { p: number; magnitude?: number }>>;
+  /** Early stopping after this many epochs without improvement. Default: none. */
+  patience?: number;
   /**
    * Where each loss index is computed: 'batch' (one index over the whole batch, as the
    * reference) or 'pass' (per forward pass, summed: faster when a batch is split into passes,
@@ -159,6 +180,17 @@ export function resolveTrainSettings(options: TrainRunOptions, out: string): Tra
       weights: options.weights ?? DEFAULT_WEIGHTING,
     },
     optimizer: resolveOptimizerConfig(options.optimizer),
+    schedule: resolveScheduleConfig(options.schedule, '--schedule'),
+    augment: {
+      level: options.augment ?? DEFAULT_AUGMENT_LEVEL,
+      transforms: resolveAugmentConfig(
+        options.augment ?? DEFAULT_AUGMENT_LEVEL,
+        preset.augmentExclude,
+        options.augmentTransforms,
+      ),
+    },
+    patience:
+      options.patience === undefined ? null : positiveInt(options.patience, '--patience'),
     epochs: positiveInt(options.epochs ?? preset.epochs, '--epochs'),
     batchSize: positiveInt(options.batchSize ?? preset.batchSize, '--batch-size'),
     objectiveScope: options.objectiveScope ?? DEFAULT_OBJECTIVE_SCOPE,

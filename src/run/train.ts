@@ -20,9 +20,12 @@ import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
 import { checkMicroBatch, DEFAULT_MICRO_BATCH, trainingMicroBatch } from '../train/memory.js';
+import { isAugmenting } from '../data/augment.js';
 import {
+  describeStop,
   DivergenceError,
   Trainer,
+  type EarlyStop,
   type EpochLog,
   type StepProgress,
   type TrainState,
@@ -51,6 +54,8 @@ export interface TrainRunResult {
   logs: EpochLog[];
   bestEpoch: number;
   bestScore: number;
+  /** Present when training stopped early (`--patience`): why. */
+  stopped?: EarlyStop;
 }
 
 /** Loading options of a run's data from the callbacks and the memory guard. */
@@ -243,7 +248,9 @@ export async function resume(
     );
     const logs = await readResumeLogs(out, done, callbacks.onWarning);
     if (config.epochs !== saved.epochs) await writeRunConfig(out, config);
-    if (done >= config.epochs) {
+    if (state?.stopped !== undefined) {
+      callbacks.onInfo?.(`${out} is finished: ${describeStop(state.stopped)}; nothing to train`);
+    } else if (done >= config.epochs) {
       callbacks.onInfo?.(
         `${out} has finished all ${config.epochs} epochs: nothing to train (give --epochs N ` +
           'to train it further)',
@@ -328,6 +335,15 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
     `batch ${config.batchSize}: ${config.workers === 1 ? 'in this thread' : `${config.workers} workers`}, ` +
       `passes of at most ${Math.min(config.microBatch, config.batchSize)} image(s)`,
   );
+  if (isAugmenting(config.augment.transforms)) {
+    callbacks.onInfo?.(
+      `augmentation '${config.augment.level}' of the training images: ` +
+        Object.entries(config.augment.transforms)
+          .filter(([, t]) => t.p > 0)
+          .map(([name, t]) => (t.magnitude > 0 ? `${name} ${t.p}:${t.magnitude}` : `${name} ${t.p}`))
+          .join(', '),
+    );
+  }
   const workers =
     config.workers > 1
       ? await WorkerPool.start({
@@ -346,6 +362,9 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
     objective,
     objectiveScope: config.objectiveScope,
     optimizer: config.optimizer,
+    schedule: config.schedule,
+    augment: config.augment.transforms,
+    ...(config.patience !== null ? { patience: config.patience } : {}),
     ...(workers !== undefined ? { executor: workers } : {}),
   });
   if (state !== undefined) trainer.restore(state);
@@ -374,7 +393,13 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
       },
     });
     const final = await trainer.state();
-    return { config, logs, bestEpoch: final.bestEpoch, bestScore: final.bestScore };
+    return {
+      config,
+      logs,
+      bestEpoch: final.bestEpoch,
+      bestScore: final.bestScore,
+      ...(final.stopped !== undefined ? { stopped: final.stopped } : {}),
+    };
   } catch (err) {
     throw explainStop(err, saved);
   } finally {

@@ -91,6 +91,8 @@ let instances = 0;
 export class Optimizer {
   readonly config: ResolvedOptimizerConfig;
   private iterationCount = 0;
+  /** The schedule's factor of the learning rate for the current epoch (schedule.ts). */
+  private factor = 1;
   private readonly slots = new Map<string, tf.Variable>();
   /** Prefix of the slot variables' engine names, unique per optimiser in the process. */
   private readonly prefix = `optimizer${instances++}`;
@@ -104,9 +106,17 @@ export class Optimizer {
     return this.iterationCount;
   }
 
-  /** The learning rate of the next update: lr / (1 + decay * t). */
+  /** The learning rate of the next update: lr * factor / (1 + decay * t). */
   currentLearningRate(): number {
-    return this.config.learningRate / (1 + this.config.decay * this.iterationCount);
+    return (this.config.learningRate * this.factor) / (1 + this.config.decay * this.iterationCount);
+  }
+
+  /** Sets the schedule's factor of the learning rate (1: the rate as configured). */
+  setScheduleFactor(factor: number): void {
+    if (!(factor >= 0 && Number.isFinite(factor))) {
+      throw new Error(`setScheduleFactor: expected a finite factor >= 0, got ${factor}`);
+    }
+    this.factor = factor;
   }
 
   private slot(param: Param, name: string): tf.Variable {

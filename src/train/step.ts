@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 import { makeBatch, type BatchSource } from '../data/batch.js';
+import { augmentSeed, augmentSource, type AugmentConfig } from '../data/augment.js';
 import { recordForward, type RecordedForward } from './gradients.js';
 import {
   addSums,
@@ -44,6 +45,23 @@ export interface StepOptions {
   microBatch: number;
   /** Where each loss index is computed over: see `ObjectiveScope`. */
   scope: ObjectiveScope;
+  /** Augments the batch's items (training steps only); absent: none, the paper's protocol. */
+  augment?: StepAugment;
+}
+
+/** The augmentation of training steps: its transforms and the run's seed (see data/augment.ts). */
+export interface StepAugment {
+  config: AugmentConfig;
+  seed: number;
+}
+
+/** The seeds of `batch`'s augmentation in `epoch`: one per item, from its index. */
+export function stepAugmentSeeds(
+  augment: StepAugment,
+  batch: readonly number[],
+  epoch: number,
+): number[] {
+  return batch.map((index) => augmentSeed(augment.seed, epoch, index));
 }
 
 /** The gradients of a batch (one per trainable weight) and the objective's values on it. */
@@ -165,6 +183,14 @@ export class StepRunner implements StepExecutor {
     options: StepOptions,
     place: StepPlace,
   ): Promise<StepGradients> {
+    if (options.augment !== undefined) {
+      // The step runs on augmented copies of its items, built once for both phases.
+      const seeds = stepAugmentSeeds(options.augment, batch, place.epoch);
+      const source = augmentSource(this.dataset, batch, options.augment.config, seeds);
+      const runner = new StepRunner(this.model, this.objective, source);
+      const { augment: _, ...plain } = options;
+      return runner.gradients([...batch.keys()], plain, place);
+    }
     switch (options.scope) {
       case 'pass':
         return this.passGradients(batch, options.microBatch, batch.length, place);

@@ -1,6 +1,8 @@
 /**
  * The training loop of the reference scripts (SGD with momentum, no augmentation, the
- * checkpoint with the best validation DSC of `final` kept), on any TensorFlow.js backend.
+ * checkpoint with the best validation DSC of `final` kept), on any TensorFlow.js backend,
+ * with the options beyond the paper's protocol off by default: augmentation of the training
+ * items (data/augment.ts), a learning-rate schedule (schedule.ts) and early stopping.
  *
  * A batch can be split into passes (micro-batches) that run one after another, so the
  * paper's batch sizes train within one wasm instance's memory, and among data-parallel
@@ -46,6 +48,17 @@ import {
   type ObjectiveValues,
 } from './objective.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState, type Param } from './optimizer.js';
+import {
+  INITIAL_SCHEDULE_STATE,
+  nextScheduleState,
+  resolveScheduleConfig,
+  scheduleFactor,
+  usesTimeDecay,
+  type ResolvedScheduleConfig,
+  type ScheduleConfig,
+  type ScheduleState,
+} from './schedule.js';
+import { isAugmenting, type AugmentConfig } from '../data/augment.js';
 import { DivergenceError, StepRunner, type StepExecutor, type StepOptions } from './step.js';
 
 export { DivergenceError, OutOfMemoryError } from './step.js';
@@ -75,6 +88,18 @@ export interface TrainerOptions {
   /** Default: `Optimizer`'s defaults (SGD, 0.01, momentum 0.9, decay 1e-6). */
   optimizer?: OptimizerConfig;
   /**
+   * The learning-rate schedule. Default `keras-decay` without warm-up (the paper's); other
+   * schedules replace the optimiser's time decay (see schedule.ts).
+   */
+  schedule?: ScheduleConfig;
+  /** Augmentation of the training items, seeded by `seed`. Default: none (the paper's). */
+  augment?: AugmentConfig;
+  /**
+   * Early stopping: training ends after an epoch when the score (validation DSC of `final`)
+   * has not improved for this many epochs. Default: none, every epoch is trained.
+   */
+  patience?: number;
+  /**
    * What computes each step and evaluation, on this model's weights (e.g. the worker pool of
    * src/parallel). Default: a `StepRunner` in this thread.
    */
@@ -99,6 +124,25 @@ export interface EpochLog {
   /** Whether this epoch is the best so far. */
   best: boolean;
   seconds: number;
+  /** Present on the epoch after which training stopped early: why. */
+  stopped?: string;
+}
+
+/** Why a run stopped before its last epoch (recorded in its checkpoint). */
+export interface EarlyStop {
+  reason: 'patience';
+  /** The epoch after which it stopped. */
+  epoch: number;
+  bestEpoch: number;
+  patience: number;
+}
+
+/** The sentence of an early stop, for logs and messages. */
+export function describeStop(stop: EarlyStop): string {
+  return (
+    `stopped early after epoch ${stop.epoch}: the validation DSC of final has not improved ` +
+    `for ${stop.patience} epoch(s) (best at epoch ${stop.bestEpoch})`
+  );
 }
 
 export interface StepProgress {
@@ -121,6 +165,10 @@ export interface TrainState {
   bestScore: number;
   bestEpoch: number;
   optimizer: OptimizerState;
+  /** The plateau schedule's state; absent: its start (and for other schedules). */
+  schedule?: ScheduleState;
+  /** Present once training has stopped early: the run is finished. */
+  stopped?: EarlyStop;
 }
 
 export interface TrainCallbacks {
@@ -152,6 +200,9 @@ export class Trainer {
   private epochsDone = 0;
   private bestScore = -Infinity;
   private bestEpoch = 0;
+  private readonly schedule: ResolvedScheduleConfig;
+  private scheduleState: ScheduleState = INITIAL_SCHEDULE_STATE;
+  private stopped: EarlyStop | undefined;
 
   constructor(
     private readonly model: tfl.LayersModel,
@@ -175,11 +226,27 @@ export class Trainer {
         `unknown objective scope '${String(scope)}'; expected ${OBJECTIVE_SCOPES.join(', ')}`,
       );
     }
-    this.step = { microBatch: Math.min(microBatch, options.batchSize), scope };
+    if (
+      options.patience !== undefined &&
+      !(Number.isInteger(options.patience) && options.patience >= 1)
+    ) {
+      throw new UserError(`patience must be an integer >= 1, got ${options.patience}`);
+    }
+    this.schedule = resolveScheduleConfig(options.schedule);
+    this.step = {
+      microBatch: Math.min(microBatch, options.batchSize),
+      scope,
+      ...(isAugmenting(options.augment)
+        ? { augment: { config: options.augment, seed: options.seed ?? 0 } }
+        : {}),
+    };
     if (indices.train.length === 0) throw new UserError('no training items');
     this.outputs = outputNames(model);
     this.objective = makeObjective({ ...options.objective, outputs: this.outputs });
-    this.optimizer = new Optimizer(options.optimizer);
+    // Schedules other than Keras's replace its time decay.
+    this.optimizer = new Optimizer(
+      usesTimeDecay(this.schedule) ? options.optimizer : { ...options.optimizer, decay: 0 },
+    );
     this.params = model.trainableWeights.map((w) => ({
       name: w.originalName,
       variable: w.read() as tf.Variable,
@@ -195,6 +262,8 @@ export class Trainer {
     this.bestScore = state.bestScore;
     this.bestEpoch = state.bestEpoch;
     this.optimizer.setState(state.optimizer);
+    this.scheduleState = state.schedule ?? INITIAL_SCHEDULE_STATE;
+    this.stopped = state.stopped;
   }
 
   async state(): Promise<TrainState> {
@@ -204,7 +273,14 @@ export class Trainer {
       bestScore: this.bestScore,
       bestEpoch: this.bestEpoch,
       optimizer: await this.optimizer.getState(),
+      ...(this.schedule.name === 'plateau' ? { schedule: { ...this.scheduleState } } : {}),
+      ...(this.stopped !== undefined ? { stopped: { ...this.stopped } } : {}),
     };
+  }
+
+  /** Why training stopped early; undefined while it has not. */
+  get earlyStop(): EarlyStop | undefined {
+    return this.stopped;
   }
 
   get epochsFinished(): number {
@@ -214,7 +290,7 @@ export class Trainer {
   /** Trains the remaining epochs; returns the logs of the epochs it ran. */
   async run(callbacks: TrainCallbacks = {}): Promise<EpochLog[]> {
     const logs: EpochLog[] = [];
-    while (this.epochsDone < this.options.epochs) {
+    while (this.epochsDone < this.options.epochs && this.stopped === undefined) {
       const log = await this.runEpoch(callbacks);
       logs.push(log);
       await callbacks.onEpochEnd?.(log, await this.state());
@@ -225,6 +301,9 @@ export class Trainer {
   private async runEpoch(callbacks: TrainCallbacks): Promise<EpochLog> {
     const epoch = this.epochsDone + 1;
     const start = Date.now();
+    this.optimizer.setScheduleFactor(
+      scheduleFactor(this.schedule, epoch, this.options.epochs, this.scheduleState),
+    );
     const order = this.rng.shuffle([...this.indices.train]);
     const { batchSize } = this.options;
     const steps = Math.ceil(order.length / batchSize);
@@ -254,15 +333,22 @@ export class Trainer {
       this.bestScore = score;
       this.bestEpoch = epoch;
     }
+    const learningRate = this.optimizer.currentLearningRate();
+    this.scheduleState = nextScheduleState(this.schedule, this.scheduleState, best);
+    const { patience } = this.options;
+    if (patience !== undefined && epoch < this.options.epochs && epoch - this.bestEpoch >= patience) {
+      this.stopped = { reason: 'patience', epoch, bestEpoch: this.bestEpoch, patience };
+    }
     return {
       epoch,
       epochs: this.options.epochs,
-      learningRate: this.optimizer.currentLearningRate(),
+      learningRate,
       train,
       val,
       score,
       best,
       seconds: (Date.now() - start) / 1000,
+      ...(this.stopped !== undefined ? { stopped: describeStop(this.stopped) } : {}),
     };
   }
 

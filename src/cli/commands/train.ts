@@ -9,10 +9,18 @@ import { datasetPreset } from '../../data/presets.js';
 import { validateInputShape } from '../../models/options.js';
 import { foldEnsembleHint } from '../../eval/fold_ensemble.js';
 import { resume, train, type TrainRunOptions, type TrainRunResult } from '../../run/train.js';
+import { describeStop } from '../../train/trainer.js';
 import { interrupts } from '../interrupt.js';
 import { shellQuote } from '../../util/shell.js';
 import { trainProgress } from '../train_progress.js';
-import { addFlags, FLAGS, type FlagValues } from '../flags.js';
+import {
+  addFlags,
+  AUGMENT_FLAG_NAMES,
+  augmentFlagName,
+  FLAGS,
+  type FlagValues,
+} from '../flags.js';
+import { AUGMENT_TRANSFORMS } from '../../data/augment.js';
 import { integer } from '../parse.js';
 import { packageVersion } from '../version.js';
 
@@ -46,11 +54,22 @@ export function trainOptionsFromFlags(f: TrainFlags): TrainFlagOptions {
     decay: f.decay,
     momentum: f.momentum,
   });
+  const schedule = defined({
+    name: f.schedule,
+    warmupEpochs: f.warmup,
+    plateauPatience: f.plateauPatience,
+    plateauFactor: f.plateauFactor,
+  });
+  const augmentTransforms = defined(
+    Object.fromEntries(AUGMENT_TRANSFORMS.map((name) => [name, f[augmentFlagName(name)]])),
+  );
   return {
     out: f.out,
     dataset: f.dataset,
     ...definedFields(f),
     ...(Object.keys(optimizer).length > 0 ? { optimizer } : {}),
+    ...(Object.keys(schedule).length > 0 ? { schedule } : {}),
+    ...(Object.keys(augmentTransforms).length > 0 ? { augmentTransforms } : {}),
   };
 }
 
@@ -73,6 +92,8 @@ function definedFields(f: TrainFlags): Partial<TrainFlagOptions> {
     weights: f.lossWeights,
     objectiveScope: f.objectiveScope,
     epochs: f.epochs,
+    patience: f.patience,
+    augment: f.augment,
     batchSize: f.batchSize,
     microBatch: f.microBatch,
     workers: f.workers,
@@ -125,6 +146,13 @@ export function register(program: Command): void {
     'lr',
     'decay',
     'momentum',
+    'schedule',
+    'warmup',
+    'plateauPatience',
+    'plateauFactor',
+    'patience',
+    'augment',
+    ...AUGMENT_FLAG_NAMES,
     'valFraction',
     'testFraction',
   ]);
@@ -209,6 +237,9 @@ function refuseChangedSettings(command: Command): void {
 
 async function finish(result: TrainRunResult, flags: TrainFlags, runDir: string): Promise<void> {
   if (flags.quiet || flags.json) return;
+  if (result.stopped !== undefined) {
+    process.stderr.write(`ftunet train: ${describeStop(result.stopped)}\n`);
+  }
   process.stderr.write(
     `ftunet train: done; best validation DSC ${result.bestScore.toFixed(4)} at epoch ${result.bestEpoch}\n`,
   );
