@@ -153,6 +153,24 @@ export const AUGMENT_LEVEL_TABLE: Readonly<Record<AugmentLevel, AugmentConfig>> 
   },
 };
 
+/**
+ * The magnitude of a transform given on its own without one, when the level does not use it:
+ * the `default` level's, and for the elastic deformation (which only `heavy` uses) heavy's.
+ */
+export const DEFAULT_TRANSFORM_MAGNITUDES: Readonly<Record<AugmentTransform, number>> = {
+  flipH: 0,
+  flipV: 0,
+  rot90: 0,
+  rotate: 15,
+  scale: 0.15,
+  elastic: 3,
+  noise: 0.03,
+  blur: 1,
+  brightness: 0.1,
+  contrast: 0.25,
+  gamma: 0.3,
+};
+
 /** Checks a level name, naming the flag in the error. */
 export function parseAugmentLevel(text: string, flag = '--augment'): AugmentLevel {
   const v = text.trim().toLowerCase();
@@ -182,8 +200,8 @@ export function parseTransformSetting(
 /**
  * The augmentation of a run: the level's table without the data set's `exclude`d transforms,
  * then the `overrides` given one by one (an override wins over an exclusion: it was asked for).
- * An override without a magnitude keeps the level's, or the `default` level's when the level
- * has none.
+ * An override without a magnitude keeps the level's, or `DEFAULT_TRANSFORM_MAGNITUDES`'s when
+ * the level does not use the transform.
  */
 export function resolveAugmentConfig(
   level: AugmentLevel,
@@ -197,7 +215,7 @@ export function resolveAugmentConfig(
     if (given !== undefined) {
       const magnitude =
         given.magnitude ??
-        (base[name].p > 0 ? base[name].magnitude : AUGMENT_LEVEL_TABLE.default[name].magnitude);
+        (base[name].p > 0 ? base[name].magnitude : DEFAULT_TRANSFORM_MAGNITUDES[name]);
       config[name] = { p: given.p, magnitude };
     } else {
       config[name] = exclude.includes(name) ? { ...off } : { ...base[name] };
