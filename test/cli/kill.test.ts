@@ -97,7 +97,8 @@ describe('kill -9 during training, then --resume', () => {
   const resumeArgs = (out: string) => ['train', '--resume', out, '--backend', 'wasm', '--quiet'];
 
   /** Asserts that `out` ended exactly as the reference run: checkpoint, state and best model. */
-  async function assertSameAsReference(out: string): Promise<void> {
+  async function assertSameAsReference(out: string, ref = reference): Promise<void> {
+    const reference = ref;
     const a = await loadCheckpoint(path.join(reference, 'checkpoint'));
     const b = await loadCheckpoint(path.join(out, 'checkpoint'));
     assert.equal(b.state.epoch, 3);
@@ -163,4 +164,36 @@ describe('kill -9 during training, then --resume', () => {
     assert.equal(r.code, 0, r.stderr);
     await assertSameAsReference(out);
   });
+
+  // Augmentation (drawn per seed, epoch and item) and a schedule with state (plateau) resume
+  // exactly as well.
+  const augmentFlags = [
+    '--augment',
+    'default',
+    '--aug-elastic',
+    '0.5',
+    '--schedule',
+    'plateau',
+    '--plateau-patience',
+    '1',
+    '--warmup',
+    '1',
+  ];
+  let augmented: string;
+  test('the uninterrupted reference run with augmentation and the plateau schedule', async () => {
+    augmented = path.join(root, 'augmented');
+    const r = await run([...trainArgs(augmented), ...augmentFlags]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  for (const point of ['run:logs-written:2', 'checkpoint:folder-renamed:1']) {
+    test(`with augmentation, killed at ${point}, resumed: the same bytes`, async () => {
+      const out = path.join(root, `augmented-${point.replace(/:/g, '-')}`);
+      const killed = await run([...trainArgs(out), ...augmentFlags], { FTUNET_KILL_AT: point });
+      assert.equal(killed.signal, 'SIGKILL', `the fault point ${point} was reached`);
+      const resumed = await run(resumeArgs(out));
+      assert.equal(resumed.code, 0, resumed.stderr);
+      await assertSameAsReference(out, augmented);
+    });
+  }
 });
