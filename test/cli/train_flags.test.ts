@@ -118,6 +118,40 @@ describe('ftunet train: flags to train() options', () => {
     [['--interpolation', 'Bilinear'], { interpolation: 'bilinear' }],
     [['--max-pixels', '3e8'], { maxPixels: 3e8 }],
     [['--count', '20'], { syntheticCount: 20 }],
+    [['--schedule', 'poly'], { schedule: { name: 'poly' } }],
+    [
+      ['--schedule', 'plateau', '--plateau-patience', '3', '--plateau-factor', '5', '--warmup', '2'],
+      { schedule: { name: 'plateau', plateauPatience: 3, plateauFactor: 5, warmupEpochs: 2 } },
+    ],
+    [['--patience', '7'], { patience: 7 }],
+    [['--augment', 'default'], { augment: 'default' }],
+    [
+      ['--augment', 'light', '--aug-flip-v', '0.5', '--aug-rotate', '0.3:20'],
+      {
+        augment: 'light',
+        augmentTransforms: { flipV: { p: 0.5 }, rotate: { p: 0.3, magnitude: 20 } },
+      },
+    ],
+    [['--aug-elastic', '1:2'], { augmentTransforms: { elastic: { p: 1, magnitude: 2 } } }],
+    [
+      [
+        ...['--aug-flip-h', '0', '--aug-rot90', '1', '--aug-scale', '0.1', '--aug-noise', '0.2'],
+        ...['--aug-blur', '0.3', '--aug-brightness', '0.4', '--aug-contrast', '0.5'],
+        ...['--aug-gamma', '0.6:0.1'],
+      ],
+      {
+        augmentTransforms: {
+          flipH: { p: 0 },
+          rot90: { p: 1 },
+          scale: { p: 0.1 },
+          noise: { p: 0.2 },
+          blur: { p: 0.3 },
+          brightness: { p: 0.4 },
+          contrast: { p: 0.5 },
+          gamma: { p: 0.6, magnitude: 0.1 },
+        },
+      },
+    ],
   ];
   for (const [args, fields] of cases) {
     test(args.join(' '), async () => {
@@ -194,6 +228,27 @@ describe('ftunet train: a bad value is one line, exit code 2', () => {
       ),
     ],
     [['--epochs', '0'], invalid('--epochs <n>', '0', 'Expected an integer >= 1.')],
+    [
+      ['--schedule', 'polly'],
+      invalid(
+        '--schedule <name>',
+        'polly',
+        'Allowed choices are keras-decay, poly, cosine, plateau. (Did you mean poly?)',
+      ),
+    ],
+    [
+      ['--augment', 'strong'],
+      invalid('--augment <level>', 'strong', 'Allowed choices are none, light, default, heavy.'),
+    ],
+    [
+      ['--aug-rotate', '2'],
+      invalid(
+        '--aug-rotate <p[:m]>',
+        '2',
+        "Expected a probability in [0, 1], optionally ':' and a magnitude >= 0 (e.g. 0.5 or 0.2:15).",
+      ),
+    ],
+    [['--patience', '0'], invalid('--patience <n>', '0', 'Expected an integer >= 1.')],
     [['--epochs', '2.5'], invalid('--epochs <n>', '2.5', 'Expected an integer >= 1.')],
     [
       ['--batch-size', '0'],

@@ -18,6 +18,8 @@ describe('presets and flag parsers', () => {
       channels: 1,
       epochs: 100,
       batchSize: 16,
+      // Ultrasound has a direction (depth): no vertical flip or quarter turn.
+      augmentExclude: ['flipV', 'rot90'],
     });
     assert.deepEqual(datasetPreset('isic2018'), {
       layout: 'isic2018',
@@ -25,6 +27,7 @@ describe('presets and flag parsers', () => {
       channels: 3,
       epochs: 50,
       batchSize: 8,
+      augmentExclude: [],
     });
     // The synthetic stand-ins share their data set's settings and layout.
     for (const [synthetic, real] of [
