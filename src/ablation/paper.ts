@@ -6,7 +6,7 @@
  * Pure.
  */
 import type { DatasetSourceKind } from '../data/dataset.js';
-import type { AblationVariantId } from './variants.js';
+import type { PaperVariantId } from './variants.js';
 
 /** A published number: the mean, and the std where the paper gives one. */
 export interface PaperValue {
@@ -29,7 +29,7 @@ export interface PaperTable {
   dataset: string;
   /** Test images per fold in the paper. */
   testImages: number;
-  rows: Readonly<Record<AblationVariantId, PaperRow>>;
+  rows: Readonly<Record<PaperVariantId, PaperRow>>;
 }
 
 const row = (dsc: number, precision: number, recall: number, dscStd?: number): PaperRow => ({

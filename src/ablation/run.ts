@@ -184,7 +184,7 @@ export async function runAblation(
     ...(callbacks.onWarning ? { onWarning: callbacks.onWarning } : {}),
     ...(callbacks.onDataProgress ? { onDataProgress: callbacks.onDataProgress } : {}),
   });
-  const units = selectUnits(study.settings.folds, options.selection ?? {});
+  const units = selectUnits(study.settings.folds, options.selection ?? {}, study.file.variants);
   const outcomes: UnitOutcome[] = [];
   for (const [i, unit] of units.entries()) {
     const outcome = await runUnit(study, unit, i + 1, units.length, options, callbacks);
@@ -374,6 +374,8 @@ async function trainUnit(
             decay: s.decay,
             momentum: s.momentum,
           },
+          ...(variant.augment !== undefined ? { augment: variant.augment } : {}),
+          ...(variant.schedule !== undefined ? { schedule: { name: variant.schedule } } : {}),
           epochs: s.epochs,
           batchSize: s.batchSize,
           microBatch: options.microBatch ?? DEFAULT_MICRO_BATCH,

@@ -23,6 +23,7 @@ import {
 import { DATASET_SOURCE_KINDS, datasetPreset, syntheticKindOf } from '../data/presets.js';
 import { DEFAULT_INTERPOLATION, type Interpolation } from '../util/raster.js';
 import { checkSeed, DEFAULT_SEED } from '../util/rng.js';
+import { ablationVariant, type AblationVariantId } from './variants.js';
 
 /** Everything the units of a study share. */
 export interface AblationSettings {
@@ -59,6 +60,11 @@ export interface AblationSettings {
   interpolation: Interpolation;
   /** 'folder' data sets: the suffix of a mask's stem; '' otherwise. */
   maskSuffix: string;
+  /**
+   * Rows beyond the paper's seven, e.g. `attn-mi-ftl+aug-default` (see variants.ts); studies
+   * made before extra rows record none.
+   */
+  extraVariants: AblationVariantId[];
 }
 
 /** Settings as given: any may be left out (see `resolveAblationSettings` for the defaults). */
@@ -86,6 +92,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof AblationSettings, string>> = {
   gamma: 'gamma',
   interpolation: '--interpolation',
   maskSuffix: '--mask-suffix',
+  extraVariants: '--extra-variant',
 };
 
 function positiveInteger(value: number, key: keyof AblationSettings, min = 1): number {
@@ -108,7 +115,8 @@ function inRange(value: number, key: keyof AblationSettings, lo: number, hi: num
  * set's preset (`DATASET_PRESETS`: bus 128x128x1, 100 epochs, batch 16; isic2018 192x256x3,
  * 50, 8); width 1; BatchNormalization momentum 0.99; SGD with learning rate 0.01 (Adam: 0.001), decay 1e-6, momentum 0.9;
  * alpha 0.7; gamma 4/3; nearest-neighbour resizing; mask suffix ''; synthetic data sets:
- * 163 (bus) or 200 (isic) items in `defaultData`.
+ * 163 (bus) or 200 (isic) items in `defaultData`; no extra rows (the paper's seven).
+ * Extra rows must be variants of the paper's rows (`ablationVariant`), each named once.
  * `dataset` is required, and `data` for real data sets. Throws a `UserError` naming the flag
  * of the first bad value.
  */
@@ -160,7 +168,16 @@ export function resolveAblationSettings(
     gamma: input.gamma ?? DEFAULT_GAMMA,
     interpolation: input.interpolation ?? DEFAULT_INTERPOLATION,
     maskSuffix: input.maskSuffix ?? '',
+    extraVariants: [...(input.extraVariants ?? [])],
   };
+  const seen = new Set<string>();
+  for (const id of settings.extraVariants) {
+    if (ablationVariant(id, SETTING_FLAGS.extraVariants).paper) {
+      throw new UserError(`--extra-variant: '${id}' is one of the paper's rows, always in a study`);
+    }
+    if (seen.has(id)) throw new UserError(`--extra-variant: '${id}' is named twice`);
+    seen.add(id);
+  }
   if (settings.syntheticCount !== null) {
     const n = settings.syntheticCount;
     if (!(Number.isInteger(n) && n >= 1 && n <= MAX_SYNTHETIC_COUNT)) {

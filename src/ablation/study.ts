@@ -34,7 +34,7 @@ import {
 } from './settings.js';
 import { syntheticKindOf } from '../data/presets.js';
 import { unitPathSegments, type AblationUnit } from './units.js';
-import { ABLATION_VARIANT_IDS, type AblationVariantId } from './variants.js';
+import { studyVariantIds, type AblationVariantId } from './variants.js';
 
 /** The `format` field of study.json, and its version. */
 export const STUDY_FORMAT = 'ftunet-ablation';
@@ -53,7 +53,7 @@ export interface AblationStudyFile {
   version: typeof STUDY_VERSION;
   createdAt: string;
   package: { name: string; version: string };
-  /** The rows of the study, in the paper's order. */
+  /** The rows of the study: the paper's seven in its order, then the extra ones. */
   variants: AblationVariantId[];
   /** The split file, relative to the study folder. */
   split: string;
@@ -103,7 +103,7 @@ export function parseStudyFile(value: unknown, source = STUDY_FILE): AblationStu
   if (typeof value.split !== 'string' || value.split === '') fail('"split" must be a file name');
   const s = value.settings;
   if (!isObject(s)) return fail('"settings" must be an object');
-  const types: Record<keyof AblationSettings, string> = {
+  const types: Record<Exclude<keyof AblationSettings, 'extraVariants'>, string> = {
     dataset: 'string',
     data: 'string',
     folds: 'number',
@@ -136,9 +136,17 @@ export function parseStudyFile(value: unknown, source = STUDY_FILE): AblationStu
     if (!ok)
       fail(`"settings.${key}" must be a ${type.replace('|', ' or ')}, got ${JSON.stringify(v)}`);
   }
+  // Studies made before extra rows record none.
+  const extra = s.extraVariants ?? [];
+  if (!Array.isArray(extra) || !extra.every((x) => typeof x === 'string')) {
+    fail(`"settings.extraVariants" must be a list of variant ids, got ${JSON.stringify(extra)}`);
+  }
   // The values themselves: the same checks as for a new study.
-  const settings = resolveAblationSettings(s as unknown as AblationSettings);
-  const variants = Array.isArray(value.variants) ? value.variants : [...ABLATION_VARIANT_IDS];
+  const settings = resolveAblationSettings({
+    ...(s as unknown as AblationSettings),
+    extraVariants: extra as string[],
+  });
+  const variants = studyVariantIds(settings.extraVariants);
   return {
     ...(value as unknown as AblationStudyFile),
     variants: variants as AblationVariantId[],
@@ -328,7 +336,7 @@ async function makeOrCheck(
     version: STUDY_VERSION,
     createdAt: new Date().toISOString(),
     package: options.packageInfo,
-    variants: [...ABLATION_VARIANT_IDS],
+    variants: studyVariantIds(settings.extraVariants),
     split: STUDY_SPLIT_FILE,
     settings,
   };

@@ -23,7 +23,12 @@ import { csvDocument } from '../util/csv.js';
 import { summaryStats } from '../util/stats.js';
 import { paperTableFor, type PaperRow, type PaperValue } from './paper.js';
 import { listUnits, unitName, type AblationUnit } from './units.js';
-import { ABLATION_VARIANTS, type AblationVariantId } from './variants.js';
+import {
+  ABLATION_VARIANT_IDS,
+  ablationVariant,
+  type AblationVariantId,
+  type PaperVariantId,
+} from './variants.js';
 
 /** The metrics of the paper's tables, in its column order: the default columns. */
 export const ABLATION_METRICS = ['dsc', 'precision', 'recall'] as const;
@@ -129,6 +134,8 @@ export interface AblationRow {
   label: string;
   model: string;
   loss: string;
+  /** Whether the row is one of the paper's seven (the others are a study's extra rows). */
+  paperRow: boolean;
   folds: { done: number; total: number };
   /** The finished folds, in fold order. */
   perFold: FoldResult[];
@@ -174,6 +181,8 @@ export interface AblationTable {
 export interface AblationTableInput {
   dataset: DatasetSourceKind;
   folds: number;
+  /** The study's rows. Default: the paper's seven. */
+  variants?: readonly AblationVariantId[];
   /** The finished units' results; undefined for an unfinished unit. */
   result: (unit: AblationUnit) => FoldResult | undefined;
   /** The columns. Default: the paper's, `ABLATION_METRICS`. */
@@ -191,7 +200,8 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
   const published = paperTableFor(input.dataset);
   const missing: string[] = [];
   let finished = 0;
-  const rows = ABLATION_VARIANTS.map((v): AblationRow => {
+  const variants = (input.variants ?? ABLATION_VARIANT_IDS).map((id) => ablationVariant(id));
+  const rows = variants.map((v): AblationRow => {
     const perFold: FoldResult[] = [];
     for (const unit of listUnits(input.folds, [v.id])) {
       const r = input.result(unit);
@@ -215,6 +225,7 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
       label: v.label,
       model: v.model,
       loss: v.loss,
+      paperRow: v.paper,
       folds: { done: perFold.length, total: input.folds },
       perFold,
       dsc: stat('dsc'),
@@ -223,7 +234,9 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
       hd95: extra('hd95'),
       assd: extra('assd'),
       thresholdedJaccard: extra('thresholdedJaccard'),
-      ...(published !== undefined ? { paper: published.table.rows[v.id] } : {}),
+      ...(published !== undefined && v.paper
+        ? { paper: published.table.rows[v.id as PaperVariantId] }
+        : {}),
     };
   });
   let paper: AblationTable['paper'] = null;
@@ -248,12 +261,18 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
     folds: input.folds,
     metrics: [...(input.metrics ?? ABLATION_METRICS)],
     statistic: ABLATION_STATISTIC,
-    units: { total: ABLATION_VARIANTS.length * input.folds, finished },
+    units: { total: variants.length * input.folds, finished },
     rows,
     missing,
     paper,
   };
 }
+
+/** The mark of a row beyond the paper's seven, and the note that explains it. */
+export const EXTRA_ROW_MARK = '†';
+export const EXTRA_ROW_NOTE =
+  `${EXTRA_ROW_MARK} Not a row of the paper: a variant of its row trained with ` +
+  "augmentation or another learning-rate schedule. The other rows are the paper's.";
 
 /** "0.804 ± 0.024" (3 decimals, as the paper), or "—" for no value. */
 export function formatMeanStd(value: MeanStd | null): string {
@@ -307,9 +326,10 @@ export function ablationMarkdown(table: AblationTable): string {
     );
   }
   lines.push('', `| ${header.join(' | ')} |`, `|${align.join('|')}|`);
+  const extra = table.rows.some((r) => !r.paperRow);
   for (const r of table.rows) {
     const cells = [
-      r.label,
+      r.paperRow ? r.label : `${r.label} ${EXTRA_ROW_MARK}`,
       `\`${r.variant}\``,
       ...table.metrics.map((m) => formatTableCell(r, m)),
       `${r.folds.done}/${r.folds.total}`,
@@ -317,6 +337,7 @@ export function ablationMarkdown(table: AblationTable): string {
     if (r.paper !== undefined) cells.push(...ABLATION_METRICS.map((m) => formatPaper(r.paper![m])));
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  if (extra) lines.push('', EXTRA_ROW_NOTE);
   lines.push(
     '',
     table.missing.length === 0

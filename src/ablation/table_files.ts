@@ -125,13 +125,14 @@ export async function buildStudyTable(
   options: AblationReportOptions = {},
 ): Promise<AblationTable> {
   const results = new Map<string, FoldResult>();
-  for (const unit of listUnits(study.settings.folds)) {
+  for (const unit of listUnits(study.settings.folds, study.file.variants)) {
     const r = await readUnitResult(study.dir, unit);
     if (r !== undefined) results.set(unitName(unit), r);
   }
   return buildAblationTable({
     dataset: study.settings.dataset,
     folds: study.settings.folds,
+    variants: study.file.variants,
     result: (unit) => results.get(unitName(unit)),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   });

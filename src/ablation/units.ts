@@ -71,19 +71,32 @@ export function listUnits(
 }
 
 /**
- * The units of a study of `folds` folds that a selection keeps, in study order. Throws a
- * `UserError` for a fold the study does not have.
+ * The units of a study of `folds` folds over `variants` (default: the paper's seven) that a
+ * selection keeps, in study order. Throws a `UserError` for a fold or a variant the study does
+ * not have.
  */
-export function selectUnits(folds: number, selection: UnitSelection = {}): AblationUnit[] {
+export function selectUnits(
+  folds: number,
+  selection: UnitSelection = {},
+  studyVariants: readonly AblationVariantId[] = ABLATION_VARIANT_IDS,
+): AblationUnit[] {
   for (const f of selection.folds ?? []) {
     if (!(Number.isInteger(f) && f >= 0 && f < folds)) {
       throw new UserError(`--fold ${f}: the study has folds 0 to ${folds - 1}`);
     }
   }
   const variants = selection.variants;
+  for (const v of variants ?? []) {
+    if (!studyVariants.includes(v)) {
+      throw new UserError(
+        `--variant ${v}: the study has no such row (add rows when the study is made, with ` +
+          '--extra-variant)',
+      );
+    }
+  }
   const foldSet = selection.folds === undefined ? undefined : new Set(selection.folds);
   // Keep the study's order whatever order the flags list them in.
-  const kept = listUnits(folds).filter(
+  const kept = listUnits(folds, studyVariants).filter(
     (u) =>
       (variants === undefined || variants.includes(u.variant)) &&
       (foldSet === undefined || foldSet.has(u.fold)),

@@ -364,7 +364,10 @@ export const FLAGS = {
 };
 
 /** One flag per augmentation transform: `--aug-rotate P[:MAGNITUDE]`. */
-function augmentTransformFlags(): Record<AugmentFlagName, FlagSpec<{ p: number; magnitude?: number }>> {
+function augmentTransformFlags(): Record<
+  AugmentFlagName,
+  FlagSpec<{ p: number; magnitude?: number }>
+> {
   const out = {} as Record<AugmentFlagName, FlagSpec<{ p: number; magnitude?: number }>>;
   for (const name of AUGMENT_TRANSFORMS) {
     const long = TRANSFORM_FLAGS[name];
@@ -386,7 +389,8 @@ export function augmentFlagName(name: AugmentTransform): AugmentFlagName {
 }
 
 /** The names of the transforms' flags, in the transforms' order. */
-export const AUGMENT_FLAG_NAMES: readonly AugmentFlagName[] = AUGMENT_TRANSFORMS.map(augmentFlagName);
+export const AUGMENT_FLAG_NAMES: readonly AugmentFlagName[] =
+  AUGMENT_TRANSFORMS.map(augmentFlagName);
 
 export type FlagName = keyof typeof FLAGS;
 

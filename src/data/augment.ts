@@ -363,14 +363,20 @@ function permute(pair: ItemPair, shape: ItemShape, d: Draw): ItemPair {
       const o = r * cols + c;
       const s = sr * cols + sc;
       mask[o] = pair.mask[s];
-      for (let ch = 0; ch < channels; ch++) image[o * channels + ch] = pair.image[s * channels + ch];
+      for (let ch = 0; ch < channels; ch++)
+        image[o * channels + ch] = pair.image[s * channels + ch];
     }
   }
   return { image, mask };
 }
 
 /** The elastic displacement [dr, dc] at (r, c): the control points interpolated bilinearly. */
-function displacement(field: Float64Array, shape: ItemShape, r: number, c: number): [number, number] {
+function displacement(
+  field: Float64Array,
+  shape: ItemShape,
+  r: number,
+  c: number,
+): [number, number] {
   const g = ELASTIC_GRID - 1;
   const y = (r / Math.max(1, shape.rows - 1)) * g;
   const x = (c / Math.max(1, shape.cols - 1)) * g;
@@ -390,7 +396,11 @@ function displacement(field: Float64Array, shape: ItemShape, r: number, c: numbe
  * R(-angle) (p - centre) / zoom + centre + field(p); the image bilinearly, the mask from the
  * nearest pixel, both 0 outside. Returns the image as floats (the intensity transforms follow).
  */
-function warp(pair: ItemPair, shape: ItemShape, d: Draw): { image: Float32Array; mask: Uint8Array } {
+function warp(
+  pair: ItemPair,
+  shape: ItemShape,
+  d: Draw,
+): { image: Float32Array; mask: Uint8Array } {
   const { rows, cols, channels } = shape;
   const image = new Float32Array(pair.image.length);
   if (d.angle === 0 && d.zoom === 1 && d.field === undefined) {
@@ -547,5 +557,11 @@ export function augmentSource(
     images.push(out.image);
     masks.push(out.mask);
   });
-  return { count: indices.length, inputSize: source.inputSize, channels: source.channels, images, masks };
+  return {
+    count: indices.length,
+    inputSize: source.inputSize,
+    channels: source.channels,
+    images,
+    masks,
+  };
 }

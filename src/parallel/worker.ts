@@ -35,7 +35,12 @@ interface Replica {
 function shardSource(shard: Shard): BatchSource {
   const source = { ...shard, count: shard.images.length };
   if (shard.augment === undefined) return source;
-  return augmentSource(source, [...source.images.keys()], shard.augment.config, shard.augment.seeds);
+  return augmentSource(
+    source,
+    [...source.images.keys()],
+    shard.augment.config,
+    shard.augment.seeds,
+  );
 }
 
 async function start(init: InitMessage): Promise<Replica> {

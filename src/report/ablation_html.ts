@@ -18,6 +18,8 @@ import path from 'node:path';
 import { STUDY_REPORT_DIR } from '../ablation/study.js';
 import {
   ABLATION_METRICS,
+  EXTRA_ROW_MARK,
+  EXTRA_ROW_NOTE,
   formatTableCell,
   TABLE_METRIC_LABELS,
   type AblationTable,
@@ -82,7 +84,7 @@ function tableSection(table: AblationTable): SafeHtml {
       return m === 'dsc' && r.dsc !== null && r.dsc.mean === bestDsc ? html`<b>${text}</b>` : text;
     });
     const cells: TableCell[] = [
-      r.label,
+      r.paperRow ? r.label : `${r.label} ${EXTRA_ROW_MARK}`,
       html`<code>${r.variant}</code>`,
       ...ours,
       `${r.folds.done}/${r.folds.total}`,
@@ -94,7 +96,7 @@ function tableSection(table: AblationTable): SafeHtml {
       const delta = r.dsc !== null && r.paper !== undefined ? r.dsc.mean - r.paper.dsc.mean : null;
       cells.push(delta === null ? '—' : `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(3)}`);
     }
-    return { cells, attrs: { 'data-variant': r.variant } };
+    return { cells, attrs: { 'data-variant': r.variant, 'data-paper-row': String(r.paperRow) } };
   });
   const missing =
     table.missing.length === 0
@@ -115,6 +117,7 @@ function tableSection(table: AblationTable): SafeHtml {
           </p>`
     }
     ${dataTable(columns, rows, { id: 'ablation-table-rows' })}
+    ${table.rows.some((r) => !r.paperRow) ? html`<p class="note" data-extra-rows="true">${EXTRA_ROW_NOTE}</p>` : ''}
     <p class="note" data-missing="${table.missing.length}">${missing}</p>`;
 }
 

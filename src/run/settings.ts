@@ -189,8 +189,7 @@ export function resolveTrainSettings(options: TrainRunOptions, out: string): Tra
         options.augmentTransforms,
       ),
     },
-    patience:
-      options.patience === undefined ? null : positiveInt(options.patience, '--patience'),
+    patience: options.patience === undefined ? null : positiveInt(options.patience, '--patience'),
     epochs: positiveInt(options.epochs ?? preset.epochs, '--epochs'),
     batchSize: positiveInt(options.batchSize ?? preset.batchSize, '--batch-size'),
     objectiveScope: options.objectiveScope ?? DEFAULT_OBJECTIVE_SCOPE,

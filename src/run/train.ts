@@ -340,7 +340,9 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
       `augmentation '${config.augment.level}' of the training images: ` +
         Object.entries(config.augment.transforms)
           .filter(([, t]) => t.p > 0)
-          .map(([name, t]) => (t.magnitude > 0 ? `${name} ${t.p}:${t.magnitude}` : `${name} ${t.p}`))
+          .map(([name, t]) =>
+            t.magnitude > 0 ? `${name} ${t.p}:${t.magnitude}` : `${name} ${t.p}`,
+          )
           .join(', '),
     );
   }

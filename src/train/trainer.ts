@@ -336,7 +336,11 @@ export class Trainer {
     const learningRate = this.optimizer.currentLearningRate();
     this.scheduleState = nextScheduleState(this.schedule, this.scheduleState, best);
     const { patience } = this.options;
-    if (patience !== undefined && epoch < this.options.epochs && epoch - this.bestEpoch >= patience) {
+    if (
+      patience !== undefined &&
+      epoch < this.options.epochs &&
+      epoch - this.bestEpoch >= patience
+    ) {
       this.stopped = { reason: 'patience', epoch, bestEpoch: this.bestEpoch, patience };
     }
     return {

@@ -16,7 +16,9 @@ import {
   type AblationRunOptions,
   type UnitOutcome,
 } from '../../src/ablation/run.js';
-import { unitDir, unitLockFile } from '../../src/ablation/study.js';
+import { readStudy, unitDir, unitLockFile } from '../../src/ablation/study.js';
+import { buildStudyTable } from '../../src/ablation/table_files.js';
+import { readTrainRunConfig } from '../../src/run/config.js';
 import type { AblationUnit } from '../../src/ablation/units.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
@@ -105,5 +107,42 @@ describe('runAblation: units that other processes hold', () => {
     const options = await heldStudy();
     const r = await run({ ...options, wait: false }, () => Promise.resolve());
     assert.deepEqual(r, { ends: ['busy'], waits: 0, complete: false });
+  });
+});
+
+describe('a study with an extra row', () => {
+  test("the extra row's unit trains with its augmentation and schedule; the table marks it", async () => {
+    const out = path.join(root, 'extra');
+    const variant = 'unet-dl+aug-light+cosine';
+    const result = await runAblation({
+      out,
+      settings: {
+        dataset: 'synthetic-bus',
+        syntheticCount: 10,
+        folds: 2,
+        inputSize: [32, 32],
+        width: 0.125,
+        bnMomentum: 0.9,
+        epochs: 1,
+        batchSize: 4,
+        extraVariants: [variant],
+      },
+      selection: { variants: [variant], folds: [0] },
+      cache: false,
+      workers: 1,
+      backend: 'wasm',
+      packageInfo: { name: 'focal-tversky-unet', version: '0.0.0-test' },
+    });
+    const config = await readTrainRunConfig(unitDir(out, { variant, fold: 0 }));
+    assert.equal(config.augment.level, 'light');
+    assert.equal(config.schedule.name, 'cosine');
+    assert.equal(config.model.name, 'unet');
+    const table = await buildStudyTable(await readStudy(out));
+    assert.equal(table.rows.length, 8);
+    assert.deepEqual(
+      [table.rows[7].variant, table.rows[7].paperRow, table.rows[7].folds.done],
+      [variant, false, 1],
+    );
+    assert.equal(result.complete, true, 'the selected unit finished');
   });
 });

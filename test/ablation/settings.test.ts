@@ -30,7 +30,39 @@ describe('resolveAblationSettings', () => {
       gamma: 4 / 3,
       interpolation: 'nearest',
       maskSuffix: '',
+      extraVariants: [],
     });
+  });
+
+  test('extra rows: variants of the paper rows, each once, never a paper row', () => {
+    const s = resolveAblationSettings({
+      dataset: 'bus',
+      data: '/d',
+      extraVariants: ['attn-mi-ftl+aug-default', 'attn-mi-ftl+poly'],
+    });
+    assert.deepEqual(s.extraVariants, ['attn-mi-ftl+aug-default', 'attn-mi-ftl+poly']);
+    const refused: Array<[string[], string]> = [
+      [
+        ['attn-mi-ftl'],
+        "--extra-variant: 'attn-mi-ftl' is one of the paper's rows, always in a study",
+      ],
+      [['unet-dl+poly', 'unet-dl+poly'], "--extra-variant: 'unet-dl+poly' is named twice"],
+      [
+        ['attn-mi-ftl+aug-none'],
+        "--extra-variant: 'attn-mi-ftl+aug-none' trains as the paper's row 'attn-mi-ftl': name " +
+          'another augmentation or schedule',
+      ],
+      [
+        ['attn-mi-ftl+sgd'],
+        "--extra-variant: unknown modifier '+sgd' in 'attn-mi-ftl+sgd'; expected one of " +
+          'unet-dl, unet-tl, unet-ftl, attn-dl, attn-mi-dl, attn-mi-tl, attn-mi-ftl, optionally followed by +aug-<none|light|default|heavy> and +<keras-decay|poly|cosine|plateau>',
+      ],
+    ];
+    for (const [extraVariants, message] of refused) {
+      assert.throws(() => resolveAblationSettings({ dataset: 'bus', data: '/d', extraVariants }), {
+        message,
+      });
+    }
   });
 
   test('synthetic ISIC: its preset, 200 items in the default data folder; Adam at 0.001', () => {

@@ -11,7 +11,9 @@ import {
   ablationMarkdown,
   buildAblationTable,
   parseTableMetrics,
+  EXTRA_ROW_NOTE,
 } from '../../src/ablation/table.js';
+import { ABLATION_VARIANT_IDS, ablationVariant } from '../../src/ablation/variants.js';
 import { expectClose } from '../helpers.js';
 import { FIXTURE_EXTRA_STATS, FIXTURE_FOLDS, FIXTURE_STATS, fixtureResult } from './fixtures.js';
 
@@ -243,5 +245,53 @@ describe('the extra columns: HD95, ASSD and the ISIC score', () => {
       /^UserError: --metrics: 'DSC' is given twice$/,
     );
     assert.throws(() => parseTableMetrics(''), /^UserError: --metrics: unknown metric ''/);
+  });
+});
+
+describe('extra rows beyond the paper', () => {
+  test('a variant id says what it trains; its label says so in words', () => {
+    const v = ablationVariant('attn-mi-ftl+aug-default+poly');
+    assert.deepEqual(v, {
+      id: 'attn-mi-ftl+aug-default+poly',
+      label: 'Attn U-Net + Multi-Input + FTL, augment default, poly schedule',
+      model: 'attn_reg',
+      loss: 'ftl',
+      paper: false,
+      augment: 'default',
+      schedule: 'poly',
+    });
+    assert.equal(ablationVariant('attn-mi-ftl').paper, true);
+  });
+
+  test("extra rows follow the paper's, marked, without the paper's numbers", () => {
+    const result: typeof fixtureResult = (unit) =>
+      unit.variant === 'attn-mi-ftl+aug-default'
+        ? { fold: unit.fold, dsc: 0.5, precision: 0.6, recall: 0.7, count: 4 }
+        : fixtureResult(unit);
+    const t = buildAblationTable({
+      dataset: 'bus',
+      folds: FIXTURE_FOLDS,
+      variants: [...ABLATION_VARIANT_IDS, 'attn-mi-ftl+aug-default'],
+      result,
+    });
+    assert.equal(t.rows.length, 8);
+    assert.deepEqual(
+      t.rows.map((r) => r.paperRow),
+      [true, true, true, true, true, true, true, false],
+    );
+    assert.equal(t.rows[7].paper, undefined);
+    assert.notEqual(t.rows[6].paper, undefined);
+    assert.deepEqual(t.units, { total: 24, finished: 8 });
+    const md = ablationMarkdown(t);
+    assert.match(
+      md,
+      /\| Attn U-Net \+ Multi-Input \+ FTL, augment default † \| `attn-mi-ftl\+aug-default` \| 0\.500 ± 0\.000 \|/,
+    );
+    assert.match(md, /\| Attn U-Net \+ Multi-Input \+ FTL \| `attn-mi-ftl` \|/);
+    assert.ok(md.includes(EXTRA_ROW_NOTE));
+    assert.ok(
+      !ablationMarkdown(table('bus')).includes(EXTRA_ROW_NOTE),
+      'no note without extra rows',
+    );
   });
 });

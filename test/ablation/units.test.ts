@@ -196,7 +196,14 @@ describe('parseVariantList and parseFoldList', () => {
 
   test('unknown ids and bad folds are refused with the allowed values', () => {
     assert.throws(() => parseVariantList('unet-dl,unet'), {
-      message: `--variant: unknown variant 'unet'; expected one of ${ABLATION_VARIANT_IDS.join(', ')}`,
+      message:
+        `--variant: unknown variant 'unet'; expected one of ${ABLATION_VARIANT_IDS.join(', ')}, ` +
+        'optionally followed by +aug-<none|light|default|heavy> and +<keras-decay|poly|cosine|plateau>',
+    });
+    assert.throws(() => selectUnits(3, { variants: ['attn-mi-ftl+poly'] }), {
+      message:
+        '--variant attn-mi-ftl+poly: the study has no such row (add rows when the study is ' +
+        'made, with --extra-variant)',
     });
     assert.throws(() => parseVariantList('unet-dl,'), {
       message: /^--variant: expected variant ids/,

@@ -416,7 +416,7 @@ describe('ftunet ablation: flag errors', () => {
       ['--out', 'x', '--variant', 'unet'],
       "ftunet ablation: option '--variant <ids>' argument 'unet' is invalid. Unknown variant " +
         "'unet'; expected one of unet-dl, unet-tl, unet-ftl, attn-dl, attn-mi-dl, attn-mi-tl, " +
-        'attn-mi-ftl. (see --help)\n',
+        'attn-mi-ftl, optionally followed by +aug-<none|light|default|heavy> and +<keras-decay|poly|cosine|plateau>. (see --help)\n',
     ],
     [
       ['--out', 'x', '--lock-timeout', 'soon'],

@@ -120,7 +120,16 @@ describe('ftunet train: flags to train() options', () => {
     [['--count', '20'], { syntheticCount: 20 }],
     [['--schedule', 'poly'], { schedule: { name: 'poly' } }],
     [
-      ['--schedule', 'plateau', '--plateau-patience', '3', '--plateau-factor', '5', '--warmup', '2'],
+      [
+        '--schedule',
+        'plateau',
+        '--plateau-patience',
+        '3',
+        '--plateau-factor',
+        '5',
+        '--warmup',
+        '2',
+      ],
       { schedule: { name: 'plateau', plateauPatience: 3, plateauFactor: 5, warmupEpochs: 2 } },
     ],
     [['--patience', '7'], { patience: 7 }],

@@ -49,7 +49,8 @@ function rot90(data: Uint8Array, shape: ItemShape, k: number): Uint8Array {
     for (let r = 0; r < n; r++) {
       for (let c = 0; c < n; c++) {
         for (let ch = 0; ch < shape.channels; ch++) {
-          next[(r * n + c) * shape.channels + ch] = out[(c * n + (n - 1 - r)) * shape.channels + ch];
+          next[(r * n + c) * shape.channels + ch] =
+            out[(c * n + (n - 1 - r)) * shape.channels + ch];
         }
       }
     }
@@ -75,9 +76,10 @@ function mirror(data: Uint8Array, shape: ItemShape, axis: 'h' | 'v'): Uint8Array
 
 describe('flips and quarter turns are exact', () => {
   test('numpy rot90 of [[1,2],[3,4]] is [[2,4],[1,3]] (the reference the tests use)', () => {
-    assert.deepEqual([...rot90(Uint8Array.of(1, 2, 3, 4), { rows: 2, cols: 2, channels: 1 }, 1)], [
-      2, 4, 1, 3,
-    ]);
+    assert.deepEqual(
+      [...rot90(Uint8Array.of(1, 2, 3, 4), { rows: 2, cols: 2, channels: 1 }, 1)],
+      [2, 4, 1, 3],
+    );
   });
 
   test('a horizontal flip mirrors the columns of an RGB image and its mask', () => {
@@ -105,9 +107,15 @@ describe('flips and quarter turns are exact', () => {
     const seen = new Set<number>();
     for (let seed = 0; seed < 20; seed++) {
       const out = augmentPair(pair, shape, only({ rot90: 0 }), new Rng(seed));
-      const k = [1, 2, 3].find((j) => rot90(pair.image, shape, j).every((v, i) => v === out.image[i]));
+      const k = [1, 2, 3].find((j) =>
+        rot90(pair.image, shape, j).every((v, i) => v === out.image[i]),
+      );
       assert.ok(k !== undefined, `seed ${seed}: the image is a quarter, half or 3/4 turn`);
-      assert.deepEqual(out.mask, rot90(pair.mask, shape, k), `seed ${seed}: the mask turned by ${k}`);
+      assert.deepEqual(
+        out.mask,
+        rot90(pair.mask, shape, k),
+        `seed ${seed}: the mask turned by ${k}`,
+      );
       seen.add(k);
     }
     assert.deepEqual([...seen].sort(), [1, 2, 3], 'all three turns are drawn');
@@ -129,7 +137,8 @@ describe('the mask stays on the image', () => {
   const blocks = new Rng(77);
   const value = Array.from({ length: 6 * 5 }, () => (blocks.chance(0.5) ? 255 : 0));
   for (let r = 0; r < 48; r++) {
-    for (let c = 0; c < 40; c++) image[r * 40 + c] = value[Math.floor(r / 8) * 5 + Math.floor(c / 8)];
+    for (let c = 0; c < 40; c++)
+      image[r * 40 + c] = value[Math.floor(r / 8) * 5 + Math.floor(c / 8)];
   }
   const mask = image.map((v) => (v > 127 ? 1 : 0));
 
@@ -169,7 +178,10 @@ describe('the mask stays on the image', () => {
 
 describe('seeding', () => {
   const shape = { rows: 16, cols: 16, channels: 3 };
-  const pair = { image: new Uint8Array(768).map((_, i) => (i * 37) % 256), mask: ramp(16, 16).mask };
+  const pair = {
+    image: new Uint8Array(768).map((_, i) => (i * 37) % 256),
+    mask: ramp(16, 16).mask,
+  };
   const heavy = AUGMENT_LEVEL_TABLE.heavy;
 
   test('the same seed gives the same item; another seed another', () => {

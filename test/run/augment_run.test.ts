@@ -115,7 +115,13 @@ describe('runs with augmentation, schedules and early stopping', () => {
   test('early stopping is recorded in the checkpoint; resume knows the run is finished', async () => {
     // With patience 1 the validation DSC stalls within a few epochs (pinned for this seed).
     const result = await train(
-      options('e', { epochs: 8, patience: 1, augment: 'none', augmentTransforms: {}, schedule: {} }),
+      options('e', {
+        epochs: 8,
+        patience: 1,
+        augment: 'none',
+        augmentTransforms: {},
+        schedule: {},
+      }),
     );
     assert.ok(result.stopped !== undefined, 'the run stopped early');
     const stop = result.stopped;

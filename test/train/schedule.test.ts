@@ -18,12 +18,7 @@ import {
   scheduleFactor,
   type ScheduleConfig,
 } from '../../src/train/schedule.js';
-import type {
-  StepExecutor,
-  StepGradients,
-  StepOptions,
-  ValueSums,
-} from '../../src/train/step.js';
+import type { StepExecutor, StepGradients, StepOptions, ValueSums } from '../../src/train/step.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import { expectClose, useBackend } from '../helpers.js';
 
@@ -38,11 +33,9 @@ describe('scheduleFactor, epoch by epoch', () => {
   });
 
   test("poly is nnU-Net's (1 - i/E)^0.9 with i = epoch - 1", () => {
-    expectClose(
-      factors({ name: 'poly' }, 5),
-      [1, 0.8 ** 0.9, 0.6 ** 0.9, 0.4 ** 0.9, 0.2 ** 0.9],
-      { rtol: 1e-12 },
-    );
+    expectClose(factors({ name: 'poly' }, 5), [1, 0.8 ** 0.9, 0.6 ** 0.9, 0.4 ** 0.9, 0.2 ** 0.9], {
+      rtol: 1e-12,
+    });
   });
 
   test('cosine is (1 + cos(pi i/E)) / 2', () => {
@@ -100,7 +93,9 @@ class ScriptedExecutor implements StepExecutor {
   ) {}
 
   private values(dsc: number) {
-    const outputs = Object.fromEntries(outputNames(this.model).map((n) => [n, { loss: 1 - dsc, dsc }]));
+    const outputs = Object.fromEntries(
+      outputNames(this.model).map((n) => [n, { loss: 1 - dsc, dsc }]),
+    );
     return { loss: 1 - dsc, outputs };
   }
 
@@ -123,7 +118,10 @@ class ScriptedExecutor implements StepExecutor {
       sum: {
         loss: scale(v.loss),
         outputs: Object.fromEntries(
-          Object.entries(v.outputs).map(([n, o]) => [n, { loss: scale(o.loss), dsc: scale(o.dsc) }]),
+          Object.entries(v.outputs).map(([n, o]) => [
+            n,
+            { loss: scale(o.loss), dsc: scale(o.dsc) },
+          ]),
         ),
       },
     };
@@ -144,7 +142,11 @@ describe('the trainer with schedules and early stopping', () => {
   async function trainScripted(
     scores: number[],
     options: Partial<TrainerOptions>,
-  ): Promise<{ trainer: Trainer; executor: ScriptedExecutor; logs: Awaited<ReturnType<Trainer['run']>> }> {
+  ): Promise<{
+    trainer: Trainer;
+    executor: ScriptedExecutor;
+    logs: Awaited<ReturnType<Trainer['run']>>;
+  }> {
     const executor = new ScriptedExecutor(model, scores);
     const trainer = new Trainer(model, dataset, indices, {
       epochs: scores.length,
@@ -237,7 +239,9 @@ describe('the trainer with schedules and early stopping', () => {
   test('augmentation reaches the executor with the run seed; none leaves the step plain', async () => {
     const config = resolveAugmentConfig('default');
     const a = await trainScripted([0.1], { augment: config, seed: 9 });
-    assert.ok(a.executor.options.every((o) => o.augment?.config === config && o.augment.seed === 9));
+    assert.ok(
+      a.executor.options.every((o) => o.augment?.config === config && o.augment.seed === 9),
+    );
     a.trainer.dispose();
     const b = await trainScripted([0.1], { augment: resolveAugmentConfig('none') });
     assert.ok(b.executor.options.every((o) => !('augment' in o)));

@@ -37,6 +37,7 @@ interface AblationFlags extends Omit<FlagValues, 'fold'> {
   fold?: string;
   shard?: string;
   lockTimeout?: number;
+  extraVariant?: string[];
   wait: boolean;
 }
 
@@ -60,6 +61,7 @@ function settingsFromFlags(f: AblationFlags): AblationSettingsInput {
     seed: f.seed,
     syntheticCount: f.count,
     maskSuffix: f.maskSuffix,
+    extraVariants: f.extraVariant,
   };
   for (const key of Object.keys(s) as Array<keyof AblationSettingsInput>) {
     if (s[key] === undefined) delete s[key];
@@ -78,6 +80,9 @@ function selectionFromFlags(f: AblationFlags): UnitSelection {
     ...(f.shard !== undefined ? { shard: parseShard(f.shard, process.env, '--shard') } : {}),
   };
 }
+
+/** An extra row's id, checked as the flag is read. */
+const parseExtra = fromLibrary((text, flag) => ablationVariant(text, flag).id, '--extra-variant');
 
 /** Checks a flag's text with `parse` as it is read, and keeps the text. */
 function checked<T>(parse: (text: string) => T): (text: string) => string {
@@ -120,8 +125,15 @@ export function register(program: Command): void {
   ]);
   command
     .option(
+      '--extra-variant <id>',
+      "a row beyond the paper's seven, made when the study is made: a row's id with " +
+        '+aug-<level> and/or +<schedule>, e.g. attn-mi-ftl+aug-default or attn-mi-ftl+poly ' +
+        "(give it once per row; default: none, the paper's seven rows)",
+      (text: string, previous: string[] | undefined) => [...(previous ?? []), parseExtra(text)],
+    )
+    .option(
       '--variant <ids>',
-      `run only these variants: ${ABLATION_VARIANT_IDS.join(', ')}`,
+      `run only these variants: ${ABLATION_VARIANT_IDS.join(', ')}, or the study's extra rows`,
       checked(fromLibrary(parseVariantList, '--variant')),
     )
     .option(

@@ -13,13 +13,7 @@ import { describeStop } from '../../train/trainer.js';
 import { interrupts } from '../interrupt.js';
 import { shellQuote } from '../../util/shell.js';
 import { trainProgress } from '../train_progress.js';
-import {
-  addFlags,
-  AUGMENT_FLAG_NAMES,
-  augmentFlagName,
-  FLAGS,
-  type FlagValues,
-} from '../flags.js';
+import { addFlags, AUGMENT_FLAG_NAMES, augmentFlagName, FLAGS, type FlagValues } from '../flags.js';
 import { AUGMENT_TRANSFORMS } from '../../data/augment.js';
 import { integer } from '../parse.js';
 import { packageVersion } from '../version.js';
