@@ -163,8 +163,30 @@ export type {
 } from './train/objective.js';
 export { Optimizer, OPTIMIZER_NAMES, resolveOptimizerConfig } from './train/optimizer.js';
 export type { OptimizerConfig, OptimizerState } from './train/optimizer.js';
-export { DivergenceError, OutOfMemoryError, Trainer } from './train/trainer.js';
+export {
+  DEFAULT_SCHEDULE,
+  resolveScheduleConfig,
+  SCHEDULE_NAMES,
+  scheduleFactor,
+} from './train/schedule.js';
+export type { ScheduleConfig, ScheduleName, ScheduleState } from './train/schedule.js';
+export {
+  AUGMENT_LEVEL_TABLE,
+  AUGMENT_LEVELS,
+  AUGMENT_TRANSFORMS,
+  augmentPair,
+  augmentSeed,
+  resolveAugmentConfig,
+} from './data/augment.js';
 export type {
+  AugmentConfig,
+  AugmentLevel,
+  AugmentTransform,
+  TransformSetting,
+} from './data/augment.js';
+export { describeStop, DivergenceError, OutOfMemoryError, Trainer } from './train/trainer.js';
+export type {
+  EarlyStop,
   EpochLog,
   PhaseMetrics,
   StepProgress,
