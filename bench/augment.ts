@@ -8,8 +8,8 @@
  *    start's size (64x64x1), BUS's (128x128x1) and ISIC's (192x256x3), median of 5 passes.
  * 2. Training at the quick start's settings (attn_reg, 64x64x1, width 0.25, batch 8, the
  *    data-parallel workers): images per second of training steps without augmentation and
- *    with `--level` (default `default`), in alternating rounds of `--steps` steps so that a
- *    machine shared with other work slows both alike; and their ratio.
+ *    with `--level` (default `default`), in alternating rounds (ABBA) of `--steps` steps so
+ *    that a machine shared with other work slows both alike; and their ratio.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/select.js';
@@ -110,9 +110,12 @@ async function benchTraining(level: AugmentLevel, rounds: number, steps: number,
     return (performance.now() - start) / 1000;
   };
   await run({ microBatch: batch, scope: 'batch' }); // warm-up
+  // Rounds in the order ABBA, so that a trend in the machine's load favours neither.
   for (let r = 0; r < rounds; r++) {
-    seconds.none += await run({ microBatch: batch, scope: 'batch' });
+    const plainFirst = r % 2 === 0;
+    if (plainFirst) seconds.none += await run({ microBatch: batch, scope: 'batch' });
     seconds.augmented += await run({ microBatch: batch, scope: 'batch', augment });
+    if (!plainFirst) seconds.none += await run({ microBatch: batch, scope: 'batch' });
   }
   if (executor instanceof WorkerPool) await executor.close();
   model.dispose();
