@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ablationReport } from '../../src/ablation/table_files.js';
-import { buildAblationTable } from '../../src/ablation/table.js';
+import { buildAblationTable, EXTRA_ROW_NOTE } from '../../src/ablation/table.js';
 import {
   ABLATION_HTML_FILE,
   ABLATION_REPORT_SECTIONS,
@@ -154,5 +154,36 @@ describe('writeAblationHtml', () => {
     assert.doesNotMatch(page, /<svg /);
     // The paper's Table 2 numbers are still shown.
     assert.ok(tableCells(page)[6].includes('0.856 ± 0.007'));
+  });
+});
+
+describe('extra rows in the ablation page', () => {
+  test("a study's extra rows follow the paper's, marked † and explained, without paper numbers", async () => {
+    const table = buildAblationTable({
+      dataset: 'bus',
+      folds: FIXTURE_FOLDS,
+      variants: ['unet-dl', 'attn-mi-ftl', 'attn-mi-ftl+poly'],
+      result: (unit) =>
+        unit.variant === 'attn-mi-ftl+poly'
+          ? { fold: unit.fold, dsc: 0.7, precision: 0.7, recall: 0.7, count: 2 }
+          : undefined,
+    });
+    const page = squash(await renderAblationHtml(table));
+    const rows = tableCells(page);
+    assert.deepEqual(
+      rows.map((r) => r[0]),
+      [
+        'U-Net + DL',
+        'Attn U-Net + Multi-Input + FTL',
+        'Attn U-Net + Multi-Input + FTL, poly schedule †',
+      ],
+    );
+    assert.ok(page.includes('data-paper-row="false"'));
+    // The note, as the page escapes it (the apostrophe).
+    const note = EXTRA_ROW_NOTE.replace("'", '&#39;');
+    assert.ok(page.includes(`<p class="note" data-extra-rows="true">${note}</p>`), 'the note');
+    // The extra row has our numbers and no paper numbers.
+    assert.equal(rows[2][2], '0.700 ± 0.000');
+    assert.ok(rows[2].slice(-4).every((c) => c === '—'));
   });
 });
