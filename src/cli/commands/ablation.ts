@@ -96,7 +96,7 @@ export function register(program: Command): void {
   const command = program
     .command('ablation')
     .description(
-      "the paper's ablation (Tables 1-2): 7 variants x k folds of one shared split, each " +
+      "the paper's ablation (Tables 1-2): 7 variants (and any --extra-variant rows) x k folds of one shared split, each " +
         'trained and evaluated in its own unit folder; finished units are skipped, so a study ' +
         'resumes and can be spread over machines sharing DIR (--shard)',
     )
