@@ -32,22 +32,12 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { serveStatic, type StaticServer } from '../src/app/serve.js';
 import { toOnnx } from '../src/export/onnx.js';
 import { buildModel } from '../src/models/build.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE_MODULES = path.join(ROOT, 'node_modules');
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-];
+const ARGS = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'];
 
 interface Preset {
   name: string;

@@ -17,7 +17,8 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Where screenshots go: dist/test-artifacts/ (beside dist/test/; ignored by git). */
 export const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 
-const ARGS = [
+/** Chromium's flags for headless runs that reach no network of their own (the bench adds WebGPU). */
+export const CHROMIUM_ARGS: readonly string[] = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -62,7 +63,7 @@ export async function launchChromium(
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...CHROMIUM_ARGS],
     acceptDownloads: true,
     ...(options.viewport ? { viewport: options.viewport } : {}),
   });
