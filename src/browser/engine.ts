@@ -1,11 +1,12 @@
 /**
  * What runs the network in a browser: TensorFlow.js on one of its backends (WebGPU, WebGL,
  * wasm with XNNPACK, plain JavaScript), or onnxruntime-web's wasm provider on the model
- * converted to ONNX in the page (`toOnnx`: the in-browser bench measured it 2.6x faster than
- * tfjs-wasm on a CPU, see the README). Each engine returns the `final` probabilities and, when
+ * converted to ONNX in the page (`toOnnx`: with its threads, the in-browser bench measured it
+ * 1.7x faster than tfjs-wasm on a CPU, see the README). Each engine returns the `final` probabilities and, when
  * asked, each attention gate's map in one run. Browser-only.
  *
- * Choosing (`engineCandidates`): 'auto' tries TensorFlow.js on WebGPU, then on WebGL, only on
+ * Which engines are tried, in which order, is decided in engine_choice.ts (`engineCandidates`):
+ * 'auto' tries TensorFlow.js on WebGPU, then on WebGL, only on
  * a hardware GPU (a software rasteriser such as SwiftShader is far slower than the CPU), then
  * onnxruntime-web on wasm, then tfjs on wasm, then tfjs on the cpu backend. A forced backend
  * or engine goes first, and the others stay behind it as fallbacks.
