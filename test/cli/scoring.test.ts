@@ -24,6 +24,9 @@ let small: string;
 let dark: string;
 let split: string;
 let env: NodeJS.ProcessEnv;
+
+/** The flags that name the fixture data set and its split. */
+const onTestData = (): string[] => ['--dataset', 'bus', '--data', data, '--split', split];
 before(async () => {
   await useBackend('cpu');
   root = await makeTemp('ftunet-cli-scoring-');
@@ -59,12 +62,7 @@ describe('evaluate --pred, predict --save-probabilities, ensembles', () => {
       'evaluate',
       '--model',
       run,
-      '--dataset',
-      'bus',
-      '--data',
-      data,
-      '--split',
-      split,
+      ...onTestData(),
       '--out',
       path.join(root, 'e-model'),
       '--json',
@@ -87,12 +85,7 @@ describe('evaluate --pred, predict --save-probabilities, ensembles', () => {
       'evaluate',
       '--pred',
       pred,
-      '--dataset',
-      'bus',
-      '--data',
-      data,
-      '--split',
-      split,
+      ...onTestData(),
       '--out',
       path.join(root, 'e-pred'),
       '--quiet',
@@ -166,12 +159,7 @@ describe('evaluate --pred, predict --save-probabilities, ensembles', () => {
       '--keep-largest',
       '--min-size',
       '3',
-      '--dataset',
-      'bus',
-      '--data',
-      data,
-      '--split',
-      split,
+      ...onTestData(),
       '--out',
       path.join(root, 'e-ens'),
       '--json',
