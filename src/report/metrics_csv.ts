@@ -1,10 +1,11 @@
 /**
  * Reading back the per-image table that evaluation writes (`metricsCsv` in eval/evaluation_summary.ts):
  * one header line, then one line per image; fields quoted as RFC 4180 where they hold a
- * comma, a quote or a line break. Pure.
+ * comma, a quote or a line break, and names that a spreadsheet would run as formulas
+ * neutralised (`csvCell` in util/csv.ts; read back as they were). Pure.
  */
 import { UserError } from '../errors.js';
-import { parseCsvRecords } from '../util/csv.js';
+import { csvText, parseCsvRecords } from '../util/csv.js';
 import { METRIC_NAMES } from '../eval/score.js';
 import { SURFACE_METRIC_NAMES } from '../eval/evaluation_summary.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
@@ -74,7 +75,7 @@ export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCs
         METRIC_NAMES.map((m, k) => [m, num(cols[k])]),
       ) as unknown as SegmentationMetrics;
     return {
-      name: fields[nameCol],
+      name: csvText(fields[nameCol]),
       metrics: metrics(metricCols),
       truthArea: num(truthCol),
       predictedArea: num(predCol),

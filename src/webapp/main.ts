@@ -17,6 +17,7 @@ import {
 } from '../browser/engine_choice.js';
 import { BrowserImageError, decodeImageFile, toImageData } from '../browser/image.js';
 import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
+import { maskEntryName, masksZipFiles } from '../browser/masks_zip.js';
 import { encodeMaskPng } from '../browser/png.js';
 import { Segmenter, type Segmentation } from '../browser/segmenter.js';
 import {
@@ -444,8 +445,8 @@ function renderCard(r: Result): void {
     r.url ??= URL.createObjectURL(new Blob([maskPng(r) as BlobPart], { type: 'image/png' }));
     link.href = r.url;
   });
-  link.download = `${r.stem}_mask.png`;
-  link.textContent = `Download ${r.stem}_mask.png`;
+  link.download = maskEntryName(r.stem, new Set());
+  link.textContent = `Download ${link.download}`;
   stats.append(area, time, slider, link);
   card.append(h);
   if (r.note) {
@@ -455,10 +456,6 @@ function renderCard(r: Result): void {
     card.append(note);
   }
   card.append(figures, stats);
-}
-
-function csvField(text: string): string {
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** The results changed: the zip is made again on its next click. */
@@ -472,32 +469,23 @@ function updateZip(): void {
   link.removeAttribute('aria-disabled');
 }
 
-/** Every mask and a CSV of the areas, as one zip. */
+/** Every mask and a CSV of the areas, as one zip (entry names made safe: masks_zip.ts). */
 function makeZip(): Uint8Array {
-  const files: Record<string, Uint8Array> = {};
-  const rows = ['file,mask,width,height,threshold,lesion_pixels,lesion_percent'];
-  const used = new Set<string>();
-  for (const r of state.results) {
-    let name = `${r.stem}_mask.png`;
-    for (let k = 2; used.has(name); k++) name = `${r.stem}_${k}_mask.png`;
-    used.add(name);
-    files[name] = maskPng(r);
+  const masks = state.results.map((r) => {
     let pixels = 0;
     for (let i = 0; i < r.mask.data.length; i++) pixels += r.mask.data[i];
-    rows.push(
-      [
-        csvField(r.name),
-        csvField(name),
-        r.image.width,
-        r.image.height,
-        r.threshold,
-        pixels,
-        ((100 * pixels) / r.mask.data.length).toFixed(4),
-      ].join(','),
-    );
-  }
-  files['areas.csv'] = new TextEncoder().encode(rows.join('\n') + '\n');
-  return zipSync(files, { level: 6 });
+    const { name, stem, threshold } = r;
+    return {
+      name,
+      stem,
+      threshold,
+      pixels,
+      width: r.image.width,
+      height: r.image.height,
+      png: maskPng(r),
+    };
+  });
+  return zipSync(masksZipFiles(masks), { level: 6 });
 }
 
 function rerenderAll(): void {

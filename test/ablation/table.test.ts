@@ -163,6 +163,15 @@ describe('ablationCsv', () => {
   });
 });
 
+describe('ablationCsv and spreadsheets', () => {
+  test('a label a spreadsheet would run as a formula is neutralised; negative numbers stay numbers', () => {
+    const t = table('bus');
+    const row = { ...t.rows[0], label: '=cmd|"/c calc"!A1', dsc: { mean: -0.25, std: 0.5 } };
+    const [, line] = ablationCsv({ ...t, rows: [row] }).split('\n');
+    assert.match(line, /^unet-dl,"'=cmd\|""\/c calc""!A1",unet,dl,3,3,-0\.25,0\.5,/);
+  });
+});
+
 describe('the extra columns: HD95, ASSD and the ISIC score', () => {
   const METRICS = ['dsc', 'hd95', 'assd', 'thresholdedJaccard'] as const;
   const withExtras = buildAblationTable({

@@ -42,6 +42,27 @@ describe('parseMetricsCsv', () => {
     );
   });
 
+  test('names a spreadsheet would run as formulas are written neutralised and read back as they were', () => {
+    const names = ['=HYPERLINK("http://x.example","open").png', '-1.png', '@a.png', "'=b.png"];
+    const hostile = names.map((name, i) => ({ ...ROWS[0], name, index: i }));
+    const text = metricsCsv(hostile);
+    const cells = text
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.slice(0, l.indexOf('.png",') + 5));
+    assert.deepEqual(cells, [
+      '"\'=HYPERLINK(""http://x.example"",""open"").png"',
+      '"\'-1.png"',
+      '"\'@a.png"',
+      '"\'\'=b.png"',
+    ]);
+    assert.deepEqual(
+      parseMetricsCsv(text).map((r) => r.name),
+      names,
+    );
+  });
+
   test('HD95 and ASSD: numbers, and null for the empty cells of undefined distances', () => {
     const withSurface: ImageEvaluation[] = [
       { ...ROWS[0], surface: { hd95: 2.5, assd: 0.75 } },
