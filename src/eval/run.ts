@@ -405,14 +405,19 @@ export const PREDICTION_STEM_SUFFIXES = ['', '_mask', '_segmentation'] as const;
  * Scores the masks of a folder against a data set's ground truths, at the original size, with
  * the metrics of a model's evaluation. Each scored item needs exactly one mask in `pred` whose
  * stem is the image's stem plus one of `PREDICTION_STEM_SUFFIXES`, of the image's size; a
- * missing, ambiguous or mis-sized mask is a `UserError` naming a few. Extra files are ignored.
+ * missing, ambiguous (two suffixes, or one stem in two formats: `x.png` and `x.tiff`) or
+ * mis-sized mask is a `UserError` naming a few. Extra files are ignored. Masks that score as
+ * empty although they hold a shape get one `onWarning` line per kind naming them: values above
+ * 0 that never reach half of the range (see `binarizeMask`), or a shape in alpha alone.
  */
 export async function evaluatePredictions(
   options: EvaluatePredictionsOptions,
 ): Promise<EvaluationReport> {
   const predDir = path.resolve(options.pred);
   const listing = await listImageFolder(predDir, options.pred);
-  const byStem = new Map(listing.files.map((f) => [f.stem, f.path]));
+  // Every file of a stem: two (000003.png and 000003.tiff) make the image's mask ambiguous.
+  const byStem = new Map<string, string[]>();
+  for (const f of listing.files) byStem.set(f.stem, [...(byStem.get(f.stem) ?? []), f.path]);
   const pairs = await listDatasetPairs(
     datasetLayout(options.dataset),
     path.resolve(options.data),
@@ -432,9 +437,7 @@ export async function evaluatePredictions(
   const ambiguous: string[] = [];
   const predFiles = indices.map((i) => {
     const stem = path.parse(names[i]).name;
-    const found = PREDICTION_STEM_SUFFIXES.map((s) => byStem.get(stem + s)).filter(
-      (f): f is string => f !== undefined,
-    );
+    const found = PREDICTION_STEM_SUFFIXES.flatMap((s) => byStem.get(stem + s) ?? []);
     if (found.length === 0) missing.push(stem);
     if (found.length > 1) ambiguous.push(found.map((f) => path.basename(f)).join(' and '));
     return found[0];
@@ -452,6 +455,8 @@ export async function evaluatePredictions(
   }
   const read = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS };
   const rows: ImageEvaluation[] = [];
+  const faint: string[] = [];
+  const inAlpha: string[] = [];
   for (const [k, index] of indices.entries()) {
     const pair = pairs.pairs[index];
     let truth;
@@ -463,6 +468,11 @@ export async function evaluatePredictions(
       if (err instanceof ImageReadError) throw new UserError(err.message);
       throw err;
     }
+    const file = path.basename(predFiles[k]!);
+    if (prediction.maxValue > 0 && prediction.maxValue <= prediction.threshold) {
+      faint.push(`${file} (largest value ${prediction.maxValue})`);
+    }
+    if (prediction.shapeInAlpha) inAlpha.push(file);
     if (prediction.height !== truth.height || prediction.width !== truth.width) {
       throw new UserError(
         `--pred: ${predFiles[k]} is ${prediction.height}x${prediction.width} but the ground truth ` +
@@ -482,6 +492,22 @@ export async function evaluatePredictions(
       predictedArea: score.predictedArea,
     });
     options.onProgress?.({ phase: 'predict', done: k + 1, total: indices.length });
+  }
+  const emptyAlthough = (n: number) =>
+    `${plural(n, 'mask')} ${n === 1 ? 'is' : 'are'} scored as empty although`;
+  if (faint.length > 0) {
+    options.onWarning?.(
+      `--pred ${options.pred}: ${emptyAlthough(faint.length)} ${faint.length === 1 ? 'it has' : 'they have'} ` +
+        'values above 0: none reaches half of its range (a lesion is above 0.5 of 1, 127.5 of ' +
+        `255 or 32767.5 of 65535): ${listFew(faint)}`,
+    );
+  }
+  if (inAlpha.length > 0) {
+    options.onWarning?.(
+      `--pred ${options.pred}: ${emptyAlthough(inAlpha.length)} ${inAlpha.length === 1 ? 'its' : 'their'} ` +
+        'alpha channel holds a shape (masks are read from their grey or colour values, not from ' +
+        `alpha): ${listFew(inAlpha)}`,
+    );
   }
   const summary = summarizeEvaluation(rows, {
     threshold: null,

@@ -144,6 +144,12 @@ export interface DecodedImage extends RawImage {
 /** A binarised mask at its original size (see `binarizeMask` for the rule). */
 export interface DecodedMask extends BinarizedMask {
   layout: string;
+  /**
+   * Every grey or colour value is 0 but the alpha channel is not uniform: the shape was drawn
+   * in alpha alone, which masks are not read from (the mask binarises to empty). Always false
+   * for files without alpha and for BMP.
+   */
+  shapeInAlpha: boolean;
 }
 
 /**
@@ -260,7 +266,7 @@ async function openWithSharp(
     height,
     decodeBytes: width * height * pixelBytes,
     decodeImage: (channels) => decodeImageWithSharp(file, pipeline(), meta, channels),
-    decodeMask: () => decodeMaskWithSharp(file, pipeline(), meta),
+    decodeMask: () => decodeMaskWithSharp(file, pipeline, meta),
   };
 }
 
@@ -296,7 +302,7 @@ function openBmp(file: string, head: Uint8Array, maxPixels: number): OpenedImage
     },
     decodeMask: async () => {
       const { image, layout } = await decode();
-      return { ...binarizeMask(image), layout };
+      return { ...binarizeMask(image), layout, shapeInAlpha: false };
     },
   };
 }
@@ -426,14 +432,15 @@ async function decodeImageWithSharp(
 
 async function decodeMaskWithSharp(
   file: string,
-  pipeline: sharp.Sharp,
+  pipeline: () => sharp.Sharp,
   meta: sharp.Metadata,
 ): Promise<DecodedMask> {
   const grey = isGrey(meta);
   const deep = meta.depth === 'ushort';
-  let p = pipeline;
-  if (grey) p = p.toColourspace(deep ? 'grey16' : 'b-w');
-  else p = p.removeAlpha().toColourspace(deep ? 'rgb16' : 'srgb');
+  // Alpha is removed for grey too: libvips keeps it in a 16-bit grey+alpha image, where it
+  // would count as a colour channel (an opaque mask would read as all lesion).
+  let p = pipeline().removeAlpha();
+  p = p.toColourspace(grey ? (deep ? 'grey16' : 'b-w') : deep ? 'rgb16' : 'srgb');
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
     raw = await p.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
@@ -450,7 +457,23 @@ async function decodeMaskWithSharp(
     values = new Uint8Array(data.buffer, data.byteOffset, data.length);
   }
   const stored = { data: values, height: info.height, width: info.width, channels: info.channels };
-  return { ...binarizeMask(stored), layout: describeLayout(meta) };
+  const mask = binarizeMask(stored);
+  const shapeInAlpha =
+    mask.maxValue === 0 && meta.hasAlpha === true && (await alphaVaries(file, pipeline()));
+  return { ...mask, layout: describeLayout(meta), shapeInAlpha };
+}
+
+/** Whether the alpha channel of an image with alpha holds two values or more. */
+async function alphaVaries(file: string, pipeline: sharp.Sharp): Promise<boolean> {
+  let alpha: Buffer;
+  try {
+    // 'alpha', not the last band's index: sharp extracts after turning grey+alpha into RGBA.
+    alpha = await pipeline.extractChannel('alpha').raw().toBuffer();
+  } catch (err) {
+    throw new ImageReadError(file, describeSharpError(err));
+  }
+  for (let i = 1; i < alpha.length; i++) if (alpha[i] !== alpha[0]) return true;
+  return false;
 }
 
 /** libvips's message without sharp's "Input file" prefix. */
