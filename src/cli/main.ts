@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 /** Entry point of the `ftunet` command; see `program.ts` and, for Ctrl-C, `interrupt.ts`. */
+import { ftunetProgram } from '../util/invocation.js';
+import { setFtunetProgram } from '../util/shell.js';
 import { interrupts } from './interrupt.js';
 import { main } from './program.js';
 
 interrupts.install();
+// Printed commands start as the user can type them: `ftunet` or `npx ftunet`.
+setFtunetProgram(ftunetProgram());
 
 main(process.argv.slice(2)).then(
   (code) => {

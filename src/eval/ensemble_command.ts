@@ -4,16 +4,17 @@
  * their folds. Images no fold trained on are the ensemble's fair test: every image of a k-fold
  * split is in the training part of k - 1 folds. Pure.
  */
-import { commandLine } from '../util/shell.js';
+import { ftunetCommand } from '../util/shell.js';
 
 /** What the printed command names the images to predict and the folder to write. */
 export const ENSEMBLE_PLACEHOLDERS = { images: 'IMAGES', out: 'PREDICTIONS' } as const;
 
 /**
- * "ftunet predict --model A --model B IMAGES --out PREDICTIONS" for the model or run folders
- * `modelDirs`, in order, each quoted for a shell where needed (the placeholders are left bare).
+ * "npx ftunet predict --model A --model B IMAGES --out PREDICTIONS" (or "ftunet ...", see
+ * `ftunetCommand`) for the model or run folders `modelDirs`, in order, each quoted for a shell
+ * where needed (the placeholders are left bare).
  */
 export function ensemblePredictCommand(modelDirs: readonly string[]): string {
   const { images, out } = ENSEMBLE_PLACEHOLDERS;
-  return `${commandLine(['ftunet', 'predict', ...modelDirs.flatMap((d) => ['--model', d])])} ${images} --out ${out}`;
+  return `${ftunetCommand(['predict', ...modelDirs.flatMap((d) => ['--model', d])])} ${images} --out ${out}`;
 }

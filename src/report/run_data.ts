@@ -29,6 +29,7 @@ import { Predictor } from '../predict/predictor.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 import { EPOCH_LOG_FILE, readEpochLogs } from '../run/log.js';
 import type { EpochLog } from '../train/trainer.js';
+import { ftunetCommand } from '../util/shell.js';
 import { MAX_CASES_PER_GROUP, selectCases, type CaseGroup } from './cases.js';
 import { casePanels, DEFAULT_THUMBNAIL_SIZE, type CasePanels } from './images.js';
 import { parseMetricsCsv, type MetricsCsvRow } from './metrics_csv.js';
@@ -163,7 +164,8 @@ export async function collectRunReport(options: RunReportOptions): Promise<RunRe
     metrics: path.join(evalDir, METRICS_CSV),
     log: path.join(runDir, EPOCH_LOG_FILE),
   };
-  const notEvaluated = `run ${runDir} has no evaluation to report (evaluate it first: ftunet evaluate --run ${options.run})`;
+  const evaluate = ftunetCommand(['evaluate', '--run', options.run]);
+  const notEvaluated = `run ${runDir} has no evaluation to report (evaluate it first: ${evaluate})`;
   const summaryText = await readText(files.summary, notEvaluated);
   let summaryValue: unknown;
   try {

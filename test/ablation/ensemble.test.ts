@@ -39,7 +39,7 @@ describe('studyEnsemble', () => {
     assert.equal(
       describeStudyEnsemble(e),
       'ensemble of the 3 folds of unet-dl (the highest mean DSC of the complete variants, ' +
-        '0.600) for new images: ftunet predict --model studies/bus/units/unet-dl/fold-0 ' +
+        '0.600) for new images: npx ftunet predict --model studies/bus/units/unet-dl/fold-0 ' +
         '--model studies/bus/units/unet-dl/fold-1 --model studies/bus/units/unet-dl/fold-2 ' +
         'IMAGES --out PREDICTIONS',
     );
@@ -64,7 +64,7 @@ describe('studyEnsemble', () => {
   test('folders a shell would split are quoted; the placeholders are not', () => {
     assert.equal(
       ensemblePredictCommand(['my runs/fold-0', "it's/fold-1"]),
-      "ftunet predict --model 'my runs/fold-0' --model 'it'\\''s/fold-1' IMAGES --out PREDICTIONS",
+      "npx ftunet predict --model 'my runs/fold-0' --model 'it'\\''s/fold-1' IMAGES --out PREDICTIONS",
     );
   });
 });

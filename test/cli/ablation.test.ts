@@ -117,7 +117,7 @@ describe('ftunet ablation, end to end', () => {
       r.stderr.endsWith(
         `\nftunet ablation: ensemble of the 2 folds of ${best} (the highest mean DSC of the ` +
           `complete variants, ${Math.max(unetDsc, attnDsc).toFixed(3)}) for new images: ` +
-          `ftunet predict --model ${fold(0)} --model ${fold(1)} IMAGES --out PREDICTIONS\n`,
+          `npx ftunet predict --model ${fold(0)} --model ${fold(1)} IMAGES --out PREDICTIONS\n`,
       ),
       r.stderr,
     );

@@ -177,7 +177,7 @@ describe('Ctrl-C and SIGTERM on a terminal', { skip: NO_PTY }, () => {
     assert.equal(r.timedOut, false, r.output);
     assert.equal(r.code, 130, r.output);
     const m =
-      /ftunet: interrupted at epoch (\d+); the checkpoint of epoch (\d+) is kept; continue with: ftunet train --resume (\S+)\r\n/.exec(
+      /ftunet: interrupted at epoch (\d+); the checkpoint of epoch (\d+) is kept; continue with: npx ftunet train --resume (\S+)\r\n/.exec(
         r.output,
       );
     assert.ok(m, `no interrupted line in: ${JSON.stringify(r.output.slice(-600))}`);
@@ -216,7 +216,7 @@ describe('Ctrl-C and SIGTERM on a terminal', { skip: NO_PTY }, () => {
     assert.match(r.output, /ftunet: SIGTERM: stopping before the next step \(SIGTERM again/);
     assert.match(
       r.output,
-      /ftunet: interrupted at epoch \d+; the checkpoint of epoch \d+ is kept; continue with: ftunet train --resume /,
+      /ftunet: interrupted at epoch \d+; the checkpoint of epoch \d+ is kept; continue with: npx ftunet train --resume /,
     );
     assert.ok(restoredAfterLast(r.output, '\x1b[?25l', '\x1b[?25h'), 'cursor shown at the end');
   });
@@ -241,7 +241,7 @@ describe('Ctrl-C and SIGTERM on a terminal', { skip: NO_PTY }, () => {
     assert.equal(r.code, 130, r.output);
     assert.ok(
       r.output.includes(
-        `ftunet: SIGINT: quit at once; the epoch in progress is lost; continue with: ftunet train --resume ${out}\r\n`,
+        `ftunet: SIGINT: quit at once; the epoch in progress is lost; continue with: npx ftunet train --resume ${out}\r\n`,
       ),
       JSON.stringify(r.output.slice(-600)),
     );

@@ -30,7 +30,7 @@ describe('foldEnsembleHint', () => {
       hint,
       `fold 1 of a 3-fold split: train the other folds with the same flags and --split ` +
         `${path.join(run, 'split.json')} --fold K, then ensemble the 3 runs for new images: ` +
-        `ftunet predict --model RUN_OF_FOLD_0 --model ${run} --model RUN_OF_FOLD_2 IMAGES ` +
+        `npx ftunet predict --model RUN_OF_FOLD_0 --model ${run} --model RUN_OF_FOLD_2 IMAGES ` +
         '--out PREDICTIONS',
     );
   });

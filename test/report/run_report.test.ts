@@ -156,7 +156,7 @@ describe('collectRunReport', () => {
       (err: Error) =>
         err.name === 'UserError' &&
         err.message ===
-          `run ${bare} has no evaluation to report (evaluate it first: ftunet evaluate --run ${bare}): ` +
+          `run ${bare} has no evaluation to report (evaluate it first: npx ftunet evaluate --run ${bare}): ` +
             `${path.join(bare, 'eval', 'summary.json')} not found`,
     );
     await makeEvaluatedRun(root, 'bare', 'threshold', 1);

@@ -24,7 +24,7 @@ import { ABLATION_VARIANT_IDS, ablationVariant } from '../../ablation/variants.j
 import { UserError } from '../../errors.js';
 import type { EpochLog } from '../../train/trainer.js';
 import { interrupts } from '../interrupt.js';
-import { shellQuote } from '../../util/shell.js';
+import { ftunetCommand } from '../../util/shell.js';
 import { addFlags, type FlagValues } from '../flags.js';
 import { fromLibrary, integer } from '../parse.js';
 import { packageVersion } from '../version.js';
@@ -227,7 +227,7 @@ export function register(program: Command): void {
 
 /** The command that continues this selection of units (the settings are in DIR/study.json). */
 function continueCommand(f: AblationFlags): string {
-  const args = ['ftunet', 'ablation', '--out', f.out ?? ''];
+  const args = ['ablation', '--out', f.out ?? ''];
   const selection = { variant: f.variant, fold: f.fold, shard: f.shard };
   for (const [name, value] of Object.entries({
     ...selection,
@@ -236,7 +236,7 @@ function continueCommand(f: AblationFlags): string {
   })) {
     if (value !== undefined) args.push(`--${name}`, String(value));
   }
-  return args.map(shellQuote).join(' ');
+  return ftunetCommand(args);
 }
 
 function describeUnit(unit: AblationUnit): string {

@@ -12,7 +12,7 @@ import {
   QUICKSTART_SETTINGS,
 } from '../../experiments/quickstart.js';
 import { interrupts } from '../interrupt.js';
-import { shellQuote } from '../../util/shell.js';
+import { ftunetCommand } from '../../util/shell.js';
 import { trainProgress } from '../train_progress.js';
 import { flagOption } from '../flags.js';
 import { packageVersion } from '../version.js';
@@ -57,8 +57,9 @@ export function register(program: Command): void {
         interrupts.stoppable(
           trainProgress({ quiet: flags.quiet }, 'ftunet quickstart'),
           // Running quickstart again starts over (it replaces its run); train --resume continues.
-          `ftunet train --resume ${shellQuote(flags.out)}, then ftunet evaluate --run ` +
-            `${shellQuote(flags.out)} (ftunet quickstart again would start over)`,
+          `${ftunetCommand(['train', '--resume', flags.out])}, then ` +
+            `${ftunetCommand(['evaluate', '--run', flags.out])} ` +
+            `(${ftunetCommand(['quickstart'])} again would start over)`,
         ),
       );
       const lines = formatEvaluationSummary(result.evaluation.summary);

@@ -11,7 +11,7 @@ import { foldEnsembleHint } from '../../eval/fold_ensemble.js';
 import { resume, train, type TrainRunOptions, type TrainRunResult } from '../../run/train.js';
 import { describeStop } from '../../train/trainer.js';
 import { interrupts } from '../interrupt.js';
-import { shellQuote } from '../../util/shell.js';
+import { ftunetCommand } from '../../util/shell.js';
 import { trainProgress } from '../train_progress.js';
 import { addFlags, AUGMENT_FLAG_NAMES, augmentFlagName, FLAGS, type FlagValues } from '../flags.js';
 import { AUGMENT_TRANSFORMS } from '../../data/augment.js';
@@ -178,7 +178,7 @@ export function register(program: Command): void {
       const backend = await initBackend({ ...defined({ backend: flags.backend }), report });
       const progress = interrupts.stoppable(
         trainProgress(flags),
-        `ftunet train --resume ${shellQuote(flags.resume)}`,
+        ftunetCommand(['train', '--resume', flags.resume]),
       );
       const result = await resume(flags.resume, backend.name, progress, options);
       await finish(result, flags, flags.resume);
@@ -189,7 +189,7 @@ export function register(program: Command): void {
     const backend = await initBackend({ ...defined({ backend: flags.backend }), report });
     const progress = interrupts.stoppable(
       trainProgress(flags),
-      `ftunet train --resume ${shellQuote(options.out)}`,
+      ftunetCommand(['train', '--resume', options.out]),
     );
     const result = await train(
       {
