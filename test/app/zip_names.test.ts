@@ -1,0 +1,95 @@
+/**
+ * The web app's zip in a real browser (Debian's Chromium through playwright-core) for files
+ * whose names are hostile where the zip is opened: a name a spreadsheet would run as a
+ * formula, a hidden name, a right-to-left override, a control character, two names that differ
+ * only in case. The entries extract as plain, visible, distinct files in one folder, and
+ * areas.csv names each image as it was picked, neutralised where it begins like a formula.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { unzipSync } from 'fflate';
+import { serveStatic, type StaticServer } from '../../src/app/serve.js';
+import { writeApp } from '../../src/app/write.js';
+import { csvText, parseCsvRecords } from '../../src/util/csv.js';
+import { makeTemp, removeTemp } from '../data/fixtures.js';
+import { useBackend } from '../helpers.js';
+import { launchChromium, type TestBrowser } from '../chromium.js';
+import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
+
+const SUB_PATH = '/app/';
+
+let root: string;
+let images: FixtureFile[];
+let server: StaticServer;
+let browser: TestBrowser;
+
+before(async () => {
+  await useBackend('cpu');
+  root = await makeTemp('ftunet-app-zip-');
+  images = await writeFixtureImages(path.join(root, 'images'));
+  await writeSaturatedModel(path.join(root, 'model'), images, 1);
+  const appDir = path.join(root, 'app');
+  await writeApp({ model: path.join(root, 'model'), out: appDir });
+  server = await serveStatic({ mounts: { [SUB_PATH]: appDir }, isolated: false });
+  browser = await launchChromium(
+    (url) =>
+      url.startsWith(`${server.origin}/`) || url.startsWith('blob:') || url.startsWith('data:'),
+  );
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await removeTemp(root);
+});
+
+describe('the web app zip, hostile file names', () => {
+  test('entries are safe and distinct; areas.csv neutralises formula-like names', async () => {
+    // [name picked, entry expected in the zip]
+    const cases: Array<[string, string]> = [
+      ['=SUM(1+1)*cmd|"x".png', '=SUM(1+1)_cmd__x__mask.png'],
+      ['.hidden.png', 'hidden_mask.png'],
+      ['scan\u202egnp.png', 'scangnp_mask.png'],
+      ['tab\there.png', 'tab_here_mask.png'],
+      ['A.png', 'A_mask.png'],
+      ['a.png', 'a_2_mask.png'],
+      ['-1.png', '-1_mask.png'],
+    ];
+    const png = await readFile(images[0].file);
+    const page = await browser.page();
+    try {
+      await page.goto(`${server.origin}${SUB_PATH}`);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+      await page.setInputFiles(
+        '#files',
+        cases.map(([name]) => ({ name, mimeType: 'image/png', buffer: png })),
+      );
+      await page.waitForFunction(
+        (n) =>
+          document.querySelectorAll('.card:not(.error)').length === n &&
+          document.body.dataset.busy === 'false',
+        cases.length,
+        { timeout: 240_000 },
+      );
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click('#zip')]);
+      const zip = unzipSync(new Uint8Array(await readFile(await d.path())));
+      assert.deepEqual(Object.keys(zip).sort(), [...cases.map(([, e]) => e), 'areas.csv'].sort());
+      const text = new TextDecoder().decode(zip['areas.csv']);
+      const rows = parseCsvRecords(text).slice(1);
+      assert.deepEqual(rows.map((r) => [csvText(r[0]), csvText(r[1])]).sort(), cases.sort());
+      // Formula-like cells begin with a quote inside quotes; the numbers stay numbers.
+      const lines = text.split('\n');
+      assert.ok(
+        lines.some((l) =>
+          l.startsWith('"\'=SUM(1+1)*cmd|""x"".png","\'=SUM(1+1)_cmd__x__mask.png",'),
+        ),
+      );
+      assert.ok(lines.some((l) => l.startsWith('"\'-1.png","\'-1_mask.png",70,45,0.5,')));
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+});
