@@ -1,13 +1,15 @@
 /**
  * Loading a model in the browser: from a URL (a `model.json` served beside its weights, as
  * `ftunet export` writes and `ftunet app` hosts) or from files the person picked (the
- * `model.json` and its weights files together). The recipe to reproduce `ftunet predict` comes
+ * `model.json` and its weights files together), with the checks `ftunet predict` makes of a
+ * model folder (`io/model_json.ts`: the graph, the weights paths, sizes and SHA-256). The recipe to reproduce `ftunet predict` comes
  * from the export metadata (`export/metadata.ts`); a model folder saved by training, which has
  * none, gets `predict`'s defaults (nearest-neighbour resizing, threshold 0.5). Browser-only.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
+import { checkedModelHandler, parseModelJson, type WeightsReader } from '../io/model_json.js';
 import { DEFAULT_THRESHOLD } from '../eval/score.js';
 import { modelInputShape } from '../eval/evaluate.js';
 import {
@@ -35,39 +37,22 @@ export interface LoadedModel {
 
 /**
  * Loads a model from the URL of its `model.json`, or from picked files (one `model.json` and
- * the weights files it names). Throws a `UserError` saying what is wrong with the files.
+ * the weights files it names). The CLI's checks come first (`io/model_json.ts`): the graph
+ * (a cycle would hang the page), the weights paths (inside the model's folder), their sizes
+ * and their recorded SHA-256. Throws a `UserError` saying what is wrong with the files.
  */
 export async function loadBrowserModel(source: string | readonly File[]): Promise<LoadedModel> {
   // The weights go to the cpu backend unless one was chosen: left alone, TensorFlow.js would
   // start the backend of highest priority (WebGPU), which the engines choose more carefully.
   if (!tf.engine().backendName) await tf.setBackend('cpu');
+  const { handler, name, what } =
+    typeof source === 'string' ? await fromUrl(source) : await fromFiles(source);
   let model: tfl.LayersModel;
-  let name: string;
-  if (typeof source === 'string') {
-    name = source;
-    try {
-      model = await tfl.loadLayersModel(source);
-    } catch (err) {
-      throw new UserError(`cannot load the model at ${source}: ${describe(err)}`);
-    }
-  } else {
-    const files = [...source];
-    const json = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
-    if (json.length !== 1) {
-      throw new UserError(
-        `pick one model.json and its weights files together (got ${json.length} .json files ` +
-          `among ${files.length})`,
-      );
-    }
-    const weights = files.filter((f) => f !== json[0]);
-    name = json[0].name;
-    try {
-      model = await tfl.loadLayersModel(tf.io.browserFiles([json[0], ...weights]));
-    } catch (err) {
-      throw new UserError(
-        `cannot load ${name} with ${weights.length} weights files: ${describe(err)}`,
-      );
-    }
+  try {
+    model = await tfl.loadLayersModel(handler);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`cannot load ${what}: ${describe(err)}`);
   }
   try {
     return describeModel(model, name);
@@ -75,6 +60,103 @@ export async function loadBrowserModel(source: string | readonly File[]): Promis
     model.dispose();
     throw err;
   }
+}
+
+/** A checked model.json, ready to load: its handler, its name and what it is, in words. */
+interface CheckedSource {
+  handler: tf.io.IOHandler;
+  name: string;
+  what: string;
+}
+
+/** The model whose model.json is at `url`; its weights files are fetched beside it. */
+async function fromUrl(url: string): Promise<CheckedSource> {
+  const base = new URL(url, globalThis.location?.href);
+  let text: string;
+  try {
+    const response = await fetch(base);
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+    text = await response.text();
+  } catch (err) {
+    throw new UserError(`cannot load the model at ${url}: ${describe(err)}`);
+  }
+  const json = parseModelJson(text, url);
+  const reader: WeightsReader = {
+    name: (path) => new URL(path, base).href,
+    open: async (path) => {
+      const at = new URL(path, base).href;
+      let response: Response;
+      try {
+        response = await fetch(at);
+        if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+      } catch (err) {
+        throw new UserError(`cannot load the weights file ${at}: ${describe(err)}`);
+      }
+      // The size before the bytes where the server says it (of the bytes as they are stored).
+      const length = response.headers.get('Content-Length');
+      const encoding = response.headers.get('Content-Encoding') ?? 'identity';
+      if (length !== null && encoding === 'identity' && /^\d+$/.test(length)) {
+        const size = Number(length);
+        return {
+          size,
+          read: async () => {
+            const bytes = new Uint8Array(await response.arrayBuffer());
+            if (bytes.length !== size) {
+              throw new UserError(`${at} ended after ${bytes.length} of ${size} bytes`);
+            }
+            return bytes;
+          },
+          close: async () => {
+            if (!response.bodyUsed) await response.body?.cancel();
+          },
+        };
+      }
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      return { size: bytes.length, read: async () => bytes, close: async () => undefined };
+    },
+  };
+  return {
+    handler: checkedModelHandler(json, url, reader),
+    name: url,
+    what: `the model at ${url}`,
+  };
+}
+
+/** The model of picked files: one model.json and the weights files it names (by file name). */
+async function fromFiles(source: readonly File[]): Promise<CheckedSource> {
+  const files = [...source];
+  const json = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
+  if (json.length !== 1) {
+    throw new UserError(
+      `pick one model.json and its weights files together (got ${json.length} .json files ` +
+        `among ${files.length})`,
+    );
+  }
+  const name = json[0].name;
+  const weights = new Map(files.filter((f) => f !== json[0]).map((f) => [f.name, f]));
+  const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  const reader: WeightsReader = {
+    name: baseName,
+    open: (path) => {
+      const file = weights.get(baseName(path));
+      if (file === undefined) {
+        throw new UserError(
+          `${name} names the weights file ${baseName(path)}, which was not picked: pick ` +
+            `${name} and its weights files together`,
+        );
+      }
+      return Promise.resolve({
+        size: file.size,
+        read: async () => new Uint8Array(await file.arrayBuffer()),
+        close: async () => undefined,
+      });
+    },
+  };
+  return {
+    handler: checkedModelHandler(parseModelJson(await json[0].text(), name), name, reader),
+    name,
+    what: `${name} with ${weights.size} weights files`,
+  };
 }
 
 /** The `LoadedModel` of a model already in memory; `source` names it in messages. */

@@ -19,30 +19,34 @@
  * against its recorded digest, or, for a file from elsewhere without one, against the digest in
  * its name where it has one; a mismatch is a `DamagedFileError` naming the file. The graph in
  * `model.json` is checked before tfjs-layers builds it (`checkModelTopology`), so a layer removed
- * from the file is an error naming it rather than an endless loop.
+ * from the file is an error naming it rather than an endless loop. These checks live in
+ * `io/model_json.ts`, shared with the web app.
+ *
+ * A model folder is data, not instructions: the weights files its model.json names must lie in
+ * the folder (no `..`, no absolute path, no link whose real path is outside), be regular files
+ * (not a FIFO, a device or a folder: each is opened without blocking and checked on the open
+ * file), and hold the bytes the manifest describes, checked on their sizes before they are read.
+ * Anything else is a `DamagedFileError` naming model.json, and no outside file is read.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { constants, type Stats } from 'node:fs';
+import { mkdir, open, readdir, realpath, rm, type FileHandle } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { DamagedFileError, UserError } from '../errors.js';
 import { diskFullAs, sweepStaleTemporaries, writeFileAtomic } from './atomic.js';
-import { checkModelTopology } from './model_topology.js';
-import { QUANTIZED_BYTES, quantizeWeights, type WeightQuantization } from './quantize.js';
+import {
+  checkedModelHandler,
+  MODEL_JSON,
+  parseModelJson,
+  WEIGHTS_PATTERN,
+  type SavedModelJSON,
+  type WeightsReader,
+} from './model_json.js';
+import { quantizeWeights, type WeightQuantization } from './quantize.js';
 
-export const MODEL_JSON = 'model.json';
-const WEIGHTS_PATTERN = /^weights-([0-9a-f]{16})\.bin$/;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-/** The message of a weights file whose content is not what was written. */
-export const HASH_MISMATCH = 'its content does not match the hash recorded when it was written';
-
-/** model.json as this module writes it: the tfjs format plus the weights' digests. */
-interface SavedModelJSON extends tf.io.ModelJSON {
-  /** Full SHA-256 (hex) of each weights file, by the name in the manifest. */
-  weightsSha256?: Record<string, string>;
-}
+export { HASH_MISMATCH, MODEL_JSON } from './model_json.js';
 
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -110,129 +114,117 @@ export function folderHandler(dir: string, options: SaveModelOptions = {}): tf.i
 
     load: async (): Promise<tf.io.ModelArtifacts> => {
       const jsonPath = join(dir, MODEL_JSON);
-      let text: string;
-      try {
-        text = await readFile(jsonPath, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new UserError(`no saved model in '${dir}': ${MODEL_JSON} not found`);
-        }
-        throw new UserError(`cannot read '${jsonPath}': ${(err as Error).message}`);
-      }
-      let json: SavedModelJSON;
-      try {
-        json = JSON.parse(text) as SavedModelJSON;
-      } catch {
-        throw new UserError(`'${jsonPath}' is not valid JSON: the saved model is damaged`);
-      }
-      if (json.modelTopology == null || !Array.isArray(json.weightsManifest)) {
-        throw new UserError(`'${jsonPath}' is not a TensorFlow.js layers model`);
-      }
-      checkModelTopology(json.modelTopology, jsonPath);
-      checkManifest(json.weightsManifest, jsonPath);
-      const digests = json.weightsSha256 ?? {};
-      if (
-        typeof digests !== 'object' ||
-        Array.isArray(digests) ||
-        !Object.values(digests).every((d) => typeof d === 'string' && SHA256_HEX.test(d))
-      ) {
-        throw new DamagedFileError(
-          jsonPath,
-          '"weightsSha256" must map file names to SHA-256 digests (64 hex digits)',
-        );
-      }
-      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const specs = manifest.flatMap((group) => group.weights);
-        const files: Array<{ path: string; data: Uint8Array<ArrayBuffer> }> = [];
-        for (const group of manifest) {
-          for (const path of group.paths) {
-            try {
-              files.push({ path, data: new Uint8Array(await readFile(join(dir, path))) });
-            } catch {
-              throw new UserError(`saved model in '${dir}' is missing its weights file ${path}`);
-            }
-          }
-        }
-        const weightData = tf.io.CompositeArrayBuffer.join(files.map((f) => f.data.buffer));
-        const expected = specs.reduce((n, s) => n + weightByteSize(s, jsonPath), 0);
-        if (weightData.byteLength !== expected) {
-          throw new UserError(
-            `saved model in '${dir}' is damaged: weights hold ${weightData.byteLength} bytes, ` +
-              `model.json describes ${expected}`,
-          );
-        }
-        for (const { path, data } of files) {
-          const recorded = Object.hasOwn(digests, path)
-            ? digests[path]
-            : WEIGHTS_PATTERN.exec(basename(path))?.[1];
-          if (recorded !== undefined && !sha256(data).startsWith(recorded)) {
-            throw new DamagedFileError(join(dir, path), HASH_MISMATCH);
-          }
-        }
-        return [specs, weightData];
-      });
+      const json = parseModelJson(await readModelJson(dir), jsonPath);
+      return checkedModelHandler(json, jsonPath, folderReader(dir)).load!();
     },
   };
 }
 
-/** Throws a `DamagedFileError` naming the first manifest entry that is not as tfjs reads it. */
-function checkManifest(manifest: unknown[], file: string): void {
-  manifest.forEach((group: unknown, i) => {
-    const g = group as { paths?: unknown; weights?: unknown } | null;
-    const where = `"weightsManifest[${i}]`;
-    if (!Array.isArray(g?.paths) || !g.paths.every((p) => typeof p === 'string' && p !== '')) {
-      throw new DamagedFileError(file, `${where}.paths" must be a list of file names`);
+/** The text of `dir`'s model.json, a regular file (a FIFO there must not hang the process). */
+async function readModelJson(dir: string): Promise<string> {
+  const jsonPath = join(dir, MODEL_JSON);
+  let handle: FileHandle;
+  try {
+    handle = await open(jsonPath, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError(`no saved model in '${dir}': ${MODEL_JSON} not found`);
     }
-    if (!Array.isArray(g.weights)) {
-      throw new DamagedFileError(file, `${where}.weights" must be a list`);
-    }
-    g.weights.forEach((w: unknown, j) => {
-      const spec = w as { name?: unknown; shape?: unknown; dtype?: unknown } | null;
-      if (
-        typeof spec?.name !== 'string' ||
-        typeof spec.dtype !== 'string' ||
-        !Array.isArray(spec.shape) ||
-        !spec.shape.every((n) => Number.isInteger(n) && (n as number) >= 0)
-      ) {
-        throw new DamagedFileError(
-          file,
-          `${where}.weights[${j}]" must have a "name", a "dtype" and a "shape" of sizes >= 0`,
-        );
-      }
-    });
-  });
+    throw new UserError(`cannot read '${jsonPath}': ${(err as Error).message}`);
+  }
+  try {
+    const kind = fileKind(await handle.stat());
+    if (kind !== undefined) throw new UserError(`'${jsonPath}' is not a regular file (${kind})`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
-/** The bytes a weight takes in the weights file (quantized or not); `file` names model.json. */
-function weightByteSize(spec: tf.io.WeightsManifestEntry, file: string): number {
-  const n = spec.shape.reduce((a, b) => a * b, 1);
-  const q = spec.quantization as Record<string, unknown> | undefined;
-  if (q !== undefined) {
-    const bytes = typeof q?.dtype === 'string' ? QUANTIZED_BYTES[q.dtype] : undefined;
-    if (bytes === undefined) {
-      throw new DamagedFileError(
-        file,
-        `weight ${spec.name}: quantization dtype must be one of ` +
-          `${Object.keys(QUANTIZED_BYTES).join(', ')}, got ${JSON.stringify(q?.dtype)}`,
-      );
-    }
-    if (q.dtype !== 'float16' && !(Number.isFinite(q.min) && Number.isFinite(q.scale))) {
-      throw new DamagedFileError(
-        file,
-        `weight ${spec.name}: ${String(q.dtype)} quantization needs a numeric "min" and "scale"`,
-      );
-    }
-    return bytes * n;
-  }
-  switch (spec.dtype) {
-    case 'float32':
-    case 'int32':
-      return 4 * n;
-    case 'bool':
-      return n;
-    default:
-      throw new UserError(`weights of type ${spec.dtype} (${spec.name}) are not supported`);
-  }
+/** What a file that is not a regular file is, in words; undefined for a regular file. */
+function fileKind(s: Stats): string | undefined {
+  if (s.isFile()) return undefined;
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+/**
+ * The weights files of the model folder `dir`: regular files whose real path (links followed)
+ * lies inside the folder's, opened without blocking (a FIFO) and checked on the open file, so
+ * that what is read is what was checked.
+ */
+function folderReader(dir: string): WeightsReader {
+  const jsonPath = join(dir, MODEL_JSON);
+  let root: Promise<string> | undefined;
+  return {
+    name: (path) => join(dir, path),
+    open: async (path) => {
+      root ??= realpath(dir);
+      const inside = await root;
+      let real: string;
+      try {
+        real = await realpath(join(dir, path));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+          throw new UserError(`saved model in '${dir}' is missing its weights file ${path}`);
+        }
+        throw new UserError(`cannot read ${join(dir, path)}: ${(err as Error).message}`);
+      }
+      if (!real.startsWith(inside + sep)) {
+        throw new DamagedFileError(
+          jsonPath,
+          `weights file '${path}' is a link to a file outside the model folder`,
+        );
+      }
+      let handle: FileHandle;
+      try {
+        handle = await open(
+          real,
+          constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0),
+        );
+      } catch (err) {
+        throw new UserError(`cannot read ${join(dir, path)}: ${(err as Error).message}`);
+      }
+      const stats = await handle.stat().catch(async (err: unknown) => {
+        await handle.close();
+        throw err;
+      });
+      const kind = fileKind(stats);
+      if (kind !== undefined) {
+        await handle.close();
+        throw new DamagedFileError(
+          jsonPath,
+          `weights file '${path}' is not a regular file (${kind})`,
+        );
+      }
+      const size = stats.size;
+      return {
+        size,
+        read: async () => {
+          const bytes = new Uint8Array(size);
+          let got = 0;
+          while (got < size) {
+            const { bytesRead } = await handle.read(bytes, got, size - got, got);
+            if (bytesRead === 0) break;
+            got += bytesRead;
+          }
+          if (got !== size) {
+            throw new DamagedFileError(
+              join(dir, path),
+              `it was cut short while read (${got} of ${size} bytes)`,
+            );
+          }
+          return bytes;
+        },
+        close: () => handle.close(),
+      };
+    },
+  };
 }
 
 /** Saves a layers model into `dir` (created if needed), its weights quantized if asked. */

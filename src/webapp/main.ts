@@ -144,6 +144,7 @@ async function useModel(loaded: LoadedModel): Promise<void> {
   progress('Ready: drop images or choose them.');
   document.body.dataset.ready = 'true';
   updateDiagnostics();
+  if (state.queue.length > 0) void drain();
 }
 
 function showEngine(): void {
@@ -165,19 +166,41 @@ function enqueue(files: Iterable<File>): void {
   void drain();
 }
 
+/** Says that the queued images wait for a model (one loading, or one to be opened). */
+function showWaiting(): void {
+  const n = state.queue.length;
+  if (n === 0) return;
+  const images = `${n} image${n === 1 ? '' : 's'}`;
+  progress(
+    document.body.dataset.ready === 'error'
+      ? `No model is loaded: ${images} will be processed once one is opened.`
+      : `Waiting for the model to load: ${images} will be processed once it is ready.`,
+  );
+}
+
+/**
+ * Predicts the queued images one after another. Images chosen while no model is ready (the
+ * built-in one loading, its engine starting, or another being opened) stay queued, and the
+ * model's arrival drains them (`useModel`).
+ */
 async function drain(): Promise<void> {
   if (state.busy) return;
+  if (!state.segmenter) {
+    showWaiting();
+    return;
+  }
   state.busy = true;
   document.body.dataset.busy = 'true';
   let done = 0;
   try {
-    while (state.queue.length > 0) {
+    while (state.queue.length > 0 && state.segmenter) {
+      const segmenter = state.segmenter;
       const total = done + state.queue.length;
       const file = state.queue.shift()!;
       progress(`Predicting ${done + 1} of ${total}: ${file.name}`);
       // Let the page draw before the work of this image starts.
       await new Promise((resolve) => setTimeout(resolve, 0));
-      await predictFile(file);
+      await predictFile(file, segmenter);
       done++;
     }
     progress(`Done: ${done} file${done === 1 ? '' : 's'}.`);
@@ -189,12 +212,7 @@ async function drain(): Promise<void> {
   }
 }
 
-async function predictFile(file: File): Promise<void> {
-  const segmenter = state.segmenter;
-  if (!segmenter) {
-    errorCard(file.name, 'the model is not loaded yet');
-    return;
-  }
+async function predictFile(file: File, segmenter: Segmenter): Promise<void> {
   let image: RawImage;
   try {
     image = (await decodeImageFile(file, { maxPixels: MAX_PIXELS })).image;
@@ -545,6 +563,8 @@ async function openModelFiles(files: FileList): Promise<void> {
   } catch (err) {
     notice(`Could not open that model: ${describe(err)}`);
     progress(state.segmenter ? 'Ready.' : 'No model is loaded.');
+    if (!state.segmenter) document.body.dataset.ready = 'error';
+    showWaiting();
   }
 }
 
@@ -603,6 +623,7 @@ async function start(): Promise<void> {
     notice(`The built-in model did not load: ${describe(err)}. Open a model with the button.`);
     progress('');
     document.body.dataset.ready = 'error';
+    showWaiting();
   }
 }
 

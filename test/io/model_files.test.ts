@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -322,5 +333,143 @@ describe('checkModelTopology', () => {
       `DamagedFileError: ${jsonFile} is damaged: layer 'conv1_1_act' takes its input from ` +
         "layer 'conv1_1_bn', which is not in the model",
     );
+  });
+});
+
+/** A file outside the model folders: its size and content must never show in a message. */
+const SECRET = 'top secret: never to be read by a model\n'.repeat(31); // 1271 bytes
+
+/** Rewrites a copy's model.json so that its one weights group names `paths`. */
+async function pointWeightsAt(folder: string, paths: string[]): Promise<string> {
+  const jsonFile = path.join(folder, 'model.json');
+  const json = (await readJson(jsonFile)) as { weightsManifest: Array<{ paths: string[] }> };
+  json.weightsManifest[0].paths = paths;
+  await writeFile(jsonFile, JSON.stringify(json));
+  return jsonFile;
+}
+
+/**
+ * Loads `folder` in a child process that a timeout kills, for files that could hang or exhaust
+ * this process (a FIFO, /dev/zero); returns its one line, or 'timed out'.
+ */
+async function loadInChild(folder: string): Promise<string> {
+  const moduleUrl = new URL('../../src/io/model_files.js', import.meta.url).href;
+  const backendUrl = new URL('../../src/backend/select.js', import.meta.url).href;
+  const script =
+    `const { initBackend } = await import(${JSON.stringify(backendUrl)});` +
+    "await initBackend({ backend: 'cpu' });" +
+    `const { loadModel } = await import(${JSON.stringify(moduleUrl)});` +
+    `await loadModel(${JSON.stringify(folder)}).then(() => console.log('loaded'),` +
+    ` (e) => console.log(e.name + ': ' + e.message));` +
+    'process.exit(0);';
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { timeout: 20_000, killSignal: 'SIGKILL', cwd: path.dirname(fileURLToPath(import.meta.url)) },
+    );
+    return stdout.trim();
+  } catch (err) {
+    if ((err as { killed?: boolean }).killed) return 'timed out';
+    throw err;
+  }
+}
+
+describe('weights files are confined to the model folder', () => {
+  let secret: string;
+  before(async () => {
+    secret = path.join(dir, 'secret.txt');
+    await writeFile(secret, SECRET);
+  });
+
+  /** Asserts that loading fails with exactly `message`, which names no size of the secret. */
+  async function refused(folder: string, message: string): Promise<void> {
+    const before = tf.memory().numTensors;
+    await assert.rejects(loadModel(folder), (e: unknown) => {
+      assert.ok(e instanceof DamagedFileError, `a DamagedFileError, not ${String(e)}`);
+      assert.equal(e.message, message);
+      assert.ok(!e.message.includes(String(SECRET.length)), 'the message leaks the size');
+      return true;
+    });
+    assert.equal(tf.memory().numTensors, before);
+  }
+
+  test("a path with '..' is refused", async () => {
+    const folder = await copyOfSaved('dotdot');
+    const jsonFile = await pointWeightsAt(folder, ['../secret.txt']);
+    await refused(
+      folder,
+      `${jsonFile} is damaged: weights file '../secret.txt' is not inside the model folder`,
+    );
+  });
+
+  test('an absolute path is refused', async () => {
+    const folder = await copyOfSaved('absolute');
+    const jsonFile = await pointWeightsAt(folder, [secret]);
+    await refused(
+      folder,
+      `${jsonFile} is damaged: weights file '${secret}' is not inside the model folder`,
+    );
+  });
+
+  test('a symbolic link to a file outside the folder is refused', async () => {
+    const folder = await copyOfSaved('link-out');
+    await symlink(secret, path.join(folder, 'weights.bin'));
+    const jsonFile = await pointWeightsAt(folder, ['weights.bin']);
+    await refused(
+      folder,
+      `${jsonFile} is damaged: weights file 'weights.bin' is a link to a file outside the model folder`,
+    );
+  });
+
+  test('a symbolic link inside the folder is followed', async () => {
+    const folder = await copyOfSaved('link-in');
+    const file = await weightsFileOf(folder);
+    await mkdir(path.join(folder, 'shards'));
+    await rename(file, path.join(folder, 'shards', 'real.bin'));
+    await symlink(path.join('shards', 'real.bin'), file);
+    (await loadModel(folder)).dispose();
+  });
+
+  test('a folder named as the weights file is refused', async () => {
+    const folder = await copyOfSaved('directory');
+    await mkdir(path.join(folder, 'sub'));
+    const jsonFile = await pointWeightsAt(folder, ['sub']);
+    await refused(
+      folder,
+      `${jsonFile} is damaged: weights file 'sub' is not a regular file (a directory)`,
+    );
+  });
+
+  test('a weights file whose size is not the manifest’s is refused before it is read', async () => {
+    const folder = await copyOfSaved('sparse');
+    const file = await weightsFileOf(folder);
+    const expected = (await stat(file)).size;
+    // 3 GiB, sparse: reading it would take seconds and 3 GiB of memory, if it could be read.
+    await truncate(file, 3 * 2 ** 30);
+    const started = performance.now();
+    await assert.rejects(loadModel(folder), {
+      name: 'DamagedFileError',
+      message: `${file} is damaged: weights hold ${3 * 2 ** 30} bytes, model.json describes ${expected}`,
+    });
+    assert.ok(performance.now() - started < 2000, 'refused without reading the file');
+  });
+
+  test('a FIFO and /dev/zero (by ..) are refused at once (in a child process, killed if it hangs)', async () => {
+    const fifo = await copyOfSaved('fifo');
+    await promisify(execFile)('mkfifo', [path.join(fifo, 'weights.bin')]);
+    const fifoJson = await pointWeightsAt(fifo, ['weights.bin']);
+    const zero = await copyOfSaved('zero');
+    const up = path.relative(zero, '/dev/zero');
+    const zeroJson = await pointWeightsAt(zero, [up]);
+    const zeroLink = await copyOfSaved('zero-link');
+    await symlink('/dev/zero', path.join(zeroLink, 'weights.bin'));
+    const zeroLinkJson = await pointWeightsAt(zeroLink, ['weights.bin']);
+    const lines = await Promise.all([fifo, zero, zeroLink].map(loadInChild));
+    assert.deepEqual(lines, [
+      `DamagedFileError: ${fifoJson} is damaged: weights file 'weights.bin' is not a regular file (a FIFO)`,
+      `DamagedFileError: ${zeroJson} is damaged: weights file '${up}' is not inside the model folder`,
+      `DamagedFileError: ${zeroLinkJson} is damaged: weights file 'weights.bin' is a link to a file outside the model folder`,
+    ]);
   });
 });
