@@ -52,14 +52,17 @@ export async function loadBrowserModel(source: string | readonly File[]): Promis
     }
   } else {
     const files = [...source];
-    const json = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
+    const isJson = (f: File): boolean => f.name.toLowerCase().endsWith('.json');
+    let json = files.filter(isJson);
+    // An export's folder picked whole also holds its marker (ftunet-export.json).
+    if (json.length > 1) json = json.filter((f) => f.name.toLowerCase() === 'model.json');
     if (json.length !== 1) {
       throw new UserError(
         `pick one model.json and its weights files together (got ${json.length} .json files ` +
           `among ${files.length})`,
       );
     }
-    const weights = files.filter((f) => f !== json[0]);
+    const weights = files.filter((f) => !isJson(f));
     name = json[0].name;
     try {
       model = await tfl.loadLayersModel(tf.io.browserFiles([json[0], ...weights]));
