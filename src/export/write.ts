@@ -138,7 +138,11 @@ const EXPORT_FOLDER: OutputFolderKind = {
  * not a run folder (a model.json there would hide its config.json), and missing, empty or an
  * earlier export (`claimOutputFolder`), all by real path.
  */
-async function claimOut(out: string, modelDir: string, runDir?: string): Promise<OutputFolderClaim> {
+async function claimOut(
+  out: string,
+  modelDir: string,
+  runDir?: string,
+): Promise<OutputFolderClaim> {
   const real = await realTarget(out);
   for (const dir of [modelDir, runDir]) {
     if (dir !== undefined && real === (await realTarget(dir))) {

@@ -79,10 +79,12 @@ export async function realTarget(p: string): Promise<string> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
   }
-  if (await lstat(abs).then(
-    (s) => s.isSymbolicLink(),
-    () => false,
-  )) {
+  if (
+    await lstat(abs).then(
+      (s) => s.isSymbolicLink(),
+      () => false,
+    )
+  ) {
     throw new UserError(`--out ${abs} is a link to a missing folder; choose another --out`);
   }
   const parent = path.dirname(abs);

@@ -254,7 +254,11 @@ describe('ftunet app --out: what it replaces and what it keeps (issue 20)', () =
     assert.equal(runCli(['app', '--model', model, '--out', out]).code, 0);
     const dead = await deadPid();
     const ours = [`.app.tmp-${dead}`, `.app.old-${dead}`];
-    const others = [`.other.tmp-${dead}`, `.notes.txt.tmp-${dead}-0a1b2c3d`, `.app.tmp-${process.pid}`];
+    const others = [
+      `.other.tmp-${dead}`,
+      `.notes.txt.tmp-${dead}-0a1b2c3d`,
+      `.app.tmp-${process.pid}`,
+    ];
     for (const name of [...ours, ...others]) {
       await mkdir(path.join(parent, name));
       await writeFile(path.join(parent, name, 'index.html'), 'x');

@@ -117,10 +117,7 @@ describe('ftunet export', () => {
         ['--model', modelDir, '--out', join(file, 'sub')],
         `ftunet: cannot create the output folder ${join(file, 'sub')}: ENOTDIR\n`,
       ],
-      [
-        ['--model', modelDir, '--out', file],
-        `ftunet: --out ${file} is a file; choose a folder\n`,
-      ],
+      [['--model', modelDir, '--out', file], `ftunet: --out ${file} is a file; choose a folder\n`],
     ];
     for (const [args, message] of cases) {
       const r = runCli(['export', ...args]);

@@ -169,7 +169,10 @@ describe('report and ablation-report sweep their own temporaries of dead process
       path.join(outDir, 'table.md'),
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await readdir(reportDir)).filter((n) => n.includes('.tmp-')), []);
+    assert.deepEqual(
+      (await readdir(reportDir)).filter((n) => n.includes('.tmp-')),
+      [],
+    );
     assert.deepEqual((await readdir(outDir)).sort(), [keptOut, 'table.md']);
   });
 });
