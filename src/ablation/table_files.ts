@@ -163,7 +163,7 @@ export async function ablationReport(
   const files = {} as Record<ReportFormat, string>;
   for (const format of REPORT_FORMATS) {
     files[format] = path.join(reportDir, REPORT_FILES[format]);
-    await writeFileAtomic(files[format], text[format]);
+    await writeFileAtomic(files[format], text[format], { sweep: true });
   }
   return { table, text, files };
 }

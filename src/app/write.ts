@@ -3,24 +3,23 @@
  * `npm run build` (dist/app/: index.html, style.css, app.js, wasm/) and the model exported
  * into `model/` (TensorFlow.js format with the prediction recipe, `ftunet export`). Every URL
  * in the page is relative, so the folder works under any sub-path, and it requests nothing
- * outside itself. The folder is made beside the target and renamed into place; an existing
- * target is replaced only when it is an app written here (it holds `ftunet-app.json`) or
- * empty. Node-only.
+ * outside itself, and it records no local path. The folder is made beside the target and
+ * swapped into place (io/output_folder.ts): an existing target is replaced only when it is an
+ * app written here (it holds `ftunet-app.json`, which lists the files the app wrote) or empty;
+ * the files the user added to it are kept; a kill leaves the old app or the new one. Node-only.
  */
-import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveModelSource, type ModelSource } from '../eval/model_source.js';
 import type { Quantization } from '../export/metadata.js';
 import { exportModel, type ExportResult } from '../export/write.js';
+import { diskFullAs, pathExists } from '../io/atomic.js';
 import {
-  diskFullAs,
-  pathExists,
-  sweepStaleTemporaries,
-  syncFolder,
-  temporaryFolderPath,
-  writeFileAtomic,
-} from '../io/atomic.js';
+  claimOutputFolder,
+  writeOutputFolder,
+  type OutputFolderKind,
+} from '../io/output_folder.js';
 import { APP_BUILD_DIR, APP_MARKER, APP_MODEL_DIR, APP_SCRIPT } from './assets.js';
 
 export interface WriteAppOptions {
@@ -49,6 +48,23 @@ export function defaultAppDir(source: ModelSource): string {
   return path.join(source.runDir ?? source.modelDir, 'app');
 }
 
+/**
+ * The app's folder: replaced only when it is an earlier app (or empty), keeping what the user
+ * added (a `_headers` file, pages of their own). Apps written before the marker listed its
+ * files (`{ app: 'focal-tversky-unet', model, from }`) are recognised too; of theirs, the
+ * files the new app writes and the old `model/` (an older model's weights) are replaced.
+ */
+const APP_FOLDER: OutputFolderKind = {
+  marker: APP_MARKER,
+  format: 'ftunet-app',
+  what: 'an app',
+  writer: 'ftunet app',
+  legacy: {
+    accepts: (marker) => (marker as { app?: unknown }).app === 'focal-tversky-unet',
+    owns: (file) => file.startsWith(`${APP_MODEL_DIR}/`),
+  },
+};
+
 /** Writes the app (see the module's comment). */
 export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult> {
   const source = await resolveModelSource(options.model);
@@ -58,29 +74,26 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
       `the web app is not built (${path.join(APP_BUILD_DIR, APP_SCRIPT)} is missing): run npm run build`,
     );
   }
-  await checkReplaceable(out);
-  const tmp = temporaryFolderPath(out);
+  const claim = await claimOutputFolder(out, APP_FOLDER);
   try {
-    await mkdir(path.dirname(out), { recursive: true });
-    await sweepStaleTemporaries(path.dirname(out));
-    await cp(APP_BUILD_DIR, tmp, { recursive: true });
-    const exported = await exportModel({
-      model: options.model,
-      out: path.join(tmp, APP_MODEL_DIR),
-      format: 'tfjs',
-      ...(options.quantize !== undefined ? { quantize: options.quantize } : {}),
-      ...(options.producerVersion !== undefined
-        ? { producerVersion: options.producerVersion }
-        : {}),
-    });
-    await writeFileAtomic(
-      path.join(tmp, APP_MARKER),
-      `${JSON.stringify({ app: 'focal-tversky-unet', model: exported.model, from: source.modelDir }, null, 2)}\n`,
+    const exported = await writeOutputFolder(
+      claim,
+      APP_FOLDER,
+      async (dir) => {
+        await cp(APP_BUILD_DIR, dir, { recursive: true });
+        return exportModel({
+          model: options.model,
+          out: path.join(dir, APP_MODEL_DIR),
+          format: 'tfjs',
+          ...(options.quantize !== undefined ? { quantize: options.quantize } : {}),
+          ...(options.producerVersion !== undefined
+            ? { producerVersion: options.producerVersion }
+            : {}),
+        });
+      },
+      // The network's name; no local path (the folder is published).
+      (exported) => ({ model: exported.model }),
     );
-    await syncFolder(tmp);
-    await rm(out, { recursive: true, force: true });
-    await rename(tmp, out);
-    await syncFolder(path.dirname(out));
     const bytes = await folderBytes(out);
     const modelBytes = await folderBytes(path.join(out, APP_MODEL_DIR));
     return {
@@ -90,28 +103,8 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
       modelBytes,
     };
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
     throw diskFullAs(err, out);
   }
-}
-
-/** Refuses a target that exists and is neither empty nor an app written here. */
-async function checkReplaceable(out: string): Promise<void> {
-  let entries: string[];
-  try {
-    const s = await stat(out);
-    if (!s.isDirectory()) throw new UserError(`--out ${out} is a file; choose a folder`);
-    entries = await readdir(out);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  if (entries.length === 0 || entries.includes(APP_MARKER)) return;
-  const few = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', …' : '');
-  throw new UserError(
-    `--out ${out} is not an app written by ftunet app (no ${APP_MARKER}; it holds ${few}): ` +
-      'choose another --out',
-  );
 }
 
 async function folderBytes(dir: string): Promise<number> {

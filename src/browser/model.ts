@@ -125,7 +125,9 @@ async function fromUrl(url: string): Promise<CheckedSource> {
 /** The model of picked files: one model.json and the weights files it names (by file name). */
 async function fromFiles(source: readonly File[]): Promise<CheckedSource> {
   const files = [...source];
-  const json = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
+  let json = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
+  // An export's folder picked whole also holds its marker (ftunet-export.json).
+  if (json.length > 1) json = json.filter((f) => f.name.toLowerCase() === 'model.json');
   if (json.length !== 1) {
     throw new UserError(
       `pick one model.json and its weights files together (got ${json.length} .json files ` +

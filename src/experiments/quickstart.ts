@@ -10,14 +10,16 @@
  * uses them.
  *
  * A quick start replaces an earlier one in `--out` and nothing else: it marks its folder with
- * `quickstart.json` before it trains (see `checkQuickstartDir`). Node-only.
+ * `quickstart.json` before it trains (see `checkQuickstartDir`). The web app that `ftunet app`
+ * wrote into it is kept. Node-only.
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { listFew } from '../data/messages.js';
 import { SYNTH_MANIFEST, SYNTH_STAGING } from '../data/synthetic/write.js';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { pathExists, writeFileAtomic } from '../io/atomic.js';
+import { APP_MARKER } from '../app/assets.js';
 import { evaluateRun, type EvaluationReport } from '../eval/run.js';
 import { writeRunReport, type RunReportResult } from '../report/run_report.js';
 import {
@@ -94,6 +96,17 @@ const RUN_ENTRIES: ReadonlySet<string> = new Set([
 const DATA_DIR = 'data';
 
 /**
+ * The web app that `ftunet app --model RUN` writes into the run (`defaultAppDir`): kept as it
+ * is, with the earlier model in it, until `ftunet app` is run again. So are the folders that
+ * `ftunet app` leaves beside it when killed (`.app.tmp-PID`, `.app.old-PID`: the latter may be
+ * the only copy of the app, which its next run restores; see io/output_folder.ts).
+ */
+const APP_DIR = 'app';
+
+/** Whether `entry` of the run folder is one of `ftunet app`'s leftovers beside `app/`. */
+const isAppLeftover = (entry: string): boolean => /^\.app\.(?:tmp|old)-\d+$/.test(entry);
+
+/**
  * Whether `entry` is the temporary file of an atomic write of one of our files
  * (`.config.json.tmp-PID-HEX`, see io/atomic.ts), left behind by a kill.
  */
@@ -113,7 +126,8 @@ export interface QuickstartDirCheck {
 /**
  * Checks that `out` may take a new quick start, without changing anything: it must be missing,
  * empty, hold only a synthetic `data/` folder (a quick start killed before it wrote anything
- * else), or be an earlier quick-start run. A quick-start run is recognized by its marker
+ * else), or be an earlier quick-start run, with or without the `app/` that `ftunet app` wrote
+ * into it (kept, never in `remove`). A quick-start run is recognized by its marker
  * `quickstart.json`, written before training starts, so that a run killed at any later point
  * is still recognized; its config.json, when there is one, must also say that it is a quick
  * start (the quick-start settings, and its data in `out/data`), since `train --out` may have
@@ -134,8 +148,16 @@ export async function checkQuickstartDir(dir: string): Promise<QuickstartDirChec
   }
   const refuse = (why: string): UserError =>
     new UserError(`--out ${out} is not a quick-start run (${why}): choose another --out`);
+  const appWritten =
+    entries.includes(APP_DIR) && (await pathExists(path.join(out, APP_DIR, APP_MARKER)));
   const foreign = entries.filter(
-    (e) => !RUN_ENTRIES.has(e) && e !== DATA_DIR && e !== QUICKSTART_MARKER && !isOurTemporary(e),
+    (e) =>
+      !RUN_ENTRIES.has(e) &&
+      e !== DATA_DIR &&
+      e !== QUICKSTART_MARKER &&
+      !isOurTemporary(e) &&
+      !(e === APP_DIR && appWritten) &&
+      !isAppLeftover(e),
   );
   if (foreign.length > 0) throw refuse(`it holds ${listFew(foreign)}`);
   if (entries.includes(DATA_DIR) && !(await isSyntheticDataDir(path.join(out, DATA_DIR)))) {

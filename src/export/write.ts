@@ -2,9 +2,10 @@
  * `exportModel`: a saved model (a model folder, or a run folder's best model) written in
  * another format into a folder: a deployable TensorFlow.js LayersModel folder (model.json +
  * one weights file, with the export metadata of export/metadata.ts; see export/tfjs.ts) or
- * `model.onnx` (ONNX, see export/onnx.ts). Node-only (fs).
+ * `model.onnx` (ONNX, see export/onnx.ts), with the marker `ftunet-export.json` that lets a
+ * later export replace it (io/output_folder.ts). Node-only (fs).
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadSplit } from '../data/split_file.js';
@@ -13,6 +14,13 @@ import { openModel, resolveModelSource } from '../eval/model_source.js';
 import { checkThreshold, DEFAULT_THRESHOLD } from '../eval/score.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { MODEL_JSON, saveModel } from '../io/model_files.js';
+import {
+  claimOutputFolder,
+  realTarget,
+  writeOutputFolder,
+  type OutputFolderClaim,
+  type OutputFolderKind,
+} from '../io/output_folder.js';
 import { isRunFolder, runPaths, type RunConfig } from '../run/config.js';
 import { bestEpoch, readEpochLogs } from '../run/log.js';
 import { DEFAULT_INTERPOLATION, INTERPOLATIONS, type Interpolation } from '../util/raster.js';
@@ -39,7 +47,11 @@ export const PRODUCER = 'focal-tversky-unet';
 export interface ExportOptions {
   /** A model folder or a run folder (its best model), as `predict --model`. */
   model: string;
-  /** The output folder (created). Not the model's own folder, nor a run folder. */
+  /**
+   * The output folder: missing, empty, or an earlier export (it holds `EXPORT_MARKER`), which
+   * is replaced whole, keeping the files the user added (see io/output_folder.ts). Not the
+   * model's own folder, nor a run folder.
+   */
   out: string;
   /** Default 'tfjs'. */
   format?: ExportFormat;
@@ -110,24 +122,39 @@ function checkOptions(options: ExportOptions): Required<Pick<ExportOptions, 'for
   return { format };
 }
 
+/** The file that marks a folder as written by `exportModel` (see io/output_folder.ts). */
+export const EXPORT_MARKER = 'ftunet-export.json';
+
+/** An export's folder: replaced only when it is an earlier export (or empty). */
+const EXPORT_FOLDER: OutputFolderKind = {
+  marker: EXPORT_MARKER,
+  format: 'ftunet-export',
+  what: 'an export',
+  writer: 'ftunet export',
+};
+
 /**
- * Checks that `out` can be the export's folder and creates it: not the model's own folder,
- * not a run folder (a model.json there would hide its config.json), not a file.
+ * Checks that `out` can be the export's folder, changing nothing: not the model's own folder,
+ * not a run folder (a model.json there would hide its config.json), and missing, empty or an
+ * earlier export (`claimOutputFolder`), all by real path.
  */
-async function prepareOut(out: string, modelDir: string, runDir?: string): Promise<void> {
-  if (out === modelDir || out === runDir) {
-    throw new UserError(
-      `export: --out ${out} is the folder of the model being exported; choose another folder`,
-    );
+async function claimOut(
+  out: string,
+  modelDir: string,
+  runDir?: string,
+): Promise<OutputFolderClaim> {
+  const real = await realTarget(out);
+  for (const dir of [modelDir, runDir]) {
+    if (dir !== undefined && real === (await realTarget(dir))) {
+      throw new UserError(
+        `export: --out ${out} is the folder of the model being exported; choose another folder`,
+      );
+    }
   }
-  if (await isRunFolder(out)) {
+  if (await isRunFolder(real)) {
     throw new UserError(`export: --out ${out} is a run folder; choose another folder`);
   }
-  try {
-    await mkdir(out, { recursive: true });
-  } catch (err) {
-    throw new UserError(`export: cannot create the output folder ${out}: ${reason(err)}`);
-  }
+  return claimOutputFolder(out, EXPORT_FOLDER);
 }
 
 const reason = (err: unknown): string =>
@@ -176,9 +203,9 @@ async function folderBytes(dir: string): Promise<{ bytes: number; weightsBytes: 
 /**
  * Exports a saved model. Everything is built in memory first, so an option the model cannot
  * take (a layer ONNX cannot express: `UnsupportedLayerError`; a network not built by
- * `buildModel`; a weight beyond float16's range) leaves no file. The tfjs folder is written by
- * `saveModel` (weights file named by its hash, then model.json, both atomically); model.onnx
- * atomically.
+ * `buildModel`; a weight beyond float16's range) leaves no file. The folder is written beside
+ * `out` and swapped into place (`writeOutputFolder`): the tfjs files by `saveModel` (weights
+ * file named by its hash, then model.json), or model.onnx.
  */
 export async function exportModel(options: ExportOptions): Promise<ExportResult> {
   const { format } = checkOptions(options);
@@ -215,9 +242,11 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
             ? { producerVersion: options.producerVersion }
             : {}),
         });
-        await prepareOut(out, opened.modelDir, opened.runDir);
+        const claim = await claimOut(out, opened.modelDir, opened.runDir);
         const file = path.join(out, ONNX_FILE);
-        await writeFileAtomic(file, onnx.bytes).catch((err: unknown) => {
+        await writeOutputFolder(claim, EXPORT_FOLDER, (dir) =>
+          writeFileAtomic(path.join(dir, ONNX_FILE), onnx.bytes),
+        ).catch((err: unknown) => {
           throw writeError(err, out);
         });
         return {
@@ -244,8 +273,10 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
           producer,
         });
         setExportMetadata(net, metadata);
-        await prepareOut(out, opened.modelDir, opened.runDir);
-        await saveModel(net, out, { quantization }).catch((err: unknown) => {
+        const claim = await claimOut(out, opened.modelDir, opened.runDir);
+        await writeOutputFolder(claim, EXPORT_FOLDER, (dir) =>
+          saveModel(net, dir, { quantization }),
+        ).catch((err: unknown) => {
           throw writeError(err, out);
         });
         const sizes = await folderBytes(out);

@@ -10,7 +10,9 @@
  *   data it publishes).
  * - Named by owner: every temporary name carries the writing process's id,
  *   `.NAME.tmp-PID-RANDOM` for files and `.NAME.tmp-PID` for folders, so that
- *   `sweepStaleTemporaries` can tell the leftovers of a dead process from files being written.
+ *   `sweepStaleTemporaries` can tell the leftovers of a dead process from files being written,
+ *   and by target, so that a writer can sweep its own leftovers and leave a shared folder's
+ *   others alone.
  * - A full disk (ENOSPC, EDQUOT) is a `DiskFullError` naming the target, and the temporary
  *   file is removed.
  */
@@ -20,7 +22,7 @@ import path from 'node:path';
 import { DiskFullError } from '../errors.js';
 
 /** A temporary name: a leading dot, the target's name, `.tmp-`, the owner's pid, any suffix. */
-const TEMPORARY_NAME = /^\..+\.tmp-(\d+)(?:-[0-9a-f]+)?$/;
+const TEMPORARY_NAME = /^\.(.+)\.tmp-(\d+)(?:-[0-9a-f]+)?$/;
 
 /** The temporary name used next to `file` while it is written. */
 export function temporaryPath(file: string): string {
@@ -109,12 +111,29 @@ export async function syncFolder(dir: string): Promise<void> {
   }
 }
 
+/** Options of `writeFileAtomic`. */
+export interface WriteFileAtomicOptions {
+  /**
+   * First remove the temporaries of `file` that dead processes left (`sweepStaleTemporaries`
+   * with its name), for a writer whose file lies in a folder it does not sweep as a whole.
+   * Default false.
+   */
+  sweep?: boolean;
+}
+
 /**
  * Writes `data` to `file` atomically and durably: temporary file, fsync, rename, fsync of the
  * folder. On any error the temporary file is removed; a full disk is a `DiskFullError` naming
  * `file`.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
+  if (options.sweep === true) {
+    await sweepStaleTemporaries(path.dirname(file), { name: path.basename(file) });
+  }
   const tmp = temporaryPath(file);
   try {
     await writeSynced(tmp, data);
@@ -142,6 +161,26 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
+ * Whether `name` is a temporary name (see `temporaryPath`, `temporaryFolderPath`) of a process
+ * that is no longer running; with `target`, only a temporary of the file or folder `target`.
+ */
+export function isStaleTemporary(name: string, target?: string): boolean {
+  const match = TEMPORARY_NAME.exec(name);
+  if (match === null || (target !== undefined && match[1] !== target)) return false;
+  const pid = Number(match[2]);
+  return Number.isSafeInteger(pid) && pid > 0 && !isProcessAlive(pid);
+}
+
+/** Options of `sweepStaleTemporaries`. */
+export interface SweepOptions {
+  /**
+   * Only the temporaries of the file or folder of this name in `dir` (`.NAME.tmp-PID…`), for a
+   * writer whose target shares its folder with others' files. Default: every temporary.
+   */
+  name?: string;
+}
+
+/**
  * Removes the temporary files and folders in `dir` (not below it) whose owning process, named
  * by the pid in their name (see `temporaryPath`), is no longer running: what a kill in the
  * middle of a write leaves. Those of live processes, this one included, are kept. A missing
@@ -150,7 +189,10 @@ export function isProcessAlive(pid: number): boolean {
  * A pid is only meaningful on this machine: on a folder shared between machines (NFS), a
  * temporary file of a process on another machine whose pid is free here would be removed.
  */
-export async function sweepStaleTemporaries(dir: string): Promise<string[]> {
+export async function sweepStaleTemporaries(
+  dir: string,
+  options: SweepOptions = {},
+): Promise<string[]> {
   let entries: string[];
   try {
     entries = await readdir(dir);
@@ -161,10 +203,7 @@ export async function sweepStaleTemporaries(dir: string): Promise<string[]> {
   }
   const removed: string[] = [];
   for (const name of entries) {
-    const match = TEMPORARY_NAME.exec(name);
-    if (match === null) continue;
-    const pid = Number(match[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
+    if (!isStaleTemporary(name, options.name)) continue;
     await rm(path.join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }

@@ -232,6 +232,6 @@ export async function writeAblationHtml(options: WriteAblationHtmlOptions): Prom
   const reportDir = path.join(dir, STUDY_REPORT_DIR);
   await mkdir(reportDir, { recursive: true });
   const file = path.join(reportDir, ABLATION_HTML_FILE);
-  await writeFileAtomic(file, page);
+  await writeFileAtomic(file, page, { sweep: true });
   return file;
 }

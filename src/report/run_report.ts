@@ -39,6 +39,7 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Ru
   });
   const file = path.resolve(options.out ?? path.join(data.runDir, RUN_REPORT_FILE));
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, page);
+  // The run folder is training's to sweep: only this page's leftovers of a killed report.
+  await writeFileAtomic(file, page, { sweep: true });
   return { file, bytes: (await stat(file)).size, data };
 }

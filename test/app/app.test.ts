@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { writeApp } from '../../src/app/write.js';
+import { EXPORT_MARKER } from '../../src/export/write.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { ARTIFACTS, launchChromium, type TestBrowser } from '../chromium.js';
@@ -90,6 +91,8 @@ before(async () => {
   });
   appDir = path.join(root, 'app');
   await writeApp({ model: path.join(root, 'model'), out: appDir });
+  // As in the folder of an export, picked whole: its marker beside model.json.
+  await copyFile(path.join(appDir, 'model', EXPORT_MARKER), path.join(otherModel, EXPORT_MARKER));
   refDir = path.join(root, 'ref');
   const r = runCli([
     'predict',

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,7 +19,9 @@ import { buildModel } from '../../src/models/build.js';
 import { Predictor } from '../../src/predict/predictor.js';
 import { greyPattern, writeRaw } from '../data/fixtures.js';
 import { writeBusItems } from '../eval/fixtures.js';
+import { hashTree } from '../experiments/tree.js';
 import { expectClose, useBackend } from '../helpers.js';
+import { deadPid } from '../io/faults.js';
 import { runCli } from './run.js';
 
 describe('ftunet export', () => {
@@ -113,12 +115,9 @@ describe('ftunet export', () => {
       ],
       [
         ['--model', modelDir, '--out', join(file, 'sub')],
-        `ftunet: export: cannot create the output folder ${join(file, 'sub')}: ENOTDIR\n`,
+        `ftunet: cannot create the output folder ${join(file, 'sub')}: ENOTDIR\n`,
       ],
-      [
-        ['--model', modelDir, '--out', file],
-        `ftunet: export: cannot create the output folder ${file}: EEXIST\n`,
-      ],
+      [['--model', modelDir, '--out', file], `ftunet: --out ${file} is a file; choose a folder\n`],
     ];
     for (const [args, message] of cases) {
       const r = runCli(['export', ...args]);
@@ -284,5 +283,114 @@ describe('predict and evaluate on an exported folder', () => {
       mask.map((v) => (v > 0 ? 1 : 0)),
       expected.bilinear,
     );
+  });
+});
+
+describe('ftunet export --out replaces its own earlier export and nothing else (issue 20)', () => {
+  let dir: string;
+  let modelDir: string;
+  let otherRun: string;
+  before(async () => {
+    await useBackend('cpu');
+    dir = await mkdtemp(join(tmpdir(), 'ftunet-export-out-'));
+    modelDir = join(dir, 'model');
+    // Another run: its best model and a checkpoint, neither of which an export may replace.
+    otherRun = join(dir, 'other-run');
+    const m = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 5 });
+    await saveModel(m, modelDir);
+    await saveModel(m, join(otherRun, 'best'));
+    await saveModel(m, join(otherRun, 'checkpoint', 'epoch-0001'));
+    m.dispose();
+    await writeFile(join(otherRun, 'checkpoint', 'epoch-0001', 'state.json'), '{"epoch":1}');
+    await writeFile(join(otherRun, 'config.json'), '{"format":"ftunet-run"}');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test("another run's best/, a checkpoint, a link into a run, the user's files: exit 2, untouched", async () => {
+    // Item 1.
+    const best = join(otherRun, 'best');
+    const epoch = join(otherRun, 'checkpoint', 'epoch-0001');
+    const link = join(dir, 'link-to-best');
+    await symlink(best, link);
+    const mine = join(dir, 'mine');
+    await mkdir(mine);
+    await writeFile(join(mine, 'notes.txt'), 'keep me');
+    const weights = (await readdir(best)).find((n) => n.startsWith('weights-'))!;
+    const notOurs = (out: string, holds: string) =>
+      `ftunet: --out ${out} is not an export written by ftunet export (no ftunet-export.json; ` +
+      `it holds ${holds}): choose another --out\n`;
+    const cases: Array<[string, string]> = [
+      [best, notOurs(best, `model.json, ${weights}`)],
+      [epoch, notOurs(epoch, `model.json, state.json, ${weights}`)],
+      [link, notOurs(`${link} (${best})`, `model.json, ${weights}`)],
+      [mine, notOurs(mine, 'notes.txt')],
+    ];
+    const before = [await hashTree(otherRun), await hashTree(mine)];
+    for (const [out, message] of cases) {
+      for (const format of ['tfjs', 'onnx']) {
+        const r = runCli(['export', '--model', modelDir, '--out', out, '--format', format]);
+        assert.deepEqual([r.code, r.stderr], [2, message], `${out} ${format}`);
+      }
+    }
+    assert.deepEqual([await hashTree(otherRun), await hashTree(mine)], before);
+    assert.ok((await lstat(link)).isSymbolicLink());
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('.')),
+      [],
+    );
+  });
+
+  test("its own earlier export is replaced whole, the user's files kept; an empty folder taken", async () => {
+    // Item 1.
+    const out = join(dir, 'web');
+    let r = runCli(['export', '--model', modelDir, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const written = (await readdir(out)).sort();
+    assert.deepEqual(written.length, 3);
+    assert.deepEqual(written.slice(0, 2), ['ftunet-export.json', 'model.json']);
+    assert.match(written[2], /^weights-[0-9a-f]{16}\.bin$/);
+    await writeFile(join(out, 'README.txt'), 'my notes');
+    r = runCli(['export', '--model', modelDir, '--out', out, '--format', 'onnx']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await readdir(out)).sort(), [
+      'README.txt',
+      'ftunet-export.json',
+      'model.onnx',
+    ]);
+    assert.equal(await readFile(join(out, 'README.txt'), 'utf8'), 'my notes');
+    const marker = JSON.parse(await readFile(join(out, 'ftunet-export.json'), 'utf8')) as unknown;
+    assert.deepEqual(marker, { format: 'ftunet-export', version: 1, files: ['model.onnx'] });
+
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    r = runCli(['export', '--model', modelDir, '--out', empty]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(empty, 'model.json')));
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('.')),
+      [],
+    );
+  });
+
+  test('--format onnx sweeps the temporaries that killed exports left, and no others', async () => {
+    // Item 4.
+    const out = join(dir, 'onnx');
+    const dead = await deadPid();
+    const stale = join(dir, `.onnx.tmp-${dead}`);
+    await mkdir(stale);
+    await writeFile(join(stale, 'model.onnx'), 'partial');
+    const others = [`.other.tmp-${dead}`, `.notes.txt.tmp-${dead}-0a1b2c3d`];
+    for (const name of others) await writeFile(join(dir, name), 'not ours');
+    let r = runCli(['export', '--model', modelDir, '--out', out, '--format', 'onnx']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(stale));
+    // What a kill in the middle of writing model.onnx in place left (before this issue).
+    const inside = join(out, `.model.onnx.tmp-${dead}-0a1b2c3d`);
+    await writeFile(inside, 'partial');
+    r = runCli(['export', '--model', modelDir, '--out', out, '--format', 'onnx']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await readdir(out)).sort(), ['ftunet-export.json', 'model.onnx']);
+    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.')).sort(), others.sort());
+    for (const name of others) await rm(join(dir, name));
   });
 });

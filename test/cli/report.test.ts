@@ -4,13 +4,14 @@
  * that end before any work runs in process.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { main } from '../../src/cli/program.js';
 import { writeFixtureStudy } from '../ablation/fixtures.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
+import { deadPid } from '../io/faults.js';
 import { makeEvaluatedRun, squash } from '../report/fixtures.js';
 import { runCli, type CliResult } from './run.js';
 
@@ -130,5 +131,48 @@ describe('ftunet ablation-report --html', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stderr.trimEnd().endsWith(` and ${file}`), r.stderr);
     assert.match(await readFile(file, 'utf8'), /<body data-report="ablation">/);
+  });
+});
+
+describe('report and ablation-report sweep their own temporaries of dead processes (issue 20, item 4)', () => {
+  test("ftunet report: RUN/.report.html.tmp-* of a dead process goes, the run's other ones stay", async () => {
+    const dead = await deadPid();
+    const stale = `.report.html.tmp-${dead}-0a1b2c3d`;
+    // Training's business (it sweeps them when it resumes), and a live process's.
+    const kept = [`.log.jsonl.tmp-${dead}-0a1b2c3d`, `.report.html.tmp-${process.pid}-0a1b2c3d`];
+    for (const name of [stale, ...kept]) await writeFile(path.join(run, name), 'partial');
+    const r = await runMain(['report', run, '--backend', 'cpu', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    const left = (await readdir(run)).filter((n) => n.includes('.tmp-')).sort();
+    assert.deepEqual(left, [...kept].sort());
+    for (const name of kept) await rm(path.join(run, name));
+  });
+
+  test('ftunet ablation-report: DIR/report/ and --out FILE lose their temporaries of dead processes', async () => {
+    const study = path.join(root, 'study-sweep');
+    await writeFixtureStudy(study, 'bus');
+    const reportDir = path.join(study, 'report');
+    await mkdir(reportDir, { recursive: true });
+    const dead = await deadPid();
+    const stale = ['md', 'csv', 'json', 'html'].map((f) => `.ablation.${f}.tmp-${dead}-0a1b2c3d`);
+    for (const name of stale) await writeFile(path.join(reportDir, name), 'partial');
+    const outDir = path.join(root, 'tables');
+    await mkdir(outDir, { recursive: true });
+    const staleOut = `.table.md.tmp-${dead}-0a1b2c3d`;
+    const keptOut = `.other.md.tmp-${dead}-0a1b2c3d`;
+    for (const name of [staleOut, keptOut]) await writeFile(path.join(outDir, name), 'partial');
+    const r = await runMain([
+      'ablation-report',
+      study,
+      '--html',
+      '--out',
+      path.join(outDir, 'table.md'),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await readdir(reportDir)).filter((n) => n.includes('.tmp-')),
+      [],
+    );
+    assert.deepEqual((await readdir(outDir)).sort(), [keptOut, 'table.md']);
   });
 });

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { writeApp } from '../../src/app/write.js';
 import { evaluateRun } from '../../src/eval/run.js';
 import {
   checkQuickstartDir,
@@ -117,6 +118,21 @@ describe('checkQuickstartDir: what a new quick start removes', () => {
         'split.json',
       ],
     ],
+    [
+      'an earlier quick start with the app ftunet app wrote in it, and its temporaries',
+      (out) => ({
+        [QUICKSTART_MARKER]: MARKER,
+        'config.json': quickConfig(out),
+        'data/ftunet-synth.json': '{}',
+        'best/model.json': '{}',
+        'app/ftunet-app.json': '{}',
+        'app/index.html': '<html>',
+        'app/_headers': '/*',
+        '.app.tmp-123/index.html': '<html>',
+        '.app.old-123/index.html': '<html>',
+      }),
+      ['best', 'config.json'],
+    ],
   ];
   for (const [what, layout, remove] of cases) {
     test(what, async () => {
@@ -212,6 +228,11 @@ describe('quickstart refuses a folder that is not a quick-start run, untouched',
       'quickstart.json is damaged',
     ],
     [
+      'an app/ folder that ftunet app did not write',
+      (out) => ({ [QUICKSTART_MARKER]: MARKER, 'config.json': quickConfig(out), 'app/x.html': '' }),
+      'it holds app',
+    ],
+    [
       'a data folder that is not synthetic',
       () => ({ 'data/images/case1.png': 'x' }),
       'its data folder is not a synthetic data set',
@@ -299,5 +320,28 @@ describe('a quick start killed at any point is replaced', () => {
     };
     assert.equal(config.epochs, 1);
     assert.ok((await readdir(out)).includes('eval'));
+  });
+});
+
+describe('a quick start with its web app in it (issue 20, item 14)', () => {
+  test('a second quick start after ftunet app --model RUN keeps the app as it is', async () => {
+    const out = fresh('with-app');
+    const options: QuickstartOptions = {
+      out,
+      backend: 'wasm',
+      workers: 1,
+      epochs: 1,
+      count: 8,
+      packageInfo: PACKAGE,
+    };
+    await quickstart(options);
+    // The README's next step: `ftunet app --model runs/quickstart` (into RUN/app).
+    const app = await writeApp({ model: out });
+    assert.equal(app.out, path.join(out, 'app'));
+    await writeFile(path.join(app.out, '_headers'), '/*');
+    const before = await hashTree(app.out);
+    const r = await quickstart(options);
+    assert.equal(r.train.logs.length, 1);
+    assert.deepEqual(await hashTree(app.out), before);
   });
 });

@@ -116,6 +116,37 @@ describe('sweepStaleTemporaries', () => {
     assert.deepEqual((await readdir(sub)).sort(), [...kept].sort());
   });
 
+  test("with a name: only that target's temporaries, never the folder's others", async () => {
+    // Issue 20, item 2: `ftunet app --out DIR/app` sweeps what it leaves, not its neighbours'.
+    const sub = path.join(dir, 'sweep-name');
+    await mkdir(sub);
+    const dead = await deadPid();
+    const stale = [`.app.tmp-${dead}`, `.app.tmp-${dead}-0a1b2c3d`];
+    const kept = [
+      `.app.tmp-${process.pid}`, // a live process's
+      `.other.tmp-${dead}`, // another target's
+      `.app.json.tmp-${dead}-0a1b2c3d`,
+      `.my-app.tmp-${dead}`,
+      `.app.old-${dead}`, // not a temporary name
+      'app',
+    ];
+    for (const name of [...stale, ...kept]) await mkdir(path.join(sub, name));
+    assert.deepEqual((await sweepStaleTemporaries(sub, { name: 'app' })).sort(), stale.sort());
+    assert.deepEqual((await readdir(sub)).sort(), kept.sort());
+  });
+
+  test("writeFileAtomic with sweep removes the file's temporaries of dead processes only", async () => {
+    // Issue 20, item 4: report and ablation-report sweep their own temporaries.
+    const sub = path.join(dir, 'sweep-write');
+    await mkdir(sub);
+    const dead = await deadPid();
+    const stale = `.report.html.tmp-${dead}-0a1b2c3d`;
+    const kept = [`.report.html.tmp-${process.pid}-0a1b2c3d`, `.config.json.tmp-${dead}-0a1b2c3d`];
+    for (const name of [stale, ...kept]) await writeFile(path.join(sub, name), 'x');
+    await writeFileAtomic(path.join(sub, 'report.html'), 'page', { sweep: true });
+    assert.deepEqual((await readdir(sub)).sort(), [...kept, 'report.html'].sort());
+  });
+
   test('a missing folder has nothing to sweep', async () => {
     assert.deepEqual(await sweepStaleTemporaries(path.join(dir, 'absent')), []);
   });

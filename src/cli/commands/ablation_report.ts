@@ -62,7 +62,7 @@ export function register(program: Command): void {
         })
       : undefined;
     if (flags.out !== undefined) {
-      await writeFileAtomic(flags.out, report.text[format]);
+      await writeFileAtomic(flags.out, report.text[format], { sweep: true });
     } else {
       process.stdout.write(report.text[format]);
     }

@@ -36,7 +36,11 @@ export function register(program: Command): void {
         'the model built in; host the folder on any static server, or use --serve',
     )
     .requiredOption('--model <dir>', 'a saved model folder, or a run folder (its best model)')
-    .option('--out <dir>', "the app's folder (default: app/ in the run or model folder)")
+    .option(
+      '--out <dir>',
+      "the app's folder: new, empty, or an earlier app (replaced; files you added are kept) " +
+        '(default: app/ in the run or model folder)',
+    )
     .addOption(flagOption('quantize'))
     .option(
       '--serve',

@@ -40,7 +40,10 @@ export function register(program: Command): void {
         `${ONNX_OPSET}, NHWC input 'input', output 'final')`,
     )
     .requiredOption('--model <dir>', 'a saved model folder, or a run folder (its best model)')
-    .requiredOption('--out <dir>', 'output folder (created)')
+    .requiredOption(
+      '--out <dir>',
+      'output folder: new, empty, or an earlier export (replaced; files you added are kept)',
+    )
     .addOption(
       new Option('--format <format>', 'tfjs: model.json + weights; onnx: model.onnx')
         .choices(EXPORT_FORMATS)
