@@ -22,6 +22,7 @@ import {
   writeFileAtomic,
 } from '../io/atomic.js';
 import { APP_BUILD_DIR, APP_MARKER, APP_MODEL_DIR, APP_SCRIPT } from './assets.js';
+import { writePrecompressed } from './compress.js';
 
 export interface WriteAppOptions {
   /** A model folder or a run folder (its best model), as `predict --model`. */
@@ -73,6 +74,7 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
         ? { producerVersion: options.producerVersion }
         : {}),
     });
+    await writePrecompressed(tmp); // .br/.gz siblings for servers that send them (compress.ts)
     await writeFileAtomic(
       path.join(tmp, APP_MARKER),
       `${JSON.stringify({ app: 'focal-tversky-unet', model: exported.model, from: source.modelDir }, null, 2)}\n`,
