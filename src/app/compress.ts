@@ -13,11 +13,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
-/** The encodings written, in the order a server prefers them, with their file suffixes. */
-export const PRECOMPRESSED: readonly { encoding: 'br' | 'gzip'; suffix: string }[] = [
-  { encoding: 'br', suffix: '.br' },
-  { encoding: 'gzip', suffix: '.gz' },
-];
+/** The encodings written (`Content-Encoding` names). */
+export type Encoding = 'br' | 'gzip';
+
+/** Each encoding's file suffix. */
+export const SUFFIX: Readonly<Record<Encoding, string>> = { br: '.br', gzip: '.gz' };
+
+/** The encodings in the order a server prefers them (the smaller first). */
+export const PREFERENCE: readonly Encoding[] = ['br', 'gzip'];
 
 /** Extensions of the files worth compressing (images are compressed already). */
 export const COMPRESSIBLE: ReadonlySet<string> = new Set([
@@ -37,6 +40,12 @@ export const COMPRESSIBLE: ReadonlySet<string> = new Set([
  * shrink by a few percent only, not worth a second copy.
  */
 export const MAX_SIBLING_RATIO = 0.9;
+
+/**
+ * Files larger than this are first tried on a sample of this size, from their middle, with
+ * gzip's fastest level: gzip at level 9 spends 3 s on 22 MB of float32 weights to save 8%.
+ */
+export const PROBE_BYTES = 2 ** 20;
 
 /**
  * Brotli's quality: 5 takes the 13.6 MiB wasm binary to 2.7 MiB in about 2.5 s on one core;
@@ -69,7 +78,7 @@ export interface PrecompressResult {
 const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
 
-function encode(encoding: 'br' | 'gzip', data: Buffer): Promise<Buffer> {
+function encode(encoding: Encoding, data: Buffer): Promise<Buffer> {
   switch (encoding) {
     case 'br':
       return brotli(data, {
@@ -100,7 +109,8 @@ async function compressibleFiles(dir: string, prefix = ''): Promise<string[]> {
  * Writes the `.br` and `.gz` siblings of the compressible files under `dir` (see the module's
  * comment), replacing any earlier ones. Meant for a folder being built (the app's temporary
  * folder, renamed into place afterwards), so the writes are plain ones. The files are
- * compressed concurrently on libuv's thread pool.
+ * compressed concurrently on libuv's thread pool; a file whose gzip saves under 10% (or,
+ * over `PROBE_BYTES`, whose sample does not) gets no sibling and is not tried with brotli.
  */
 export async function writePrecompressed(dir: string): Promise<PrecompressResult> {
   const files = await Promise.all(
@@ -108,14 +118,18 @@ export async function writePrecompressed(dir: string): Promise<PrecompressResult
       const full = path.join(dir, file);
       const data = await readFile(full);
       const row: PrecompressedFile = { file, bytes: data.length };
-      await Promise.all(
-        PRECOMPRESSED.map(async ({ encoding, suffix }) => {
-          const packed = await encode(encoding, data);
-          if (packed.length > data.length * MAX_SIBLING_RATIO) return;
-          await writeFile(full + suffix, packed);
-          row[encoding] = packed.length;
-        }),
-      );
+      if (data.length > PROBE_BYTES) {
+        const from = Math.floor((data.length - PROBE_BYTES) / 2);
+        const probe = await gzip(data.subarray(from, from + PROBE_BYTES), { level: 1 });
+        if (probe.length > PROBE_BYTES * MAX_SIBLING_RATIO) return row;
+      }
+      // Gzip first: it is fast, and what it cannot shrink (float weights) brotli barely does.
+      for (const encoding of ['gzip', 'br'] as const) {
+        const packed = await encode(encoding, data);
+        if (packed.length > data.length * MAX_SIBLING_RATIO) break;
+        await writeFile(full + SUFFIX[encoding], packed);
+        row[encoding] = packed.length;
+      }
       return row;
     }),
   );

@@ -32,7 +32,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors.js';
-import { PRECOMPRESSED } from './compress.js';
+import { PREFERENCE, SUFFIX, type Encoding } from './compress.js';
 
 /** Content types by extension (anything else is application/octet-stream). */
 const TYPES: Record<string, string> = {
@@ -124,9 +124,9 @@ async function openInside(file: string, realBase: string): Promise<OpenFile | un
 
 /**
  * The precompressed encodings `Accept-Encoding` takes, best first (by q, then in the order
- * of `PRECOMPRESSED`): a coding listed with q > 0, or not listed under `*` with q > 0.
+ * of `PREFERENCE`): a coding listed with q > 0, or not listed under `*` with q > 0.
  */
-export function acceptedEncodings(header: string | undefined): ('br' | 'gzip')[] {
+export function acceptedEncodings(header: string | undefined): Encoding[] {
   const q = new Map<string, number>();
   for (const part of (header ?? '').split(',')) {
     const [coding, ...params] = part.split(';').map((x) => x.trim().toLowerCase());
@@ -136,9 +136,7 @@ export function acceptedEncodings(header: string | undefined): ('br' | 'gzip')[]
     q.set(coding, Number.isFinite(value) ? value : 0);
   }
   const weight = (coding: string) => q.get(coding) ?? q.get('*') ?? 0;
-  return PRECOMPRESSED.map((p) => p.encoding)
-    .filter((e) => weight(e) > 0)
-    .sort((a, b) => weight(b) - weight(a));
+  return PREFERENCE.filter((e) => weight(e) > 0).sort((a, b) => weight(b) - weight(a));
 }
 
 /** A strong validator of a file's bytes: its size and modification time. */
@@ -202,10 +200,9 @@ export async function serveStatic(options: ServeOptions): Promise<StaticServer> 
     if (!original) return notFound(res);
 
     let served = original;
-    let encoding: 'br' | 'gzip' | undefined;
+    let encoding: Encoding | undefined;
     for (const candidate of acceptedEncodings(req.headers['accept-encoding'])) {
-      const suffix = PRECOMPRESSED.find((p) => p.encoding === candidate)!.suffix;
-      const sibling = await openInside(file + suffix, realBase);
+      const sibling = await openInside(file + SUFFIX[candidate], realBase);
       if (sibling && sibling.info.mtimeMs >= original.info.mtimeMs) {
         await original.handle.close();
         served = sibling;

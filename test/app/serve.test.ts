@@ -13,7 +13,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
-import { writePrecompressed } from '../../src/app/compress.js';
+import { PROBE_BYTES, writePrecompressed } from '../../src/app/compress.js';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { saveModel } from '../../src/io/model_files.js';
 import { buildModel } from '../../src/models/build.js';
@@ -211,6 +211,9 @@ describe('precompressed siblings', () => {
     await writeFile(path.join(dir, 'app.js'), script);
     await writeFile(path.join(dir, 'model', 'model.json'), JSON.stringify({ a: script }));
     await writeFile(path.join(dir, 'model', 'weights.bin'), randomBytes(4096));
+    // Over PROBE_BYTES: tried on a sample first.
+    await writeFile(path.join(dir, 'model', 'large.bin'), randomBytes(PROBE_BYTES * 1.5));
+    await writeFile(path.join(dir, 'model', 'large.wasm'), script.repeat(200));
     await writeFile(path.join(dir, 'picture.png'), script);
     const result = await writePrecompressed(dir);
     assert.deepEqual((await readdir(dir)).sort(), [
@@ -222,11 +225,20 @@ describe('precompressed siblings', () => {
     ]);
     // Random bytes do not compress: no sibling.
     assert.deepEqual((await readdir(path.join(dir, 'model'))).sort(), [
+      'large.bin',
+      'large.wasm',
+      'large.wasm.br',
+      'large.wasm.gz',
       'model.json',
       'model.json.br',
       'model.json.gz',
       'weights.bin',
     ]);
+    const large = await readFile(path.join(dir, 'model', 'large.wasm'));
+    assert.deepEqual(
+      zlib.gunzipSync(await readFile(path.join(dir, 'model', 'large.wasm.gz'))),
+      large,
+    );
     const js = await readFile(path.join(dir, 'app.js'));
     assert.deepEqual(zlib.gunzipSync(await readFile(path.join(dir, 'app.js.gz'))), js);
     assert.deepEqual(zlib.brotliDecompressSync(await readFile(path.join(dir, 'app.js.br'))), js);
@@ -235,7 +247,12 @@ describe('precompressed siblings', () => {
     assert.ok(row.br! < row.bytes / 4 && row.gzip! < row.bytes / 4, JSON.stringify(row));
     assert.deepEqual(
       result.files.map((f) => f.file).sort(),
-      ['app.js', path.join('model', 'model.json'), path.join('model', 'weights.bin')].sort(),
+      [
+        'app.js',
+        ...['large.bin', 'large.wasm', 'model.json', 'weights.bin'].map((f) =>
+          path.join('model', f),
+        ),
+      ].sort(),
     );
   });
 
