@@ -108,7 +108,9 @@ async function openInside(file: string, realBase: string): Promise<OpenFile | un
   let handle: FileHandle | undefined;
   try {
     const real = await realpath(file);
-    if (!real.startsWith(realBase + path.sep)) return undefined;
+    if (!real.startsWith(realBase.endsWith(path.sep) ? realBase : realBase + path.sep)) {
+      return undefined;
+    }
     handle = await open(real, OPEN_FLAGS);
     const info = await handle.stat();
     if (info.isFile()) return { handle, info };
@@ -201,37 +203,43 @@ export async function serveStatic(options: ServeOptions): Promise<StaticServer> 
 
     let served = original;
     let encoding: Encoding | undefined;
-    for (const candidate of acceptedEncodings(req.headers['accept-encoding'])) {
-      const sibling = await openInside(file + SUFFIX[candidate], realBase);
-      if (sibling && sibling.info.mtimeMs >= original.info.mtimeMs) {
-        await original.handle.close();
-        served = sibling;
-        encoding = candidate;
-        break;
+    try {
+      for (const candidate of acceptedEncodings(req.headers['accept-encoding'])) {
+        const sibling = await openInside(file + SUFFIX[candidate], realBase);
+        if (sibling && sibling.info.mtimeMs >= original.info.mtimeMs) {
+          await original.handle.close();
+          served = sibling;
+          encoding = candidate;
+          break;
+        }
+        await sibling?.handle.close();
       }
-      await sibling?.handle.close();
-    }
 
-    const etag = etagOf(served.info, encoding);
-    const fileHeaders: Record<string, string | number> = {
-      ...headers,
-      'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-      'Cache-Control': 'no-cache',
-      ETag: etag,
-      'Last-Modified': served.info.mtime.toUTCString(),
-      Vary: 'Accept-Encoding',
-      ...(encoding ? { 'Content-Encoding': encoding } : {}),
-    };
-    if (notModified(req, etag, served.info)) {
-      await served.handle.close();
-      res.writeHead(304, fileHeaders).end();
-      return;
-    }
-    res.writeHead(200, { ...fileHeaders, 'Content-Length': served.info.size });
-    if (req.method === 'HEAD') {
-      await served.handle.close();
-      res.end();
-      return;
+      const etag = etagOf(served.info, encoding);
+      const fileHeaders: Record<string, string | number> = {
+        ...headers,
+        'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+        'Cache-Control': 'no-cache',
+        ETag: etag,
+        'Last-Modified': served.info.mtime.toUTCString(),
+        Vary: 'Accept-Encoding',
+        ...(encoding ? { 'Content-Encoding': encoding } : {}),
+      };
+      if (notModified(req, etag, served.info)) {
+        await served.handle.close();
+        res.writeHead(304, fileHeaders).end();
+        return;
+      }
+      res.writeHead(200, { ...fileHeaders, 'Content-Length': served.info.size });
+      if (req.method === 'HEAD') {
+        await served.handle.close();
+        res.end();
+        return;
+      }
+    } catch (err) {
+      // The open file (the original or its sibling) is not left to the garbage collector.
+      await served.handle.close().catch(() => undefined);
+      throw err;
     }
     // The read stream closes the file when it ends or is destroyed; pipeline destroys it when
     // the response fails or the client goes away.
