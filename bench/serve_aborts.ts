@@ -6,9 +6,11 @@
  * with fewer downloads); Linux only; every connection goes to 127.0.0.1.
  *
  *   npm run build && node dist/bench/serve_aborts.js [--downloads N] [--limit N]
- *       [--main PATH] [--json]
+ *       [--cut early|end] [--main PATH] [--json]
  *
- * `--downloads` 1000, `--limit` (ulimit -n of the server) 256; `--main` another build's
+ * `--downloads` 1000, `--limit` (ulimit -n of the server) 256; `--cut end`: downloads of the
+ * page's script (1.5 MB) cut as their last byte arrives, before the server closes its side
+ * (default `early`: the wasm binary, after the first chunk); `--main` another build's
  * dist/src/cli/main.js, to measure it. Downloads run one after another; after 5 failures in a
  * row (a server out of descriptors) the rest are skipped.
  */
@@ -36,6 +38,9 @@ async function main(): Promise<void> {
   const downloads = Number(flag('--downloads', '1000'));
   const limit = Number(flag('--limit', '256'));
   const main = path.resolve(flag('--main', MAIN));
+  const cut = flag('--cut', 'early');
+  if (cut !== 'early' && cut !== 'end') throw new Error(`--cut ${cut}: expected early or end`);
+  const file = cut === 'early' ? LARGE_FILE : '/app.js';
   await initBackend({ backend: 'cpu' });
   const root = await mkdtemp(path.join(os.tmpdir(), 'ftunet-serve-bench-'));
   try {
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
       let attempted = 0;
       const t0 = performance.now();
       for (; attempted < downloads && failedInARow < 5; attempted++) {
-        const r = await rawDownload(served.url, LARGE_FILE, 'early', 5_000);
+        const r = await rawDownload(served.url, file, cut, 5_000);
         if (r.ok && r.status === 200) {
           answered++;
           failedInARow = 0;
@@ -68,6 +73,8 @@ async function main(): Promise<void> {
       const report = {
         main,
         limit,
+        cut,
+        file,
         downloads,
         attempted,
         answered,
@@ -82,7 +89,7 @@ async function main(): Promise<void> {
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {
         process.stdout.write(
-          `ulimit -n ${limit}: ${answered} of ${attempted} cut-off downloads of ${LARGE_FILE} ` +
+          `ulimit -n ${limit}: ${answered} of ${attempted} downloads of ${file} cut ${cut === 'early' ? 'after their first chunk' : 'at their last byte'} ` +
             `answered in ${report.seconds} s${firstFailure ? ` (first failure: ${firstFailure})` : ''}\n` +
             `open descriptors: ${before} before, ${duringPeak} right after, ${after} after settling\n` +
             `next request (/index.html): ${report.nextRequest}\n`,
