@@ -21,6 +21,7 @@ import {
   type OutputFolderKind,
 } from '../io/output_folder.js';
 import { APP_BUILD_DIR, APP_MARKER, APP_MODEL_DIR, APP_SCRIPT } from './assets.js';
+import { writePrecompressed } from './compress.js';
 
 export interface WriteAppOptions {
   /** A model folder or a run folder (its best model), as `predict --model`. */
@@ -81,7 +82,7 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
       APP_FOLDER,
       async (dir) => {
         await cp(APP_BUILD_DIR, dir, { recursive: true });
-        return exportModel({
+        const exported = await exportModel({
           model: options.model,
           out: path.join(dir, APP_MODEL_DIR),
           format: 'tfjs',
@@ -90,6 +91,10 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
             ? { producerVersion: options.producerVersion }
             : {}),
         });
+        // .br/.gz siblings for servers that send them (compress.ts); listed in the marker as
+        // the app's own files.
+        await writePrecompressed(dir);
+        return exported;
       },
       // The network's name; no local path (the folder is published).
       (exported) => ({ model: exported.model }),
