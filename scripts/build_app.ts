@@ -1,8 +1,9 @@
 /**
  * Builds the web app of `ftunet app` into dist/app/ (run by `npm run build` after tsc):
  * src/webapp/main.ts bundled for browsers by esbuild into app.js, the page's static files
- * copied, and the engines' wasm binaries copied into wasm/. The folder is built beside and
- * renamed into place, so a failed build leaves the previous one.
+ * copied, the engines' wasm binaries copied into wasm/, and the `.br`/`.gz` siblings of all of
+ * them written (src/app/compress.ts) once here rather than at every `ftunet app`. The folder is
+ * built beside and renamed into place, so a failed build leaves the previous one.
  */
 import { build, type BuildOptions } from 'esbuild';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import {
   APP_WASM_FILES,
   packageFile,
 } from '../src/app/assets.js';
+import { writePrecompressed } from '../src/app/compress.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEBAPP = path.join(ROOT, 'src', 'webapp');
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
   for (const [pkg, file] of APP_WASM_FILES) {
     await copyFile(packageFile(pkg, file), path.join(tmp, APP_WASM_DIR, path.basename(file)));
   }
+  await writePrecompressed(tmp);
   await rm(out, { recursive: true, force: true });
   await rename(tmp, out);
 }

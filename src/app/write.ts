@@ -81,7 +81,9 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
       claim,
       APP_FOLDER,
       async (dir) => {
-        await cp(APP_BUILD_DIR, dir, { recursive: true });
+        // The page's files come with their .br/.gz siblings (made by npm run build); the times
+        // are kept so that each sibling stays as new as its file (serve.ts uses no older one).
+        await cp(APP_BUILD_DIR, dir, { recursive: true, preserveTimestamps: true });
         const exported = await exportModel({
           model: options.model,
           out: path.join(dir, APP_MODEL_DIR),
@@ -91,9 +93,9 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
             ? { producerVersion: options.producerVersion }
             : {}),
         });
-        // .br/.gz siblings for servers that send them (compress.ts); listed in the marker as
-        // the app's own files.
-        await writePrecompressed(dir);
+        // The model's .br/.gz siblings for servers that send them (compress.ts); listed in the
+        // marker as the app's own files.
+        await writePrecompressed(path.join(dir, APP_MODEL_DIR));
         return exported;
       },
       // The network's name; no local path (the folder is published).
