@@ -29,7 +29,7 @@ import { findCheckpoint } from '../run/checkpoint.js';
 import { resume, train, type TrainRunCallbacks } from '../run/train.js';
 import { RUN_CONFIG_FILE, RUN_EVAL_DIR } from '../run/config.js';
 import type { EpochLog, StepProgress } from '../train/trainer.js';
-import { claimLock, DEFAULT_LOCK_TIMEOUT_MS, type FoundLock, type UnitLock } from './lock.js';
+import { claimLock, DEFAULT_LOCK_TIMEOUT_MS, type FoundLock, type UnitLock } from '../io/lock.js';
 import type { AblationSettingsInput } from './settings.js';
 import { openStudy, unitDir, unitLockFile, type AblationStudy } from './study.js';
 import {
@@ -346,7 +346,10 @@ async function trainUnit(
     case 'evaluate':
       return;
     case 'resume':
-      await resume(dir, options.backend, trainCallbacks, workersOf(options));
+      await resume(dir, options.backend, trainCallbacks, {
+        ...workersOf(options),
+        ...lockTimeoutOf(options),
+      });
       return;
     case 'restart':
     case 'train': {
@@ -386,6 +389,7 @@ async function trainUnit(
           ...(s.syntheticCount !== null ? { syntheticCount: s.syntheticCount } : {}),
           backend: options.backend,
           packageInfo: options.packageInfo,
+          ...lockTimeoutOf(options),
         },
         trainCallbacks,
       );
@@ -402,4 +406,13 @@ async function trainUnit(
 
 function workersOf(options: { workers?: number }): { workers?: number } {
   return options.workers !== undefined ? { workers: options.workers } : {};
+}
+
+/**
+ * The unit's run folder has its own lock (`train.lock`, taken by `train` and `resume` under the
+ * unit's lock): it goes stale after the study's timeout too, so that a unit taken over from a
+ * process that died on another machine is not refused by that process's run lock.
+ */
+function lockTimeoutOf(options: { lockTimeoutMs?: number }): { lockTimeoutMs?: number } {
+  return options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {};
 }

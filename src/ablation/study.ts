@@ -24,7 +24,7 @@ import { ensureSyntheticDataset } from '../run/data.js';
 import { DataError, UserError } from '../errors.js';
 import { writeFileAtomic, pathExists } from '../io/atomic.js';
 import { datasetLayout } from '../data/presets.js';
-import { claimLock, describeLock, type FoundLock } from './lock.js';
+import { claimLock, describeLock, type FoundLock } from '../io/lock.js';
 import {
   checkAblationSettings,
   resolveAblationSettings,
@@ -242,17 +242,64 @@ function checkSplit(
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Checks that `count` items make a k-fold split of `settings` in which every fold has test and
+ * training images. Else a `UserError` naming the first fold short of them and the least count
+ * that is enough. Pure.
+ */
+export function checkFoldsFit(
+  count: number,
+  settings: Pick<AblationSettings, 'folds' | 'seed' | 'valFraction'>,
+): void {
+  const { folds: k, seed, valFraction } = settings;
+  const problem = (n: number): string | undefined => {
+    if (n < k) return `fold ${n} would have no test images`;
+    // How many items each part gets depends on the count alone, not on the names.
+    const names = Array.from({ length: n }, (_, i) => String(i));
+    const f = kFoldSplit(names, { k, seed, valFraction }).folds.findIndex(
+      (fold) => fold.train.length === 0,
+    );
+    return f < 0 ? undefined : `fold ${f} would have no training images`;
+  };
+  const why = problem(count);
+  if (why === undefined) return;
+  let least = count + 1;
+  while (problem(least) !== undefined) least++;
+  throw new UserError(
+    `${SETTING_FLAGS.folds} ${k}: ${count} item(s) are too few: ${why} ` +
+      `(${SETTING_FLAGS.valFraction} ${valFraction}); give at least ${least} items or fewer folds`,
+  );
+}
+
+/**
+ * For a folder that holds no study yet: checks that the data set has enough items for the
+ * folds, before anything is written (a synthetic data set by its count, a data folder by its
+ * listing). A study that exists is checked under its lock (`makeOrCheck`).
+ */
+async function checkNewStudyFits(dir: string, input: AblationSettingsInput): Promise<void> {
+  if (await pathExists(path.join(dir, STUDY_FILE))) return;
+  const settings = resolveAblationSettings(input, path.join(dir, 'data'));
+  const synthetic =
+    syntheticKindOf(settings.dataset) !== undefined && settings.syntheticCount !== null;
+  const count = synthetic
+    ? (settings.syntheticCount as number)
+    : (await listDatasetPairs(datasetLayout(settings.dataset), settings.data, settings.maskSuffix))
+        .pairs.length;
+  checkFoldsFit(count, settings);
+}
+
+/**
  * Opens a study, making it when DIR has none: checks or resolves the settings, writes the
  * synthetic data set if needed, makes (or checks) the shared split and writes study.json.
  * Waits while another process holds the study lock.
  */
 export async function openStudy(options: OpenStudyOptions): Promise<AblationStudy> {
   const dir = path.resolve(options.dir);
-  await mkdir(dir, { recursive: true });
   const input: AblationSettingsInput = {
     ...options.settings,
     ...(options.settings.data !== undefined ? { data: path.resolve(options.settings.data) } : {}),
   };
+  await checkNewStudyFits(dir, input);
+  await mkdir(dir, { recursive: true });
   const lockFile = path.join(dir, STUDY_LOCK_FILE);
   let waitingFor: FoundLock | undefined;
   for (;;) {
@@ -316,12 +363,7 @@ async function makeOrCheck(
   if (existing !== undefined && (await pathExists(splitFile))) {
     checkSplit(await loadSplit(splitFile), names, settings, splitFile);
   } else {
-    if (names.length < settings.folds) {
-      throw new UserError(
-        `${SETTING_FLAGS.folds} ${settings.folds}: the data set in ${settings.data} has only ` +
-          `${names.length} item(s)`,
-      );
-    }
+    checkFoldsFit(names.length, settings);
     const split = kFoldSplit(names, {
       k: settings.folds,
       seed: settings.seed,

@@ -12,6 +12,7 @@
 import { InvalidArgumentError } from 'commander';
 import { UserError } from '../errors.js';
 import { WEIGHTINGS, type Weighting } from '../train/objective.js';
+import { MAX_WORKERS } from '../parallel/pool.js';
 
 /** Throws commander's error for a bad value: `what` ends the line after "... is invalid." */
 function invalid(what: string): never {
@@ -92,9 +93,6 @@ export function parseWeights(text: string): Weighting | number[] {
   }
   return parts;
 }
-
-/** The most data-parallel workers accepted (a sanity bound against typos). */
-export const MAX_WORKERS = 256;
 
 /** `--workers`: an integer from 1 to 256. */
 export const parseWorkers = integer(1, MAX_WORKERS);

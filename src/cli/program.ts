@@ -2,11 +2,13 @@
  * The `ftunet` command line: a thin shell over the library. Each command lives in
  * `src/cli/commands/<name>.ts` and exports `register(program)`.
  *
- * Exit codes: 0 success, 2 a user error (bad flag, bad input; one line on stderr),
+ * Exit codes: 0 success, 2 a user error (bad flag, bad input, a file system that refuses a
+ * write (src/io/fs_errors.ts); one line on stderr),
  * 1 a bug (stack trace), 130 (Ctrl-C) or 143 (SIGTERM) training interrupted (see interrupt.ts).
  */
 import { Command, CommanderError } from 'commander';
 import { InterruptedError, UserError } from '../errors.js';
+import { describeFileSystemError } from '../io/fs_errors.js';
 import { interrupts } from './interrupt.js';
 import { packageVersion } from './version.js';
 import * as summary from './commands/summary.js';
@@ -83,6 +85,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof UserError) {
       process.stderr.write(`ftunet: ${err.message}\n`);
+      return 2;
+    }
+    // A read-only file system, permissions, a full disk: the machine's condition, not a bug.
+    const condition = await describeFileSystemError(err);
+    if (condition !== undefined) {
+      process.stderr.write(`ftunet: ${condition}\n`);
       return 2;
     }
     process.stderr.write(`ftunet: internal error (a bug, please report it)\n`);

@@ -28,7 +28,7 @@ import {
   type TrainRunOptions,
   type TrainRunResult,
 } from '../run/train.js';
-import { RUN_CONFIG_FILE, RUN_FORMAT } from '../run/config.js';
+import { RUN_CONFIG_FILE, RUN_FORMAT, RUN_LOCK_FILE } from '../run/config.js';
 import { inferenceEngineFactory } from '../export/onnx_engine.js';
 
 /** The quick configuration (see the file's doc comment). */
@@ -90,6 +90,8 @@ const RUN_ENTRIES: ReadonlySet<string> = new Set([
   'eval',
   'report.html',
   'report',
+  // The lock of a quick start killed while training (see run/train.ts).
+  RUN_LOCK_FILE,
 ]);
 
 /** The folder of synthetic data, kept and reused (the synth writer guards it). */

@@ -250,6 +250,16 @@ export async function loadModel(dir: string): Promise<tfl.LayersModel> {
       const why = err.message.split('\n')[0].replace(/(\.)\s.*$/, '$1');
       throw new DamagedFileError(join(dir, MODEL_JSON), `tfjs-layers cannot build it: ${why}`);
     }
+    const mismatch =
+      err instanceof Error ? /^Shape mismatch: (\[.*?\]) vs\. (\[.*?\])/.exec(err.message) : null;
+    if (mismatch !== null) {
+      // tfjs names the layer's shape, then the weight file's (an edited input shape).
+      throw new DamagedFileError(
+        join(dir, MODEL_JSON),
+        `its weights do not fit the layers it describes (a weight of shape ${mismatch[2]} ` +
+          `where the layers take ${mismatch[1]})`,
+      );
+    }
     throw err;
   }
 }

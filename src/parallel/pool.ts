@@ -73,10 +73,13 @@ export function defaultWorkers(backend: string): number {
   return backend === 'tensorflow' ? 1 : os.availableParallelism();
 }
 
+/** The most data-parallel workers accepted (a sanity bound against typos). */
+export const MAX_WORKERS = 256;
+
 /** Checks a `--workers` value for the backend. */
 export function checkWorkers(workers: number, backend: string): void {
-  if (!(Number.isInteger(workers) && workers >= 1)) {
-    throw new UserError(`--workers must be a positive integer, got ${workers}`);
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) {
+    throw new UserError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got ${workers}`);
   }
   if (workers > 1 && backend === 'tensorflow') {
     throw new UserError(

@@ -17,6 +17,7 @@ import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { DATASET_SOURCE_KINDS } from '../data/presets.js';
 import { DEFAULT_BN_MOMENTUM, MODEL_NAMES, type ModelName } from '../models/options.js';
+import { MAX_WORKERS } from '../parallel/pool.js';
 import {
   LOSS_NAMES,
   OBJECTIVE_SCOPES,
@@ -48,6 +49,8 @@ export const RUN_BEST_DIR = 'best';
 export const RUN_EVAL_DIR = 'eval';
 export const RUN_SPLIT_FILE = 'split.json';
 export const RUN_CHECKPOINT_DIR = 'checkpoint';
+/** Held by the process that trains the run (`train`, `train --resume`; see src/io/lock.ts). */
+export const RUN_LOCK_FILE = 'train.lock';
 
 /** How the network of a run was built. */
 export interface RunModelConfig {
@@ -254,6 +257,8 @@ export interface RunPaths {
   best: string;
   eval: string;
   checkpoint: string;
+  /** The lock of the process training the run. */
+  lock: string;
 }
 
 /**
@@ -267,6 +272,7 @@ export function runPaths(runDir: string, config?: Pick<RunConfig, 'split'>): Run
     best: path.join(runDir, RUN_BEST_DIR),
     eval: path.join(runDir, RUN_EVAL_DIR),
     checkpoint: path.join(runDir, RUN_CHECKPOINT_DIR),
+    lock: path.join(runDir, RUN_LOCK_FILE),
   };
 }
 
@@ -330,7 +336,9 @@ export function parseTrainRunConfig(config: RunConfig, source: string): TrainRun
   }
   // Runs from before data-parallel workers record none: they ran in the main thread.
   const workers = config.workers ?? 1;
-  if (!isPositiveInt(workers)) fail('workers', 'a positive integer', config.workers);
+  if (!isPositiveInt(workers) || workers > MAX_WORKERS) {
+    fail('workers', `an integer from 1 to ${MAX_WORKERS}`, config.workers);
+  }
   const seed = config.seed ?? 0;
   // Runs from before the exact batch objective record none: they trained per pass.
   const objectiveScope = config.objectiveScope ?? 'pass';

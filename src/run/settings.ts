@@ -119,6 +119,12 @@ export interface TrainRunOptions {
    * memory, not a training setting: not recorded). Default: `DEFAULT_MAX_PIXELS`.
    */
   maxPixels?: number;
+  /**
+   * The run folder's lock (`train.lock`, held while training) is stale when not refreshed for
+   * this long, in ms (not a training setting: not recorded). Default `DEFAULT_LOCK_TIMEOUT_MS`
+   * (3 hours); an ablation study passes its own `--lock-timeout`.
+   */
+  lockTimeoutMs?: number;
   /** The backend that runs (recorded in config.json). */
   backend: string;
   packageInfo: { name: string; version: string };

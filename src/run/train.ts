@@ -4,10 +4,12 @@
  * a new run's defaults), the epoch log (`log.ts`), checkpoints (`checkpoint.ts`), the data set
  * and split (`data.ts`). This module orders them: the config and split are written before the
  * first epoch, and after each epoch the best model, then the logs, then the checkpoint, so a
- * process killed at any moment leaves a run that resumes bit-identically. Node-only.
+ * process killed at any moment leaves a run that resumes bit-identically. While it trains, a
+ * process holds the run's lock (`train.lock`, see src/io/lock.ts), so that two processes never
+ * train one run at once. Node-only.
  */
 import { computeInputStatistics, INPUT_STATISTICS_KEY } from '../data/input_statistics.js';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DiskFullError, UserError } from '../errors.js';
@@ -16,6 +18,7 @@ import { loadSplit, saveSplit } from '../data/split_file.js';
 import { holdoutSplit, kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
 import { pathExists, sweepStaleTemporaries, writeFileAtomic } from '../io/atomic.js';
 import { faultPoint } from '../io/faults.js';
+import { claimLock, DEFAULT_LOCK_TIMEOUT_MS, describeLock } from '../io/lock.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
@@ -34,6 +37,7 @@ import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js'
 import { readTrainRunConfig, runPaths, type TrainRunConfig } from './config.js';
 import { loadRunDataset, loadRunFold, type RunDataOptions } from './data.js';
 import { readResumeLogs, writeEpochLogs } from './log.js';
+import { describeModelMismatch } from './model_match.js';
 import { positiveInt, resolveTrainSettings, type TrainRunOptions } from './settings.js';
 import { MODEL_SUPERVISION } from '../models/supervision.js';
 
@@ -83,6 +87,48 @@ async function sweepRunFolder(out: string): Promise<void> {
   for (const dir of [out, paths.best, paths.eval]) await sweepStaleTemporaries(dir);
 }
 
+/** A run's lock, held while the run is trained; `release` also stops its refreshes. */
+interface RunLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Claims the lock of the run folder `out` (which must exist) for this process, taking over a
+ * stale one (with a warning), and refreshes it while held. A `UserError` naming the holder
+ * (host, pid, since when) when another process holds it.
+ */
+async function lockRun(
+  out: string,
+  callbacks: TrainRunCallbacks,
+  timeoutMs = DEFAULT_LOCK_TIMEOUT_MS,
+): Promise<RunLock> {
+  const file = runPaths(out).lock;
+  const claim = await claimLock(file, { timeoutMs });
+  if (!claim.claimed) {
+    throw new UserError(
+      `${out} is being trained by another process: ${describeLock(claim.heldBy)}; wait for ` +
+        'it to finish or stop it',
+    );
+  }
+  if (claim.tookOver !== undefined) {
+    callbacks.onWarning?.(`took over the stale lock ${file}: ${claim.tookOver.reason}`);
+  }
+  const lock = claim.lock;
+  // Refreshed by a timer, not per step: a long step or data load must not let it go stale.
+  const timer = setInterval(
+    () => void lock.touch().catch(() => undefined),
+    Math.min(60_000, timeoutMs / 4),
+  );
+  timer.unref();
+  return {
+    release: async () => {
+      clearInterval(timer);
+      // A lock that cannot be removed goes stale: its process is gone.
+      await lock.release().catch(() => undefined);
+    },
+  };
+}
+
 /** The network of a run as `train` builds it before the first epoch (weights from the seed). */
 function buildRunModel(config: Pick<TrainRunConfig, 'model' | 'seed'>): tfl.LayersModel {
   return buildModel(config.model.name, {
@@ -99,15 +145,29 @@ export async function train(
   callbacks: TrainRunCallbacks = {},
 ): Promise<TrainRunResult> {
   const out = path.resolve(options.out);
-  if (await pathExists(runPaths(out).config)) {
-    throw new UserError(
-      `${out} already holds a run: continue it with --resume ${options.out}, or choose another --out`,
-    );
-  }
+  const holdsRun = async () => {
+    if (await pathExists(runPaths(out).config)) {
+      throw new UserError(
+        `${out} already holds a run: continue it with --resume ${options.out}, or choose another --out`,
+      );
+    }
+  };
+  await holdsRun();
   const settings = resolveTrainSettings(options, out);
   const workers = resolveWorkers(options.workers, options.backend);
-  const model = buildRunModel(settings);
+  const created = !(await pathExists(out));
+  await mkdir(out, { recursive: true });
+  let lock: RunLock;
   try {
+    lock = await lockRun(out, callbacks, options.lockTimeoutMs);
+  } catch (err) {
+    if (created) await rmdir(out).catch(() => undefined);
+    throw err;
+  }
+  let model: tfl.LayersModel | undefined;
+  try {
+    await holdsRun(); // Another process may have started it before we held the lock.
+    model = buildRunModel(settings);
     const mb = options.microBatch ?? DEFAULT_MICRO_BATCH;
     const microBatch =
       mb === 'auto'
@@ -147,7 +207,10 @@ export async function train(
     faultPoint('run:config-written');
     return await runTrainer({ out, config, model, dataset, fold, logs: [], callbacks });
   } finally {
-    model.dispose();
+    model?.dispose();
+    await lock.release();
+    // A run that failed before writing anything leaves no folder behind.
+    if (created) await rmdir(out).catch(() => undefined);
   }
 }
 
@@ -167,12 +230,16 @@ export interface ResumeOptions {
   epochs?: number;
   /** See `TrainRunOptions.maxPixels`. */
   maxPixels?: number;
+  /** See `TrainRunOptions.lockTimeoutMs`. */
+  lockTimeoutMs?: number;
 }
 
 /**
  * Continues the run in `runDir` from its last finished epoch, or, when no epoch had finished
  * (a run killed, stopped by a full disk or diverged during its first epoch), starts it again
- * from the beginning with its recorded config.
+ * from the beginning with its recorded config. The checkpoint must hold the network that
+ * config.json describes. A run that stopped early is finished: nothing is trained, whatever
+ * `options.epochs` says.
  */
 export async function resume(
   runDir: string,
@@ -181,6 +248,23 @@ export async function resume(
   options: ResumeOptions = {},
 ): Promise<TrainRunResult> {
   const out = path.resolve(runDir);
+  // A folder that holds no run is refused before a lock file is made in it.
+  await readTrainRunConfig(out);
+  const lock = await lockRun(out, callbacks, options.lockTimeoutMs);
+  try {
+    return await resumeLocked(out, backend, callbacks, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** `resume` under the run's lock. */
+async function resumeLocked(
+  out: string,
+  backend: string,
+  callbacks: TrainRunCallbacks,
+  options: ResumeOptions,
+): Promise<TrainRunResult> {
   const paths = runPaths(out);
   const saved = await readTrainRunConfig(out);
   const config: TrainRunConfig = {
@@ -219,8 +303,20 @@ export async function resume(
     }));
   }
   try {
+    if (folder !== undefined) {
+      const expected = buildRunModel(config);
+      const difference = describeModelMismatch(model, expected);
+      expected.dispose();
+      if (difference !== undefined) {
+        throw new UserError(
+          `${folder} does not hold the network that ${paths.config} describes: ${difference} ` +
+            '(the checkpoint is from another run, or config.json was edited)',
+        );
+      }
+    }
     const done = state?.epoch ?? 0;
-    if (options.epochs !== undefined) {
+    // A run that stopped early is finished: --epochs does not reopen it (said below).
+    if (options.epochs !== undefined && state?.stopped === undefined) {
       const epochs = positiveInt(options.epochs, '--epochs');
       if (epochs < done) {
         throw new UserError(
@@ -249,7 +345,11 @@ export async function resume(
     const logs = await readResumeLogs(out, done, callbacks.onWarning);
     if (config.epochs !== saved.epochs) await writeRunConfig(out, config);
     if (state?.stopped !== undefined) {
-      callbacks.onInfo?.(`${out} is finished: ${describeStop(state.stopped)}; nothing to train`);
+      const note =
+        options.epochs !== undefined ? ' (--epochs cannot extend a run that stopped early)' : '';
+      callbacks.onInfo?.(
+        `${out} is finished: ${describeStop(state.stopped)}; nothing to train${note}`,
+      );
     } else if (done >= config.epochs) {
       callbacks.onInfo?.(
         `${out} has finished all ${config.epochs} epochs: nothing to train (give --epochs N ` +

@@ -12,6 +12,7 @@ import {
   parseReportFormat,
   readUnitResult,
 } from '../../src/ablation/table_files.js';
+import { pathExists } from '../../src/io/atomic.js';
 import { inspectUnit } from '../../src/ablation/run.js';
 import { openStudy, readStudy } from '../../src/ablation/study.js';
 import type { AblationTable } from '../../src/ablation/table.js';
@@ -225,8 +226,13 @@ describe('openStudy', () => {
         settings: { dataset: 'bus', data, folds: 5 },
         packageInfo: PACKAGE,
       }),
-      { message: `--folds 5: the data set in ${data} has only 4 item(s)` },
+      {
+        message:
+          '--folds 5: 4 item(s) are too few: fold 4 would have no test images ' +
+          '(--val-fraction 0.15); give at least 5 items or fewer folds',
+      },
     );
+    assert.equal(await pathExists(path.join(root, 'study-c')), false, 'nothing written');
     const dir = path.join(root, 'study-d');
     await openStudy({ dir, settings: { dataset: 'bus', data, folds: 2 }, packageInfo: PACKAGE });
     await assert.rejects(

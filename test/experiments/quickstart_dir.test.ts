@@ -92,6 +92,17 @@ describe('checkQuickstartDir: what a new quick start removes', () => {
       ['.config.json.tmp-99-0a0b', 'split.json'],
     ],
     [
+      'a quick start killed while training: its run lock is left (issue 20, item 10)',
+      (out) => ({
+        [QUICKSTART_MARKER]: MARKER,
+        'config.json': quickConfig(out),
+        'data/ftunet-synth.json': '{}',
+        'split.json': '{}',
+        'train.lock': '{"host":"h","pid":1,"time":"t","token":"x"}',
+      }),
+      ['config.json', 'split.json', 'train.lock'],
+    ],
+    [
       'a whole earlier quick start',
       (out) => ({
         [QUICKSTART_MARKER]: MARKER,
@@ -295,7 +306,8 @@ describe('a quick start killed at any point is replaced', () => {
   test('killed while writing its synthetic data', async () => {
     const out = fresh('killed-data');
     await killedQuickstart(out, 'data');
-    assert.deepEqual((await readdir(out)).sort(), ['data', QUICKSTART_MARKER]);
+    // The killed process held the run's lock (train.lock) while it wrote the data.
+    assert.deepEqual((await readdir(out)).sort(), ['data', QUICKSTART_MARKER, 'train.lock']);
     assert.ok((await readdir(path.join(out, 'data'))).includes('.ftunet-synth-partial'));
     const r = await quickstart(options(out));
     assert.equal(r.train.logs.length, 1);

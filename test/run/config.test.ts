@@ -122,6 +122,7 @@ describe('readRunConfig', () => {
       best: path.join(dir, 'best'),
       eval: path.join(dir, 'eval'),
       checkpoint: path.join(dir, 'checkpoint'),
+      lock: path.join(dir, 'train.lock'),
     });
     // A split file elsewhere is resolved against the run folder.
     const other = { split: { file: '../splits/s.json', fold: 0 } };

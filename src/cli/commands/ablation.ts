@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { initBackend } from '../../backend/select.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, describeLock, parseDuration } from '../../ablation/lock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, describeLock, parseDuration } from '../../io/lock.js';
 import { ablationReport } from '../../ablation/table_files.js';
 import { describeStudyEnsemble, studyEnsemble } from '../../ablation/ensemble.js';
 import { runAblation, type AblationCallbacks, type UnitOutcome } from '../../ablation/run.js';

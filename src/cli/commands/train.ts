@@ -117,7 +117,8 @@ export function register(program: Command): void {
     .option(
       '--resume <dir>',
       'continue the run in this folder from its last finished epoch (from the start if none ' +
-        'finished), with its recorded settings and worker count',
+        'finished), with its recorded settings and worker count; one process at a time ' +
+        '(RUN_DIR/train.lock)',
     );
   addFlags(command, ['dataset', 'data', 'model', 'loss']);
   addFlags(command, ['epochs'], {

@@ -17,7 +17,7 @@ import {
   parseDuration,
   readLock,
   type FoundLock,
-} from '../../src/ablation/lock.js';
+} from '../../src/io/lock.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 
 const HOUR = 3_600_000;

@@ -1,6 +1,7 @@
 /**
  * Lock files, so that several processes (on one machine or on several sharing a folder) never
- * run the same unit at once.
+ * work on the same thing at once: an ablation study's unit (src/ablation/run.ts), a run folder
+ * being trained (src/run/train.ts).
  *
  * A lock is a small JSON file `{host, pid, time, token}` created with `open(file, 'wx')`
  * (O_CREAT | O_EXCL: exactly one creator succeeds, also on NFS v3 and later). Its holder
@@ -179,7 +180,7 @@ export type ClaimResult =
 /** The tokens of the locks this process holds. */
 const heldTokens = new Set<string>();
 
-/** A lock this process holds. */
+/** A lock this process holds (of an ablation unit, a study or a run folder). */
 export class UnitLock {
   private released = false;
 
