@@ -91,7 +91,7 @@ describe('ftunet report', () => {
       ],
       [
         ['report', bare, '--backend', 'cpu', '--quiet'],
-        `ftunet: run ${bare} has no evaluation to report (evaluate it first: ftunet evaluate ` +
+        `ftunet: run ${bare} has no evaluation to report (evaluate it first: npx ftunet evaluate ` +
           `--run ${bare}): ${path.join(bare, 'eval', 'summary.json')} not found\n`,
       ],
       [['report'], "ftunet report: missing required argument 'run' (see --help)\n"],

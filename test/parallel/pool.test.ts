@@ -58,9 +58,10 @@ describe('shareItems', () => {
     assert.deepEqual(shareItems([], 2), []);
   });
 
-  test('checkWorkers refuses zero, fractions and workers on the tensorflow backend', () => {
-    assert.throws(() => checkWorkers(0, 'wasm'), /positive integer/);
-    assert.throws(() => checkWorkers(1.5, 'cpu'), /positive integer/);
+  test('checkWorkers refuses zero, fractions, too many and workers on the tensorflow backend', () => {
+    assert.throws(() => checkWorkers(0, 'wasm'), /must be an integer from 1 to 256, got 0$/);
+    assert.throws(() => checkWorkers(1.5, 'cpu'), /must be an integer from 1 to 256, got 1.5$/);
+    assert.throws(() => checkWorkers(257, 'cpu'), /must be an integer from 1 to 256, got 257$/);
     assert.throws(() => checkWorkers(2, 'tensorflow'), /uses every core itself/);
     checkWorkers(1, 'tensorflow');
     checkWorkers(3, 'wasm');
