@@ -109,7 +109,7 @@ export async function evaluateModel(
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   const batchSize = options.batchSize ?? DEFAULT_EVAL_BATCH_SIZE;
   const inputSizeMetrics = options.inputSizeMetrics ?? false;
-  checkThreshold(threshold, fn);
+  checkThreshold(threshold);
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new UserError(`${fn}: batchSize must be a positive integer, got ${batchSize}`);
   }

@@ -6,10 +6,12 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { checkAugmentConfig } from '../data/augment.js';
 import { UserError } from '../errors.js';
 import { loadModel, MODEL_JSON } from '../io/model_files.js';
 import { modelMetadata } from '../models/build.js';
 import { isRunFolder, readRunConfig, runPaths, type RunConfig } from '../run/config.js';
+import type { Mirrors } from './ensemble.js';
 
 /** A resolved model folder, and the run it belongs to when it was given as a run folder. */
 export interface ModelSource {
@@ -74,4 +76,39 @@ export async function openModel(from: string | ModelSource): Promise<OpenedModel
   const source = typeof from === 'string' ? await resolveModelSource(from) : from;
   const model = await loadModel(source.modelDir);
   return { ...source, model, name: modelMetadata(model)?.model ?? model.name };
+}
+
+/**
+ * The mirrors a run's model was trained with: the flips of config.json's `augment` (a run
+ * written before augmentation records none: no mirror).
+ */
+export function runMirrors(run: RunConfig, source = 'config.json'): Mirrors {
+  const augment = run.augment as { transforms?: unknown } | undefined;
+  if (augment === undefined) return { horizontal: false, vertical: false };
+  const transforms = checkAugmentConfig(augment.transforms, source);
+  return { horizontal: transforms.flipH.p > 0, vertical: transforms.flipV.p > 0 };
+}
+
+/**
+ * The mirrors the model of `source` was trained with, as far as its run says: a run folder's,
+ * or those of the run that holds the folder (`RUN/best`, or a checkpoint under
+ * `RUN/checkpoint`); undefined for a folder outside a run (an export records its own:
+ * export/read.ts).
+ */
+export async function sourceMirrors(source: ModelSource): Promise<Mirrors | undefined> {
+  if (source.run !== undefined) {
+    return runMirrors(source.run, path.join(source.runDir ?? '', 'config.json'));
+  }
+  for (const up of [1, 2]) {
+    const runDir = path.resolve(source.modelDir, ...Array<string>(up).fill('..'));
+    if (!(await isRunFolder(runDir))) continue;
+    const run = await readRunConfig(runDir);
+    const paths = runPaths(runDir, run);
+    const inside =
+      source.modelDir === paths.best ||
+      path.dirname(source.modelDir) === paths.checkpoint ||
+      source.modelDir === paths.checkpoint;
+    if (inside) return runMirrors(run, paths.config);
+  }
+  return undefined;
 }

@@ -25,7 +25,7 @@ export function probabilityMap16(
 ): Uint16Array {
   const [h, w] = inputSize;
   const [oh, ow] = outSize;
-  checkThreshold(threshold, 'probabilityMap16');
+  checkThreshold(threshold);
   if (probabilities.length !== h * w) {
     throw new UserError(
       `probabilityMap16: a ${h}x${w} map needs ${h * w} values, got ${probabilities.length}`,

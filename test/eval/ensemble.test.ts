@@ -112,7 +112,7 @@ describe('AveragingEngine: ensembles and test-time augmentation', () => {
           { name: 'runs/a', inputShape: [64, 64, 1] },
           { name: 'runs/b', inputShape: [64, 64, 3] },
         ]),
-      /^UserError: ensemble: runs\/a takes 64x64x1 inputs but runs\/b takes 64x64x3; the models of an ensemble must agree on input size and channels$/,
+      /^UserError: runs\/a takes 64x64x1 inputs but runs\/b takes 64x64x3: the models of an ensemble must agree on input size and channels$/,
     );
     checkEnsembleInputs([
       { name: 'a', inputShape: [8, 8, 1] },
