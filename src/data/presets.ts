@@ -123,8 +123,7 @@ export function datasetPreset(kind: DatasetSourceKind): DatasetPreset {
   const preset = (DATASET_PRESETS as Partial<Record<string, DatasetPreset>>)[kind];
   if (preset === undefined) {
     throw new UserError(
-      `datasetPreset: unknown data set '${String(kind)}'; expected one of ` +
-        DATASET_SOURCE_KINDS.join(', '),
+      `unknown data set '${String(kind)}'; expected one of ` + DATASET_SOURCE_KINDS.join(', '),
     );
   }
   return preset;
@@ -166,18 +165,12 @@ export function parseChannels(text: string, flag = '--channels'): 1 | 3 {
 }
 
 /** Checks an input size and channel count given in code. */
-export function checkInputShape(
-  what: string,
-  inputSize: readonly [number, number],
-  channels: number,
-): void {
+export function checkInputShape(inputSize: readonly [number, number], channels: number): void {
   const [h, w] = inputSize;
   if (!(Number.isInteger(h) && Number.isInteger(w) && h >= 1 && w >= 1)) {
-    throw new UserError(
-      `${what}: inputSize must be two positive integers, got [${inputSize.join(', ')}]`,
-    );
+    throw new UserError(`inputSize must be two positive integers, got [${inputSize.join(', ')}]`);
   }
   if (channels !== 1 && channels !== 3) {
-    throw new UserError(`${what}: channels must be 1 or 3, got ${channels}`);
+    throw new UserError(`channels must be 1 or 3, got ${channels}`);
   }
 }

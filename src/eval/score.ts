@@ -53,7 +53,7 @@ export function thresholdProbabilities(
   checkThreshold(threshold);
   if (probabilities.length !== height * width) {
     throw new UserError(
-      `thresholdProbabilities: a ${height}x${width} map needs ${height * width} values, got ` +
+      `a ${height}x${width} probability map needs ${height * width} values, got ` +
         `${probabilities.length}`,
     );
   }
@@ -100,7 +100,7 @@ export function scoreMask(
 ): ImageScore {
   if (prediction.height !== truth.height || prediction.width !== truth.width) {
     throw new UserError(
-      `scoreMask: the prediction is ${prediction.height}x${prediction.width} but the ground ` +
+      `the prediction is ${prediction.height}x${prediction.width} but the ground ` +
         `truth is ${truth.height}x${truth.width}`,
     );
   }
@@ -137,7 +137,7 @@ export function scorePrediction(
   if (options.inputMask !== undefined) {
     if (options.inputMask.length !== small.data.length) {
       throw new UserError(
-        `scorePrediction: the input-size mask has ${options.inputMask.length} values, expected ` +
+        `the input-size mask has ${options.inputMask.length} values, expected ` +
           `${small.data.length} (${inputSize[0]}x${inputSize[1]})`,
       );
     }

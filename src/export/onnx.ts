@@ -316,7 +316,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
   const outputsMode = options.outputs ?? 'final';
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   if (model.inputs.length !== 1) {
-    throw new UserError(`toOnnx: expected a model with one input, got ${model.inputs.length}`);
+    throw new UserError(`ONNX export: expected a model with one input, got ${model.inputs.length}`);
   }
   const allOutputs = model.outputs.map((o) => o.sourceLayer.name);
   let exported: string[];
@@ -327,7 +327,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
     case 'final':
       if (!allOutputs.includes('final')) {
         throw new UserError(
-          `toOnnx: model '${model.name}' has no output named 'final' (outputs: ${allOutputs.join(', ')}); ` +
+          `model '${model.name}' has no output named 'final' (outputs: ${allOutputs.join(', ')}); ` +
             "export with outputs 'all'",
         );
       }
@@ -335,7 +335,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
       break;
     default:
       throw new UserError(
-        `toOnnx: outputs must be one of ${EXPORT_OUTPUTS.join(', ')}, got '${String(outputsMode)}'`,
+        `outputs must be one of ${EXPORT_OUTPUTS.join(', ')}, got '${String(outputsMode)}'`,
       );
   }
 

@@ -87,13 +87,10 @@ export interface ExportResult {
 
 /** Throws a `UserError` for an option out of its allowed values. */
 function checkOptions(options: ExportOptions): Required<Pick<ExportOptions, 'format'>> {
-  const fn = 'exportModel';
   const format = options.format ?? 'tfjs';
   const allowed = <T>(name: string, value: T | undefined, values: readonly T[]): void => {
     if (value !== undefined && !values.includes(value)) {
-      throw new UserError(
-        `${fn}: ${name} must be one of ${values.join(', ')}, got '${String(value)}'`,
-      );
+      throw new UserError(`${name} must be one of ${values.join(', ')}, got '${String(value)}'`);
     }
   };
   allowed('format', format, EXPORT_FORMATS);
@@ -103,7 +100,7 @@ function checkOptions(options: ExportOptions): Required<Pick<ExportOptions, 'for
   if (options.threshold !== undefined) checkThreshold(options.threshold);
   if (format === 'onnx' && (options.quantize ?? 'none') !== 'none') {
     throw new UserError(
-      `${fn}: quantize '${options.quantize}' applies to the tfjs format; ` +
+      `quantize '${options.quantize}' applies to the tfjs format; ` +
         "ONNX exports store float32 weights (quantize 'none')",
     );
   }

@@ -42,7 +42,7 @@ describe('presets and flag parsers', () => {
     }
     assert.throws(() => datasetPreset('ct' as 'bus'), {
       message:
-        "datasetPreset: unknown data set 'ct'; expected one of bus, isic2018, folder, " +
+        "unknown data set 'ct'; expected one of bus, isic2018, folder, " +
         'synthetic-bus, synthetic-isic',
     });
   });
