@@ -102,13 +102,16 @@ export async function sourceMirrors(source: ModelSource): Promise<Mirrors | unde
   for (const up of [1, 2]) {
     const runDir = path.resolve(source.modelDir, ...Array<string>(up).fill('..'));
     if (!(await isRunFolder(runDir))) continue;
-    const run = await readRunConfig(runDir);
-    const paths = runPaths(runDir, run);
-    const inside =
-      source.modelDir === paths.best ||
-      path.dirname(source.modelDir) === paths.checkpoint ||
-      source.modelDir === paths.checkpoint;
-    if (inside) return runMirrors(run, paths.config);
+    try {
+      const run = await readRunConfig(runDir);
+      const paths = runPaths(runDir, run);
+      const inside =
+        source.modelDir === paths.best || path.dirname(source.modelDir) === paths.checkpoint;
+      if (inside) return runMirrors(run, paths.config);
+    } catch (err) {
+      // A run around the folder whose config.json cannot be read says nothing: unknown.
+      if (!(err instanceof UserError)) throw err;
+    }
   }
   return undefined;
 }

@@ -311,7 +311,10 @@ export async function evaluateRun(options: EvaluateRunOptions): Promise<Evaluati
     }
     return await scoreAndWrite({
       ...options,
-      trainedMirrors: options.trainedMirrors ?? runMirrors(config, paths.config),
+      // The mirrors matter to test-time augmentation only (an old config.json is not read for them).
+      ...((options.tta ?? DEFAULT_TTA) !== 'none'
+        ? { trainedMirrors: options.trainedMirrors ?? runMirrors(config, paths.config) }
+        : {}),
       models: [opened.model],
       modelName: opened.name,
       dataset,
@@ -376,10 +379,14 @@ export async function evaluateSavedModel(
     }
     const names = [...new Set(opened.map((o) => o.name))].join(' + ');
     const mirrors: Array<Mirrors | undefined> = [];
-    for (const o of opened) mirrors.push(await sourceMirrors(o));
+    if ((options.tta ?? DEFAULT_TTA) !== 'none' && options.trainedMirrors === undefined) {
+      for (const o of opened) mirrors.push(await sourceMirrors(o));
+    }
+    const trained =
+      options.trainedMirrors ?? (mirrors.length > 0 ? commonMirrors(mirrors) : undefined);
     return await scoreAndWrite({
       ...options,
-      trainedMirrors: options.trainedMirrors ?? commonMirrors(mirrors),
+      ...(trained !== undefined ? { trainedMirrors: trained } : {}),
       models: opened.map((o) => o.model),
       modelName: opened.length > 1 ? `ensemble of ${opened.length} (${names})` : first.name,
       dataset,

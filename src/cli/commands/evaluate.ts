@@ -235,10 +235,14 @@ async function runEvaluate(
   // The folders the flags name are checked before the backend starts (see above).
   const models = flags.model!;
   const source = await resolveModelSource(models[0]);
-  const mirrors: Array<Mirrors | undefined> = [await trainedMirrors(source)];
-  for (const dir of models.slice(1))
-    mirrors.push(await trainedMirrors(await resolveModelSource(dir)));
-  const trained = commonMirrors(mirrors);
+  // The mirrors each model was trained with (its run's, or its export's), for --tta.
+  const members = [source];
+  for (const dir of models.slice(1)) members.push(await resolveModelSource(dir));
+  const mirrors: Array<Mirrors | undefined> = [];
+  if ((flags.tta ?? 'none') !== 'none') {
+    for (const m of members) mirrors.push(await trainedMirrors(m));
+  }
+  const trained = mirrors.length > 0 ? commonMirrors(mirrors) : undefined;
   // An exported folder records the threshold and resizing it was exported with (the first
   // model's, for an ensemble).
   const recorded = (await readExportMetadata(source.modelDir))?.predict;

@@ -134,9 +134,11 @@ export function register(program: Command): void {
         firstSource !== undefined
           ? (await readExportMetadata(firstSource.modelDir))?.predict
           : undefined;
+      // The mirrors each model was trained with, for --tta.
       const mirrors: Array<Mirrors | undefined> = [];
+      const tta = flags.tta ?? DEFAULT_TTA;
       for (const m of members) {
-        if (m.source !== undefined) mirrors.push(await trainedMirrors(m.source));
+        if (m.source !== undefined && tta !== 'none') mirrors.push(await trainedMirrors(m.source));
       }
       await initBackend({
         ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
@@ -184,9 +186,9 @@ export function register(program: Command): void {
           opened?.run?.dataset.interpolation ??
           recorded?.interpolation ??
           onnxFirst?.interpolation;
-        const tta = resolveTta(flags.tta ?? DEFAULT_TTA, commonMirrors(mirrors));
-        if (tta.warning !== undefined) {
-          process.stderr.write(`ftunet predict: warning: ${tta.warning}\n`);
+        const resolved = resolveTta(tta, commonMirrors(mirrors));
+        if (resolved.warning !== undefined) {
+          process.stderr.write(`ftunet predict: warning: ${resolved.warning}\n`);
         }
         const engines: InferenceEngine[] = [];
         for (const p of perMember) {
@@ -198,10 +200,10 @@ export function register(program: Command): void {
           owned.push(e);
           engines.push(e);
         }
-        engine = new AveragingEngine(engines, tta.mode);
+        engine = new AveragingEngine(engines, resolved.mode);
         owned.length = 0;
         if (!flags.quiet) process.stderr.write(`ftunet predict: engine: ${engine.description}\n`);
-        const single = members.length === 1 && tta.mode === 'none';
+        const single = members.length === 1 && resolved.mode === 'none';
         const postprocess = {
           ...(flags.keepLargest ? { keepLargest: true } : {}),
           ...(flags.minSize !== undefined ? { minSize: flags.minSize } : {}),
@@ -240,7 +242,7 @@ export function register(program: Command): void {
               model: dirs[0],
               models: dirs,
               engine: engine.name,
-              tta: tta.mode,
+              tta: resolved.mode,
               threshold,
               interpolation: interpolation ?? DEFAULT_INTERPOLATION,
               postprocess: {
