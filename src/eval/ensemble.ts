@@ -8,10 +8,11 @@
  *   with the vertical mirror;
  * - `flips`: the horizontal, vertical and double mirrors (4 passes per model), as nnU-Net's
  *   mirroring in 2-D;
- * - `auto` (a choice, not a mode): the mirrors the model was trained with, its flip
- *   augmentation (`resolveTta`). A model is not invariant to a mirror it never saw: a BUS model
- *   trained without vertical flips (depth runs down an ultrasound image) loses most of its DSC
- *   to `flips`. A model trained with no flip at all gets no mirror, whatever its data set.
+ * - `auto` (a choice, not a mode): the mirrors that suit the model (`resolveTta`): those of its
+ *   training augmentation and those natural to its data set (its preset's `naturalMirrors`).
+ *   A model is not invariant to a mirror it never saw: the quick start's BUS model scores
+ *   DSC 0.8267 alone, 0.8324 with `hflip` (ultrasound is mirrored left-right) and 0.5986 with
+ *   `flips` (depth runs down an ultrasound image).
  *
  * The mean over models of each model's mean over flips equals the mean over all the passes:
  * every model weighs the same. Browser-safe (tfjs-core only).
@@ -37,9 +38,9 @@ export interface Flip {
 }
 
 /**
- * The mirrors a model was trained to be invariant to: the axes its training augmentation
- * flipped (`flipH`, `flipV` with p > 0). Quarter turns are not counted: they mirror no single
- * axis.
+ * The mirrors that suit a model: the axes its training augmentation flipped (`flipH`, `flipV`
+ * with p > 0) and those its data set's images are seen under anyway (the preset's
+ * `naturalMirrors`). Quarter turns are not counted: they mirror no single axis.
  */
 export type Mirrors = Flip;
 
@@ -72,10 +73,9 @@ export interface ResolvedTta {
 }
 
 /**
- * The mode of `choice` for a model trained with `trained` mirrors (undefined: not recorded).
- * `auto` is the trained mirrors (none when they are not recorded, with a warning); a mode that
- * mirrors an axis the model was not trained with is kept, with a warning. `flag` names the
- * choice in the warnings.
+ * The mode of `choice` for a model that `trained` mirrors suit (undefined: not recorded).
+ * `auto` is those mirrors (none when they are not recorded, with a warning); a mode that
+ * mirrors another axis is kept, with a warning. `flag` names the choice in the warnings.
  */
 export function resolveTta(
   choice: TtaChoice,
@@ -102,9 +102,9 @@ export function resolveTta(
   return {
     mode: choice,
     warning:
-      `${flag} ${choice}: the model was not trained with ${untrained.join(' or ')} flips, so ` +
-      `its masks of mirrored images can be much worse; --tta auto uses the mirrors it was ` +
-      `trained with (${ttaOfMirrors(trained)})`,
+      `${flag} ${choice}: the model was not trained with ${untrained.join(' or ')} flips, nor ` +
+      'does its data set show such mirrors, so its masks of mirrored images can be much worse; ' +
+      `--tta auto uses the mirrors that suit it (${ttaOfMirrors(trained)})`,
   };
 }
 

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { checkAugmentConfig } from '../data/augment.js';
+import { datasetPreset } from '../data/presets.js';
 import { UserError } from '../errors.js';
 import { loadModel, MODEL_JSON } from '../io/model_files.js';
 import { modelMetadata } from '../models/build.js';
@@ -79,18 +80,23 @@ export async function openModel(from: string | ModelSource): Promise<OpenedModel
 }
 
 /**
- * The mirrors a run's model was trained with: the flips of config.json's `augment` (a run
- * written before augmentation records none: no mirror).
+ * The mirrors that suit a run's model: the flips of config.json's `augment` (a run written
+ * before augmentation records none), and those natural to its data set (its preset's
+ * `naturalMirrors`: left-right for ultrasound, any for dermoscopy).
  */
 export function runMirrors(run: RunConfig, source = 'config.json'): Mirrors {
+  const natural = datasetPreset(run.dataset.kind).naturalMirrors;
   const augment = run.augment as { transforms?: unknown } | undefined;
-  if (augment === undefined) return { horizontal: false, vertical: false };
+  if (augment === undefined) return { ...natural };
   const transforms = checkAugmentConfig(augment.transforms, source);
-  return { horizontal: transforms.flipH.p > 0, vertical: transforms.flipV.p > 0 };
+  return {
+    horizontal: natural.horizontal || transforms.flipH.p > 0,
+    vertical: natural.vertical || transforms.flipV.p > 0,
+  };
 }
 
 /**
- * The mirrors the model of `source` was trained with, as far as its run says: a run folder's,
+ * The mirrors that suit the model of `source` (`runMirrors`), as far as its run says: a run folder's,
  * or those of the run that holds the folder (`RUN/best`, or a checkpoint under
  * `RUN/checkpoint`); undefined for a folder outside a run (an export records its own:
  * export/read.ts).

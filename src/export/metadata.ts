@@ -61,9 +61,9 @@ export interface TrainingSummary {
   /** The fold, for a k-fold run. */
   fold?: number;
   /**
-   * The mirrors of the training augmentation (its flips): the test-time augmentation the
-   * model suits, which `--tta auto` uses and outside which `--tta` warns. Exports made before
-   * it record none.
+   * The mirrors that suit the model: its training augmentation's flips and those natural to
+   * its data set (`runMirrors`); `--tta auto` uses them and `--tta` warns outside them.
+   * Exports made before it record none.
    */
   mirrors?: Mirrors;
 }

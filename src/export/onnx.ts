@@ -34,10 +34,10 @@ export const ONNX_IR_VERSION = 7;
 /** The graph input's name (NHWC, float32, values in [0, 1]). */
 export const ONNX_INPUT_NAME = 'input';
 
-/** The metadata_props key of the mirrors the model was trained with. */
-export const ONNX_MIRRORS_KEY = 'ftunet.trained_mirrors';
+/** The metadata_props key of the mirrors that suit the model (`TrainingSummary.mirrors`). */
+export const ONNX_MIRRORS_KEY = 'ftunet.tta_mirrors';
 
-/** Mirrors as `ftunet.trained_mirrors` writes them: 'none', 'horizontal', 'vertical' or both. */
+/** Mirrors as `ftunet.tta_mirrors` writes them: 'none', 'horizontal', 'vertical' or both. */
 export function formatMirrors(mirrors: Mirrors): string {
   const axes = [
     ...(mirrors.horizontal ? ['horizontal'] : []),
@@ -70,7 +70,7 @@ export interface OnnxExportOptions {
   /** The producer version recorded in the model. Default '' (none). */
   producerVersion?: string;
   /**
-   * The mirrors of the training augmentation, recorded as `ftunet.trained_mirrors` (see
+   * The mirrors that suit the model, recorded as `ftunet.tta_mirrors` (see
    * `TrainingSummary.mirrors`). Default: not recorded.
    */
   mirrors?: Mirrors;
@@ -680,7 +680,7 @@ export interface OnnxExportInfo {
   threshold?: number;
   /** The recorded resizing (`ftunet.interpolation`), when there is a valid one. */
   interpolation?: Interpolation;
-  /** The recorded training mirrors (`ftunet.trained_mirrors`), when there are. */
+  /** The recorded mirrors that suit the model (`ftunet.tta_mirrors`), when there are. */
   mirrors?: Mirrors;
 }
 

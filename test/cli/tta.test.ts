@@ -61,8 +61,9 @@ const predict = (...args: string[]) =>
 
 /** The warning of `--tta flips` on a model trained with horizontal flips only. */
 const FLIPS_WARNING =
-  'warning: --tta flips: the model was not trained with vertical flips, so its masks of ' +
-  'mirrored images can be much worse; --tta auto uses the mirrors it was trained with (hflip)';
+  'warning: --tta flips: the model was not trained with vertical flips, nor does its data set ' +
+  'show such mirrors, so its masks of mirrored images can be much worse; --tta auto uses the ' +
+  'mirrors that suit it (hflip)';
 
 describe('--tta and the mirrors a model was trained with', () => {
   test('predict: flips on a BUS run warns in one line; auto uses its horizontal flips', async () => {

@@ -89,8 +89,9 @@ describe('AveragingEngine: ensembles and test-time augmentation', () => {
     }
     assert.equal(
       resolveTta('hflip', none).warning,
-      '--tta hflip: the model was not trained with horizontal flips, so its masks of mirrored ' +
-        'images can be much worse; --tta auto uses the mirrors it was trained with (none)',
+      '--tta hflip: the model was not trained with horizontal flips, nor does its data set show ' +
+        'such mirrors, so its masks of mirrored images can be much worse; --tta auto uses the ' +
+        'mirrors that suit it (none)',
     );
     // An ensemble is trusted on the axes every member was trained with.
     assert.deepEqual(commonMirrors([both, h]), h);

@@ -230,8 +230,8 @@ describe('exportModel from a run folder', () => {
       epochs: 5,
       bestEpoch: 4,
       validationDsc: 4 / 6 + 3 / 100 - 0.05,
-      // The run records no augmentation: trained without mirrors (`--tta auto` uses none).
-      mirrors: { horizontal: false, vertical: false },
+      // No augmentation; ultrasound is mirrored left-right anyway (`--tta auto` uses hflip).
+      mirrors: { horizontal: true, vertical: false },
     });
     // The flag wins over the run's.
     const n = await exportModel({
