@@ -230,7 +230,15 @@ export type { RunConfig } from './run/config.js';
 export { evaluateModel } from './eval/evaluate.js';
 export type { EvaluateModelOptions, ImageEvaluation } from './eval/evaluate.js';
 export { evaluatePredictions, evaluateRun, evaluateSavedModel } from './eval/run.js';
-export { AveragingEngine, TTA_MODES, type TtaMode } from './eval/ensemble.js';
+export {
+  AveragingEngine,
+  TTA_CHOICES,
+  TTA_MODES,
+  resolveTta,
+  type Mirrors,
+  type TtaChoice,
+  type TtaMode,
+} from './eval/ensemble.js';
 export { scoreMask } from './eval/score.js';
 export type {
   EvaluateRunOptions,
@@ -275,9 +283,10 @@ export {
   ONNX_IR_VERSION,
   ONNX_OPSET,
   convTransposePads,
+  readOnnxExportInfo,
   toOnnx,
 } from './export/onnx.js';
-export type { OnnxExportOptions, OnnxModel } from './export/onnx.js';
+export type { OnnxExportInfo, OnnxExportOptions, OnnxModel } from './export/onnx.js';
 export {
   EXPORT_METADATA_KEY,
   EXPORT_OUTPUTS,
@@ -293,11 +302,17 @@ export type {
   TrainingSummary,
 } from './export/metadata.js';
 export { exportedModel, makeExportMetadata } from './export/tfjs.js';
-export { readExportMetadata } from './export/read.js';
+export { readExportMetadata, trainedMirrors } from './export/read.js';
 export { EXPORT_FORMATS, ONNX_FILE, exportModel, trainingSummary } from './export/write.js';
 export type { ExportFormat, ExportOptions, ExportResult } from './export/write.js';
-export { OnnxRuntimeEngine, loadOnnxRuntime, openInferenceEngine } from './export/onnx_engine.js';
-export type { InferenceEngineOptions } from './export/onnx_engine.js';
+export {
+  OnnxRuntimeEngine,
+  loadOnnxRuntime,
+  onnxExportFile,
+  openInferenceEngine,
+  openOnnxExport,
+} from './export/onnx_engine.js';
+export type { InferenceEngineOptions, OpenedOnnxExport } from './export/onnx_engine.js';
 
 // Inference engines
 export { DEFAULT_ENGINE, ENGINE_CHOICES, TfjsEngine } from './eval/engine.js';

@@ -61,7 +61,7 @@ export function listUnits(
   variants: readonly AblationVariantId[] = ABLATION_VARIANT_IDS,
 ): AblationUnit[] {
   if (!(Number.isInteger(folds) && folds >= 1)) {
-    throw new UserError(`listUnits: folds must be a positive integer, got ${folds}`);
+    throw new UserError(`folds must be a positive integer, got ${folds}`);
   }
   const units: AblationUnit[] = [];
   for (const variant of variants) {

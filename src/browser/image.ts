@@ -55,11 +55,11 @@ export function rawImageFrom(source: ImageSource): RawImage {
   const height =
     'naturalHeight' in source && source.naturalHeight > 0 ? source.naturalHeight : source.height;
   if (!(width > 0 && height > 0)) {
-    throw new UserError(`rawImageFrom: the source has no pixels (${width}x${height})`);
+    throw new UserError(`the image has no pixels (${width}x${height})`);
   }
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  if (ctx === null) throw new UserError('rawImageFrom: no 2D canvas context');
+  if (ctx === null) throw new UserError('this browser gives no 2D canvas context');
   ctx.drawImage(source as CanvasImageSource, 0, 0);
   const pixels = ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' });
   return rawImageFrom(pixels);

@@ -176,7 +176,7 @@ export class Segmenter {
 
   /** The mask (0/1) at the image's size: lesion where p > `threshold` (default: recorded). */
   mask(result: Segmentation, threshold = this.threshold): BinaryMask {
-    checkThreshold(threshold, 'Segmenter.mask');
+    checkThreshold(threshold);
     const small = thresholdProbabilities(result.probabilities, result.inputSize, threshold);
     return resizeMask(small, result.imageSize);
   }

@@ -52,7 +52,7 @@ import {
   OPTIMIZER_NAMES,
 } from '../train/optimizer.js';
 import { QUANTIZATIONS } from '../export/metadata.js';
-import { DEFAULT_TTA, TTA_MODES } from '../eval/ensemble.js';
+import { DEFAULT_TTA, TTA_CHOICES } from '../eval/ensemble.js';
 import { parseMinSize } from '../util/components.js';
 import {
   AUGMENT_LEVELS,
@@ -340,8 +340,10 @@ export const FLAGS = {
   tta: choiceFlag(
     '--tta <mode>',
     'test-time augmentation: the mean probability over the image and its mirrors, hflip ' +
-      `(horizontal) or flips (horizontal, vertical and both) (default ${DEFAULT_TTA})`,
-    TTA_MODES,
+      '(horizontal), vflip (vertical), flips (horizontal, vertical and both) or auto (the ' +
+      "mirrors of the model's training augmentation; a mirror it was not trained with warns) " +
+      `(default ${DEFAULT_TTA})`,
+    TTA_CHOICES,
   ),
   keepLargest: flag<boolean>(
     '--keep-largest',

@@ -63,8 +63,31 @@ export function buildProgram(): Command {
     cmd.exitOverride().configureOutput({
       outputError: (str, write) => write(oneLine(str, `ftunet ${cmd.name()}: `, ' (see --help)')),
     });
+    checkRequiredOptionsLast(cmd);
   }
   return program;
+}
+
+/**
+ * Commander checks required options before unknown ones, so that `predict --modle X` would
+ * say "required option '--model <dir>' not specified" and never "(Did you mean --model?)".
+ * The required options of `cmd` are checked here instead, just before its action: after
+ * commander has reported an unknown option, a bad value or a missing argument, with
+ * commander's own message.
+ */
+function checkRequiredOptionsLast(cmd: Command): void {
+  const required = cmd.options.filter((o) => o.mandatory);
+  for (const o of required) o.mandatory = false;
+  if (required.length === 0) return;
+  cmd.hook('preAction', () => {
+    for (const o of required) {
+      if (cmd.getOptionValue(o.attributeName()) === undefined) {
+        cmd.error(`error: required option '${o.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+      }
+    }
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -516,7 +516,7 @@ export function augmentPair(
   const { rows, cols, channels } = shape;
   if (pair.image.length !== rows * cols * channels || pair.mask.length !== rows * cols) {
     throw new UserError(
-      `augmentPair: image of ${pair.image.length} and mask of ${pair.mask.length} values do ` +
+      `an item's image of ${pair.image.length} and mask of ${pair.mask.length} values do ` +
         `not match ${rows}x${cols}x${channels}`,
     );
   }

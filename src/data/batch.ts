@@ -26,7 +26,7 @@ export type BatchSource = Pick<
  * owns the two tensors and disposes of them.
  */
 export function makeBatch(dataset: BatchSource, indices: readonly number[]): Batch {
-  if (indices.length === 0) throw new UserError('makeBatch: indices is empty');
+  if (indices.length === 0) throw new UserError('a batch needs at least one item');
   const [h, w] = dataset.inputSize;
   const c = dataset.channels;
   const imageSize = h * w * c;
@@ -34,7 +34,7 @@ export function makeBatch(dataset: BatchSource, indices: readonly number[]): Bat
   const x = new Float32Array(indices.length * imageSize);
   const y = new Float32Array(indices.length * maskSize);
   indices.forEach((index, k) => {
-    checkIndex('makeBatch', index, dataset.count);
+    checkIndex(index, dataset.count);
     const img = dataset.images[index];
     const mask = dataset.masks[index];
     const xo = k * imageSize;
@@ -55,14 +55,14 @@ export function makeBatch(dataset: BatchSource, indices: readonly number[]): Bat
  * does for data sets. The caller disposes of it.
  */
 export function imagesToTensor(images: readonly RawImage[]): tf.Tensor4D {
-  if (images.length === 0) throw new UserError('imagesToTensor: no images');
+  if (images.length === 0) throw new UserError('no images to predict');
   const { height: h, width: w, channels: c } = images[0];
   const size = h * w * c;
   const x = new Float32Array(images.length * size);
   images.forEach((img, k) => {
     if (img.height !== h || img.width !== w || img.channels !== c || img.data.length !== size) {
       throw new UserError(
-        `imagesToTensor: image ${k} is ${img.height}x${img.width}x${img.channels}, ` +
+        `the images of a batch differ in size: image ${k} is ${img.height}x${img.width}x${img.channels}, ` +
           `image 0 is ${h}x${w}x${c}`,
       );
     }

@@ -65,10 +65,10 @@ export interface SegmentationDataset {
   loadOriginalImage(index: number): Promise<RawImage>;
 }
 
-/** Throws unless `index` is an item of a data set of `count` items; `what` names the caller. */
-export function checkIndex(what: string, index: number, count: number): void {
+/** Throws unless `index` is an item of a data set of `count` items. */
+export function checkIndex(index: number, count: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= count) {
-    throw new UserError(`${what}: index ${index} is outside the data set (0 to ${count - 1})`);
+    throw new UserError(`item index ${index} is outside the data set (0 to ${count - 1})`);
   }
 }
 

@@ -55,7 +55,7 @@ export function imageIntensity(pixels: ArrayLike<number>, channels: number): Ima
   const n = pixels.length / channels;
   if (!(Number.isInteger(n) && n > 0)) {
     throw new UserError(
-      `imageIntensity: ${pixels.length} values do not make ${channels}-channel pixels`,
+      `an image of ${pixels.length} values does not hold ${channels}-channel pixels`,
     );
   }
   const brightness: number[] = [];
@@ -88,7 +88,7 @@ export function computeInputStatistics(
   images: readonly ArrayLike<number>[],
   channels: number,
 ): InputStatistics {
-  if (images.length === 0) throw new UserError('computeInputStatistics: no images');
+  if (images.length === 0) throw new UserError('no training images to take statistics of');
   const each = images.map((im) => imageIntensity(im, channels));
   return {
     channels,

@@ -103,7 +103,7 @@ export async function listDatasetPairs(
       return findFolderPairs(data, maskSuffix);
     default:
       throw new UserError(
-        `loadDataset: unknown data set '${String(dataset)}'; expected one of ${DATASET_LAYOUTS.join(', ')}`,
+        `unknown data set '${String(dataset)}'; expected one of ${DATASET_LAYOUTS.join(', ')}`,
       );
   }
 }
@@ -147,21 +147,16 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<Segmenta
   const concurrency = options.concurrency ?? Math.min(8, Math.max(2, os.availableParallelism()));
   const warn = options.onWarning ?? (() => undefined);
   const progress = options.onProgress ?? (() => undefined);
-  const maxPixels = checkMaxPixels(
-    options.maxPixels ?? DEFAULT_MAX_PIXELS,
-    'loadDataset: maxPixels',
-  );
-  checkInputShape('loadDataset', inputSize, channels);
+  const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  checkInputShape(inputSize, channels);
   if (!INTERPOLATIONS.includes(interpolation)) {
     throw new UserError(
-      `loadDataset: unknown interpolation '${String(interpolation)}'; expected one of ` +
+      `unknown interpolation '${String(interpolation)}'; expected one of ` +
         INTERPOLATIONS.join(', '),
     );
   }
   if (maskSuffix !== '' && kind !== 'folder') {
-    throw new UserError(
-      `loadDataset: a mask suffix applies to the 'folder' layout only, not '${kind}'`,
-    );
+    throw new UserError(`a mask suffix applies to the 'folder' layout only, not '${kind}'`);
   }
 
   const listing = await listDatasetPairs(kind, options.data, maskSuffix);
@@ -386,12 +381,12 @@ function fileDataset(
     masks: arrays.masks,
     files,
     async loadOriginalMask(i) {
-      checkIndex('loadOriginalMask', i, files.length);
+      checkIndex(i, files.length);
       const m = await decodeMask(files[i].mask, { maxPixels: o.maxPixels });
       return { data: m.data, height: m.height, width: m.width };
     },
     async loadOriginalImage(i): Promise<RawImage> {
-      checkIndex('loadOriginalImage', i, files.length);
+      checkIndex(i, files.length);
       const { data, height, width, channels } = await decodeImage(files[i].image, o.channels, {
         maxPixels: o.maxPixels,
       });

@@ -45,7 +45,21 @@ export interface DatasetPreset extends InputPreset {
    * probe at the top: no vertical flip or quarter turn.
    */
   augmentExclude: readonly AugmentTransform[];
+  /**
+   * The mirrors under which the data set's images stay images of the data set: test-time
+   * augmentation may use them even on a model trained without flips (`--tta auto`). Ultrasound
+   * is mirrored left-right (either breast, either probe side) but not top-bottom (depth);
+   * dermoscopy has no orientation; a folder of your own images is not known.
+   */
+  naturalMirrors: { horizontal: boolean; vertical: boolean };
 }
+
+/** Left-right only: ultrasound. */
+const HORIZONTAL = { horizontal: true, vertical: false } as const;
+/** Any: dermoscopy. */
+const BOTH = { horizontal: true, vertical: true } as const;
+/** None known. */
+const NONE = { horizontal: false, vertical: false } as const;
 
 /** Ultrasound: depth runs down the image. */
 const ULTRASOUND_EXCLUDE: readonly AugmentTransform[] = ['flipV', 'rot90'];
@@ -63,6 +77,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     epochs: 100,
     batchSize: 16,
     augmentExclude: ULTRASOUND_EXCLUDE,
+    naturalMirrors: HORIZONTAL,
   },
   'synthetic-bus': {
     layout: 'bus',
@@ -72,6 +87,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     epochs: 100,
     batchSize: 16,
     augmentExclude: ULTRASOUND_EXCLUDE,
+    naturalMirrors: HORIZONTAL,
   },
   isic2018: {
     layout: 'isic2018',
@@ -80,6 +96,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     epochs: 50,
     batchSize: 8,
     augmentExclude: [],
+    naturalMirrors: BOTH,
   },
   'synthetic-isic': {
     layout: 'isic2018',
@@ -89,6 +106,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     epochs: 50,
     batchSize: 8,
     augmentExclude: [],
+    naturalMirrors: BOTH,
   },
   folder: {
     layout: 'folder',
@@ -97,6 +115,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     epochs: 100,
     batchSize: 16,
     augmentExclude: [],
+    naturalMirrors: NONE,
   },
 };
 
@@ -123,8 +142,7 @@ export function datasetPreset(kind: DatasetSourceKind): DatasetPreset {
   const preset = (DATASET_PRESETS as Partial<Record<string, DatasetPreset>>)[kind];
   if (preset === undefined) {
     throw new UserError(
-      `datasetPreset: unknown data set '${String(kind)}'; expected one of ` +
-        DATASET_SOURCE_KINDS.join(', '),
+      `unknown data set '${String(kind)}'; expected one of ` + DATASET_SOURCE_KINDS.join(', '),
     );
   }
   return preset;
@@ -166,18 +184,12 @@ export function parseChannels(text: string, flag = '--channels'): 1 | 3 {
 }
 
 /** Checks an input size and channel count given in code. */
-export function checkInputShape(
-  what: string,
-  inputSize: readonly [number, number],
-  channels: number,
-): void {
+export function checkInputShape(inputSize: readonly [number, number], channels: number): void {
   const [h, w] = inputSize;
   if (!(Number.isInteger(h) && Number.isInteger(w) && h >= 1 && w >= 1)) {
-    throw new UserError(
-      `${what}: inputSize must be two positive integers, got [${inputSize.join(', ')}]`,
-    );
+    throw new UserError(`inputSize must be two positive integers, got [${inputSize.join(', ')}]`);
   }
   if (channels !== 1 && channels !== 3) {
-    throw new UserError(`${what}: channels must be 1 or 3, got ${channels}`);
+    throw new UserError(`channels must be 1 or 3, got ${channels}`);
   }
 }

@@ -85,18 +85,18 @@ export const DEFAULT_FOLD = 0;
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function checkNames(what: string, names: readonly string[]): string[] {
+function checkNames(names: readonly string[]): string[] {
   const sorted = [...names].sort(byCodeUnit);
   const dupes = sorted.filter((n, i) => i > 0 && sorted[i - 1] === n);
   if (dupes.length > 0) {
-    throw new UserError(`${what}: ${plural(dupes.length, 'name')} repeated: ${listFew(dupes)}`);
+    throw new UserError(`${plural(dupes.length, 'name')} repeated: ${listFew(dupes)}`);
   }
   return sorted;
 }
 
-function checkValFraction(what: string, valFraction: number): void {
+function checkValFraction(valFraction: number): void {
   if (!(valFraction >= 0 && valFraction < 1)) {
-    throw new UserError(`${what}: valFraction must be in [0, 1), got ${valFraction}`);
+    throw new UserError(`valFraction must be in [0, 1), got ${valFraction}`);
   }
 }
 
@@ -116,16 +116,16 @@ export function holdoutSplit(names: readonly string[], options: HoldoutOptions =
     testFraction = DEFAULT_TEST_FRACTION,
     valFraction = DEFAULT_VAL_FRACTION,
   } = options;
-  checkSeed(seed, 'holdoutSplit');
+  checkSeed(seed);
   if (!(testFraction > 0 && testFraction < 1)) {
-    throw new UserError(`holdoutSplit: testFraction must be in (0, 1), got ${testFraction}`);
+    throw new UserError(`testFraction must be in (0, 1), got ${testFraction}`);
   }
-  checkValFraction('holdoutSplit', valFraction);
-  const order = new Rng(deriveSeed(seed, 0)).shuffle(checkNames('holdoutSplit', names));
+  checkValFraction(valFraction);
+  const order = new Rng(deriveSeed(seed, 0)).shuffle(checkNames(names));
   const nTest = Math.ceil(testFraction * order.length);
   if (nTest < 1 || nTest >= order.length) {
     throw new UserError(
-      `holdoutSplit: ${plural(order.length, 'item')} cannot be split with testFraction ` +
+      `${plural(order.length, 'item')} cannot be split with testFraction ` +
         `${testFraction} (it leaves ${nTest} to test and ${order.length - nTest} to train)`,
     );
   }
@@ -146,13 +146,13 @@ export function holdoutSplit(names: readonly string[], options: HoldoutOptions =
 /** k-fold cross-validation: every item in exactly one test fold (see the file's doc). */
 export function kFoldSplit(names: readonly string[], options: KFoldOptions = {}): Split {
   const { k = DEFAULT_FOLDS, seed = DEFAULT_SEED, valFraction = DEFAULT_VAL_FRACTION } = options;
-  checkSeed(seed, 'kFoldSplit');
-  checkValFraction('kFoldSplit', valFraction);
-  const order = new Rng(deriveSeed(seed, 0)).shuffle(checkNames('kFoldSplit', names));
+  checkSeed(seed);
+  checkValFraction(valFraction);
+  const order = new Rng(deriveSeed(seed, 0)).shuffle(checkNames(names));
   const n = order.length;
   if (!Number.isInteger(k) || k < 2 || k > n) {
     throw new UserError(
-      `kFoldSplit: k must be an integer from 2 to the number of items (${n}), got ${k}`,
+      `the number of folds k must be an integer from 2 to the number of items (${n}), got ${k}`,
     );
   }
   const chunks: string[][] = [];

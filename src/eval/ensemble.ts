@@ -4,21 +4,31 @@
  * flip of the batch, each flipped back before it is averaged. With `tta` 'none' and one engine
  * it is that engine's prediction.
  *
- * - `hflip`: the images and their horizontal mirror (2 passes per model);
- * - `flips`: also the vertical mirror and both at once (4 passes per model), as nnU-Net's
- *   mirroring in 2-D.
+ * - `hflip`: the images and their horizontal mirror (2 passes per model); `vflip` likewise
+ *   with the vertical mirror;
+ * - `flips`: the horizontal, vertical and double mirrors (4 passes per model), as nnU-Net's
+ *   mirroring in 2-D;
+ * - `auto` (a choice, not a mode): the mirrors that suit the model (`resolveTta`): those of its
+ *   training augmentation and those natural to its data set (its preset's `naturalMirrors`).
+ *   A model is not invariant to a mirror it never saw: the quick start's BUS model scores
+ *   DSC 0.8267 alone, 0.8324 with `hflip` (ultrasound is mirrored left-right) and 0.5986 with
+ *   `flips` (depth runs down an ultrasound image).
  *
  * The mean over models of each model's mean over flips equals the mean over all the passes:
  * every model weighs the same. Browser-safe (tfjs-core only).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { AugmentConfig } from '../data/augment.js';
 import { UserError } from '../errors.js';
 import type { InferenceEngine } from './engine.js';
 
-/** Test-time augmentation: none, the horizontal mirror, or every mirror (nnU-Net's). */
-export type TtaMode = 'none' | 'hflip' | 'flips';
-export const TTA_MODES: readonly TtaMode[] = ['none', 'hflip', 'flips'];
-/** The default: no augmentation (the paper's numbers). */
+/** Test-time augmentation: none, one mirror, or every mirror (nnU-Net's). */
+export type TtaMode = 'none' | 'hflip' | 'vflip' | 'flips';
+export const TTA_MODES: readonly TtaMode[] = ['none', 'hflip', 'vflip', 'flips'];
+/** What `--tta` takes: a mode, or `auto`, the mirrors the model was trained with. */
+export type TtaChoice = TtaMode | 'auto';
+export const TTA_CHOICES: readonly TtaChoice[] = [...TTA_MODES, 'auto'];
+/** The default: no augmentation (the paper's numbers; as the web app predicts). */
 export const DEFAULT_TTA: TtaMode = 'none';
 
 /** A mirror of an image: flip its rows (vertical), its columns (horizontal), or both. */
@@ -27,28 +37,102 @@ export interface Flip {
   horizontal: boolean;
 }
 
+/**
+ * The mirrors that suit a model: the axes its training augmentation flipped (`flipH`, `flipV`
+ * with p > 0) and those its data set's images are seen under anyway (the preset's
+ * `naturalMirrors`). Quarter turns are not counted: they mirror no single axis.
+ */
+export type Mirrors = Flip;
+
+/** The mirrors of a training augmentation. */
+export function mirrorsOfAugment(augment: AugmentConfig): Mirrors {
+  return { horizontal: augment.flipH.p > 0, vertical: augment.flipV.p > 0 };
+}
+
+/** The mode that mirrors exactly `mirrors`' axes. */
+export function ttaOfMirrors(mirrors: Mirrors): TtaMode {
+  if (mirrors.horizontal && mirrors.vertical) return 'flips';
+  if (mirrors.horizontal) return 'hflip';
+  if (mirrors.vertical) return 'vflip';
+  return 'none';
+}
+
+/** The axes every member was trained with; undefined when one member's are unknown. */
+export function commonMirrors(members: ReadonlyArray<Mirrors | undefined>): Mirrors | undefined {
+  if (members.some((m) => m === undefined)) return undefined;
+  return {
+    horizontal: members.every((m) => m!.horizontal),
+    vertical: members.every((m) => m!.vertical),
+  };
+}
+
+/** A chosen test-time augmentation, and one line to warn the user with, when there is one. */
+export interface ResolvedTta {
+  mode: TtaMode;
+  warning?: string;
+}
+
+/**
+ * The mode of `choice` for a model that `trained` mirrors suit (undefined: not recorded).
+ * `auto` is those mirrors (none when they are not recorded, with a warning); a mode that
+ * mirrors another axis is kept, with a warning. `flag` names the choice in the warnings.
+ */
+export function resolveTta(
+  choice: TtaChoice,
+  trained: Mirrors | undefined,
+  flag = '--tta',
+): ResolvedTta {
+  if (choice === 'auto') {
+    if (trained !== undefined) return { mode: ttaOfMirrors(trained) };
+    return {
+      mode: 'none',
+      warning:
+        `${flag} auto: the model does not record its training augmentation (a model folder ` +
+        'outside its run, or an export of one), so no mirror is used; give the run folder, ' +
+        'or --tta hflip or flips',
+    };
+  }
+  const flips = ttaFlips(choice);
+  if (trained === undefined) return { mode: choice };
+  const untrained = [
+    ...(flips.some((f) => f.horizontal) && !trained.horizontal ? ['horizontal'] : []),
+    ...(flips.some((f) => f.vertical) && !trained.vertical ? ['vertical'] : []),
+  ];
+  if (untrained.length === 0) return { mode: choice };
+  return {
+    mode: choice,
+    warning:
+      `${flag} ${choice}: the model was not trained with ${untrained.join(' or ')} flips, nor ` +
+      'does its data set show such mirrors, so its masks of mirrored images can be much worse; ' +
+      `--tta auto uses the mirrors that suit it (${ttaOfMirrors(trained)})`,
+  };
+}
+
 /** The flips of a mode, the identity first. */
 export function ttaFlips(mode: TtaMode): Flip[] {
   const none = { vertical: false, horizontal: false };
   const h = { vertical: false, horizontal: true };
+  const v = { vertical: true, horizontal: false };
   switch (mode) {
     case 'none':
       return [none];
     case 'hflip':
       return [none, h];
+    case 'vflip':
+      return [none, v];
     case 'flips':
-      return [none, h, { vertical: true, horizontal: false }, { vertical: true, horizontal: true }];
+      return [none, h, v, { vertical: true, horizontal: true }];
     default:
       throw new UserError(
-        `ttaFlips: unknown mode '${String(mode)}'; expected one of ${TTA_MODES.join(', ')}`,
+        `tta: unknown mode '${String(mode)}'; expected one of ${TTA_MODES.join(', ')}`,
       );
   }
 }
 
-/** Parses `--tta`. */
-export function parseTta(text: string, flag = '--tta'): TtaMode {
-  if ((TTA_MODES as readonly string[]).includes(text)) return text as TtaMode;
-  throw new UserError(`${flag}: expected one of ${TTA_MODES.join(', ')}, got '${text}'`);
+/** Parses `--tta`: a mode or `auto`. */
+export function parseTta(text: string, flag = '--tta'): TtaChoice {
+  if ((TTA_CHOICES as readonly string[]).includes(text)) return text as TtaChoice;
+  throw new UserError(`${flag}: expected one of ${TTA_CHOICES.join(', ')}, got '${text}'`);
 }
 
 /**
@@ -88,7 +172,7 @@ export class AveragingEngine implements InferenceEngine {
     private readonly engines: readonly InferenceEngine[],
     readonly tta: TtaMode = DEFAULT_TTA,
   ) {
-    if (engines.length === 0) throw new UserError('AveragingEngine: no engines');
+    if (engines.length === 0) throw new UserError('an ensemble needs at least one model');
     this.flips = ttaFlips(tta);
     this.name = engines[0].name;
     const parts = [engines[0].description];
@@ -144,8 +228,8 @@ export function checkEnsembleInputs(members: readonly EnsembleMember[]): void {
   for (const m of rest) {
     if (m.inputShape.some((v, i) => v !== first.inputShape[i])) {
       throw new UserError(
-        `ensemble: ${first.name} takes ${first.inputShape.join('x')} inputs but ${m.name} takes ` +
-          `${m.inputShape.join('x')}; the models of an ensemble must agree on input size and channels`,
+        `${first.name} takes ${first.inputShape.join('x')} inputs but ${m.name} takes ` +
+          `${m.inputShape.join('x')}: the models of an ensemble must agree on input size and channels`,
       );
     }
   }

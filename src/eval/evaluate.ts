@@ -105,20 +105,19 @@ export async function evaluateModel(
   indices: readonly number[],
   options: EvaluateModelOptions = {},
 ): Promise<ImageEvaluation[]> {
-  const fn = 'evaluateModel';
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   const batchSize = options.batchSize ?? DEFAULT_EVAL_BATCH_SIZE;
   const inputSizeMetrics = options.inputSizeMetrics ?? false;
-  checkThreshold(threshold, fn);
+  checkThreshold(threshold);
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new UserError(`${fn}: batchSize must be a positive integer, got ${batchSize}`);
+    throw new UserError(`batchSize must be a positive integer, got ${batchSize}`);
   }
-  if (indices.length === 0) throw new UserError(`${fn}: no items to evaluate`);
-  const [h, w, c] = modelInputShape(model, fn);
+  if (indices.length === 0) throw new UserError(`no items to evaluate`);
+  const [h, w, c] = modelInputShape(model, `model '${model.name}'`);
   const [dh, dw] = dataset.inputSize;
   if (h !== dh || w !== dw || c !== dataset.channels) {
     throw new UserError(
-      `${fn}: the model takes ${h}x${w}x${c} inputs but the data set was loaded at ` +
+      `the model takes ${h}x${w}x${c} inputs but the data set was loaded at ` +
         `${dh}x${dw}x${dataset.channels}`,
     );
   }
@@ -134,7 +133,7 @@ export async function evaluateModel(
       const [oh, ow] = dataset.originalSizes[index];
       if (truth.height !== oh || truth.width !== ow) {
         throw new UserError(
-          `${fn}: the original mask of ${dataset.names[index]} is ${truth.height}x${truth.width}, ` +
+          `the original mask of ${dataset.names[index]} is ${truth.height}x${truth.width}, ` +
             `but the data set recorded ${oh}x${ow}: the file changed since it was loaded`,
         );
       }

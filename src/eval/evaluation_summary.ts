@@ -147,7 +147,7 @@ export function summarizeEvaluation(
   rows: readonly ImageEvaluation[],
   context: SummaryContext,
 ): EvaluationSummary {
-  if (rows.length === 0) throw new UserError('summarizeEvaluation: no results to summarize');
+  if (rows.length === 0) throw new UserError('no results to summarize');
   const metrics = summarizeMetrics(rows.map((r) => r.metrics));
   const areas = summarizeMetrics(
     rows.map((r) => ({ truth: r.truthArea, prediction: r.predictedArea })),
@@ -176,9 +176,7 @@ export function summarizeEvaluation(
   const withInput = rows.filter((r) => r.atInputSize !== undefined);
   if (withInput.length > 0) {
     if (withInput.length !== rows.length || context.inputSize === undefined) {
-      throw new UserError(
-        'summarizeEvaluation: input-size metrics need every row to have them and an inputSize',
-      );
+      throw new UserError('input-size metrics need every row to have them and an inputSize');
     }
     const atInput = summarizeMetrics(rows.map((r) => r.atInputSize as SegmentationMetrics));
     summary.atInputSize = {

@@ -26,7 +26,16 @@ import { listImageFolder } from '../data/listing.js';
 import { listFew, plural } from '../data/messages.js';
 import { decodeMask, DEFAULT_MAX_PIXELS, ImageReadError } from '../io/image.js';
 import type { PostprocessOptions } from '../util/components.js';
-import { AveragingEngine, checkEnsembleInputs, DEFAULT_TTA, type TtaMode } from './ensemble.js';
+import {
+  AveragingEngine,
+  checkEnsembleInputs,
+  commonMirrors,
+  DEFAULT_TTA,
+  resolveTta,
+  type Mirrors,
+  type TtaChoice,
+  type TtaMode,
+} from './ensemble.js';
 import { loadDataset, type LoadProgress } from '../data/load.js';
 import { loadRunDataset, loadRunFold } from '../run/data.js';
 import { loadSplit } from '../data/split_file.js';
@@ -36,7 +45,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
 import type { InferenceEngine } from './engine.js';
 import { evaluateModel, modelInputShape, type ImageEvaluation } from './evaluate.js';
-import { openModel, type OpenedModel } from './model_source.js';
+import { openModel, runMirrors, sourceMirrors, type OpenedModel } from './model_source.js';
 import { startTfjsEngine } from './worker_engine.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 import { datasetLayout } from '../data/presets.js';
@@ -62,8 +71,17 @@ export interface CommonEvaluationOptions {
   inputSizeMetrics?: boolean;
   /** Images predicted at once. Default 8. */
   batchSize?: number;
-  /** Test-time augmentation (see ensemble.ts). Default 'none'. */
-  tta?: TtaMode;
+  /**
+   * Test-time augmentation (see ensemble.ts): a mode, or 'auto' for the mirrors the model was
+   * trained with. A mode with a mirror outside them warns through `onWarning`. Default 'none'.
+   */
+  tta?: TtaChoice;
+  /**
+   * The mirrors the model (every model of an ensemble) was trained with, for `tta`. Default:
+   * from config.json when the model is a run folder or lies in one (`sourceMirrors`); otherwise
+   * unknown (an export records its own: pass `trainedMirrors` of export/read.ts).
+   */
+  trainedMirrors?: Mirrors;
   /** Post-processing of each original-size prediction before scoring. Default: none. */
   postprocess?: PostprocessOptions;
   /** Receives progress. Default: none. */
@@ -201,9 +219,9 @@ interface ScoreAndWriteArgs extends CommonEvaluationOptions {
 }
 
 /** The settings a summary records of how predictions were made and cleaned. */
-function inferenceRecord(a: CommonEvaluationOptions): Record<string, unknown> {
+function inferenceRecord(a: CommonEvaluationOptions, tta: TtaMode): Record<string, unknown> {
   return {
-    tta: a.tta ?? DEFAULT_TTA,
+    tta,
     postprocess: {
       keepLargest: a.postprocess?.keepLargest ?? false,
       minSize: a.postprocess?.minSize ?? 0,
@@ -224,6 +242,8 @@ function checkDrift(a: ScoreAndWriteArgs): void {
 async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
   const threshold = a.threshold ?? DEFAULT_THRESHOLD;
   checkDrift(a);
+  const tta = resolveTta(a.tta ?? DEFAULT_TTA, a.trainedMirrors);
+  if (tta.warning !== undefined) a.onWarning?.(tta.warning);
   const engines: InferenceEngine[] = [];
   let engine: InferenceEngine;
   try {
@@ -237,7 +257,7 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
             }),
       );
     }
-    engine = new AveragingEngine(engines, a.tta ?? DEFAULT_TTA);
+    engine = new AveragingEngine(engines, tta.mode);
     a.onEngine?.(engine.description);
   } catch (err) {
     for (const e of engines) await e.dispose();
@@ -261,7 +281,7 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
     fold: a.fold,
     model: a.modelName,
     inputSize: a.dataset.inputSize,
-    extra: { ...a.extra, engine: engine.name, ...inferenceRecord(a) },
+    extra: { ...a.extra, engine: engine.name, ...inferenceRecord(a, tta.mode) },
   });
   const files = await writeEvaluation(a.out, rows, summary);
   return { summary, rows, files };
@@ -291,6 +311,10 @@ export async function evaluateRun(options: EvaluateRunOptions): Promise<Evaluati
     }
     return await scoreAndWrite({
       ...options,
+      // The mirrors matter to test-time augmentation only (an old config.json is not read for them).
+      ...((options.tta ?? DEFAULT_TTA) !== 'none'
+        ? { trainedMirrors: options.trainedMirrors ?? runMirrors(config, paths.config) }
+        : {}),
       models: [opened.model],
       modelName: opened.name,
       dataset,
@@ -316,22 +340,22 @@ export async function evaluateSavedModel(
   options: EvaluateSavedModelOptions,
 ): Promise<EvaluationReport> {
   if (options.fold !== undefined && options.split === undefined) {
-    throw new UserError('evaluateSavedModel: a fold applies to a split file, and none was given');
+    throw new UserError('fold: applies to a split file, and none was given');
   }
   const dirs = typeof options.model === 'string' ? [options.model] : [...options.model];
-  if (dirs.length === 0) throw new UserError('evaluateSavedModel: no model given');
+  if (dirs.length === 0) throw new UserError('model: no model given');
   const opened: OpenedModel[] = [];
   try {
     for (const dir of dirs) opened.push(await openModel(dir));
     const shapes = opened.map((o, k) => ({
       name: dirs[k],
-      inputShape: modelInputShape(o.model, `evaluateSavedModel: ${dirs[k]}`),
+      inputShape: modelInputShape(o.model, dirs[k]),
     }));
     checkEnsembleInputs(shapes);
     const [h, w, c] = shapes[0].inputShape;
     if (c !== 1 && c !== 3) {
       throw new UserError(
-        `evaluateSavedModel: the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are read`,
+        `${dirs[0]}: the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are read`,
       );
     }
     const first = opened[0];
@@ -354,8 +378,15 @@ export async function evaluateSavedModel(
       ({ fold, indices } = await testItemsOfSplit(split, dataset.names, options.fold));
     }
     const names = [...new Set(opened.map((o) => o.name))].join(' + ');
+    const mirrors: Array<Mirrors | undefined> = [];
+    if ((options.tta ?? DEFAULT_TTA) !== 'none' && options.trainedMirrors === undefined) {
+      for (const o of opened) mirrors.push(await sourceMirrors(o));
+    }
+    const trained =
+      options.trainedMirrors ?? (mirrors.length > 0 ? commonMirrors(mirrors) : undefined);
     return await scoreAndWrite({
       ...options,
+      ...(trained !== undefined ? { trainedMirrors: trained } : {}),
       models: opened.map((o) => o.model),
       modelName: opened.length > 1 ? `ensemble of ${opened.length} (${names})` : first.name,
       dataset,
@@ -431,7 +462,7 @@ export async function evaluatePredictions(
     split = path.resolve(options.split);
     ({ fold, indices } = await testItemsOfSplit(split, names, options.fold));
   } else if (options.fold !== undefined) {
-    throw new UserError('evaluatePredictions: a fold applies to a split file, and none was given');
+    throw new UserError('fold: applies to a split file, and none was given');
   }
   const missing: string[] = [];
   const ambiguous: string[] = [];
@@ -517,7 +548,7 @@ export async function evaluatePredictions(
       predictions: predDir,
       dataset: { kind: options.dataset, data: pairs.root },
       split,
-      postprocess: inferenceRecord(options).postprocess,
+      postprocess: inferenceRecord(options, DEFAULT_TTA).postprocess,
     },
   });
   const files = await writeEvaluation(path.resolve(options.out), rows, summary);

@@ -24,10 +24,10 @@ export const DEFAULT_THRESHOLD = 0.5;
 /** The metric names, in the order tables and CSV files show them. */
 export const METRIC_NAMES = ['dsc', 'precision', 'recall', 'tnr', 'iou'] as const;
 
-/** Throws unless `threshold` is a number from 0 to 1; `what` names the function or flag. */
-export function checkThreshold(threshold: number, what: string): void {
+/** Throws unless `threshold` is a number from 0 to 1; `name` names the option or flag. */
+export function checkThreshold(threshold: number, name = 'threshold'): void {
   if (!(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
-    throw new UserError(`${what}: threshold must be a number from 0 to 1, got ${threshold}`);
+    throw new UserError(`${name} must be a number from 0 to 1, got ${threshold}`);
   }
 }
 
@@ -50,10 +50,10 @@ export function thresholdProbabilities(
   threshold = DEFAULT_THRESHOLD,
 ): BinaryMask {
   const [height, width] = size;
-  checkThreshold(threshold, 'thresholdProbabilities');
+  checkThreshold(threshold);
   if (probabilities.length !== height * width) {
     throw new UserError(
-      `thresholdProbabilities: a ${height}x${width} map needs ${height * width} values, got ` +
+      `a ${height}x${width} probability map needs ${height * width} values, got ` +
         `${probabilities.length}`,
     );
   }
@@ -100,7 +100,7 @@ export function scoreMask(
 ): ImageScore {
   if (prediction.height !== truth.height || prediction.width !== truth.width) {
     throw new UserError(
-      `scoreMask: the prediction is ${prediction.height}x${prediction.width} but the ground ` +
+      `the prediction is ${prediction.height}x${prediction.width} but the ground ` +
         `truth is ${truth.height}x${truth.width}`,
     );
   }
@@ -130,14 +130,14 @@ export function scorePrediction(
   options: ScoreOptions = {},
 ): ImageScore {
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
-  checkThreshold(threshold, 'scorePrediction');
+  checkThreshold(threshold);
   const small = thresholdProbabilities(probabilities, inputSize, threshold);
   const prediction = resizeMask(small, [truth.height, truth.width]);
   const score = scoreMask(prediction, truth, options);
   if (options.inputMask !== undefined) {
     if (options.inputMask.length !== small.data.length) {
       throw new UserError(
-        `scorePrediction: the input-size mask has ${options.inputMask.length} values, expected ` +
+        `the input-size mask has ${options.inputMask.length} values, expected ` +
           `${small.data.length} (${inputSize[0]}x${inputSize[1]})`,
       );
     }

@@ -12,6 +12,7 @@
  *   4. the `final` output's probabilities thresholded: lesion where p > `threshold`;
  *   5. the mask resized back to the image's size with nearest neighbour (`maskResize`).
  */
+import type { Mirrors } from '../eval/ensemble.js';
 import { UserError } from '../errors.js';
 import { MODEL_NAMES, type ModelName } from '../models/options.js';
 import { INTERPOLATIONS, type Interpolation } from '../util/raster.js';
@@ -59,6 +60,12 @@ export interface TrainingSummary {
   validationDsc?: number;
   /** The fold, for a k-fold run. */
   fold?: number;
+  /**
+   * The mirrors that suit the model: its training augmentation's flips and those natural to
+   * its data set (`runMirrors`); `--tta auto` uses them and `--tta` warns outside them.
+   * Exports made before it record none.
+   */
+  mirrors?: Mirrors;
 }
 
 /** model.json's `userDefinedMetadata.ftunetExport`. */
@@ -141,6 +148,19 @@ export function parseExportMetadata(value: unknown, source = 'model.json'): Expo
   }
   if (value.training !== undefined && !isObject(value.training)) {
     fail(`"training" must be an object, got ${got(value.training)}`);
+  }
+  const mirrors = (value.training as Record<string, unknown> | undefined)?.mirrors;
+  if (
+    mirrors !== undefined &&
+    !(
+      isObject(mirrors) &&
+      typeof mirrors.horizontal === 'boolean' &&
+      typeof mirrors.vertical === 'boolean'
+    )
+  ) {
+    fail(
+      `"training.mirrors" must be {"horizontal": true|false, "vertical": true|false}, got ${got(mirrors)}`,
+    );
   }
   if (typeof value.producer !== 'string') {
     fail(`"producer" must be a string, got ${got(value.producer)}`);

@@ -20,8 +20,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import onnxProto from 'onnx-proto';
 import { UnsupportedLayerError, UserError } from '../errors.js';
 import { DEFAULT_THRESHOLD } from '../eval/score.js';
+import type { Mirrors } from '../eval/ensemble.js';
 import { modelMetadata } from '../models/build.js';
-import { DEFAULT_INTERPOLATION, type Interpolation } from '../util/raster.js';
+import { DEFAULT_INTERPOLATION, INTERPOLATIONS, type Interpolation } from '../util/raster.js';
 import { EXPORT_OUTPUTS, type ExportOutputs } from './metadata.js';
 
 const { onnx } = onnxProto;
@@ -32,6 +33,29 @@ export const ONNX_OPSET = 13;
 export const ONNX_IR_VERSION = 7;
 /** The graph input's name (NHWC, float32, values in [0, 1]). */
 export const ONNX_INPUT_NAME = 'input';
+
+/** The metadata_props key of the mirrors that suit the model (`TrainingSummary.mirrors`). */
+export const ONNX_MIRRORS_KEY = 'ftunet.tta_mirrors';
+
+/** Mirrors as `ftunet.tta_mirrors` writes them: 'none', 'horizontal', 'vertical' or both. */
+export function formatMirrors(mirrors: Mirrors): string {
+  const axes = [
+    ...(mirrors.horizontal ? ['horizontal'] : []),
+    ...(mirrors.vertical ? ['vertical'] : []),
+  ];
+  return axes.length === 0 ? 'none' : axes.join(',');
+}
+
+/** The mirrors of `formatMirrors`' text; undefined for any other text. */
+export function parseMirrors(text: string): Mirrors | undefined {
+  const known: Record<string, Mirrors> = {
+    none: { horizontal: false, vertical: false },
+    horizontal: { horizontal: true, vertical: false },
+    vertical: { horizontal: false, vertical: true },
+    'horizontal,vertical': { horizontal: true, vertical: true },
+  };
+  return Object.hasOwn(known, text) ? known[text] : undefined;
+}
 
 export interface OnnxExportOptions {
   /**
@@ -45,6 +69,11 @@ export interface OnnxExportOptions {
   interpolation?: Interpolation;
   /** The producer version recorded in the model. Default '' (none). */
   producerVersion?: string;
+  /**
+   * The mirrors that suit the model, recorded as `ftunet.tta_mirrors` (see
+   * `TrainingSummary.mirrors`). Default: not recorded.
+   */
+  mirrors?: Mirrors;
 }
 
 /** What `toOnnx` made: the serialized model and what it holds. */
@@ -287,7 +316,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
   const outputsMode = options.outputs ?? 'final';
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   if (model.inputs.length !== 1) {
-    throw new UserError(`toOnnx: expected a model with one input, got ${model.inputs.length}`);
+    throw new UserError(`ONNX export: expected a model with one input, got ${model.inputs.length}`);
   }
   const allOutputs = model.outputs.map((o) => o.sourceLayer.name);
   let exported: string[];
@@ -298,7 +327,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
     case 'final':
       if (!allOutputs.includes('final')) {
         throw new UserError(
-          `toOnnx: model '${model.name}' has no output named 'final' (outputs: ${allOutputs.join(', ')}); ` +
+          `model '${model.name}' has no output named 'final' (outputs: ${allOutputs.join(', ')}); ` +
             "export with outputs 'all'",
         );
       }
@@ -306,7 +335,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
       break;
     default:
       throw new UserError(
-        `toOnnx: outputs must be one of ${EXPORT_OUTPUTS.join(', ')}, got '${String(outputsMode)}'`,
+        `outputs must be one of ${EXPORT_OUTPUTS.join(', ')}, got '${String(outputsMode)}'`,
       );
   }
 
@@ -612,6 +641,9 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
     'ftunet.outputs': exported.join(','),
   };
   if (meta?.width !== undefined) metadata['ftunet.width'] = String(meta.width);
+  if (options.mirrors !== undefined) {
+    metadata[ONNX_MIRRORS_KEY] = formatMirrors(options.mirrors);
+  }
 
   const proto = onnx.ModelProto.create({
     irVersion: ONNX_IR_VERSION,
@@ -633,5 +665,74 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
     outputs: exported,
     foldedBatchNorms: folded.size,
     metadata,
+  };
+}
+
+/** What an exported model.onnx says about itself: its graph's input and outputs, its metadata. */
+export interface OnnxExportInfo {
+  /** The network's name (`ftunet.model`, else the graph's name). */
+  model: string;
+  /** The input [rows, cols, channels] (channels 1 or 3), NHWC as `toOnnx` writes it. */
+  inputShape: [number, number, number];
+  /** The graph's output names, in order. */
+  outputs: string[];
+  /** The recorded threshold (`ftunet.threshold`), when there is a valid one. */
+  threshold?: number;
+  /** The recorded resizing (`ftunet.interpolation`), when there is a valid one. */
+  interpolation?: Interpolation;
+  /** The recorded mirrors that suit the model (`ftunet.tta_mirrors`), when there are. */
+  mirrors?: Mirrors;
+}
+
+/**
+ * Reads an ONNX model as `toOnnx` writes it; `source` names the file in messages. Throws a
+ * `UserError` for bytes that are not an ONNX model, an input that is not [N, rows, cols, 1 or 3]
+ * and a graph without the output `final`.
+ */
+export function readOnnxExportInfo(bytes: Uint8Array, source: string): OnnxExportInfo {
+  let proto: onnxProto.onnx.ModelProto;
+  try {
+    proto = onnx.ModelProto.decode(bytes);
+  } catch (err) {
+    throw new UserError(`${source} is not an ONNX model: ${(err as Error).message}`);
+  }
+  const graph = proto.graph;
+  if (graph === null || graph === undefined || graph.input?.length !== 1) {
+    throw new UserError(`${source}: expected an ONNX graph with one input`);
+  }
+  const dims = graph.input[0].type?.tensorType?.shape?.dim ?? [];
+  const shape = dims.map((d) =>
+    d.dimValue === null || d.dimValue === undefined ? 0 : Number(d.dimValue),
+  );
+  if (
+    shape.length !== 4 ||
+    !shape.slice(1).every((v) => v > 0) ||
+    (shape[3] !== 1 && shape[3] !== 3)
+  ) {
+    throw new UserError(
+      `${source}: expected the input [N, rows, cols, 1 or 3] (NHWC, as ftunet export writes it), ` +
+        `got [${dims.map((d) => d.dimParam || String(d.dimValue ?? '?')).join(', ')}]`,
+    );
+  }
+  const outputs = (graph.output ?? []).map((o) => o.name ?? '');
+  if (!outputs.includes('final')) {
+    throw new UserError(
+      `${source}: no output 'final' (outputs: ${outputs.join(', ') || 'none'}); ` +
+        'expected a model written by ftunet export --format onnx',
+    );
+  }
+  const metadata = new Map((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  const threshold = Number(metadata.get('ftunet.threshold') ?? Number.NaN);
+  const interpolation = metadata.get('ftunet.interpolation');
+  const mirrors = parseMirrors(metadata.get(ONNX_MIRRORS_KEY) ?? '');
+  return {
+    model: metadata.get('ftunet.model') || graph.name || 'onnx',
+    inputShape: [shape[1], shape[2], shape[3]],
+    outputs,
+    ...(threshold >= 0 && threshold <= 1 ? { threshold } : {}),
+    ...((INTERPOLATIONS as readonly unknown[]).includes(interpolation)
+      ? { interpolation: interpolation as Interpolation }
+      : {}),
+    ...(mirrors !== undefined ? { mirrors } : {}),
   };
 }

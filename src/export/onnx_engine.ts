@@ -5,14 +5,19 @@
  * tfjs|onnx|auto`. `onnxruntime-node` is an optional dependency, loaded on first use.
  * Node-only.
  */
+import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { InferenceSession } from 'onnxruntime-node';
 import { UnsupportedLayerError, UserError } from '../errors.js';
 import { ENGINE_CHOICES, type EngineChoice, type InferenceEngine } from '../eval/engine.js';
 import { startTfjsEngine } from '../eval/worker_engine.js';
-import { ONNX_INPUT_NAME, toOnnx } from './onnx.js';
+import { MODEL_JSON } from '../io/model_files.js';
+import { RUN_CONFIG_FILE } from '../run/config.js';
+import { ONNX_FILE } from './write.js';
+import { ONNX_INPUT_NAME, readOnnxExportInfo, toOnnx, type OnnxExportInfo } from './onnx.js';
 
 type OrtModule = typeof import('onnxruntime-node');
 
@@ -57,12 +62,22 @@ export class OnnxRuntimeEngine implements InferenceEngine {
     threads: number,
   ): Promise<OnnxRuntimeEngine> {
     const onnx = toOnnx(model, { outputs: 'final' });
-    const session = await ort.InferenceSession.create(onnx.bytes, {
+    return OnnxRuntimeEngine.fromBytes(ort, onnx.bytes, onnx.outputs[0], threads);
+  }
+
+  /** Opens a CPU session of serialized ONNX `bytes` that predicts with its output `output`. */
+  static async fromBytes(
+    ort: OrtModule,
+    bytes: Uint8Array,
+    output: string,
+    threads: number,
+  ): Promise<OnnxRuntimeEngine> {
+    const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionProviders: ['cpu'],
     });
-    return new OnnxRuntimeEngine(ort, session, onnx.outputs[0], threads);
+    return new OnnxRuntimeEngine(ort, session, output, threads);
   }
 
   async predict(xs: tf.Tensor4D): Promise<Float32Array> {
@@ -111,7 +126,7 @@ export async function openInferenceEngine(
     });
   const threads = options.threads ?? defaultOnnxThreads();
   if (!Number.isInteger(threads) || threads < 1) {
-    throw new UserError(`openInferenceEngine: threads must be a positive integer, got ${threads}`);
+    throw new UserError(`threads must be a positive integer, got ${threads}`);
   }
   switch (choice) {
     case 'tfjs':
@@ -145,8 +160,7 @@ export async function openInferenceEngine(
     }
     default:
       throw new UserError(
-        `openInferenceEngine: unknown engine '${String(choice)}'; expected one of ` +
-          ENGINE_CHOICES.join(', '),
+        `${flag}: unknown engine '${String(choice)}'; expected one of ${ENGINE_CHOICES.join(', ')}`,
       );
   }
 }
@@ -159,4 +173,61 @@ export function inferenceEngineFactory(
   options: InferenceEngineOptions = {},
 ): (model: tfl.LayersModel, images: number) => Promise<InferenceEngine> {
   return (model, images) => openInferenceEngine(model, { ...options, images });
+}
+
+/** An exported model.onnx opened in ONNX Runtime, and what it records. */
+export interface OpenedOnnxExport extends OnnxExportInfo {
+  /** The file (absolute). */
+  file: string;
+  /** ONNX Runtime predicting its `final` output; the caller disposes of it. */
+  engine: OnnxRuntimeEngine;
+}
+
+/**
+ * `dir/model.onnx` when `dir` is an ONNX export's folder (`ftunet export --format onnx`): it
+ * holds model.onnx and neither model.json nor config.json. Undefined otherwise.
+ */
+export async function onnxExportFile(dir: string): Promise<string | undefined> {
+  const has = async (name: string): Promise<boolean> =>
+    stat(path.join(dir, name)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  if (!(await has(ONNX_FILE)) || (await has(MODEL_JSON)) || (await has(RUN_CONFIG_FILE))) {
+    return undefined;
+  }
+  return path.resolve(dir, ONNX_FILE);
+}
+
+/**
+ * Opens an exported model.onnx in ONNX Runtime with `threads` intra-op threads (default one per
+ * core). Throws a `UserError` when onnxruntime-node is missing, the file cannot be read or is
+ * not an ONNX model as `ftunet export` writes it.
+ */
+export async function openOnnxExport(
+  file: string,
+  options: { threads?: number } = {},
+): Promise<OpenedOnnxExport> {
+  const threads = options.threads ?? defaultOnnxThreads();
+  const ort = await loadOnnxRuntime();
+  if (ort === undefined) {
+    throw new UserError(
+      `${file} is an ONNX model, which needs onnxruntime-node (npm install onnxruntime-node); ` +
+        'it is not installed or its binary cannot load on this platform',
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const info = readOnnxExportInfo(bytes, file);
+  let engine: OnnxRuntimeEngine;
+  try {
+    engine = await OnnxRuntimeEngine.fromBytes(ort, bytes, 'final', threads);
+  } catch (err) {
+    throw new UserError(`${file}: ONNX Runtime cannot load it: ${(err as Error).message}`);
+  }
+  return { ...info, file, engine };
 }

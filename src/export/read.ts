@@ -6,6 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import type { Mirrors } from '../eval/ensemble.js';
+import { sourceMirrors, type ModelSource } from '../eval/model_source.js';
 import { MODEL_JSON } from '../io/model_files.js';
 import { exportMetadataOf, type ExportMetadata } from './metadata.js';
 
@@ -27,4 +29,14 @@ export async function readExportMetadata(modelDir: string): Promise<ExportMetada
   }
   const meta = (json as { userDefinedMetadata?: unknown } | null)?.userDefinedMetadata;
   return exportMetadataOf(meta, file);
+}
+
+/**
+ * The mirrors the model of `source` was trained with (its flip augmentation): its run's
+ * (`sourceMirrors`), else what its export records; undefined when neither says.
+ */
+export async function trainedMirrors(source: ModelSource): Promise<Mirrors | undefined> {
+  return (
+    (await sourceMirrors(source)) ?? (await readExportMetadata(source.modelDir))?.training?.mirrors
+  );
 }

@@ -91,7 +91,7 @@ export function makeExportMetadata(
         `userDefinedMetadata.ftunet.model naming one of ${MODEL_NAMES.join(', ')})`,
     );
   }
-  const inputShape = modelInputShape(model, 'export');
+  const inputShape = modelInputShape(model, `model '${model.name}'`);
   if (inputShape[2] !== 1 && inputShape[2] !== 3) {
     throw new UserError(
       `export: the model takes ${inputShape[2]}-channel images; only 1 (grey) and 3 (RGB) ` +

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadSplit } from '../data/split_file.js';
 import { UserError } from '../errors.js';
-import { openModel, resolveModelSource } from '../eval/model_source.js';
+import { openModel, resolveModelSource, sourceMirrors } from '../eval/model_source.js';
 import { checkThreshold, DEFAULT_THRESHOLD } from '../eval/score.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { MODEL_JSON, saveModel } from '../io/model_files.js';
@@ -99,23 +99,20 @@ export interface ExportResult {
 
 /** Throws a `UserError` for an option out of its allowed values. */
 function checkOptions(options: ExportOptions): Required<Pick<ExportOptions, 'format'>> {
-  const fn = 'exportModel';
   const format = options.format ?? 'tfjs';
   const allowed = <T>(name: string, value: T | undefined, values: readonly T[]): void => {
     if (value !== undefined && !values.includes(value)) {
-      throw new UserError(
-        `${fn}: ${name} must be one of ${values.join(', ')}, got '${String(value)}'`,
-      );
+      throw new UserError(`${name} must be one of ${values.join(', ')}, got '${String(value)}'`);
     }
   };
   allowed('format', format, EXPORT_FORMATS);
   allowed('outputs', options.outputs, EXPORT_OUTPUTS);
   allowed('quantize', options.quantize, QUANTIZATIONS);
   allowed('interpolation', options.interpolation, INTERPOLATIONS);
-  if (options.threshold !== undefined) checkThreshold(options.threshold, fn);
+  if (options.threshold !== undefined) checkThreshold(options.threshold);
   if (format === 'onnx' && (options.quantize ?? 'none') !== 'none') {
     throw new UserError(
-      `${fn}: quantize '${options.quantize}' applies to the tfjs format; ` +
+      `quantize '${options.quantize}' applies to the tfjs format; ` +
         "ONNX exports store float32 weights (quantize 'none')",
     );
   }
@@ -224,6 +221,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       path.join(opened.modelDir, MODEL_JSON),
     );
     const threshold = options.threshold ?? recorded?.predict.threshold ?? DEFAULT_THRESHOLD;
+    // The mirrors of the training augmentation travel with the export (`--tta auto`).
+    const mirrors = (await sourceMirrors(source)) ?? recorded?.training?.mirrors;
     const interpolation =
       options.interpolation ??
       opened.run?.dataset.interpolation ??
@@ -238,6 +237,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
           outputs,
           threshold,
           interpolation,
+          ...(mirrors !== undefined ? { mirrors } : {}),
           ...(options.producerVersion !== undefined
             ? { producerVersion: options.producerVersion }
             : {}),
@@ -261,10 +261,11 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       }
       case 'tfjs': {
         const net: tfl.LayersModel = exportedModel(opened.model, outputs);
-        const training =
+        const summary =
           opened.runDir !== undefined && opened.run !== undefined
             ? await trainingSummary(opened.runDir, opened.run)
             : recorded?.training;
+        const training = mirrors !== undefined ? { ...summary, mirrors } : summary;
         const metadata = makeExportMetadata(net, {
           interpolation,
           threshold,
@@ -291,7 +292,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
         };
       }
       default:
-        throw new UserError(`exportModel: unknown format '${String(format)}'`);
+        throw new UserError(`format: unknown format '${String(format)}'`);
     }
   } finally {
     opened.model.dispose();

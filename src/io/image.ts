@@ -109,9 +109,9 @@ function megapixels(pixels: number): string {
  * Checks a pixel limit: a positive integer. Throws a `UserError` naming `what` (the option or
  * flag) otherwise.
  */
-export function checkMaxPixels(value: number, what = 'maxPixels'): number {
+export function checkMaxPixels(value: number, name = 'maxPixels'): number {
   if (!(Number.isSafeInteger(value) && value > 0)) {
-    throw new UserError(`${what}: expected a positive whole number of pixels, got ${value}`);
+    throw new UserError(`${name}: expected a positive whole number of pixels, got ${value}`);
   }
   return value;
 }

@@ -103,10 +103,9 @@ export function quantizeWeights(
   data: ArrayBuffer,
   quantization: WeightQuantization,
 ): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
-  const fn = 'quantizeWeights';
   if (!WEIGHT_QUANTIZATIONS.includes(quantization)) {
     throw new UserError(
-      `${fn}: quantization must be one of ${WEIGHT_QUANTIZATIONS.join(', ')}, got '${String(quantization)}'`,
+      `quantization must be one of ${WEIGHT_QUANTIZATIONS.join(', ')}, got '${String(quantization)}'`,
     );
   }
   const parts: Uint8Array[] = [];
@@ -114,17 +113,15 @@ export function quantizeWeights(
   let offset = 0;
   for (const spec of specs) {
     if (spec.quantization !== undefined) {
-      throw new UserError(`${fn}: weight '${spec.name}' is already quantized`);
+      throw new UserError(`weight '${spec.name}' is already quantized`);
     }
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const bytes = spec.dtype === 'bool' ? n : 4 * n;
     if (spec.dtype !== 'float32' && spec.dtype !== 'int32' && spec.dtype !== 'bool') {
-      throw new UserError(`${fn}: weights of type ${spec.dtype} (${spec.name}) are not supported`);
+      throw new UserError(`weights of type ${spec.dtype} (${spec.name}) are not supported`);
     }
     if (offset + bytes > data.byteLength) {
-      throw new UserError(
-        `${fn}: the weight data hold ${data.byteLength} bytes, the specs describe more`,
-      );
+      throw new UserError(`the weight data hold ${data.byteLength} bytes, the specs describe more`);
     }
     const raw = data.slice(offset, offset + bytes);
     offset += bytes;
@@ -136,7 +133,7 @@ export function quantizeWeights(
     const values = new Float32Array(raw);
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) {
-        throw new UserError(`${fn}: weight '${spec.name}' holds ${values[i]}: cannot quantize it`);
+        throw new UserError(`weight '${spec.name}' holds ${values[i]}: cannot quantize it`);
       }
     }
     if (quantization === 'float16') {
@@ -145,7 +142,7 @@ export function quantizeWeights(
         half[i] = toFloat16Bits(values[i]);
         if ((half[i] & 0x7fff) === 0x7c00) {
           throw new UserError(
-            `${fn}: weight '${spec.name}' holds ${values[i]}, beyond float16's range ` +
+            `weight '${spec.name}' holds ${values[i]}, beyond float16's range ` +
               `(±${FLOAT16_MAX}); quantize with uint8 or store float32`,
           );
         }
@@ -160,7 +157,7 @@ export function quantizeWeights(
   }
   if (offset !== data.byteLength) {
     throw new UserError(
-      `${fn}: the weight data hold ${data.byteLength} bytes, the specs describe ${offset}`,
+      `the weight data hold ${data.byteLength} bytes, the specs describe ${offset}`,
     );
   }
   const total = parts.reduce((a, p) => a + p.byteLength, 0);

@@ -27,7 +27,7 @@ function pipeline(image: RawImage): sharp.Sharp {
   const { data, height, width, channels } = image;
   if (![1, 2, 3, 4].includes(channels) || data.length !== height * width * channels) {
     throw new UserError(
-      `encodeImage: expected ${height}x${width} with 1 to 4 channels ` +
+      `cannot encode the image: expected ${height}x${width} with 1 to 4 channels ` +
         `(${height * width * channels} values), got ${data.length} values, ${channels} channels`,
     );
   }
@@ -46,7 +46,7 @@ export async function encodeImage(image: RawImage, options: EncodeOptions = {}):
       return pipeline(image).jpeg({ quality }).toBuffer();
     default:
       throw new UserError(
-        `encodeImage: unknown format '${String(format)}'; expected one of ${IMAGE_FORMATS.join(', ')}`,
+        `unknown image format '${String(format)}'; expected one of ${IMAGE_FORMATS.join(', ')}`,
       );
   }
 }
@@ -81,7 +81,7 @@ export async function writeGrey16Png(
 ): Promise<void> {
   if (data.length !== height * width) {
     throw new UserError(
-      `writeGrey16Png: ${height}x${width} needs ${height * width} values, got ${data.length}`,
+      `a 16-bit ${height}x${width} image needs ${height * width} values, got ${data.length}`,
     );
   }
   const bytes = await sharp(data, { raw: { width, height, channels: 1 } })

@@ -18,6 +18,15 @@ export const REDUCTIONS: readonly Reduction[] = ['batch', 'image'];
 /** The Tversky weight of false negatives: the paper's and the reference code's alpha. */
 export const DEFAULT_ALPHA = 0.7;
 
+/**
+ * The default Tversky weight of false positives, 1 - alpha, rounded to 12 decimals so that
+ * alpha 0.7 gives 0.3 and not 0.30000000000000004 (in config.json and in messages). Both are
+ * the same float32, the precision the losses compute in.
+ */
+export function defaultBeta(alpha: number): number {
+  return Math.round((1 - alpha) * 1e12) / 1e12;
+}
+
 /** The focal parameter: FTL = (1 - TI)^(1/gamma) with the reference code's exponent 0.75. */
 export const DEFAULT_GAMMA = 4 / 3;
 
@@ -54,7 +63,7 @@ export function resolveLossOptions(fn: string, options: LossOptions = {}): Resol
   const alpha = options.alpha ?? DEFAULT_ALPHA;
   const resolved: ResolvedLossOptions = {
     alpha,
-    beta: options.beta ?? 1 - alpha,
+    beta: options.beta ?? defaultBeta(alpha),
     gamma: options.gamma ?? DEFAULT_GAMMA,
     smooth: options.smooth ?? 1,
     reduction: options.reduction ?? 'batch',

@@ -148,7 +148,7 @@ export function metricsFromCounts(
 ): SegmentationMetrics {
   const s = options.smooth ?? 1;
   if (!Number.isFinite(s) || s < 0) {
-    throw new UserError(`metricsFromCounts: smooth must be a finite number >= 0, got ${s}`);
+    throw new UserError(`smooth must be a finite number >= 0, got ${s}`);
   }
   const { tp, fp, fn, tn } = counts;
   return {

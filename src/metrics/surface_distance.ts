@@ -74,8 +74,8 @@ export function maskEdges(mask: BinaryMask): Uint8Array {
  * values at rank (n - 1) q / 100, as numpy's default `percentile`. Sorts `values` in place.
  */
 export function percentileInPlace(values: Float64Array, q: number): number {
-  if (values.length === 0) throw new UserError('percentile: no values');
-  if (!(q >= 0 && q <= 100)) throw new UserError(`percentile: q must be 0 to 100, got ${q}`);
+  if (values.length === 0) throw new UserError('a percentile of no values is undefined');
+  if (!(q >= 0 && q <= 100)) throw new UserError(`the percentile q must be 0 to 100, got ${q}`);
   values.sort();
   const rank = ((values.length - 1) * q) / 100;
   const lo = Math.floor(rank);

@@ -68,7 +68,7 @@ export function heatmapImage(map: ValueMap, size: readonly [number, number]): Ra
   const { data, height, width } = map;
   if (data.length !== height * width) {
     throw new UserError(
-      `heatmapImage: a ${height}x${width} map needs ${height * width} values, got ${data.length}`,
+      `a ${height}x${width} heat map needs ${height * width} values, got ${data.length}`,
     );
   }
   const bytes = new Uint8Array(data.length);

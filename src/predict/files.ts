@@ -24,7 +24,7 @@ import { lesionFraction, type Interpolation } from '../util/raster.js';
 import { heatmapImage } from './colormap.js';
 import { overlayMask, type OverlayOptions } from './overlay.js';
 import type { InferenceEngine } from '../eval/engine.js';
-import { Predictor } from './predictor.js';
+import { isLayersModel, Predictor, type EngineNetwork } from './predictor.js';
 
 /** An input that could not be used, and why. */
 export interface InputFailure {
@@ -63,7 +63,7 @@ export function outputFileNames(
  * them, raised before anything is predicted.
  */
 export async function collectInputs(inputs: readonly string[]): Promise<CollectedInputs> {
-  if (inputs.length === 0) throw new UserError('collectInputs: no inputs given');
+  if (inputs.length === 0) throw new UserError('no inputs given: name image files or folders');
   const files: string[] = [];
   const failed: InputFailure[] = [];
   const skipped: string[] = [];
@@ -134,8 +134,11 @@ export interface PredictProgress {
 
 /** Options of `predictFiles`. */
 export interface PredictFilesOptions {
-  /** The model (the caller disposes of it). Required. */
-  model: tfl.LayersModel;
+  /**
+   * The model (the caller disposes of it), or a network known only by its input shape, which
+   * `engine` runs (an ONNX export). Required.
+   */
+  model: tfl.LayersModel | EngineNetwork;
   /** Image files and folders of images. Required, at least one. */
   inputs: readonly string[];
   /** The output folder (created). Required. */
@@ -187,10 +190,7 @@ export interface PredictFilesResult {
  * anything else (an unwritable output folder, a bug) throws.
  */
 export async function predictFiles(options: PredictFilesOptions): Promise<PredictFilesResult> {
-  const maxPixels = checkMaxPixels(
-    options.maxPixels ?? DEFAULT_MAX_PIXELS,
-    'predictFiles: maxPixels',
-  );
+  const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
   const predictor = new Predictor(options.model, {
     ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
     ...(options.interpolation !== undefined ? { interpolation: options.interpolation } : {}),
@@ -198,7 +198,9 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
     ...(options.engine !== undefined ? { engine: options.engine } : {}),
     ...(options.postprocess !== undefined ? { postprocess: options.postprocess } : {}),
   });
-  const stats = inputStatisticsOf(options.model.getUserDefinedMetadata());
+  const stats = isLayersModel(options.model)
+    ? inputStatisticsOf(options.model.getUserDefinedMetadata())
+    : undefined;
   const drift =
     stats !== undefined && stats.channels === predictor.inputShape[2]
       ? new DriftCheck(stats)

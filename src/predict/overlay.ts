@@ -43,7 +43,7 @@ export interface OverlayOptions {
 export function maskOutline(mask: BinaryMask, thickness = 1): Uint8Array {
   const { data, height: h, width: w } = mask;
   if (!Number.isInteger(thickness) || thickness < 1) {
-    throw new UserError(`maskOutline: thickness must be a positive integer, got ${thickness}`);
+    throw new UserError(`thickness must be a positive integer, got ${thickness}`);
   }
   const r = thickness;
   const span = 2 * r + 1;
@@ -75,10 +75,9 @@ export function overlayMask(
   mask: BinaryMask,
   options: OverlayOptions = {},
 ): RawImage {
-  const fn = 'overlayMask';
   if (image.height !== mask.height || image.width !== mask.width) {
     throw new UserError(
-      `${fn}: the image is ${image.height}x${image.width} but the mask is ` +
+      `the image is ${image.height}x${image.width} but the mask is ` +
         `${mask.height}x${mask.width}`,
     );
   }
@@ -88,7 +87,7 @@ export function overlayMask(
   const thickness =
     options.thickness ?? Math.max(1, Math.round(Math.max(image.height, image.width) / 256));
   if (!(opacity >= 0 && opacity <= 1)) {
-    throw new UserError(`${fn}: opacity must be from 0 to 1, got ${opacity}`);
+    throw new UserError(`opacity must be from 0 to 1, got ${opacity}`);
   }
   const rgb = convertChannels(image, 3);
   const out = new Uint8Array(rgb.data);
@@ -117,7 +116,7 @@ export function overlayMask(
       break;
     default:
       throw new UserError(
-        `${fn}: unknown style '${String(style)}'; expected one of ${OVERLAY_STYLES.join(', ')}`,
+        `unknown style '${String(style)}'; expected one of ${OVERLAY_STYLES.join(', ')}`,
       );
   }
   return { data: out, height: image.height, width: image.width, channels: 3 };

@@ -53,6 +53,19 @@ export interface AttentionMap extends ValueMap {
   gate: string;
 }
 
+/**
+ * A network known only through the engine that runs it (an ONNX export): its input
+ * [rows, cols, channels]. `Predictor` then needs `engine`, and cannot give attention maps.
+ */
+export interface EngineNetwork {
+  inputShape: [number, number, number];
+}
+
+/** Whether `model` is a TensorFlow.js model (not an `EngineNetwork`). */
+export function isLayersModel(model: tfl.LayersModel | EngineNetwork): model is tfl.LayersModel {
+  return 'getUserDefinedMetadata' in model;
+}
+
 /** The prediction of one image. */
 export interface ImagePrediction {
   /** The binary mask (0/1) at the image's size, post-processed when asked. */
@@ -74,42 +87,57 @@ export class Predictor {
   readonly gates: string[];
   readonly threshold: number;
   readonly interpolation: Interpolation;
-  private readonly net: tfl.LayersModel;
+  /** The `final` (and with `attention` the gates') model; undefined for an `EngineNetwork`. */
+  private readonly net: tfl.LayersModel | undefined;
   private readonly engine: InferenceEngine | undefined;
   private readonly postprocess: PostprocessOptions | undefined;
 
-  constructor(model: tfl.LayersModel, options: PredictorOptions = {}) {
-    const fn = 'Predictor';
+  constructor(model: tfl.LayersModel | EngineNetwork, options: PredictorOptions = {}) {
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
     this.interpolation = options.interpolation ?? 'nearest';
-    checkThreshold(this.threshold, fn);
+    checkThreshold(this.threshold);
     if (!INTERPOLATIONS.includes(this.interpolation)) {
       throw new UserError(
-        `${fn}: unknown interpolation '${String(this.interpolation)}'; expected one of ` +
+        `interpolation: unknown interpolation '${String(this.interpolation)}'; expected one of ` +
           INTERPOLATIONS.join(', '),
       );
     }
-    this.inputShape = modelInputShape(model, fn);
+    const layers = isLayersModel(model) ? model : undefined;
+    this.inputShape =
+      layers !== undefined
+        ? modelInputShape(layers, `model '${layers.name}'`)
+        : (model as EngineNetwork).inputShape;
     const c = this.inputShape[2];
     if (c !== 1 && c !== 3) {
       throw new UserError(
-        `${fn}: the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are supported`,
+        `the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are supported`,
       );
     }
     this.engine = options.engine;
     this.postprocess = options.postprocess;
-    if (options.attention) {
-      this.gates = attentionGateNames(model);
+    if (layers === undefined) {
+      if (options.engine === undefined) {
+        throw new UserError('engine: a model known only by its input shape needs an engine');
+      }
+      if (options.attention) {
+        throw new UserError(
+          'attention maps need the TensorFlow.js model (its gates); an ONNX model has none',
+        );
+      }
+      this.gates = [];
+      this.net = undefined;
+    } else if (options.attention) {
+      this.gates = attentionGateNames(layers);
       if (this.gates.length === 0) {
         throw new UserError(
-          `${fn}: attention maps were asked for, but model '${model.name}' has no attention ` +
+          `attention maps were asked for, but model '${layers.name}' has no attention ` +
             'gates (attn_unet, attn_reg_ds and attn_reg have them; unet does not)',
         );
       }
-      this.net = withAttentionMaps(model);
+      this.net = withAttentionMaps(layers);
     } else {
       this.gates = [];
-      this.net = finalOutputModel(model);
+      this.net = finalOutputModel(layers);
     }
   }
 
@@ -122,8 +150,9 @@ export class Predictor {
   /** Predicts one image (8-bit, 1 to 4 channels, any size). */
   async predict(image: RawImage): Promise<ImagePrediction> {
     const x = this.preprocess(image);
-    if (this.gates.length === 0) {
-      const engine = this.engine ?? new TfjsEngine(this.net);
+    const net = this.net;
+    if (this.gates.length === 0 || net === undefined) {
+      const engine = this.engine ?? new TfjsEngine(net!);
       const xs = imagesToTensor([x]);
       let probabilities: Float32Array;
       try {
@@ -134,7 +163,7 @@ export class Predictor {
       return { mask: this.maskOf(probabilities, image), probabilities, attention: [] };
     }
     const outputs = tf.tidy(() => {
-      const out = this.net.predict(imagesToTensor([x]));
+      const out = net.predict(imagesToTensor([x]));
       return Array.isArray(out) ? out : [out];
     });
     let values: Float32Array[];

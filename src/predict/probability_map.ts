@@ -25,10 +25,10 @@ export function probabilityMap16(
 ): Uint16Array {
   const [h, w] = inputSize;
   const [oh, ow] = outSize;
-  checkThreshold(threshold, 'probabilityMap16');
+  checkThreshold(threshold);
   if (probabilities.length !== h * w) {
     throw new UserError(
-      `probabilityMap16: a ${h}x${w} map needs ${h * w} values, got ${probabilities.length}`,
+      `a ${h}x${w} probability map needs ${h * w} values, got ${probabilities.length}`,
     );
   }
   const limit = threshold * PROBABILITY_SCALE;

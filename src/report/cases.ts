@@ -34,7 +34,7 @@ export function selectCases<T>(
   perGroup: number,
 ): CaseGroupSelection<T>[] {
   if (!(Number.isInteger(perGroup) && perGroup >= 1)) {
-    throw new UserError(`selectCases: perGroup must be a positive integer, got ${perGroup}`);
+    throw new UserError(`perGroup must be a positive integer, got ${perGroup}`);
   }
   const key = (i: number): number => {
     const s = score(items[i]);

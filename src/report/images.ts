@@ -27,7 +27,7 @@ export const DEFAULT_THUMBNAIL_SIZE = 140;
 export function thumbnailSize(size: readonly [number, number], maxSide: number): [number, number] {
   const [h, w] = size;
   if (!(Number.isInteger(maxSide) && maxSide >= 8)) {
-    throw new UserError(`thumbnailSize: the longest side must be an integer >= 8, got ${maxSide}`);
+    throw new UserError(`a thumbnail's longest side must be an integer >= 8, got ${maxSide}`);
   }
   const scale = maxSide / Math.max(h, w);
   return [Math.max(1, Math.round(h * scale)), Math.max(1, Math.round(w * scale))];
@@ -97,7 +97,7 @@ export async function casePanels(input: CasePanelsInput, maxSide: number): Promi
   ] as const) {
     if (m.height !== image.height || m.width !== image.width) {
       throw new UserError(
-        `casePanels: the image is ${image.height}x${image.width} but the ${what} mask is ` +
+        `the image is ${image.height}x${image.width} but the ${what} mask is ` +
           `${m.height}x${m.width}`,
       );
     }

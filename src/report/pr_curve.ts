@@ -80,12 +80,11 @@ export class PrecisionRecallAccumulator {
    * @param bins histogram bins on [0, 1], an integer from 1 to 1e6. Default 1000.
    */
   constructor(threshold: number, bins: number = DEFAULT_PR_BINS) {
-    const fn = 'PrecisionRecallAccumulator';
     if (!(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
-      throw new UserError(`${fn}: threshold must be a number from 0 to 1, got ${threshold}`);
+      throw new UserError(`threshold must be a number from 0 to 1, got ${threshold}`);
     }
     if (!(Number.isInteger(bins) && bins >= 1 && bins <= 1e6)) {
-      throw new UserError(`${fn}: bins must be an integer from 1 to 1000000, got ${bins}`);
+      throw new UserError(`bins must be an integer from 1 to 1000000, got ${bins}`);
     }
     this.bins = bins;
     this.threshold = threshold;
@@ -100,8 +99,7 @@ export class PrecisionRecallAccumulator {
   add(probabilities: ArrayLike<number>, mask: ArrayLike<number>): void {
     if (probabilities.length !== mask.length) {
       throw new UserError(
-        `PrecisionRecallAccumulator.add: ${probabilities.length} probabilities but ` +
-          `${mask.length} mask values`,
+        `${probabilities.length} probabilities but ` + `${mask.length} mask values`,
       );
     }
     const { bins, threshold, positive, negative, counts } = this;

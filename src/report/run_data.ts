@@ -185,7 +185,7 @@ export async function collectRunReport(options: RunReportOptions): Promise<RunRe
     casesPerGroup <= MAX_CASES_PER_GROUP
   )) {
     throw new UserError(
-      `collectRunReport: casesPerGroup must be an integer from 1 to ${MAX_CASES_PER_GROUP}, got ${casesPerGroup}`,
+      `casesPerGroup must be an integer from 1 to ${MAX_CASES_PER_GROUP}, got ${casesPerGroup}`,
     );
   }
   const thumbnail = options.thumbnailSize ?? DEFAULT_THUMBNAIL_SIZE;

@@ -72,7 +72,7 @@ function warningLogger(
 export async function renderVegaLite(spec: TopLevelSpec, options: RenderOptions): Promise<string> {
   if (!/^[A-Za-z][\w-]*$/.test(options.id)) {
     throw new UserError(
-      `renderVegaLite: id must start with a letter and hold letters, digits, '-' and '_', got '${options.id}'`,
+      `a plot's id must start with a letter and hold letters, digits, '-' and '_', got '${options.id}'`,
     );
   }
   const { vega, vegaLite } = await loadPlotting();

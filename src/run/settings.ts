@@ -9,7 +9,7 @@ import { defaultCacheDir } from '../data/cache.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { datasetPreset, syntheticKindOf } from '../data/presets.js';
 import { DEFAULT_SYNTHETIC_COUNT } from '../data/synthetic/generate.js';
-import { DEFAULT_ALPHA, DEFAULT_GAMMA } from '../losses/utils.js';
+import { DEFAULT_ALPHA, DEFAULT_GAMMA, defaultBeta } from '../losses/utils.js';
 import {
   DEFAULT_BN_MOMENTUM,
   DEFAULT_MODEL,
@@ -181,7 +181,7 @@ export function resolveTrainSettings(options: TrainRunOptions, out: string): Tra
     loss: {
       name: options.loss ?? DEFAULT_LOSS,
       alpha,
-      beta: options.beta ?? 1 - alpha,
+      beta: options.beta ?? defaultBeta(alpha),
       gamma: options.gamma ?? DEFAULT_GAMMA,
       weights: options.weights ?? DEFAULT_WEIGHTING,
     },

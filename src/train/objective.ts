@@ -255,7 +255,9 @@ export function makeObjective(options: ObjectiveOptions): Objective {
 
   const targets = (ys: tf.Tensor4D, preds: readonly tf.Tensor[]): tf.Tensor4D[] => {
     if (preds.length !== terms.length) {
-      throw new UserError(`objective: expected ${terms.length} predictions, got ${preds.length}`);
+      throw new UserError(
+        `the objective expects ${terms.length} predictions (one per output), got ${preds.length}`,
+      );
     }
     return preds.map((p) => subsampleTarget(ys, [p.shape[1] as number, p.shape[2] as number]));
   };

@@ -43,7 +43,7 @@ export function labelComponents(mask: BinaryMask): ComponentLabels {
   const { data, height, width } = mask;
   if (data.length !== height * width) {
     throw new UserError(
-      `labelComponents: a ${height}x${width} mask needs ${height * width} values, got ${data.length}`,
+      `a ${height}x${width} mask needs ${height * width} values, got ${data.length}`,
     );
   }
   const labels = new Int32Array(height * width);
@@ -111,10 +111,10 @@ export function postprocessEnabled(options: PostprocessOptions | undefined): boo
   return options !== undefined && (options.keepLargest === true || (options.minSize ?? 0) > 0);
 }
 
-/** Throws unless `minSize` is a non-negative integer; `what` names the function or flag. */
-export function checkMinSize(minSize: number, what: string): void {
+/** Throws unless `minSize` is a non-negative integer; `name` names the option or flag. */
+export function checkMinSize(minSize: number, name = 'minSize'): void {
   if (!(Number.isInteger(minSize) && minSize >= 0)) {
-    throw new UserError(`${what}: minSize must be an integer >= 0, got ${minSize}`);
+    throw new UserError(`${name} must be an integer >= 0, got ${minSize}`);
   }
 }
 
@@ -134,7 +134,7 @@ export function parseMinSize(text: string, flag = '--min-size'): number {
  */
 export function postprocessMask(mask: BinaryMask, options: PostprocessOptions = {}): BinaryMask {
   const minSize = options.minSize ?? 0;
-  checkMinSize(minSize, 'postprocessMask');
+  checkMinSize(minSize);
   const { height, width } = mask;
   const data = new Uint8Array(height * width);
   if (!postprocessEnabled(options)) {

@@ -101,7 +101,7 @@ export function parseCsvRecords(text: string): string[][] {
     } else field += ch;
     i += 1;
   }
-  if (quoted) throw new UserError('parseCsvRecords: a quoted field is not closed');
+  if (quoted) throw new UserError('a quoted field is not closed');
   if (field !== '' || record.length > 0) endRecord();
   return records;
 }

@@ -23,13 +23,12 @@ export function squaredDistanceTransform(
 ): Float64Array {
   if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) {
     throw new UserError(
-      `squaredDistanceTransform: size must be positive integers, got ${height}x${width}`,
+      `a distance transform's size must be positive integers, got ${height}x${width}`,
     );
   }
   if (sites.length !== height * width) {
     throw new UserError(
-      `squaredDistanceTransform: a ${height}x${width} raster needs ${height * width} values, ` +
-        `got ${sites.length}`,
+      `a ${height}x${width} raster needs ${height * width} values, ` + `got ${sites.length}`,
     );
   }
   const out = new Float64Array(height * width);

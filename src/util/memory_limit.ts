@@ -19,7 +19,7 @@ export class MemoryLimiter {
 
   constructor(budget: number) {
     if (!(Number.isFinite(budget) && budget > 0)) {
-      throw new UserError(`MemoryLimiter: expected a budget of bytes > 0, got ${budget}`);
+      throw new UserError(`a memory budget must be a number of bytes > 0, got ${budget}`);
     }
     this.budget = budget;
   }
@@ -35,7 +35,7 @@ export class MemoryLimiter {
    */
   async run<T>(bytes: number, fn: () => Promise<T>): Promise<T> {
     if (!(Number.isFinite(bytes) && bytes >= 0)) {
-      throw new UserError(`MemoryLimiter.run: expected bytes >= 0, got ${bytes}`);
+      throw new UserError(`a memory request must be a number of bytes >= 0, got ${bytes}`);
     }
     if (this.waiting.length === 0 && this.fits(bytes)) this.take(bytes);
     else await new Promise<void>((start) => this.waiting.push({ bytes, start }));

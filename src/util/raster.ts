@@ -46,7 +46,7 @@ export function convertChannels(image: RawImage, channels: 1 | 3): RawImage {
   const { data, height, width } = image;
   const src = image.channels;
   if (src < 1 || src > 4) {
-    throw new UserError(`convertChannels: expected 1 to 4 source channels, got ${src}`);
+    throw new UserError(`an image must have 1 to 4 channels, got ${src}`);
   }
   const colour = src >= 3 ? 3 : 1; // channels before alpha
   if (colour === channels && src === channels) return image;
@@ -81,7 +81,7 @@ export function convertChannels(image: RawImage, channels: 1 | 3): RawImage {
  */
 export function resizeNearest(image: RawImage, outHeight: number, outWidth: number): RawImage {
   const { data, height, width, channels } = image;
-  checkSizes('resizeNearest', image, outHeight, outWidth);
+  checkSizes(image, outHeight, outWidth);
   if (outHeight === height && outWidth === width) return image;
   const out = new Uint8Array(outHeight * outWidth * channels);
   const xs = new Int32Array(outWidth);
@@ -109,7 +109,7 @@ export function resizeNearest(image: RawImage, outHeight: number, outWidth: numb
  */
 export function resizeBilinear(image: RawImage, outHeight: number, outWidth: number): RawImage {
   const { data, height, width, channels } = image;
-  checkSizes('resizeBilinear', image, outHeight, outWidth);
+  checkSizes(image, outHeight, outWidth);
   if (outHeight === height && outWidth === width) return image;
   const out = new Uint8Array(outHeight * outWidth * channels);
   const x0s = new Int32Array(outWidth);
@@ -154,7 +154,7 @@ export function resizeImage(
       return resizeBilinear(image, size[0], size[1]);
     default:
       throw new UserError(
-        `resizeImage: unknown interpolation '${String(interpolation)}'; expected one of ` +
+        `unknown interpolation '${String(interpolation)}'; expected one of ` +
           INTERPOLATIONS.join(', '),
       );
   }
@@ -166,7 +166,7 @@ export function resizeMask(mask: BinaryMask, size: readonly [number, number]): B
   return { data: r.data, height: r.height, width: r.width };
 }
 
-function checkSizes(what: string, image: RawImage, outHeight: number, outWidth: number): void {
+function checkSizes(image: RawImage, outHeight: number, outWidth: number): void {
   if (!(
     Number.isInteger(outHeight) &&
     Number.isInteger(outWidth) &&
@@ -174,13 +174,13 @@ function checkSizes(what: string, image: RawImage, outHeight: number, outWidth: 
     outWidth > 0
   )) {
     throw new UserError(
-      `${what}: output size must be positive integers, got ${outHeight}x${outWidth}`,
+      `the resized image's size must be positive integers, got ${outHeight}x${outWidth}`,
     );
   }
   const { data, height, width, channels } = image;
   if (data.length !== height * width * channels || height < 1 || width < 1) {
     throw new UserError(
-      `${what}: image of ${height}x${width}x${channels} needs ${height * width * channels} ` +
+      `an image of ${height}x${width}x${channels} needs ${height * width * channels} ` +
         `values, got ${data.length}`,
     );
   }
@@ -216,7 +216,7 @@ export function binarizeMask(mask: StoredMask): BinarizedMask {
   const n = height * width;
   if (values.length !== n * channels) {
     throw new UserError(
-      `binarizeMask: ${height}x${width}x${channels} needs ${n * channels} values, got ` +
+      `a ${height}x${width}x${channels} mask needs ${n * channels} values, got ` +
         `${values.length}`,
     );
   }

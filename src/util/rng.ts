@@ -26,7 +26,7 @@ export class Rng {
 
   /** @param seed an integer in [0, 2^32 - 1] (checked). */
   constructor(seed: number) {
-    checkSeed(seed, 'Rng');
+    checkSeed(seed);
     this.s = seed >>> 0;
   }
 
@@ -93,9 +93,9 @@ export class Rng {
 }
 
 /** Throws a `UserError` unless `seed` is an integer in [0, 2^32 - 1]. */
-export function checkSeed(seed: number, what = 'seed'): void {
+export function checkSeed(seed: number, name = 'seed'): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-    throw new UserError(`${what}: seed must be an integer from 0 to ${MAX_SEED}, got ${seed}`);
+    throw new UserError(`${name} must be an integer from 0 to ${MAX_SEED}, got ${seed}`);
   }
 }
 

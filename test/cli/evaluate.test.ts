@@ -89,7 +89,9 @@ describe('ftunet evaluate --run', () => {
       'lesion area: ground truth 5.19% ± 4.95%, prediction 4.89% ± 6.91%',
       // Items 2 and 3 (black images) predict nothing; item 2 has a lesion, item 3 none.
       'empty predictions: 2 of 3 images (1 with a lesion in the ground truth, scored precision 1); empty ground truths: 1 of 3',
-      `wrote ${path.join(run, 'eval', 'metrics.csv')} and ${path.join(run, 'eval', 'summary.json')}`,
+      // --run refreshes the run's report (--no-report leaves it).
+      `wrote ${path.join(run, 'eval', 'metrics.csv')}, ${path.join(run, 'eval', 'summary.json')} ` +
+        `and ${path.join(run, 'report.html')}`,
       '',
     ]);
     const csv = await readFile(path.join(run, 'eval', 'metrics.csv'), 'utf8');

@@ -111,7 +111,7 @@ describe('ftunet export', () => {
       ],
       [
         ['--model', modelDir, '--out', join(dir, 'q'), '--format', 'onnx', '--quantize', 'float16'],
-        "ftunet: exportModel: quantize 'float16' applies to the tfjs format; ONNX exports store float32 weights (quantize 'none')\n",
+        "ftunet: quantize 'float16' applies to the tfjs format; ONNX exports store float32 weights (quantize 'none')\n",
       ],
       [
         ['--model', modelDir, '--out', join(file, 'sub')],

@@ -68,7 +68,10 @@ describe('ftunet predict', () => {
       '1',
     );
     assert.equal(r.code, 2);
-    assert.equal(r.stdout, `predicted 2 images into ${out} (mask and overlay each)\n`);
+    assert.equal(
+      r.stdout,
+      `predicted 2 images into ${out}: <stem>_mask.png and <stem>_overlay.png each\n`,
+    );
     const lines = r.stderr.trim().split('\n');
     assert.deepEqual(lines, [
       'ftunet predict: backend: cpu (plain JavaScript, slow)',
@@ -148,12 +151,21 @@ describe('ftunet predict', () => {
     await assert.rejects(readdir(out), { code: 'ENOENT' });
   });
 
-  test('usage errors: no input, a bad flag value, a folder that is not a model', () => {
+  test('usage errors: no input, a mistyped flag, no model, a bad flag value, a folder that is not a model', () => {
     const out = path.join(root, 'x');
     const cases: Array<[string[], string]> = [
       [
         ['--model', unet, '--out', out],
         "ftunet predict: missing required argument 'input' (see --help)\n",
+      ],
+      // A mistyped flag is named before the required option it leaves out.
+      [
+        ['--modle', unet, 'a.png', '--out', out],
+        "ftunet predict: unknown option '--modle' (Did you mean --model?) (see --help)\n",
+      ],
+      [
+        ['a.png', '--out', out],
+        "ftunet predict: required option '--model <dir>' not specified (see --help)\n",
       ],
       [
         ['--model', unet, 'a.png', '--out', out, '--threshold', 'high'],

@@ -213,7 +213,7 @@ describe('scoring errors: one line on stderr, exit code 2', () => {
       [
         ['predict', '--model', run, '--model', small, data, '--out', path.join(root, 'x')],
         new RegExp(
-          `^ftunet: ensemble: ${run} takes 32x32x1 inputs but ${small} takes 16x16x1; the models of an ensemble must agree on input size and channels\\n$`,
+          `^ftunet: ${run} takes 32x32x1 inputs but ${small} takes 16x16x1: the models of an ensemble must agree on input size and channels\\n$`,
         ),
       ],
       [

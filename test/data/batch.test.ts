@@ -57,9 +57,9 @@ describe('makeBatch errors', () => {
   test('an index outside the data set and an empty list', () => {
     assert.throws(() => makeBatch(tiny(), [0, 3]), {
       name: 'UserError',
-      message: 'makeBatch: index 3 is outside the data set (0 to 2)',
+      message: 'item index 3 is outside the data set (0 to 2)',
     });
-    assert.throws(() => makeBatch(tiny(), []), { message: 'makeBatch: indices is empty' });
+    assert.throws(() => makeBatch(tiny(), []), { message: 'a batch needs at least one item' });
   });
 });
 
@@ -73,7 +73,7 @@ describe('imagesToTensor', () => {
     assert.deepEqual([...t.dataSync()], [0, 1, 0.2, 0.4, 1, 0, 0, 0].map(Math.fround));
     t.dispose();
     assert.throws(() => imagesToTensor([a, { ...b, channels: 3, data: new Uint8Array(12) }]), {
-      message: 'imagesToTensor: image 1 is 2x2x3, image 0 is 2x2x1',
+      message: 'the images of a batch differ in size: image 1 is 2x2x3, image 0 is 2x2x1',
     });
   });
 });

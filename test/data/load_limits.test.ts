@@ -70,7 +70,7 @@ describe('loadDataset: the pixel limit and the memory budget', () => {
   test('a bad limit is refused naming the option', async () => {
     await assert.rejects(loadDataset({ dataset: 'bus', data: root, cache: false, maxPixels: 0 }), {
       name: 'UserError',
-      message: 'loadDataset: maxPixels: expected a positive whole number of pixels, got 0',
+      message: 'maxPixels: expected a positive whole number of pixels, got 0',
     });
   });
 });

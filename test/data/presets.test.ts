@@ -18,8 +18,10 @@ describe('presets and flag parsers', () => {
       channels: 1,
       epochs: 100,
       batchSize: 16,
-      // Ultrasound has a direction (depth): no vertical flip or quarter turn.
+      // Ultrasound has a direction (depth): no vertical flip or quarter turn; left-right
+      // mirrors are ultrasound images too (test-time augmentation may use them).
       augmentExclude: ['flipV', 'rot90'],
+      naturalMirrors: { horizontal: true, vertical: false },
     });
     assert.deepEqual(datasetPreset('isic2018'), {
       layout: 'isic2018',
@@ -28,6 +30,8 @@ describe('presets and flag parsers', () => {
       epochs: 50,
       batchSize: 8,
       augmentExclude: [],
+      // Dermoscopy has no orientation.
+      naturalMirrors: { horizontal: true, vertical: true },
     });
     // The synthetic stand-ins share their data set's settings and layout.
     for (const [synthetic, real] of [
@@ -42,7 +46,7 @@ describe('presets and flag parsers', () => {
     }
     assert.throws(() => datasetPreset('ct' as 'bus'), {
       message:
-        "datasetPreset: unknown data set 'ct'; expected one of bus, isic2018, folder, " +
+        "unknown data set 'ct'; expected one of bus, isic2018, folder, " +
         'synthetic-bus, synthetic-isic',
     });
   });

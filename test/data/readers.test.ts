@@ -170,7 +170,7 @@ describe('folder reader', () => {
     await makeBus(root, { count: 1 });
     await assert.rejects(load({ dataset: 'bus', maskSuffix: '_x' }), {
       name: 'UserError',
-      message: "loadDataset: a mask suffix applies to the 'folder' layout only, not 'bus'",
+      message: "a mask suffix applies to the 'folder' layout only, not 'bus'",
     });
   });
 });

@@ -50,14 +50,13 @@ describe('holdoutSplit', () => {
 
   test('bad arguments', () => {
     assert.throws(() => holdoutSplit(names(1)), {
-      message:
-        'holdoutSplit: 1 item cannot be split with testFraction 0.25 (it leaves 1 to test and 0 to train)',
+      message: '1 item cannot be split with testFraction 0.25 (it leaves 1 to test and 0 to train)',
     });
     assert.throws(() => holdoutSplit(names(5), { testFraction: 1 }), {
-      message: 'holdoutSplit: testFraction must be in (0, 1), got 1',
+      message: 'testFraction must be in (0, 1), got 1',
     });
     assert.throws(() => holdoutSplit(['a', 'b', 'a']), {
-      message: 'holdoutSplit: 1 name repeated: a',
+      message: '1 name repeated: a',
     });
   });
 });
@@ -83,7 +82,7 @@ describe('kFoldSplit', () => {
 
   test('k out of range is refused', () => {
     assert.throws(() => kFoldSplit(names(3), { k: 4 }), {
-      message: 'kFoldSplit: k must be an integer from 2 to the number of items (3), got 4',
+      message: 'the number of folds k must be an integer from 2 to the number of items (3), got 4',
     });
   });
 });

@@ -145,7 +145,7 @@ describe('synthesizeDataset (in memory)', () => {
     assert.equal(ds.lesionArea[1], full.lesionArea);
     assert.deepEqual((await ds.loadOriginalMask(1)).data, full.mask.data);
     await assert.rejects(async () => ds.loadOriginalMask(3), {
-      message: 'loadOriginalMask: index 3 is outside the data set (0 to 2)',
+      message: 'item index 3 is outside the data set (0 to 2)',
     });
     const isic = synthesizeDataset({ kind: 'isic', count: 1, inputSize: [24, 32], channels: 1 });
     assert.equal(isic.images[0].length, 24 * 32);

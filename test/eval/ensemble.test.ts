@@ -3,7 +3,16 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TfjsEngine, type InferenceEngine } from '../../src/eval/engine.js';
-import { AveragingEngine, checkEnsembleInputs, ttaFlips } from '../../src/eval/ensemble.js';
+import {
+  AveragingEngine,
+  checkEnsembleInputs,
+  commonMirrors,
+  mirrorsOfAugment,
+  resolveTta,
+  ttaFlips,
+} from '../../src/eval/ensemble.js';
+import { resolveAugmentConfig } from '../../src/data/augment.js';
+import { DATASET_PRESETS } from '../../src/data/presets.js';
 import { expectClose, useBackend } from '../helpers.js';
 
 /**
@@ -41,10 +50,52 @@ const mean = (arrays: Float32Array[]): Float32Array =>
 describe('AveragingEngine: ensembles and test-time augmentation', () => {
   before(() => useBackend('cpu'));
 
-  test('flips: none, hflip, and nnU-Net mirroring', () => {
+  test('flips: none, hflip, vflip, and nnU-Net mirroring', () => {
     assert.equal(ttaFlips('none').length, 1);
     assert.deepEqual(ttaFlips('hflip')[1], { vertical: false, horizontal: true });
+    assert.deepEqual(ttaFlips('vflip')[1], { vertical: true, horizontal: false });
     assert.equal(ttaFlips('flips').length, 4);
+  });
+
+  test('resolveTta: auto is the trained mirrors; a mirror outside them warns', () => {
+    const none = { horizontal: false, vertical: false };
+    const h = { horizontal: true, vertical: false };
+    const both = { horizontal: true, vertical: true };
+    // A BUS preset's augmentation keeps horizontal flips and drops vertical ones.
+    const bus = mirrorsOfAugment(
+      resolveAugmentConfig('default', DATASET_PRESETS.bus.augmentExclude),
+    );
+    assert.deepEqual(bus, h);
+    assert.deepEqual(mirrorsOfAugment(resolveAugmentConfig('none')), none);
+    const cases: Array<[Parameters<typeof resolveTta>[0], typeof h | undefined, string, boolean]> =
+      [
+        ['auto', h, 'hflip', false],
+        ['auto', both, 'flips', false],
+        ['auto', { horizontal: false, vertical: true }, 'vflip', false],
+        ['auto', none, 'none', false],
+        ['auto', undefined, 'none', true],
+        ['none', none, 'none', false],
+        ['hflip', h, 'hflip', false],
+        ['flips', h, 'flips', true],
+        ['vflip', h, 'vflip', true],
+        ['hflip', none, 'hflip', true],
+        ['flips', undefined, 'flips', false],
+      ];
+    for (const [choice, trained, mode, warns] of cases) {
+      const r = resolveTta(choice, trained);
+      const what = `${choice} with ${JSON.stringify(trained)}`;
+      assert.equal(r.mode, mode, what);
+      assert.equal(r.warning !== undefined, warns, what);
+    }
+    assert.equal(
+      resolveTta('hflip', none).warning,
+      '--tta hflip: the model was not trained with horizontal flips, nor does its data set show ' +
+        'such mirrors, so its masks of mirrored images can be much worse; --tta auto uses the ' +
+        'mirrors that suit it (none)',
+    );
+    // An ensemble is trusted on the axes every member was trained with.
+    assert.deepEqual(commonMirrors([both, h]), h);
+    assert.equal(commonMirrors([both, undefined]), undefined);
   });
 
   test('tta and ensembles equal their definitions', async () => {
@@ -112,7 +163,7 @@ describe('AveragingEngine: ensembles and test-time augmentation', () => {
           { name: 'runs/a', inputShape: [64, 64, 1] },
           { name: 'runs/b', inputShape: [64, 64, 3] },
         ]),
-      /^UserError: ensemble: runs\/a takes 64x64x1 inputs but runs\/b takes 64x64x3; the models of an ensemble must agree on input size and channels$/,
+      /^UserError: runs\/a takes 64x64x1 inputs but runs\/b takes 64x64x3: the models of an ensemble must agree on input size and channels$/,
     );
     checkEnsembleInputs([
       { name: 'a', inputShape: [8, 8, 1] },

@@ -143,17 +143,16 @@ describe('evaluateModel errors', () => {
     const model = thresholdModel([32, 32, 3]);
     await assert.rejects(evaluateModel(model, memoryDataset(1), [0]), {
       name: 'UserError',
-      message:
-        'evaluateModel: the model takes 32x32x3 inputs but the data set was loaded at 32x32x1',
+      message: 'the model takes 32x32x3 inputs but the data set was loaded at 32x32x1',
     });
     await assert.rejects(evaluateModel(model, memoryDataset(3), []), {
-      message: 'evaluateModel: no items to evaluate',
+      message: 'no items to evaluate',
     });
     await assert.rejects(evaluateModel(model, memoryDataset(3), [0], { batchSize: 0 }), {
-      message: 'evaluateModel: batchSize must be a positive integer, got 0',
+      message: 'batchSize must be a positive integer, got 0',
     });
     await assert.rejects(evaluateModel(model, memoryDataset(3), [0], { threshold: 2 }), {
-      message: 'evaluateModel: threshold must be a number from 0 to 1, got 2',
+      message: 'threshold must be a number from 0 to 1, got 2',
     });
     assert.deepEqual(modelInputShape(model, 'x'), [32, 32, 3]);
     model.dispose();
@@ -169,7 +168,7 @@ describe('evaluateModel errors', () => {
     };
     await assert.rejects(evaluateModel(model, changed, [0]), {
       message:
-        'evaluateModel: the original mask of 000001.png is 2x2, but the data set recorded 30x45: ' +
+        'the original mask of 000001.png is 2x2, but the data set recorded 30x45: ' +
         'the file changed since it was loaded',
     });
     model.dispose();

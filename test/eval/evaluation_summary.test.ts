@@ -155,13 +155,12 @@ describe('summarizeEvaluation', () => {
     const ctx = { threshold: 0.5, fold: 0, model: 'x', inputSize: [2, 2] as [number, number] };
     assert.throws(() => summarizeEvaluation([], ctx), {
       name: 'UserError',
-      message: 'summarizeEvaluation: no results to summarize',
+      message: 'no results to summarize',
     });
     assert.throws(
       () => summarizeEvaluation([rows[0], { ...rows[1], atInputSize: rows[1].metrics }], ctx),
       {
-        message:
-          'summarizeEvaluation: input-size metrics need every row to have them and an inputSize',
+        message: 'input-size metrics need every row to have them and an inputSize',
       },
     );
   });

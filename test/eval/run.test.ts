@@ -159,7 +159,7 @@ describe('evaluateSavedModel', () => {
     );
     await assert.rejects(
       evaluateSavedModel({ model: modelDir, dataset: 'bus', data, out, fold: 1, cache: false }),
-      { message: 'evaluateSavedModel: a fold applies to a split file, and none was given' },
+      { message: 'fold: applies to a split file, and none was given' },
     );
   });
 });

@@ -30,10 +30,10 @@ describe('thresholdProbabilities', () => {
   test('a map of the wrong length and a bad threshold are errors', () => {
     assert.throws(() => thresholdProbabilities([0, 1, 0], [2, 2]), {
       name: 'UserError',
-      message: 'thresholdProbabilities: a 2x2 map needs 4 values, got 3',
+      message: 'a 2x2 probability map needs 4 values, got 3',
     });
     assert.throws(() => thresholdProbabilities([0, 1, 0, 1], [2, 2], 1.5), {
-      message: 'thresholdProbabilities: threshold must be a number from 0 to 1, got 1.5',
+      message: 'threshold must be a number from 0 to 1, got 1.5',
     });
   });
 });
@@ -86,10 +86,10 @@ describe('scorePrediction: the prediction goes back to the original size, neares
     const truth = { data: new Uint8Array(4), height: 2, width: 2 };
     assert.throws(() => scorePrediction([0, 0, 0, 0], [2, 2], truth, { inputMask: [0, 0] }), {
       name: 'UserError',
-      message: 'scorePrediction: the input-size mask has 2 values, expected 4 (2x2)',
+      message: 'the input-size mask has 2 values, expected 4 (2x2)',
     });
     assert.throws(() => scorePrediction([0, 0, 0, 0], [2, 2], truth, { threshold: -0.1 }), {
-      message: 'scorePrediction: threshold must be a number from 0 to 1, got -0.1',
+      message: 'threshold must be a number from 0 to 1, got -0.1',
     });
   });
 });

@@ -230,6 +230,8 @@ describe('exportModel from a run folder', () => {
       epochs: 5,
       bestEpoch: 4,
       validationDsc: 4 / 6 + 3 / 100 - 0.05,
+      // No augmentation; ultrasound is mirrored left-right anyway (`--tta auto` uses hflip).
+      mirrors: { horizontal: true, vertical: false },
     });
     // The flag wins over the run's.
     const n = await exportModel({
@@ -280,21 +282,21 @@ describe('exportModel errors leave no file', () => {
   test('ONNX with quantized weights', () =>
     refused(
       { model: modelDir, format: 'onnx', quantize: 'uint8' },
-      "exportModel: quantize 'uint8' applies to the tfjs format; ONNX exports store float32 weights (quantize 'none')",
+      "quantize 'uint8' applies to the tfjs format; ONNX exports store float32 weights (quantize 'none')",
     ));
 
   test('bad option values', async () => {
     await refused(
       { model: modelDir, quantize: 'int4' as 'uint8' },
-      "exportModel: quantize must be one of none, float16, uint8, got 'int4'",
+      "quantize must be one of none, float16, uint8, got 'int4'",
     );
     await refused(
       { model: modelDir, outputs: 'some' as 'all' },
-      "exportModel: outputs must be one of final, all, got 'some'",
+      "outputs must be one of final, all, got 'some'",
     );
     await refused(
       { model: modelDir, threshold: 2 },
-      'exportModel: threshold must be a number from 0 to 1, got 2',
+      'threshold must be a number from 0 to 1, got 2',
     );
   });
 
@@ -308,7 +310,7 @@ describe('exportModel errors leave no file', () => {
     m.dispose();
     await refused(
       { model: dir, quantize: 'float16' },
-      "quantizeWeights: weight 'final/bias' holds 100000, beyond float16's range (±65504); " +
+      "weight 'final/bias' holds 100000, beyond float16's range (±65504); " +
         'quantize with uint8 or store float32',
     );
   });

@@ -238,7 +238,7 @@ describe('writing', () => {
       encodeImage({ data: new Uint8Array(5), height: 2, width: 2, channels: 1 }),
       {
         message:
-          'encodeImage: expected 2x2 with 1 to 4 channels (4 values), got 5 values, 1 channels',
+          'cannot encode the image: expected 2x2 with 1 to 4 channels (4 values), got 5 values, 1 channels',
       },
     );
   });

@@ -145,17 +145,17 @@ describe('quantizeWeights', () => {
     assert.throws(() => quantizeWeights(spec, big.buffer, 'float16'), {
       name: 'UserError',
       message:
-        "quantizeWeights: weight 'c/kernel' holds 70000, beyond float16's range (±65504); " +
+        "weight 'c/kernel' holds 70000, beyond float16's range (±65504); " +
         'quantize with uint8 or store float32',
     });
     assert.throws(() => quantizeWeights(spec, new Float32Array([1, NaN, 0]).buffer, 'uint8'), {
-      message: "quantizeWeights: weight 'c/kernel' holds NaN: cannot quantize it",
+      message: "weight 'c/kernel' holds NaN: cannot quantize it",
     });
     assert.throws(() => quantizeWeights(spec, new Float32Array(2).buffer, 'uint8'), {
-      message: 'quantizeWeights: the weight data hold 8 bytes, the specs describe more',
+      message: 'the weight data hold 8 bytes, the specs describe more',
     });
     assert.throws(() => quantizeWeights(spec, big.buffer, 'int4' as 'uint8'), {
-      message: "quantizeWeights: quantization must be one of float16, uint8, got 'int4'",
+      message: "quantization must be one of float16, uint8, got 'int4'",
     });
   });
 });

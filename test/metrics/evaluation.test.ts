@@ -146,7 +146,7 @@ describe('hard evaluation metrics on plain arrays', () => {
       message: 'confusionCounts: threshold must be a finite number, got NaN',
     });
     assert.throws(() => metricsFromCounts({ tp: 0, fp: 0, fn: 0, tn: 0 }, { smooth: -1 }), {
-      message: 'metricsFromCounts: smooth must be a finite number >= 0, got -1',
+      message: 'smooth must be a finite number >= 0, got -1',
     });
   });
 });

@@ -41,7 +41,7 @@ describe('heatmapImage', () => {
   test('a map of the wrong length is an error', () => {
     assert.throws(() => heatmapImage({ data: [0, 1, 0], height: 2, width: 2 }, [4, 4]), {
       name: 'UserError',
-      message: 'heatmapImage: a 2x2 map needs 4 values, got 3',
+      message: 'a 2x2 heat map needs 4 values, got 3',
     });
   });
 });

@@ -45,7 +45,7 @@ describe('predictFiles: the pixel limit', () => {
       predictFiles({ model, inputs: [root], out: path.join(root, 'never'), maxPixels: 2.5 }),
       {
         name: 'UserError',
-        message: 'predictFiles: maxPixels: expected a positive whole number of pixels, got 2.5',
+        message: 'maxPixels: expected a positive whole number of pixels, got 2.5',
       },
     );
     model.dispose();

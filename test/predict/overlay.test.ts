@@ -37,7 +37,7 @@ describe('maskOutline', () => {
   test('thickness must be a positive integer', () => {
     assert.throws(() => maskOutline(mask(2, 2, [0, 1, 0, 1]), 0), {
       name: 'UserError',
-      message: 'maskOutline: thickness must be a positive integer, got 0',
+      message: 'thickness must be a positive integer, got 0',
     });
   });
 });
@@ -78,13 +78,13 @@ describe('overlayMask', () => {
   test('errors: sizes, opacity, style', () => {
     assert.throws(() => overlayMask(grey, { data: new Uint8Array(6), height: 2, width: 3 }), {
       name: 'UserError',
-      message: 'overlayMask: the image is 2x2 but the mask is 2x3',
+      message: 'the image is 2x2 but the mask is 2x3',
     });
     assert.throws(() => overlayMask(grey, m, { style: 'tint', opacity: 2 }), {
-      message: 'overlayMask: opacity must be from 0 to 1, got 2',
+      message: 'opacity must be from 0 to 1, got 2',
     });
     assert.throws(() => overlayMask(grey, m, { style: 'fill' as 'tint' }), {
-      message: "overlayMask: unknown style 'fill'; expected one of contour, tint",
+      message: "unknown style 'fill'; expected one of contour, tint",
     });
     assert.throws(() => parseOverlayStyle('fill'), {
       message: "--overlay: expected one of contour, tint, got 'fill'",

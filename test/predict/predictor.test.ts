@@ -83,14 +83,14 @@ describe('Predictor errors', () => {
     assert.throws(() => new Predictor(unet, { attention: true }), {
       name: 'UserError',
       message:
-        `Predictor: attention maps were asked for, but model '${unet.name}' has no attention ` +
+        `attention maps were asked for, but model '${unet.name}' has no attention ` +
         'gates (attn_unet, attn_reg_ds and attn_reg have them; unet does not)',
     });
     assert.throws(() => new Predictor(unet, { threshold: 5 }), {
-      message: 'Predictor: threshold must be a number from 0 to 1, got 5',
+      message: 'threshold must be a number from 0 to 1, got 5',
     });
     assert.throws(() => new Predictor(unet, { interpolation: 'cubic' as 'nearest' }), {
-      message: "Predictor: unknown interpolation 'cubic'; expected one of nearest, bilinear",
+      message: "interpolation: unknown interpolation 'cubic'; expected one of nearest, bilinear",
     });
     unet.dispose();
   });

@@ -59,7 +59,7 @@ describe('selectCases', () => {
     assert.deepEqual(describeSelection([], 2), ['best:', 'median:', 'worst:']);
     assert.throws(
       () => selectCases([], () => 0, 0),
-      /^UserError: selectCases: perGroup must be a positive integer, got 0$/,
+      /^UserError: perGroup must be a positive integer, got 0$/,
     );
   });
 });

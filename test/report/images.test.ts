@@ -35,7 +35,7 @@ describe('thumbnailSize', () => {
     assert.deepEqual(thumbnailSize([1, 1000], 140), [1, 140]);
     assert.throws(
       () => thumbnailSize([10, 10], 4),
-      /^UserError: thumbnailSize: the longest side must be an integer >= 8, got 4$/,
+      /^UserError: a thumbnail's longest side must be an integer >= 8, got 4$/,
     );
   });
 });
@@ -96,7 +96,7 @@ describe('casePanels', () => {
         },
         80,
       ),
-      /^UserError: casePanels: the image is 20x40 but the truth mask is 10x40$/,
+      /^UserError: the image is 20x40 but the truth mask is 10x40$/,
     );
   });
 

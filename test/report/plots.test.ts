@@ -197,7 +197,7 @@ describe('rendering to SVG', () => {
     );
     await assert.rejects(
       renderVegaLite(learningRateSpec(LOGS), { id: '1 bad' }),
-      /^UserError: renderVegaLite: id must start with a letter and hold letters, digits, '-' and '_', got '1 bad'$/,
+      /^UserError: a plot's id must start with a letter and hold letters, digits, '-' and '_', got '1 bad'$/,
     );
   });
 });

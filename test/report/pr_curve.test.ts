@@ -107,15 +107,15 @@ describe('PrecisionRecallAccumulator', () => {
   test('errors name the function and the value', () => {
     assert.throws(
       () => new PrecisionRecallAccumulator(1.5),
-      /^UserError: PrecisionRecallAccumulator: threshold must be a number from 0 to 1, got 1.5$/,
+      /^UserError: threshold must be a number from 0 to 1, got 1.5$/,
     );
     assert.throws(
       () => new PrecisionRecallAccumulator(0.5, 0),
-      /^UserError: PrecisionRecallAccumulator: bins must be an integer from 1 to 1000000, got 0$/,
+      /^UserError: bins must be an integer from 1 to 1000000, got 0$/,
     );
     assert.throws(
       () => new PrecisionRecallAccumulator(0.5).add([0.1, 0.2], [1]),
-      /^UserError: PrecisionRecallAccumulator.add: 2 probabilities but 1 mask values$/,
+      /^UserError: 2 probabilities but 1 mask values$/,
     );
   });
 });

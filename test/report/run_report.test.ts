@@ -169,7 +169,7 @@ describe('collectRunReport', () => {
     );
     await assert.rejects(
       collectRunReport({ run: thresholdRun, casesPerGroup: 0 }),
-      /^UserError: collectRunReport: casesPerGroup must be an integer from 1 to 50, got 0$/,
+      /^UserError: casesPerGroup must be an integer from 1 to 50, got 0$/,
     );
   });
 });

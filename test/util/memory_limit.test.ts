@@ -113,14 +113,14 @@ describe('MemoryLimiter', () => {
     for (const budget of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       assert.throws(() => new MemoryLimiter(budget), {
         name: 'UserError',
-        message: `MemoryLimiter: expected a budget of bytes > 0, got ${budget}`,
+        message: `a memory budget must be a number of bytes > 0, got ${budget}`,
       });
     }
     await assert.rejects(
       new MemoryLimiter(10).run(-5, async () => 1),
       {
         name: 'UserError',
-        message: 'MemoryLimiter.run: expected bytes >= 0, got -5',
+        message: 'a memory request must be a number of bytes >= 0, got -5',
       },
     );
   });

@@ -61,10 +61,10 @@ describe('resizeNearest (OpenCV INTER_NEAREST rule)', () => {
 
   test('bad sizes are refused with the function named', () => {
     assert.throws(() => resizeNearest(img([1], 1, 1, 1), 0, 2), {
-      message: 'resizeNearest: output size must be positive integers, got 0x2',
+      message: "the resized image's size must be positive integers, got 0x2",
     });
     assert.throws(() => resizeNearest(img([1, 2], 1, 1, 1), 2, 2), {
-      message: 'resizeNearest: image of 1x1x1 needs 1 values, got 2',
+      message: 'an image of 1x1x1 needs 1 values, got 2',
     });
   });
 });
@@ -84,7 +84,7 @@ describe('resizeBilinear (half-pixel centres, OpenCV INTER_LINEAR)', () => {
     assert.deepEqual([...resizeImage(a, [1, 4], 'nearest').data], [0, 0, 100, 100]);
     assert.deepEqual([...resizeImage(a, [1, 4], 'bilinear').data], [0, 25, 75, 100]);
     assert.throws(() => resizeImage(a, [1, 4], 'cubic' as 'nearest'), {
-      message: "resizeImage: unknown interpolation 'cubic'; expected one of nearest, bilinear",
+      message: "unknown interpolation 'cubic'; expected one of nearest, bilinear",
     });
     assert.throws(() => parseInterpolation('area'), {
       message: "--interpolation: expected one of nearest, bilinear, got 'area'",

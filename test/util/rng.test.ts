@@ -75,7 +75,7 @@ describe('Rng (mulberry32)', () => {
 
   test('bad seeds are refused', () => {
     assert.throws(() => new Rng(-1), {
-      message: 'Rng: seed must be an integer from 0 to 4294967295, got -1',
+      message: 'seed must be an integer from 0 to 4294967295, got -1',
     });
     assert.throws(() => new Rng(1.5), /got 1.5$/);
     assert.throws(() => new Rng(2 ** 32), /got 4294967296$/);

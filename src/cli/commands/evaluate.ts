@@ -15,7 +15,7 @@ import { checkFolder } from '../../data/listing.js';
 import { readRunConfig } from '../../run/config.js';
 import type { DatasetSourceKind } from '../../data/dataset.js';
 import { datasetLayout } from '../../data/presets.js';
-import type { TtaMode } from '../../eval/ensemble.js';
+import { commonMirrors, type Mirrors, type TtaChoice } from '../../eval/ensemble.js';
 import {
   evaluatePredictions,
   evaluateRun,
@@ -24,7 +24,7 @@ import {
   type EvaluationReport,
 } from '../../eval/run.js';
 import { resolveModelSource } from '../../eval/model_source.js';
-import { readExportMetadata } from '../../export/read.js';
+import { readExportMetadata, trainedMirrors } from '../../export/read.js';
 import { DEFAULT_THRESHOLD } from '../../eval/score.js';
 import { formatEvaluationSummary } from '../../eval/evaluation_summary.js';
 import type { Interpolation } from '../../util/raster.js';
@@ -34,12 +34,13 @@ import { parseBatchSize, parseFold } from '../parse.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
 import { DEFAULT_INTERPOLATION } from '../../util/raster.js';
 import { packageVersion } from '../version.js';
+import { writeProgressLine } from '../progress_line.js';
 
 interface EvaluateFlags {
   run?: string;
   model?: string[];
   pred?: string;
-  tta?: TtaMode;
+  tta?: TtaChoice;
   keepLargest?: boolean;
   minSize?: number;
   dataset?: DatasetSourceKind;
@@ -138,18 +139,15 @@ export function register(program: Command): void {
               onWarning: warn,
             })
           : undefined;
-      // Like progress, the report's path is shown on a terminal only: logs and pipes get the
-      // result alone.
-      if (page !== undefined && !flags.quiet && process.stderr.isTTY) {
-        process.stderr.write(`ftunet evaluate: report: ${page.file}\n`);
-      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report.summary)}\n`);
         return;
       }
+      const written = [report.files.metrics, report.files.summary];
+      if (page !== undefined) written.push(page.file);
       const lines = [
         ...formatEvaluationSummary(report.summary),
-        `wrote ${report.files.metrics} and ${report.files.summary}`,
+        `wrote ${written.slice(0, -1).join(', ')} and ${written[written.length - 1]}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
@@ -237,7 +235,14 @@ async function runEvaluate(
   // The folders the flags name are checked before the backend starts (see above).
   const models = flags.model!;
   const source = await resolveModelSource(models[0]);
-  for (const dir of models.slice(1)) await resolveModelSource(dir);
+  // The mirrors each model was trained with (its run's, or its export's), for --tta.
+  const members = [source];
+  for (const dir of models.slice(1)) members.push(await resolveModelSource(dir));
+  const mirrors: Array<Mirrors | undefined> = [];
+  if ((flags.tta ?? 'none') !== 'none') {
+    for (const m of members) mirrors.push(await trainedMirrors(m));
+  }
+  const trained = mirrors.length > 0 ? commonMirrors(mirrors) : undefined;
   // An exported folder records the threshold and resizing it was exported with (the first
   // model's, for an ensemble).
   const recorded = (await readExportMetadata(source.modelDir))?.predict;
@@ -247,6 +252,7 @@ async function runEvaluate(
   return evaluateSavedModel({
     ...common,
     model: models,
+    ...(trained !== undefined ? { trainedMirrors: trained } : {}),
     dataset,
     data: flags.data!,
     out: flags.out!,
@@ -330,6 +336,9 @@ function warnOnce(): (message: string) => void {
 /** Progress on stderr, only for a terminal (logs and pipes get the result alone). */
 function progressLine(p: EvaluationProgress): void {
   if (!process.stderr.isTTY) return;
-  const end = p.done === p.total ? '\n' : '';
-  process.stderr.write(`\rftunet evaluate: ${p.phase} ${p.done}/${p.total}${end}`);
+  writeProgressLine(
+    process.stderr,
+    `ftunet evaluate: ${p.phase} ${p.done}/${p.total}`,
+    p.done === p.total,
+  );
 }

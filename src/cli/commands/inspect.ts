@@ -12,6 +12,7 @@ import type { Interpolation } from '../../util/raster.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
 import { flagOption, presetDefaults } from '../flags.js';
 import { choice } from '../parse.js';
+import { writeProgressLine } from '../progress_line.js';
 
 interface InspectFlags {
   dataset: DatasetLayout;
@@ -101,6 +102,9 @@ export function register(program: Command): void {
 /** Progress on stderr, only for a terminal (logs and pipes get the result alone). */
 function progressLine(p: LoadProgress): void {
   if (!process.stderr.isTTY) return;
-  const end = p.done === p.total ? '\n' : '';
-  process.stderr.write(`\rftunet inspect: ${p.phase} ${p.done}/${p.total}${end}`);
+  writeProgressLine(
+    process.stderr,
+    `ftunet inspect: ${p.phase} ${p.done}/${p.total}`,
+    p.done === p.total,
+  );
 }

@@ -15,6 +15,7 @@ import { DEFAULT_CACHE_HELP } from '../help.js';
 import { flagOption } from '../flags.js';
 import { fromLibrary } from '../parse.js';
 import { packageVersion } from '../version.js';
+import { writeProgressLine } from '../progress_line.js';
 
 interface ReportFlags {
   out?: string;
@@ -81,6 +82,9 @@ export function register(program: Command): void {
 /** Progress on stderr, only for a terminal (logs and pipes get the result alone). */
 export function reportProgress(p: RunReportProgress): void {
   if (!process.stderr.isTTY) return;
-  const end = p.done === p.total ? '\n' : '';
-  process.stderr.write(`\rftunet report: ${p.phase} ${p.done}/${p.total}${end}`);
+  writeProgressLine(
+    process.stderr,
+    `ftunet report: ${p.phase} ${p.done}/${p.total}`,
+    p.done === p.total,
+  );
 }

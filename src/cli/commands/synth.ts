@@ -12,6 +12,7 @@ import {
 import { describeSyntheticResult, writeSyntheticDataset } from '../../data/synthetic/write.js';
 import { DEFAULT_SEED, MAX_SEED, parseSeed } from '../../util/rng.js';
 import { choice, fromLibrary } from '../parse.js';
+import { writeProgressLine } from '../progress_line.js';
 
 interface SynthFlags {
   kind: SyntheticKind;
@@ -64,7 +65,7 @@ export function register(program: Command): void {
         force: flags.force ?? false,
         onProgress: (done, total) => {
           if (process.stderr.isTTY) {
-            process.stderr.write(`\rftunet synth: ${done}/${total}${done === total ? '\n' : ''}`);
+            writeProgressLine(process.stderr, `ftunet synth: ${done}/${total}`, done === total);
           }
         },
       });

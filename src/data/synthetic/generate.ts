@@ -72,9 +72,9 @@ export function generatePair(
   options: GenerateOptions = {},
 ): GeneratedPair {
   const { seed = 0 } = options;
-  checkSeed(seed, 'generatePair');
+  checkSeed(seed);
   if (!Number.isInteger(index) || index < 0) {
-    throw new UserError(`generatePair: index must be a non-negative integer, got ${index}`);
+    throw new UserError(`a synthetic item's index must be a non-negative integer, got ${index}`);
   }
   switch (kind) {
     case 'bus':
@@ -83,7 +83,7 @@ export function generatePair(
       return generateIsicPair(seed, index);
     default:
       throw new UserError(
-        `generatePair: unknown kind '${String(kind)}'; expected one of ${SYNTHETIC_KINDS.join(', ')}`,
+        `unknown synthetic kind '${String(kind)}'; expected one of ${SYNTHETIC_KINDS.join(', ')}`,
       );
   }
 }
@@ -100,7 +100,7 @@ export function syntheticName(kind: SyntheticKind, index: number): string {
       return `ISIC_${String(index).padStart(7, '0')}.jpg`;
     default:
       throw new UserError(
-        `syntheticName: unknown kind '${String(kind)}'; expected one of ${SYNTHETIC_KINDS.join(', ')}`,
+        `unknown synthetic kind '${String(kind)}'; expected one of ${SYNTHETIC_KINDS.join(', ')}`,
       );
   }
 }
@@ -136,16 +136,14 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
   const inputSize = options.inputSize ?? preset.inputSize;
   const channels = options.channels ?? preset.channels;
   const interpolation = options.interpolation ?? 'nearest';
-  checkSeed(seed, 'synthesizeDataset');
-  checkInputShape('synthesizeDataset', inputSize, channels);
+  checkSeed(seed);
+  checkInputShape(inputSize, channels);
   if (!Number.isInteger(count) || count < 1 || count > MAX_SYNTHETIC_COUNT) {
-    throw new UserError(
-      `synthesizeDataset: count must be 1 to ${MAX_SYNTHETIC_COUNT}, got ${count}`,
-    );
+    throw new UserError(`count must be 1 to ${MAX_SYNTHETIC_COUNT}, got ${count}`);
   }
   if (!INTERPOLATIONS.includes(interpolation)) {
     throw new UserError(
-      `synthesizeDataset: unknown interpolation '${String(interpolation)}'; expected one of ` +
+      `unknown interpolation '${String(interpolation)}'; expected one of ` +
         INTERPOLATIONS.join(', '),
     );
   }
@@ -179,11 +177,11 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
     images,
     masks,
     loadOriginalMask(i) {
-      checkIndex('loadOriginalMask', i, count);
+      checkIndex(i, count);
       return Promise.resolve(generatePair(kind, i, { seed }).mask);
     },
     loadOriginalImage(i): Promise<RawImage> {
-      checkIndex('loadOriginalImage', i, count);
+      checkIndex(i, count);
       return Promise.resolve(convertChannels(generatePair(kind, i, { seed }).image, channels));
     },
   };

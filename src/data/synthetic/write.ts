@@ -70,7 +70,7 @@ export function syntheticLayout(kind: SyntheticKind): SyntheticLayout {
       };
     default:
       throw new UserError(
-        `syntheticLayout: unknown kind '${String(kind)}'; expected one of ${SYNTHETIC_KINDS.join(', ')}`,
+        `unknown synthetic kind '${String(kind)}'; expected one of ${SYNTHETIC_KINDS.join(', ')}`,
       );
   }
 }
@@ -174,7 +174,7 @@ export async function writeSyntheticDataset(
   const count = options.count ?? DEFAULT_SYNTHETIC_COUNT[kind];
   const seed = options.seed ?? DEFAULT_SEED;
   const concurrency = options.concurrency ?? Math.max(2, os.availableParallelism());
-  checkSeed(seed, 'synth');
+  checkSeed(seed);
   if (!Number.isInteger(count) || count < 1 || count > MAX_SYNTHETIC_COUNT) {
     throw new UserError(`synth: count must be 1 to ${MAX_SYNTHETIC_COUNT}, got ${count}`);
   }
