@@ -232,7 +232,7 @@ describe('Ctrl-C and SIGTERM on a terminal', { skip: NO_PTY }, () => {
     args.splice(args.indexOf('--workers') + 1, 1, '2');
     args.splice(args.indexOf('--data') + 1, 1, path.join(root, 'data64'));
     const r = runOnTerminal(args, [
-      ['wait', '\\] 1/\\d+ \\|'],
+      ['wait', 'epoch 1/20 \\S+ 1/\\d+ loss'],
       ['type', '\u0003'],
       ['wait', 'stopping before the next step'],
       ['type', '\u0003'],

@@ -125,7 +125,10 @@ for (const backend of NUMERIC_BACKENDS) {
       const { total, perOutput } = obj.compute(ys, [p]);
       // TP = 8, FN = 8, FP = 0: TI = (8 + 1) / (8 + 0.7 * 8 + 1) = 9 / 14.6
       expectClose(total, 1 - 9 / 14.6, { rtol: 1e-6 });
-      assert.throws(() => obj.compute(ys, [p, p]), /expected 1 predictions, got 2/);
+      assert.throws(
+        () => obj.compute(ys, [p, p]),
+        /the objective expects 1 predictions \(one per output\), got 2$/,
+      );
       tf.dispose([ys, p, total, ...perOutput]);
     });
   });
