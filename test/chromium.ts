@@ -50,6 +50,12 @@ export function requireChromium(): void {
   }
 }
 
+/** The requests a page served at `origin` may make: its own files, blob: and data: URLs. */
+export function sameOrigin(origin: string): (url: string) => boolean {
+  return (url) =>
+    url.startsWith(`${origin}/`) || url.startsWith('blob:') || url.startsWith('data:');
+}
+
 /**
  * Starts Chromium. `allowed(url)` says which requests may go on (the others are aborted and
  * recorded in `blocked`).

@@ -23,7 +23,7 @@ import { writeApp } from '../../src/app/write.js';
 import { EXPORT_MARKER } from '../../src/export/write.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
-import { ARTIFACTS, launchChromium, type TestBrowser } from '../chromium.js';
+import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { runCli } from '../cli/run.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
 
@@ -111,10 +111,7 @@ before(async () => {
     assert.ok(share > 0.05 && share < 0.95, `${image.file}: lesion share ${share}`);
   }
   server = await serveStatic({ mounts: { [SUB_PATH]: appDir }, isolated: false });
-  browser = await launchChromium(
-    (url) =>
-      url.startsWith(`${server.origin}/`) || url.startsWith('blob:') || url.startsWith('data:'),
-  );
+  browser = await launchChromium(sameOrigin(server.origin));
   await mkdir(ARTIFACTS, { recursive: true });
 });
 
@@ -363,9 +360,7 @@ describe('ftunet app --serve', () => {
       assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin');
       assert.equal(res.headers.get('cross-origin-embedder-policy'), 'require-corp');
       const origin = new URL(url).origin;
-      const isolated = await launchChromium(
-        (u) => u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:'),
-      );
+      const isolated = await launchChromium(sameOrigin(origin));
       try {
         const page = await isolated.page();
         await page.goto(url);

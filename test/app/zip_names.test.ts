@@ -15,7 +15,7 @@ import { writeApp } from '../../src/app/write.js';
 import { csvText, parseCsvRecords } from '../../src/util/csv.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
-import { launchChromium, type TestBrowser } from '../chromium.js';
+import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
 
 const SUB_PATH = '/app/';
@@ -33,10 +33,7 @@ before(async () => {
   const appDir = path.join(root, 'app');
   await writeApp({ model: path.join(root, 'model'), out: appDir });
   server = await serveStatic({ mounts: { [SUB_PATH]: appDir }, isolated: false });
-  browser = await launchChromium(
-    (url) =>
-      url.startsWith(`${server.origin}/`) || url.startsWith('blob:') || url.startsWith('data:'),
-  );
+  browser = await launchChromium(sameOrigin(server.origin));
 });
 
 after(async () => {

@@ -20,7 +20,7 @@ import { Predictor } from '../../src/predict/predictor.js';
 import { BROWSER_BUNDLE } from '../../scripts/build_app.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
-import { launchChromium, type TestBrowser } from '../chromium.js';
+import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from '../app/fixtures.js';
 
 const ENTRY = fileURLToPath(new URL('../../src/browser.js', import.meta.url));
@@ -89,10 +89,7 @@ before(async () => {
   );
   (globalThis as { bundleMeta?: typeof result.metafile }).bundleMeta = result.metafile;
   server = await serveStatic({ mounts: { '/': page, '/model/': path.join(root, 'model') } });
-  browser = await launchChromium(
-    (url) =>
-      url.startsWith(`${server.origin}/`) || url.startsWith('blob:') || url.startsWith('data:'),
-  );
+  browser = await launchChromium(sameOrigin(server.origin));
 });
 
 after(async () => {

@@ -14,7 +14,7 @@ import { writeApp } from '../../src/app/write.js';
 import { HASH_MISMATCH } from '../../src/io/model_files.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
-import { launchChromium, type TestBrowser } from '../chromium.js';
+import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from '../app/fixtures.js';
 import { flipByte, weightsFileOf } from '../io/damage.js';
 
@@ -34,10 +34,7 @@ before(async () => {
   const appDir = path.join(root, 'app');
   await writeApp({ model: path.join(root, 'model'), out: appDir });
   server = await serveStatic({ mounts: { '/': appDir }, isolated: false });
-  browser = await launchChromium(
-    (url) =>
-      url.startsWith(`${server.origin}/`) || url.startsWith('blob:') || url.startsWith('data:'),
-  );
+  browser = await launchChromium(sameOrigin(server.origin));
 });
 
 after(async () => {

@@ -12,8 +12,7 @@ import {
   writeRunFolder,
 } from '../eval/fixtures.js';
 import { expectClose, useBackend } from '../helpers.js';
-import { main } from '../../src/cli/program.js';
-import { runCli, type CliResult } from './run.js';
+import { runCli, runMain } from './run.js';
 
 let root: string;
 let data: string;
@@ -37,26 +36,6 @@ before(async () => {
 after(() => removeTemp(root));
 
 const cli = (...args: string[]) => runCli(['evaluate', ...args], env);
-
-/**
- * Runs the command line in this process (as main.js does, without its start-up cost),
- * capturing what it writes; for the checks that end before any work starts.
- */
-async function runMain(args: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { stdout, stderr } = process;
-  const [writeOut, writeErr] = [stdout.write, stderr.write];
-  stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof stdout.write;
-  stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.write = writeOut;
-    stderr.write = writeErr;
-  }
-}
 
 describe('ftunet evaluate --run', () => {
   test('prints the summary table, writes RUN/eval/metrics.csv and summary.json', async () => {

@@ -14,11 +14,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { injectWriteFault } from '../../src/io/atomic.js';
 import { saveModel } from '../../src/io/model_files.js';
-import { main } from '../../src/cli/program.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { thresholdModel, writeBusItems, writeRunFolder } from '../eval/fixtures.js';
 import { useBackend } from '../helpers.js';
-import { runCli, type CliResult } from './run.js';
+import { runCli, type CliResult, runMain } from './run.js';
 
 let root: string;
 let data: string;
@@ -59,23 +58,6 @@ async function mountReadOnlyCopy(dir: string, runDir: string) {
     return { skip: `remounting read-only is not permitted here: ${ro.stderr.trim()}` };
   }
   return { dir };
-}
-
-/** Runs the command line in this process, capturing what it writes. */
-async function runMain(args: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { stdout, stderr } = process;
-  const [writeOut, writeErr] = [stdout.write, stderr.write];
-  stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof stdout.write;
-  stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.write = writeOut;
-    stderr.write = writeErr;
-  }
 }
 
 /** An error as Node's fs makes it for `syscall` on `file` with `code`. */

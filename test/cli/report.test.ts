@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../../src/cli/program.js';
 import { writeFixtureStudy } from '../ablation/fixtures.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { deadPid } from '../io/faults.js';
 import { makeEvaluatedRun, squash } from '../report/fixtures.js';
-import { runCli, type CliResult } from './run.js';
+import { runCli, runMain } from './run.js';
 
 let root: string;
 let run: string;
@@ -25,23 +24,6 @@ before(async () => {
   run = await makeEvaluatedRun(root, 'run', 'threshold');
 });
 after(() => removeTemp(root));
-
-/** Runs the command line in this process, capturing what it writes. */
-async function runMain(args: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { stdout, stderr } = process;
-  const [writeOut, writeErr] = [stdout.write, stderr.write];
-  stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof stdout.write;
-  stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.write = writeOut;
-    stderr.write = writeErr;
-  }
-}
 
 const exists = async (file: string): Promise<boolean> =>
   stat(file).then(
