@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/program.js';
+import { DSC_LEGEND } from '../../src/cli/train_progress.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { runCli, type CliResult } from './run.js';
 
@@ -90,7 +91,16 @@ describe('ftunet ablation, end to end', () => {
       ).length,
       4,
     );
-    assert.match(r.stderr, /\n {2}attn-mi-ftl fold 1 epoch 1\/1 {2}loss /);
+    // Epoch lines as train writes them (at most 80 columns), each after its unit's line, and
+    // the legend of their dsc once.
+    assert.match(
+      r.stderr,
+      /\nftunet ablation: unit 4\/4 attn-mi-ftl fold 1 \(.*\): train\n(?:ftunet ablation: .*\n)*epoch 1\/1 {2}loss \d\.\d{4} dsc \d\.\d{4} {2}val loss \d\.\d{4} dsc \d\.\d{4} {2}[\d.]+s {2}best\n/,
+    );
+    const epochLines = r.stderr.split('\n').filter((l) => l.startsWith('epoch '));
+    assert.equal(epochLines.length, 4, r.stderr);
+    for (const l of epochLines) assert.ok(l.length <= 80, l);
+    assert.equal(r.stderr.split(`ftunet ablation: ${DSC_LEGEND}\n`).length, 2, r.stderr);
     assert.match(
       r.stderr,
       /ftunet ablation: 4 selected unit\(s\): 4 done now, 0 finished before, 0 finished by other processes, 0 busy elsewhere, 0 failed; study: 4 of 14 units done, 10 missing; report: .*ablation\.md\n/,
@@ -204,8 +214,12 @@ describe('ftunet ablation, end to end', () => {
         'unit 4/4 attn-mi-ftl fold 1: resume',
       ],
     );
-    assert.match(r.stderr, /\n {2}attn-mi-ftl fold 1 epoch 2\/2 /);
-    assert.doesNotMatch(r.stderr, /attn-mi-ftl fold 1 epoch 1\//);
+    assert.match(
+      r.stderr,
+      /\nftunet ablation: unit 4\/4 attn-mi-ftl fold 1 \(.*\): resume\n(?:ftunet ablation: .*\n)*epoch 2\/2 /,
+    );
+    // Resumed after its epoch 1 (the only unit of 2 epochs here): epoch 1 is not trained again.
+    assert.doesNotMatch(r.stderr, /\nepoch 1\/2 /);
     const log = await readFile(path.join(unitDir(UNITS[3]), 'log.jsonl'), 'utf8');
     assert.equal(log.trim().split('\n').length, 2);
     for (const u of UNITS) await stat(summaryFile(u));

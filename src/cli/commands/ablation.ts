@@ -22,8 +22,8 @@ import {
 } from '../../ablation/units.js';
 import { ABLATION_VARIANT_IDS, ablationVariant } from '../../ablation/variants.js';
 import { UserError } from '../../errors.js';
-import type { EpochLog } from '../../train/trainer.js';
 import { interrupts } from '../interrupt.js';
+import { DSC_LEGEND, formatEpoch } from '../train_progress.js';
 import { ftunetCommand } from '../../util/shell.js';
 import { addFlags, type FlagValues } from '../flags.js';
 import { fromLibrary, integer } from '../parse.js';
@@ -243,20 +243,13 @@ function describeUnit(unit: AblationUnit): string {
   return `${unit.variant} fold ${unit.fold}`;
 }
 
-function formatEpoch(unit: AblationUnit, log: EpochLog, epochs: number): string {
-  const final = (m: EpochLog['train']) => m.outputs.final?.dsc ?? Number.NaN;
-  const val = log.val
-    ? `  val loss ${log.val.loss.toFixed(4)} soft dsc (final) ${final(log.val).toFixed(4)}`
-    : '';
-  return (
-    `  ${describeUnit(unit)} epoch ${log.epoch}/${epochs}  loss ${log.train.loss.toFixed(4)} ` +
-    `soft dsc (final) ${final(log.train).toFixed(4)}${val}  ${log.seconds.toFixed(1)}s${log.best ? '  (best)' : ''}`
-  );
-}
-
-/** Progress lines on stderr: one per unit start and end, one per epoch. */
+/**
+ * Progress lines on stderr: one per unit start and end, one per epoch (as `train` writes
+ * them, at most 80 columns: the unit is named by the line that starts it).
+ */
 function progress(flags: AblationFlags, say: (line: string) => void): AblationCallbacks {
   const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
+  let legendSaid = false;
   const clear = () => {
     if (tty) process.stderr.write('\r\x1b[K');
   };
@@ -274,16 +267,19 @@ function progress(flags: AblationFlags, say: (line: string) => void): AblationCa
       const v = ablationVariant(unit.variant);
       say(`unit ${i}/${n} ${describeUnit(unit)} (${v.label}: ${v.model}, ${v.loss}): ${action}`);
     },
-    onStep: (unit, p) => {
+    onStep: (_unit, p) => {
       if (!tty) return;
       process.stderr.write(
-        `\r\x1b[K  ${describeUnit(unit)} epoch ${p.epoch} step ${p.step}/${p.steps} ` +
-          `loss ${p.loss.toFixed(4)} soft dsc (final) ${p.dsc.toFixed(4)}`,
+        `\r\x1b[Kepoch ${p.epoch} step ${p.step}/${p.steps} ` +
+          `loss ${p.loss.toFixed(4)} dsc ${p.dsc.toFixed(4)}`,
       );
     },
-    onEpoch: (unit, log, epochs) => {
+    onEpoch: (_unit, log, epochs) => {
       clear();
-      if (!flags.quiet) process.stderr.write(`${formatEpoch(unit, log, epochs)}\n`);
+      if (flags.quiet) return;
+      if (!legendSaid) say(DSC_LEGEND);
+      legendSaid = true;
+      process.stderr.write(`${formatEpoch({ ...log, epochs })}\n`);
     },
     onUnitEnd: (o, i, n) => {
       const head = `unit ${i}/${n} ${describeUnit(o.unit)}`;
