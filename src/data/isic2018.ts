@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { DataError } from '../errors.js';
-import { listFew } from './messages.js';
+import { listFew } from '../util/messages.js';
 import { checkFolder, layoutHint, pairFolders, subfolders, type PairListing } from './listing.js';
 
 const INPUT_RE = /^ISIC2018_Task1(?:-2)?_([A-Za-z]+)_Input$/;

@@ -9,7 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../errors.js';
 import { isImageFileName } from '../io/image.js';
-import { listFew, plural } from './messages.js';
+import { listFew, plural } from '../util/messages.js';
 import type { DatasetLayout } from './presets.js';
 
 /** One image file in a folder. */

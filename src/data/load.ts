@@ -41,7 +41,7 @@ import { checkIndex, type SegmentationDataset } from './dataset.js';
 import { findFolderPairs } from './folder.js';
 import { findIsicPairs } from './isic2018.js';
 import type { ImagePair, PairListing } from './listing.js';
-import { listFew, plural } from './messages.js';
+import { listFew, plural } from '../util/messages.js';
 import { checkInputShape, datasetPreset, DATASET_LAYOUTS, type DatasetLayout } from './presets.js';
 
 /** Progress of `loadDataset`. */

@@ -17,7 +17,7 @@
  */
 import { DataError, UserError } from '../errors.js';
 import { checkSeed, deriveSeed, Rng } from '../util/rng.js';
-import { listFew, plural } from './messages.js';
+import { listFew, plural } from '../util/messages.js';
 import { DEFAULT_SEED } from '../util/rng.js';
 
 /** How a split was made. */

@@ -23,7 +23,7 @@ import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js'
 import { DriftCheck, inputStatisticsOf } from '../data/input_statistics.js';
 import { listDatasetPairs } from '../data/load.js';
 import { listImageFolder } from '../data/listing.js';
-import { listFew, plural } from '../data/messages.js';
+import { listFew, plural } from '../util/messages.js';
 import { decodeMask, DEFAULT_MAX_PIXELS, ImageReadError } from '../io/image.js';
 import type { PostprocessOptions } from '../util/components.js';
 import {

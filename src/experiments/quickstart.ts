@@ -15,7 +15,7 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { listFew } from '../data/messages.js';
+import { listFew } from '../util/messages.js';
 import { SYNTH_MANIFEST, SYNTH_STAGING } from '../data/synthetic/write.js';
 import { UserError } from '../errors.js';
 import { pathExists, writeFileAtomic } from '../io/atomic.js';

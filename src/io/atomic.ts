@@ -161,6 +161,15 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
+ * The path a temporary file or folder (see `temporaryPath`, `temporaryFolderPath`) is to be
+ * published as; `file` itself when it is no temporary.
+ */
+export function publishedPath(file: string): string {
+  const match = TEMPORARY_NAME.exec(path.basename(file));
+  return match === null ? file : path.join(path.dirname(file), match[1]);
+}
+
+/**
  * Whether `name` is a temporary name (see `temporaryPath`, `temporaryFolderPath`) of a process
  * that is no longer running; with `target`, only a temporary of the file or folder `target`.
  */

@@ -3,10 +3,12 @@
  * system (EROFS), permissions (EACCES, EPERM), a full disk or quota (ENOSPC, EDQUOT). The CLI
  * turns them into one line naming the file and the real cause, "cannot write FILE: read-only
  * file system (EROFS)". Node reports a recursive `mkdir` that a read-only file system refuses
- * as ENOENT; the folder's nearest existing ancestor is asked for the real cause. Node-only.
+ * as ENOENT; the folder's nearest existing ancestor is asked for the real cause. A temporary
+ * name (src/io/atomic.ts) is named as the file it was to become. Node-only.
  */
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { publishedPath } from './atomic.js';
 
 /** The conditions, by error code, and how they read. */
 const CAUSES: Readonly<Record<string, string>> = {
@@ -23,17 +25,6 @@ interface SystemError {
   syscall?: string;
   path?: string;
   dest?: string;
-}
-
-/**
- * The temporary names of src/io/atomic.ts, `.NAME.tmp-PID` (folders) and `.NAME.tmp-PID-RANDOM`
- * (files): the message names the file or folder they were to become.
- */
-const TEMPORARY_NAME = /^\.(.+)\.tmp-\d+(?:-[0-9a-f]+)?$/;
-
-function published(file: string): string {
-  const m = TEMPORARY_NAME.exec(path.basename(file));
-  return m === null ? file : path.join(path.dirname(file), m[1]);
 }
 
 /** `err` or the first of its causes that is a system error with a code. */
@@ -74,8 +65,8 @@ async function mkdirCause(dir: string): Promise<string | undefined> {
 
 /** What the failed call was doing, e.g. "write FILE", "create the folder DIR". */
 function attempted(e: SystemError, code: string): string {
-  const file = e.path === undefined ? undefined : published(e.path);
-  const target = e.dest === undefined ? file : published(e.dest);
+  const file = e.path === undefined ? undefined : publishedPath(e.path);
+  const target = e.dest === undefined ? file : publishedPath(e.dest);
   const named = (verb: string, p = file) => (p === undefined ? verb : `${verb} ${p}`);
   switch (e.syscall) {
     case 'mkdir':

@@ -26,6 +26,7 @@
 import { cp, lstat, mkdir, open, readdir, readFile, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { listFew } from '../util/messages.js';
 import {
   isProcessAlive,
   isStaleTemporary,
@@ -91,12 +92,6 @@ export async function realTarget(p: string): Promise<string> {
   if (parent === abs) return abs;
   return path.join(await realTarget(parent), path.basename(abs));
 }
-
-/** "a, b, c" or "a, b, c, d, e and 12 more" (as data/messages.ts's `listFew`). */
-const listFew = (names: readonly string[], max = 5): string =>
-  names.length <= max
-    ? names.join(', ')
-    : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 
 /** `--out GIVEN`, with its real path when a link leads elsewhere. */
 const named = (claim: { given: string; out: string }): string =>

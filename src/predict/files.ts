@@ -12,7 +12,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { listFew, plural } from '../data/messages.js';
+import { listFew, plural } from '../util/messages.js';
 import { listImageFolder } from '../data/listing.js';
 import { UserError } from '../errors.js';
 import { checkMaxPixels, decodeImage, DEFAULT_MAX_PIXELS, ImageReadError } from '../io/image.js';

@@ -33,7 +33,7 @@ import { modelInputShape } from '../../eval/evaluate.js';
 import { DEFAULT_THRESHOLD } from '../../eval/score.js';
 import { readExportMetadata, trainedMirrors } from '../../export/read.js';
 import { attentionGateNames } from '../../models/build.js';
-import { listFew, plural } from '../../data/messages.js';
+import { listFew, plural } from '../../util/messages.js';
 import { DEFAULT_OVERLAY_STYLE, OVERLAY_STYLES, type OverlayStyle } from '../../predict/overlay.js';
 import { outputFileNames, predictFiles, type PredictProgress } from '../../predict/files.js';
 import { DEFAULT_INTERPOLATION, type Interpolation } from '../../util/raster.js';

@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { checkSeed } from '../../util/rng.js';
 import { formatFractionStats, summaryStats, type SummaryStats } from '../../util/stats.js';
 import { ISIC_MASK_SUFFIX } from '../isic2018.js';
-import { listFew } from '../messages.js';
+import { listFew } from '../../util/messages.js';
 import type { DatasetLayout } from '../presets.js';
 import {
   DEFAULT_SYNTHETIC_COUNT,

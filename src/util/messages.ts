@@ -1,4 +1,4 @@
-/** Helpers that keep data error messages short: the first few names and a count. Pure. */
+/** Helpers that keep error messages short: the first few names and a count. Pure. */
 
 /** How many names an error message lists before "and N more". */
 export const MAX_LISTED = 5;
