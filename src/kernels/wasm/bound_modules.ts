@@ -130,7 +130,11 @@ export function boundModules<K, T>(spec: BoundModuleSpec<K, T>): BoundModules<K,
     async prepare(keys) {
       for (const key of keys) {
         if (compiled.has(key)) continue;
-        const module = await compileGeneratedAsync(spec.bytes(key), spec.feature(key), spec.what(key));
+        const module = await compileGeneratedAsync(
+          spec.bytes(key),
+          spec.feature(key),
+          spec.what(key),
+        );
         compiled.set(key, module);
       }
     },

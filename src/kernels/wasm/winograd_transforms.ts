@@ -184,7 +184,8 @@ export function inputTransformBody(f: WinogradMatrices, tilesInner: boolean): nu
   code.push(...get(W0), ...set(W));
   for (let i = 0; i < alpha; i++) {
     // Row i of B^T d, then that row times B.
-    for (let c = 0; c < alpha; c++) code.push(...linear(row(bt, i), (j) => load(j, c)), ...set(T + c));
+    for (let c = 0; c < alpha; c++)
+      code.push(...linear(row(bt, i), (j) => load(j, c)), ...set(T + c));
     for (let k = 0; k < alpha; k++) {
       code.push(...get(W), ...linear(row(bt, k), (c) => get(T + c)), ...vstore(0));
       code.push(...inc(W, get(ESTRIDE)));
@@ -344,7 +345,11 @@ export function gradientToFilterBody(f: WinogradMatrices): number[] {
   code.push(...get(D), ...set(W));
   for (let a = 0; a < 3; a++) {
     for (let b = 0; b < 3; b++) {
-      code.push(...get(W), ...linear(column(g, b, gScale), (s) => get(QV + a * alpha + s)), ...vstore(0));
+      code.push(
+        ...get(W),
+        ...linear(column(g, b, gScale), (s) => get(QV + a * alpha + s)),
+        ...vstore(0),
+      );
       code.push(...inc(W, get(TAP)));
     }
   }
