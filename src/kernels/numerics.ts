@@ -7,6 +7,7 @@
  * optional `numerics` object; a file without it ran with `DEFAULT_NUMERICS`). The other
  * backends ignore them. No Node-only API.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as v from 'valibot';
 import { parseWith } from '../util/schema.js';
 
@@ -69,6 +70,16 @@ export function resolveNumerics(options: unknown = {}, source = 'numerics'): Num
   return parseWith(NumericsSchema, options, source);
 }
 
+/**
+ * The numerics a file recorded in its optional `numerics` field (`value` the field, undefined
+ * where absent: `DEFAULT_NUMERICS`); a bad one is a one-line `UserError` naming `source` and
+ * the field, e.g. `config.json: "numerics.convAlgorithm" must be one of ...`.
+ */
+export function recordedNumerics(value: unknown, source: string): Numerics {
+  const field = v.object({ numerics: v.optional(NumericsSchema, {}) });
+  return parseWith(field, { numerics: value }, source).numerics;
+}
+
 /** Whether two numerics are the same (field by field). */
 export function sameNumerics(a: Numerics, b: Numerics): boolean {
   return (
@@ -95,4 +106,9 @@ export function setBackendNumerics(backend: object, numerics: NumericsOptions): 
 /** The numerics `backend` runs with: those it was started with, else `DEFAULT_NUMERICS`. */
 export function backendNumerics(backend: object): Numerics {
   return byBackend.get(backend) ?? { ...DEFAULT_NUMERICS };
+}
+
+/** The numerics of the backend that runs now (`tf.backend()`): what a run or evaluation records. */
+export function activeNumerics(): Numerics {
+  return backendNumerics(tf.backend());
 }

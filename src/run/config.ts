@@ -16,6 +16,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { DATASET_SOURCE_KINDS } from '../data/presets.js';
+import { recordedNumerics, type Numerics } from '../kernels/numerics.js';
 import { DEFAULT_BN_MOMENTUM, MODEL_NAMES, type ModelName } from '../models/options.js';
 import { MAX_WORKERS } from '../parallel/pool.js';
 import {
@@ -317,6 +318,8 @@ export interface TrainRunConfig extends TrainRunSettings {
   microBatch: number;
   /** Data-parallel workers of the run (1: in the main thread); resume uses them unless told. */
   workers: number;
+  /** The backend's numerics (kernels/numerics.ts). Runs written before them record none: defaults. */
+  numerics: Numerics;
 }
 
 /**
@@ -403,6 +406,7 @@ export function parseTrainRunConfig(config: RunConfig, source: string): TrainRun
     objectiveScope: objectiveScope as ObjectiveScope,
     backend: typeof config.backend === 'string' ? config.backend : 'unknown',
     optimizer,
+    numerics: recordedNumerics(config.numerics, source),
   };
 }
 
