@@ -41,6 +41,7 @@ import { loadRunDataset, loadRunFold } from '../run/data.js';
 import { loadSplit } from '../data/split_file.js';
 import { resolveSplit } from '../data/splits.js';
 import { UserError } from '../errors.js';
+import { activeNumerics } from '../kernels/numerics.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
 import type { InferenceEngine } from './engine.js';
@@ -281,7 +282,13 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
     fold: a.fold,
     model: a.modelName,
     inputSize: a.dataset.inputSize,
-    extra: { ...a.extra, engine: engine.name, ...inferenceRecord(a, tta.mode) },
+    extra: {
+      ...a.extra,
+      engine: engine.name,
+      ...inferenceRecord(a, tta.mode),
+      // What the tfjs kernels computed with (an onnxruntime engine has its own).
+      ...(engine.name.startsWith('tfjs-') ? { numerics: activeNumerics() } : {}),
+    },
   });
   const files = await writeEvaluation(a.out, rows, summary);
   return { summary, rows, files };
