@@ -49,7 +49,7 @@ export const NumericsSchema = v.strictObject(
       'auto',
     ),
   },
-  'has an unknown field',
+  'is an unknown field',
 );
 
 /** The numerics a backend runs with, every field set. */
