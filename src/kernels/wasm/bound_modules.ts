@@ -58,6 +58,13 @@ function invalid(what: string, bytes: Uint8Array<ArrayBuffer>): GeneratedModuleE
   return new GeneratedModuleError(`the generated wasm module ${what} is invalid: ${why}`);
 }
 
+/** Whether `bytes` validate: false where the engine lacks `feature`, an error where it has it. */
+function validated(bytes: Uint8Array<ArrayBuffer>, feature: WasmFeature, what: string): boolean {
+  if (WebAssembly.validate(bytes)) return true;
+  if (hasFeature(feature)) throw invalid(what, bytes);
+  return false;
+}
+
 /**
  * The compiled module; null where the engine lacks `feature` or refuses to compile; throws
  * `GeneratedModuleError` where the module itself is wrong.
@@ -67,10 +74,7 @@ export function compileGenerated(
   feature: WasmFeature,
   what: string,
 ): WebAssembly.Module | null {
-  if (!WebAssembly.validate(bytes)) {
-    if (hasFeature(feature)) throw invalid(what, bytes);
-    return null;
-  }
+  if (!validated(bytes, feature, what)) return null;
   try {
     return new WebAssembly.Module(bytes);
   } catch {
@@ -88,10 +92,7 @@ export async function compileGeneratedAsync(
   feature: WasmFeature,
   what: string,
 ): Promise<WebAssembly.Module | null> {
-  if (!WebAssembly.validate(bytes)) {
-    if (hasFeature(feature)) throw invalid(what, bytes);
-    return null;
-  }
+  if (!validated(bytes, feature, what)) return null;
   try {
     return await WebAssembly.compile(bytes);
   } catch {
