@@ -10,9 +10,11 @@
  * `test/kernels/tfjs_internals.test.ts` pins each shape so that an upgrade fails there first.
  *
  * Read from @tensorflow/tfjs-core 4.22.0 (engine.ts `Engine.state`, `startTape`, `endTape`;
- * tape.ts `TapeNode`) and @tensorflow/tfjs-backend-wasm 4.22.0 (backend_wasm.ts `BackendWasm`:
+ * tape.ts `TapeNode`), @tensorflow/tfjs-backend-wasm 4.22.0 (backend_wasm.ts `BackendWasm`:
  * `dataIdMap` of `TensorData {id, memoryOffset}`, `wasm.HEAPU8`, `wasm.tfjs.disposeData`,
- * `wasm.asm.memory` of the single-threaded build). No Node-only API: runs in browsers too.
+ * `wasm.asm.memory` of the single-threaded build) and @tensorflow/tfjs-backend-webgl 4.22.0
+ * (`MathBackendWebGL.gpgpu.gl`, which the web app watches for a lost context). No Node-only
+ * API: runs in browsers too.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
@@ -160,4 +162,13 @@ export function wasmMemory(backend: WasmBackend): WebAssembly.Memory | undefined
     return undefined;
   }
   return memory;
+}
+
+/**
+ * The WebGL context of tfjs's webgl backend (`gpgpu.gl`), if `backend` is one; undefined
+ * otherwise, and where the field moved (the page then cannot notice a lost context early).
+ */
+export function webglContext(backend: object): WebGLRenderingContext | undefined {
+  const gl = (backend as { gpgpu?: { gl?: unknown } }).gpgpu?.gl;
+  return typeof gl === 'object' && gl !== null ? (gl as WebGLRenderingContext) : undefined;
 }
