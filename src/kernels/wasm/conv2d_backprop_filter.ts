@@ -18,7 +18,8 @@
  * compares it with the forward convolution on the networks' shapes.
  *
  * Fallback (wasm builds without SIMD, or with a shared memory): XNNPACK matrix products, see
- * `conv2d_backprop_filter_xnnpack.ts`.
+ * `conv2d_backprop_filter_xnnpack.ts`. The backend's numerics choose (`filterGradient`,
+ * numerics.ts): `auto` as said, or one path always, for tests and benchmarks.
  *
  * Handles any kernel size, stride and padding ('same', 'valid', a number, explicit), any batch
  * and channel count; dataFormat must be NHWC. Exact up to float32 summation order.

@@ -3,7 +3,7 @@
  * and the filter gradient of 3x3 stride-1 convolutions padded by one pixel on every side (a
  * 3x3 stride-1 'same' convolution), on the SIMD kernels of `winograd_kernels.ts`. The kernels
  * Conv2D, FusedConv2D (`conv2d.ts`), Conv2DBackpropInput and Conv2DBackpropFilter call them
- * when `useWinograd` says so, else their direct paths.
+ * when `convChoice` says so, else their direct paths.
  *
  * Forward: the filter becomes U[e][o / 8][i][o % 8] (16 x Ci x Co, G g G^T); the input is
  * copied once with a zero border and its channels rounded up to 4 (its height and width to
