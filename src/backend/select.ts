@@ -64,7 +64,7 @@ export interface BackendInfo {
   simd?: boolean;
   /** For `tensorflow`: the package that provided it. */
   nativePackage?: string;
-  /** The numerics it runs with (the wasm backend's; the others ignore them). */
+  /** The numerics it runs with (the wasm backend's kernels read them; the others ignore them). */
   numerics: Numerics;
 }
 
@@ -135,17 +135,11 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     default:
       throw new BackendError(`unknown backend '${String(choice)}'; expected ${BACKEND_CHOICES}`);
   }
+  // Held by the backend for its kernels, and read back by what records them (run, summary).
+  setBackendNumerics(tf.backend(), numerics);
   if (current?.name !== info.name) options.report?.(describeBackend(info));
   current = info;
   return info;
-}
-
-/**
- * The backend the last `initBackend` started, with its numerics (what workers start with and
- * what a run records); undefined before any.
- */
-export function startedBackend(): BackendInfo | undefined {
-  return current;
 }
 
 /** `options` checked, defaults filled, with `FTUNET_CONV_ALGORITHM` over the algorithm. */
@@ -180,9 +174,7 @@ async function startWasm(numerics: Numerics): Promise<BackendInfo> {
   registerWasmKernels();
   await prepareWasmKernels();
   await setBackendOrThrow('wasm');
-  const backend = tf.backend();
-  checkWasmInternals(backend);
-  setBackendNumerics(backend, numerics);
+  checkWasmInternals(tf.backend());
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { name: 'wasm', simd: Boolean(simd), numerics };
 }
