@@ -19,11 +19,24 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import onnxProto from 'onnx-proto';
 import { UnsupportedLayerError, UserError } from '../errors.js';
-import { DEFAULT_THRESHOLD } from '../eval/score.js';
+import { DEFAULT_THRESHOLD } from '../data/recipe.js';
 import type { Mirrors } from '../eval/ensemble.js';
 import { modelMetadata } from '../models/build.js';
+import { MODEL_NAMES, type ModelName } from '../models/options.js';
 import { DEFAULT_INTERPOLATION, INTERPOLATIONS, type Interpolation } from '../util/raster.js';
-import { EXPORT_OUTPUTS, type ExportOutputs } from './metadata.js';
+import {
+  describeExport,
+  EXPORT_OUTPUTS,
+  producerOf,
+  type ExportMetadata,
+  type ExportOutputs,
+} from './metadata.js';
+import {
+  ONNX_MIRRORS_KEY,
+  onnxExportMetadata,
+  onnxMetadataProps,
+  parseMirrors,
+} from './onnx_metadata.js';
 
 const { onnx } = onnxProto;
 
@@ -34,43 +47,20 @@ export const ONNX_IR_VERSION = 7;
 /** The graph input's name (NHWC, float32, values in [0, 1]). */
 export const ONNX_INPUT_NAME = 'input';
 
-/** The metadata_props key of the mirrors that suit the model (`TrainingSummary.mirrors`). */
-export const ONNX_MIRRORS_KEY = 'ftunet.tta_mirrors';
-
-/** Mirrors as `ftunet.tta_mirrors` writes them: 'none', 'horizontal', 'vertical' or both. */
-export function formatMirrors(mirrors: Mirrors): string {
-  const axes = [
-    ...(mirrors.horizontal ? ['horizontal'] : []),
-    ...(mirrors.vertical ? ['vertical'] : []),
-  ];
-  return axes.length === 0 ? 'none' : axes.join(',');
-}
-
-/** The mirrors of `formatMirrors`' text; undefined for any other text. */
-export function parseMirrors(text: string): Mirrors | undefined {
-  const known: Record<string, Mirrors> = {
-    none: { horizontal: false, vertical: false },
-    horizontal: { horizontal: true, vertical: false },
-    vertical: { horizontal: false, vertical: true },
-    'horizontal,vertical': { horizontal: true, vertical: true },
-  };
-  return Object.hasOwn(known, text) ? known[text] : undefined;
-}
-
 export interface OnnxExportOptions {
   /**
    * `'final'` (default): only the `final` output; `'all'`: every output of the model (the
    * deep-supervision outputs pred1..pred3 too), in the model's order.
    */
   outputs?: ExportOutputs;
-  /** The mask threshold recorded in the metadata. Default `DEFAULT_THRESHOLD` (0.5). */
+  /** The mask threshold recorded in the recipe. Default `DEFAULT_THRESHOLD` (0.5). */
   threshold?: number;
-  /** The image resizing recorded in the metadata. Default `DEFAULT_INTERPOLATION` (nearest). */
+  /** The image resizing recorded in the recipe. Default `DEFAULT_INTERPOLATION` (nearest). */
   interpolation?: Interpolation;
   /** The producer version recorded in the model. Default '' (none). */
   producerVersion?: string;
   /**
-   * The mirrors that suit the model, recorded as `ftunet.tta_mirrors` (see
+   * The mirrors that suit the model, recorded as the metadata's `training.mirrors` (see
    * `TrainingSummary.mirrors`). Default: not recorded.
    */
   mirrors?: Mirrors;
@@ -84,7 +74,10 @@ export interface OnnxModel {
   outputs: string[];
   /** Convolutions that absorbed a BatchNormalization. */
   foldedBatchNorms: number;
-  /** The metadata_props written into the model. */
+  /**
+   * The metadata_props written into the model: the export metadata's JSON under
+   * `ftunetExport` (export/onnx_metadata.ts); none for a network not built by `buildModel`.
+   */
   metadata: Record<string, string>;
 }
 
@@ -628,31 +621,33 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
   }
 
   const meta = modelMetadata(model);
-  const metadata: Record<string, string> = {
-    'ftunet.model': meta?.model ?? model.name,
-    'ftunet.input_layout': 'NHWC',
-    'ftunet.input_size': `${inputShape[1]}x${inputShape[2]}`,
-    'ftunet.input_channels': String(inputShape[3]),
-    'ftunet.input_scaling':
-      'pixel / 255: 8-bit values to [0, 1], resized to input_size (channels: 1 grey, 3 RGB)',
-    'ftunet.output': 'sigmoid lesion probability per pixel, NHWC with 1 channel',
-    'ftunet.interpolation': options.interpolation ?? DEFAULT_INTERPOLATION,
-    'ftunet.threshold': String(threshold),
-    'ftunet.outputs': exported.join(','),
-  };
-  if (meta?.width !== undefined) metadata['ftunet.width'] = String(meta.width);
-  if (options.mirrors !== undefined) {
-    metadata[ONNX_MIRRORS_KEY] = formatMirrors(options.mirrors);
-  }
+  const modelName = meta?.model ?? model.name;
+  const [, rows, cols, channels] = inputShape;
+  const ours =
+    (MODEL_NAMES as readonly unknown[]).includes(meta?.model) && (channels === 1 || channels === 3);
+  const metadata = ours
+    ? onnxMetadataProps(
+        describeExport({
+          model: meta!.model as ModelName,
+          inputShape: [rows, cols, channels],
+          interpolation: options.interpolation ?? DEFAULT_INTERPOLATION,
+          threshold,
+          outputs: exported,
+          quantization: 'none',
+          ...(options.mirrors !== undefined ? { training: { mirrors: options.mirrors } } : {}),
+          producer: producerOf(options.producerVersion),
+        }),
+      )
+    : {};
 
   const proto = onnx.ModelProto.create({
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'focal-tversky-unet',
     producerVersion: options.producerVersion ?? '',
-    docString: `${metadata['ftunet.model']} exported from TensorFlow.js layers`,
+    docString: `${modelName} exported from TensorFlow.js layers`,
     graph: {
-      name: metadata['ftunet.model'],
+      name: modelName,
       node: g.nodes,
       initializer: g.initializers,
       input: [valueInfo(ONNX_INPUT_NAME, ['N', inputShape[1], inputShape[2], inputShape[3]])],
@@ -670,18 +665,23 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
 
 /** What an exported model.onnx says about itself: its graph's input and outputs, its metadata. */
 export interface OnnxExportInfo {
-  /** The network's name (`ftunet.model`, else the graph's name). */
+  /** The network's name (the metadata's, else the graph's name). */
   model: string;
   /** The input [rows, cols, channels] (channels 1 or 3), NHWC as `toOnnx` writes it. */
   inputShape: [number, number, number];
   /** The graph's output names, in order. */
   outputs: string[];
-  /** The recorded threshold (`ftunet.threshold`), when there is a valid one. */
+  /** The recorded threshold, when there is a valid one. */
   threshold?: number;
-  /** The recorded resizing (`ftunet.interpolation`), when there is a valid one. */
+  /** The recorded resizing, when there is a valid one. */
   interpolation?: Interpolation;
-  /** The recorded mirrors that suit the model (`ftunet.tta_mirrors`), when there are. */
+  /** The recorded mirrors that suit the model, when there are. */
   mirrors?: Mirrors;
+  /**
+   * The export metadata (today's version, migrated from the flat keys of version 1), when the
+   * model has it: the recipe under `predict`.
+   */
+  metadata?: ExportMetadata;
 }
 
 /**
@@ -721,13 +721,33 @@ export function readOnnxExportInfo(bytes: Uint8Array, source: string): OnnxExpor
         'expected a model written by ftunet export --format onnx',
     );
   }
-  const metadata = new Map((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
-  const threshold = Number(metadata.get('ftunet.threshold') ?? Number.NaN);
-  const interpolation = metadata.get('ftunet.interpolation');
-  const mirrors = parseMirrors(metadata.get(ONNX_MIRRORS_KEY) ?? '');
+  const props = new Map((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  const inputShape: [number, number, number] = [shape[1], shape[2], shape[3]];
+  const metadata = onnxExportMetadata(
+    props,
+    { inputShape, outputs, producerVersion: proto.producerVersion ?? '' },
+    source,
+  );
+  if (metadata !== undefined) {
+    const mirrors = metadata.training?.mirrors;
+    return {
+      model: metadata.model,
+      inputShape,
+      outputs,
+      threshold: metadata.predict.threshold,
+      interpolation: metadata.predict.interpolation,
+      ...(mirrors !== undefined ? { mirrors } : {}),
+      metadata,
+    };
+  }
+  // Version 1's flat keys that do not make a whole recipe (a network not built by buildModel):
+  // what they hold that is valid.
+  const threshold = Number(props.get('ftunet.threshold') ?? Number.NaN);
+  const interpolation = props.get('ftunet.interpolation');
+  const mirrors = parseMirrors(props.get(ONNX_MIRRORS_KEY) ?? '');
   return {
-    model: metadata.get('ftunet.model') || graph.name || 'onnx',
-    inputShape: [shape[1], shape[2], shape[3]],
+    model: props.get('ftunet.model') || graph.name || 'onnx',
+    inputShape,
     outputs,
     ...(threshold >= 0 && threshold <= 1 ? { threshold } : {}),
     ...((INTERPOLATIONS as readonly unknown[]).includes(interpolation)

@@ -27,6 +27,7 @@ import { DEFAULT_INTERPOLATION, INTERPOLATIONS, type Interpolation } from '../ut
 import {
   EXPORT_OUTPUTS,
   exportMetadataOf,
+  producerOf,
   QUANTIZATIONS,
   type ExportMetadata,
   type ExportOutputs,
@@ -41,8 +42,7 @@ export type ExportFormat = 'tfjs' | 'onnx';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['tfjs', 'onnx'];
 /** The file name of an ONNX export inside its folder. */
 export const ONNX_FILE = 'model.onnx';
-/** The producer recorded in exports, followed by the version when one is given. */
-export const PRODUCER = 'focal-tversky-unet';
+export { PRODUCER } from './metadata.js';
 
 export interface ExportOptions {
   /** A model folder or a run folder (its best model), as `predict --model`. */
@@ -208,10 +208,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const { format } = checkOptions(options);
   const outputs = options.outputs ?? 'final';
   const quantization = options.quantize ?? 'none';
-  const producer =
-    options.producerVersion !== undefined && options.producerVersion !== ''
-      ? `${PRODUCER} ${options.producerVersion}`
-      : PRODUCER;
+  const producer = producerOf(options.producerVersion);
   const source = await resolveModelSource(options.model);
   const out = path.resolve(options.out);
   const opened = await openModel(source);
