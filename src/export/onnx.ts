@@ -30,6 +30,7 @@ import {
   producerOf,
   type ExportMetadata,
   type ExportOutputs,
+  type TrainingSummary,
 } from './metadata.js';
 import {
   ONNX_MIRRORS_KEY,
@@ -61,9 +62,11 @@ export interface OnnxExportOptions {
   producerVersion?: string;
   /**
    * The mirrors that suit the model, recorded as the metadata's `training.mirrors` (see
-   * `TrainingSummary.mirrors`). Default: not recorded.
+   * `TrainingSummary.mirrors`) when `training` is not given. Default: not recorded.
    */
   mirrors?: Mirrors;
+  /** Where the model came from, recorded as the metadata's `training`. Default: not recorded. */
+  training?: TrainingSummary;
 }
 
 /** What `toOnnx` made: the serialized model and what it holds. */
@@ -623,6 +626,8 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
   const meta = modelMetadata(model);
   const modelName = meta?.model ?? model.name;
   const [, rows, cols, channels] = inputShape;
+  const training =
+    options.training ?? (options.mirrors !== undefined ? { mirrors: options.mirrors } : undefined);
   const ours =
     (MODEL_NAMES as readonly unknown[]).includes(meta?.model) && (channels === 1 || channels === 3);
   const metadata = ours
@@ -634,7 +639,7 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
           threshold,
           outputs: exported,
           quantization: 'none',
-          ...(options.mirrors !== undefined ? { training: { mirrors: options.mirrors } } : {}),
+          ...(training !== undefined ? { training } : {}),
           producer: producerOf(options.producerVersion),
         }),
       )

@@ -225,6 +225,12 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       opened.run?.dataset.interpolation ??
       recorded?.predict.interpolation ??
       DEFAULT_INTERPOLATION;
+    // Where the model came from: its run's, else what it records; the same in both formats.
+    const summary =
+      opened.runDir !== undefined && opened.run !== undefined
+        ? await trainingSummary(opened.runDir, opened.run)
+        : recorded?.training;
+    const training = mirrors !== undefined ? { ...summary, mirrors } : summary;
     switch (format) {
       case 'onnx': {
         // With 'final', the model without the layers only the dropped outputs use (the
@@ -234,7 +240,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
           outputs,
           threshold,
           interpolation,
-          ...(mirrors !== undefined ? { mirrors } : {}),
+          ...(training !== undefined ? { training } : {}),
           ...(options.producerVersion !== undefined
             ? { producerVersion: options.producerVersion }
             : {}),
@@ -258,11 +264,6 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       }
       case 'tfjs': {
         const net: tfl.LayersModel = exportedModel(opened.model, outputs);
-        const summary =
-          opened.runDir !== undefined && opened.run !== undefined
-            ? await trainingSummary(opened.runDir, opened.run)
-            : recorded?.training;
-        const training = mirrors !== undefined ? { ...summary, mirrors } : summary;
         const metadata = makeExportMetadata(net, {
           interpolation,
           threshold,

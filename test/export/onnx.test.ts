@@ -412,9 +412,8 @@ describe('ONNX export of the four networks, against ONNX Runtime', () => {
     assert.equal(info.interpolation, 'bilinear');
     assert.deepEqual(info.mirrors, { horizontal: true, vertical: false });
     // A damaged value names the file and the field.
-    proto.metadataProps = [
-      { key: 'ftunetExport', value: '{"format":"ftunet-export","version":2}' },
-    ];
+    const damaged = { ...info.metadata!, predict: { ...info.metadata!.predict, threshold: 2 } };
+    proto.metadataProps = [{ key: 'ftunetExport', value: JSON.stringify(damaged) }];
     assert.throws(
       () => readOnnxExportInfo(onnxProto.onnx.ModelProto.encode(proto).finish(), 'x.onnx'),
       {
