@@ -19,7 +19,9 @@ import {
   readOnnxExportInfo,
   toOnnx,
 } from '../../src/export/onnx.js';
+import { LAYER_CONVERTERS } from '../../src/export/onnx_layers.js';
 import { buildModel } from '../../src/models/build.js';
+import { MODEL_NAMES } from '../../src/models/options.js';
 import { NUMERIC_BACKENDS, expectClose, useBackend } from '../helpers.js';
 
 /** The issue's bound on |ORT − tfjs| for every output value (float32 arithmetic in both). */
@@ -423,6 +425,33 @@ describe('ONNX export of the four networks, against ONNX Runtime', () => {
       },
     );
     model.dispose();
+  });
+});
+
+describe('LAYER_CONVERTERS', () => {
+  before(() => useBackend('cpu'));
+  test('every layer class of the four networks has a converter, and a case above', () => {
+    const classes = new Set<string>();
+    for (const name of MODEL_NAMES) {
+      const model = buildModel(name, { inputShape: [32, 32, 1], width: 0.125 });
+      for (const layer of model.layers) classes.add(layer.getClassName());
+      model.dispose();
+    }
+    const tested = new Set(
+      LAYER_CASES.flatMap((c) => {
+        const model = tiny(c.shape, c.body);
+        const names = model.layers.map((l) => l.getClassName());
+        model.dispose();
+        return names;
+      }),
+    );
+    for (const cls of classes) {
+      assert.ok(Object.hasOwn(LAYER_CONVERTERS, cls), `${cls}: no converter`);
+      assert.ok(tested.has(cls), `${cls}: no case in LAYER_CASES`);
+    }
+    for (const cls of Object.keys(LAYER_CONVERTERS)) {
+      assert.ok(tested.has(cls), `${cls}: a converter without a case in LAYER_CASES`);
+    }
   });
 });
 
