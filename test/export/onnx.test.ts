@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
+import { predictionRecipe } from '../../src/data/recipe.js';
 import { UnsupportedLayerError } from '../../src/errors.js';
 import { parseExportMetadata, type ExportMetadata } from '../../src/export/metadata.js';
 import {
@@ -361,15 +362,8 @@ describe('ONNX export of the four networks, against ONNX Runtime', () => {
       format: 'ftunet-export',
       version: 2,
       model: 'attn_unet',
-      predict: {
-        inputShape: [32, 64, 3],
-        scaling: 'divide-by-255',
-        interpolation: 'nearest',
-        threshold: 0.5,
-        maskResize: 'nearest',
-        output: 'final',
-        postprocess: { keepLargest: false, minSize: 0 },
-      },
+      // The recipe's JSON as the tfjs export records it (pinned field by field in tfjs.test.ts).
+      predict: predictionRecipe({ inputShape: [32, 64, 3] }),
       outputs: ['final'],
       quantization: 'none',
       training: { mirrors: { horizontal: true, vertical: false } },
