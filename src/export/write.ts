@@ -11,7 +11,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadSplit } from '../data/split_file.js';
 import { UserError } from '../errors.js';
 import { openModel, resolveModelSource, sourceMirrors } from '../eval/model_source.js';
-import { checkThreshold, DEFAULT_THRESHOLD } from '../eval/score.js';
+import { checkThreshold, DEFAULT_THRESHOLD } from '../data/recipe.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { MODEL_JSON, saveModel } from '../io/model_files.js';
 import {
