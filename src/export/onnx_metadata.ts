@@ -20,16 +20,10 @@ import {
 /** Version 1's metadata_props key of the mirrors that suit the model (`TrainingSummary.mirrors`). */
 export const ONNX_MIRRORS_KEY = 'ftunet.tta_mirrors';
 
-/** Mirrors as `ftunet.tta_mirrors` wrote them: 'none', 'horizontal', 'vertical' or both. */
-export function formatMirrors(mirrors: Mirrors): string {
-  const axes = [
-    ...(mirrors.horizontal ? ['horizontal'] : []),
-    ...(mirrors.vertical ? ['vertical'] : []),
-  ];
-  return axes.length === 0 ? 'none' : axes.join(',');
-}
-
-/** The mirrors of `formatMirrors`' text; undefined for any other text. */
+/**
+ * The mirrors of version 1's `ftunet.tta_mirrors` text ('none', 'horizontal', 'vertical' or
+ * 'horizontal,vertical'); undefined for any other text.
+ */
 export function parseMirrors(text: string): Mirrors | undefined {
   const known: Record<string, Mirrors> = {
     none: { horizontal: false, vertical: false },
