@@ -17,14 +17,28 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import onnxProto from 'onnx-proto';
 import { UserError } from '../errors.js';
-import { DEFAULT_THRESHOLD } from '../eval/score.js';
+import { DEFAULT_THRESHOLD } from '../data/recipe.js';
 import type { Mirrors } from '../eval/ensemble.js';
 import { modelMetadata } from '../models/build.js';
+import { MODEL_NAMES, type ModelName } from '../models/options.js';
 import { DEFAULT_INTERPOLATION, INTERPOLATIONS, type Interpolation } from '../util/raster.js';
-import { EXPORT_OUTPUTS, type ExportOutputs } from './metadata.js';
+import {
+  describeExport,
+  EXPORT_OUTPUTS,
+  producerOf,
+  type ExportMetadata,
+  type ExportOutputs,
+  type TrainingSummary,
+} from './metadata.js';
 import { foldBatchNorms } from './onnx_fold.js';
 import { ints, OnnxGraph } from './onnx_graph.js';
 import { convertLayers, staticShape, TO_NHWC } from './onnx_layers.js';
+import {
+  ONNX_MIRRORS_KEY,
+  onnxExportMetadata,
+  onnxMetadataProps,
+  parseMirrors,
+} from './onnx_metadata.js';
 
 export { convTransposePads } from './onnx_layers.js';
 
@@ -37,46 +51,25 @@ export const ONNX_IR_VERSION = 7;
 /** The graph input's name (NHWC, float32, values in [0, 1]). */
 export const ONNX_INPUT_NAME = 'input';
 
-/** The metadata_props key of the mirrors that suit the model (`TrainingSummary.mirrors`). */
-export const ONNX_MIRRORS_KEY = 'ftunet.tta_mirrors';
-
-/** Mirrors as `ftunet.tta_mirrors` writes them: 'none', 'horizontal', 'vertical' or both. */
-export function formatMirrors(mirrors: Mirrors): string {
-  const axes = [
-    ...(mirrors.horizontal ? ['horizontal'] : []),
-    ...(mirrors.vertical ? ['vertical'] : []),
-  ];
-  return axes.length === 0 ? 'none' : axes.join(',');
-}
-
-/** The mirrors of `formatMirrors`' text; undefined for any other text. */
-export function parseMirrors(text: string): Mirrors | undefined {
-  const known: Record<string, Mirrors> = {
-    none: { horizontal: false, vertical: false },
-    horizontal: { horizontal: true, vertical: false },
-    vertical: { horizontal: false, vertical: true },
-    'horizontal,vertical': { horizontal: true, vertical: true },
-  };
-  return Object.hasOwn(known, text) ? known[text] : undefined;
-}
-
 export interface OnnxExportOptions {
   /**
    * `'final'` (default): only the `final` output; `'all'`: every output of the model (the
    * deep-supervision outputs pred1..pred3 too), in the model's order.
    */
   outputs?: ExportOutputs;
-  /** The mask threshold recorded in the metadata. Default `DEFAULT_THRESHOLD` (0.5). */
+  /** The mask threshold recorded in the recipe. Default `DEFAULT_THRESHOLD` (0.5). */
   threshold?: number;
-  /** The image resizing recorded in the metadata. Default `DEFAULT_INTERPOLATION` (nearest). */
+  /** The image resizing recorded in the recipe. Default `DEFAULT_INTERPOLATION` (nearest). */
   interpolation?: Interpolation;
   /** The producer version recorded in the model. Default '' (none). */
   producerVersion?: string;
   /**
-   * The mirrors that suit the model, recorded as `ftunet.tta_mirrors` (see
-   * `TrainingSummary.mirrors`). Default: not recorded.
+   * The mirrors that suit the model, recorded as the metadata's `training.mirrors` (see
+   * `TrainingSummary.mirrors`) when `training` is not given. Default: not recorded.
    */
   mirrors?: Mirrors;
+  /** Where the model came from, recorded as the metadata's `training`. Default: not recorded. */
+  training?: TrainingSummary;
 }
 
 /** What `toOnnx` made: the serialized model and what it holds. */
@@ -87,7 +80,10 @@ export interface OnnxModel {
   outputs: string[];
   /** Convolutions that absorbed a BatchNormalization. */
   foldedBatchNorms: number;
-  /** The metadata_props written into the model. */
+  /**
+   * The metadata_props written into the model: the export metadata's JSON under
+   * `ftunetExport` (export/onnx_metadata.ts); none for a network not built by `buildModel`.
+   */
   metadata: Record<string, string>;
 }
 
@@ -156,14 +152,15 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
   const foldedBatchNorms = foldBatchNorms(g, exported);
 
   const metadata = onnxMetadata(model, options, inputShape, exported);
+  const modelName = modelMetadata(model)?.model ?? model.name;
   const proto = onnx.ModelProto.create({
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'focal-tversky-unet',
     producerVersion: options.producerVersion ?? '',
-    docString: `${metadata['ftunet.model']} exported from TensorFlow.js layers`,
+    docString: `${modelName} exported from TensorFlow.js layers`,
     graph: {
-      name: metadata['ftunet.model'],
+      name: modelName,
       node: g.nodes,
       initializer: g.initializerProtos(),
       input: [valueInfo(ONNX_INPUT_NAME, ['N', inputShape[1], inputShape[2], inputShape[3]])],
@@ -179,7 +176,11 @@ export function toOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}):
   };
 }
 
-/** The metadata_props of the exported model: the recipe, the network and its outputs. */
+/**
+ * The metadata_props of the exported model: the export metadata's JSON (the recipe, the
+ * network, its outputs) under one key (export/onnx_metadata.ts); none for a network not built
+ * by `buildModel`.
+ */
 function onnxMetadata(
   model: tfl.LayersModel,
   options: OnnxExportOptions,
@@ -188,39 +189,46 @@ function onnxMetadata(
 ): Record<string, string> {
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   const meta = modelMetadata(model);
-  const metadata: Record<string, string> = {
-    'ftunet.model': meta?.model ?? model.name,
-    'ftunet.input_layout': 'NHWC',
-    'ftunet.input_size': `${inputShape[1]}x${inputShape[2]}`,
-    'ftunet.input_channels': String(inputShape[3]),
-    'ftunet.input_scaling':
-      'pixel / 255: 8-bit values to [0, 1], resized to input_size (channels: 1 grey, 3 RGB)',
-    'ftunet.output': 'sigmoid lesion probability per pixel, NHWC with 1 channel',
-    'ftunet.interpolation': options.interpolation ?? DEFAULT_INTERPOLATION,
-    'ftunet.threshold': String(threshold),
-    'ftunet.outputs': exported.join(','),
-  };
-  if (meta?.width !== undefined) metadata['ftunet.width'] = String(meta.width);
-  if (options.mirrors !== undefined) {
-    metadata[ONNX_MIRRORS_KEY] = formatMirrors(options.mirrors);
-  }
-  return metadata;
+  const [, rows, cols, channels] = inputShape;
+  const training =
+    options.training ?? (options.mirrors !== undefined ? { mirrors: options.mirrors } : undefined);
+  const ours =
+    (MODEL_NAMES as readonly unknown[]).includes(meta?.model) && (channels === 1 || channels === 3);
+  return ours
+    ? onnxMetadataProps(
+        describeExport({
+          model: meta!.model as ModelName,
+          inputShape: [rows, cols, channels],
+          interpolation: options.interpolation ?? DEFAULT_INTERPOLATION,
+          threshold,
+          outputs: exported,
+          quantization: 'none',
+          ...(training !== undefined ? { training } : {}),
+          producer: producerOf(options.producerVersion),
+        }),
+      )
+    : {};
 }
 
 /** What an exported model.onnx says about itself: its graph's input and outputs, its metadata. */
 export interface OnnxExportInfo {
-  /** The network's name (`ftunet.model`, else the graph's name). */
+  /** The network's name (the metadata's, else the graph's name). */
   model: string;
   /** The input [rows, cols, channels] (channels 1 or 3), NHWC as `toOnnx` writes it. */
   inputShape: [number, number, number];
   /** The graph's output names, in order. */
   outputs: string[];
-  /** The recorded threshold (`ftunet.threshold`), when there is a valid one. */
+  /** The recorded threshold, when there is a valid one. */
   threshold?: number;
-  /** The recorded resizing (`ftunet.interpolation`), when there is a valid one. */
+  /** The recorded resizing, when there is a valid one. */
   interpolation?: Interpolation;
-  /** The recorded mirrors that suit the model (`ftunet.tta_mirrors`), when there are. */
+  /** The recorded mirrors that suit the model, when there are. */
   mirrors?: Mirrors;
+  /**
+   * The export metadata (today's version, migrated from the flat keys of version 1), when the
+   * model has it: the recipe under `predict`.
+   */
+  metadata?: ExportMetadata;
 }
 
 /**
@@ -260,13 +268,33 @@ export function readOnnxExportInfo(bytes: Uint8Array, source: string): OnnxExpor
         'expected a model written by ftunet export --format onnx',
     );
   }
-  const metadata = new Map((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
-  const threshold = Number(metadata.get('ftunet.threshold') ?? Number.NaN);
-  const interpolation = metadata.get('ftunet.interpolation');
-  const mirrors = parseMirrors(metadata.get(ONNX_MIRRORS_KEY) ?? '');
+  const props = new Map((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  const inputShape: [number, number, number] = [shape[1], shape[2], shape[3]];
+  const metadata = onnxExportMetadata(
+    props,
+    { inputShape, outputs, producerVersion: proto.producerVersion ?? '' },
+    source,
+  );
+  if (metadata !== undefined) {
+    const mirrors = metadata.training?.mirrors;
+    return {
+      model: metadata.model,
+      inputShape,
+      outputs,
+      threshold: metadata.predict.threshold,
+      interpolation: metadata.predict.interpolation,
+      ...(mirrors !== undefined ? { mirrors } : {}),
+      metadata,
+    };
+  }
+  // Version 1's flat keys that do not make a whole recipe (a network not built by buildModel):
+  // what they hold that is valid.
+  const threshold = Number(props.get('ftunet.threshold') ?? Number.NaN);
+  const interpolation = props.get('ftunet.interpolation');
+  const mirrors = parseMirrors(props.get(ONNX_MIRRORS_KEY) ?? '');
   return {
-    model: metadata.get('ftunet.model') || graph.name || 'onnx',
-    inputShape: [shape[1], shape[2], shape[3]],
+    model: props.get('ftunet.model') || graph.name || 'onnx',
+    inputShape,
     outputs,
     ...(threshold >= 0 && threshold <= 1 ? { threshold } : {}),
     ...((INTERPOLATIONS as readonly unknown[]).includes(interpolation)
