@@ -35,7 +35,7 @@ import {
   type AblationSettingsInput,
 } from './settings.js';
 import { syntheticKindOf } from '../data/presets.js';
-import { settingOf } from '../run/settings_schema.js';
+import { fieldsObject, settingOf } from '../run/settings_schema.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned } from '../util/versioned.js';
 import { unitPathSegments, type AblationUnit } from './units.js';
@@ -92,10 +92,10 @@ export function unitLockFile(studyDir: string, unit: AblationUnit): string {
 const must = (what: string, test: (x: unknown) => boolean) => v.custom(test, `must be ${what}`);
 
 /** study.json's fields, and each recorded setting's check (the settings schema's). */
-const STUDY_SCHEMA = v.looseObject({
-  split: must('a file name', (x) => typeof x === 'string' && x !== ''),
-  settings: v.looseObject(
-    {
+const STUDY_SCHEMA = fieldsObject(
+  {
+    split: must('a file name', (x) => typeof x === 'string' && x !== ''),
+    settings: fieldsObject({
       ...Object.fromEntries(
         STUDY_SETTING_NAMES.map((name) => {
           const s = settingOf(name);
@@ -112,10 +112,10 @@ const STUDY_SCHEMA = v.looseObject({
         'a list of variant ids',
         (x) => Array.isArray(x) && x.every((id) => typeof id === 'string'),
       ),
-    },
-    'must be an object',
-  ),
-});
+    }),
+  },
+  'a JSON object',
+);
 
 /**
  * Version 1 to 2: the training settings version 1 did not record, with the values its units

@@ -948,6 +948,29 @@ export function placeSettings(
 }
 
 /**
+ * A valibot object of `entries` whose unknown fields are kept; a missing field is reported with
+ * its own check's message ("must be ..."), not the object's, and something not an object with
+ * "must be <what>".
+ */
+export function fieldsObject(
+  entries: Readonly<Record<string, v.GenericSchema>>,
+  what = 'an object',
+): v.GenericSchema<unknown, Record<string, unknown>> {
+  const schema = v.looseObject(entries, (issue) => {
+    const key = issue.path?.[issue.path.length - 1]?.key;
+    const entry = typeof key === 'string' && issue.input === undefined ? entries[key] : undefined;
+    const e = entry as { missing?: unknown; message?: unknown } | undefined;
+    const message = e?.missing ?? e?.message;
+    return typeof message === 'string' ? message : `must be ${what}`;
+  });
+  // What a parent object says when this one is missing.
+  return Object.assign(schema, { missing: `must be ${what}` }) as unknown as v.GenericSchema<
+    unknown,
+    Record<string, unknown>
+  >;
+}
+
+/**
  * The valibot schema of the recorded settings in config.json: an object per container, each
  * setting's check at its path; `extra` adds checks of fields that are not settings (by
  * container, '' for the top level). Unknown fields are kept.
@@ -967,10 +990,7 @@ export function settingsConfigSchema(
     if (container !== '') nested[container] = { ...(nested[container] ?? {}), ...fields };
   }
   for (const [container, fields] of Object.entries(nested)) {
-    top[container] = v.looseObject(fields, 'must be an object');
+    top[container] = fieldsObject(fields);
   }
-  return v.looseObject(top, 'must be a JSON object') as unknown as v.GenericSchema<
-    unknown,
-    Record<string, unknown>
-  >;
+  return fieldsObject(top, 'a JSON object');
 }
