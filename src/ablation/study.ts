@@ -35,18 +35,19 @@ import {
   type AblationSettingsInput,
 } from './settings.js';
 import { syntheticKindOf } from '../data/presets.js';
-import { fieldsObject, settingOf } from '../run/settings_schema.js';
+import { fieldsObject, fileVersion, settingMigrations, settingOf } from '../run/settings_schema.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned } from '../util/versioned.js';
 import { unitPathSegments, type AblationUnit } from './units.js';
 import { studyVariantIds, type AblationVariantId } from './variants.js';
 
 /**
- * The `format` field of study.json, and its version. 2: every training setting a study may set
- * is recorded (version 1 recorded some, the others were `train`'s defaults).
+ * The `format` field of study.json, and its version: 2, every training setting a study may set
+ * is recorded (version 1 recorded some, the others were `train`'s defaults); later, each
+ * setting of the schema that is added (`added` in src/run/settings_schema.ts).
  */
 export const STUDY_FORMAT = 'ftunet-ablation';
-export const STUDY_VERSION = 2;
+export const STUDY_VERSION = fileVersion('study', 2);
 
 /** File and folder names inside a study folder. */
 export const STUDY_FILE = 'study.json';
@@ -119,7 +120,8 @@ const STUDY_SCHEMA = fieldsObject(
 
 /**
  * Version 1 to 2: the training settings version 1 did not record, with the values its units
- * trained with (`train`'s defaults then), and `extraVariants` (none before extra rows).
+ * trained with (`train`'s defaults then), and `extraVariants` (none before extra rows). The
+ * settings added in version 2 and later are added by `settingMigrations`.
  */
 function migrateStudyV1(old: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const s = old.settings;
@@ -135,7 +137,6 @@ function migrateStudyV1(old: Readonly<Record<string, unknown>>): Record<string, 
       objectiveScope: 'batch',
       beta1: 0.9,
       beta2: 0.999,
-      gradClip: null,
       schedule: 'keras-decay',
       warmupEpochs: 0,
       plateauPatience: 10,
@@ -153,7 +154,9 @@ function migrateStudyV1(old: Readonly<Record<string, unknown>>): Record<string, 
 export const STUDY_FILE_FORMAT = defineFileFormat<AblationStudyFile>({
   format: STUDY_FORMAT,
   version: STUDY_VERSION,
-  migrate: { 1: migrateStudyV1 },
+  migrate: settingMigrations('study', STUDY_VERSION, { 1: migrateStudyV1 }, (name) =>
+    STUDY_SETTING_NAMES.includes(name) ? `settings.${name}` : undefined,
+  ),
   parse: (value, source) => {
     const file = parseWith(STUDY_SCHEMA, value, source) as unknown as AblationStudyFile;
     // The values together: the same checks as for a new study.

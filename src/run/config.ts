@@ -22,16 +22,23 @@ import type { Interpolation } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned } from '../util/versioned.js';
 import { MAX_WORKERS } from '../parallel/pool.js';
-import { settingsConfigSchema, type SettingsConfig } from './settings_schema.js';
+import {
+  fileVersion,
+  settingMigrations,
+  settingOf,
+  settingsConfigSchema,
+  type SettingsConfig,
+} from './settings_schema.js';
 
 /** The `format` field of a run's config.json. */
 export const RUN_FORMAT = 'ftunet-run';
 
 /**
- * The version of config.json this program writes (and the newest it reads). 2: the optimiser
- * records `gradClip`, and every field a version-1 file could leave out is written.
+ * The version of config.json this program writes (and the newest it reads): 2, every field a
+ * version-1 file could leave out is written; later, each setting of the schema that is added
+ * (`added` in settings_schema.ts; version 2 also records `optimizer.gradClip`).
  */
-export const RUN_VERSION = 2;
+export const RUN_VERSION = fileVersion('config', 2);
 
 /** File and folder names inside a run folder. */
 export const RUN_CONFIG_FILE = 'config.json';
@@ -135,7 +142,8 @@ const RUN_SCHEMA = settingsConfigSchema(
 
 /**
  * Version 1 to 2: every field that a version-1 file could leave out, with the value that
- * reproduces how that run trained (runs from before each field existed), and `gradClip`: none.
+ * reproduces how that run trained (runs from before each field existed). The settings added
+ * in version 2 and later are added by `settingMigrations`.
  */
 function migrateRunConfigV1(old: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const obj = (x: unknown): Record<string, unknown> | undefined =>
@@ -164,7 +172,6 @@ function migrateRunConfigV1(old: Readonly<Record<string, unknown>>): Record<stri
       beta1: 0.9,
       beta2: 0.999,
       ...optimizer,
-      gradClip: null,
     };
   }
   if (old.loss !== undefined || old.optimizer !== undefined) {
@@ -194,7 +201,12 @@ function migrateRunConfigV1(old: Readonly<Record<string, unknown>>): Record<stri
 export const RUN_FILE_FORMAT = defineFileFormat<RunConfig>({
   format: RUN_FORMAT,
   version: RUN_VERSION,
-  migrate: { 1: migrateRunConfigV1 },
+  migrate: settingMigrations(
+    'config',
+    RUN_VERSION,
+    { 1: migrateRunConfigV1 },
+    (name) => settingOf(name).config,
+  ),
   parse: (value, source) => {
     const config = parseWith(RUN_SCHEMA, value, source) as unknown as RunConfig;
     const shape = config.model.inputShape;

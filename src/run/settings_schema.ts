@@ -153,6 +153,13 @@ export interface Setting<
    * the machine's settings).
    */
   study: 'row' | 'study' | false;
+  /**
+   * For a setting added after the first versions of the files: the versions of config.json and
+   * study.json that first record it, and the value that files written before it read as (the
+   * one that reproduces how their runs trained: for an option that is off by default, off).
+   * The files' versions and migration steps follow from it (`fileVersion`, `addSettings`).
+   */
+  added?: { config: number; study: number; before: T };
 }
 
 function setting<
@@ -587,6 +594,7 @@ export const TRAIN_SETTINGS = {
     config: 'optimizer.gradClip',
     resume: false,
     study: 'row',
+    added: { config: 2, study: 2, before: null },
   }),
   schedule: setting({
     group: 'schedule',
@@ -993,4 +1001,51 @@ export function settingsConfigSchema(
     top[container] = fieldsObject(fields);
   }
   return fieldsObject(top, 'a JSON object');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings added to the files: their versions and migration steps follow from `added`.
+
+/** The files that record settings: a run's config.json and a study's study.json. */
+export type SettingsFile = 'config' | 'study';
+
+/**
+ * The version of `file` this program writes: `base` (the file's own version, for changes that
+ * are not a setting's), or the latest version that adds a setting.
+ */
+export function fileVersion(file: SettingsFile, base: number): number {
+  return Math.max(base, ...SETTING_NAMES.map((n) => settingOf(n).added?.[file] ?? 0));
+}
+
+/**
+ * The migration steps of `file` up to `version`: each version's step of `steps` (none: no
+ * change), then the settings that version adds, set to their `before` values where the file
+ * lacks them. `place` gives a setting's place in the file (a dotted path).
+ */
+export function settingMigrations(
+  file: SettingsFile,
+  version: number,
+  steps: Readonly<
+    Record<number, (old: Readonly<Record<string, unknown>>) => Record<string, unknown>>
+  >,
+  place: (name: SettingName) => string | undefined,
+): Record<number, (old: Readonly<Record<string, unknown>>) => Record<string, unknown>> {
+  const out: Record<number, (old: Readonly<Record<string, unknown>>) => Record<string, unknown>> =
+    {};
+  for (let from = 1; from < version; from++) {
+    out[from] = (old) => {
+      const next = structuredClone(steps[from]?.(old) ?? { ...old });
+      for (const name of SETTING_NAMES) {
+        const added = settingOf(name).added;
+        const at = place(name);
+        if (added?.[file] !== from + 1 || at === undefined) continue;
+        // Only into a group the file has (a file without an optimiser records no training).
+        const parent = at.includes('.') ? getPath(next, at.slice(0, at.lastIndexOf('.'))) : next;
+        if (typeof parent !== 'object' || parent === null) continue;
+        if (getPath(next, at) === undefined) setPath(next, at, added.before);
+      }
+      return next;
+    };
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
  * units trained with; an extra row may set any row setting with `+<flag>=<value>`.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { parseStudyFile, STUDY_FILE_FORMAT, STUDY_VERSION } from '../../src/ablation/study.js';
@@ -34,9 +34,11 @@ const V1_DEFAULTS = {
 };
 
 describe('study.json versions', () => {
-  test('one migration step per earlier version', () => {
-    assert.equal(STUDY_VERSION, 2);
-    assert.deepEqual(Object.keys(STUDY_FILE_FORMAT.migrate), ['1']);
+  test('one migration step and one fixture per earlier version', async () => {
+    const earlier = Array.from({ length: STUDY_VERSION - 1 }, (_, i) => i + 1);
+    assert.deepEqual(Object.keys(STUDY_FILE_FORMAT.migrate).map(Number), earlier);
+    const files = await readdir(FORMATS);
+    for (const v of earlier) assert.ok(files.includes(`study-v${v}.json`), `study-v${v}.json`);
   });
 
   for (const name of ['study-v1.json', 'study-v1-early.json']) {
@@ -44,13 +46,13 @@ describe('study.json versions', () => {
       const raw = await fixture(name);
       const study = parseStudyFile(raw, name);
       const recorded = raw.settings as Record<string, unknown>;
-      assert.equal(study.version, 2);
+      assert.equal(study.version, STUDY_VERSION);
       assert.deepEqual(study.variants, raw.variants);
-      assert.deepEqual(study.settings, {
-        ...recorded,
-        ...V1_DEFAULTS,
-        extraVariants: recorded.extraVariants ?? [],
-      });
+      // Every setting recorded, and the ones version 1 left to train's defaults then.
+      const expected = { ...recorded, ...V1_DEFAULTS, extraVariants: recorded.extraVariants ?? [] };
+      for (const [key, value] of Object.entries(expected)) {
+        assert.deepEqual(study.settings[key as keyof typeof study.settings], value, key);
+      }
     });
   }
 
@@ -63,7 +65,7 @@ describe('study.json versions', () => {
     });
     const file = {
       format: 'ftunet-ablation',
-      version: 2,
+      version: STUDY_VERSION,
       createdAt: 'x',
       package: { name: 'p', version: '1' },
       variants: [],
