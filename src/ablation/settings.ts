@@ -150,12 +150,18 @@ export function resolveAblationSettings(
 export function formatSetting(value: unknown): string {
   if (Array.isArray(value)) return value.join(',');
   if (value === null) return 'none';
+  if (typeof value === 'object') {
+    const t = value as { p?: number; magnitude?: number };
+    // A single transform's setting, as its flag gives it: P[:MAGNITUDE].
+    if (typeof t.p === 'number')
+      return t.magnitude === undefined ? `${t.p}` : `${t.p}:${t.magnitude}`;
+  }
   return String(value);
 }
 
 function same(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => x === b[i]);
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    return JSON.stringify(a) === JSON.stringify(b);
   }
   return a === b;
 }
