@@ -35,7 +35,13 @@ import {
   type AblationSettingsInput,
 } from './settings.js';
 import { syntheticKindOf } from '../data/presets.js';
-import { fieldsObject, fileVersion, settingMigrations, settingOf } from '../run/settings_schema.js';
+import {
+  fieldsObject,
+  fileVersion,
+  inInputOrder,
+  settingMigrations,
+  settingOf,
+} from '../run/settings_schema.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned } from '../util/versioned.js';
 import { unitPathSegments, type AblationUnit } from './units.js';
@@ -158,7 +164,11 @@ export const STUDY_FILE_FORMAT = defineFileFormat<AblationStudyFile>({
     STUDY_SETTING_NAMES.includes(name) ? `settings.${name}` : undefined,
   ),
   parse: (value, source) => {
-    const file = parseWith(STUDY_SCHEMA, value, source) as unknown as AblationStudyFile;
+    const ordered = { format: STUDY_FORMAT, version: STUDY_VERSION, ...value };
+    const file = inInputOrder(
+      ordered,
+      parseWith(STUDY_SCHEMA, value, source) as unknown as AblationStudyFile,
+    );
     // The values together: the same checks as for a new study.
     const settings = resolveAblationSettings(file.settings);
     return { ...file, variants: studyVariantIds(settings.extraVariants), settings };

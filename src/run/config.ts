@@ -24,6 +24,7 @@ import { defineFileFormat, readVersioned } from '../util/versioned.js';
 import { MAX_WORKERS } from '../parallel/pool.js';
 import {
   fileVersion,
+  inInputOrder,
   settingMigrations,
   settingOf,
   settingsConfigSchema,
@@ -208,7 +209,12 @@ export const RUN_FILE_FORMAT = defineFileFormat<RunConfig>({
     (name) => settingOf(name).config,
   ),
   parse: (value, source) => {
-    const config = parseWith(RUN_SCHEMA, value, source) as unknown as RunConfig;
+    // In the file's order, `format` and `version` first (a migrated file has them last).
+    const ordered = { format: RUN_FORMAT, version: RUN_VERSION, ...value };
+    const config = inInputOrder(
+      ordered,
+      parseWith(RUN_SCHEMA, value, source) as unknown as RunConfig,
+    );
     const shape = config.model.inputShape;
     const size = config.dataset.inputSize;
     if (shape[0] !== size[0] || shape[1] !== size[1] || shape[2] !== config.dataset.channels) {
@@ -355,7 +361,10 @@ const TRAIN_RUN_SCHEMA = settingsConfigSchema({
  * checked by `readRunConfig`). `source` names the file in messages.
  */
 export function parseTrainRunConfig(config: RunConfig, source: string): TrainRunConfig {
-  const checked = parseWith(TRAIN_RUN_SCHEMA, config, source) as unknown as TrainRunConfig;
+  const checked = inInputOrder(
+    config,
+    parseWith(TRAIN_RUN_SCHEMA, config, source) as unknown as TrainRunConfig,
+  );
   return {
     ...checked,
     backend: typeof config.backend === 'string' ? config.backend : 'unknown',

@@ -87,7 +87,12 @@ import {
   parseRatio,
 } from '../util/flag_values.js';
 
-/** The groups of settings, in the order help and config.json list them. */
+/**
+ * The groups of settings. `evaluation` has none yet (the threshold and the recipe are the
+ * model's, recorded with its export); `numerics` is the place for the backend's numerical
+ * choices (convolution algorithm, relaxed SIMD, filter-gradient path) once they are options
+ * recorded in config.json; `machine` settings are not recorded (or recorded as resolved).
+ */
 export const SETTING_GROUPS = [
   'data',
   'model',
@@ -97,6 +102,7 @@ export const SETTING_GROUPS = [
   'augmentation',
   'stopping',
   'evaluation',
+  'numerics',
   'machine',
 ] as const;
 export type SettingGroup = (typeof SETTING_GROUPS)[number];
@@ -976,6 +982,22 @@ export function fieldsObject(
     unknown,
     Record<string, unknown>
   >;
+}
+
+/**
+ * `output` (a checked copy of `input`) with its fields in `input`'s order, at every depth
+ * (valibot lists an object's known fields first); fields `input` lacks come last.
+ */
+export function inInputOrder<T>(input: unknown, output: T): T {
+  const isObject = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObject(input) || !isObject(output)) return output;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(input)) {
+    if (key in output) out[key] = inInputOrder(input[key], output[key]);
+  }
+  for (const key of Object.keys(output)) if (!(key in out)) out[key] = output[key];
+  return out as T;
 }
 
 /**
