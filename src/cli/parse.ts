@@ -1,13 +1,14 @@
 /**
- * Every flag value parser of the command line. Each is a commander `argParser`: it takes the
- * text and returns the value, or throws commander's `InvalidArgumentError`, which commander
+ * The flag value parsers of the command line as commander `argParser`s: each takes the text
+ * and returns the value, or throws commander's `InvalidArgumentError`, which commander
  * reports as one line naming the flag and the value:
  *
  *   ftunet train: option '--model <name>' argument 'attn_rg' is invalid. Allowed choices are
  *   unet, attn_unet, attn_reg_ds, attn_reg. (Did you mean attn_reg?) (see --help)
  *
- * So the messages here say only what was expected. Parsers that the library keeps beside
- * their type (`parseInputSize`, `parseSeed`, ...) are called through `fromLibrary`.
+ * So the messages say only what was expected. The parsers themselves are the library's
+ * (src/util/flag_values.ts, the settings schema, `parseInputSize`, `parseSeed`, ...), which
+ * throw a `UserError`; `commanderParser` and `fromLibrary` turn that into commander's error.
  */
 import { InvalidArgumentError } from 'commander';
 import { UserError } from '../errors.js';
