@@ -223,8 +223,24 @@ export type { WorkerPoolOptions } from './parallel/pool.js';
 export { resume, train } from './run/train.js';
 export type { TrainRunOptions, TrainRunResult } from './run/train.js';
 export type { TrainRunConfig, TrainRunSettings } from './run/config.js';
-export { parseRunConfig, readRunConfig, RUN_FORMAT, runPaths } from './run/config.js';
+export {
+  parseRunConfig,
+  readRunConfig,
+  RUN_FILE_FORMAT,
+  RUN_FORMAT,
+  RUN_VERSION,
+  runPaths,
+} from './run/config.js';
 export type { RunConfig } from './run/config.js';
+export { SETTING_GROUPS, TRAIN_SETTINGS } from './run/settings_schema.js';
+export type {
+  Setting,
+  SettingGroup,
+  SettingName,
+  SettingValues,
+  SettingsConfig,
+  TrainSettingOptions,
+} from './run/settings_schema.js';
 
 // Evaluation and prediction
 export { evaluateModel } from './eval/evaluate.js';
