@@ -230,8 +230,24 @@ export type { WorkerPoolOptions } from './parallel/pool.js';
 export { resume, train } from './run/train.js';
 export type { TrainRunOptions, TrainRunResult } from './run/train.js';
 export type { TrainRunConfig, TrainRunSettings } from './run/config.js';
-export { parseRunConfig, readRunConfig, RUN_FORMAT, runPaths } from './run/config.js';
+export {
+  parseRunConfig,
+  readRunConfig,
+  RUN_FILE_FORMAT,
+  RUN_FORMAT,
+  RUN_VERSION,
+  runPaths,
+} from './run/config.js';
 export type { RunConfig } from './run/config.js';
+export { SETTING_GROUPS, TRAIN_SETTINGS } from './run/settings_schema.js';
+export type {
+  Setting,
+  SettingGroup,
+  SettingName,
+  SettingValues,
+  SettingsConfig,
+  TrainSettingOptions,
+} from './run/settings_schema.js';
 
 // Evaluation and prediction
 export { evaluateModel } from './eval/evaluate.js';
@@ -253,6 +269,15 @@ export type {
   EvaluationReport,
 } from './eval/run.js';
 export { scorePrediction, DEFAULT_THRESHOLD } from './eval/score.js';
+export {
+  postprocess,
+  predictionRecipe,
+  preprocess,
+  PREDICTION_RECIPE_SCHEMA,
+  toInput,
+} from './data/recipe.js';
+export type { PredictionRecipeOptions, RecipeMasks } from './data/recipe.js';
+export { readEvaluationSummary } from './eval/evaluation_summary.js';
 export { summarizeEvaluation } from './eval/evaluation_summary.js';
 export type { EvaluationSummary } from './eval/evaluation_summary.js';
 export { countEmptyMasks } from './eval/evaluation_summary.js';

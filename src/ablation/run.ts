@@ -30,7 +30,8 @@ import { resume, train, type TrainRunCallbacks } from '../run/train.js';
 import { RUN_CONFIG_FILE, RUN_EVAL_DIR } from '../run/config.js';
 import type { EpochLog, StepProgress } from '../train/trainer.js';
 import { claimLock, DEFAULT_LOCK_TIMEOUT_MS, type FoundLock, type UnitLock } from '../io/lock.js';
-import type { AblationSettingsInput } from './settings.js';
+import { STUDY_SETTING_NAMES, type AblationSettingsInput } from './settings.js';
+import { optionsOfSettings, type SettingValues } from '../run/settings_schema.js';
 import { openStudy, unitDir, unitLockFile, type AblationStudy } from './study.js';
 import {
   selectUnits,
@@ -265,7 +266,8 @@ async function runUnit(
       options.touchIntervalMs ?? 10_000,
     );
     try {
-      const epochs = facts.epochs ?? study.settings.epochs;
+      const row = ablationVariant(unit.variant).settings.epochs;
+      const epochs = facts.epochs ?? row ?? study.settings.epochs;
       await trainUnit(study, unit, dir, action, epochs, options, callbacks, touch);
       const report = await evaluateRun({
         run: dir,
@@ -355,38 +357,25 @@ async function trainUnit(
     case 'train': {
       if (action === 'restart') await rm(dir, { recursive: true, force: true });
       const variant = ablationVariant(unit.variant);
+      // The study's settings, then the row's over them; then the row's network and loss.
+      const settings: Partial<SettingValues> = {};
+      for (const name of STUDY_SETTING_NAMES) {
+        const value = s[name] ?? undefined;
+        if (value !== undefined) (settings as Record<string, unknown>)[name] = value;
+      }
       await train(
         {
+          ...optionsOfSettings({ ...settings, ...variant.settings }),
           out: dir,
           dataset: s.dataset,
           data: s.data,
           model: variant.model,
           loss: variant.loss,
-          width: s.width,
-          bnMomentum: s.bnMomentum,
-          inputSize: s.inputSize,
-          channels: s.channels,
-          interpolation: s.interpolation,
-          ...(s.maskSuffix !== '' ? { maskSuffix: s.maskSuffix } : {}),
           ...(options.cache !== undefined ? { cache: options.cache } : {}),
-          alpha: s.alpha,
-          gamma: s.gamma,
-          optimizer: {
-            name: s.optimizer,
-            learningRate: s.learningRate,
-            decay: s.decay,
-            momentum: s.momentum,
-          },
-          ...(variant.augment !== undefined ? { augment: variant.augment } : {}),
-          ...(variant.schedule !== undefined ? { schedule: { name: variant.schedule } } : {}),
-          epochs: s.epochs,
-          batchSize: s.batchSize,
           microBatch: options.microBatch ?? DEFAULT_MICRO_BATCH,
           ...workersOf(options),
-          seed: s.seed,
           splitFile: study.splitFile,
           fold: unit.fold,
-          ...(s.syntheticCount !== null ? { syntheticCount: s.syntheticCount } : {}),
           backend: options.backend,
           packageInfo: options.packageInfo,
           ...lockTimeoutOf(options),

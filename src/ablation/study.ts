@@ -17,6 +17,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import * as v from 'valibot';
 import { listDatasetPairs } from '../data/load.js';
 import { loadSplit, saveSplit } from '../data/split_file.js';
 import { kFoldSplit, resolveSplit, type Split } from '../data/splits.js';
@@ -29,16 +30,30 @@ import {
   checkAblationSettings,
   resolveAblationSettings,
   SETTING_FLAGS,
+  STUDY_SETTING_NAMES,
   type AblationSettings,
   type AblationSettingsInput,
 } from './settings.js';
 import { syntheticKindOf } from '../data/presets.js';
+import {
+  fieldsObject,
+  fileVersion,
+  inInputOrder,
+  settingMigrations,
+  settingOf,
+} from '../run/settings_schema.js';
+import { parseWith } from '../util/schema.js';
+import { defineFileFormat, readVersioned } from '../util/versioned.js';
 import { unitPathSegments, type AblationUnit } from './units.js';
 import { studyVariantIds, type AblationVariantId } from './variants.js';
 
-/** The `format` field of study.json, and its version. */
+/**
+ * The `format` field of study.json, and its version: 2, every training setting a study may set
+ * is recorded (version 1 recorded some, the others were `train`'s defaults); later, each
+ * setting of the schema that is added (`added` in src/run/settings_schema.ts).
+ */
 export const STUDY_FORMAT = 'ftunet-ablation';
-export const STUDY_VERSION = 1;
+export const STUDY_VERSION = fileVersion('study', 2);
 
 /** File and folder names inside a study folder. */
 export const STUDY_FILE = 'study.json';
@@ -80,78 +95,92 @@ export function unitLockFile(studyDir: string, unit: AblationUnit): string {
   return `${unitDir(studyDir, unit)}.lock`;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A check with one message, "must be <what>". */
+const must = (what: string, test: (x: unknown) => boolean) => v.custom(test, `must be ${what}`);
+
+/** study.json's fields, and each recorded setting's check (the settings schema's). */
+const STUDY_SCHEMA = fieldsObject(
+  {
+    split: must('a file name', (x) => typeof x === 'string' && x !== ''),
+    settings: fieldsObject({
+      ...Object.fromEntries(
+        STUDY_SETTING_NAMES.map((name) => {
+          const s = settingOf(name);
+          // Settings without a default (a single transform's) are recorded only when given.
+          return [name, s.default === undefined ? v.optional(s.check) : s.check];
+        }),
+      ),
+      folds: must('an integer >= 2', (x) => Number.isInteger(x) && (x as number) >= 2),
+      syntheticCount: must(
+        'a number or null',
+        (x) => x === null || (typeof x === 'number' && Number.isInteger(x) && x >= 1),
+      ),
+      extraVariants: must(
+        'a list of variant ids',
+        (x) => Array.isArray(x) && x.every((id) => typeof id === 'string'),
+      ),
+    }),
+  },
+  'a JSON object',
+);
 
 /**
- * Checks a parsed study.json; `source` names the file in messages. Throws a `UserError`
- * naming the first field that is missing or of the wrong type.
+ * Version 1 to 2: the training settings version 1 did not record, with the values its units
+ * trained with (`train`'s defaults then), and `extraVariants` (none before extra rows). The
+ * settings added in version 2 and later are added by `settingMigrations`.
+ */
+function migrateStudyV1(old: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const s = old.settings;
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return { ...old };
+  const settings = s as Record<string, unknown>;
+  const alpha = typeof settings.alpha === 'number' ? settings.alpha : 0.7;
+  return {
+    ...old,
+    settings: {
+      ...settings,
+      beta: Math.round((1 - alpha) * 1e12) / 1e12,
+      weights: 'equal',
+      objectiveScope: 'batch',
+      beta1: 0.9,
+      beta2: 0.999,
+      schedule: 'keras-decay',
+      warmupEpochs: 0,
+      plateauPatience: 10,
+      plateauFactor: 10,
+      patience: null,
+      augment: 'none',
+      interpolation: settings.interpolation ?? 'nearest',
+      maskSuffix: settings.maskSuffix ?? '',
+      extraVariants: settings.extraVariants ?? [],
+    },
+  };
+}
+
+/** study.json's format: its versions and the step from each to the next. */
+export const STUDY_FILE_FORMAT = defineFileFormat<AblationStudyFile>({
+  format: STUDY_FORMAT,
+  version: STUDY_VERSION,
+  migrate: settingMigrations('study', STUDY_VERSION, { 1: migrateStudyV1 }, (name) =>
+    STUDY_SETTING_NAMES.includes(name) ? `settings.${name}` : undefined,
+  ),
+  parse: (value, source) => {
+    const ordered = { format: STUDY_FORMAT, version: STUDY_VERSION, ...value };
+    const file = inInputOrder(
+      ordered,
+      parseWith(STUDY_SCHEMA, value, source) as unknown as AblationStudyFile,
+    );
+    // The values together: the same checks as for a new study.
+    const settings = resolveAblationSettings(file.settings);
+    return { ...file, variants: studyVariantIds(settings.extraVariants), settings };
+  },
+});
+
+/**
+ * Checks a parsed study.json of any version (migrated to today's); `source` names the file in
+ * messages. Throws a `UserError` naming the first field that is missing or wrong.
  */
 export function parseStudyFile(value: unknown, source = STUDY_FILE): AblationStudyFile {
-  const fail = (why: string): never => {
-    throw new UserError(`${source}: ${why}`);
-  };
-  if (!isObject(value)) return fail('expected a JSON object');
-  if (value.format !== STUDY_FORMAT) {
-    fail(`expected "format": "${STUDY_FORMAT}", got ${JSON.stringify(value.format)}`);
-  }
-  if (value.version !== STUDY_VERSION) {
-    fail(
-      `unsupported version ${JSON.stringify(value.version)} (this program reads ${STUDY_VERSION})`,
-    );
-  }
-  if (typeof value.split !== 'string' || value.split === '') fail('"split" must be a file name');
-  const s = value.settings;
-  if (!isObject(s)) return fail('"settings" must be an object');
-  const types: Record<Exclude<keyof AblationSettings, 'extraVariants'>, string> = {
-    dataset: 'string',
-    data: 'string',
-    folds: 'number',
-    seed: 'number',
-    valFraction: 'number',
-    syntheticCount: 'number|null',
-    inputSize: 'array',
-    channels: 'number',
-    width: 'number',
-    bnMomentum: 'number',
-    epochs: 'number',
-    batchSize: 'number',
-    optimizer: 'string',
-    learningRate: 'number',
-    decay: 'number',
-    momentum: 'number',
-    alpha: 'number',
-    gamma: 'number',
-    interpolation: 'string',
-    maskSuffix: 'string',
-  };
-  for (const [key, type] of Object.entries(types)) {
-    const v = s[key];
-    const ok =
-      type === 'array'
-        ? Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x))
-        : type === 'number|null'
-          ? v === null || typeof v === 'number'
-          : typeof v === type;
-    if (!ok)
-      fail(`"settings.${key}" must be a ${type.replace('|', ' or ')}, got ${JSON.stringify(v)}`);
-  }
-  // Studies made before extra rows record none.
-  const extra = s.extraVariants ?? [];
-  if (!Array.isArray(extra) || !extra.every((x) => typeof x === 'string')) {
-    fail(`"settings.extraVariants" must be a list of variant ids, got ${JSON.stringify(extra)}`);
-  }
-  // The values themselves: the same checks as for a new study.
-  const settings = resolveAblationSettings({
-    ...(s as unknown as AblationSettings),
-    extraVariants: extra as string[],
-  });
-  const variants = studyVariantIds(settings.extraVariants);
-  return {
-    ...(value as unknown as AblationStudyFile),
-    variants: variants as AblationVariantId[],
-    settings,
-  };
+  return readVersioned(STUDY_FILE_FORMAT, value, source);
 }
 
 /** Reads and checks DIR/study.json. Throws a `UserError` when the folder holds no study. */

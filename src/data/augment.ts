@@ -68,21 +68,6 @@ export const TRANSFORM_MAGNITUDES: Readonly<Record<AugmentTransform, string>> = 
   gamma: 'gamma = exp(u), u uniform in [-m, m]',
 };
 
-/** The flag of each transform (`--aug-<name>`). */
-export const TRANSFORM_FLAGS: Readonly<Record<AugmentTransform, string>> = {
-  flipH: '--aug-flip-h',
-  flipV: '--aug-flip-v',
-  rot90: '--aug-rot90',
-  rotate: '--aug-rotate',
-  scale: '--aug-scale',
-  elastic: '--aug-elastic',
-  noise: '--aug-noise',
-  blur: '--aug-blur',
-  brightness: '--aug-brightness',
-  contrast: '--aug-contrast',
-  gamma: '--aug-gamma',
-};
-
 export const AUGMENT_LEVELS = ['none', 'light', 'default', 'heavy'] as const;
 export type AugmentLevel = (typeof AUGMENT_LEVELS)[number];
 

@@ -13,36 +13,34 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
-import { DATASET_SOURCE_KINDS } from '../data/presets.js';
 import { recordedNumerics, type Numerics } from '../kernels/numerics.js';
-import { DEFAULT_BN_MOMENTUM, MODEL_NAMES, type ModelName } from '../models/options.js';
+import type { ModelName } from '../models/options.js';
+import { AUGMENT_TRANSFORMS, type AugmentConfig } from '../data/augment.js';
+import type { Interpolation } from '../util/raster.js';
+import { parseWith } from '../util/schema.js';
+import { defineFileFormat, readVersioned } from '../util/versioned.js';
 import { MAX_WORKERS } from '../parallel/pool.js';
 import {
-  LOSS_NAMES,
-  OBJECTIVE_SCOPES,
-  WEIGHTINGS,
-  type LossName,
-  type ObjectiveScope,
-  type Weighting,
-} from '../train/objective.js';
-import { resolveOptimizerConfig, type OptimizerConfig } from '../train/optimizer.js';
-import { resolveScheduleConfig, type ResolvedScheduleConfig } from '../train/schedule.js';
-import {
-  AUGMENT_LEVELS,
-  checkAugmentConfig,
-  resolveAugmentConfig,
-  type AugmentConfig,
-  type AugmentLevel,
-} from '../data/augment.js';
-import { INTERPOLATIONS, type Interpolation } from '../util/raster.js';
+  fileVersion,
+  inInputOrder,
+  settingMigrations,
+  settingOf,
+  settingsConfigSchema,
+  type SettingsConfig,
+} from './settings_schema.js';
 
 /** The `format` field of a run's config.json. */
 export const RUN_FORMAT = 'ftunet-run';
 
-/** The version of the run config format this program reads. */
-export const RUN_VERSION = 1;
+/**
+ * The version of config.json this program writes (and the newest it reads): 2, every field a
+ * version-1 file could leave out is written; later, each setting of the schema that is added
+ * (`added` in settings_schema.ts; version 2 also records `optimizer.gradClip`).
+ */
+export const RUN_VERSION = fileVersion('config', 2);
 
 /** File and folder names inside a run folder. */
 export const RUN_CONFIG_FILE = 'config.json';
@@ -98,116 +96,144 @@ export interface RunConfig {
   [field: string]: unknown;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A check with one message, "must be <what>". */
+const must = (what: string, test: (x: unknown) => boolean) => v.custom(test, `must be ${what}`);
 
-const isPositiveInts = (v: unknown, n: number): v is number[] =>
-  Array.isArray(v) && v.length === n && v.every((x) => Number.isInteger(x) && (x as number) > 0);
+const positiveInts = (n: number, what: string) =>
+  must(
+    what,
+    (x) => Array.isArray(x) && x.length === n && x.every((k) => Number.isInteger(k) && k > 0),
+  );
+
+/** The fields every run shares, as evaluation and the reports read them. */
+const RUN_SCHEMA = settingsConfigSchema(
+  {
+    '': {
+      seed: v.optional(v.number('must be a number')),
+      backend: v.optional(v.string('must be a string')),
+    },
+    model: { inputShape: positiveInts(3, 'three positive integers') },
+    dataset: {
+      cache: v.optional(must('a folder or false', (x) => typeof x === 'string' || x === false)),
+      synthetic: v.optional(
+        must(
+          '{"count": <integer>, "seed": <integer>}',
+          (x) =>
+            typeof x === 'object' &&
+            x !== null &&
+            Number.isInteger((x as { count?: unknown }).count) &&
+            (x as { count: number }).count > 0 &&
+            Number.isInteger((x as { seed?: unknown }).seed),
+        ),
+      ),
+    },
+    split: { file: must('a file name', (x) => typeof x === 'string' && x !== '') },
+  },
+  [
+    'model',
+    'width',
+    'dataset',
+    'data',
+    'inputSize',
+    'channels',
+    'interpolation',
+    'maskSuffix',
+    'fold',
+  ],
+);
 
 /**
- * Checks a parsed config.json; `source` names the file in messages. Throws a `UserError`
- * naming the first field that is missing or wrong.
+ * Version 1 to 2: every field that a version-1 file could leave out, with the value that
+ * reproduces how that run trained (runs from before each field existed). The settings added
+ * in version 2 and later are added by `settingMigrations`.
+ */
+function migrateRunConfigV1(old: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const obj = (x: unknown): Record<string, unknown> | undefined =>
+    typeof x === 'object' && x !== null && !Array.isArray(x)
+      ? (x as Record<string, unknown>)
+      : undefined;
+  const c: Record<string, unknown> = { ...old };
+  const model = obj(old.model);
+  if (model !== undefined) c.model = { ...model, bnMomentum: model.bnMomentum ?? 0.99 };
+  const dataset = obj(old.dataset);
+  if (dataset !== undefined) {
+    c.dataset = {
+      ...dataset,
+      interpolation: dataset.interpolation ?? 'nearest',
+      maskSuffix: dataset.maskSuffix ?? '',
+    };
+  }
+  const optimizer = obj(old.optimizer);
+  if (optimizer !== undefined) {
+    const name = optimizer.name ?? 'sgd';
+    c.optimizer = {
+      name,
+      learningRate: optimizer.learningRate ?? (name === 'adam' ? 0.001 : 0.01),
+      decay: 1e-6,
+      momentum: 0.9,
+      beta1: 0.9,
+      beta2: 0.999,
+      ...optimizer,
+    };
+  }
+  if (old.loss !== undefined || old.optimizer !== undefined) {
+    // The training fields: runs from before each one trained as its value here says.
+    c.seed ??= 0;
+    c.schedule = {
+      name: 'keras-decay',
+      warmupEpochs: 0,
+      plateauPatience: 10,
+      plateauFactor: 10,
+      ...(obj(old.schedule) ?? {}),
+    };
+    c.augment ??= {
+      level: 'none',
+      transforms: Object.fromEntries(AUGMENT_TRANSFORMS.map((t) => [t, { p: 0, magnitude: 0 }])),
+    };
+    c.patience ??= null;
+    // Before the exact batch objective, runs computed the loss per pass.
+    c.objectiveScope ??= 'pass';
+    // Before data-parallel workers, runs trained in the main thread.
+    c.workers ??= 1;
+  }
+  return c;
+}
+
+/** config.json's format: its versions and the step from each to the next. */
+export const RUN_FILE_FORMAT = defineFileFormat<RunConfig>({
+  format: RUN_FORMAT,
+  version: RUN_VERSION,
+  migrate: settingMigrations(
+    'config',
+    RUN_VERSION,
+    { 1: migrateRunConfigV1 },
+    (name) => settingOf(name).config,
+  ),
+  parse: (value, source) => {
+    // In the file's order, `format` and `version` first (a migrated file has them last).
+    const ordered = { format: RUN_FORMAT, version: RUN_VERSION, ...value };
+    const config = inInputOrder(
+      ordered,
+      parseWith(RUN_SCHEMA, value, source) as unknown as RunConfig,
+    );
+    const shape = config.model.inputShape;
+    const size = config.dataset.inputSize;
+    if (shape[0] !== size[0] || shape[1] !== size[1] || shape[2] !== config.dataset.channels) {
+      throw new UserError(
+        `${source}: "model.inputShape" [${shape.join(',')}] does not match the data set's input ` +
+          `size [${size.join(',')}] and ${String(config.dataset.channels)} channel(s)`,
+      );
+    }
+    return config;
+  },
+});
+
+/**
+ * Checks a parsed config.json of any version (migrated to today's); `source` names the file in
+ * messages. Throws a `UserError` naming the first field that is missing or wrong.
  */
 export function parseRunConfig(value: unknown, source = RUN_CONFIG_FILE): RunConfig {
-  const fail = (why: string): never => {
-    throw new UserError(`${source}: ${why}`);
-  };
-  const got = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
-  if (!isObject(value)) return fail('expected a JSON object');
-  if (value.format !== RUN_FORMAT) {
-    fail(`expected "format": "${RUN_FORMAT}", got ${got(value.format)}`);
-  }
-  if (value.version !== RUN_VERSION) {
-    fail(`unsupported version ${got(value.version)} (this program reads version ${RUN_VERSION})`);
-  }
-
-  const m = value.model;
-  if (!isObject(m)) return fail('"model" must be an object');
-  if (!(MODEL_NAMES as readonly unknown[]).includes(m.name)) {
-    fail(`"model.name" must be one of ${MODEL_NAMES.join(', ')}, got ${got(m.name)}`);
-  }
-  if (!isPositiveInts(m.inputShape, 3)) {
-    fail(`"model.inputShape" must be three positive integers, got ${got(m.inputShape)}`);
-  }
-  if (typeof m.width !== 'number' || !(m.width > 0) || !Number.isFinite(m.width)) {
-    fail(`"model.width" must be a positive number, got ${got(m.width)}`);
-  }
-
-  const d = value.dataset;
-  if (!isObject(d)) return fail('"dataset" must be an object');
-  if (!(DATASET_SOURCE_KINDS as readonly unknown[]).includes(d.kind)) {
-    fail(`"dataset.kind" must be one of ${DATASET_SOURCE_KINDS.join(', ')}, got ${got(d.kind)}`);
-  }
-  if (typeof d.data !== 'string' || d.data === '') {
-    fail(`"dataset.data" must be the data folder's path, got ${got(d.data)}`);
-  }
-  if (!isPositiveInts(d.inputSize, 2)) {
-    fail(`"dataset.inputSize" must be two positive integers, got ${got(d.inputSize)}`);
-  }
-  if (d.channels !== 1 && d.channels !== 3) {
-    fail(`"dataset.channels" must be 1 or 3, got ${got(d.channels)}`);
-  }
-  const interpolation = d.interpolation ?? 'nearest';
-  if (!(INTERPOLATIONS as readonly unknown[]).includes(interpolation)) {
-    fail(
-      `"dataset.interpolation" must be one of ${INTERPOLATIONS.join(', ')}, got ${got(interpolation)}`,
-    );
-  }
-  const maskSuffix = d.maskSuffix ?? '';
-  if (typeof maskSuffix !== 'string') fail(`"dataset.maskSuffix" must be a string`);
-  if (d.cache !== undefined && d.cache !== false && typeof d.cache !== 'string') {
-    fail(`"dataset.cache" must be a folder or false, got ${got(d.cache)}`);
-  }
-  const synthetic = d.synthetic as { count?: unknown; seed?: unknown } | undefined;
-  if (
-    synthetic !== undefined &&
-    !(isPositiveInts([synthetic.count], 1) && Number.isInteger(synthetic.seed))
-  ) {
-    fail(
-      `"dataset.synthetic" must be {"count": <integer>, "seed": <integer>}, got ${got(synthetic)}`,
-    );
-  }
-  const shape = m.inputShape as [number, number, number];
-  const size = d.inputSize as [number, number];
-  if (shape[0] !== size[0] || shape[1] !== size[1] || shape[2] !== d.channels) {
-    fail(
-      `"model.inputShape" [${shape.join(',')}] does not match the data set's input size ` +
-        `[${size.join(',')}] and ${String(d.channels)} channel(s)`,
-    );
-  }
-
-  const s = value.split;
-  if (!isObject(s)) return fail('"split" must be an object');
-  if (typeof s.file !== 'string' || s.file === '') {
-    fail(`"split.file" must be a file name, got ${got(s.file)}`);
-  }
-  if (!Number.isInteger(s.fold) || (s.fold as number) < 0) {
-    fail(`"split.fold" must be an integer >= 0, got ${got(s.fold)}`);
-  }
-  if (value.seed !== undefined && typeof value.seed !== 'number') {
-    fail(`"seed" must be a number, got ${got(value.seed)}`);
-  }
-  if (value.backend !== undefined && typeof value.backend !== 'string') {
-    fail(`"backend" must be a string, got ${got(value.backend)}`);
-  }
-
-  return {
-    ...value,
-    format: RUN_FORMAT,
-    version: RUN_VERSION,
-    model: { ...m, name: m.name as ModelName, inputShape: [...shape], width: m.width as number },
-    dataset: {
-      ...d,
-      kind: d.kind as DatasetSourceKind,
-      data: d.data as string,
-      inputSize: [...size],
-      channels: d.channels as 1 | 3,
-      interpolation: interpolation as Interpolation,
-      maskSuffix: maskSuffix as string,
-      ...(d.cache !== undefined ? { cache: d.cache as string | false } : {}),
-    },
-    split: { ...s, file: s.file as string, fold: s.fold as number },
-  };
+  return readVersioned(RUN_FILE_FORMAT, value, source);
 }
 
 /** Whether `dir` holds a run's config.json (a cheap test, no parsing). */
@@ -277,135 +303,74 @@ export function runPaths(runDir: string, config?: Pick<RunConfig, 'split'>): Run
   };
 }
 
-/** The settings of a training run that do not depend on the machine (see `TrainRunConfig`). */
-export interface TrainRunSettings extends RunConfig {
-  model: RunConfig['model'] & { bnMomentum: number };
-  package: { name: string; version: string };
-  createdAt: string;
-  backend: string;
-  seed: number;
-  dataset: RunConfig['dataset'] & { cache: string | false };
-  loss: {
-    name: LossName;
-    alpha: number;
-    beta: number;
-    gamma: number;
-    weights: Weighting | number[];
+/**
+ * The settings of a training run that do not depend on the machine: the recorded settings of
+ * the settings schema (`SettingsConfig`, settings_schema.ts) and what the run adds to them.
+ */
+export type TrainRunSettings = RunConfig &
+  SettingsConfig & {
+    package: { name: string; version: string };
+    createdAt: string;
+    backend: string;
+    seed: number;
+    dataset: RunConfig['dataset'] & { cache: string | false };
+    /** Augmentation: the level's transforms after the data set's preset and single flags. */
+    augment: { transforms: AugmentConfig };
   };
-  optimizer: Required<OptimizerConfig>;
-  /** The learning-rate schedule. Runs written before schedules record none: keras-decay. */
-  schedule: ResolvedScheduleConfig;
-  /**
-   * Augmentation of the training items: the level asked for and every transform's setting
-   * after the data set's preset and single flags. Runs written before it record none: none.
-   */
-  augment: { level: AugmentLevel; transforms: AugmentConfig };
-  /** Early stopping's patience in epochs; null: none (older runs record nothing). */
-  patience: number | null;
-  epochs: number;
-  batchSize: number;
-  /**
-   * Where each loss index is computed: 'batch' (one index over the whole batch, as the
-   * reference) or 'pass' (one per forward pass, summed; faster when a batch is split). Runs
-   * written before this field trained per pass.
-   */
-  objectiveScope: ObjectiveScope;
-}
 
 /** The contents of RUN_DIR/config.json as `train` writes it. */
-export interface TrainRunConfig extends TrainRunSettings {
+export type TrainRunConfig = TrainRunSettings & {
   /** Images per forward/backward pass (chosen for the machine's memory when 'auto'). */
   microBatch: number;
   /** Data-parallel workers of the run (1: in the main thread); resume uses them unless told. */
   workers: number;
   /** The backend's numerics (kernels/numerics.ts). Runs written before them record none: defaults. */
   numerics: Numerics;
-}
+};
+
+const transformSchema = must('{"p": <0 to 1>, "magnitude": <number >= 0>}', (x) => {
+  const s = x as { p?: unknown; magnitude?: unknown } | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.p === 'number' &&
+    s.p >= 0 &&
+    s.p <= 1 &&
+    typeof s.magnitude === 'number' &&
+    s.magnitude >= 0 &&
+    Number.isFinite(s.magnitude)
+  );
+});
+
+/** The training fields of config.json: every recorded setting and what the run adds. */
+const TRAIN_RUN_SCHEMA = settingsConfigSchema({
+  '': {
+    microBatch: must('a positive integer', (x) => Number.isInteger(x) && (x as number) > 0),
+    workers: must(
+      `an integer from 1 to ${MAX_WORKERS}`,
+      (x) => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_WORKERS,
+    ),
+  },
+  augment: {
+    transforms: v.object(
+      Object.fromEntries(AUGMENT_TRANSFORMS.map((t) => [t, transformSchema])),
+      'must be an object',
+    ),
+  },
+});
 
 /**
  * The training fields of a run's config.json, checked (the fields every run shares are
  * checked by `readRunConfig`). `source` names the file in messages.
  */
 export function parseTrainRunConfig(config: RunConfig, source: string): TrainRunConfig {
-  const fail = (field: string, expected: string, got: unknown): never => {
-    const text = got === undefined ? 'nothing' : JSON.stringify(got);
-    throw new UserError(`${source}: "${field}" must be ${expected}, got ${text}`);
-  };
-  const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  for (const field of ['epochs', 'batchSize', 'microBatch'] as const) {
-    if (!isPositiveInt(config[field])) fail(field, 'a positive integer', config[field]);
-  }
-  // Runs from before data-parallel workers record none: they ran in the main thread.
-  const workers = config.workers ?? 1;
-  if (!isPositiveInt(workers) || workers > MAX_WORKERS) {
-    fail('workers', `an integer from 1 to ${MAX_WORKERS}`, config.workers);
-  }
-  const seed = config.seed ?? 0;
-  // Runs from before the exact batch objective record none: they trained per pass.
-  const objectiveScope = config.objectiveScope ?? 'pass';
-  if (!(OBJECTIVE_SCOPES as readonly unknown[]).includes(objectiveScope)) {
-    fail('objectiveScope', `one of ${OBJECTIVE_SCOPES.join(', ')}`, config.objectiveScope);
-  }
-  if (!Number.isInteger(seed)) fail('seed', 'an integer', config.seed);
-  const bnMomentum = (config.model as { bnMomentum?: unknown }).bnMomentum ?? DEFAULT_BN_MOMENTUM;
-  if (typeof bnMomentum !== 'number' || !(bnMomentum >= 0 && bnMomentum < 1)) {
-    fail('model.bnMomentum', 'a number in [0, 1)', bnMomentum);
-  }
-  const loss = config.loss;
-  if (!isObject(loss)) return fail('loss', 'an object', loss);
-  if (!(LOSS_NAMES as readonly unknown[]).includes(loss.name)) {
-    fail('loss.name', `one of ${LOSS_NAMES.join(', ')}`, loss.name);
-  }
-  for (const field of ['alpha', 'beta', 'gamma'] as const) {
-    if (typeof loss[field] !== 'number' || !Number.isFinite(loss[field])) {
-      fail(`loss.${field}`, 'a number', loss[field]);
-    }
-  }
-  const weights = loss.weights;
-  if (
-    !(WEIGHTINGS as readonly unknown[]).includes(weights) &&
-    !(Array.isArray(weights) && weights.every((w) => typeof w === 'number' && w >= 0))
-  ) {
-    fail('loss.weights', `${WEIGHTINGS.join(' or ')} or a list of numbers`, weights);
-  }
-  if (!isObject(config.optimizer)) return fail('optimizer', 'an object', config.optimizer);
-  let optimizer: Required<OptimizerConfig>;
-  try {
-    optimizer = resolveOptimizerConfig(config.optimizer as OptimizerConfig);
-  } catch (err) {
-    throw new UserError(`${source}: "optimizer": ${(err as Error).message}`);
-  }
-  let schedule: ResolvedScheduleConfig;
-  if (config.schedule !== undefined && !isObject(config.schedule)) {
-    return fail('schedule', 'an object', config.schedule);
-  }
-  try {
-    schedule = resolveScheduleConfig(config.schedule ?? {}, 'schedule');
-  } catch (err) {
-    throw new UserError(`${source}: "schedule": ${(err as Error).message}`);
-  }
-  const augment = config.augment ?? { level: 'none', transforms: resolveAugmentConfig('none') };
-  if (!isObject(augment) || !(AUGMENT_LEVELS as readonly unknown[]).includes(augment.level)) {
-    fail('augment', `{"level": ${AUGMENT_LEVELS.join('|')}, "transforms": {...}}`, augment);
-  }
-  const transforms = checkAugmentConfig((augment as { transforms?: unknown }).transforms, source);
-  const patience = config.patience ?? null;
-  if (patience !== null && !isPositiveInt(patience)) {
-    fail('patience', 'a positive integer or null', patience);
-  }
+  const checked = inInputOrder(
+    config,
+    parseWith(TRAIN_RUN_SCHEMA, config, source) as unknown as TrainRunConfig,
+  );
   return {
-    ...(config as TrainRunConfig),
-    schedule,
-    augment: { level: (augment as { level: AugmentLevel }).level, transforms },
-    patience: patience as number | null,
-    model: { ...config.model, bnMomentum: bnMomentum as number },
-    seed: seed as number,
-    workers: workers as number,
-    objectiveScope: objectiveScope as ObjectiveScope,
+    ...checked,
     backend: typeof config.backend === 'string' ? config.backend : 'unknown',
-    optimizer,
     numerics: recordedNumerics(config.numerics, source),
   };
 }

@@ -8,6 +8,11 @@
  *   which differs from Keras as soon as the learning rate changes.)
  * - `adam`: Keras Adam, epsilon 1e-7 outside the square root, with the same time decay.
  *
+ * With `gradClip` N, the gradients are first scaled together so that their global norm (the
+ * square root of the sum of every element's square, over every weight) is at most N:
+ * g * N / max(norm, N), as `tf.clip_by_global_norm` (Keras's `global_clipnorm`). The
+ * gradients are the whole batch's (summed over passes and workers), so the norm is too.
+ *
  * Browser-safe (tfjs-core only).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -37,6 +42,8 @@ export interface OptimizerConfig {
   /** Adam's beta1 and beta2. Default 0.9 and 0.999. */
   beta1?: number;
   beta2?: number;
+  /** Clip the gradients' global norm to this before each update; null: no clipping. Default null. */
+  gradClip?: number | null;
 }
 
 export type ResolvedOptimizerConfig = Required<OptimizerConfig>;
@@ -60,6 +67,7 @@ export function resolveOptimizerConfig(config: OptimizerConfig = {}): ResolvedOp
     momentum: config.momentum ?? DEFAULT_MOMENTUM,
     beta1: config.beta1 ?? 0.9,
     beta2: config.beta2 ?? 0.999,
+    gradClip: config.gradClip ?? null,
   };
   parseOptimizerName(name, 'optimizer');
   if (!(resolved.learningRate > 0)) {
@@ -71,7 +79,26 @@ export function resolveOptimizerConfig(config: OptimizerConfig = {}): ResolvedOp
       throw new UserError(`${k} must be in [0, 1), got ${resolved[k]}`);
     }
   }
+  if (
+    resolved.gradClip !== null &&
+    !(resolved.gradClip > 0 && Number.isFinite(resolved.gradClip))
+  ) {
+    throw new UserError(`gradient clipping must be a positive number, got ${resolved.gradClip}`);
+  }
   return resolved;
+}
+
+/**
+ * `grads` scaled together so that their global norm is at most `clipNorm`:
+ * g * clipNorm / max(norm, clipNorm), norm = sqrt(sum of every element's square). New tensors.
+ */
+export function clipByGlobalNorm(grads: readonly tf.Tensor[], clipNorm: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const squares = grads.map((g) => tf.sum(tf.square(g)));
+    const norm = tf.sqrt(squares.length === 1 ? squares[0] : tf.addN(squares));
+    const scale = tf.div(clipNorm, tf.maximum(norm, clipNorm));
+    return grads.map((g) => tf.mul(g, scale));
+  });
 }
 
 /** The saved state: the update count and each slot's values, by `<variable>/<slot>`. */
@@ -138,9 +165,10 @@ export class Optimizer {
     const lr = this.currentLearningRate();
     const t = this.iterationCount + 1;
     tf.tidy(() => {
+      const clipped = c.gradClip === null ? grads : clipByGlobalNorm(grads, c.gradClip);
       params.forEach((param, i) => {
         const w = param.variable;
-        const g = grads[i];
+        const g = clipped[i];
         switch (c.name) {
           case 'sgd': {
             const v = this.slot(param, 'momentum');

@@ -21,6 +21,7 @@
  *                ASSD -, 1.5          mean 1.5, std 0 (1 of 2 folds)
  *                ISIC -, 0.8          mean 0.8, std 0 (1 of 2 folds)
  */
+import { STUDY_VERSION } from '../../src/ablation/study.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveAblationSettings } from '../../src/ablation/settings.js';
@@ -86,7 +87,7 @@ export async function writeFixtureStudy(dir: string, dataset: DatasetSourceKind)
   );
   const study = {
     format: 'ftunet-ablation',
-    version: 1,
+    version: STUDY_VERSION,
     createdAt: '2025-01-01T00:00:00.000Z',
     package: { name: 'focal-tversky-unet', version: '0.0.0-test' },
     variants: [...ABLATION_VARIANT_IDS],

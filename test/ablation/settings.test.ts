@@ -8,7 +8,7 @@ import {
 } from '../../src/ablation/settings.js';
 
 describe('resolveAblationSettings', () => {
-  test("a new bus study: the paper's protocol", () => {
+  test("a new bus study: the paper's protocol, every training setting as train fills it", () => {
     assert.deepEqual(resolveAblationSettings({ dataset: 'bus', data: '/d/bus' }), {
       dataset: 'bus',
       data: '/d/bus',
@@ -26,11 +26,45 @@ describe('resolveAblationSettings', () => {
       learningRate: 0.01,
       decay: 1e-6,
       momentum: 0.9,
+      beta1: 0.9,
+      beta2: 0.999,
+      gradClip: null,
       alpha: 0.7,
+      beta: 0.3,
       gamma: 4 / 3,
+      weights: 'equal',
+      objectiveScope: 'batch',
+      schedule: 'keras-decay',
+      warmupEpochs: 0,
+      plateauPatience: 10,
+      plateauFactor: 10,
+      patience: null,
+      augment: 'none',
       interpolation: 'nearest',
       maskSuffix: '',
       extraVariants: [],
+    });
+  });
+
+  test('every training setting but the network and loss can be set: patience, warm-up, weights, scope', () => {
+    const s = resolveAblationSettings({
+      dataset: 'bus',
+      data: '/d',
+      patience: 5,
+      warmupEpochs: 2,
+      weights: [1, 1, 1, 2],
+      objectiveScope: 'pass',
+      beta: 0.5,
+      gradClip: 1,
+      augFlipH: { p: 0.5 },
+    });
+    assert.deepEqual(
+      [s.patience, s.warmupEpochs, s.weights, s.objectiveScope, s.beta, s.gradClip, s.augFlipH],
+      [5, 2, [1, 1, 1, 2], 'pass', 0.5, 1, { p: 0.5 }],
+    );
+    assert.throws(() => resolveAblationSettings({ dataset: 'bus', data: '/d', patience: 0 }), {
+      name: 'UserError',
+      message: '--patience: must be an integer >= 1 or null, got 0',
     });
   });
 
@@ -55,7 +89,7 @@ describe('resolveAblationSettings', () => {
       [
         ['attn-mi-ftl+sgd'],
         "--extra-variant: unknown modifier '+sgd' in 'attn-mi-ftl+sgd'; expected one of " +
-          'unet-dl, unet-tl, unet-ftl, attn-dl, attn-mi-dl, attn-mi-tl, attn-mi-ftl, optionally followed by +aug-<none|light|default|heavy> and +<keras-decay|poly|cosine|plateau>',
+          'unet-dl, unet-tl, unet-ftl, attn-dl, attn-mi-dl, attn-mi-tl, attn-mi-ftl, optionally followed by +aug-<none|light|default|heavy>, +<keras-decay|poly|cosine|plateau> and +<setting>=<value>',
       ],
     ];
     for (const [extraVariants, message] of refused) {
@@ -93,7 +127,7 @@ describe('resolveAblationSettings', () => {
     [
       'a validation fraction of 1',
       { dataset: 'bus', data: '/d', valFraction: 1 },
-      '--val-fraction: expected a number in [0, 1), got 1',
+      '--val-fraction: must be a number in [0, 1), got 1',
     ],
     [
       'an input size not a multiple of 16',
@@ -132,8 +166,8 @@ describe('checkAblationSettings', () => {
       {
         name: 'UserError',
         message:
-          'the study in /s was made with other settings: --input-size 128,128 (the study has ' +
-          "64,64), --epochs 10 (the study has 8). A study's settings are fixed when it is " +
+          'the study in /s was made with other settings: --epochs 10 (the study has 8), ' +
+          "--input-size 128,128 (the study has 64,64). A study's settings are fixed when it is " +
           'made; leave these flags out to use the recorded ones, or choose another --out. Only ' +
           '--variant, --fold, --shard, --backend, --micro-batch, --cache and --lock-timeout may ' +
           'change between invocations.',

@@ -268,6 +268,7 @@ describe('extra rows beyond the paper', () => {
       paper: false,
       augment: 'default',
       schedule: 'poly',
+      settings: { augment: 'default', schedule: 'poly' },
     });
     assert.equal(ablationVariant('attn-mi-ftl').paper, true);
   });

@@ -198,7 +198,8 @@ describe('parseVariantList and parseFoldList', () => {
     assert.throws(() => parseVariantList('unet-dl,unet'), {
       message:
         `--variant: unknown variant 'unet'; expected one of ${ABLATION_VARIANT_IDS.join(', ')}, ` +
-        'optionally followed by +aug-<none|light|default|heavy> and +<keras-decay|poly|cosine|plateau>',
+        'optionally followed by +aug-<none|light|default|heavy>, +<keras-decay|poly|cosine|plateau> and ' +
+        '+<setting>=<value>',
     });
     assert.throws(() => selectUnits(3, { variants: ['attn-mi-ftl+poly'] }), {
       message:

@@ -430,7 +430,8 @@ describe('ftunet ablation: flag errors', () => {
       ['--out', 'x', '--variant', 'unet'],
       "ftunet ablation: option '--variant <ids>' argument 'unet' is invalid. Unknown variant " +
         "'unet'; expected one of unet-dl, unet-tl, unet-ftl, attn-dl, attn-mi-dl, attn-mi-tl, " +
-        'attn-mi-ftl, optionally followed by +aug-<none|light|default|heavy> and +<keras-decay|poly|cosine|plateau>. (see --help)\n',
+        'attn-mi-ftl, optionally followed by +aug-<none|light|default|heavy>, +<keras-decay|poly|cosine|plateau> ' +
+        'and +<setting>=<value>. (see --help)\n',
     ],
     [
       ['--out', 'x', '--lock-timeout', 'soon'],

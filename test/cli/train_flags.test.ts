@@ -101,6 +101,7 @@ describe('ftunet train: flags to train() options', () => {
     [['--lr', '0.1'], { optimizer: { learningRate: 0.1 } }],
     [['--decay', '0'], { optimizer: { decay: 0 } }],
     [['--momentum', '0.5'], { optimizer: { momentum: 0.5 } }],
+    [['--grad-clip', '1.5'], { optimizer: { gradClip: 1.5 } }],
     [
       ['--optimizer', 'sgd', '--lr', '0.02', '--decay', '1e-4', '--momentum', '0.8'],
       { optimizer: { name: 'sgd', learningRate: 0.02, decay: 1e-4, momentum: 0.8 } },

@@ -10,7 +10,13 @@ import { runConfig } from '../eval/fixtures.js';
 describe('parseRunConfig', () => {
   test('a config as train writes it: typed fields, unknown fields kept', () => {
     const c = parseRunConfig(runConfig('/data/bus'));
-    assert.deepEqual(c.model, { name: 'attn_reg', inputShape: [32, 32, 1], width: 0.125 });
+    // Version 1 without bnMomentum: migrated with Keras's 0.99, what such runs trained with.
+    assert.deepEqual(c.model, {
+      name: 'attn_reg',
+      inputShape: [32, 32, 1],
+      width: 0.125,
+      bnMomentum: 0.99,
+    });
     assert.deepEqual(c.dataset, {
       kind: 'synthetic-bus',
       data: '/data/bus',
@@ -52,8 +58,13 @@ describe('parseRunConfig', () => {
   };
   const bad: Array<[string, unknown, string]> = [
     ['format', 'other', 'expected "format": "ftunet-run", got "other"'],
-    ['version', 2, 'unsupported version 2 (this program reads version 1)'],
-    ['model', undefined, '"model" must be an object'],
+    [
+      'version',
+      3,
+      'unsupported version 3 (this program reads versions up to 2): it was written by a newer ' +
+        'focal-tversky-unet; upgrade to read it',
+    ],
+    ['model', undefined, '"model" must be an object, got nothing'],
     [
       'model.name',
       'vnet',
@@ -71,7 +82,11 @@ describe('parseRunConfig', () => {
       '"dataset.kind" must be one of bus, isic2018, folder, synthetic-bus, synthetic-isic, got "busi"',
     ],
     ['dataset.data', undefined, '"dataset.data" must be the data folder\'s path, got nothing'],
-    ['dataset.inputSize', [32, 0], '"dataset.inputSize" must be two positive integers, got [32,0]'],
+    [
+      'dataset.inputSize',
+      [32, 0],
+      '"dataset.inputSize" must be two integers from 1 to 4096, got [32,0]',
+    ],
     ['dataset.channels', 2, '"dataset.channels" must be 1 or 3, got 2'],
     [
       'dataset.interpolation',
@@ -84,7 +99,7 @@ describe('parseRunConfig', () => {
       [64, 64],
       '"model.inputShape" [32,32,1] does not match the data set\'s input size [64,64] and 1 channel(s)',
     ],
-    ['split', undefined, '"split" must be an object'],
+    ['split', undefined, '"split" must be an object, got nothing'],
     ['split.file', '', '"split.file" must be a file name, got ""'],
     ['split.fold', -1, '"split.fold" must be an integer >= 0, got -1'],
     ['seed', 'x', '"seed" must be a number, got "x"'],
@@ -157,7 +172,9 @@ describe('readRunConfig', () => {
       JSON.stringify({ ...runConfig('/d'), version: 9 }),
     );
     await assert.rejects(readRunConfig(damaged), {
-      message: `'${path.join(damaged, 'config.json')}': unsupported version 9 (this program reads version 1)`,
+      message:
+        `'${path.join(damaged, 'config.json')}': unsupported version 9 (this program reads ` +
+        'versions up to 2): it was written by a newer focal-tversky-unet; upgrade to read it',
     });
   });
 });

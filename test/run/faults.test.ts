@@ -348,8 +348,9 @@ describe('faults in training runs', () => {
     const config = JSON.parse(await readFile(configFile, 'utf8'));
     assert.equal(config.objectiveScope, 'batch');
     assert.equal((await readTrainRunConfig(out)).objectiveScope, 'batch');
+    // A version-1 config.json written before the field existed.
     delete config.objectiveScope;
-    await writeFile(configFile, JSON.stringify(config));
+    await writeFile(configFile, JSON.stringify({ ...config, version: 1 }));
     assert.equal((await readTrainRunConfig(out)).objectiveScope, 'pass');
     await writeFile(configFile, JSON.stringify({ ...config, objectiveScope: 'image' }));
     await assert.rejects(
@@ -374,8 +375,8 @@ describe('faults in training runs', () => {
     assert.equal(
       r.stderr,
       'ftunet: --resume continues a run with the settings in its config.json: --optimizer, --lr ' +
-        'cannot be changed (with --resume: --epochs N to train to N epochs, --workers, --backend, ' +
-        '--max-pixels, --quiet, --json)\n',
+        'cannot be changed (with --resume: --epochs N to train to N epochs, --workers, ' +
+        '--max-pixels, --backend, --quiet, --json)\n',
     );
     assert.deepEqual(await readdir(straight).then((f) => f.includes('config.json')), true);
   });

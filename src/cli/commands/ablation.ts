@@ -10,7 +10,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS, describeLock, parseDuration } from '../../io/l
 import { ablationReport } from '../../ablation/table_files.js';
 import { describeStudyEnsemble, studyEnsemble } from '../../ablation/ensemble.js';
 import { runAblation, type AblationCallbacks, type UnitOutcome } from '../../ablation/run.js';
-import type { AblationSettingsInput } from '../../ablation/settings.js';
+import { STUDY_SETTING_NAMES, type AblationSettingsInput } from '../../ablation/settings.js';
 import { DEFAULT_FOLDS } from '../../data/splits.js';
 import {
   parseFoldList,
@@ -25,7 +25,7 @@ import { UserError } from '../../errors.js';
 import { interrupts } from '../interrupt.js';
 import { DSC_LEGEND, formatEpoch } from '../train_progress.js';
 import { ftunetCommand } from '../../util/shell.js';
-import { addFlags, type FlagValues } from '../flags.js';
+import { addFlags, settingAttribute, type FlagName, type FlagValues } from '../flags.js';
 import { fromLibrary, integer } from '../parse.js';
 import { packageVersion } from '../version.js';
 
@@ -43,31 +43,22 @@ interface AblationFlags extends Omit<FlagValues, 'fold'> {
 
 /** The settings given on the command line; left-out ones stay undefined (see settings.ts). */
 function settingsFromFlags(f: AblationFlags): AblationSettingsInput {
-  const s: AblationSettingsInput = {
-    dataset: f.dataset,
-    data: f.data,
-    folds: f.folds,
-    epochs: f.epochs,
-    batchSize: f.batchSize,
-    inputSize: f.inputSize,
-    channels: f.channels,
-    width: f.width,
-    bnMomentum: f.bnMomentum,
-    optimizer: f.optimizer,
-    learningRate: f.lr,
-    decay: f.decay,
-    momentum: f.momentum,
-    valFraction: f.valFraction,
-    seed: f.seed,
-    syntheticCount: f.count,
-    maskSuffix: f.maskSuffix,
-    extraVariants: f.extraVariant,
-  };
-  for (const key of Object.keys(s) as Array<keyof AblationSettingsInput>) {
+  const flags = f as unknown as Record<string, unknown>;
+  const s: Record<string, unknown> = { folds: f.folds, extraVariants: f.extraVariant };
+  for (const name of STUDY_SETTING_NAMES) s[name] = flags[settingAttribute(name) ?? ''];
+  for (const key of Object.keys(s)) {
     if (s[key] === undefined) delete s[key];
   }
-  return s;
+  return s as AblationSettingsInput;
 }
+
+/** The flags of the training settings a study records, in the schema's order. */
+const STUDY_FLAG_NAMES = STUDY_SETTING_NAMES.flatMap((name) => {
+  const attribute = settingAttribute(name) as FlagName | undefined;
+  return attribute === undefined || attribute === 'dataset' || attribute === 'data'
+    ? []
+    : [attribute];
+});
 
 /**
  * The selection of units. The lists are checked as the flags are parsed; they are kept as
@@ -107,27 +98,13 @@ export function register(program: Command): void {
     `folds of the shared k-fold split (default ${DEFAULT_FOLDS})`,
     integer(2),
   );
-  addFlags(command, [
-    'epochs',
-    'batchSize',
-    'inputSize',
-    'channels',
-    'width',
-    'bnMomentum',
-    'optimizer',
-    'lr',
-    'decay',
-    'momentum',
-    'valFraction',
-    'seed',
-    'count',
-    'maskSuffix',
-  ]);
+  addFlags(command, STUDY_FLAG_NAMES);
   command
     .option(
       '--extra-variant <id>',
       "a row beyond the paper's seven, made when the study is made: a row's id with " +
-        '+aug-<level> and/or +<schedule>, e.g. attn-mi-ftl+aug-default or attn-mi-ftl+poly ' +
+        '+aug-<level>, +<schedule> and/or +<flag>=<value> (a training flag above without its ' +
+        'dashes), e.g. attn-mi-ftl+aug-default, attn-mi-ftl+poly or attn-mi-ftl+grad-clip=1 ' +
         "(give it once per row; default: none, the paper's seven rows)",
       (text: string, previous: string[] | undefined) => [...(previous ?? []), parseExtra(text)],
     )

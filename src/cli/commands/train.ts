@@ -13,8 +13,20 @@ import { describeStop } from '../../train/trainer.js';
 import { interrupts } from '../interrupt.js';
 import { ftunetCommand } from '../../util/shell.js';
 import { trainProgress } from '../train_progress.js';
-import { addFlags, AUGMENT_FLAG_NAMES, augmentFlagName, FLAGS, type FlagValues } from '../flags.js';
-import { AUGMENT_TRANSFORMS } from '../../data/augment.js';
+import {
+  addFlags,
+  FLAGS,
+  SETTING_ATTRIBUTES,
+  settingAttribute,
+  type FlagName,
+  type FlagValues,
+} from '../flags.js';
+import {
+  optionsOfSettings,
+  SETTING_NAMES,
+  TRAIN_SETTINGS,
+  type SettingValues,
+} from '../../run/settings_schema.js';
 import { integer } from '../parse.js';
 import { packageVersion } from '../version.js';
 
@@ -30,9 +42,10 @@ export interface TrainFlags extends FlagValues {
 export type TrainFlagOptions = Omit<TrainRunOptions, 'backend' | 'packageInfo'>;
 
 /**
- * The options of `train` from the parsed flags of a new run: each flag given becomes its
- * field, a flag left out stays out so that `train` fills the library's default. Pure. Throws
- * a `UserError` without --dataset or --out, or for an input shape the network cannot take.
+ * The options of `train` from the parsed flags of a new run: each setting's flag given becomes
+ * its option (see `TRAIN_SETTINGS`), a flag left out stays out so that `train` fills the
+ * library's default. Pure. Throws a `UserError` without --dataset or --out, or for an input
+ * shape the network cannot take.
  */
 export function trainOptionsFromFlags(f: TrainFlags): TrainFlagOptions {
   if (f.dataset === undefined) throw new UserError('--dataset is required (or --resume RUN_DIR)');
@@ -42,64 +55,22 @@ export function trainOptionsFromFlags(f: TrainFlags): TrainFlagOptions {
     [...(f.inputSize ?? preset.inputSize), f.channels ?? preset.channels],
     '--input-size',
   );
-  const optimizer = defined({
-    name: f.optimizer,
-    learningRate: f.lr,
-    decay: f.decay,
-    momentum: f.momentum,
-  });
-  const schedule = defined({
-    name: f.schedule,
-    warmupEpochs: f.warmup,
-    plateauPatience: f.plateauPatience,
-    plateauFactor: f.plateauFactor,
-  });
-  const augmentTransforms = defined(
-    Object.fromEntries(AUGMENT_TRANSFORMS.map((name) => [name, f[augmentFlagName(name)]])),
-  );
   return {
+    ...optionsOfSettings(settingsFromFlags(f)),
     out: f.out,
     dataset: f.dataset,
-    ...definedFields(f),
-    ...(Object.keys(optimizer).length > 0 ? { optimizer } : {}),
-    ...(Object.keys(schedule).length > 0 ? { schedule } : {}),
-    ...(Object.keys(augmentTransforms).length > 0 ? { augmentTransforms } : {}),
+    ...defined({ splitFile: f.split, folds: f.folds }),
   };
 }
 
-/** The fields of `TrainRunOptions` that map one to one from a flag. */
-function definedFields(f: TrainFlags): Partial<TrainFlagOptions> {
-  return defined({
-    data: f.data,
-    model: f.model,
-    width: f.width,
-    bnMomentum: f.bnMomentum,
-    inputSize: f.inputSize,
-    channels: f.channels,
-    interpolation: f.interpolation,
-    maskSuffix: f.maskSuffix,
-    cache: f.cache,
-    loss: f.loss,
-    alpha: f.alpha,
-    beta: f.beta,
-    gamma: f.gamma,
-    weights: f.lossWeights,
-    objectiveScope: f.objectiveScope,
-    epochs: f.epochs,
-    patience: f.patience,
-    augment: f.augment,
-    batchSize: f.batchSize,
-    microBatch: f.microBatch,
-    workers: f.workers,
-    seed: f.seed,
-    splitFile: f.split,
-    folds: f.folds,
-    fold: f.fold,
-    valFraction: f.valFraction,
-    testFraction: f.testFraction,
-    syntheticCount: f.count,
-    maxPixels: f.maxPixels,
-  });
+/** The settings whose flags were given, by setting name. */
+function settingsFromFlags(f: TrainFlags): Partial<SettingValues> {
+  const given: Record<string, unknown> = {};
+  for (const [attribute, name] of SETTING_ATTRIBUTES) {
+    const value = (f as Record<string, unknown>)[attribute];
+    if (value !== undefined) given[name] = value;
+  }
+  return given as Partial<SettingValues>;
 }
 
 /** `object` without its undefined fields (which would override the library's defaults). */
@@ -108,6 +79,13 @@ function defined<T extends object>(object: T): { [K in keyof T]?: Exclude<T[K], 
     [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }
+
+/** The flags of the settings, in the schema's order: `--no-cache` follows `--cache`. */
+const SETTING_FLAG_NAMES: FlagName[] = SETTING_NAMES.flatMap((name) => {
+  const attribute = settingAttribute(name) as FlagName | undefined;
+  if (attribute === undefined) return [];
+  return attribute === 'cache' ? ['cache', 'noCache'] : [attribute];
+});
 
 export function register(program: Command): void {
   const command = program
@@ -120,62 +98,18 @@ export function register(program: Command): void {
         'finished), with its recorded settings and worker count; one process at a time ' +
         '(RUN_DIR/train.lock)',
     );
-  addFlags(command, ['dataset', 'data', 'model', 'loss']);
-  addFlags(command, ['epochs'], {
+  addFlags(command, SETTING_FLAG_NAMES, {
     epochs: `${FLAGS.epochs.description}; with --resume: train the run to n epochs`,
   });
-  addFlags(command, [
-    'batchSize',
-    'microBatch',
-    'workers',
-    'inputSize',
-    'channels',
-    'width',
-    'bnMomentum',
-    'alpha',
-    'beta',
-    'gamma',
-    'lossWeights',
-    'objectiveScope',
-    'optimizer',
-    'lr',
-    'decay',
-    'momentum',
-    'schedule',
-    'warmup',
-    'plateauPatience',
-    'plateauFactor',
-    'patience',
-    'augment',
-    ...AUGMENT_FLAG_NAMES,
-    'valFraction',
-    'testFraction',
-  ]);
   command
     .option('--folds <k>', 'make a k-fold split instead of the 75/25 holdout', integer(2))
     .option('--split <file>', 'use this split file (from an earlier run or ablation)');
-  addFlags(command, [
-    'fold',
-    'seed',
-    'backend',
-    'cache',
-    'noCache',
-    'maskSuffix',
-    'interpolation',
-    'maxPixels',
-    'count',
-    'quiet',
-    'json',
-  ]);
+  addFlags(command, ['backend', 'quiet', 'json']);
   command.action(async (flags: TrainFlags, cmd: Command) => {
     const report = flags.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
     if (flags.resume !== undefined) {
       refuseChangedSettings(cmd);
-      const options = defined({
-        workers: flags.workers,
-        maxPixels: flags.maxPixels,
-        epochs: flags.epochs,
-      });
+      const options = optionsOfSettings(resumeSettingsFromFlags(flags));
       const backend = await initBackend({ ...defined({ backend: flags.backend }), report });
       const progress = interrupts.stoppable(
         trainProgress(flags),
@@ -204,16 +138,25 @@ export function register(program: Command): void {
   });
 }
 
+/** The settings that `--resume` may change (`resume: true` in the schema). */
+const RESUME_SETTINGS = SETTING_NAMES.filter((name) => TRAIN_SETTINGS[name].resume);
+
 /** The flags that `--resume` takes; every other setting is the run's own (its config.json). */
-const RESUME_FLAGS = new Set([
+const RESUME_FLAGS = new Set<string>([
   'resume',
-  'epochs',
-  'workers',
+  ...RESUME_SETTINGS.flatMap((name) => settingAttribute(name) ?? []),
   'backend',
-  'maxPixels',
   'quiet',
   'json',
 ]);
+
+/** The settings of `--resume` given on the command line. */
+function resumeSettingsFromFlags(f: TrainFlags): Partial<SettingValues> {
+  const all = settingsFromFlags(f) as Record<string, unknown>;
+  return Object.fromEntries(
+    RESUME_SETTINGS.filter((name) => all[name] !== undefined).map((name) => [name, all[name]]),
+  ) as Partial<SettingValues>;
+}
 
 /** Refuses training flags given with --resume, naming them. */
 function refuseChangedSettings(command: Command): void {
@@ -222,10 +165,13 @@ function refuseChangedSettings(command: Command): void {
     .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli')
     .map((o) => o.long ?? o.flags);
   if (given.length > 0) {
+    const allowed = [...RESUME_FLAGS].filter((f) => f !== 'resume');
+    const flagOf = (attribute: string) =>
+      command.options.find((o) => o.attributeName() === attribute)?.long ?? attribute;
     throw new UserError(
       `--resume continues a run with the settings in its config.json: ` +
         `${[...new Set(given)].join(', ')} cannot be changed (with --resume: ` +
-        '--epochs N to train to N epochs, --workers, --backend, --max-pixels, --quiet, --json)',
+        `${allowed.map((a) => (a === 'epochs' ? '--epochs N to train to N epochs' : flagOf(a))).join(', ')})`,
     );
   }
 }
