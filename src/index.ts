@@ -329,7 +329,7 @@ export type { QuickstartDirCheck } from './experiments/quickstart.js';
 // Reports
 export { RUN_REPORT_FILE, writeRunReport } from './report/run_report.js';
 export type { RunReportResult, WriteRunReportOptions } from './report/run_report.js';
-export { ABLATION_HTML_FILE, writeAblationHtml } from './report/ablation_html.js';
+export { ABLATION_HTML_FILE, writeAblationHtml } from './ablation/report_html.js';
 export { focalTverskyCurve } from './report/plots.js';
 export { PrecisionRecallAccumulator } from './report/pr_curve.js';
 export type { OperatingPoint, PrecisionRecallCurve } from './report/pr_curve.js';

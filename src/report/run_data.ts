@@ -24,6 +24,7 @@ import { openModel } from '../eval/model_source.js';
 import { METRICS_CSV, SUMMARY_JSON } from '../eval/run.js';
 import { METRIC_NAMES } from '../eval/score.js';
 import { SURFACE_METRIC_NAMES, type EvaluationSummary } from '../eval/evaluation_summary.js';
+import { THRESHOLDED_METRIC_NAMES } from '../metrics/registry.js';
 import { attentionGateNames } from '../models/build.js';
 import { Predictor } from '../predict/predictor.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
@@ -146,8 +147,9 @@ export function parseEvaluationSummary(
       );
     }
   }
-  if (s.thresholdedJaccard !== undefined && !isNum(s.thresholdedJaccard)) {
-    throw new UserError(`${file}: expected "thresholdedJaccard": <number>`);
+  for (const m of THRESHOLDED_METRIC_NAMES) {
+    if (s[m] !== undefined && !isNum(s[m]))
+      throw new UserError(`${file}: expected "${m}": <number>`);
   }
   return s as EvaluationSummary & { threshold: number };
 }
