@@ -59,6 +59,18 @@ export {
   type SurfaceDistances,
 } from './metrics/surface_distance.js';
 export { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from './metrics/thresholded_jaccard.js';
+export {
+  surfaceDice,
+  surfaceDiceFromDistances,
+  SURFACE_DICE_TOLERANCE,
+} from './metrics/surface_dice.js';
+export { METRICS, surfaceScores } from './metrics/registry.js';
+export type {
+  Aggregation,
+  MetricDefinition,
+  MetricName,
+  SurfaceScores,
+} from './metrics/registry.js';
 export { squaredDistanceTransform } from './util/distance_transform.js';
 export { labelComponents, postprocessMask, type PostprocessOptions } from './util/components.js';
 export {
@@ -86,6 +98,8 @@ export {
   MODEL_NAMES,
   validateInputShape,
 } from './models/options.js';
+export { describeAttentionGates, MODELS } from './models/registry.js';
+export type { ModelDefinition } from './models/registry.js';
 export { MODEL_SUPERVISION } from './models/supervision.js';
 export type { ModelSupervision } from './models/supervision.js';
 export type { ModelName, ModelOptions } from './models/options.js';
@@ -137,6 +151,9 @@ export { writeImage, writeMask } from './io/write.js';
 export { Rng } from './util/rng.js';
 export { resizeImage, resizeMask, resizeNearest } from './util/raster.js';
 export type { BinaryMask, Interpolation, RawImage } from './util/raster.js';
+
+export { LOSSES } from './losses/registry.js';
+export type { LossDefinition } from './losses/registry.js';
 
 // Training
 export {

@@ -23,6 +23,7 @@ import {
   surfaceDistances,
   type SurfaceDistances,
 } from './surface_distance.js';
+import { surfaceDiceFromDistances, SURFACE_DICE_TOLERANCE } from './surface_dice.js';
 import { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from './thresholded_jaccard.js';
 import type { BinaryMask } from '../util/raster.js';
 
@@ -157,6 +158,18 @@ const DEFINITIONS = {
     description: 'their mean',
     aggregation: 'defined',
     fromDistances: assdFromDistances,
+  },
+  nsd: {
+    label: 'NSD',
+    unit: '',
+    decimals: 3,
+    detailDecimals: 4,
+    column: 'nsd',
+    direction: 'higher',
+    ablation: 'optional',
+    description: `normalized surface Dice: the share of edge pixels within ${SURFACE_DICE_TOLERANCE} px of the other mask's edge`,
+    aggregation: 'defined',
+    fromDistances: (d) => surfaceDiceFromDistances(d),
   },
   thresholdedJaccard: {
     label: 'ISIC score',

@@ -15,6 +15,7 @@ import { TfjsEngine, type InferenceEngine } from '../eval/engine.js';
 import { finalOutputModel, modelInputShape } from '../eval/evaluate.js';
 import { checkThreshold, DEFAULT_THRESHOLD, thresholdProbabilities } from '../eval/score.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
+import { describeAttentionGates } from '../models/registry.js';
 import { postprocessMask, type PostprocessOptions } from '../util/components.js';
 import {
   convertChannels,
@@ -131,7 +132,7 @@ export class Predictor {
       if (this.gates.length === 0) {
         throw new UserError(
           `attention maps were asked for, but model '${layers.name}' has no attention ` +
-            'gates (attn_unet, attn_reg_ds and attn_reg have them; unet does not)',
+            `gates (${describeAttentionGates()})`,
         );
       }
       this.net = withAttentionMaps(layers);

@@ -31,8 +31,7 @@ import {
   THRESHOLDED_METRIC_NAMES,
   type MetricName,
 } from '../metrics/registry.js';
-import { MODEL_SUPERVISION } from '../models/supervision.js';
-import { makeObjective, type LossName } from '../train/objective.js';
+import { LOSSES, type LossName } from '../losses/registry.js';
 import { formatPercent } from '../util/stats.js';
 import {
   cards,
@@ -83,13 +82,6 @@ export interface RenderRunReportOptions {
 /** What an undefined surface distance (an empty prediction or ground truth) shows. */
 const UNDEFINED_CELL = '—';
 
-const LOSS_LABELS: Record<LossName, string> = {
-  dl: 'Dice loss (DL)',
-  tl: 'Tversky loss (TL)',
-  ftl: 'focal Tversky loss (FTL)',
-  'bce-dice': 'BCE + Dice',
-};
-
 const f3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '—');
 const f4 = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : '—');
 const meanStd = (m: MeanStd): string => `${f3(m.mean)} ± ${f3(m.std)}`;
@@ -109,18 +101,18 @@ interface LossConfig {
 /** The run's loss settings, where config.json has them (runs written by `ftunet train` do). */
 function lossConfig(data: RunReportData): LossConfig | undefined {
   const l = data.config.loss as Partial<LossConfig> | undefined;
-  if (l === undefined || typeof l.name !== 'string' || !(l.name in LOSS_LABELS)) return undefined;
+  if (l === undefined || typeof l.name !== 'string' || !Object.hasOwn(LOSSES, l.name))
+    return undefined;
   return { name: l.name, alpha: l.alpha ?? DEFAULT_ALPHA, gamma: l.gamma ?? DEFAULT_GAMMA };
 }
 
-/** Which loss trains each output, as the trainer's objective assigns them. */
-function lossPerOutput(data: RunReportData, loss: LossConfig): Array<[string, LossName]> {
-  const outputs = data.logs.length > 0 ? Object.keys(data.logs[0].train.outputs) : ['final'];
-  const { finalLoss } = MODEL_SUPERVISION[data.config.model.name];
-  return makeObjective({ loss: loss.name, finalLoss, outputs }).terms.map((t) => [
-    t.output,
-    t.loss,
-  ]);
+/**
+ * Which loss trained each output, as training recorded it in log.jsonl (`losses` of the last
+ * epoch); empty for a log written before it was recorded.
+ */
+function lossPerOutput(data: RunReportData): Array<[string, LossName]> {
+  const recorded = [...data.logs].reverse().find((l) => l.losses !== undefined)?.losses;
+  return recorded === undefined ? [] : Object.entries(recorded);
 }
 
 /** "key.sub" → text, for every leaf of config.json except format and version. */
@@ -270,7 +262,7 @@ async function trainingSection(data: RunReportData, warn: (m: string) => void): 
   const outputs = Object.keys(data.logs[0].train.outputs);
   const ds = outputs.length > 1;
   const loss = lossConfig(data);
-  const perOutput = loss !== undefined ? lossPerOutput(data, loss) : [];
+  const perOutput = lossPerOutput(data);
   const lossText = perOutput.map(([o, l]) => `${o}: ${l.toUpperCase()}`).join(', ');
   const [lossSvg, dscSvg, lrSvg] = await Promise.all([
     renderVegaLite(trainingCurvesSpec(data.logs, 'loss'), { id: 'plot-loss', onWarning: warn }),
@@ -284,8 +276,8 @@ async function trainingSection(data: RunReportData, warn: (m: string) => void): 
       weights changed; validation: after the epoch.
       ${
         ds
-          ? `Each deep-supervision output is drawn: pred1 (1/8 of the input size), pred2 (1/4), pred3 (1/2) and final (full size, the prediction)${loss !== undefined ? `; losses ${lossText}` : ''}; total is their weighted sum.`
-          : `One output (final)${loss !== undefined ? `, trained with the ${LOSS_LABELS[loss.name]}` : ''}.`
+          ? `Each deep-supervision output is drawn: pred1 (1/8 of the input size), pred2 (1/4), pred3 (1/2) and final (full size, the prediction)${perOutput.length > 0 ? `; losses ${lossText}` : ''}; total is their weighted sum.`
+          : `One output (final)${loss !== undefined ? `, trained with the ${LOSSES[loss.name].label}` : ''}.`
       }
       The dashed line marks the best epoch (${best}), chosen on the
       ${data.logs[0].val !== undefined ? 'validation' : 'training'} DSC of final.
@@ -536,11 +528,11 @@ async function focalTverskySection(
   const used =
     lossConfig(data) === undefined
       ? `config.json records no loss; the curve uses the defaults (α = ${DEFAULT_ALPHA}, γ = ${formatGamma(DEFAULT_GAMMA)}).`
-      : loss.name === 'ftl'
-        ? `This run: ${lossPerOutput(data, loss)
+      : loss.name === 'ftl' && lossPerOutput(data).length > 0
+        ? `This run: ${lossPerOutput(data)
             .map(([o, l]) => `${o} ${l.toUpperCase()}`)
             .join(', ')}.`
-        : `This run trained with the ${LOSS_LABELS[loss.name]}; the curve shows the FTL for its α and γ for comparison.`;
+        : `This run trained with the ${LOSSES[loss.name].label}; the curve shows the FTL for its α and γ for comparison.`;
   const atHalf = 0.5 ** (1 / loss.gamma);
   return html`<div class="row">
     ${plotFigure('focal-tversky', svg)}
