@@ -253,6 +253,17 @@ export function terminalLabel(name: MetricName): string {
 }
 
 /**
+ * What summary.json holds, for help texts: "DSC, precision, recall, TNR, IoU, HD95, ASSD, NSD;
+ * the ISIC score" (the per-image metrics' mean and std, then the thresholded ones).
+ */
+export function describeSummaryMetrics(): string {
+  const name = (m: MetricName): string => terminalLabel(m).replace(/ px$/, '');
+  const perImage = [...METRIC_NAMES, ...SURFACE_METRIC_NAMES].map(name).join(', ');
+  const scores = THRESHOLDED_METRIC_NAMES.map((m) => `the ${METRICS[m].label}`).join(', ');
+  return scores === '' ? perImage : `${perImage}; ${scores}`;
+}
+
+/**
  * The summary as lines of text: a heading, one row per metric in the order of `METRICS`
  * grouped by aggregation (mean and std with the metric's detail decimals: 4 for ratios, 2 for
  * pixels; a second pair of columns with the input-size metrics when present), the lesion areas
