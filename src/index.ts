@@ -30,6 +30,8 @@ export {
   summedTverskyLoss,
 } from './losses/summed.js';
 export type { SummedValue } from './losses/summed.js';
+export { overlapLoss } from './losses/overlap.js';
+export type { LossForms } from './losses/overlap.js';
 export { computeTpFpFn, DEFAULT_ALPHA, DEFAULT_GAMMA, REDUCTIONS } from './losses/utils.js';
 export type { LossOptions, Reduction } from './losses/utils.js';
 

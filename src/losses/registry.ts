@@ -14,15 +14,9 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { bceDiceLoss } from './bce.js';
-import { diceLoss } from './dice.js';
-import {
-  summedBceDiceLoss,
-  summedDiceLoss,
-  summedFocalTverskyLoss,
-  summedTverskyLoss,
-  type SummedValue,
-} from './summed.js';
-import { focalTverskyLoss, tverskyLoss } from './tversky.js';
+import { DICE_LOSS } from './dice.js';
+import { summedBceDiceLoss, type SummedValue } from './summed.js';
+import { FOCAL_TVERSKY_LOSS, TVERSKY_LOSS } from './tversky.js';
 import type { LossOptions } from './utils.js';
 
 /** A loss of ground truth and predictions (NHWC), as the functions of this folder. */
@@ -38,14 +32,12 @@ export interface LossDefinition {
   summed: (options?: LossOptions) => SummedValue;
 }
 
+// The overlap losses are each one definition (their per-class terms) producing both forms
+// (`overlapLoss`, overlap.ts); BCE + Dice adds the BCE's sums to the Dice loss's (summed.ts).
 const DEFINITIONS = {
-  dl: { label: 'Dice loss (DL)', direct: diceLoss, summed: summedDiceLoss },
-  tl: { label: 'Tversky loss (TL)', direct: tverskyLoss, summed: summedTverskyLoss },
-  ftl: {
-    label: 'focal Tversky loss (FTL)',
-    direct: focalTverskyLoss,
-    summed: summedFocalTverskyLoss,
-  },
+  dl: { label: 'Dice loss (DL)', ...DICE_LOSS },
+  tl: { label: 'Tversky loss (TL)', ...TVERSKY_LOSS },
+  ftl: { label: 'focal Tversky loss (FTL)', ...FOCAL_TVERSKY_LOSS },
   'bce-dice': { label: 'BCE + Dice', direct: bceDiceLoss, summed: summedBceDiceLoss },
 } as const satisfies Record<string, LossDefinition>;
 
