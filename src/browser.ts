@@ -44,6 +44,7 @@ export type { ExportMetadata, PredictionRecipe, TrainingSummary } from './export
 export { convertChannels, resizeImage, resizeMask, lesionFraction } from './util/raster.js';
 export type { BinaryMask, Interpolation, RawImage } from './util/raster.js';
 export { DEFAULT_THRESHOLD, thresholdProbabilities } from './eval/score.js';
+export { postprocess, predictionRecipe, preprocess, toInput } from './data/recipe.js';
 export { headerSize, sniffImageFormat } from './io/image_format.js';
 export type { HeaderSize, ImageFormat } from './io/image_format.js';
 export { overlayMask } from './predict/overlay.js';

@@ -265,6 +265,15 @@ export type {
   EvaluationReport,
 } from './eval/run.js';
 export { scorePrediction, DEFAULT_THRESHOLD } from './eval/score.js';
+export {
+  postprocess,
+  predictionRecipe,
+  preprocess,
+  PREDICTION_RECIPE_SCHEMA,
+  toInput,
+} from './data/recipe.js';
+export type { PredictionRecipeOptions, RecipeMasks } from './data/recipe.js';
+export { readEvaluationSummary } from './eval/evaluation_summary.js';
 export { summarizeEvaluation } from './eval/evaluation_summary.js';
 export type { EvaluationSummary } from './eval/evaluation_summary.js';
 export { countEmptyMasks } from './eval/evaluation_summary.js';

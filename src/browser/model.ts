@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 import { checkedModelHandler, parseModelJson, type WeightsReader } from '../io/model_json.js';
-import { DEFAULT_THRESHOLD } from '../eval/score.js';
+import { predictionRecipe } from '../data/recipe.js';
 import { modelInputShape } from '../eval/evaluate.js';
 import {
   EXPORT_METADATA_FORMAT,
@@ -20,7 +20,6 @@ import {
 } from '../export/metadata.js';
 import { attentionGateNames, modelMetadata, outputNames } from '../models/build.js';
 import { MODEL_NAMES, type ModelName } from '../models/options.js';
-import { DEFAULT_INTERPOLATION } from '../util/raster.js';
 
 /** A model ready to predict with, and how. */
 export interface LoadedModel {
@@ -195,14 +194,7 @@ export function describeModel(model: tfl.LayersModel, source: string): LoadedMod
     format: EXPORT_METADATA_FORMAT,
     version: EXPORT_METADATA_VERSION,
     model: modelName,
-    predict: {
-      inputShape,
-      scaling: 'divide-by-255',
-      interpolation: DEFAULT_INTERPOLATION,
-      threshold: DEFAULT_THRESHOLD,
-      maskResize: 'nearest',
-      output: 'final',
-    },
+    predict: predictionRecipe({ inputShape }),
     outputs,
     quantization: 'none',
     producer: 'unknown',

@@ -1,22 +1,22 @@
 /**
  * `Segmenter`: lesion segmentation of images in a browser, as `ftunet predict` does it on the
- * command line (the recipe of `export/metadata.ts`: channels converted, resized with the
- * recorded interpolation, divided by 255, the `final` output thresholded, the mask resized
- * back with nearest neighbour). The probabilities are kept, so `mask` re-thresholds without
+ * command line: the steps of the recorded recipe (data/recipe.ts: channels converted, resized
+ * with the recorded interpolation, divided by 255, the `final` output thresholded, the mask
+ * resized back with nearest neighbour, post-processed as recorded). The probabilities are kept, so `mask` re-thresholds without
  * running the network again. When the engine fails (a backend that cannot start, a WebGL
  * context lost in the middle of a prediction), the next candidate engine takes over and the
  * image is predicted again; `onFallback` is told. Browser-only.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import { checkThreshold, thresholdProbabilities } from '../eval/score.js';
 import {
-  convertChannels,
-  resizeImage,
-  resizeMask,
-  type BinaryMask,
-  type RawImage,
-} from '../util/raster.js';
+  checkThreshold,
+  postprocess,
+  preprocess,
+  toInput,
+  type PredictionRecipe,
+} from '../data/recipe.js';
+import type { BinaryMask, RawImage } from '../util/raster.js';
 import { probeGpu, startEngine, type BrowserEngine, type GateMap } from './engine.js';
 import {
   engineCandidates,
@@ -104,29 +104,26 @@ export class Segmenter {
     return this.engine.threads;
   }
 
+  /** The recorded recipe (the defaults for a model folder saved by training). */
+  get recipe(): PredictionRecipe {
+    return this.loaded.metadata.predict;
+  }
+
   /** The recorded threshold. */
   get threshold(): number {
-    return this.loaded.metadata.predict.threshold;
+    return this.recipe.threshold;
   }
 
   /** The image as the network sees it: channels converted, resized to the input size. */
   preprocess(image: RawImage): RawImage {
-    const [h, w, c] = this.loaded.metadata.predict.inputShape;
-    return resizeImage(
-      convertChannels(image, c as 1 | 3),
-      [h, w],
-      this.loaded.metadata.predict.interpolation,
-    );
+    return preprocess(this.recipe, image);
   }
 
   /** Predicts one image (8-bit, 1 to 4 channels, any size). */
   async predict(image: RawImage): Promise<Segmentation> {
     const t0 = performance.now();
-    const [h, w, c] = this.loaded.metadata.predict.inputShape;
-    const small = this.preprocess(image);
-    const x = new Float32Array(small.data.length);
-    // Step 3 of the recipe: 'divide-by-255', as data/batch.ts's imagesToTensor.
-    for (let i = 0; i < x.length; i++) x[i] = small.data[i] / 255;
+    const [h, w, c] = this.recipe.inputShape;
+    const x = toInput(this.recipe, [this.preprocess(image)]);
     const t1 = performance.now();
     for (;;) {
       try {
@@ -174,11 +171,13 @@ export class Segmenter {
     });
   }
 
-  /** The mask (0/1) at the image's size: lesion where p > `threshold` (default: recorded). */
+  /**
+   * The mask (0/1) at the image's size: lesion where p > `threshold` (default: recorded),
+   * resized back and post-processed as the recipe records.
+   */
   mask(result: Segmentation, threshold = this.threshold): BinaryMask {
     checkThreshold(threshold);
-    const small = thresholdProbabilities(result.probabilities, result.inputSize, threshold);
-    return resizeMask(small, result.imageSize);
+    return postprocess({ ...this.recipe, threshold }, result.probabilities, result.imageSize).mask;
   }
 
   async dispose(): Promise<void> {

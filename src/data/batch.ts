@@ -6,6 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { RawImage } from '../util/raster.js';
 import { checkIndex, type SegmentationDataset } from './dataset.js';
+import { scaleInto, toInput, type Scaling } from './recipe.js';
+
+/** How networks are trained and so how they predict: step 3 of the prediction recipe. */
+const TRAINING_SCALING: Scaling = 'divide-by-255';
 
 /** One batch: images and masks, NHWC float32. */
 export interface Batch {
@@ -38,7 +42,7 @@ export function makeBatch(dataset: BatchSource, indices: readonly number[]): Bat
     const img = dataset.images[index];
     const mask = dataset.masks[index];
     const xo = k * imageSize;
-    for (let i = 0; i < imageSize; i++) x[xo + i] = img[i] / 255;
+    scaleInto(TRAINING_SCALING, img.subarray(0, imageSize), x, xo);
     const yo = k * maskSize;
     // Masks are stored 0/1; `> 0` also accepts 0/255 arrays built by hand.
     for (let i = 0; i < maskSize; i++) y[yo + i] = mask[i] > 0 ? 1 : 0;
@@ -55,18 +59,7 @@ export function makeBatch(dataset: BatchSource, indices: readonly number[]): Bat
  * does for data sets. The caller disposes of it.
  */
 export function imagesToTensor(images: readonly RawImage[]): tf.Tensor4D {
-  if (images.length === 0) throw new UserError('no images to predict');
+  const x = toInput({ scaling: TRAINING_SCALING }, images);
   const { height: h, width: w, channels: c } = images[0];
-  const size = h * w * c;
-  const x = new Float32Array(images.length * size);
-  images.forEach((img, k) => {
-    if (img.height !== h || img.width !== w || img.channels !== c || img.data.length !== size) {
-      throw new UserError(
-        `the images of a batch differ in size: image ${k} is ${img.height}x${img.width}x${img.channels}, ` +
-          `image 0 is ${h}x${w}x${c}`,
-      );
-    }
-    for (let i = 0; i < size; i++) x[k * size + i] = img.data[i] / 255;
-  });
   return tf.tensor4d(x, [images.length, h, w, c], 'float32');
 }

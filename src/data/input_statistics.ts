@@ -155,26 +155,55 @@ export class DriftCheck {
 
   /**
    * One line when some images were unlike the training data, e.g. "12 of 12 images do not look
-   * like the model's training images (brightness 171 here, 58 ± 12 in training; contrast 40
-   * here, 31 ± 6): its masks may be meaningless"; undefined otherwise.
+   * like the model's training images (mean brightness 171 there, 58 ± 12 in training; contrast
+   * 40, 31 ± 6 in training): its masks may be meaningless"; undefined otherwise.
    */
   warning(): string | undefined {
     if (this.flagged.length === 0) return undefined;
-    const { brightness, contrast } = this.stats;
-    const avg = (k: 'brightness' | 'contrast'): number =>
-      this.flagged.reduce((s, f) => s + f[k].reduce((a, b) => a + b, 0) / f[k].length, 0) /
-      this.flagged.length;
-    const ref = (c: ChannelStats): string => {
-      const m = c.mean.reduce((a, b) => a + b, 0) / c.mean.length;
-      const s = c.std.reduce((a, b) => a + b, 0) / c.std.length;
-      return `${m.toFixed(0)} ± ${s.toFixed(0)}`;
-    };
     const few = this.flagged.length === 1 ? 'image does' : 'images do';
-    return (
-      `${this.flagged.length} of ${this.checked} ${few} not look like the model's ` +
-      `${this.stats.images} training images (mean brightness ${avg('brightness').toFixed(0)} ` +
-      `there, ${ref(brightness)} in training; contrast ${avg('contrast').toFixed(0)}, ` +
-      `${ref(contrast)} in training): its masks may be meaningless`
-    );
+    return driftMessage(this.stats, this.flagged, {
+      subject: `${this.flagged.length} of ${this.checked} ${few}`,
+      mean: 'mean brightness',
+      masks: 'masks',
+    });
   }
+}
+
+/**
+ * The warning for one image unlike the training data, e.g. "this image does not look like the
+ * model's 40 training images (brightness 171 there, 58 ± 12 in training; contrast 40, 31 ± 6 in
+ * training): its mask may be meaningless" (the web app's note on each image, as `DriftCheck`
+ * words it for many); undefined when it is like them. `image` as `imageIntensity` gives it.
+ */
+export function imageDriftWarning(
+  stats: InputStatistics,
+  image: ImageIntensity,
+): string | undefined {
+  if (driftScore(stats, image) <= DRIFT_Z) return undefined;
+  return driftMessage(stats, [image], {
+    subject: 'this image does',
+    mean: 'brightness',
+    masks: 'mask',
+  });
+}
+
+/** The words of the drift warning, for one image or for several (`flagged`, averaged). */
+function driftMessage(
+  stats: InputStatistics,
+  flagged: readonly ImageIntensity[],
+  words: { subject: string; mean: string; masks: string },
+): string {
+  const avg = (k: 'brightness' | 'contrast'): number =>
+    flagged.reduce((s, f) => s + f[k].reduce((a, b) => a + b, 0) / f[k].length, 0) / flagged.length;
+  const ref = (c: ChannelStats): string => {
+    const m = c.mean.reduce((a, b) => a + b, 0) / c.mean.length;
+    const s = c.std.reduce((a, b) => a + b, 0) / c.std.length;
+    return `${m.toFixed(0)} ± ${s.toFixed(0)}`;
+  };
+  return (
+    `${words.subject} not look like the model's ${stats.images} training images ` +
+    `(${words.mean} ${avg('brightness').toFixed(0)} there, ${ref(stats.brightness)} in training; ` +
+    `contrast ${avg('contrast').toFixed(0)}, ${ref(stats.contrast)} in training): ` +
+    `its ${words.masks} may be meaningless`
+  );
 }

@@ -22,8 +22,6 @@ import {
 import { mapLimit } from '../util/concurrency.js';
 import {
   lesionFraction,
-  resizeImage,
-  resizeMask,
   type Interpolation,
   INTERPOLATIONS,
   type RawImage,
@@ -40,6 +38,7 @@ import {
 import { checkIndex, type SegmentationDataset } from './dataset.js';
 import { findFolderPairs } from './folder.js';
 import { findIsicPairs } from './isic2018.js';
+import { preprocess, preprocessMask } from './recipe.js';
 import type { ImagePair, PairListing } from './listing.js';
 import { listFew, plural } from '../util/messages.js';
 import { checkInputShape, datasetPreset, DATASET_LAYOUTS, type DatasetLayout } from './presets.js';
@@ -266,6 +265,10 @@ async function decodeAll(listing: PairListing, o: DecodeOptions): Promise<Cached
   const mismatched: string[] = [];
   const belowThreshold: string[] = [];
   const rel = (p: string): string => path.relative(root, p);
+  const recipe = {
+    inputShape: [h, w, o.channels] as const,
+    interpolation: o.interpolation,
+  };
   let done = 0;
   const step = Math.max(1, Math.floor(n / 100));
 
@@ -301,8 +304,10 @@ async function decodeAll(listing: PairListing, o: DecodeOptions): Promise<Cached
         `${pair.name} (image ${image.height}x${image.width}, mask ${mask.height}x${mask.width})`,
       );
     } else if (unreadable.length === 0 && mismatched.length === 0) {
-      imageBlock.set(resizeImage(image, o.inputSize, o.interpolation).data, i * imageBytes);
-      maskBlock.set(resizeMask(mask, o.inputSize).data, i * maskBytes);
+      // Steps 1 and 2 of the prediction recipe (decoded with the channels already), and the
+      // mask as the network sees it.
+      imageBlock.set(preprocess(recipe, image).data, i * imageBytes);
+      maskBlock.set(preprocessMask(recipe, mask).data, i * maskBytes);
       originalSizes[i] = [image.height, image.width];
       layouts[i] = image.layout;
       lesionArea[i] = lesionFraction(mask.data);

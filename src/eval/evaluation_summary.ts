@@ -6,6 +6,7 @@
  * are defined, with their count; the `'thresholded'` ones (the ISIC 2018 thresholded Jaccard).
  * Pure.
  */
+import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
 import { summarizeMetrics } from '../metrics/aggregate.js';
@@ -23,6 +24,17 @@ import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
 import { formatTable } from '../util/text_table.js';
 import { csvDocument } from '../util/csv.js';
+import { parseWith } from '../util/schema.js';
+import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
+
+/** summary.json's `format`. */
+export const SUMMARY_FORMAT = 'ftunet-evaluation-summary';
+/**
+ * summary.json's version. 1: the summaries written before files carried `format` and
+ * `version` (a summary without them is version 1); 2: the same fields, with `format` and
+ * `version`.
+ */
+export const SUMMARY_VERSION = 2;
 
 /** A mean and a population standard deviation. */
 export interface MeanStd {
@@ -69,6 +81,10 @@ export type ThresholdedStats = Partial<Record<ThresholdedMetricName, number>>;
 
 /** The content of `summary.json`. */
 export interface EvaluationSummary extends MetricStats, DefinedStats, ThresholdedStats {
+  /** `SUMMARY_FORMAT`; absent in version 1. */
+  format?: typeof SUMMARY_FORMAT;
+  /** `SUMMARY_VERSION`; absent in version 1. */
+  version?: number;
   /** Number of images scored. */
   count: number;
   /** Lesion where p > threshold; null for masks scored as given (`evaluate --pred`). */
@@ -175,6 +191,8 @@ export function summarizeEvaluation(
     rows.map((r) => ({ truth: r.truthArea, prediction: r.predictedArea })),
   );
   const summary: EvaluationSummary = {
+    format: SUMMARY_FORMAT,
+    version: SUMMARY_VERSION,
     ...stats(metrics),
     count: rows.length,
     threshold: context.threshold,
@@ -206,6 +224,77 @@ export function summarizeEvaluation(
     if (!(key in summary)) summary[key] = value;
   }
   return summary;
+}
+
+const MEAN_STD = v.object(
+  { mean: v.number('must be a number'), std: v.number('must be a number') },
+  'must be {"mean": <number>, "std": <number>}',
+);
+const NUMBER_OR_NULL = v.nullable(v.number('must be a number or null'));
+const DEFINED_MEAN_STD = v.object(
+  { mean: NUMBER_OR_NULL, std: NUMBER_OR_NULL, count: v.number('must be a number') },
+  'must be {"mean": <number or null>, "std": <number or null>, "count": <number>}',
+);
+
+/**
+ * What readers of summary.json rely on (the run report, the study table); other fields are
+ * kept as they are.
+ */
+const SUMMARY_SCHEMA = v.looseObject({
+  ...(Object.fromEntries(METRIC_NAMES.map((m) => [m, MEAN_STD])) as Record<
+    (typeof METRIC_NAMES)[number],
+    typeof MEAN_STD
+  >),
+  count: v.number('must be a number'),
+  threshold: v.nullable(
+    v.pipe(
+      v.number('must be a number from 0 to 1 or null'),
+      v.minValue(0, 'must be a number from 0 to 1 or null'),
+      v.maxValue(1, 'must be a number from 0 to 1 or null'),
+    ),
+  ),
+  // The other metrics of `METRICS`: written by evaluations since each exists; older ones lack them.
+  ...(Object.fromEntries(
+    SURFACE_METRIC_NAMES.map((m) => [m, v.optional(DEFINED_MEAN_STD)]),
+  ) as Record<
+    (typeof SURFACE_METRIC_NAMES)[number],
+    v.OptionalSchema<typeof DEFINED_MEAN_STD, undefined>
+  >),
+  ...(Object.fromEntries(
+    THRESHOLDED_METRIC_NAMES.map((m) => [m, v.optional(v.number('must be a number'))]),
+  ) as Record<
+    (typeof THRESHOLDED_METRIC_NAMES)[number],
+    v.OptionalSchema<v.NumberSchema<'must be a number'>, undefined>
+  >),
+});
+
+/** summary.json as a versioned file (see `SUMMARY_VERSION`). */
+export const SUMMARY_FILE: FileFormat<EvaluationSummary> = defineFileFormat({
+  format: SUMMARY_FORMAT,
+  version: SUMMARY_VERSION,
+  migrate: {
+    // Version 1 is today's summary without `format` and `version`; the reader adds them.
+    1: (old) => ({ ...old }),
+  },
+  parse: (value, source) => parseWith(SUMMARY_SCHEMA, value, source) as EvaluationSummary,
+});
+
+/**
+ * A parsed summary.json of any version, checked and migrated to today's; `source` names the
+ * file in messages. A summary without `format` and `version` is version 1.
+ */
+export function readEvaluationSummary(value: unknown, source: string): EvaluationSummary {
+  const unversioned =
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !('format' in value) &&
+    !('version' in value);
+  return readVersioned(
+    SUMMARY_FILE,
+    unversioned ? { ...value, format: SUMMARY_FORMAT, version: 1 } : value,
+    source,
+  );
 }
 
 /** The column names of `metricsCsv`. */

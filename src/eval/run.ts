@@ -1,30 +1,24 @@
 /**
- * Evaluation end to end, as `ftunet evaluate` runs it: open the model, load the data set and
- * the split, score the test items at their original size (evaluate.ts), and write
- * `metrics.csv` and `summary.json` atomically. Two entry points:
+ * Evaluation of a model end to end, as `ftunet evaluate` runs it: open the model, load the data
+ * set and the split, score the test items at their original size (evaluate.ts), and write
+ * `metrics.csv` and `summary.json` atomically (files.ts). Two entry points:
  *
  * - `evaluateRun`: a run folder written by `ftunet train`; everything comes from its
  *   config.json, the results go to `RUN_DIR/eval/`;
  * - `evaluateSavedModel`: any saved model (or run folder), or an ensemble of several, on a data
- *   set named by the caller, on one fold's test items of a split file or on every item;
- * - `evaluatePredictions`: a folder of mask files made by any tool, matched to the data set's
- *   items by name, scored with the same metrics.
+ *   set named by the caller, on one fold's test items of a split file or on every item.
  *
- * Both model entry points take test-time augmentation (`tta`) and post-processing
- * (`postprocess`), and warn (once, through `onWarning`) when the test images do not look like
- * the training images the model records (data/input_statistics.ts).
+ * Both take test-time augmentation (`tta`) and post-processing (`postprocess`), and warn (once,
+ * through `onWarning`) when the test images do not look like the training images the model
+ * records (data/input_statistics.ts). Scoring a folder of masks made by any tool,
+ * `evaluatePredictions`, is in predictions.ts and exported from here as well.
  *
  * Node-only (fs).
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
 import { DriftCheck, inputStatisticsOf } from '../data/input_statistics.js';
-import { listDatasetPairs } from '../data/load.js';
-import { listImageFolder } from '../data/listing.js';
-import { listFew, plural } from '../util/messages.js';
-import { decodeMask, DEFAULT_MAX_PIXELS, ImageReadError } from '../io/image.js';
 import type { PostprocessOptions } from '../util/components.js';
 import {
   AveragingEngine,
@@ -38,10 +32,7 @@ import {
 } from './ensemble.js';
 import { loadDataset, type LoadProgress } from '../data/load.js';
 import { loadRunDataset, loadRunFold } from '../run/data.js';
-import { loadSplit } from '../data/split_file.js';
-import { resolveSplit } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
 import type { Interpolation } from '../util/raster.js';
 import type { InferenceEngine } from './engine.js';
 import { evaluateModel, modelInputShape, type ImageEvaluation } from './evaluate.js';
@@ -49,12 +40,27 @@ import { openModel, runMirrors, sourceMirrors, type OpenedModel } from './model_
 import { startTfjsEngine } from './worker_engine.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
 import { datasetLayout } from '../data/presets.js';
-import { DEFAULT_THRESHOLD, scoreMask } from './score.js';
-import { metricsCsv, summarizeEvaluation, type EvaluationSummary } from './evaluation_summary.js';
+import { DEFAULT_THRESHOLD } from './score.js';
+import { summarizeEvaluation } from './evaluation_summary.js';
+import {
+  postprocessRecord,
+  testItemsOfSplit,
+  writeEvaluation,
+  type EvaluationReport,
+} from './files.js';
 
-/** The file names an evaluation writes into its folder. */
-export const METRICS_CSV = 'metrics.csv';
-export const SUMMARY_JSON = 'summary.json';
+export {
+  METRICS_CSV,
+  SUMMARY_JSON,
+  testItemsOfSplit,
+  writeEvaluation,
+  type EvaluationReport,
+} from './files.js';
+export {
+  evaluatePredictions,
+  PREDICTION_STEM_SUFFIXES,
+  type EvaluatePredictionsOptions,
+} from './predictions.js';
 
 /** Progress: loading the data set (loadDataset's phases), then predicting. */
 export interface EvaluationProgress {
@@ -152,61 +158,6 @@ export interface EvaluateSavedModelOptions extends CommonEvaluationOptions {
   cache?: string | false;
 }
 
-/** What an evaluation returns: the summary, the rows and the files written. */
-export interface EvaluationReport {
-  summary: EvaluationSummary;
-  rows: ImageEvaluation[];
-  /** The folder written to, and the two files in it. */
-  files: { dir: string; metrics: string; summary: string };
-}
-
-/** Writes `metrics.csv` then `summary.json` into `dir` (created), each atomically. */
-export async function writeEvaluation(
-  dir: string,
-  rows: readonly ImageEvaluation[],
-  summary: EvaluationSummary,
-): Promise<EvaluationReport['files']> {
-  await mkdir(dir, { recursive: true });
-  const files = {
-    dir,
-    metrics: path.join(dir, METRICS_CSV),
-    summary: path.join(dir, SUMMARY_JSON),
-  };
-  await writeFileAtomic(files.metrics, metricsCsv(rows));
-  await writeFileAtomic(files.summary, `${JSON.stringify(summary, null, 2)}\n`);
-  return files;
-}
-
-/**
- * The test items of fold `fold` of a split file; with one fold, `fold` may be left out.
- * Throws a `UserError` naming the file for a fold out of range or a split that does not match
- * the data set's names.
- */
-export async function testItemsOfSplit(
-  file: string,
-  names: readonly string[],
-  fold: number | undefined,
-): Promise<{ fold: number; indices: number[] }> {
-  const split = await loadSplit(file);
-  const n = split.folds.length;
-  if (fold === undefined) {
-    if (n !== 1) {
-      throw new UserError(`split file ${file} has ${n} folds; choose one (fold 0 to ${n - 1})`);
-    }
-    fold = 0;
-  }
-  if (!Number.isInteger(fold) || fold < 0 || fold >= n) {
-    throw new UserError(
-      `split file ${file} has ${n === 1 ? '1 fold (0)' : `${n} folds (0 to ${n - 1})`}, ` +
-        `got fold ${fold}`,
-    );
-  }
-  const indices = resolveSplit(split, names, `split file ${file}`)[fold].test;
-  if (indices.length === 0)
-    throw new UserError(`split file ${file}: fold ${fold} has no test items`);
-  return { fold, indices };
-}
-
 interface ScoreAndWriteArgs extends CommonEvaluationOptions {
   /** The models, an ensemble when several; the first one's statistics are checked. */
   models: readonly tfl.LayersModel[];
@@ -220,13 +171,7 @@ interface ScoreAndWriteArgs extends CommonEvaluationOptions {
 
 /** The settings a summary records of how predictions were made and cleaned. */
 function inferenceRecord(a: CommonEvaluationOptions, tta: TtaMode): Record<string, unknown> {
-  return {
-    tta,
-    postprocess: {
-      keepLargest: a.postprocess?.keepLargest ?? false,
-      minSize: a.postprocess?.minSize ?? 0,
-    },
-  };
+  return { tta, postprocess: postprocessRecord(a.postprocess) };
 }
 
 /** Warns once when the test images are unlike the training images `model` records. */
@@ -403,156 +348,6 @@ export async function evaluateSavedModel(
   } finally {
     for (const o of opened) o.model.dispose();
   }
-}
-
-/** Options of `evaluatePredictions`. */
-export interface EvaluatePredictionsOptions extends Pick<
-  CommonEvaluationOptions,
-  'postprocess' | 'onProgress' | 'onWarning' | 'maxPixels'
-> {
-  /** The folder of predicted masks (any tool's: 0/1, 0/255, 16-bit; see `binarizeMask`). */
-  pred: string;
-  /** The data set's kind, whose layout gives the ground truths. Required. */
-  dataset: DatasetSourceKind;
-  /** The data folder. Required. */
-  data: string;
-  /** A split file; its fold `fold` gives the items scored. Default: every item. */
-  split?: string;
-  /** The fold of `split`. Default 0 when the split has one fold. */
-  fold?: number;
-  /** For the 'folder' layout: the suffix of a mask's stem. Default ''. */
-  maskSuffix?: string;
-  /** Where to write `metrics.csv` and `summary.json`. Required. */
-  out: string;
-}
-
-/**
- * The stem endings a predicted mask may have after its image's stem: none (nnU-Net, MONAI),
- * `_mask` (ftunet predict) or `_segmentation` (the ISIC 2018 ground truths' naming).
- */
-export const PREDICTION_STEM_SUFFIXES = ['', '_mask', '_segmentation'] as const;
-
-/**
- * Scores the masks of a folder against a data set's ground truths, at the original size, with
- * the metrics of a model's evaluation. Each scored item needs exactly one mask in `pred` whose
- * stem is the image's stem plus one of `PREDICTION_STEM_SUFFIXES`, of the image's size; a
- * missing, ambiguous (two suffixes, or one stem in two formats: `x.png` and `x.tiff`) or
- * mis-sized mask is a `UserError` naming a few. Extra files are ignored. Masks that score as
- * empty although they hold a shape get one `onWarning` line per kind naming them: values above
- * 0 that never reach half of the range (see `binarizeMask`), or a shape in alpha alone.
- */
-export async function evaluatePredictions(
-  options: EvaluatePredictionsOptions,
-): Promise<EvaluationReport> {
-  const predDir = path.resolve(options.pred);
-  const listing = await listImageFolder(predDir, options.pred);
-  // Every file of a stem: two (000003.png and 000003.tiff) make the image's mask ambiguous.
-  const byStem = new Map<string, string[]>();
-  for (const f of listing.files) byStem.set(f.stem, [...(byStem.get(f.stem) ?? []), f.path]);
-  const pairs = await listDatasetPairs(
-    datasetLayout(options.dataset),
-    path.resolve(options.data),
-    options.maskSuffix ?? '',
-  );
-  const names = pairs.pairs.map((p) => p.name);
-  let fold: number | null = null;
-  let indices = names.map((_, i) => i);
-  let split: string | null = null;
-  if (options.split !== undefined) {
-    split = path.resolve(options.split);
-    ({ fold, indices } = await testItemsOfSplit(split, names, options.fold));
-  } else if (options.fold !== undefined) {
-    throw new UserError('fold: applies to a split file, and none was given');
-  }
-  const missing: string[] = [];
-  const ambiguous: string[] = [];
-  const predFiles = indices.map((i) => {
-    const stem = path.parse(names[i]).name;
-    const found = PREDICTION_STEM_SUFFIXES.flatMap((s) => byStem.get(stem + s) ?? []);
-    if (found.length === 0) missing.push(stem);
-    if (found.length > 1) ambiguous.push(found.map((f) => path.basename(f)).join(' and '));
-    return found[0];
-  });
-  if (missing.length > 0) {
-    throw new UserError(
-      `--pred ${options.pred}: no mask for ${plural(missing.length, 'image')} of ${indices.length} ` +
-        `(expected <stem>.png, <stem>_mask.png or <stem>_segmentation.png): ${listFew(missing)}`,
-    );
-  }
-  if (ambiguous.length > 0) {
-    throw new UserError(
-      `--pred ${options.pred}: ${plural(ambiguous.length, 'image')} with two masks: ${listFew(ambiguous)}`,
-    );
-  }
-  const read = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS };
-  const rows: ImageEvaluation[] = [];
-  const faint: string[] = [];
-  const inAlpha: string[] = [];
-  for (const [k, index] of indices.entries()) {
-    const pair = pairs.pairs[index];
-    let truth;
-    let prediction;
-    try {
-      truth = await decodeMask(pair.mask, read);
-      prediction = await decodeMask(predFiles[k]!, read);
-    } catch (err) {
-      if (err instanceof ImageReadError) throw new UserError(err.message);
-      throw err;
-    }
-    const file = path.basename(predFiles[k]!);
-    if (prediction.maxValue > 0 && prediction.maxValue <= prediction.threshold) {
-      faint.push(`${file} (largest value ${prediction.maxValue})`);
-    }
-    if (prediction.shapeInAlpha) inAlpha.push(file);
-    if (prediction.height !== truth.height || prediction.width !== truth.width) {
-      throw new UserError(
-        `--pred: ${predFiles[k]} is ${prediction.height}x${prediction.width} but the ground truth ` +
-          `of ${pair.name} is ${truth.height}x${truth.width}`,
-      );
-    }
-    const score = scoreMask(prediction, truth, {
-      ...(options.postprocess ? { postprocess: options.postprocess } : {}),
-    });
-    rows.push({
-      name: pair.name,
-      index,
-      originalSize: [truth.height, truth.width],
-      metrics: score.metrics,
-      surface: score.surface,
-      truthArea: score.truthArea,
-      predictedArea: score.predictedArea,
-    });
-    options.onProgress?.({ phase: 'predict', done: k + 1, total: indices.length });
-  }
-  const emptyAlthough = (n: number) =>
-    `${plural(n, 'mask')} ${n === 1 ? 'is' : 'are'} scored as empty although`;
-  if (faint.length > 0) {
-    options.onWarning?.(
-      `--pred ${options.pred}: ${emptyAlthough(faint.length)} ${faint.length === 1 ? 'it has' : 'they have'} ` +
-        'values above 0: none reaches half of its range (a lesion is above 0.5 of 1, 127.5 of ' +
-        `255 or 32767.5 of 65535): ${listFew(faint)}`,
-    );
-  }
-  if (inAlpha.length > 0) {
-    options.onWarning?.(
-      `--pred ${options.pred}: ${emptyAlthough(inAlpha.length)} ${inAlpha.length === 1 ? 'its' : 'their'} ` +
-        'alpha channel holds a shape (masks are read from their grey or colour values, not from ' +
-        `alpha): ${listFew(inAlpha)}`,
-    );
-  }
-  const summary = summarizeEvaluation(rows, {
-    threshold: null,
-    fold,
-    model: path.basename(predDir),
-    extra: {
-      predictions: predDir,
-      dataset: { kind: options.dataset, data: pairs.root },
-      split,
-      postprocess: inferenceRecord(options, DEFAULT_TTA).postprocess,
-    },
-  });
-  const files = await writeEvaluation(path.resolve(options.out), rows, summary);
-  return { summary, rows, files };
 }
 
 function loaderCallbacks(options: CommonEvaluationOptions): {

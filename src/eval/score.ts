@@ -1,6 +1,6 @@
 /**
- * Scoring one predicted probability map the way the reference evaluates (`utils.py`):
- * threshold at the input size (a pixel is lesion when p > threshold, 0.5 by default), resize
+ * Scoring one predicted probability map the way the reference evaluates (`utils.py`), with
+ * steps 4 to 6 of the prediction recipe (data/recipe.ts): threshold at the input size (a pixel is lesion when p > threshold, 0.5 by default), resize
  * the binary prediction back to the image's original size with nearest neighbour, then the
  * hard metrics of `evaluateMask` (smooth = 1) and the surface distances (HD95, ASSD) against the
  * original-size mask. Post-processing (`postprocess`: keep the largest component, drop small
@@ -9,24 +9,24 @@
  *
  * Pure JavaScript on typed arrays (no tensors, no Node-only API).
  */
+import {
+  checkThreshold,
+  DEFAULT_THRESHOLD,
+  postprocess,
+  postprocessAtImageSize,
+  thresholdProbabilities,
+} from '../data/recipe.js';
 import { UserError } from '../errors.js';
 import { evaluateMask, type SegmentationMetrics } from '../metrics/evaluation.js';
 import { MEAN_METRIC_NAMES, surfaceScores, type SurfaceScores } from '../metrics/registry.js';
-import { postprocessMask, type PostprocessOptions } from '../util/components.js';
-import { lesionFraction, resizeMask, type BinaryMask } from '../util/raster.js';
+import type { PostprocessOptions } from '../util/components.js';
+import { lesionFraction, type BinaryMask } from '../util/raster.js';
 
-/** The default probability threshold: lesion where p > 0.5 (the reference's rounding). */
-export const DEFAULT_THRESHOLD = 0.5;
+// The recipe's threshold step, re-exported where callers found it before it moved.
+export { checkThreshold, DEFAULT_THRESHOLD, thresholdProbabilities };
 
 /** The hard metrics' names, in the order tables and CSV files show them (from `METRICS`). */
 export const METRIC_NAMES = MEAN_METRIC_NAMES;
-
-/** Throws unless `threshold` is a number from 0 to 1; `name` names the option or flag. */
-export function checkThreshold(threshold: number, name = 'threshold'): void {
-  if (!(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
-    throw new UserError(`${name} must be a number from 0 to 1, got ${threshold}`);
-  }
-}
 
 /** Parses a threshold flag ("0.5"), naming the flag in the error. */
 export function parseThreshold(text: string, flag = '--threshold'): number {
@@ -35,28 +35,6 @@ export function parseThreshold(text: string, flag = '--threshold'): number {
     throw new UserError(`${flag}: expected a number from 0 to 1, got '${text}'`);
   }
   return v;
-}
-
-/**
- * A binary mask (0/1) of the pixels of a probability map whose value is above `threshold`.
- * `probabilities` holds `size[0] * size[1]` values, row-major.
- */
-export function thresholdProbabilities(
-  probabilities: ArrayLike<number>,
-  size: readonly [number, number],
-  threshold = DEFAULT_THRESHOLD,
-): BinaryMask {
-  const [height, width] = size;
-  checkThreshold(threshold);
-  if (probabilities.length !== height * width) {
-    throw new UserError(
-      `a ${height}x${width} probability map needs ${height * width} values, got ` +
-        `${probabilities.length}`,
-    );
-  }
-  const data = new Uint8Array(height * width);
-  for (let i = 0; i < data.length; i++) data[i] = probabilities[i] > threshold ? 1 : 0;
-  return { data, height, width };
 }
 
 /** The scores of one image. */
@@ -104,7 +82,7 @@ export function scoreMask(
         `truth is ${truth.height}x${truth.width}`,
     );
   }
-  const kept = options.postprocess ? postprocessMask(prediction, options.postprocess) : prediction;
+  const kept = postprocessAtImageSize(options, prediction);
   // Both masks are 0/1: foreground is > 0.5 for either.
   return {
     metrics: evaluateMask(truth.data, kept.data),
@@ -131,9 +109,18 @@ export function scorePrediction(
 ): ImageScore {
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   checkThreshold(threshold);
-  const small = thresholdProbabilities(probabilities, inputSize, threshold);
-  const prediction = resizeMask(small, [truth.height, truth.width]);
-  const score = scoreMask(prediction, truth, options);
+  // Steps 4 to 6 of the prediction recipe (data/recipe.ts): thresholded, resized back,
+  // post-processed; scoreMask then scores the mask as it is.
+  const { mask: prediction, inputMask: small } = postprocess(
+    {
+      inputShape: inputSize,
+      threshold,
+      ...(options.postprocess ? { postprocess: options.postprocess } : {}),
+    },
+    probabilities,
+    [truth.height, truth.width],
+  );
+  const score = scoreMask(prediction, truth);
   if (options.inputMask !== undefined) {
     if (options.inputMask.length !== small.data.length) {
       throw new UserError(

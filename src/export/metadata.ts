@@ -1,26 +1,45 @@
 /**
  * What an exported model records so that any program can reproduce `ftunet predict` with it:
  * the `ftunetExport` field of model.json's `userDefinedMetadata` (next to `ftunet`, the build
- * metadata of `buildModel`). Stock TensorFlow.js keeps it and returns it from
- * `model.getUserDefinedMetadata()`. Browser-safe (no Node-only API): the web app reads it.
+ * metadata of `buildModel`), which stock TensorFlow.js keeps and returns from
+ * `model.getUserDefinedMetadata()`; model.onnx holds the same JSON as text under the
+ * metadata_props key `ftunetExport` (export/onnx.ts). Browser-safe (no Node-only API): the web
+ * app reads it.
  *
- * The prediction of an 8-bit image, as recorded here:
- *   1. channels converted to the input's (`convertChannels`: alpha dropped, BT.601 luma with
- *      Pillow's integer weights for grey, grey copied for RGB);
- *   2. resized to `inputShape` with `interpolation` (`resizeImage`);
- *   3. scaled to [0, 1] by dividing by 255 (`scaling: 'divide-by-255'`);
- *   4. the `final` output's probabilities thresholded: lesion where p > `threshold`;
- *   5. the mask resized back to the image's size with nearest neighbour (`maskResize`).
+ * `predict` is the prediction recipe (data/recipe.ts: its steps, type and schema).
+ *
+ * Versions (`EXPORT_METADATA_FORMAT`, read through `readVersioned`):
+ *   1. the recipe without post-processing (exports made before it; in model.onnx, flat
+ *      `ftunet.*` metadata_props instead of the JSON: `onnxMetadataV1`);
+ *   2. the recipe records its post-processing (`predict.postprocess`; none for version 1).
  */
+import * as v from 'valibot';
+import {
+  NO_POSTPROCESS,
+  PREDICTION_RECIPE_SCHEMA,
+  predictionRecipe,
+  type PredictionRecipe,
+} from '../data/recipe.js';
 import type { Mirrors } from '../eval/ensemble.js';
-import { UserError } from '../errors.js';
 import { MODEL_NAMES, type ModelName } from '../models/options.js';
-import { INTERPOLATIONS, type Interpolation } from '../util/raster.js';
+import type { Interpolation } from '../util/raster.js';
+import { parseWith } from '../util/schema.js';
+import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
 
-/** The `userDefinedMetadata` key of the export metadata. */
+export type { PredictionRecipe };
+
+/** The `userDefinedMetadata` key of the export metadata (and model.onnx's metadata_props key). */
 export const EXPORT_METADATA_KEY = 'ftunetExport';
 export const EXPORT_METADATA_FORMAT = 'ftunet-export';
-export const EXPORT_METADATA_VERSION = 1;
+export const EXPORT_METADATA_VERSION = 2;
+
+/** The producer recorded in exports, followed by the version when one is given. */
+export const PRODUCER = 'focal-tversky-unet';
+
+/** 'focal-tversky-unet 0.1.0', or 'focal-tversky-unet' without a version. */
+export function producerOf(version: string | undefined): string {
+  return version !== undefined && version !== '' ? `${PRODUCER} ${version}` : PRODUCER;
+}
 
 /** How weights are stored: float32 as trained, or quantized by TensorFlow.js's rules. */
 export type Quantization = 'none' | 'float16' | 'uint8';
@@ -29,22 +48,6 @@ export const QUANTIZATIONS: readonly Quantization[] = ['none', 'float16', 'uint8
 /** Which outputs an export keeps: `final` alone, or all (with the deep-supervision heads). */
 export type ExportOutputs = 'final' | 'all';
 export const EXPORT_OUTPUTS: readonly ExportOutputs[] = ['final', 'all'];
-
-/** Steps 1 to 5 above. */
-export interface PredictionRecipe {
-  /** The network's input [rows, cols, channels] (channels 1 or 3). */
-  inputShape: [number, number, number];
-  /** Step 3: input = uint8 / 255. */
-  scaling: 'divide-by-255';
-  /** Step 2. */
-  interpolation: Interpolation;
-  /** Step 4: lesion where p > threshold. */
-  threshold: number;
-  /** Step 5. */
-  maskResize: 'nearest';
-  /** The output name that holds the prediction. */
-  output: 'final';
-}
 
 /** Where the model came from, when it was exported from a run folder. */
 export interface TrainingSummary {
@@ -83,89 +86,100 @@ export interface ExportMetadata {
   producer: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+/** What `describeExport` records: the recipe's steps that differ from the defaults, and the rest. */
+export interface DescribeExportOptions {
+  model: ModelName;
+  /** The network's input [rows, cols, 1 or 3]. */
+  inputShape: readonly [number, number, number];
+  interpolation: Interpolation;
+  threshold: number;
+  /** The exported model's output names, in order (with 'final'). */
+  outputs: string[];
+  quantization: Quantization;
+  training?: TrainingSummary;
+  /** e.g. 'focal-tversky-unet 0.1.0'. */
+  producer: string;
+}
+
+/** Today's export metadata of an export: the one builder of both formats' metadata. */
+export function describeExport(options: DescribeExportOptions): ExportMetadata {
+  return {
+    format: EXPORT_METADATA_FORMAT,
+    version: EXPORT_METADATA_VERSION,
+    model: options.model,
+    predict: predictionRecipe({
+      inputShape: options.inputShape,
+      interpolation: options.interpolation,
+      threshold: options.threshold,
+    }),
+    outputs: options.outputs,
+    quantization: options.quantization,
+    ...(options.training !== undefined ? { training: options.training } : {}),
+    producer: options.producer,
+  };
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+
+const MIRRORS_MESSAGE = 'must be {"horizontal": true|false, "vertical": true|false}';
+
+/** Today's `ftunetExport` value (unknown fields are kept, for newer writers' additions). */
+const EXPORT_METADATA_SCHEMA = v.looseObject({
+  format: v.literal(EXPORT_METADATA_FORMAT),
+  version: v.literal(EXPORT_METADATA_VERSION),
+  model: v.picklist(MODEL_NAMES, `must be one of ${MODEL_NAMES.join(', ')}`),
+  predict: PREDICTION_RECIPE_SCHEMA,
+  outputs: v.custom<string[]>(
+    (x) => Array.isArray(x) && x.every((o) => typeof o === 'string') && x.includes('final'),
+    'must be a list of output names with "final"',
+  ),
+  quantization: v.picklist(QUANTIZATIONS, `must be one of ${QUANTIZATIONS.join(', ')}`),
+  training: v.optional(
+    v.looseObject(
+      {
+        mirrors: v.optional(
+          v.object(
+            {
+              horizontal: v.boolean(MIRRORS_MESSAGE),
+              vertical: v.boolean(MIRRORS_MESSAGE),
+            },
+            MIRRORS_MESSAGE,
+          ),
+        ),
+      },
+      'must be an object',
+    ),
+  ),
+  producer: v.string('must be a string'),
+});
+
+/** The export metadata as a versioned file format (see the module doc for the versions). */
+export const EXPORT_METADATA_FILE: FileFormat<ExportMetadata> = defineFileFormat({
+  format: EXPORT_METADATA_FORMAT,
+  version: EXPORT_METADATA_VERSION,
+  migrate: {
+    // Version 1 recorded no post-processing: its exports predicted without any.
+    1: (old) => ({
+      ...old,
+      predict: isObject(old.predict)
+        ? { ...old.predict, postprocess: { ...NO_POSTPROCESS } }
+        : old.predict,
+    }),
+  },
+  parse: (value, source) => parseWith(EXPORT_METADATA_SCHEMA, value, source) as ExportMetadata,
+});
 
 /**
- * Checks a parsed `ftunetExport` value; `source` names the file in messages. Throws a
- * `UserError` naming the first field that is missing or wrong.
+ * Checks a parsed `ftunetExport` value of any version (migrated to today's); `source` names
+ * the file in messages. Throws a `UserError` naming the first field that is missing or wrong.
  */
 export function parseExportMetadata(value: unknown, source = 'model.json'): ExportMetadata {
-  const fail = (why: string): never => {
-    throw new UserError(`${source}: userDefinedMetadata.${EXPORT_METADATA_KEY}: ${why}`);
-  };
-  const got = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
-  if (!isObject(value)) return fail('expected an object');
-  if (value.format !== EXPORT_METADATA_FORMAT) {
-    fail(`expected "format": "${EXPORT_METADATA_FORMAT}", got ${got(value.format)}`);
-  }
-  if (value.version !== EXPORT_METADATA_VERSION) {
-    fail(
-      `unsupported version ${got(value.version)} (this program reads version ${EXPORT_METADATA_VERSION})`,
-    );
-  }
-  if (!(MODEL_NAMES as readonly unknown[]).includes(value.model)) {
-    fail(`"model" must be one of ${MODEL_NAMES.join(', ')}, got ${got(value.model)}`);
-  }
-  const p = value.predict;
-  if (!isObject(p)) return fail('"predict" must be an object');
-  const shape = p.inputShape;
-  if (
-    !Array.isArray(shape) ||
-    shape.length !== 3 ||
-    !shape.every((x) => Number.isInteger(x) && (x as number) > 0) ||
-    (shape[2] !== 1 && shape[2] !== 3)
-  ) {
-    fail(`"predict.inputShape" must be [rows, cols, 1 or 3], got ${got(shape)}`);
-  }
-  if (p.scaling !== 'divide-by-255') {
-    fail(`"predict.scaling" must be "divide-by-255", got ${got(p.scaling)}`);
-  }
-  if (!(INTERPOLATIONS as readonly unknown[]).includes(p.interpolation)) {
-    fail(
-      `"predict.interpolation" must be one of ${INTERPOLATIONS.join(', ')}, got ${got(p.interpolation)}`,
-    );
-  }
-  if (typeof p.threshold !== 'number' || !(p.threshold >= 0 && p.threshold <= 1)) {
-    fail(`"predict.threshold" must be a number from 0 to 1, got ${got(p.threshold)}`);
-  }
-  if (p.maskResize !== 'nearest') {
-    fail(`"predict.maskResize" must be "nearest", got ${got(p.maskResize)}`);
-  }
-  if (p.output !== 'final') fail(`"predict.output" must be "final", got ${got(p.output)}`);
-  const outputs = value.outputs;
-  if (
-    !Array.isArray(outputs) ||
-    !outputs.every((o) => typeof o === 'string') ||
-    !outputs.includes('final')
-  ) {
-    fail(`"outputs" must be a list of output names with "final", got ${got(outputs)}`);
-  }
-  if (!(QUANTIZATIONS as readonly unknown[]).includes(value.quantization)) {
-    fail(
-      `"quantization" must be one of ${QUANTIZATIONS.join(', ')}, got ${got(value.quantization)}`,
-    );
-  }
-  if (value.training !== undefined && !isObject(value.training)) {
-    fail(`"training" must be an object, got ${got(value.training)}`);
-  }
-  const mirrors = (value.training as Record<string, unknown> | undefined)?.mirrors;
-  if (
-    mirrors !== undefined &&
-    !(
-      isObject(mirrors) &&
-      typeof mirrors.horizontal === 'boolean' &&
-      typeof mirrors.vertical === 'boolean'
-    )
-  ) {
-    fail(
-      `"training.mirrors" must be {"horizontal": true|false, "vertical": true|false}, got ${got(mirrors)}`,
-    );
-  }
-  if (typeof value.producer !== 'string') {
-    fail(`"producer" must be a string, got ${got(value.producer)}`);
-  }
-  return value as unknown as ExportMetadata;
+  return readVersioned(
+    EXPORT_METADATA_FILE,
+    value,
+    `${source}: userDefinedMetadata.${EXPORT_METADATA_KEY}`,
+  );
 }
 
 /**

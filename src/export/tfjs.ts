@@ -11,9 +11,8 @@ import { modelMetadata } from '../models/build.js';
 import { MODEL_NAMES, type ModelName } from '../models/options.js';
 import type { Interpolation } from '../util/raster.js';
 import {
-  EXPORT_METADATA_FORMAT,
+  describeExport,
   EXPORT_METADATA_KEY,
-  EXPORT_METADATA_VERSION,
   EXPORT_OUTPUTS,
   type ExportMetadata,
   type ExportOutputs,
@@ -98,23 +97,12 @@ export function makeExportMetadata(
         'are supported',
     );
   }
-  return {
-    format: EXPORT_METADATA_FORMAT,
-    version: EXPORT_METADATA_VERSION,
+  return describeExport({
+    ...options,
     model: name as ModelName,
-    predict: {
-      inputShape,
-      scaling: 'divide-by-255',
-      interpolation: options.interpolation,
-      threshold: options.threshold,
-      maskResize: 'nearest',
-      output: FINAL_OUTPUT,
-    },
+    inputShape,
     outputs: outputNames(model),
-    quantization: options.quantization,
-    ...(options.training !== undefined ? { training: options.training } : {}),
-    producer: options.producer,
-  };
+  });
 }
 
 /** Sets `metadata` as `model`'s `userDefinedMetadata.ftunetExport`, keeping the other fields. */

@@ -11,7 +11,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadSplit } from '../data/split_file.js';
 import { UserError } from '../errors.js';
 import { openModel, resolveModelSource, sourceMirrors } from '../eval/model_source.js';
-import { checkThreshold, DEFAULT_THRESHOLD } from '../eval/score.js';
+import { checkThreshold, DEFAULT_THRESHOLD } from '../data/recipe.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { MODEL_JSON, saveModel } from '../io/model_files.js';
 import {
@@ -27,6 +27,7 @@ import { DEFAULT_INTERPOLATION, INTERPOLATIONS, type Interpolation } from '../ut
 import {
   EXPORT_OUTPUTS,
   exportMetadataOf,
+  producerOf,
   QUANTIZATIONS,
   type ExportMetadata,
   type ExportOutputs,
@@ -41,8 +42,7 @@ export type ExportFormat = 'tfjs' | 'onnx';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['tfjs', 'onnx'];
 /** The file name of an ONNX export inside its folder. */
 export const ONNX_FILE = 'model.onnx';
-/** The producer recorded in exports, followed by the version when one is given. */
-export const PRODUCER = 'focal-tversky-unet';
+export { PRODUCER } from './metadata.js';
 
 export interface ExportOptions {
   /** A model folder or a run folder (its best model), as `predict --model`. */
@@ -208,10 +208,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const { format } = checkOptions(options);
   const outputs = options.outputs ?? 'final';
   const quantization = options.quantize ?? 'none';
-  const producer =
-    options.producerVersion !== undefined && options.producerVersion !== ''
-      ? `${PRODUCER} ${options.producerVersion}`
-      : PRODUCER;
+  const producer = producerOf(options.producerVersion);
   const source = await resolveModelSource(options.model);
   const out = path.resolve(options.out);
   const opened = await openModel(source);
@@ -228,6 +225,12 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       opened.run?.dataset.interpolation ??
       recorded?.predict.interpolation ??
       DEFAULT_INTERPOLATION;
+    // Where the model came from: its run's, else what it records; the same in both formats.
+    const summary =
+      opened.runDir !== undefined && opened.run !== undefined
+        ? await trainingSummary(opened.runDir, opened.run)
+        : recorded?.training;
+    const training = mirrors !== undefined ? { ...summary, mirrors } : summary;
     switch (format) {
       case 'onnx': {
         // With 'final', the model without the layers only the dropped outputs use (the
@@ -237,7 +240,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
           outputs,
           threshold,
           interpolation,
-          ...(mirrors !== undefined ? { mirrors } : {}),
+          ...(training !== undefined ? { training } : {}),
           ...(options.producerVersion !== undefined
             ? { producerVersion: options.producerVersion }
             : {}),
@@ -261,11 +264,6 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       }
       case 'tfjs': {
         const net: tfl.LayersModel = exportedModel(opened.model, outputs);
-        const summary =
-          opened.runDir !== undefined && opened.run !== undefined
-            ? await trainingSummary(opened.runDir, opened.run)
-            : recorded?.training;
-        const training = mirrors !== undefined ? { ...summary, mirrors } : summary;
         const metadata = makeExportMetadata(net, {
           interpolation,
           threshold,

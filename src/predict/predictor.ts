@@ -9,23 +9,23 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { imagesToTensor } from '../data/batch.js';
+import {
+  checkInterpolation,
+  checkThreshold,
+  DEFAULT_THRESHOLD,
+  postprocess,
+  predictionRecipe,
+  preprocess,
+  toInput,
+  type PredictionRecipe,
+} from '../data/recipe.js';
 import { UserError } from '../errors.js';
 import { TfjsEngine, type InferenceEngine } from '../eval/engine.js';
 import { finalOutputModel, modelInputShape } from '../eval/evaluate.js';
-import { checkThreshold, DEFAULT_THRESHOLD, thresholdProbabilities } from '../eval/score.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
 import { describeAttentionGates } from '../models/registry.js';
-import { postprocessMask, type PostprocessOptions } from '../util/components.js';
-import {
-  convertChannels,
-  INTERPOLATIONS,
-  resizeImage,
-  resizeMask,
-  type BinaryMask,
-  type Interpolation,
-  type RawImage,
-} from '../util/raster.js';
+import type { PostprocessOptions } from '../util/components.js';
+import type { BinaryMask, Interpolation, RawImage } from '../util/raster.js';
 import type { ValueMap } from './colormap.js';
 
 /** Options of `Predictor`. */
@@ -88,34 +88,29 @@ export class Predictor {
   readonly gates: string[];
   readonly threshold: number;
   readonly interpolation: Interpolation;
+  /** How an image becomes the input and the probabilities a mask (data/recipe.ts). */
+  readonly recipe: PredictionRecipe;
   /** The `final` (and with `attention` the gates') model; undefined for an `EngineNetwork`. */
   private readonly net: tfl.LayersModel | undefined;
   private readonly engine: InferenceEngine | undefined;
-  private readonly postprocess: PostprocessOptions | undefined;
 
   constructor(model: tfl.LayersModel | EngineNetwork, options: PredictorOptions = {}) {
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
     this.interpolation = options.interpolation ?? 'nearest';
     checkThreshold(this.threshold);
-    if (!INTERPOLATIONS.includes(this.interpolation)) {
-      throw new UserError(
-        `interpolation: unknown interpolation '${String(this.interpolation)}'; expected one of ` +
-          INTERPOLATIONS.join(', '),
-      );
-    }
+    checkInterpolation(this.interpolation);
     const layers = isLayersModel(model) ? model : undefined;
     this.inputShape =
       layers !== undefined
         ? modelInputShape(layers, `model '${layers.name}'`)
         : (model as EngineNetwork).inputShape;
-    const c = this.inputShape[2];
-    if (c !== 1 && c !== 3) {
-      throw new UserError(
-        `the model takes ${c}-channel images; only 1 (grey) and 3 (RGB) are supported`,
-      );
-    }
+    this.recipe = predictionRecipe({
+      inputShape: this.inputShape,
+      threshold: this.threshold,
+      interpolation: this.interpolation,
+      ...(options.postprocess ? { postprocess: options.postprocess } : {}),
+    });
     this.engine = options.engine;
-    this.postprocess = options.postprocess;
     if (layers === undefined) {
       if (options.engine === undefined) {
         throw new UserError('engine: a model known only by its input shape needs an engine');
@@ -144,8 +139,13 @@ export class Predictor {
 
   /** The image as the network sees it: channels converted, resized to the input size. */
   preprocess(image: RawImage): RawImage {
+    return preprocess(this.recipe, image);
+  }
+
+  /** The preprocessed image scaled (the recipe's `toInput`), as a [1, rows, cols, channels] tensor. */
+  private input(x: RawImage): tf.Tensor4D {
     const [h, w, c] = this.inputShape;
-    return resizeImage(convertChannels(image, c as 1 | 3), [h, w], this.interpolation);
+    return tf.tensor4d(toInput(this.recipe, [x]), [1, h, w, c], 'float32');
   }
 
   /** Predicts one image (8-bit, 1 to 4 channels, any size). */
@@ -154,7 +154,7 @@ export class Predictor {
     const net = this.net;
     if (this.gates.length === 0 || net === undefined) {
       const engine = this.engine ?? new TfjsEngine(net!);
-      const xs = imagesToTensor([x]);
+      const xs = this.input(x);
       let probabilities: Float32Array;
       try {
         probabilities = await engine.predict(xs);
@@ -164,7 +164,7 @@ export class Predictor {
       return { mask: this.maskOf(probabilities, image), probabilities, attention: [] };
     }
     const outputs = tf.tidy(() => {
-      const out = net.predict(imagesToTensor([x]));
+      const out = net.predict(this.input(x));
       return Array.isArray(out) ? out : [out];
     });
     let values: Float32Array[];
@@ -179,7 +179,7 @@ export class Predictor {
     });
     let probabilities = values[0];
     if (this.engine !== undefined) {
-      const xs = imagesToTensor([x]);
+      const xs = this.input(x);
       try {
         probabilities = await this.engine.predict(xs);
       } finally {
@@ -189,11 +189,8 @@ export class Predictor {
     return { mask: this.maskOf(probabilities, image), probabilities, attention };
   }
 
-  /** Thresholded, resized to the image's size, post-processed when asked. */
+  /** Thresholded, resized to the image's size, post-processed when asked (the recipe's steps 4 to 6). */
   private maskOf(probabilities: Float32Array, image: RawImage): BinaryMask {
-    const [h, w] = this.inputShape;
-    const small = thresholdProbabilities(probabilities, [h, w], this.threshold);
-    const mask = resizeMask(small, [image.height, image.width]);
-    return this.postprocess ? postprocessMask(mask, this.postprocess) : mask;
+    return postprocess(this.recipe, probabilities, [image.height, image.width]).mask;
   }
 }

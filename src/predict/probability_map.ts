@@ -7,7 +7,7 @@
  * (7.6e-6) of the threshold to its other side, the value is moved by one step to the side the
  * mask took. Pure (typed arrays only).
  */
-import { checkThreshold } from '../eval/score.js';
+import { checkThreshold } from '../data/recipe.js';
 import { UserError } from '../errors.js';
 
 /** The largest 16-bit value: probability 1. */

@@ -22,9 +22,7 @@ import {
 import { TfjsEngine } from '../eval/engine.js';
 import { openModel } from '../eval/model_source.js';
 import { METRICS_CSV, SUMMARY_JSON } from '../eval/run.js';
-import { METRIC_NAMES } from '../eval/score.js';
-import { SURFACE_METRIC_NAMES, type EvaluationSummary } from '../eval/evaluation_summary.js';
-import { THRESHOLDED_METRIC_NAMES } from '../metrics/registry.js';
+import { readEvaluationSummary, type EvaluationSummary } from '../eval/evaluation_summary.js';
 import { attentionGateNames } from '../models/build.js';
 import { Predictor } from '../predict/predictor.js';
 import { readRunConfig, runPaths, type RunConfig } from '../run/config.js';
@@ -124,32 +122,9 @@ export function parseEvaluationSummary(
   value: unknown,
   file: string,
 ): EvaluationSummary & { threshold: number } {
-  const s = value as Record<string, unknown> | null;
-  const isNum = (v: unknown): v is number => typeof v === 'number';
-  if (typeof s !== 'object' || s === null) throw new UserError(`${file}: expected a JSON object`);
-  for (const m of METRIC_NAMES) {
-    const v = s[m] as { mean?: unknown; std?: unknown } | undefined;
-    if (!isNum(v?.mean) || !isNum(v?.std)) {
-      throw new UserError(`${file}: expected "${m}": {"mean": <number>, "std": <number>}`);
-    }
-  }
-  if (!isNum(s.threshold) || !(s.threshold >= 0 && s.threshold <= 1)) {
+  const s = readEvaluationSummary(value, file);
+  if (s.threshold === null) {
     throw new UserError(`${file}: expected "threshold": a number from 0 to 1`);
-  }
-  if (!isNum(s.count)) throw new UserError(`${file}: expected "count": <number>`);
-  // Written by evaluations since surface distances and the ISIC score exist; older ones lack them.
-  for (const m of SURFACE_METRIC_NAMES) {
-    const v = s[m] as { mean?: unknown; std?: unknown; count?: unknown } | undefined;
-    const numOrNull = (x: unknown): boolean => x === null || isNum(x);
-    if (v !== undefined && !(isNum(v?.count) && numOrNull(v?.mean) && numOrNull(v?.std))) {
-      throw new UserError(
-        `${file}: expected "${m}": {"mean": <number or null>, "std": <number or null>, "count": <number>}`,
-      );
-    }
-  }
-  for (const m of THRESHOLDED_METRIC_NAMES) {
-    if (s[m] !== undefined && !isNum(s[m]))
-      throw new UserError(`${file}: expected "${m}": <number>`);
   }
   return s as EvaluationSummary & { threshold: number };
 }

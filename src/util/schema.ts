@@ -9,9 +9,13 @@
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
 
-/** One valibot issue as `"path" message, got X` (no path: the message alone). */
+/**
+ * One valibot issue as `"path" message, got X` (no path: the message alone); a required key
+ * that is absent as `"path" is missing` (valibot reports it with the parent object's message).
+ */
 export function describeIssue(issue: v.BaseIssue<unknown>): string {
   const where = v.getDotPath(issue);
+  if (where && issue.path?.at(-1)?.origin === 'key') return `"${where}" is missing`;
   const input = issue.input === undefined ? 'nothing' : JSON.stringify(issue.input);
   const what = where ? `"${where}" ${issue.message}` : issue.message;
   return `${what}, got ${input}`;

@@ -329,7 +329,7 @@ describe('the web app, one engine', () => {
       const note = await page.$eval('.card .note', (e) => e.textContent);
       assert.match(
         note ?? '',
-        /^This image does not look like the model's 10 training images \(brightness \d+, 20 ± 2 in training; contrast \d+, 5 ± 1\): its mask may be meaningless\.$/,
+        /^This image does not look like the model's 10 training images \(brightness \d+ there, 20 ± 2 in training; contrast \d+, 5 ± 1 in training\): its mask may be meaningless\.$/,
       );
       assert.deepEqual(browser.errors, []);
     } finally {

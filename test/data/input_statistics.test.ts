@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   computeInputStatistics,
   DriftCheck,
+  imageDriftWarning,
   imageIntensity,
   inputStatisticsOf,
   INPUT_STATISTICS_KEY,
@@ -25,7 +26,7 @@ describe('training input statistics and the drift warning', () => {
     assert.equal(inputStatisticsOf(undefined), undefined);
   });
 
-  test('images like the training ones pass; far brighter ones give one line', () => {
+  test('images like the training ones pass; far brighter ones give one line, for many or one', () => {
     // Training: dark images with brightness 40..60 and contrast about 20.
     const image = (base: number) =>
       Uint8Array.from({ length: 64 }, (_, i) => base + (i % 2 === 0 ? -20 : 20));
@@ -39,6 +40,13 @@ describe('training input statistics and the drift warning', () => {
       far.warning(),
       "2 of 3 images do not look like the model's 5 training images (mean brightness 175 there, " +
         '50 ± 7 in training; contrast 20, 20 ± 0 in training): its masks may be meaningless',
+    );
+    // One image (the web app's note): the same words, about this image.
+    assert.equal(imageDriftWarning(stats, imageIntensity(image(58), 1)), undefined);
+    assert.equal(
+      imageDriftWarning(stats, imageIntensity(image(170), 1)),
+      "this image does not look like the model's 5 training images (brightness 170 there, " +
+        '50 ± 7 in training; contrast 20, 20 ± 0 in training): its mask may be meaningless',
     );
   });
 });

@@ -1,13 +1,62 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import type { ImageEvaluation } from '../../src/eval/evaluate.js';
 import {
   countEmptyMasks,
   formatEvaluationSummary,
   metricsCsv,
+  readEvaluationSummary,
   summarizeEvaluation,
+  SUMMARY_FORMAT,
+  SUMMARY_VERSION,
 } from '../../src/eval/evaluation_summary.js';
 import { expectClose } from '../helpers.js';
+
+describe('summary.json versions', () => {
+  const fixture = async (): Promise<Record<string, unknown>> =>
+    JSON.parse(
+      await readFile(
+        new URL('../../../test/fixtures/formats/summary-v1.json', import.meta.url),
+        'utf8',
+      ),
+    ) as Record<string, unknown>;
+  test('version 1 (test/fixtures/formats/summary-v1.json, no format or version) reads as today', async () => {
+    const v1 = await fixture();
+    assert.equal('format' in v1 || 'version' in v1, false);
+    assert.deepEqual(readEvaluationSummary(v1, 'summary.json'), {
+      ...v1,
+      format: SUMMARY_FORMAT,
+      version: SUMMARY_VERSION,
+    });
+  });
+  test("today's summary reads back as written", () => {
+    const s = summarizeEvaluation(rows, { threshold: 0.5, fold: 2, model: 'attn_reg' });
+    const written = JSON.parse(JSON.stringify(s)) as unknown;
+    assert.deepEqual(readEvaluationSummary(written, 'summary.json'), written);
+  });
+  test('a newer version, another format and a damaged field are refused, naming the file', async () => {
+    const v1 = await fixture();
+    assert.throws(
+      () => readEvaluationSummary({ ...v1, format: SUMMARY_FORMAT, version: 3 }, 'e/summary.json'),
+      {
+        name: 'UserError',
+        message:
+          'e/summary.json: unsupported version 3 (this program reads versions up to 2): it was ' +
+          'written by a newer focal-tversky-unet; upgrade to read it',
+      },
+    );
+    assert.throws(() => readEvaluationSummary({ ...v1, format: 'x', version: 2 }, 's.json'), {
+      message: 's.json: expected "format": "ftunet-evaluation-summary", got "x"',
+    });
+    assert.throws(
+      () => readEvaluationSummary({ ...v1, hd95: { mean: 1, std: 'x', count: 1 } }, 's.json'),
+      {
+        message: 's.json: "hd95.std" must be a number or null, got "x"',
+      },
+    );
+  });
+});
 
 const m = (dsc: number, precision: number, recall: number, tnr: number, iou: number) => ({
   dsc,
@@ -42,6 +91,8 @@ describe('summarizeEvaluation', () => {
     // recall and iou: 0.5 ± 0.25. Areas: truth 0.2 ± 0.1, prediction 0.15 ± 0.1.
     const s = summarizeEvaluation(rows, { threshold: 0.5, fold: 2, model: 'attn_reg' });
     assert.deepEqual(Object.keys(s), [
+      'format',
+      'version',
       'dsc',
       'precision',
       'recall',

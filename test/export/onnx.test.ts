@@ -5,13 +5,24 @@
  * PROBABILITY_ATOL, and the masks (p > 0.5) must be the same.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
+import { predictionRecipe } from '../../src/data/recipe.js';
 import { UnsupportedLayerError } from '../../src/errors.js';
-import { ONNX_INPUT_NAME, convTransposePads, toOnnx } from '../../src/export/onnx.js';
+import { parseExportMetadata, type ExportMetadata } from '../../src/export/metadata.js';
+import {
+  ONNX_INPUT_NAME,
+  convTransposePads,
+  readOnnxExportInfo,
+  toOnnx,
+} from '../../src/export/onnx.js';
+import { LAYER_CONVERTERS } from '../../src/export/onnx_layers.js';
 import { buildModel } from '../../src/models/build.js';
+import { MODEL_NAMES } from '../../src/models/options.js';
 import { NUMERIC_BACKENDS, expectClose, useBackend } from '../helpers.js';
 
 /** The issue's bound on |ORT − tfjs| for every output value (float32 arithmetic in both). */
@@ -344,13 +355,97 @@ describe('ONNX export of the four networks, against ONNX Runtime', () => {
 
   test('the metadata records the preprocessing, the threshold and the model', () => {
     const model = buildModel('attn_unet', { inputShape: [32, 64, 3], width: 0.125 });
-    const { metadata } = toOnnx(model);
-    assert.equal(metadata['ftunet.model'], 'attn_unet');
-    assert.equal(metadata['ftunet.input_size'], '32x64');
-    assert.equal(metadata['ftunet.input_channels'], '3');
-    assert.equal(metadata['ftunet.threshold'], '0.5');
-    assert.match(metadata['ftunet.input_scaling'], /\/ 255/);
+    const { metadata, bytes } = toOnnx(model, { mirrors: { horizontal: true, vertical: false } });
+    // The tfjs export's JSON under one key: the recipe under `predict`.
+    assert.deepEqual(Object.keys(metadata), ['ftunetExport']);
+    const expected = {
+      format: 'ftunet-export',
+      version: 2,
+      model: 'attn_unet',
+      // The recipe's JSON as the tfjs export records it (pinned field by field in tfjs.test.ts).
+      predict: predictionRecipe({ inputShape: [32, 64, 3] }),
+      outputs: ['final'],
+      quantization: 'none',
+      training: { mirrors: { horizontal: true, vertical: false } },
+      producer: 'focal-tversky-unet',
+    };
+    assert.deepEqual(JSON.parse(metadata.ftunetExport), expected);
+    const info = readOnnxExportInfo(bytes, 'model.onnx');
+    assert.deepEqual(info.metadata, expected);
+    assert.equal(info.threshold, 0.5);
+    assert.equal(info.interpolation, 'nearest');
+    assert.deepEqual(info.mirrors, { horizontal: true, vertical: false });
     model.dispose();
+  });
+
+  test("version 1's flat metadata_props (test/fixtures/formats/onnx-metadata-v1.json) read as today's", async () => {
+    const model = buildModel('attn_reg', { inputShape: [64, 64, 1], width: 0.125, seed: 1 });
+    const props = JSON.parse(
+      await readFile(
+        new URL('../../../test/fixtures/formats/onnx-metadata-v1.json', import.meta.url),
+        'utf8',
+      ),
+    ) as Record<string, string>;
+    const tfjsV1 = JSON.parse(
+      await readFile(
+        new URL('../../../test/fixtures/formats/export-metadata-v1.json', import.meta.url),
+        'utf8',
+      ),
+    ) as ExportMetadata;
+    const proto = onnxProto.onnx.ModelProto.decode(
+      toOnnx(model, { producerVersion: '0.1.0' }).bytes,
+    );
+    proto.metadataProps = Object.entries(props).map(([key, value]) => ({ key, value }));
+    const bytes = onnxProto.onnx.ModelProto.encode(proto).finish();
+    const info = readOnnxExportInfo(bytes, 'old.onnx');
+    // The same recipe as the tfjs export of version 1 made, migrated to today's.
+    assert.deepEqual(info.metadata, {
+      ...parseExportMetadata(tfjsV1),
+      quantization: 'none',
+      training: { mirrors: { horizontal: true, vertical: false } },
+    });
+    assert.equal(info.threshold, 0.45);
+    assert.equal(info.interpolation, 'bilinear');
+    assert.deepEqual(info.mirrors, { horizontal: true, vertical: false });
+    // A damaged value names the file and the field.
+    const damaged = { ...info.metadata!, predict: { ...info.metadata!.predict, threshold: 2 } };
+    proto.metadataProps = [{ key: 'ftunetExport', value: JSON.stringify(damaged) }];
+    assert.throws(
+      () => readOnnxExportInfo(onnxProto.onnx.ModelProto.encode(proto).finish(), 'x.onnx'),
+      {
+        name: 'UserError',
+        message:
+          'x.onnx: metadata_props.ftunetExport: "predict.threshold" must be a number from 0 to 1, got 2',
+      },
+    );
+    model.dispose();
+  });
+});
+
+describe('LAYER_CONVERTERS', () => {
+  before(() => useBackend('cpu'));
+  test('every layer class of the four networks has a converter, and a case above', () => {
+    const classes = new Set<string>();
+    for (const name of MODEL_NAMES) {
+      const model = buildModel(name, { inputShape: [32, 32, 1], width: 0.125 });
+      for (const layer of model.layers) classes.add(layer.getClassName());
+      model.dispose();
+    }
+    const tested = new Set(
+      LAYER_CASES.flatMap((c) => {
+        const model = tiny(c.shape, c.body);
+        const names = model.layers.map((l) => l.getClassName());
+        model.dispose();
+        return names;
+      }),
+    );
+    for (const cls of classes) {
+      assert.ok(Object.hasOwn(LAYER_CONVERTERS, cls), `${cls}: no converter`);
+      assert.ok(tested.has(cls), `${cls}: no case in LAYER_CASES`);
+    }
+    for (const cls of Object.keys(LAYER_CONVERTERS)) {
+      assert.ok(tested.has(cls), `${cls}: a converter without a case in LAYER_CASES`);
+    }
   });
 });
 

@@ -244,6 +244,7 @@ describe('an exported folder in the stock TensorFlow.js bundle', { timeout: 120_
               threshold: 0.5,
               maskResize: 'nearest',
               output: 'final',
+              postprocess: { keepLargest: false, minSize: 0 },
             }
           : {
               inputShape: [32, 32, 1],
@@ -252,6 +253,7 @@ describe('an exported folder in the stock TensorFlow.js bundle', { timeout: 120_
               threshold: 0.4,
               maskResize: 'nearest',
               output: 'final',
+              postprocess: { keepLargest: false, minSize: 0 },
             },
       );
 

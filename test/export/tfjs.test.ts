@@ -14,6 +14,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { openModel } from '../../src/eval/model_source.js';
 import {
   EXPORT_METADATA_KEY,
+  EXPORT_METADATA_VERSION,
   exportMetadataOf,
   parseExportMetadata,
   type ExportMetadata,
@@ -136,7 +137,7 @@ describe('exportModel tfjs', () => {
     });
     const expected: ExportMetadata = {
       format: 'ftunet-export',
-      version: 1,
+      version: 2,
       model: 'attn_reg',
       predict: {
         inputShape: [32, 32, 1],
@@ -145,6 +146,7 @@ describe('exportModel tfjs', () => {
         threshold: 0.35,
         maskResize: 'nearest',
         output: 'final',
+        postprocess: { keepLargest: false, minSize: 0 },
       },
       outputs: ['final'],
       quantization: 'float16',
@@ -319,7 +321,7 @@ describe('exportModel errors leave no file', () => {
 describe('parseExportMetadata', () => {
   const valid = (): Record<string, unknown> => ({
     format: 'ftunet-export',
-    version: 1,
+    version: 2,
     model: 'unet',
     predict: {
       inputShape: [64, 48, 3],
@@ -328,6 +330,7 @@ describe('parseExportMetadata', () => {
       threshold: 0.5,
       maskResize: 'nearest',
       output: 'final',
+      postprocess: { keepLargest: false, minSize: 0 },
     },
     outputs: ['final'],
     quantization: 'none',
@@ -336,21 +339,46 @@ describe('parseExportMetadata', () => {
   test('a valid value is returned as it is', () => {
     assert.deepEqual(parseExportMetadata(valid()), valid());
   });
+  test('version 1 (test/fixtures/formats/export-metadata-v1.json) reads as today: no post-processing', async () => {
+    const v1 = JSON.parse(
+      await readFile(
+        new URL('../../../test/fixtures/formats/export-metadata-v1.json', import.meta.url),
+        'utf8',
+      ),
+    ) as Record<string, unknown>;
+    assert.equal(v1.version, 1);
+    const today = parseExportMetadata(v1);
+    assert.deepEqual(today, {
+      ...v1,
+      version: 2,
+      predict: { ...(v1.predict as object), postprocess: { keepLargest: false, minSize: 0 } },
+    });
+    assert.equal(today.version, EXPORT_METADATA_VERSION);
+  });
   const P = 'model.json: userDefinedMetadata.ftunetExport: ';
   const cases: Array<[string, (v: Record<string, unknown>) => unknown, string]> = [
-    ['not an object', () => [1], 'expected an object'],
+    ['not an object', () => [1], 'expected a JSON object'],
     ['format', (v) => ({ ...v, format: 'x' }), 'expected "format": "ftunet-export", got "x"'],
     [
       'version',
-      (v) => ({ ...v, version: 2 }),
-      'unsupported version 2 (this program reads version 1)',
+      (v) => ({ ...v, version: 3 }),
+      'unsupported version 3 (this program reads versions up to 2): it was written by a newer ' +
+        'focal-tversky-unet; upgrade to read it',
     ],
     [
       'model',
       (v) => ({ ...v, model: 'vgg' }),
       '"model" must be one of unet, attn_unet, attn_reg_ds, attn_reg, got "vgg"',
     ],
-    ['predict', (v) => ({ ...v, predict: null }), '"predict" must be an object'],
+    ['predict', (v) => ({ ...v, predict: null }), '"predict" must be an object, got null'],
+    [
+      'post-processing',
+      (v) => ({
+        ...v,
+        predict: { ...(v.predict as object), postprocess: { keepLargest: false, minSize: -1 } },
+      }),
+      '"predict.postprocess.minSize" must be an integer >= 0, got -1',
+    ],
     [
       'input shape',
       (v) => ({ ...v, predict: { ...(v.predict as object), inputShape: [64, 48, 2] } }),

@@ -4,12 +4,10 @@ import { csvDocument, csvField, csvText, parseCsvRecords } from '../../src/util/
 
 describe('csv', () => {
   test('csvField quotes only when needed', () => {
-    assert.deepEqual(['plain.png', 'a,b', 'say "hi"', 'two\nlines'].map(csvField), [
-      'plain.png',
-      '"a,b"',
-      '"say ""hi"""',
-      '"two\nlines"',
-    ]);
+    assert.deepEqual(
+      ['plain.png', 'a,b', 'say "hi"', 'two\nlines', 'carriage\rreturn'].map(csvField),
+      ['plain.png', '"a,b"', '"say ""hi"""', '"two\nlines"', '"carriage\rreturn"'],
+    );
   });
 
   test('csvDocument: header, rows, every digit, empty cells, a final newline', () => {

@@ -61,6 +61,7 @@ describe('versioned files', () => {
       { format: 'demo', version: 3, size: [1, 'a'], name: 'x' },
       'demo.json: "size.1" must be a number, got "a"',
     );
+    refuse({ format: 'demo', version: 3, size: [1, 1] }, 'demo.json: "name" is missing');
   });
 
   it('refuses a format without a step for every earlier version', () => {

@@ -1,7 +1,8 @@
 /**
  * `ftunet evaluate`: scores a trained model on test images at their original size and writes
  * `metrics.csv` (one row per image) and `summary.json` (mean and std of each metric).
- * A thin shell over `evaluateRun` and `evaluateSavedModel` (src/eval/run.ts).
+ * A thin shell over `evaluateRun` and `evaluateSavedModel` (src/eval/run.ts), and with `--pred`
+ * over `evaluatePredictions` (src/eval/predictions.ts).
  */
 import path from 'node:path';
 import type { Command } from 'commander';

@@ -12,11 +12,10 @@ import { checkSeed } from '../../util/rng.js';
 import {
   convertChannels,
   INTERPOLATIONS,
-  resizeImage,
-  resizeMask,
   type Interpolation,
   type RawImage,
 } from '../../util/raster.js';
+import { preprocess, preprocessMask } from '../recipe.js';
 import { checkIndex, type SegmentationDataset } from '../dataset.js';
 import { checkInputShape, DATASET_PRESETS, type SyntheticKind } from '../presets.js';
 import { generateBusPair, type GeneratedPair } from './bus.js';
@@ -154,14 +153,16 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
   const lesionArea: number[] = [];
   const images: Uint8Array[] = [];
   const masks: Uint8Array[] = [];
+  // Steps 1 and 2 of the prediction recipe, and the masks resized as the network sees them.
+  const recipe = { inputShape: [inputSize[0], inputSize[1], channels] as const, interpolation };
   for (let i = 0; i < count; i++) {
     const pair = generatePair(kind, i, { seed });
     names.push(syntheticName(kind, i));
     originalSizes.push([pair.image.height, pair.image.width]);
     layouts.push(pair.image.channels === 1 ? 'grey' : 'rgb');
     lesionArea.push(pair.lesionArea);
-    images.push(resizeImage(convertChannels(pair.image, channels), inputSize, interpolation).data);
-    masks.push(resizeMask(pair.mask, inputSize).data);
+    images.push(preprocess(recipe, pair.image).data);
+    masks.push(preprocessMask(recipe, pair.mask).data);
     options.onProgress?.(i + 1, count);
   }
   return {

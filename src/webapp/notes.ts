@@ -1,0 +1,64 @@
+/**
+ * The notes the page shows on an image's result, as `ftunet predict` warns on the command line:
+ * the image's channels were converted to fit the model, or the image does not look like the
+ * model's training images (the drift warning of `data/input_statistics.ts`). Pure.
+ */
+import { imageDriftWarning, imageIntensity, inputStatisticsOf } from '../data/input_statistics.js';
+import type { RawImage } from '../util/raster.js';
+import type { Engine } from './state.js';
+
+/** Every note on `image` predicted by `engine`, in the order the page shows them. */
+export function imageNotes(
+  engine: Pick<Engine, 'loaded' | 'preprocess'>,
+  image: RawImage,
+): string[] {
+  return [
+    channelNote(image, engine.loaded.metadata.predict.inputShape[2]),
+    driftNote(engine, image),
+  ].filter((n) => n !== undefined);
+}
+
+/** Whether an RGB(A) image has any pixel whose red, green and blue differ. */
+function hasColour(image: RawImage): boolean {
+  const c = image.channels;
+  if (c < 3) return false;
+  for (let i = 0; i < image.data.length; i += c) {
+    if (image.data[i] !== image.data[i + 1] || image.data[i + 1] !== image.data[i + 2]) return true;
+  }
+  return false;
+}
+
+/**
+ * A note when the image had to be converted to fit the model, as `ftunet predict` converts
+ * it: a colour image for a grey model (BT.601 luma), a grey one for a colour model.
+ */
+export function channelNote(image: RawImage, modelChannels: number): string | undefined {
+  const colour = hasColour(image);
+  if (modelChannels === 1 && colour) {
+    return 'This is a colour image and the model takes grey images: it was converted to grey (luma) first, as ftunet predict does. Check that the model fits these images.';
+  }
+  if (modelChannels === 3 && !colour) {
+    return 'This is a grey image and the model takes colour images: its grey was copied into red, green and blue, as ftunet predict does. Check that the model fits these images.';
+  }
+  return undefined;
+}
+
+/**
+ * A note when the image, as the network sees it, does not look like the model's training
+ * images (their brightness and contrast, recorded with the model by training): the drift
+ * warning of `ftunet predict`, written as a sentence.
+ */
+export function driftNote(
+  engine: Pick<Engine, 'loaded' | 'preprocess'>,
+  image: RawImage,
+): string | undefined {
+  const stats = inputStatisticsOf(engine.loaded.model.getUserDefinedMetadata());
+  if (stats === undefined || stats.channels !== engine.loaded.metadata.predict.inputShape[2]) {
+    return undefined;
+  }
+  const warning = imageDriftWarning(
+    stats,
+    imageIntensity(engine.preprocess(image).data, stats.channels),
+  );
+  return warning === undefined ? undefined : `${warning[0].toUpperCase()}${warning.slice(1)}.`;
+}
