@@ -32,7 +32,8 @@ export const SUMMARY_FORMAT = 'ftunet-evaluation-summary';
 /**
  * summary.json's version. 1: the summaries written before files carried `format` and
  * `version` (a summary without them is version 1); 2: the same fields, with `format` and
- * `version`.
+ * `version`, and the normalized surface Dice (`nsd`) among the surface metrics, which are
+ * optional in both (absent: not computed).
  */
 export const SUMMARY_VERSION = 2;
 
