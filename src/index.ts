@@ -37,6 +37,8 @@ export {
   summedTverskyLoss,
 } from './losses/summed.js';
 export type { SummedValue } from './losses/summed.js';
+export { overlapLoss } from './losses/overlap.js';
+export type { LossForms } from './losses/overlap.js';
 export { computeTpFpFn, DEFAULT_ALPHA, DEFAULT_GAMMA, REDUCTIONS } from './losses/utils.js';
 export type { LossOptions, Reduction } from './losses/utils.js';
 
@@ -66,6 +68,18 @@ export {
   type SurfaceDistances,
 } from './metrics/surface_distance.js';
 export { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from './metrics/thresholded_jaccard.js';
+export {
+  surfaceDice,
+  surfaceDiceFromDistances,
+  SURFACE_DICE_TOLERANCE,
+} from './metrics/surface_dice.js';
+export { METRICS, surfaceScores } from './metrics/registry.js';
+export type {
+  Aggregation,
+  MetricDefinition,
+  MetricName,
+  SurfaceScores,
+} from './metrics/registry.js';
 export { squaredDistanceTransform } from './util/distance_transform.js';
 export { labelComponents, postprocessMask, type PostprocessOptions } from './util/components.js';
 export {
@@ -93,6 +107,8 @@ export {
   MODEL_NAMES,
   validateInputShape,
 } from './models/options.js';
+export { describeAttentionGates, MODELS } from './models/registry.js';
+export type { ModelDefinition } from './models/registry.js';
 export { MODEL_SUPERVISION } from './models/supervision.js';
 export type { ModelSupervision } from './models/supervision.js';
 export type { ModelName, ModelOptions } from './models/options.js';
@@ -144,6 +160,9 @@ export { writeImage, writeMask } from './io/write.js';
 export { Rng } from './util/rng.js';
 export { resizeImage, resizeMask, resizeNearest } from './util/raster.js';
 export type { BinaryMask, Interpolation, RawImage } from './util/raster.js';
+
+export { LOSSES } from './losses/registry.js';
+export type { LossDefinition } from './losses/registry.js';
 
 // Training
 export {
@@ -361,7 +380,7 @@ export type { QuickstartDirCheck } from './experiments/quickstart.js';
 // Reports
 export { RUN_REPORT_FILE, writeRunReport } from './report/run_report.js';
 export type { RunReportResult, WriteRunReportOptions } from './report/run_report.js';
-export { ABLATION_HTML_FILE, writeAblationHtml } from './report/ablation_html.js';
+export { ABLATION_HTML_FILE, writeAblationHtml } from './ablation/report_html.js';
 export { focalTverskyCurve } from './report/plots.js';
 export { PrecisionRecallAccumulator } from './report/pr_curve.js';
 export type { OperatingPoint, PrecisionRecallCurve } from './report/pr_curve.js';

@@ -1,6 +1,7 @@
 /**
- * The layering of src/, checked on the sources: the top-level folders import one way (no
- * cycle), and the core (losses, metrics, models, kernels), the browser entry (browser.ts,
+ * The layering of src/, checked on the sources: a top-level folder imports only from the
+ * folders above it in ARCHITECTURE.md's table (or beside it, in the same row), the folders
+ * import one way (no cycle), and the core (losses, metrics, models, kernels), the browser entry (browser.ts,
  * browser/) and the web app (webapp/) reach no Node-only module through any chain of imports,
  * so they run in a browser.
  */
@@ -44,7 +45,43 @@ const folderOf = (file: string): string => file.split(path.sep)[0];
 
 const files = sourceFiles();
 
+/**
+ * The rows of ARCHITECTURE.md's table, top to bottom: each row's folders and files as they are
+ * named in its first cell (`util/` as 'util', `errors.ts` as itself).
+ */
+function architectureRows(): string[][] {
+  const text = readFileSync(path.join(SRC, '..', 'ARCHITECTURE.md'), 'utf8');
+  const rows: string[][] = [];
+  for (const line of text.split('\n')) {
+    const cell = /^\|\s*(`[^|]*`)\s*\|/.exec(line);
+    if (cell === null) continue;
+    rows.push([...cell[1].matchAll(/`([^`]+)`/g)].map((m) => m[1].replace(/\/$/, '')));
+  }
+  return rows;
+}
+
 describe('architecture', () => {
+  test("a folder imports only from folders above it in ARCHITECTURE.md's table", () => {
+    const rows = architectureRows();
+    const rank = new Map<string, number>();
+    rows.forEach((names, i) => names.forEach((n) => rank.set(n, i)));
+    assert.ok(rows.length >= 15, `found ${rows.length} rows`);
+    // Every top-level folder and file of src/ is in the table.
+    const unlisted = [...new Set(files.map(folderOf))].filter((f) => !rank.has(f));
+    assert.deepEqual(unlisted, [], 'folders missing from the table');
+    const upward: string[] = [];
+    for (const f of files) {
+      for (const spec of importsOf(f)) {
+        const target = resolveLocal(f, spec);
+        if (target === undefined || folderOf(target) === folderOf(f)) continue;
+        if (rank.get(folderOf(target))! > rank.get(folderOf(f))!) {
+          upward.push(`${f} imports ${target}`);
+        }
+      }
+    }
+    assert.deepEqual(upward, []);
+  });
+
   test('no cycle between the top-level folders of src/', () => {
     const edges = new Map<string, Set<string>>();
     for (const f of files) {

@@ -38,7 +38,7 @@ describe("README's quick-start sample", () => {
       index,
       originalSize: [30, 40],
       metrics: metrics(dsc),
-      surface: { hd95: 2, assd: 1 },
+      surface: { hd95: 2, assd: 1, nsd: 0.5 },
       truthArea: 0.05,
       predictedArea: 0.04,
     }));

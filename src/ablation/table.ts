@@ -5,10 +5,11 @@
  * is the population one (divides by the number of folds, numpy's default), so one finished
  * fold shows ± 0.000. Unfinished units are left out of the statistics and listed as missing.
  *
- * Beyond the paper's columns, a table may show HD95 and ASSD (each fold's mean over the test
- * images where they are defined) and the ISIC thresholded Jaccard, as mean ± std over the
- * folds that have them (summaries written before they existed do not): `metrics` chooses the
- * columns, the paper's three by default.
+ * Beyond the paper's columns, a table may show the metrics of `METRICS` (metrics/registry.ts)
+ * marked `ablation: 'optional'`: HD95 and ASSD (each fold's mean over the test images where
+ * they are defined), the ISIC thresholded Jaccard, ..., as mean ± std over the folds that have
+ * them (summaries written before they existed do not): `metrics` chooses the columns, the
+ * paper's three by default.
  *
  * Renderings: Markdown (with the paper's published numbers as extra columns when the study's
  * data set is one the paper used), CSV (our numbers, every digit) and the table object itself
@@ -19,6 +20,12 @@
 import type { DatasetSourceKind } from '../data/dataset.js';
 import type { MeanStd } from '../eval/evaluation_summary.js';
 import { UserError } from '../errors.js';
+import {
+  ALL_METRIC_NAMES,
+  METRICS,
+  type MetricName,
+  type MetricNamesWhere,
+} from '../metrics/registry.js';
 import { csvDocument } from '../util/csv.js';
 import { summaryStats } from '../util/stats.js';
 import { paperTableFor, type PaperRow, type PaperValue } from './paper.js';
@@ -30,54 +37,43 @@ import {
   type PaperVariantId,
 } from './variants.js';
 
-/** The metrics of the paper's tables, in its column order: the default columns. */
-export const ABLATION_METRICS = ['dsc', 'precision', 'recall'] as const;
-export type AblationMetric = (typeof ABLATION_METRICS)[number];
-
-/**
- * Metrics a table may add to the paper's: surface distances in pixels and the ISIC 2018
- * score (src/metrics/), from each unit's summary.json.
- */
-export const EXTRA_TABLE_METRICS = ['hd95', 'assd', 'thresholdedJaccard'] as const;
-export type ExtraTableMetric = (typeof EXTRA_TABLE_METRICS)[number];
-
+/** The metrics of the paper's tables (DSC, precision, recall): the default columns. */
+export type AblationMetric = MetricNamesWhere<{ ablation: 'paper' }>;
+/** Metrics a table may add to the paper's (surface distances, the ISIC 2018 score, ...). */
+export type ExtraTableMetric = MetricNamesWhere<{ ablation: 'optional' }>;
 /** Every metric a table can show as a column. */
-export const TABLE_METRICS = [...ABLATION_METRICS, ...EXTRA_TABLE_METRICS] as const;
-export type TableMetric = (typeof TABLE_METRICS)[number];
+export type TableMetric = AblationMetric | ExtraTableMetric;
 
-/** Column labels of the tables (Markdown and HTML). */
-export const TABLE_METRIC_LABELS: Record<TableMetric, string> = {
-  dsc: 'DSC',
-  precision: 'Precision',
-  recall: 'Recall',
-  hd95: 'HD95 (px)',
-  assd: 'ASSD (px)',
-  thresholdedJaccard: 'ISIC score',
-};
+/** The paper's metrics in its column order (`ablation: 'paper'` in `METRICS`). */
+export const ABLATION_METRICS = ALL_METRIC_NAMES.filter(
+  (m) => METRICS[m].ablation === 'paper',
+) as readonly AblationMetric[];
 
-/** A metric's name on the command line and in CSV headers. */
-export const TABLE_METRIC_NAMES: Record<TableMetric, string> = {
-  dsc: 'dsc',
-  precision: 'precision',
-  recall: 'recall',
-  hd95: 'hd95',
-  assd: 'assd',
-  thresholdedJaccard: 'thresholded_jaccard',
-};
+/** The metrics a table may add, from each unit's summary.json (`ablation: 'optional'`). */
+export const EXTRA_TABLE_METRICS = ALL_METRIC_NAMES.filter(
+  (m) => METRICS[m].ablation === 'optional',
+) as readonly ExtraTableMetric[];
+
+/** Every metric a table can show, in the order of `METRICS`. */
+export const TABLE_METRICS: readonly TableMetric[] = [...ABLATION_METRICS, ...EXTRA_TABLE_METRICS];
+
+const tableMetricRecord = <V>(f: (m: MetricName) => V): Record<TableMetric, V> =>
+  Object.fromEntries(TABLE_METRICS.map((m) => [m, f(m)])) as Record<TableMetric, V>;
+
+/** Column labels of the tables (Markdown and HTML): the label, then the unit ('HD95 (px)'). */
+export const TABLE_METRIC_LABELS: Record<TableMetric, string> = tableMetricRecord((m) => {
+  const { label, unit } = METRICS[m];
+  return unit === '' ? label : `${label} (${unit})`;
+});
+
+/** A metric's name on the command line and in CSV headers (its column). */
+export const TABLE_METRIC_NAMES: Record<TableMetric, string> = tableMetricRecord(
+  (m) => METRICS[m].column,
+);
 
 function isExtra(m: TableMetric): m is ExtraTableMetric {
   return (EXTRA_TABLE_METRICS as readonly string[]).includes(m);
 }
-
-/** Decimals shown: 3 for ratios (as the paper), 2 for distances in pixels (as the console). */
-const DECIMALS: Record<TableMetric, number> = {
-  dsc: 3,
-  precision: 3,
-  recall: 3,
-  hd95: 2,
-  assd: 2,
-  thresholdedJaccard: 3,
-};
 
 /**
  * Parses a list of table metrics, e.g. "dsc,precision,recall,hd95,assd", in the order given
@@ -102,23 +98,16 @@ export function parseTableMetrics(text: string, flag = '--metrics'): TableMetric
   return out;
 }
 
-/** One finished unit: its fold's means over the test images. */
-export interface FoldResult {
-  fold: number;
-  dsc: number;
-  precision: number;
-  recall: number;
-  /**
-   * HD95 and ASSD: the fold's means over the images where they are defined; null when no
-   * image has them (every prediction or truth empty); absent in summaries written before them.
-   */
-  hd95?: number | null;
-  assd?: number | null;
-  /** The fold's ISIC score; absent in summaries written before it. */
-  thresholdedJaccard?: number;
-  /** Test images scored. */
-  count: number;
-}
+/**
+ * One finished unit: its fold's means over the test images of the paper's metrics and, where
+ * its summary has them, of the others (HD95 and ASSD: the fold's means over the images where
+ * they are defined, null when no image has them; the ISIC score), then `count`.
+ */
+export type FoldResult = { fold: number } & Record<AblationMetric, number> &
+  Partial<Record<ExtraTableMetric, number | null>> & {
+    /** Test images scored. */
+    count: number;
+  };
 
 /**
  * A mean and population std over the finished folds that have a metric (HD95, ASSD and the
@@ -129,7 +118,7 @@ export interface FoldsMeanStd extends MeanStd {
 }
 
 /** One row of the merged table. */
-export interface AblationRow {
+export interface AblationRow extends AblationRowStats {
   variant: AblationVariantId;
   label: string;
   model: string;
@@ -139,17 +128,17 @@ export interface AblationRow {
   folds: { done: number; total: number };
   /** The finished folds, in fold order. */
   perFold: FoldResult[];
-  /** Mean and population std over the finished folds; null when none is finished. */
-  dsc: MeanStd | null;
-  precision: MeanStd | null;
-  recall: MeanStd | null;
-  /** Over the finished folds that have them; null when none has. */
-  hd95: FoldsMeanStd | null;
-  assd: FoldsMeanStd | null;
-  thresholdedJaccard: FoldsMeanStd | null;
   /** The paper's published numbers for this row, when the data set is one it used. */
   paper?: PaperRow;
 }
+
+/**
+ * Each metric of a row: the paper's as mean and population std over the finished folds (null
+ * when none is finished), the others over the finished folds that have them (null when none
+ * has).
+ */
+export type AblationRowStats = Record<AblationMetric, MeanStd | null> &
+  Record<ExtraTableMetric, FoldsMeanStd | null>;
 
 /** The merged table (this object is `ablation.json`). */
 export interface AblationTable {
@@ -220,6 +209,9 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
       const s = summaryStats(values);
       return { mean: s.mean, std: s.std, folds: values.length };
     };
+    const stats = {} as AblationRowStats;
+    for (const m of ABLATION_METRICS) stats[m] = stat(m);
+    for (const m of EXTRA_TABLE_METRICS) stats[m] = extra(m);
     return {
       variant: v.id,
       label: v.label,
@@ -228,12 +220,7 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
       paperRow: v.paper,
       folds: { done: perFold.length, total: input.folds },
       perFold,
-      dsc: stat('dsc'),
-      precision: stat('precision'),
-      recall: stat('recall'),
-      hd95: extra('hd95'),
-      assd: extra('assd'),
-      thresholdedJaccard: extra('thresholdedJaccard'),
+      ...stats,
       ...(published !== undefined && v.paper
         ? { paper: published.table.rows[v.id as PaperVariantId] }
         : {}),
@@ -287,7 +274,7 @@ export function formatMeanStd(value: MeanStd | null): string {
 export function formatTableCell(row: AblationRow, metric: TableMetric): string {
   const v = row[metric];
   if (v === null) return '—';
-  const d = DECIMALS[metric];
+  const d = METRICS[metric].decimals;
   const text = `${v.mean.toFixed(d)} ± ${v.std.toFixed(d)}`;
   return 'folds' in v && v.folds < row.folds.done
     ? `${text} (${v.folds} of ${row.folds.done} folds)`
@@ -307,7 +294,7 @@ export function ablationMarkdown(table: AblationTable): string {
   const align = [':--', ':--', ...table.metrics.map(() => '--:'), '--:'];
   if (paper !== null) {
     header.push(...ABLATION_METRICS.map((m) => `Paper ${TABLE_METRIC_LABELS[m]}`));
-    align.push('--:', '--:', '--:');
+    align.push(...ABLATION_METRICS.map(() => '--:'));
   }
   const lines = [
     `## Ablation: ${table.dataset}, ${table.folds}-fold cross-validation`,

@@ -1,6 +1,6 @@
 /**
  * The merged table of a study folder, from whatever units are finished: reads each unit's
- * `eval/summary.json` (DSC, precision, recall; HD95, ASSD and the ISIC score where it has them),
+ * `eval/summary.json` (DSC, precision, recall; HD95, ASSD, the ISIC score, ... where it has them),
  * builds the table (table.ts) with the columns asked for and writes `DIR/report/ablation.md`,
  * `ablation.csv` and `ablation.json`, each atomically (several array tasks may write them at
  * the same time; each file is always whole).
@@ -13,10 +13,13 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { UNIT_SUMMARY } from './run.js';
 import { readStudy, STUDY_REPORT_DIR, unitDir, type AblationStudy } from './study.js';
+import { METRICS } from '../metrics/registry.js';
 import {
+  ABLATION_METRICS,
   ablationCsv,
   ablationMarkdown,
   buildAblationTable,
+  EXTRA_TABLE_METRICS,
   type AblationTable,
   type FoldResult,
   type TableMetric,
@@ -85,32 +88,27 @@ export async function readUnitResult(
     }
     return v;
   };
-  // Surface distances and the ISIC score: absent from summaries written before them; a
-  // distance's mean is null when no test image of the fold has one.
-  const optionalMean = (key: 'hd95' | 'assd'): { [k: string]: number | null } => {
-    const v = s[key] as { mean?: unknown } | undefined;
+  // The other metrics are absent from summaries written before them; a surface metric's mean
+  // is null when no test image of the fold has one, a thresholded metric is a number.
+  const optional = (key: (typeof EXTRA_TABLE_METRICS)[number]): { [k: string]: number | null } => {
+    const v = s[key];
     if (v === undefined) return {};
-    if (v.mean === null || isNumber(v.mean)) return { [key]: v.mean };
+    const aggregation = METRICS[key].aggregation;
+    const value = aggregation === 'thresholded' ? v : (v as { mean?: unknown }).mean;
+    if (isNumber(value) || (aggregation === 'defined' && value === null)) return { [key]: value };
+    const expected =
+      aggregation === 'thresholded'
+        ? '<number>'
+        : `{"mean": <number${aggregation === 'defined' ? ' or null' : ''}>, ...}`;
     throw new UserError(
-      `${file}: expected "${key}": {"mean": <number or null>, ...}; delete it to evaluate ${unitName(unit)} again`,
+      `${file}: expected "${key}": ${expected}; delete it to evaluate ${unitName(unit)} again`,
     );
   };
-  const tj = s.thresholdedJaccard;
-  if (tj !== undefined && !isNumber(tj)) {
-    throw new UserError(
-      `${file}: expected "thresholdedJaccard": <number>; delete it to evaluate ${unitName(unit)} again`,
-    );
-  }
-  return {
-    fold: unit.fold,
-    dsc: mean('dsc'),
-    precision: mean('precision'),
-    recall: mean('recall'),
-    ...optionalMean('hd95'),
-    ...optionalMean('assd'),
-    ...(tj !== undefined ? { thresholdedJaccard: tj } : {}),
-    count: isNumber(s.count) ? s.count : 0,
-  };
+  const result = { fold: unit.fold } as FoldResult;
+  for (const m of ABLATION_METRICS) result[m] = mean(m);
+  for (const m of EXTRA_TABLE_METRICS) Object.assign(result, optional(m));
+  result.count = isNumber(s.count) ? s.count : 0;
+  return result;
 }
 
 /** Options of `buildStudyTable` and `ablationReport`. */

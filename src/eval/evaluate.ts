@@ -8,7 +8,7 @@ import { makeBatch } from '../data/batch.js';
 import type { SegmentationDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
-import type { SurfaceDistanceMetrics } from '../metrics/surface_distance.js';
+import type { SurfaceScores } from '../metrics/registry.js';
 import type { PostprocessOptions } from '../util/components.js';
 import { finalOutputIndex } from '../models/build.js';
 import { TfjsEngine, type InferenceEngine } from './engine.js';
@@ -28,10 +28,10 @@ export interface ImageEvaluation {
   /** The hard metrics at the original size. */
   metrics: SegmentationMetrics;
   /**
-   * HD95 and ASSD in pixels at the original size; null when either mask is empty (evaluation
-   * always computes them; rows made elsewhere may leave them out).
+   * The surface metrics (HD95, ASSD, ...) at the original size; null when either mask is empty
+   * (evaluation always computes them; rows made elsewhere may leave them out).
    */
-  surface?: SurfaceDistanceMetrics | null;
+  surface?: SurfaceScores | null;
   /** Lesion fraction of the ground truth at the original size. */
   truthArea: number;
   /** Lesion fraction of the prediction at the original size. */

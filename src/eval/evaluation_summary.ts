@@ -1,15 +1,24 @@
 /**
  * What an evaluation writes and prints: the per-image CSV table, the summary object of
- * `summary.json` (mean and population standard deviation of each metric over the images; the
- * surface distances over the images where they are defined, with their count; the ISIC 2018
- * thresholded Jaccard) and the summary as a table for a terminal. Pure.
+ * `summary.json` and the summary as a table for a terminal, each iterating over `METRICS`
+ * (metrics/registry.ts) by aggregation: mean and population standard deviation of each
+ * `'mean'` metric over the images; the `'defined'` (surface) metrics over the images where they
+ * are defined, with their count; the `'thresholded'` ones (the ISIC 2018 thresholded Jaccard).
+ * Pure.
  */
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
 import { summarizeMetrics } from '../metrics/aggregate.js';
-import type { SurfaceDistanceMetrics } from '../metrics/surface_distance.js';
-import { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from '../metrics/thresholded_jaccard.js';
+import {
+  DEFINED_METRIC_NAMES,
+  formatMetric,
+  METRICS,
+  THRESHOLDED_METRIC_NAMES,
+  type DefinedMetricName,
+  type MetricName,
+  type ThresholdedMetricName,
+} from '../metrics/registry.js';
 import { formatPercent } from '../util/stats.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
@@ -23,7 +32,8 @@ export const SUMMARY_FORMAT = 'ftunet-evaluation-summary';
 /**
  * summary.json's version. 1: the summaries written before files carried `format` and
  * `version` (a summary without them is version 1); 2: the same fields, with `format` and
- * `version`.
+ * `version`, and the normalized surface Dice (`nsd`) among the surface metrics, which are
+ * optional in both (absent: not computed).
  */
 export const SUMMARY_VERSION = 2;
 
@@ -36,11 +46,8 @@ export interface MeanStd {
 /** Each metric's mean and std. */
 export type MetricStats = Record<(typeof METRIC_NAMES)[number], MeanStd>;
 
-/** The surface-distance metrics, in the order tables and CSV files show them. */
-export const SURFACE_METRIC_NAMES = [
-  'hd95',
-  'assd',
-] as const satisfies readonly (keyof SurfaceDistanceMetrics)[];
+/** The surface metrics (`'defined'` in `METRICS`), in the order tables and CSV files show them. */
+export const SURFACE_METRIC_NAMES = DEFINED_METRIC_NAMES;
 
 /**
  * A mean and std over the images where a metric is defined, and how many those are (the
@@ -60,8 +67,21 @@ export function summarizeDefined(values: readonly (number | null)[]): DefinedMea
   return { mean: mean.v, std: std.v, count: defined.length };
 }
 
+/**
+ * The `'defined'` metrics of `METRICS` (HD95, ASSD in pixels at the original size, ...) over the
+ * images where both masks have a lesion (`count` of them). Absent in summaries written before
+ * a metric existed.
+ */
+export type DefinedStats = Partial<Record<DefinedMetricName, DefinedMeanStd>>;
+
+/**
+ * The `'thresholded'` metrics of `METRICS` (`thresholdedJaccard`: the ISIC 2018 Task 1 score,
+ * the mean over images of IoU, an IoU below 0.65 counting 0). Absent in older summaries.
+ */
+export type ThresholdedStats = Partial<Record<ThresholdedMetricName, number>>;
+
 /** The content of `summary.json`. */
-export interface EvaluationSummary extends MetricStats {
+export interface EvaluationSummary extends MetricStats, DefinedStats, ThresholdedStats {
   /** `SUMMARY_FORMAT`; absent in version 1. */
   format?: typeof SUMMARY_FORMAT;
   /** `SUMMARY_VERSION`; absent in version 1. */
@@ -78,18 +98,6 @@ export interface EvaluationSummary extends MetricStats {
   size: 'original';
   /** Lesion fraction of the image, ground truth and prediction, at the original size. */
   lesionArea: { truth: MeanStd; prediction: MeanStd };
-  /**
-   * HD95 in pixels at the original size over the images where both masks have a lesion
-   * (`count` of them). Absent in summaries written before it existed.
-   */
-  hd95?: DefinedMeanStd;
-  /** ASSD in pixels, as `hd95`. */
-  assd?: DefinedMeanStd;
-  /**
-   * The ISIC 2018 Task 1 score: the mean over images of IoU, an IoU below 0.65 counting 0
-   * (metrics/thresholded_jaccard.ts). Absent in older summaries.
-   */
-  thresholdedJaccard?: number;
   /**
    * Images whose predicted mask has no lesion pixel at the original size, and how many of
    * them have a lesion in the ground truth (see `EmptyMaskCounts`). Absent in summaries
@@ -158,6 +166,21 @@ function stats(s: { mean: Record<string, number>; std: Record<string, number> })
   return out;
 }
 
+function definedStats(rows: readonly ImageEvaluation[]): DefinedStats {
+  const out: DefinedStats = {};
+  for (const m of DEFINED_METRIC_NAMES) {
+    out[m] = summarizeDefined(rows.map((r) => r.surface?.[m] ?? null));
+  }
+  return out;
+}
+
+function thresholdedStats(rows: readonly ImageEvaluation[]): ThresholdedStats {
+  const out: ThresholdedStats = {};
+  const metrics = rows.map((r) => r.metrics);
+  for (const m of THRESHOLDED_METRIC_NAMES) out[m] = METRICS[m].fromImages(metrics);
+  return out;
+}
+
 /** Summarises per-image results (mean and population std, see `summarizeMetrics`). */
 export function summarizeEvaluation(
   rows: readonly ImageEvaluation[],
@@ -182,13 +205,8 @@ export function summarizeEvaluation(
       prediction: { mean: areas.mean.prediction, std: areas.std.prediction },
     },
     // Rows made without surface distances (none has `surface`) leave them out.
-    ...(rows.some((r) => r.surface !== undefined)
-      ? {
-          hd95: summarizeDefined(rows.map((r) => r.surface?.hd95 ?? null)),
-          assd: summarizeDefined(rows.map((r) => r.surface?.assd ?? null)),
-        }
-      : {}),
-    thresholdedJaccard: thresholdedJaccard(rows.map((r) => r.metrics.iou)),
+    ...(rows.some((r) => r.surface !== undefined) ? definedStats(rows) : {}),
+    ...thresholdedStats(rows),
     ...countEmptyMasks(rows),
   };
   const withInput = rows.filter((r) => r.atInputSize !== undefined);
@@ -236,10 +254,19 @@ const SUMMARY_SCHEMA = v.looseObject({
       v.maxValue(1, 'must be a number from 0 to 1 or null'),
     ),
   ),
-  // Written by evaluations since surface distances and the ISIC score exist; older ones lack them.
-  hd95: v.optional(DEFINED_MEAN_STD),
-  assd: v.optional(DEFINED_MEAN_STD),
-  thresholdedJaccard: v.optional(v.number('must be a number')),
+  // The other metrics of `METRICS`: written by evaluations since each exists; older ones lack them.
+  ...(Object.fromEntries(
+    SURFACE_METRIC_NAMES.map((m) => [m, v.optional(DEFINED_MEAN_STD)]),
+  ) as Record<
+    (typeof SURFACE_METRIC_NAMES)[number],
+    v.OptionalSchema<typeof DEFINED_MEAN_STD, undefined>
+  >),
+  ...(Object.fromEntries(
+    THRESHOLDED_METRIC_NAMES.map((m) => [m, v.optional(v.number('must be a number'))]),
+  ) as Record<
+    (typeof THRESHOLDED_METRIC_NAMES)[number],
+    v.OptionalSchema<v.NumberSchema<'must be a number'>, undefined>
+  >),
 });
 
 /** summary.json as a versioned file (see `SUMMARY_VERSION`). */
@@ -275,11 +302,11 @@ export function readEvaluationSummary(value: unknown, source: string): Evaluatio
 export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
   return [
     'name',
-    ...METRIC_NAMES,
-    ...SURFACE_METRIC_NAMES,
+    ...METRIC_NAMES.map((m) => METRICS[m].column),
+    ...SURFACE_METRIC_NAMES.map((m) => METRICS[m].column),
     'truth_area',
     'predicted_area',
-    ...(inputSizeMetrics ? METRIC_NAMES.map((m) => `${m}_input_size`) : []),
+    ...(inputSizeMetrics ? METRIC_NAMES.map((m) => `${METRICS[m].column}_input_size`) : []),
   ];
 }
 
@@ -287,7 +314,7 @@ export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
  * The per-image table as CSV: one header line, then one line per image in the order given.
  * Metrics and lesion fractions are written with every digit (JavaScript's shortest
  * round-trip form), so the file can be re-aggregated exactly. Columns: see
- * `metricsCsvHeader`; `hd95` and `assd` are empty where undefined (an empty mask); the
+ * `metricsCsvHeader`; the surface metrics are empty where undefined (an empty mask); the
  * input-size columns are there when every row has them.
  */
 export function metricsCsv(rows: readonly ImageEvaluation[]): string {
@@ -305,42 +332,54 @@ export function metricsCsv(rows: readonly ImageEvaluation[]): string {
   );
 }
 
-const LABELS: Record<(typeof METRIC_NAMES)[number], string> = {
-  dsc: 'DSC',
-  precision: 'precision',
-  recall: 'recall',
-  tnr: 'TNR',
-  iou: 'IoU',
-};
+/**
+ * A metric's name in the terminal table: its label, a plain word in lower case as in prose
+ * ('precision'), abbreviations as they are ('DSC', 'IoU'), then its unit ('HD95 px').
+ */
+export function terminalLabel(name: MetricName): string {
+  const { label, unit } = METRICS[name];
+  const text = /^[A-Z][a-z]+$/.test(label) ? label.toLowerCase() : label;
+  return unit === '' ? text : `${text} ${unit}`;
+}
 
 /**
- * The summary as lines of text: a heading, one row per metric (mean and std, 4 decimals; a
- * second pair of columns with the input-size metrics when present), the lesion areas and the
- * empty masks (when the summary counts them).
+ * What summary.json holds, for help texts: "DSC, precision, recall, TNR, IoU, HD95, ASSD, NSD;
+ * the ISIC score" (the per-image metrics' mean and std, then the thresholded ones).
+ */
+export function describeSummaryMetrics(): string {
+  const name = (m: MetricName): string => terminalLabel(m).replace(/ px$/, '');
+  const perImage = [...METRIC_NAMES, ...SURFACE_METRIC_NAMES].map(name).join(', ');
+  const scores = THRESHOLDED_METRIC_NAMES.map((m) => `the ${METRICS[m].label}`).join(', ');
+  return scores === '' ? perImage : `${perImage}; ${scores}`;
+}
+
+/**
+ * The summary as lines of text: a heading, one row per metric in the order of `METRICS`
+ * grouped by aggregation (mean and std with the metric's detail decimals: 4 for ratios, 2 for
+ * pixels; a second pair of columns with the input-size metrics when present), the lesion areas
+ * and the empty masks (when the summary counts them).
  */
 export function formatEvaluationSummary(s: EvaluationSummary): string[] {
   const what = s.fold === null ? `${s.count} images` : `${s.count} test images of fold ${s.fold}`;
   const how = s.threshold === null ? 'masks as given' : `threshold ${s.threshold}`;
   const heading = `${s.model}: ${what}, ${how}, scored at the original size`;
-  const n = (v: number): string => v.toFixed(4);
   const header = ['metric', 'mean', 'std'];
   if (s.atInputSize) header.push(`mean ${s.atInputSize.size.join('x')}`, 'std');
   const rows = METRIC_NAMES.map((m) => {
-    const row = [LABELS[m], n(s[m].mean), n(s[m].std)];
+    const n = (v: number): string => formatMetric(m, v, true);
+    const row = [terminalLabel(m), n(s[m].mean), n(s[m].std)];
     if (s.atInputSize) row.push(n(s.atInputSize[m].mean), n(s.atInputSize[m].std));
     return row;
   });
-  if (s.thresholdedJaccard !== undefined) {
-    rows.push(['ISIC score', n(s.thresholdedJaccard), '']);
+  for (const m of THRESHOLDED_METRIC_NAMES) {
+    const v = s[m];
+    if (v !== undefined) rows.push([terminalLabel(m), formatMetric(m, v, true), '']);
   }
   for (const m of SURFACE_METRIC_NAMES) {
     const d = s[m];
     if (d === undefined) continue;
-    const row = [
-      SURFACE_LABELS[m],
-      d.mean === null ? '-' : d.mean.toFixed(2),
-      d.std === null ? '-' : d.std.toFixed(2),
-    ];
+    const n = (v: number | null): string => (v === null ? '-' : formatMetric(m, v, true));
+    const row = [terminalLabel(m), n(d.mean), n(d.std)];
     if (s.atInputSize) row.push('', '');
     rows.push(row);
   }
@@ -354,23 +393,28 @@ export function formatEvaluationSummary(s: EvaluationSummary): string[] {
   ];
 }
 
-const SURFACE_LABELS: Record<(typeof SURFACE_METRIC_NAMES)[number], string> = {
-  hd95: 'HD95 px',
-  assd: 'ASSD px',
-};
-
 /**
  * "ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels over the 39 of 41
- * images where both masks have a lesion", or nothing for an older summary.
+ * images where both masks have a lesion", or nothing for an older summary: each thresholded
+ * metric's description, then over which images the surface metrics the summary has run.
  */
 function formatSurfaceNote(s: EvaluationSummary): string[] {
   const parts: string[] = [];
-  if (s.thresholdedJaccard !== undefined) {
-    parts.push(`ISIC score: thresholded Jaccard (IoU < ${ISIC_JACCARD_THRESHOLD} counts 0)`);
+  for (const m of THRESHOLDED_METRIC_NAMES) {
+    const { label, description } = METRICS[m];
+    if (s[m] !== undefined)
+      parts.push(description === undefined ? label : `${label}: ${description}`);
   }
-  if (s.hd95 !== undefined) {
+  const present = SURFACE_METRIC_NAMES.filter((m) => s[m] !== undefined);
+  if (present.length > 0) {
+    const inPixels = present.filter((m) => METRICS[m].unit === 'px').map((m) => METRICS[m].label);
+    const others = present.filter((m) => METRICS[m].unit !== 'px').map((m) => METRICS[m].label);
+    const names = [
+      ...(inPixels.length > 0 ? [`${inPixels.join(', ')} in pixels`] : []),
+      ...(others.length > 0 ? [others.join(', ')] : []),
+    ].join(' and ');
     parts.push(
-      `HD95, ASSD in pixels over the ${s.hd95.count} of ${s.count} images where both masks ` +
+      `${names} over the ${s[present[0]]!.count} of ${s.count} images where both masks ` +
         'have a lesion',
     );
   }

@@ -18,18 +18,15 @@ import {
 } from '../data/recipe.js';
 import { UserError } from '../errors.js';
 import { evaluateMask, type SegmentationMetrics } from '../metrics/evaluation.js';
-import {
-  surfaceDistanceMetrics,
-  type SurfaceDistanceMetrics,
-} from '../metrics/surface_distance.js';
+import { MEAN_METRIC_NAMES, surfaceScores, type SurfaceScores } from '../metrics/registry.js';
 import type { PostprocessOptions } from '../util/components.js';
 import { lesionFraction, type BinaryMask } from '../util/raster.js';
 
 // The recipe's threshold step, re-exported where callers found it before it moved.
 export { checkThreshold, DEFAULT_THRESHOLD, thresholdProbabilities };
 
-/** The metric names, in the order tables and CSV files show them. */
-export const METRIC_NAMES = ['dsc', 'precision', 'recall', 'tnr', 'iou'] as const;
+/** The hard metrics' names, in the order tables and CSV files show them (from `METRICS`). */
+export const METRIC_NAMES = MEAN_METRIC_NAMES;
 
 /** Parses a threshold flag ("0.5"), naming the flag in the error. */
 export function parseThreshold(text: string, flag = '--threshold'): number {
@@ -44,8 +41,11 @@ export function parseThreshold(text: string, flag = '--threshold'): number {
 export interface ImageScore {
   /** The hard metrics at the original size (smooth = 1). */
   metrics: SegmentationMetrics;
-  /** HD95 and ASSD in pixels at the original size; null when either mask is empty. */
-  surface: SurfaceDistanceMetrics | null;
+  /**
+   * The surface metrics (HD95 and ASSD in pixels, ...: the `'defined'` ones of `METRICS`) at
+   * the original size; null when either mask is empty.
+   */
+  surface: SurfaceScores | null;
   /** The lesion's fraction of the image in the ground truth, at the original size. */
   truthArea: number;
   /** The lesion's fraction of the image in the prediction, at the original size. */
@@ -86,7 +86,7 @@ export function scoreMask(
   // Both masks are 0/1: foreground is > 0.5 for either.
   return {
     metrics: evaluateMask(truth.data, kept.data),
-    surface: surfaceDistanceMetrics(truth, kept),
+    surface: surfaceScores(truth, kept),
     truthArea: lesionFraction(truth.data),
     predictedArea: lesionFraction(kept.data),
     prediction: kept,

@@ -7,12 +7,12 @@
  * reduction `'batch'` (the reference) or over H and W for `'image'`; each channel is a class.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { overlapLoss } from './overlap.js';
 import {
   checkPair,
   computeTpFpFn,
   meanClassesAndImages,
   resolveLossOptions,
-  sumClassesMeanImages,
   type LossOptions,
   type ResolvedLossOptions,
   type TpFpFn,
@@ -64,8 +64,8 @@ export function diceCoefficient(
  * See {@link diceCoefficient}.
  */
 export function diceLoss(yTrue: tf.Tensor, yPred: tf.Tensor, options?: LossOptions): tf.Scalar {
-  const fnName = 'diceLoss';
-  checkPair(fnName, yTrue, yPred);
-  const o = resolveLossOptions(fnName, options);
-  return tf.tidy(() => sumClassesMeanImages(tf.sub(1, dicePerClass(yTrue, yPred, o, fnName))));
+  return DICE_LOSS.direct(yTrue, yPred, options);
 }
+
+/** The Dice loss's definition: terms 1 - DSC_c; both forms (direct, summed) come from it. */
+export const DICE_LOSS = overlapLoss('diceLoss', (c, o) => tf.sub(1, diceFromConfusion(c, o)));

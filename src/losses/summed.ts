@@ -19,89 +19,36 @@
  * With `'image'` reduction a loss is the mean over images of per-image losses, which adds up
  * as it is: s(part) = [n * L(part), n] for a part of n images, f(S) = S_0 / S_1.
  *
+ * The overlap losses (Tversky, focal Tversky, Dice) are each defined once, by their per-class
+ * terms, and `overlapLoss` (overlap.ts) makes both forms from it; BCE + Dice adds the
+ * log-likelihood's sums to the Dice loss's here.
+ *
  * Layout and options as the losses themselves (NHWC, each channel a class; see utils.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { bceDiceLoss, logLikelihood } from './bce.js';
-import { diceFromConfusion, diceLoss } from './dice.js';
-import { focalTerms, focalTverskyLoss, tverskyFromConfusion, tverskyLoss } from './tversky.js';
-import {
-  checkPair,
-  computeTpFpFn,
-  resolveLossOptions,
-  sumClassesMeanImages,
-  type LossOptions,
-  type TpFpFn,
-} from './utils.js';
+import { DICE_LOSS, diceFromConfusion } from './dice.js';
+import { confusionSums, perImageMean, splitConfusion, type SummedValue } from './overlap.js';
+import { FOCAL_TVERSKY_LOSS, TVERSKY_LOSS } from './tversky.js';
+import { checkPair, resolveLossOptions, sumClassesMeanImages, type LossOptions } from './utils.js';
 
-/** A loss or metric of a batch as a function of additive sums over the batch's parts. */
-export interface SummedValue {
-  /**
-   * The additive statistics of `yTrue` and `yPred` (one part of a batch): a 1-D float32
-   * tensor whose sum over the parts gives the batch's. Call inside `tf.tidy`.
-   */
-  sums(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D;
-  /** The batch's value from its summed statistics; differentiable. Call inside `tf.tidy`. */
-  fromSums(sums: tf.Tensor1D): tf.Scalar;
-}
-
-/** [TP_c..., FP_c..., FN_c...] over N, H and W (`'batch'` reduction); call inside `tf.tidy`. */
-export function confusionSums(yTrue: tf.Tensor, yPred: tf.Tensor, fnName: string): tf.Tensor1D {
-  const { tp, fp, fn } = computeTpFpFn(yTrue, yPred, 'batch', fnName);
-  return tf.concat([tp, fp, fn]) as tf.Tensor1D;
-}
-
-/** The inverse of {@link confusionSums}'s layout; call inside `tf.tidy`. */
-export function splitConfusion(sums: tf.Tensor1D): TpFpFn {
-  const [tp, fp, fn] = tf.split(sums, 3);
-  return { tp, fp, fn };
-}
-
-/** The mean over images of `loss`, as sums [n * loss, n] (`'image'` reduction). */
-export function perImageMean(loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar): SummedValue {
-  return {
-    sums: (yTrue, yPred) => {
-      const n = yTrue.shape[0] ?? 1;
-      return tf.stack([tf.mul(loss(yTrue, yPred), n), tf.scalar(n)]) as tf.Tensor1D;
-    },
-    fromSums: (sums) => tf.reshape(tf.div(tf.slice(sums, 0, 1), tf.slice(sums, 1, 1)), []),
-  };
-}
-
-/** A summed form from a function of the confusion sums (`'batch'` reduction). */
-function fromConfusion(fnName: string, f: (c: TpFpFn) => tf.Scalar): SummedValue {
-  return {
-    sums: (yTrue, yPred) => {
-      checkPair(fnName, yTrue, yPred);
-      return confusionSums(yTrue, yPred, fnName);
-    },
-    fromSums: (sums) => f(splitConfusion(sums)),
-  };
-}
+// The shared helpers live in overlap.ts (the Tversky and Dice losses build on them); callers
+// found them here before.
+export { confusionSums, perImageMean, splitConfusion, type SummedValue };
 
 /** {@link tverskyLoss} as a function of sums: TP, FP and FN per class. */
 export function summedTverskyLoss(options?: LossOptions): SummedValue {
-  const o = resolveLossOptions('tverskyLoss', options);
-  if (o.reduction === 'image') return perImageMean((t, p) => tverskyLoss(t, p, o));
-  return fromConfusion('tverskyLoss', (c) =>
-    sumClassesMeanImages(tf.sub(1, tverskyFromConfusion(c, o))),
-  );
+  return TVERSKY_LOSS.summed(options);
 }
 
 /** {@link focalTverskyLoss} as a function of sums: TP, FP and FN per class. */
 export function summedFocalTverskyLoss(options?: LossOptions): SummedValue {
-  const o = resolveLossOptions('focalTverskyLoss', options);
-  if (o.reduction === 'image') return perImageMean((t, p) => focalTverskyLoss(t, p, o));
-  return fromConfusion('focalTverskyLoss', (c) =>
-    sumClassesMeanImages(focalTerms(tverskyFromConfusion(c, o), o)),
-  );
+  return FOCAL_TVERSKY_LOSS.summed(options);
 }
 
 /** {@link diceLoss} as a function of sums: TP, FP and FN per class. */
 export function summedDiceLoss(options?: LossOptions): SummedValue {
-  const o = resolveLossOptions('diceLoss', options);
-  if (o.reduction === 'image') return perImageMean((t, p) => diceLoss(t, p, o));
-  return fromConfusion('diceLoss', (c) => sumClassesMeanImages(tf.sub(1, diceFromConfusion(c, o))));
+  return DICE_LOSS.summed(options);
 }
 
 /**

@@ -9,12 +9,12 @@
  * reduction `'batch'` (the reference) or over H and W for `'image'`; each channel is a class.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { overlapLoss } from './overlap.js';
 import {
   checkPair,
   computeTpFpFn,
   meanClassesAndImages,
   resolveLossOptions,
-  sumClassesMeanImages,
   type LossOptions,
   type ResolvedLossOptions,
   type TpFpFn,
@@ -81,11 +81,13 @@ export function tverskyIndex(yTrue: tf.Tensor, yPred: tf.Tensor, options?: LossO
  * See {@link tverskyIndex} for the index, the weights and the layout.
  */
 export function tverskyLoss(yTrue: tf.Tensor, yPred: tf.Tensor, options?: LossOptions): tf.Scalar {
-  const fnName = 'tverskyLoss';
-  checkPair(fnName, yTrue, yPred);
-  const o = resolveLossOptions(fnName, options);
-  return tf.tidy(() => sumClassesMeanImages(tf.sub(1, tverskyPerClass(yTrue, yPred, o, fnName))));
+  return TVERSKY_LOSS.direct(yTrue, yPred, options);
 }
+
+/** The Tversky loss's definition: terms 1 - TI_c; both forms (direct, summed) come from it. */
+export const TVERSKY_LOSS = overlapLoss('tverskyLoss', (c, o) =>
+  tf.sub(1, tverskyFromConfusion(c, o)),
+);
 
 /**
  * Focal Tversky loss FTL = sum_c max(1 - TI_c, eps)^(1/gamma) (paper Eq. 4; reference
@@ -103,10 +105,13 @@ export function focalTverskyLoss(
   yPred: tf.Tensor,
   options?: LossOptions,
 ): tf.Scalar {
-  const fnName = 'focalTverskyLoss';
-  checkPair(fnName, yTrue, yPred);
-  const o = resolveLossOptions(fnName, options);
-  return tf.tidy(() =>
-    sumClassesMeanImages(focalTerms(tverskyPerClass(yTrue, yPred, o, fnName), o)),
-  );
+  return FOCAL_TVERSKY_LOSS.direct(yTrue, yPred, options);
 }
+
+/**
+ * The focal Tversky loss's definition: terms max(1 - TI_c, eps)^(1/gamma); both forms come
+ * from it.
+ */
+export const FOCAL_TVERSKY_LOSS = overlapLoss('focalTverskyLoss', (c, o) =>
+  focalTerms(tverskyFromConfusion(c, o), o),
+);

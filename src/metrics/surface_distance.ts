@@ -153,8 +153,29 @@ export function surfaceDistances(
 }
 
 /**
+ * HD95 from the directed distances: the larger of the two directed 95th percentiles (see the
+ * module doc). Leaves `d` as it is (sorts copies).
+ */
+export function hd95FromDistances(d: SurfaceDistances): number {
+  return Math.max(
+    percentileInPlace(Float64Array.from(d.predictionToTruth), HAUSDORFF_PERCENTILE),
+    percentileInPlace(Float64Array.from(d.truthToPrediction), HAUSDORFF_PERCENTILE),
+  );
+}
+
+/** ASSD from the directed distances: the mean of both directions taken together. */
+export function assdFromDistances(d: SurfaceDistances): number {
+  const a = d.predictionToTruth;
+  const b = d.truthToPrediction;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i];
+  for (let i = 0; i < b.length; i++) sum += b[i];
+  return sum / (a.length + b.length);
+}
+
+/**
  * HD95 and ASSD of one image (see the module doc), in pixels; null when the prediction or the
- * ground truth is empty.
+ * ground truth is empty. (Evaluation computes every surface metric of metrics/registry.ts.)
  */
 export function surfaceDistanceMetrics(
   truth: BinaryMask,
@@ -162,17 +183,7 @@ export function surfaceDistanceMetrics(
 ): SurfaceDistanceMetrics | null {
   const d = surfaceDistances(truth, prediction);
   if (d === undefined) return null;
-  const a = d.predictionToTruth;
-  const b = d.truthToPrediction;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i];
-  for (let i = 0; i < b.length; i++) sum += b[i];
-  const assd = sum / (a.length + b.length);
-  const hd95 = Math.max(
-    percentileInPlace(a, HAUSDORFF_PERCENTILE),
-    percentileInPlace(b, HAUSDORFF_PERCENTILE),
-  );
-  return { hd95, assd };
+  return { hd95: hd95FromDistances(d), assd: assdFromDistances(d) };
 }
 
 function checkMask(fn: string, mask: BinaryMask): void {

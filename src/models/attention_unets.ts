@@ -15,9 +15,10 @@ import {
   concat,
   gatingSignal,
   maxPool,
+  scaled,
   unetConv2D,
 } from './blocks.js';
-import { scaled, type ResolvedModelOptions } from './options.js';
+import type { ResolvedModelOptions } from './options.js';
 
 type Sym = tfl.SymbolicTensor;
 

@@ -173,3 +173,8 @@ export function attentionGate(f: LayerFactory, x: Sym, g: Sym, inter: number, su
   const result = f.conv(y, { filters: xc, kernel: 1, name: `q_attn_conv${suffix}` });
   return f.batchNorm(result, `q_attn_bn${suffix}`);
 }
+
+/** Scales a reference filter count by the width multiplier. */
+export function scaled(filters: number, width: number): number {
+  return Math.max(1, Math.round(filters * width));
+}

@@ -1,16 +1,17 @@
 /**
- * `buildModel(name, options)`: the four reference networks of the paper's ablation.
+ * `buildModel(name, options)`: the networks of `MODELS` (registry.ts), the four reference
+ * networks of the paper's ablation.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { buildAttentionUnet } from './attention_unets.js';
 import { attentionLayerName } from './blocks.js';
 import {
   parseModelName,
   resolveModelOptions,
+  validateInputShape,
   type ModelName,
   type ModelOptions,
 } from './options.js';
-import { buildUnet } from './unet.js';
+import { MODELS } from './registry.js';
 
 /**
  * Builds one of `'unet'`, `'attn_unet'`, `'attn_reg_ds'`, `'attn_reg'` as a tfjs-layers
@@ -20,19 +21,9 @@ import { buildUnet } from './unet.js';
 export function buildModel(name: ModelName | string, options: ModelOptions = {}): tfl.LayersModel {
   const model = parseModelName(name);
   const opts = resolveModelOptions(options);
-  let net: tfl.LayersModel;
-  switch (model) {
-    case 'unet':
-      net = buildUnet(opts);
-      break;
-    case 'attn_unet':
-    case 'attn_reg_ds':
-    case 'attn_reg':
-      net = buildAttentionUnet(model, opts);
-      break;
-    default:
-      throw new Error(`buildModel: unhandled model '${String(model)}'`);
-  }
+  const definition = MODELS[model];
+  validateInputShape(opts.inputShape, 'input shape', definition.downsampling);
+  const net = definition.build(opts);
   const metadata: ModelMetadata = { model, inputShape: opts.inputShape, width: opts.width };
   net.setUserDefinedMetadata({ ftunet: metadata });
   return net;

@@ -2,9 +2,12 @@
  * Options shared by every network builder, with their defaults filled in one place.
  */
 import { ShapeError, UserError } from '../errors.js';
+import { MODEL_NAMES, MODELS, type ModelName } from './registry.js';
 
-export const MODEL_NAMES = ['unet', 'attn_unet', 'attn_reg_ds', 'attn_reg'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
+// The networks are `MODELS` (models/registry.ts); their names are re-exported here, where
+// callers found them before the registry, and so is `scaled` (blocks.ts).
+export { MODEL_NAMES, type ModelName };
+export { scaled } from './blocks.js';
 
 /** The paper's network: attention U-Net with multi-scale input and deep supervision. */
 export const DEFAULT_MODEL: ModelName = 'attn_reg';
@@ -43,8 +46,11 @@ export interface ResolvedModelOptions {
 /** Keras's BatchNormalization momentum, which the reference networks use. */
 export const DEFAULT_BN_MOMENTUM = 0.99;
 
-/** The spatial down-sampling factor of the deepest level: inputs must divide by it. */
-export const DOWNSAMPLING = 16;
+/**
+ * The spatial down-sampling factor of the deepest level of every network (`downsampling` in
+ * `MODELS`, the largest): inputs must divide by it.
+ */
+export const DOWNSAMPLING = Math.max(...MODEL_NAMES.map((n) => MODELS[n].downsampling));
 
 export function parseModelName(name: string, source = 'buildModel'): ModelName {
   if ((MODEL_NAMES as readonly string[]).includes(name)) return name as ModelName;
@@ -68,21 +74,20 @@ export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOp
 }
 
 /** Throws a `ShapeError` unless the shape is [H, W, C] of positive integers with H, W % 16 == 0. */
-export function validateInputShape(shape: readonly number[], source = 'input shape'): void {
+export function validateInputShape(
+  shape: readonly number[],
+  source = 'input shape',
+  downsampling = DOWNSAMPLING,
+): void {
   const text = `${source} [${shape.join(',')}]`;
   if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new ShapeError(`${text} must be three positive integers: height, width, channels`);
   }
   const [h, w] = shape;
-  if (h % DOWNSAMPLING !== 0 || w % DOWNSAMPLING !== 0) {
+  if (h % downsampling !== 0 || w % downsampling !== 0) {
     throw new ShapeError(
-      `${text}: height and width must be multiples of ${DOWNSAMPLING} ` +
+      `${text}: height and width must be multiples of ${downsampling} ` +
         `(the network halves them four times)`,
     );
   }
-}
-
-/** Scales a reference filter count by the width multiplier. */
-export function scaled(filters: number, width: number): number {
-  return Math.max(1, Math.round(filters * width));
 }

@@ -10,7 +10,7 @@
  *
  * Pure.
  */
-import type { ModelName } from './options.js';
+import { MODEL_NAMES, MODELS, type ModelName } from './registry.js';
 
 /** The supervision of a network's outputs. */
 export interface ModelSupervision {
@@ -21,10 +21,9 @@ export interface ModelSupervision {
   finalLoss?: 'tl';
 }
 
-/** Each network's supervision. */
-export const MODEL_SUPERVISION: Readonly<Record<ModelName, Readonly<ModelSupervision>>> = {
-  unet: {},
-  attn_unet: {},
-  attn_reg_ds: {},
-  attn_reg: { finalLoss: 'tl' },
-};
+/** Each network's supervision (`supervision` in `MODELS`, models/registry.ts). */
+export const MODEL_SUPERVISION: Readonly<Record<ModelName, Readonly<ModelSupervision>>> =
+  Object.fromEntries(MODEL_NAMES.map((n) => [n, MODELS[n].supervision])) as Record<
+    ModelName,
+    ModelSupervision
+  >;

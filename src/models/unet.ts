@@ -5,8 +5,8 @@
  * output Conv 1x1 sigmoid `final`. 7,726,433 parameters at full width with one channel.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { LayerFactory, concat, maxPool, unetConv2D } from './blocks.js';
-import { scaled, type ResolvedModelOptions } from './options.js';
+import { LayerFactory, concat, maxPool, scaled, unetConv2D } from './blocks.js';
+import type { ResolvedModelOptions } from './options.js';
 
 export function buildUnet(opts: ResolvedModelOptions): tfl.LayersModel {
   const f = new LayerFactory(opts.seed, opts.bnMomentum);

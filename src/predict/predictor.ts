@@ -23,6 +23,7 @@ import { UserError } from '../errors.js';
 import { TfjsEngine, type InferenceEngine } from '../eval/engine.js';
 import { finalOutputModel, modelInputShape } from '../eval/evaluate.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
+import { describeAttentionGates } from '../models/registry.js';
 import type { PostprocessOptions } from '../util/components.js';
 import type { BinaryMask, Interpolation, RawImage } from '../util/raster.js';
 import type { ValueMap } from './colormap.js';
@@ -126,7 +127,7 @@ export class Predictor {
       if (this.gates.length === 0) {
         throw new UserError(
           `attention maps were asked for, but model '${layers.name}' has no attention ` +
-            'gates (attn_unet, attn_reg_ds and attn_reg have them; unet does not)',
+            `gates (${describeAttentionGates()})`,
         );
       }
       this.net = withAttentionMaps(layers);

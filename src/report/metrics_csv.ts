@@ -9,6 +9,7 @@ import { csvText, parseCsvRecords } from '../util/csv.js';
 import { METRIC_NAMES } from '../eval/score.js';
 import { SURFACE_METRIC_NAMES } from '../eval/evaluation_summary.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
+import { METRICS } from '../metrics/registry.js';
 
 /** An image's surface distances in pixels; null where undefined (an empty mask). */
 export type SurfaceDistanceCells = Record<(typeof SURFACE_METRIC_NAMES)[number], number | null>;
@@ -21,17 +22,18 @@ export interface MetricsCsvRow {
   truthArea: number;
   predictedArea: number;
   /**
-   * HD95 and ASSD, when the file has those columns (files written before them have not);
-   * an empty cell (an empty prediction or ground truth) reads as null.
+   * The surface metrics (HD95, ASSD, ...) whose columns the file has (files written before a
+   * metric existed have not its column); an empty cell (an empty prediction or ground truth)
+   * reads as null. Absent when the file has no surface column.
    */
-  surface?: SurfaceDistanceCells;
+  surface?: Partial<SurfaceDistanceCells>;
   /** The metrics at the input size, when the file has those columns. */
   atInputSize?: SegmentationMetrics;
 }
 
 /**
- * Parses metrics.csv; `source` names the file in errors. The `hd95` and `assd` columns are
- * optional, and their empty cells are null. Throws a `UserError` for a missing
+ * Parses metrics.csv; `source` names the file in errors. The surface metrics' columns (`hd95`,
+ * `assd`, ...) are optional, and their empty cells are null. Throws a `UserError` for a missing
  * column, a line with the wrong number of fields or a value that is not a number.
  */
 export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCsvRow[] {
@@ -46,12 +48,12 @@ export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCs
     return i;
   };
   const nameCol = column('name', true);
-  const metricCols = METRIC_NAMES.map((m) => column(m, true));
+  const metricCols = METRIC_NAMES.map((m) => column(METRICS[m].column, true));
   const truthCol = column('truth_area', true);
   const predCol = column('predicted_area', true);
-  const surfaceCols = SURFACE_METRIC_NAMES.map((m) => column(m, false));
-  const hasSurface = surfaceCols.every((c) => c >= 0);
-  const inputCols = METRIC_NAMES.map((m) => column(`${m}_input_size`, false));
+  const surfaceCols = SURFACE_METRIC_NAMES.map((m) => column(METRICS[m].column, false));
+  const hasSurface = surfaceCols.some((c) => c >= 0);
+  const inputCols = METRIC_NAMES.map((m) => column(`${METRICS[m].column}_input_size`, false));
   const hasInput = inputCols.every((c) => c >= 0);
   return records.slice(1).map((fields, r) => {
     const line = r + 2;
@@ -82,8 +84,10 @@ export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCs
       ...(hasSurface
         ? {
             surface: Object.fromEntries(
-              SURFACE_METRIC_NAMES.map((m, k) => [m, orNull(surfaceCols[k])]),
-            ) as SurfaceDistanceCells,
+              SURFACE_METRIC_NAMES.flatMap((m, k) =>
+                surfaceCols[k] >= 0 ? [[m, orNull(surfaceCols[k])]] : [],
+              ),
+            ) as Partial<SurfaceDistanceCells>,
           }
         : {}),
       ...(hasInput ? { atInputSize: metrics(inputCols) } : {}),

@@ -25,9 +25,13 @@ import {
   type DefinedMeanStd,
   type MeanStd,
 } from '../eval/evaluation_summary.js';
-import { ISIC_JACCARD_THRESHOLD } from '../metrics/thresholded_jaccard.js';
-import { MODEL_SUPERVISION } from '../models/supervision.js';
-import { makeObjective, type LossName } from '../train/objective.js';
+import {
+  formatMetric,
+  METRICS,
+  THRESHOLDED_METRIC_NAMES,
+  type MetricName,
+} from '../metrics/registry.js';
+import { LOSSES, type LossName } from '../losses/registry.js';
 import { formatPercent } from '../util/stats.js';
 import {
   cards,
@@ -50,6 +54,7 @@ import {
   precisionRecallSpec,
   trainingCurvesSpec,
 } from './plots.js';
+import type { MetricsCsvRow } from './metrics_csv.js';
 import type { RunReportData } from './run_data.js';
 import { plottingVersions, renderVegaLite } from './vega.js';
 
@@ -74,34 +79,17 @@ export interface RenderRunReportOptions {
   onWarning?: (message: string) => void;
 }
 
-const METRIC_LABELS: Record<(typeof METRIC_NAMES)[number], string> = {
-  dsc: 'DSC',
-  precision: 'Precision',
-  recall: 'Recall',
-  tnr: 'TNR',
-  iou: 'IoU',
-};
-
-const SURFACE_LABELS: Record<(typeof SURFACE_METRIC_NAMES)[number], string> = {
-  hd95: 'HD95',
-  assd: 'ASSD',
-};
-
 /** What an undefined surface distance (an empty prediction or ground truth) shows. */
 const UNDEFINED_CELL = '—';
 
-const LOSS_LABELS: Record<LossName, string> = {
-  dl: 'Dice loss (DL)',
-  tl: 'Tversky loss (TL)',
-  ftl: 'focal Tversky loss (FTL)',
-  'bce-dice': 'BCE + Dice',
-};
-
 const f3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '—');
 const f4 = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : '—');
-/** A distance in pixels: 2 decimals (as the console), or the undefined cell. */
-const f2 = (v: number | null): string => (v === null ? UNDEFINED_CELL : v.toFixed(2));
 const meanStd = (m: MeanStd): string => `${f3(m.mean)} ± ${f3(m.std)}`;
+/** A metric's value with its decimals (`detail`: as per image), or the undefined cell. */
+const fm = (m: MetricName, v: number | null | undefined, detail = false): string =>
+  v === null || v === undefined ? UNDEFINED_CELL : formatMetric(m, v, detail);
+/** "thresholded Jaccard (IoU < 0.65 counts 0)" as a card's note: "... Jaccard: IoU < 0.65 ...". */
+const cardNote = (description: string): string => description.replace(/ \((.*)\)$/, ': $1');
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 interface LossConfig {
@@ -113,18 +101,18 @@ interface LossConfig {
 /** The run's loss settings, where config.json has them (runs written by `ftunet train` do). */
 function lossConfig(data: RunReportData): LossConfig | undefined {
   const l = data.config.loss as Partial<LossConfig> | undefined;
-  if (l === undefined || typeof l.name !== 'string' || !(l.name in LOSS_LABELS)) return undefined;
+  if (l === undefined || typeof l.name !== 'string' || !Object.hasOwn(LOSSES, l.name))
+    return undefined;
   return { name: l.name, alpha: l.alpha ?? DEFAULT_ALPHA, gamma: l.gamma ?? DEFAULT_GAMMA };
 }
 
-/** Which loss trains each output, as the trainer's objective assigns them. */
-function lossPerOutput(data: RunReportData, loss: LossConfig): Array<[string, LossName]> {
-  const outputs = data.logs.length > 0 ? Object.keys(data.logs[0].train.outputs) : ['final'];
-  const { finalLoss } = MODEL_SUPERVISION[data.config.model.name];
-  return makeObjective({ loss: loss.name, finalLoss, outputs }).terms.map((t) => [
-    t.output,
-    t.loss,
-  ]);
+/**
+ * Which loss trained each output, as training recorded it in log.jsonl (`losses` of the last
+ * epoch); empty for a log written before it was recorded.
+ */
+function lossPerOutput(data: RunReportData): Array<[string, LossName]> {
+  const recorded = [...data.logs].reverse().find((l) => l.losses !== undefined)?.losses;
+  return recorded === undefined ? [] : Object.entries(recorded);
 }
 
 /** "key.sub" → text, for every leaf of config.json except format and version. */
@@ -149,7 +137,7 @@ export function flattenConfig(value: unknown, prefix = ''): Array<[string, strin
 function summarySection(data: RunReportData): SafeHtml {
   const s = data.summary;
   const metricCards = METRIC_NAMES.map((m) => ({
-    label: `${METRIC_LABELS[m]} (mean)`,
+    label: `${METRICS[m].label} (mean)`,
     value: f3(s[m].mean),
     note: `± ${f3(s[m].std)} std`,
   }));
@@ -157,23 +145,21 @@ function summarySection(data: RunReportData): SafeHtml {
   const bestLog = data.logs.find((l) => l.epoch === best);
   const op = data.pr.operatingPoint;
   const scoring = [
-    ...(s.thresholdedJaccard !== undefined
-      ? [
-          {
-            label: 'ISIC score',
-            value: f3(s.thresholdedJaccard),
-            note: `thresholded Jaccard: IoU < ${ISIC_JACCARD_THRESHOLD} counts 0`,
-          },
-        ]
-      : []),
+    ...THRESHOLDED_METRIC_NAMES.flatMap((m) => {
+      const v = s[m];
+      const { label, description } = METRICS[m];
+      if (v === undefined) return [];
+      return [{ label, value: fm(m, v), note: cardNote(description ?? '') }];
+    }),
     ...SURFACE_METRIC_NAMES.flatMap((m) => {
       const d: DefinedMeanStd | undefined = s[m];
       if (d === undefined) return [];
+      const { label, unit } = METRICS[m];
       return [
         {
-          label: `${SURFACE_LABELS[m]} (mean, px)`,
-          value: f2(d.mean),
-          note: `± ${f2(d.std)} std · ${d.count} of ${s.count} images`,
+          label: `${label} (mean${unit !== '' ? `, ${unit}` : ''})`,
+          value: fm(m, d.mean),
+          note: `± ${fm(m, d.std)} std · ${d.count} of ${s.count} images`,
         },
       ];
     }),
@@ -216,7 +202,7 @@ function summarySection(data: RunReportData): SafeHtml {
               { label: `input size ${inputSize.size.join('×')}`, numeric: true },
             ],
             METRIC_NAMES.map((m) => ({
-              cells: [METRIC_LABELS[m], meanStd(s[m]), meanStd(inputSize[m])],
+              cells: [METRICS[m].label, meanStd(s[m]), meanStd(inputSize[m])],
             })),
           )
         : ''
@@ -224,19 +210,30 @@ function summarySection(data: RunReportData): SafeHtml {
 }
 
 /**
- * Over which images the surface distances' means run: "HD95 and ASSD in pixels at the original
- * size, over the 1 of 3 test images where both masks have a lesion; the other 2 (an empty
- * prediction or ground truth) have none, shown as —, and are left out of the means." Nothing
- * for a summary without them (written before they existed).
+ * Over which images the surface metrics' means run: "HD95 (...) and ASSD (their mean) in pixels
+ * at the original size, over the 1 of 3 test images where both masks have a lesion; the other 2
+ * (an empty prediction or ground truth) have none, shown as —, and are left out of the means."
+ * Nothing for a summary without them (written before they existed).
  */
 function surfaceNote(data: RunReportData): SafeHtml | '' {
   const s = data.summary;
-  if (s.hd95 === undefined) return '';
-  const undefinedCount = s.count - s.hd95.count;
-  return html`<p class="note" data-surface-count="${s.hd95.count}">
-    HD95 (the larger directed 95th percentile of the distances between the two masks' edges) and
-    ASSD (their mean) in pixels at the original size, over the ${s.hd95.count} of
-    ${count(s.count, 'test image')} where both the prediction and the ground truth have a
+  const present = SURFACE_METRIC_NAMES.filter((m) => s[m] !== undefined);
+  if (present.length === 0) return '';
+  const defined = s[present[0]]!.count;
+  const undefinedCount = s.count - defined;
+  const described = (ms: readonly MetricName[]): string =>
+    ms
+      .map((m) => `${METRICS[m].label} (${METRICS[m].description ?? METRICS[m].label})`)
+      .join(' and ');
+  const inPixels = present.filter((m) => METRICS[m].unit === 'px');
+  const others = present.filter((m) => METRICS[m].unit !== 'px');
+  const what = [
+    ...(inPixels.length > 0 ? [`${described(inPixels)} in pixels at the original size`] : []),
+    ...others.map((m) => described([m])),
+  ].join(', and ');
+  return html`<p class="note" data-surface-count="${defined}">
+    ${what}, over the ${defined} of ${count(s.count, 'test image')} where both the prediction and
+    the ground truth have a
     lesion${
       undefinedCount > 0
         ? `; the other ${undefinedCount} (an empty mask) ${undefinedCount === 1 ? 'has' : 'have'} none, shown as ${UNDEFINED_CELL}, and ${undefinedCount === 1 ? 'is' : 'are'} left out of the means`
@@ -265,7 +262,7 @@ async function trainingSection(data: RunReportData, warn: (m: string) => void): 
   const outputs = Object.keys(data.logs[0].train.outputs);
   const ds = outputs.length > 1;
   const loss = lossConfig(data);
-  const perOutput = loss !== undefined ? lossPerOutput(data, loss) : [];
+  const perOutput = lossPerOutput(data);
   const lossText = perOutput.map(([o, l]) => `${o}: ${l.toUpperCase()}`).join(', ');
   const [lossSvg, dscSvg, lrSvg] = await Promise.all([
     renderVegaLite(trainingCurvesSpec(data.logs, 'loss'), { id: 'plot-loss', onWarning: warn }),
@@ -279,8 +276,8 @@ async function trainingSection(data: RunReportData, warn: (m: string) => void): 
       weights changed; validation: after the epoch.
       ${
         ds
-          ? `Each deep-supervision output is drawn: pred1 (1/8 of the input size), pred2 (1/4), pred3 (1/2) and final (full size, the prediction)${loss !== undefined ? `; losses ${lossText}` : ''}; total is their weighted sum.`
-          : `One output (final)${loss !== undefined ? `, trained with the ${LOSS_LABELS[loss.name]}` : ''}.`
+          ? `Each deep-supervision output is drawn: pred1 (1/8 of the input size), pred2 (1/4), pred3 (1/2) and final (full size, the prediction)${perOutput.length > 0 ? `; losses ${lossText}` : ''}; total is their weighted sum.`
+          : `One output (final)${loss !== undefined ? `, trained with the ${LOSSES[loss.name].label}` : ''}.`
       }
       The dashed line marks the best epoch (${best}), chosen on the
       ${data.logs[0].val !== undefined ? 'validation' : 'training'} DSC of final.
@@ -387,9 +384,7 @@ function casesSection(data: RunReportData): SafeHtml {
           DSC <b>${f3(m.dsc)}</b> · rank ${c.rank}/${n}<br />precision ${f3(m.precision)} · recall
           ${f3(m.recall)}${
             c.row.surface !== undefined
-              ? html`<br /><span data-surface="${c.row.name}"
-                    >HD95 ${f2(c.row.surface.hd95)} · ASSD ${f2(c.row.surface.assd)} px</span
-                  >`
+              ? html`<br /><span data-surface="${c.row.name}">${surfaceText(c.row)}</span>`
               : ''
           }
         </td>
@@ -443,19 +438,25 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
   for (const g of data.cases) for (const c of g.cases) pictured.set(c.row.name, g.group);
   const withInput = data.rows.every((r) => r.atInputSize !== undefined);
   const withSurface = data.rows.every((r) => r.surface !== undefined);
+  // The surface metrics every row has (older files lack the newer metrics' columns).
+  const surfaceColumns = withSurface
+    ? SURFACE_METRIC_NAMES.filter((m) => data.rows.every((r) => r.surface?.[m] !== undefined))
+    : [];
   const columns = [
     { label: 'image' },
-    ...METRIC_NAMES.map((m) => ({ label: METRIC_LABELS[m], numeric: true })),
-    ...(withSurface
-      ? SURFACE_METRIC_NAMES.map((m) => ({ label: `${SURFACE_LABELS[m]} px`, numeric: true }))
-      : []),
+    ...METRIC_NAMES.map((m) => ({ label: METRICS[m].label, numeric: true })),
+    ...surfaceColumns.map((m) => {
+      const { label, unit } = METRICS[m];
+      return { label: unit === '' ? label : `${label} ${unit}`, numeric: true };
+    }),
     { label: 'lesion (truth)', numeric: true },
     { label: 'lesion (predicted)', numeric: true },
     ...(withInput ? [{ label: 'DSC at input size', numeric: true }] : []),
   ];
   const num = (v: number, text: string): TableCell => ({ value: v, text });
   // An undefined distance: an empty cell's value, which sorts after every number.
-  const distance = (v: number | null): TableCell => num(v ?? Number.NaN, f2(v));
+  const surfaceCell = (m: MetricName, v: number | null | undefined): TableCell =>
+    num(v ?? Number.NaN, fm(m, v, true));
   const rows = data.rows.map((r) => {
     const group = pictured.get(r.name);
     const name =
@@ -465,8 +466,8 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
     return {
       cells: [
         name,
-        ...METRIC_NAMES.map((m) => num(r.metrics[m], f4(r.metrics[m]))),
-        ...(withSurface ? SURFACE_METRIC_NAMES.map((m) => distance(r.surface![m])) : []),
+        ...METRIC_NAMES.map((m) => num(r.metrics[m], fm(m, r.metrics[m], true))),
+        ...surfaceColumns.map((m) => surfaceCell(m, r.surface![m])),
         num(r.truthArea, formatPercent(r.truthArea)),
         num(r.predictedArea, formatPercent(r.predictedArea)),
         ...(withInput ? [num(r.atInputSize!.dsc, f4(r.atInputSize!.dsc))] : []),
@@ -492,6 +493,19 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
     <div class="scroll">${dataTable(columns, rows, { sortable: true, id: 'metrics-table' })}</div>`;
 }
 
+/**
+ * An image's surface metrics for its case: "HD95 12.00 · ASSD 3.10 px", the metrics without a
+ * unit after them ("· NSD 0.5000").
+ */
+function surfaceText(row: MetricsCsvRow): string {
+  const present = SURFACE_METRIC_NAMES.filter((m) => row.surface?.[m] !== undefined);
+  const part = (m: (typeof SURFACE_METRIC_NAMES)[number]): string =>
+    `${METRICS[m].label} ${fm(m, row.surface![m], true)}`;
+  const inPixels = present.filter((m) => METRICS[m].unit === 'px').map(part);
+  const others = present.filter((m) => METRICS[m].unit !== 'px').map(part);
+  return [...(inPixels.length > 0 ? [`${inPixels.join(' · ')} px`] : []), ...others].join(' · ');
+}
+
 /** How many rows have no surface distances (an empty prediction or ground truth). */
 function undefinedSurfaces(data: RunReportData): number {
   return data.rows.filter((r) => r.surface?.hd95 === null).length;
@@ -514,11 +528,11 @@ async function focalTverskySection(
   const used =
     lossConfig(data) === undefined
       ? `config.json records no loss; the curve uses the defaults (α = ${DEFAULT_ALPHA}, γ = ${formatGamma(DEFAULT_GAMMA)}).`
-      : loss.name === 'ftl'
-        ? `This run: ${lossPerOutput(data, loss)
+      : loss.name === 'ftl' && lossPerOutput(data).length > 0
+        ? `This run: ${lossPerOutput(data)
             .map(([o, l]) => `${o} ${l.toUpperCase()}`)
             .join(', ')}.`
-        : `This run trained with the ${LOSS_LABELS[loss.name]}; the curve shows the FTL for its α and γ for comparison.`;
+        : `This run trained with the ${LOSSES[loss.name].label}; the curve shows the FTL for its α and γ for comparison.`;
   const atHalf = 0.5 ** (1 / loss.gamma);
   return html`<div class="row">
     ${plotFigure('focal-tversky', svg)}

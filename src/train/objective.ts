@@ -20,30 +20,20 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import { bceDiceLoss } from '../losses/bce.js';
-import { diceLoss } from '../losses/dice.js';
-import {
-  summedBceDiceLoss,
-  summedDiceLoss,
-  summedFocalTverskyLoss,
-  summedTverskyLoss,
-  type SummedValue,
-} from '../losses/summed.js';
-import { focalTverskyLoss, tverskyLoss } from '../losses/tversky.js';
+import { LOSSES, LOSS_NAMES, type LossFn, type LossName } from '../losses/registry.js';
+import type { SummedValue } from '../losses/summed.js';
 import type { LossOptions } from '../losses/utils.js';
 import { softDsc, summedSoftDsc } from '../metrics/soft.js';
 
-export const LOSS_NAMES = ['dl', 'tl', 'ftl', 'bce-dice'] as const;
-/** `dl` Dice loss, `tl` Tversky loss, `ftl` focal Tversky loss, `bce-dice` BCE + Dice. */
-export type LossName = (typeof LOSS_NAMES)[number];
+// The losses are `LOSSES` (losses/registry.ts); their names and type are re-exported here,
+// where callers found them before the registry.
+export { LOSS_NAMES, type LossFn, type LossName };
 
 export const WEIGHTINGS = ['equal', 'nnunet'] as const;
 export type Weighting = (typeof WEIGHTINGS)[number];
 /** The paper's loss and deep supervision weights: FTL, every output weighted 1. */
 export const DEFAULT_LOSS: LossName = 'ftl';
 export const DEFAULT_WEIGHTING: Weighting = 'equal';
-
-export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor, options?: LossOptions) => tf.Scalar;
 
 export function parseLossName(value: string, source = 'loss'): LossName {
   if ((LOSS_NAMES as readonly string[]).includes(value)) return value as LossName;
@@ -65,39 +55,22 @@ export type ObjectiveScope = (typeof OBJECTIVE_SCOPES)[number];
 /** The reference's objective: one index over the whole batch. */
 export const DEFAULT_OBJECTIVE_SCOPE: ObjectiveScope = 'batch';
 
-export function lossFunction(name: LossName): LossFn {
-  switch (name) {
-    case 'dl':
-      return diceLoss;
-    case 'tl':
-      return tverskyLoss;
-    case 'ftl':
-      return focalTverskyLoss;
-    case 'bce-dice':
-      return bceDiceLoss;
-    default:
-      throw new UserError(
-        `unknown loss '${String(name)}'; expected one of ${LOSS_NAMES.join(', ')}`,
-      );
+/** A loss's definition, or a `UserError` listing the losses. */
+function lossDefinition(name: LossName): (typeof LOSSES)[LossName] {
+  if (!Object.hasOwn(LOSSES, name)) {
+    throw new UserError(`unknown loss '${String(name)}'; expected one of ${LOSS_NAMES.join(', ')}`);
   }
+  return LOSSES[name];
 }
 
-/** The loss of each part of a batch as a function of sums (see losses/summed.ts). */
+/** The direct form of a loss (`LOSSES[name].direct`). */
+export function lossFunction(name: LossName): LossFn {
+  return lossDefinition(name).direct;
+}
+
+/** The loss of each part of a batch as a function of sums (`LOSSES[name].summed`). */
 export function summedLoss(name: LossName, options?: LossOptions): SummedValue {
-  switch (name) {
-    case 'dl':
-      return summedDiceLoss(options);
-    case 'tl':
-      return summedTverskyLoss(options);
-    case 'ftl':
-      return summedFocalTverskyLoss(options);
-    case 'bce-dice':
-      return summedBceDiceLoss(options);
-    default:
-      throw new UserError(
-        `unknown loss '${String(name)}'; expected one of ${LOSS_NAMES.join(', ')}`,
-      );
-  }
+  return lossDefinition(name).summed(options);
 }
 
 export interface ObjectiveOptions {

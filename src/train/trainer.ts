@@ -42,6 +42,7 @@ import {
   makeObjective,
   OBJECTIVE_SCOPES,
   scaleValues,
+  type LossName,
   type Objective,
   type ObjectiveOptions,
   type ObjectiveScope,
@@ -126,6 +127,12 @@ export interface EpochLog {
   seconds: number;
   /** Present on the epoch after which training stopped early: why. */
   stopped?: string;
+  /**
+   * The loss that trained each output, by output name (`final: 'tl'` for `attn_reg`): what the
+   * objective was, recorded so that a report reads it instead of rebuilding it. Absent in logs
+   * written before it was recorded.
+   */
+  losses?: Record<string, LossName>;
 }
 
 /** Why a run stopped before its last epoch (recorded in its checkpoint). */
@@ -353,6 +360,7 @@ export class Trainer {
       best,
       seconds: (Date.now() - start) / 1000,
       ...(this.stopped !== undefined ? { stopped: describeStop(this.stopped) } : {}),
+      losses: Object.fromEntries(this.objective.terms.map((t) => [t.output, t.loss])),
     };
   }
 

@@ -64,7 +64,9 @@ describe('ftunet evaluate --run', () => {
       // against the brute-force reference).
       'HD95 px       2.00    0.00',
       'ASSD px       0.64    0.00',
-      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels over the 1 of 3 images where both masks have a lesion',
+      // 109 of the 110 edge distances (67 ones, √2, √5, the rest 0) are within 2 px.
+      'NSD         0.9909  0.0000',
+      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels and NSD over the 1 of 3 images where both masks have a lesion',
       'lesion area: ground truth 5.19% ± 4.95%, prediction 4.89% ± 6.91%',
       // Items 2 and 3 (black images) predict nothing; item 2 has a lesion, item 3 none.
       'empty predictions: 2 of 3 images (1 with a lesion in the ground truth, scored precision 1); empty ground truths: 1 of 3',
@@ -87,6 +89,7 @@ describe('ftunet evaluate --run', () => {
       'iou',
       'hd95',
       'assd',
+      'nsd',
       'truth_area',
       'predicted_area',
     ]);
@@ -94,17 +97,18 @@ describe('ftunet evaluate --run', () => {
       rows.slice(1).map((r) => r[0]),
       ['000001.png', '000002.png', '000003.png'],
     );
-    // HD95 and ASSD: defined for item 1 alone (test/cli/scoring.test.ts checks the values).
+    // HD95, ASSD and NSD: defined for item 1 alone (test/cli/scoring.test.ts checks the values).
     assert.deepEqual(
-      rows.slice(1).map((r) => r.slice(6, 8).map((v) => v !== '')),
+      rows.slice(1).map((r) => r.slice(6, 9).map((v) => v !== '')),
       [
-        [true, true],
-        [false, false],
-        [false, false],
+        [true, true, true],
+        [false, false, false],
+        [false, false, false],
       ],
     );
+    assert.equal(Number(rows[1][8]), 109 / 110);
     expectClose(
-      rows.slice(1).flatMap((r) => [...r.slice(1, 6), ...r.slice(8)].map(Number)),
+      rows.slice(1).flatMap((r) => [...r.slice(1, 6), ...r.slice(9)].map(Number)),
       [
         ...[321 / 359, 161 / 199, 1, 1153 / 1191, 161 / 199, 160 / 1350, 198 / 1350],
         ...[1 / 51, 1, 1 / 51, 1, 1 / 51, 50 / 1350, 0],

@@ -97,7 +97,7 @@ describe('evaluate --pred, predict --save-probabilities, ensembles', () => {
     );
     const a = JSON.parse(model.stdout);
     const b = JSON.parse(await readFile(path.join(root, 'e-pred', 'summary.json'), 'utf8'));
-    for (const k of ['dsc', 'precision', 'recall', 'tnr', 'iou', 'hd95', 'assd'])
+    for (const k of ['dsc', 'precision', 'recall', 'tnr', 'iou', 'hd95', 'assd', 'nsd'])
       assert.deepEqual(b[k], a[k], k);
     assert.equal(b.thresholdedJaccard, a.thresholdedJaccard);
     // Item 1 is found up to the 32x32 round trip; item 2's prediction and item 3's masks are
@@ -121,10 +121,11 @@ describe('evaluate --pred, predict --save-probabilities, ensembles', () => {
       'iou',
       'hd95',
       'assd',
+      'nsd',
       'truth_area',
       'predicted_area',
     ]);
-    assert.deepEqual(csv[2].split(',').slice(6, 8), ['', '']);
+    assert.deepEqual(csv[2].split(',').slice(6, 9), ['', '', '']);
     assert.equal(b.threshold, null);
     assert.equal(b.predictions, pred);
 

@@ -223,15 +223,15 @@ describe('metricsCsv', () => {
       ...rows[0],
       name: 'c.png',
       metrics: m(1 / 3, 1, 1, 1, 1 / 3),
-      surface: { hd95: Math.SQRT2, assd: 0.5 },
+      surface: { hd95: Math.SQRT2, assd: 0.5, nsd: 0.75 },
     };
-    // HD95 and ASSD are empty cells where undefined (here: not computed).
+    // HD95, ASSD and NSD are empty cells where undefined (here: not computed).
     assert.equal(
       metricsCsv([...rows, third]),
-      'name,dsc,precision,recall,tnr,iou,hd95,assd,truth_area,predicted_area\n' +
-        'a.png,0.5,1,0.25,1,0.25,,,0.1,0.05\n' +
-        '"b, ""c"".png",1,0.5,0.75,0.5,0.75,,,0.3,0.25\n' +
-        'c.png,0.3333333333333333,1,1,1,0.3333333333333333,1.4142135623730951,0.5,0.1,0.05\n',
+      'name,dsc,precision,recall,tnr,iou,hd95,assd,nsd,truth_area,predicted_area\n' +
+        'a.png,0.5,1,0.25,1,0.25,,,,0.1,0.05\n' +
+        '"b, ""c"".png",1,0.5,0.75,0.5,0.75,,,,0.3,0.25\n' +
+        'c.png,0.3333333333333333,1,1,1,0.3333333333333333,1.4142135623730951,0.5,0.75,0.1,0.05\n',
     );
   });
 
@@ -240,10 +240,10 @@ describe('metricsCsv', () => {
     const [header, first] = csv.split('\n');
     assert.equal(
       header,
-      'name,dsc,precision,recall,tnr,iou,hd95,assd,truth_area,predicted_area,' +
+      'name,dsc,precision,recall,tnr,iou,hd95,assd,nsd,truth_area,predicted_area,' +
         'dsc_input_size,precision_input_size,recall_input_size,tnr_input_size,iou_input_size',
     );
-    assert.equal(first, 'a.png,0.5,1,0.25,1,0.25,,,0.1,0.05,1,1,1,1,0.5');
+    assert.equal(first, 'a.png,0.5,1,0.25,1,0.25,,,,0.1,0.05,1,1,1,1,0.5');
   });
 });
 
@@ -267,21 +267,23 @@ describe('formatEvaluationSummary', () => {
     // With surface distances: undefined ones (null) are left out of the mean and counted.
     const withSurface = summarizeEvaluation(
       [
-        { ...rows[0], surface: { hd95: 3, assd: 1 } },
+        { ...rows[0], surface: { hd95: 3, assd: 1, nsd: 0.25 } },
         { ...rows[1], surface: null },
-        { ...rows[1], surface: { hd95: 1, assd: 0.5 } },
+        { ...rows[1], surface: { hd95: 1, assd: 0.5, nsd: 0.75 } },
       ],
       { threshold: 0.5, fold: 2, model: 'attn_reg' },
     );
     assert.deepEqual(withSurface.hd95, { mean: 2, std: 1, count: 2 });
     assert.deepEqual(withSurface.assd, { mean: 0.75, std: 0.25, count: 2 });
+    assert.deepEqual(withSurface.nsd, { mean: 0.5, std: 0.25, count: 2 });
     // ISIC score: IoU 0.25 counts 0, the two 0.75 count: 1.5 / 3.
-    assert.deepEqual(formatEvaluationSummary(withSurface).slice(7, 11), [
+    assert.deepEqual(formatEvaluationSummary(withSurface).slice(7, 12), [
       'ISIC score  0.5000',
       'HD95 px       2.00    1.00',
       'ASSD px       0.75    0.25',
-      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels over the 2 ' +
-        'of 3 images where both masks have a lesion',
+      'NSD         0.5000  0.2500',
+      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels and NSD over ' +
+        'the 2 of 3 images where both masks have a lesion',
     ]);
     const none = summarizeEvaluation([{ ...rows[0], surface: null }], {
       threshold: 0.5,

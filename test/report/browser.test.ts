@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ablationReport } from '../../src/ablation/table_files.js';
-import { ABLATION_REPORT_SECTIONS, writeAblationHtml } from '../../src/report/ablation_html.js';
+import { ABLATION_REPORT_SECTIONS, writeAblationHtml } from '../../src/ablation/report_html.js';
 import { RUN_REPORT_SECTIONS } from '../../src/report/run_html.js';
 import { writeRunReport } from '../../src/report/run_report.js';
 import { writeFixtureStudy } from '../ablation/fixtures.js';

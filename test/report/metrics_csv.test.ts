@@ -36,8 +36,8 @@ describe('parseMetricsCsv', () => {
         metrics: r.metrics,
         truthArea: r.truthArea,
         predictedArea: r.predictedArea,
-        // Rows without surface distances are written with empty hd95 and assd cells.
-        surface: { hd95: null, assd: null },
+        // Rows without surface distances are written with empty hd95, assd and nsd cells.
+        surface: { hd95: null, assd: null, nsd: null },
       })),
     );
   });
@@ -63,23 +63,28 @@ describe('parseMetricsCsv', () => {
     );
   });
 
-  test('HD95 and ASSD: numbers, and null for the empty cells of undefined distances', () => {
+  test('HD95, ASSD, NSD: numbers, and null for the empty cells of undefined distances', () => {
     const withSurface: ImageEvaluation[] = [
-      { ...ROWS[0], surface: { hd95: 2.5, assd: 0.75 } },
+      { ...ROWS[0], surface: { hd95: 2.5, assd: 0.75, nsd: 0.5 } },
       { ...ROWS[1], surface: null },
     ];
     const rows = parseMetricsCsv(metricsCsv(withSurface));
     assert.deepEqual(
       rows.map((r) => r.surface),
       [
-        { hd95: 2.5, assd: 0.75 },
-        { hd95: null, assd: null },
+        { hd95: 2.5, assd: 0.75, nsd: 0.5 },
+        { hd95: null, assd: null, nsd: null },
       ],
     );
     // A file written before the columns existed has no `surface`.
     const old =
       'name,dsc,precision,recall,tnr,iou,truth_area,predicted_area\nx.png,1,1,1,1,1,0,0\n';
     assert.equal(parseMetricsCsv(old)[0].surface, undefined);
+    // One written before NSD existed has the columns it has.
+    const beforeNsd =
+      'name,dsc,precision,recall,tnr,iou,hd95,assd,truth_area,predicted_area\n' +
+      'x.png,1,1,1,1,1,2,,0,0\n';
+    assert.deepEqual(parseMetricsCsv(beforeNsd)[0].surface, { hd95: 2, assd: null });
   });
 
   test('with the input-size columns', () => {

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildAblationTable } from '../../src/ablation/table.js';
 import { bestEpoch } from '../../src/run/log.js';
+import { ablationBoxPlotSpec, ablationPlotRows } from '../../src/ablation/boxplot.js';
 import {
-  ablationBoxPlotSpec,
-  ablationPlotRows,
   curveOutputs,
   dscHistogramSpec,
   focalTverskyCurve,

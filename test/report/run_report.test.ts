@@ -164,7 +164,7 @@ describe('collectRunReport', () => {
     await assert.rejects(
       collectRunReport({ run: bare }),
       new RegExp(
-        `^UserError: ${path.join(bare, 'eval', 'summary.json')}: "dsc.std" must be \\{"mean": <number>, "std": <number>\\}, got nothing$`,
+        `^UserError: ${path.join(bare, 'eval', 'summary.json')}: "dsc.std" is missing$`,
       ),
     );
     await assert.rejects(
@@ -196,6 +196,12 @@ describe('HD95, ASSD and the ISIC score in the report', () => {
     assert.deepEqual(data.summary.hd95, { mean: 2, std: 0, count: 1 });
     expectClose(data.summary.assd!.mean!, ASSD_1, { rtol: 1e-12, atol: 0 }, 'ASSD mean');
     expectClose(data.summary.thresholdedJaccard!, (161 / 199 + 1) / 3, { rtol: 1e-12, atol: 0 });
+    // NSD at 2 px: of the 110 edge distances (67 ones, √2, √5, the rest 0) all but √5 agree.
+    assert.deepEqual(
+      data.rows.map((r) => r.surface?.nsd),
+      [109 / 110, null, null],
+    );
+    assert.deepEqual(data.summary.nsd, { mean: 109 / 110, std: 0, count: 1 });
   });
 
   test('summary: the ISIC score, HD95 and ASSD over the 1 of 3 images where they are defined', () => {
@@ -249,9 +255,9 @@ describe('HD95, ASSD and the ISIC score in the report', () => {
     );
     // One per group: best 000003 (DSC 1), median 000001, worst 000002.
     assert.deepEqual(lines, [
-      '000003.png: HD95 — · ASSD — px',
-      '000001.png: HD95 2.00 · ASSD 0.64 px',
-      '000002.png: HD95 — · ASSD — px',
+      '000003.png: HD95 — · ASSD — px · NSD —',
+      '000001.png: HD95 2.00 · ASSD 0.64 px · NSD 0.9909',
+      '000002.png: HD95 — · ASSD — px · NSD —',
     ]);
   });
 

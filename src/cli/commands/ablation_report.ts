@@ -13,7 +13,7 @@ import {
   type ReportFormat,
 } from '../../ablation/table_files.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { writeAblationHtml } from '../../report/ablation_html.js';
+import { writeAblationHtml } from '../../ablation/report_html.js';
 import type { TableMetric } from '../../ablation/table.js';
 import { addFlags } from '../flags.js';
 import { fromLibrary } from '../parse.js';

@@ -27,7 +27,7 @@ import {
 import { resolveModelSource } from '../../eval/model_source.js';
 import { readExportMetadata, trainedMirrors } from '../../export/read.js';
 import { DEFAULT_THRESHOLD } from '../../eval/score.js';
-import { formatEvaluationSummary } from '../../eval/evaluation_summary.js';
+import { describeSummaryMetrics, formatEvaluationSummary } from '../../eval/evaluation_summary.js';
 import type { Interpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
 import { FLAGS, flagOption } from '../flags.js';
@@ -70,8 +70,8 @@ export function register(program: Command): void {
     .command('evaluate')
     .description(
       'score a model (or an ensemble, or masks made by any tool) on test images at their ' +
-        'original size: metrics.csv (per image) and summary.json (mean and std of DSC, ' +
-        'precision, recall, TNR, IoU, HD95, ASSD; the ISIC thresholded Jaccard)',
+        'original size: metrics.csv (per image) and summary.json (mean and std of ' +
+        `${describeSummaryMetrics()})`,
     )
     .option(
       '--run <dir>',

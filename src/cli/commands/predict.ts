@@ -33,6 +33,7 @@ import { modelInputShape } from '../../eval/evaluate.js';
 import { DEFAULT_THRESHOLD } from '../../eval/score.js';
 import { readExportMetadata, trainedMirrors } from '../../export/read.js';
 import { attentionGateNames } from '../../models/build.js';
+import { describeAttentionGates } from '../../models/registry.js';
 import { listFew, plural } from '../../util/messages.js';
 import { DEFAULT_OVERLAY_STYLE, OVERLAY_STYLES, type OverlayStyle } from '../../predict/overlay.js';
 import { outputFileNames, predictFiles, type PredictProgress } from '../../predict/files.js';
@@ -176,7 +177,7 @@ export function register(program: Command): void {
         if (flags.attention && opened && attentionGateNames(opened.model).length === 0) {
           throw new UserError(
             `--attention: model '${opened.name}' in ${opened.modelDir} has no attention gates ` +
-              '(attn_unet, attn_reg_ds and attn_reg have them; unet does not)',
+              `(${describeAttentionGates()})`,
           );
         }
         const threshold =

@@ -14,10 +14,10 @@ import {
   ABLATION_REPORT_SECTIONS,
   renderAblationHtml,
   writeAblationHtml,
-} from '../../src/report/ablation_html.js';
+} from '../../src/ablation/report_html.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
-import { FIXTURE_FOLDS, writeFixtureStudy } from '../ablation/fixtures.js';
-import { squash } from './fixtures.js';
+import { FIXTURE_FOLDS, writeFixtureStudy } from './fixtures.js';
+import { squash } from '../report/fixtures.js';
 
 let root: string;
 before(async () => {

@@ -1,6 +1,6 @@
 /**
  * The HTML page of an ablation study, `DIR/report/ablation.html`, from the merged table of
- * `ablationReport` (src/ablation/table_files.ts). Sections (each `<section id=... data-section=...>`):
+ * `ablationReport` (table_files.ts). Sections (each `<section id=... data-section=...>`):
  *
  * - `ablation-table`: the paper-style table, DSC, precision and recall (or the metrics the table
  *   asks for: HD95, ASSD, the ISIC score) as mean ± std over the finished folds, with the paper's published numbers (Tables 1-2) and the difference in DSC
@@ -15,18 +15,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { STUDY_REPORT_DIR } from '../ablation/study.js';
-import {
-  ABLATION_METRICS,
-  EXTRA_ROW_MARK,
-  EXTRA_ROW_NOTE,
-  formatTableCell,
-  TABLE_METRIC_LABELS,
-  type AblationTable,
-} from '../ablation/table.js';
-import type { PaperValue } from '../ablation/paper.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { ISIC_JACCARD_THRESHOLD } from '../metrics/thresholded_jaccard.js';
+import { METRICS } from '../metrics/registry.js';
 import {
   dataTable,
   html,
@@ -35,9 +25,20 @@ import {
   type PageSection,
   type SafeHtml,
   type TableCell,
-} from './html.js';
-import { ablationBoxPlotSpec } from './plots.js';
-import { plottingVersions, renderVegaLite } from './vega.js';
+} from '../report/html.js';
+import { plottingVersions, renderVegaLite } from '../report/vega.js';
+import { ablationBoxPlotSpec } from './boxplot.js';
+import type { PaperValue } from './paper.js';
+import { STUDY_REPORT_DIR } from './study.js';
+import {
+  ABLATION_METRICS,
+  EXTRA_ROW_MARK,
+  EXTRA_ROW_NOTE,
+  EXTRA_TABLE_METRICS,
+  formatTableCell,
+  TABLE_METRIC_LABELS,
+  type AblationTable,
+} from './table.js';
 
 /** The page's file name inside `DIR/report/`, beside ablation.md, .csv and .json. */
 export const ABLATION_HTML_FILE = 'ablation.html';
@@ -122,21 +123,29 @@ function tableSection(table: AblationTable): SafeHtml {
 }
 
 /**
- * What the extra columns hold, when the table has any: HD95 and ASSD in pixels, each fold's
- * mean over its images with both masks non-empty; the ISIC score; folds without them noted.
+ * What the extra columns hold, when the table has any: the surface metrics (HD95 and ASSD in
+ * pixels, ...), each fold's mean over its images with both masks non-empty; each thresholded
+ * metric's description (the ISIC score); folds without them noted.
  */
 function extrasNote(table: AblationTable): string {
   const parts: string[] = [];
-  if (table.metrics.includes('hd95') || table.metrics.includes('assd')) {
+  const shown = EXTRA_TABLE_METRICS.filter((m) => table.metrics.includes(m));
+  const surface = shown.filter((m) => METRICS[m].aggregation === 'defined');
+  if (surface.length > 0) {
+    const inPixels = surface.filter((m) => METRICS[m].unit === 'px').map((m) => METRICS[m].label);
+    const others = surface.filter((m) => METRICS[m].unit !== 'px').map((m) => METRICS[m].label);
+    const names = [
+      ...(inPixels.length > 0 ? [`${inPixels.join(' and ')} in pixels at the original size`] : []),
+      ...others,
+    ].join(', and ');
     parts.push(
-      "HD95 and ASSD in pixels at the original size: each fold's mean over its test images where " +
+      `${names}: each fold's mean over its test images where ` +
         'both the prediction and the ground truth have a lesion (the others are left out).',
     );
   }
-  if (table.metrics.includes('thresholdedJaccard')) {
-    parts.push(
-      `ISIC score: the ISIC 2018 thresholded Jaccard (IoU < ${ISIC_JACCARD_THRESHOLD} counts 0).`,
-    );
+  for (const m of shown.filter((x) => METRICS[x].aggregation === 'thresholded')) {
+    const { label, description, source } = METRICS[m];
+    parts.push(`${label}: the ${source !== undefined ? `${source} ` : ''}${description ?? label}.`);
   }
   if (parts.length > 0) {
     parts.push('"(k of n folds)": only k finished folds recorded the metric.');
