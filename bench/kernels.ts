@@ -34,7 +34,7 @@
  * gradient of each Conv2D layer (once: it is slow). `--xnnpack` (wasm) times the filter
  * gradient's fallback path (for wasm builds without SIMD).
  *
- * On wasm the main columns time the direct kernels (`setConvAlgorithm('direct')`), and the
+ * On wasm the main columns time the direct kernels (the backend's numerics, `convAlgorithm: 'direct'`), and the
  * shapes Winograd applies to (3x3 stride 1 'same') are timed again with F(2x2, 3x3) and with
  * F(4x4, 3x3) forced (`F2 fwd`, ..., `F4 dW`): their GFLOPS count the direct convolution's
  * arithmetic, so that they compare with the direct columns (F(2x2, 3x3) does 2.25x fewer
@@ -45,12 +45,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { pathToFileURL } from 'node:url';
 import { describeBackend, initBackend } from '../src/backend/select.js';
-import { setFilterGradientPath } from '../src/kernels/wasm/conv2d_backprop_filter.js';
 import {
-  getConvAlgorithm,
-  setConvAlgorithm,
+  backendNumerics,
+  setBackendNumerics,
   type ConvAlgorithm,
-} from '../src/kernels/wasm/winograd.js';
+} from '../src/kernels/numerics.js';
 import { buildModel } from '../src/models/build.js';
 import { formatTable } from '../src/util/text_table.js';
 
@@ -93,7 +92,7 @@ export interface KernelResult {
    * whichever algorithm ran.
    */
   gflops: number;
-  /** The algorithm of 3x3 stride-1 'same' convolutions on wasm (`setConvAlgorithm`). */
+  /** The algorithm of 3x3 stride-1 'same' convolutions on wasm (the backend's numerics). */
   algorithm?: ConvAlgorithm;
 }
 
@@ -356,11 +355,11 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
   }
   await tf.ready();
   const wasm = tf.getBackend() === 'wasm';
-  const before = getConvAlgorithm();
+  const before = backendNumerics(tf.backend()).convAlgorithm;
   const algorithm = wasm ? (options.algorithm ?? before) : undefined;
   const results: KernelResult[] = [];
   try {
-    if (algorithm !== undefined) setConvAlgorithm(algorithm);
+    if (algorithm !== undefined) setBackendNumerics(tf.backend(), { convAlgorithm: algorithm });
     const shapes = kernelShapes(options).filter(
       (s) => (algorithm !== 'winograd' && algorithm !== 'winograd4') || winogradApplies(s),
     );
@@ -382,7 +381,7 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
-    setConvAlgorithm(before);
+    setBackendNumerics(tf.backend(), { convAlgorithm: before });
   }
   return results;
 }
@@ -509,7 +508,7 @@ async function main(): Promise<void> {
     throw new Error(`--stock and --xnnpack time wasm kernels; the backend is ${info.name}`);
   }
   const filterPath = args.includes('--xnnpack') ? 'xnnpack' : 'auto';
-  setFilterGradientPath(filterPath);
+  setBackendNumerics(tf.backend(), { filterGradient: filterPath });
   const cpuTime = args.includes('--cpu-time') && info.name !== 'tensorflow';
   const clock = cpuTime ? cpuClock : () => performance.now();
   // The stock kernel was unregistered before the backend started, so it was never set up.

@@ -15,7 +15,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/select.js';
 import { synthesizeDataset } from '../src/data/synthetic/generate.js';
-import { convChoice, getConvAlgorithm, isWinogradConv } from '../src/kernels/wasm/winograd.js';
+import { backendNumerics } from '../src/kernels/numerics.js';
+import { convChoice, isWinogradConv } from '../src/kernels/wasm/winograd.js';
 import type { WasmBackend } from '../src/kernels/wasm/kernel_calls.js';
 import { buildModel } from '../src/models/build.js';
 import { MODEL_SUPERVISION } from '../src/models/supervision.js';
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
         inputShape,
         batch,
         microBatch,
-        algorithm: getConvAlgorithm(),
+        algorithm: backendNumerics(tf.backend()).convAlgorithm,
         stepMs: perStep,
         kernels: rows,
       }),
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
   }
   console.log(
     `attn_reg ${inputShape.join('x')} batch ${batch} (micro-batch ${microBatch}), one worker, ` +
-      `conv algorithm ${getConvAlgorithm()}: ${(perStep / 1000).toFixed(2)} s per step ` +
+      `conv algorithm ${backendNumerics(tf.backend()).convAlgorithm}: ${(perStep / 1000).toFixed(2)} s per step ` +
       `(${((batch * 1000) / perStep).toFixed(2)} img/s), mean of ${steps}`,
   );
   const table = rows

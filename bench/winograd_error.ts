@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/select.js';
-import { setConvAlgorithm } from '../src/kernels/wasm/winograd.js';
+import { setBackendNumerics } from '../src/kernels/numerics.js';
 import { formatTable } from '../src/util/text_table.js';
 import { describeShape, kernelShapes, winogradApplies } from './kernels.js';
 
@@ -63,11 +63,11 @@ async function main(): Promise<void> {
     const [xw, fw, dyw] = values.map((v) => tf.tensor(v.data, v.shape)) as tf.Tensor4D[];
     const cells: string[] = [];
     for (const algorithm of ['winograd', 'winograd4'] as const) {
-      setConvAlgorithm(algorithm);
+      setBackendNumerics(tf.backend(), { convAlgorithm: algorithm });
       const got = passes(xw, fw, dyw);
       cells.push(...got.map((g, i) => relativeError(g, want[i]).toExponential(1)));
     }
-    setConvAlgorithm('auto');
+    setBackendNumerics(tf.backend(), { convAlgorithm: 'auto' });
     tf.dispose([xw, fw, dyw]);
     rows.push([s.kind, describeShape(s), ...cells]);
     console.error(`${k + 1}/${shapes.length} ${describeShape(s)}`);

@@ -17,6 +17,13 @@ export {
 } from './backend/select.js';
 export type { BackendChoice, BackendInfo, BackendName, BackendOptions } from './backend/select.js';
 export { prepareWasmKernels, registerWasmKernels } from './kernels/wasm/register.js';
+export { DEFAULT_NUMERICS, NumericsSchema } from './kernels/numerics.js';
+export type {
+  ConvAlgorithm,
+  FilterGradientPath,
+  Numerics,
+  NumericsOptions,
+} from './kernels/numerics.js';
 
 // Losses
 export { binaryCrossentropy, bceDiceLoss, BCE_EPSILON } from './losses/bce.js';

@@ -18,8 +18,15 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import { BackendError } from '../errors.js';
 import { registerGradients } from '../kernels/gradients/fused_batch_norm.js';
+import {
+  CONV_ALGORITHMS,
+  resolveNumerics,
+  setBackendNumerics,
+  type Numerics,
+  type NumericsOptions,
+} from '../kernels/numerics.js';
+import { checkEngineInternals, checkWasmInternals } from '../kernels/tfjs_internals.js';
 import { prepareWasmKernels, registerWasmKernels } from '../kernels/wasm/register.js';
-import { CONV_ALGORITHMS, setConvAlgorithm, type ConvAlgorithm } from '../kernels/wasm/winograd.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
 export type BackendChoice = BackendName | 'auto';
@@ -30,9 +37,9 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu',
 export const BACKEND_ENV_VAR = 'FTUNET_BACKEND';
 
 /**
- * The environment variable that chooses the wasm backend's algorithm for 3x3 stride-1 'same'
- * convolutions: `auto` (default), `direct` or `winograd` (see src/kernels/wasm/winograd.ts).
- * Worker threads inherit it, so benchmarks compare both with `FTUNET_CONV_ALGORITHM=direct`.
+ * The environment variable that overrides the `convAlgorithm` of the numerics a backend starts
+ * with (`auto`, `direct`, `winograd` or `winograd4`; see src/kernels/numerics.ts), so that a
+ * benchmark compares them with `FTUNET_CONV_ALGORITHM=direct`. What ran is recorded.
  */
 export const CONV_ALGORITHM_ENV_VAR = 'FTUNET_CONV_ALGORITHM';
 
@@ -44,6 +51,11 @@ export interface BackendOptions {
   backend?: string;
   /** Called once with a line saying which backend runs. Default: nothing is reported. */
   report?: (line: string) => void;
+  /**
+   * The wasm backend's numerics (convolution algorithm, relaxed SIMD, filter-gradient path).
+   * Default `DEFAULT_NUMERICS`; `FTUNET_CONV_ALGORITHM` overrides the algorithm.
+   */
+  numerics?: NumericsOptions;
 }
 
 export interface BackendInfo {
@@ -52,6 +64,8 @@ export interface BackendInfo {
   simd?: boolean;
   /** For `tensorflow`: the package that provided it. */
   nativePackage?: string;
+  /** The numerics it runs with (the wasm backend's kernels read them; the others ignore them). */
+  numerics: Numerics;
 }
 
 /** Parses a backend name, throwing a `BackendError` that lists the allowed values. */
@@ -99,27 +113,47 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   const raw = options.backend ?? process.env[BACKEND_ENV_VAR] ?? 'auto';
   const source = options.backend !== undefined ? '--backend' : BACKEND_ENV_VAR;
   const choice = parseBackendChoice(raw, source);
+  const numerics = numericsWithOverride(options.numerics);
+  checkEngineInternals();
   registerGradients();
   let info: BackendInfo;
   switch (choice) {
     case 'auto':
-      info = (await nativeBackendAvailable()) ? await startNative() : await startWasm();
+      info = (await nativeBackendAvailable())
+        ? await startNative(numerics)
+        : await startWasm(numerics);
       break;
     case 'tensorflow':
-      info = await startNative();
+      info = await startNative(numerics);
       break;
     case 'wasm':
-      info = await startWasm();
+      info = await startWasm(numerics);
       break;
     case 'cpu':
-      info = await startCpu();
+      info = await startCpu(numerics);
       break;
     default:
       throw new BackendError(`unknown backend '${String(choice)}'; expected ${BACKEND_CHOICES}`);
   }
+  // Held by the backend for its kernels, and read back by what records them (run, summary).
+  setBackendNumerics(tf.backend(), numerics);
   if (current?.name !== info.name) options.report?.(describeBackend(info));
   current = info;
   return info;
+}
+
+/** `options` checked, defaults filled, with `FTUNET_CONV_ALGORITHM` over the algorithm. */
+export function numericsWithOverride(options: NumericsOptions = {}): Numerics {
+  const numerics = resolveNumerics(options);
+  const algorithm = process.env[CONV_ALGORITHM_ENV_VAR]?.trim().toLowerCase();
+  if (algorithm === undefined || algorithm === '') return numerics;
+  if (!(CONV_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new BackendError(
+      `${CONV_ALGORITHM_ENV_VAR}: unknown algorithm '${algorithm}'; expected one of ` +
+        CONV_ALGORITHMS.join(', '),
+    );
+  }
+  return { ...numerics, convAlgorithm: algorithm as Numerics['convAlgorithm'] };
 }
 
 /** One line naming the backend, for stderr. */
@@ -136,33 +170,24 @@ export function describeBackend(info: BackendInfo): string {
   }
 }
 
-async function startWasm(): Promise<BackendInfo> {
+async function startWasm(numerics: Numerics): Promise<BackendInfo> {
   registerWasmKernels();
   await prepareWasmKernels();
-  const algorithm = process.env[CONV_ALGORITHM_ENV_VAR]?.trim().toLowerCase();
-  if (algorithm !== undefined && algorithm !== '') {
-    if (!(CONV_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new BackendError(
-        `${CONV_ALGORITHM_ENV_VAR}: unknown algorithm '${algorithm}'; expected one of ` +
-          CONV_ALGORITHMS.join(', '),
-      );
-    }
-    setConvAlgorithm(algorithm as ConvAlgorithm);
-  }
   await setBackendOrThrow('wasm');
+  checkWasmInternals(tf.backend());
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { name: 'wasm', simd: Boolean(simd) };
+  return { name: 'wasm', simd: Boolean(simd), numerics };
 }
 
-async function startCpu(): Promise<BackendInfo> {
+async function startCpu(numerics: Numerics): Promise<BackendInfo> {
   // The cpu backend prints an "install tfjs-node" banner through tfjs's warn(), which is
   // silent in production mode; production mode only skips debug-time checks.
   tf.env().set('PROD', true);
   await setBackendOrThrow('cpu');
-  return { name: 'cpu' };
+  return { name: 'cpu', numerics };
 }
 
-async function startNative(): Promise<BackendInfo> {
+async function startNative(numerics: Numerics): Promise<BackendInfo> {
   const pkg = await loadNativePackage();
   if (pkg === undefined) {
     throw new BackendError(
@@ -177,7 +202,7 @@ async function startNative(): Promise<BackendInfo> {
     );
   }
   await setBackendOrThrow('tensorflow');
-  return { name: 'tensorflow', nativePackage: pkg };
+  return { name: 'tensorflow', nativePackage: pkg, numerics };
 }
 
 async function setBackendOrThrow(name: BackendName): Promise<void> {

@@ -25,6 +25,7 @@ import {
   type GpuInfo,
 } from './engine_choice.js';
 import { finalOutputModel } from '../eval/evaluate.js';
+import { webglContext } from '../kernels/tfjs_internals.js';
 import { prepareWasmKernels, registerWasmKernels } from '../kernels/wasm/register.js';
 import { toOnnx } from '../export/onnx.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
@@ -189,13 +190,13 @@ class TfjsEngine implements BrowserEngine {
     }
     await tf.ready();
     const used = backend === 'wasm' ? safeThreads() : 1;
-    const gl = backend === 'webgl' ? webglOf(tf.backend()) : undefined;
+    const gl = backend === 'webgl' ? webglContext(tf.backend()) : undefined;
     const engine = new TfjsEngine({ engine: 'tfjs', backend }, used, net, gates, gl?.canvas);
     return engine;
   }
 
   async run(x: Float32Array, shape: [number, number, number, number]): Promise<EngineOutput> {
-    const gl = this.spec.backend === 'webgl' ? webglOf(tf.backend()) : undefined;
+    const gl = this.spec.backend === 'webgl' ? webglContext(tf.backend()) : undefined;
     if (this.lost || gl?.isContextLost()) {
       this.lost = true;
       throw new Error('the WebGL context was lost');
@@ -240,12 +241,6 @@ function safeThreads(): number {
   } catch {
     return 1;
   }
-}
-
-/** The WebGL context of tfjs's webgl backend, if it is one. */
-function webglOf(backend: tf.KernelBackend): WebGLRenderingContext | undefined {
-  const gpgpu = (backend as unknown as { gpgpu?: { gl?: WebGLRenderingContext } }).gpgpu;
-  return gpgpu?.gl;
 }
 
 class OrtEngine implements BrowserEngine {

@@ -33,6 +33,7 @@ import {
 import { loadDataset, type LoadProgress } from '../data/load.js';
 import { loadRunDataset, loadRunFold } from '../run/data.js';
 import { UserError } from '../errors.js';
+import { activeNumerics } from '../kernels/numerics.js';
 import type { Interpolation } from '../util/raster.js';
 import type { InferenceEngine } from './engine.js';
 import { evaluateModel, modelInputShape, type ImageEvaluation } from './evaluate.js';
@@ -226,7 +227,13 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
     fold: a.fold,
     model: a.modelName,
     inputSize: a.dataset.inputSize,
-    extra: { ...a.extra, engine: engine.name, ...inferenceRecord(a, tta.mode) },
+    extra: {
+      ...a.extra,
+      engine: engine.name,
+      ...inferenceRecord(a, tta.mode),
+      // What the tfjs kernels computed with (an onnxruntime engine has its own).
+      ...(engine.name.startsWith('tfjs-') ? { numerics: activeNumerics() } : {}),
+    },
   });
   const files = await writeEvaluation(a.out, rows, summary);
   return { summary, rows, files };

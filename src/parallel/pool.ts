@@ -20,6 +20,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.js';
+import { backendNumerics, type Numerics } from '../kernels/numerics.js';
 import type { BatchSource } from '../data/batch.js';
 import {
   addSums,
@@ -66,6 +67,8 @@ export interface WorkerPoolOptions {
   dataset?: BatchSource;
   /** The training objective. Not needed to predict. */
   objective?: ObjectiveOptions;
+  /** The numerics each worker's backend starts with. Default: those of this thread's backend. */
+  numerics?: Numerics;
 }
 
 /** The default number of workers: one per core for the backends that use one thread. */
@@ -211,6 +214,7 @@ export class WorkerPool implements StepExecutor {
             type: 'init',
             index,
             backend: options.backend,
+            numerics: options.numerics ?? backendNumerics(tf.backend()),
             topology,
             objective: options.objective,
             weights: slots.all,

@@ -15,6 +15,7 @@ import type {
   ObjectiveSums,
   ObjectiveValues,
 } from '../train/objective.js';
+import type { Numerics } from '../kernels/numerics.js';
 import type { StepPlace, ValueSums } from '../train/step.js';
 import type { AugmentConfig } from '../data/augment.js';
 
@@ -30,6 +31,8 @@ export interface InitMessage {
   type: 'init';
   index: number;
   backend: string;
+  /** The numerics of the pool's thread, for the same results. */
+  numerics: Numerics;
   /** `model.toJSON(null, false)`: the topology the replica is built from. */
   topology: unknown;
   /** Absent for a pool that only predicts. */

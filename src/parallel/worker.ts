@@ -44,7 +44,7 @@ function shardSource(shard: Shard): BatchSource {
 }
 
 async function start(init: InitMessage): Promise<Replica> {
-  await initBackend({ backend: init.backend });
+  await initBackend({ backend: init.backend, numerics: init.numerics });
   const model = await tfl.models.modelFromJSON({
     modelTopology: init.topology as tf.io.ModelJSON['modelTopology'],
   });

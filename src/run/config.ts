@@ -16,6 +16,7 @@ import path from 'node:path';
 import * as v from 'valibot';
 import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
+import { recordedNumerics, type Numerics } from '../kernels/numerics.js';
 import type { ModelName } from '../models/options.js';
 import { AUGMENT_TRANSFORMS, type AugmentConfig } from '../data/augment.js';
 import type { Interpolation } from '../util/raster.js';
@@ -323,6 +324,8 @@ export type TrainRunConfig = TrainRunSettings & {
   microBatch: number;
   /** Data-parallel workers of the run (1: in the main thread); resume uses them unless told. */
   workers: number;
+  /** The backend's numerics (kernels/numerics.ts). Runs written before them record none: defaults. */
+  numerics: Numerics;
 };
 
 const transformSchema = must('{"p": <0 to 1>, "magnitude": <number >= 0>}', (x) => {
@@ -368,6 +371,7 @@ export function parseTrainRunConfig(config: RunConfig, source: string): TrainRun
   return {
     ...checked,
     backend: typeof config.backend === 'string' ? config.backend : 'unknown',
+    numerics: recordedNumerics(config.numerics, source),
   };
 }
 

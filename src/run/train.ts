@@ -21,6 +21,7 @@ import { faultPoint } from '../io/faults.js';
 import { claimLock, DEFAULT_LOCK_TIMEOUT_MS, describeLock } from '../io/lock.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
+import { activeNumerics, sameNumerics } from '../kernels/numerics.js';
 import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
 import { checkMicroBatch, DEFAULT_MICRO_BATCH, trainingMicroBatch } from '../train/memory.js';
 import { isAugmenting } from '../data/augment.js';
@@ -174,7 +175,7 @@ export async function train(
         ? trainingMicroBatch(model, settings.batchSize, options.backend, workers)
         : positiveInt(mb, '--micro-batch');
     checkMicroBatch(model, microBatch, options.backend);
-    const config: TrainRunConfig = { ...settings, microBatch, workers };
+    const config: TrainRunConfig = { ...settings, microBatch, workers, numerics: activeNumerics() };
 
     const dataset = await loadRunDataset(config.dataset, dataOptions(callbacks, options));
     let split: Split;
@@ -285,6 +286,14 @@ async function resumeLocked(
     );
   }
   config.backend = backend;
+  const numerics = activeNumerics();
+  if (!sameNumerics(saved.numerics, numerics)) {
+    callbacks.onWarning?.(
+      `the run was started with numerics ${JSON.stringify(saved.numerics)} and continues with ` +
+        `${JSON.stringify(numerics)}: numbers will differ slightly from an uninterrupted run`,
+    );
+  }
+  config.numerics = numerics;
   await sweepRunFolder(out);
   const checkpointDir = paths.checkpoint;
   let folder = await findCheckpoint(checkpointDir);

@@ -28,29 +28,12 @@
  * with any other computation in between; a training step uses this to back-propagate a pass
  * with coefficients known only once every pass of the batch has run forward (step.ts).
  *
- * Reads the engine's tape, which tfjs-core does not export: the interfaces below are what this
- * module touches of @tensorflow/tfjs-core 4.22.0 (engine.ts, tape.ts), the version pinned here.
+ * Reads the engine's tape, which tfjs-core does not export, through `kernels/tfjs_internals.ts`
+ * (the one module that knows tfjs's private shapes, checked against the installed version).
  * Browser-safe (tfjs-core only).
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-/** A node of the engine's tape (tfjs-core tape.ts `TapeNode`). */
-interface TapeNode {
-  id: number;
-  kernelName: string;
-  inputs: Record<string, tf.Tensor>;
-  outputs: tf.Tensor[];
-  /** Null in `dys` for an output off the path to the result (the engine then uses zeros). */
-  gradient?: (dys: Array<tf.Tensor | null>) => Record<string, () => tf.Tensor>;
-  saved?: tf.Tensor[];
-}
-
-/** The engine's private tape handling (tfjs-core engine.ts `Engine`). */
-interface EngineInternals {
-  state: { activeTape: TapeNode[] | null; gradientDepth: number };
-  startTape(): void;
-  endTape(): void;
-}
+import { tapeEngine, type EngineInternals, type TapeNode } from '../kernels/tfjs_internals.js';
 
 /** A tape node on the path from the variables to the result, with only the inputs on it. */
 interface PathNode {
@@ -131,7 +114,7 @@ export interface RecordedForward {
  * variables must keep their values.
  */
 export function recordForward(f: () => tf.Tensor, varList: tf.Variable[]): RecordedForward {
-  const engine = tf.engine() as unknown as EngineInternals;
+  const engine = tapeEngine();
   if (engine.state.gradientDepth !== 0) {
     throw new Error('recordForward: cannot run inside another gradient computation');
   }
@@ -198,7 +181,7 @@ function gradients(
   f: () => tf.Scalar,
   xs: readonly tf.Tensor[],
 ): { value: tf.Scalar; grads: Array<tf.Tensor | undefined> } {
-  const engine = tf.engine() as unknown as EngineInternals;
+  const engine = tapeEngine();
   let y: tf.Scalar;
   engine.startTape();
   try {

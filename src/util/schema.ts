@@ -15,7 +15,9 @@ import { UserError } from '../errors.js';
  */
 export function describeIssue(issue: v.BaseIssue<unknown>): string {
   const where = v.getDotPath(issue);
-  if (where && issue.path?.at(-1)?.origin === 'key') return `"${where}" is missing`;
+  // An unknown key of a strict object also has origin 'key', with the key as its input.
+  const absent = issue.path?.at(-1)?.origin === 'key' && issue.input === undefined;
+  if (where && absent) return `"${where}" is missing`;
   const input = issue.input === undefined ? 'nothing' : JSON.stringify(issue.input);
   const what = where ? `"${where}" ${issue.message}` : issue.message;
   return `${what}, got ${input}`;

@@ -7,6 +7,7 @@ import { openModel, resolveModelSource } from '../../src/eval/model_source.js';
 import { evaluateRun, evaluateSavedModel, testItemsOfSplit } from '../../src/eval/run.js';
 import { saveModel } from '../../src/io/model_files.js';
 import { listTree, makeTemp, removeTemp } from '../data/fixtures.js';
+import { DEFAULT_NUMERICS } from '../../src/kernels/numerics.js';
 import { expectClose, useBackend } from '../helpers.js';
 import {
   EVAL_SPLIT,
@@ -88,6 +89,9 @@ describe('evaluateRun', () => {
     assert.deepEqual([s.count, s.threshold, s.fold, s.model], [3, 0.5, 0, 'threshold_net']);
     assert.deepEqual(s.dataset, { kind: 'synthetic-bus', data });
     assert.equal(s.modelDir, path.join(runDir, 'best'));
+    // The numerics of the tfjs kernels that predicted (the backend's, today's defaults here).
+    assert.equal(s.engine, 'tfjs-cpu');
+    assert.deepEqual(s.numerics, DEFAULT_NUMERICS);
     const csv = (await readFile(report.files.metrics, 'utf8')).trim().split('\n');
     assert.deepEqual(
       csv.map((l) => l.split(',')[0]),

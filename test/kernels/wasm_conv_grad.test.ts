@@ -13,14 +13,15 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients by itself; tfjs-layers' Node bundle registers them all.
 import '@tensorflow/tfjs-layers';
-import {
-  conv2DBackpropFilterConfig,
-  setFilterGradientPath,
-  type FilterGradientPath,
-} from '../../src/kernels/wasm/conv2d_backprop_filter.js';
+import { setBackendNumerics, type FilterGradientPath } from '../../src/kernels/numerics.js';
+import { conv2DBackpropFilterConfig } from '../../src/kernels/wasm/conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from '../../src/kernels/wasm/conv2d_backprop_input.js';
 import { registerWasmKernels } from '../../src/kernels/wasm/register.js';
 import { randomTensor, relativeError, useBackend } from '../helpers.js';
+
+/** The wasm backend's filter-gradient path (its numerics, as `initBackend` sets them). */
+const setFilterGradientPath = (filterGradient: FilterGradientPath) =>
+  setBackendNumerics(tf.backend(), { filterGradient });
 
 /**
  * Largest accepted relative error. The kernels sum in float32 in another order than the cpu
@@ -409,7 +410,7 @@ describe('wasm convolution gradient kernels', () => {
   it('names the allowed filter-gradient paths when given another', () => {
     assert.throws(
       () => setFilterGradientPath('fast' as FilterGradientPath),
-      /setFilterGradientPath: unknown path 'fast'; expected one of auto, simd, xnnpack/,
+      /^UserError: numerics: "filterGradient" must be one of auto, simd, xnnpack, got "fast"$/,
     );
   });
 

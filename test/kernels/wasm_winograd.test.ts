@@ -14,19 +14,23 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { synthesizeDataset } from '../../src/data/synthetic/generate.js';
+import { setBackendNumerics, type ConvAlgorithm } from '../../src/kernels/numerics.js';
 import {
   isWinogradConv,
-  setConvAlgorithm,
   winogradRule,
   WINOGRAD_MIN_CHANNELS,
-  type ConvAlgorithm,
 } from '../../src/kernels/wasm/winograd.js';
-import { setRelaxedSimd, winogradKernels } from '../../src/kernels/wasm/winograd_kernels.js';
+import { winogradKernels } from '../../src/kernels/wasm/winograd_kernels.js';
 import type { WasmBackend } from '../../src/kernels/wasm/kernel_calls.js';
 import { buildModel } from '../../src/models/build.js';
 import { MODEL_SUPERVISION } from '../../src/models/supervision.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { randomTensor, relativeError, useBackend } from '../helpers.js';
+
+/** The wasm backend's convolution algorithm (its numerics, as `initBackend` sets them). */
+const setConvAlgorithm = (convAlgorithm: ConvAlgorithm) =>
+  setBackendNumerics(tf.backend(), { convAlgorithm });
+const setRelaxedSimd = (relaxedSimd: boolean) => setBackendNumerics(tf.backend(), { relaxedSimd });
 
 /**
  * Largest accepted relative error. F(2x2, 3x3)'s transforms add at most 9 terms and scale by
@@ -235,7 +239,7 @@ describe('wasm Winograd convolutions', () => {
   it('names the allowed algorithms when given another', () => {
     assert.throws(
       () => setConvAlgorithm('fft' as ConvAlgorithm),
-      /setConvAlgorithm: unknown algorithm 'fft'; expected one of auto, direct, winograd, winograd4/,
+      /^UserError: numerics: "convAlgorithm" must be one of auto, direct, winograd, winograd4, got "fft"$/,
     );
   });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULT_NUMERICS } from '../../src/kernels/numerics.js';
 import { readTrainRunConfig } from '../../src/run/config.js';
 import { train, type TrainRunOptions } from '../../src/run/train.js';
 import { describeStop } from '../../src/train/trainer.js';
@@ -23,6 +24,7 @@ interface ConfigJson {
   dataset: { inputSize: number[]; channels: number };
   epochs: number;
   workers: number;
+  numerics?: unknown;
 }
 
 let root: string;
@@ -162,6 +164,22 @@ describe('train --resume: config.json is checked as a new run would be', () => {
     await assert.rejects(readTrainRunConfig(run), { name: 'UserError', message });
     const r = runCli(resumeArgs(run));
     assert.deepEqual([r.code, r.stderr], [2, `ftunet: ${message}\n`]);
+  });
+});
+
+describe('config.json records the numerics', () => {
+  test('of the backend that trained; older runs without them read as the defaults; a bad one is one line', async () => {
+    const saved = JSON.parse(await readFile(path.join(base, 'config.json'), 'utf8')) as ConfigJson;
+    assert.deepEqual(saved.numerics, DEFAULT_NUMERICS);
+    const older = await copyOfBase('no-numerics', (c) => delete c.numerics);
+    assert.deepEqual((await readTrainRunConfig(older)).numerics, DEFAULT_NUMERICS);
+    const bad = await copyOfBase('bad-numerics', (c) => (c.numerics = { convAlgorithm: 'fft' }));
+    await assert.rejects(readTrainRunConfig(bad), {
+      name: 'UserError',
+      message:
+        `'${path.join(bad, 'config.json')}': "numerics.convAlgorithm" must be one of auto, ` +
+        'direct, winograd, winograd4, got "fft"',
+    });
   });
 });
 

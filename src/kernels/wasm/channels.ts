@@ -17,6 +17,7 @@ import {
   type SplitVAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { memoryOffset } from '../tfjs_internals.js';
 import { allocate, type WasmBackend } from './kernel_calls.js';
 import { simdKernels } from './simd_kernels.js';
 
@@ -45,11 +46,11 @@ export function splitVConfig(stock: KernelConfig): KernelConfig {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]);
     }
     const channels = x.shape[rank - 1];
-    const src = args.backend.dataIdMap.get(x.dataId).memoryOffset;
+    const src = memoryOffset(args.backend, x);
     let first = 0;
     return sizes.map((size) => {
       const out = allocate(args.backend, [...x.shape.slice(0, -1), size]);
-      const dst = args.backend.dataIdMap.get(out.dataId).memoryOffset;
+      const dst = memoryOffset(args.backend, out);
       copy(src + first * 4, dst, pixels, size * 4, channels * 4, size * 4);
       first += size;
       return out;
@@ -92,11 +93,11 @@ export function concatConfig(stock: KernelConfig): KernelConfig {
     }
     const channels = inputs.reduce((sum, t) => sum + t.shape[rank - 1], 0);
     const out = allocate(backend, [...lead, channels]);
-    const dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    const dst = memoryOffset(backend, out);
     let first4 = 0;
     for (const t of inputs) {
       const c = t.shape[rank - 1];
-      const src = backend.dataIdMap.get(t.dataId).memoryOffset;
+      const src = memoryOffset(backend, t);
       copy(src, dst + first4 * 4, pixels, c * 4, c * 4, channels * 4);
       first4 += c;
     }

@@ -18,7 +18,8 @@
  * compares it with the forward convolution on the networks' shapes.
  *
  * Fallback (wasm builds without SIMD, or with a shared memory): XNNPACK matrix products, see
- * `conv2d_backprop_filter_xnnpack.ts`.
+ * `conv2d_backprop_filter_xnnpack.ts`. The backend's numerics choose (`filterGradient`,
+ * numerics.ts): `auto` as said, or one path always, for tests and benchmarks.
  *
  * Handles any kernel size, stride and padding ('same', 'valid', a number, explicit), any batch
  * and channel count; dataFormat must be NHWC. Exact up to float32 summation order.
@@ -31,6 +32,8 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { backendNumerics, FILTER_GRADIENT_PATHS, type FilterGradientPath } from '../numerics.js';
+import { memoryOffset } from '../tfjs_internals.js';
 import { filterGradientXnnpack } from './conv2d_backprop_filter_xnnpack.js';
 import {
   allocate,
@@ -45,27 +48,7 @@ import { convChoice, winogradFilterGradient } from './winograd.js';
 
 type Shape4 = [number, number, number, number];
 
-/** Which implementation computes the filter gradient. */
-export type FilterGradientPath = 'auto' | 'simd' | 'xnnpack';
-
-const FILTER_GRADIENT_PATHS: readonly FilterGradientPath[] = ['auto', 'simd', 'xnnpack'];
-
-let path: FilterGradientPath = 'auto';
-
-/**
- * Chooses the implementation: `'auto'` (default) the SIMD kernel where it runs, else XNNPACK;
- * `'simd'` the SIMD kernel or an error; `'xnnpack'` always XNNPACK (for tests and benchmarks
- * of the fallback).
- */
-export function setFilterGradientPath(choice: FilterGradientPath): void {
-  if (!FILTER_GRADIENT_PATHS.includes(choice)) {
-    throw new Error(
-      `setFilterGradientPath: unknown path '${String(choice)}'; expected one of ` +
-        FILTER_GRADIENT_PATHS.join(', '),
-    );
-  }
-  path = choice;
-}
+export type { FilterGradientPath };
 
 function conv2DBackpropFilter(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };
@@ -82,6 +65,7 @@ function conv2DBackpropFilter(args: {
         `convolution output [${expected.join(',')}]`,
     );
   }
+  const path = backendNumerics(backend).filterGradient;
   switch (path) {
     case 'auto': {
       const choice = convChoice(backend, 'filterGradient', info);
@@ -163,8 +147,8 @@ function filterGradientSimd(
     heapF32(backend).fill(0, sumsBase, sumsBase + kh * kw * na * nb);
 
     const dyData = dyPadded ?? dy;
-    const xBytes = backend.dataIdMap.get(x.dataId).memoryOffset;
-    const dyBytes = backend.dataIdMap.get(dyData.dataId).memoryOffset;
+    const xBytes = memoryOffset(backend, x);
+    const dyBytes = memoryOffset(backend, dyData);
     const sumsBytes = sumsBase * 4;
     const xPix = sw * ci * 4;
     const dyPix = dyChannels * 4;

@@ -12,29 +12,14 @@
 import {
   backend_util,
   getKernel,
-  type DataId,
   type KernelConfig,
   type NamedAttrMap,
   type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { forgetData, heapU8, memoryOffset, type WasmBackend } from '../tfjs_internals.js';
 
-/** Bookkeeping the wasm backend keeps per data id (tfjs-backend-wasm's `TensorData`). */
-interface WasmTensorData {
-  id: number;
-  memoryOffset: number;
-}
-
-/**
- * The part of tfjs-backend-wasm's `BackendWasm` these kernels use. Declared structurally so
- * that the kernels do not depend on the package's internal typings.
- */
-export interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array; tfjs: { disposeData(id: number): void } };
-  dataIdMap: { get(dataId: DataId): WasmTensorData; delete(dataId: DataId): boolean };
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number): TensorInfo;
-  disposeData(dataId: DataId, force?: boolean): boolean;
-}
+export type { WasmBackend };
 
 /** The 4-D explicit padding format of tfjs-core (`[[0, 0], [top, bottom], [left, right], [0, 0]]`). */
 export type Pads4 = [[number, number], [number, number], [number, number], [number, number]];
@@ -76,13 +61,13 @@ export function allocate(backend: WasmBackend, shape: number[]): TensorInfo {
 
 /** The whole wasm heap as float32 (valid until the next allocation). */
 export function heapF32(backend: WasmBackend): Float32Array {
-  const heap = backend.wasm.HEAPU8;
+  const heap = heapU8(backend);
   return new Float32Array(heap.buffer, heap.byteOffset, heap.byteLength >>> 2);
 }
 
 /** Index of a tensor's first element in `heapF32(backend)`. */
 export function heapIndex(backend: WasmBackend, info: TensorInfo): number {
-  return backend.dataIdMap.get(info.dataId).memoryOffset >>> 2;
+  return memoryOffset(backend, info) >>> 2;
 }
 
 /**
@@ -96,15 +81,13 @@ export function makeView(
   offset: number,
   shape: number[],
 ): TensorInfo {
-  const byteOffset = backend.dataIdMap.get(base.dataId).memoryOffset + offset * 4;
+  const byteOffset = memoryOffset(backend, base) + offset * 4;
   return backend.makeOutput(shape, 'float32', byteOffset);
 }
 
 /** Unregisters a view made by `makeView` without freeing the memory it aliases. */
 export function releaseView(backend: WasmBackend, view: TensorInfo): void {
-  const data = backend.dataIdMap.get(view.dataId);
-  backend.wasm.tfjs.disposeData(data.id);
-  backend.dataIdMap.delete(view.dataId);
+  forgetData(backend, view);
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { memoryOffset } from '../tfjs_internals.js';
 import { allocate, heapF32, heapIndex, release, type WasmBackend } from './kernel_calls.js';
 import { simdKernels } from './simd_kernels.js';
 
@@ -95,7 +96,7 @@ export function fusedBatchNormConfig(stock: KernelConfig): KernelConfig {
           heap[p + 2 * channels + c] = o === undefined ? 0 : heap[o + c];
         }
         const out = allocate(backend, x.shape);
-        const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+        const at = (t: TensorInfo) => memoryOffset(backend, t);
         const pB = at(params);
         kernel(at(x), at(out), pixels, channels / 4, pB, pB + channels * 4, pB + channels * 8);
         return out;
@@ -147,7 +148,7 @@ export function maxPoolGradConfig(stock: KernelConfig): KernelConfig {
         maxPoolGradLoop(backend, input, dy, dx, info);
         return dx;
       }
-      const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+      const at = (t: TensorInfo) => memoryOffset(backend, t);
       kernel(
         at(input),
         at(dy),

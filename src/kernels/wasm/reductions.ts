@@ -19,6 +19,7 @@ import {
   type SumAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { memoryOffset } from '../tfjs_internals.js';
 import { allocate, heapF32, heapIndex, release, type WasmBackend } from './kernel_calls.js';
 import { simdKernels } from './simd_kernels.js';
 
@@ -51,8 +52,8 @@ function columnSums(
   const partial = allocate(backend, [channels]);
   try {
     const total = new Float64Array(channels);
-    const xBytes = backend.dataIdMap.get(x.dataId).memoryOffset;
-    const pBytes = backend.dataIdMap.get(partial.dataId).memoryOffset;
+    const xBytes = memoryOffset(backend, x);
+    const pBytes = memoryOffset(backend, partial);
     const heap = heapF32(backend);
     const p = heapIndex(backend, partial);
     for (let r = 0; r < rows; r += ROW_BLOCK) {

@@ -16,6 +16,7 @@ import {
   unregisterKernel,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
+import { checkTfjsVersion } from '../tfjs_internals.js';
 import { concatConfig, splitVConfig } from './channels.js';
 import { conv2dConfig, fusedConv2dConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
@@ -36,9 +37,14 @@ function replaceKernel(config: KernelConfig): void {
   registerKernel(config);
 }
 
-/** Registers once per process; safe to call again. Call before `tf.setBackend('wasm')`. */
+/**
+ * Registers once per process; safe to call again. Call before `tf.setBackend('wasm')`. Throws
+ * one line when the installed tfjs is not a version whose private parts the kernels read
+ * (`kernels/tfjs_internals.ts`).
+ */
 export function registerWasmKernels(): void {
   if (registered) return;
+  checkTfjsVersion();
   replaceKernel(conv2DBackpropInputConfig);
   replaceKernel(conv2DBackpropFilterConfig);
   replaceKernel(identityConfig);

@@ -27,22 +27,12 @@
  * 2x2 max pool's input gradient (`norm_pool.ts`), at memory speed.
  *
  * Requirements: channel counts in multiples of 4 where said; SIMD support; the backend's
- * memory a plain (non-shared) WebAssembly.Memory reachable as `backend.wasm.asm.memory`, as in
- * tfjs-backend-wasm 4.x's single-threaded builds. Otherwise `simdKernels` returns undefined and
- * callers use another path. No Node-only API: runs in browsers too.
+ * memory reachable and not shared (`wasmMemory` of `kernels/tfjs_internals.ts`). Otherwise
+ * `simdKernels` returns undefined and callers use another path. No Node-only API: runs in browsers too.
  */
 import type { WasmBackend } from './kernel_calls.js';
-import {
-  backendMemory,
-  compile,
-  compileAsync,
-  I32,
-  ins,
-  moduleOf,
-  uleb,
-  V128,
-  vector,
-} from './wasm_writer.js';
+import { boundModules } from './bound_modules.js';
+import { I32, ins, moduleOf, uleb, V128, vector } from './wasm_writer.js';
 
 /**
  * out[i, j] += sum over c < cols of a[c*aPix + 4i] * b[c*bPix + 4j] for i < na, j < nb (nb a
@@ -357,36 +347,28 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const modules = boundModules<'simd', SimdKernels>({
+  bytes: moduleBytes,
+  feature: () => 'simd',
+  what: () => 'of the SIMD kernels',
+  bind: (exports) => ({
+    rowOuterProduct: exports.rowOuterProduct as RowOuterProduct,
+    copyPixels: exports.copyPixels as CopyPixels,
+    addRows: exports.addRows as AddRows,
+    channelAffine: exports.channelAffine as ChannelAffine,
+    maxPoolGrad2x2: exports.maxPoolGrad2x2 as MaxPoolGrad2x2,
+  }),
+});
 
-/** Compiles the module asynchronously ahead of its first use (see `compileAsync`). */
+/** Compiles the module asynchronously ahead of its first use (see `compileGeneratedAsync`). */
 export async function prepareSimdKernels(): Promise<void> {
-  if (compiled === undefined) compiled = await compileAsync(moduleBytes());
+  await modules.prepare(['simd']);
 }
-const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
 /**
  * The kernels bound to `backend`'s memory, or undefined where they cannot run (no SIMD, shared
  * or unreachable memory).
  */
 export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
-  const memory = backendMemory(backend.wasm);
-  if (memory === undefined) return undefined;
-  let kernels = instances.get(memory);
-  if (kernels === undefined) {
-    if (compiled === undefined) {
-      compiled = compile(moduleBytes());
-    }
-    if (compiled === null) return undefined;
-    const { exports } = new WebAssembly.Instance(compiled, { env: { memory } });
-    kernels = {
-      rowOuterProduct: exports.rowOuterProduct as RowOuterProduct,
-      copyPixels: exports.copyPixels as CopyPixels,
-      addRows: exports.addRows as AddRows,
-      channelAffine: exports.channelAffine as ChannelAffine,
-      maxPoolGrad2x2: exports.maxPoolGrad2x2 as MaxPoolGrad2x2,
-    };
-    instances.set(memory, kernels);
-  }
-  return kernels;
+  return modules.get(backend, 'simd');
 }

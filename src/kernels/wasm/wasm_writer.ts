@@ -1,8 +1,8 @@
 /**
  * A minimal WebAssembly binary writer: just what the generated SIMD kernels of this folder use
- * (`simd_kernels.ts`, `winograd_kernels.ts`). Instructions follow
- * https://webassembly.github.io/spec/core/binary/instructions.html; the relaxed SIMD ones
- * https://github.com/WebAssembly/relaxed-simd. No Node-only API.
+ * (`simd_kernels.ts`, `winograd_kernels.ts`; compiled and bound by `bound_modules.ts`).
+ * Instructions follow https://webassembly.github.io/spec/core/binary/instructions.html; the
+ * relaxed SIMD ones https://github.com/WebAssembly/relaxed-simd. No Node-only API.
  */
 
 export function uleb(n: number): number[] {
@@ -121,42 +121,4 @@ export function moduleOf(functions: { name: string; params: number; body: number
     ...section(7, vector(functions.map((f, k) => [...name(f.name), 0x00, ...uleb(k)]))),
     ...section(10, vector(functions.map((f) => [...uleb(f.body.length), ...f.body]))),
   ]);
-}
-
-/** The compiled module, or null where this engine rejects it (no SIMD, or a policy). */
-export function compile(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | null {
-  try {
-    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * As `compile`, asynchronously: browsers refuse to compile modules over 4 KB synchronously on
- * their main thread, so `prepareWasmKernels` (register.ts) compiles every module this way once
- * at start, and the synchronous `compile` is only the fallback.
- */
-export async function compileAsync(
-  bytes: Uint8Array<ArrayBuffer>,
-): Promise<WebAssembly.Module | null> {
-  try {
-    return WebAssembly.validate(bytes) ? await WebAssembly.compile(bytes) : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The backend's memory where generated kernels can run on it: a plain (non-shared)
- * WebAssembly.Memory reachable as `wasm.asm.memory`, as in tfjs-backend-wasm 4.x's
- * single-threaded builds; else undefined.
- */
-export function backendMemory(wasm: unknown): WebAssembly.Memory | undefined {
-  const memory = (wasm as { asm?: { memory?: unknown } }).asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return undefined;
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) {
-    return undefined;
-  }
-  return memory;
 }

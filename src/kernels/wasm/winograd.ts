@@ -3,7 +3,7 @@
  * and the filter gradient of 3x3 stride-1 convolutions padded by one pixel on every side (a
  * 3x3 stride-1 'same' convolution), on the SIMD kernels of `winograd_kernels.ts`. The kernels
  * Conv2D, FusedConv2D (`conv2d.ts`), Conv2DBackpropInput and Conv2DBackpropFilter call them
- * when `useWinograd` says so, else their direct paths.
+ * when `convChoice` says so, else their direct paths.
  *
  * Forward: the filter becomes U[e][o / 8][i][o % 8] (16 x Ci x Co, G g G^T); the input is
  * copied once with a zero border and its channels rounded up to 4 (its height and width to
@@ -23,6 +23,8 @@
  * (test/kernels/wasm_winograd.test.ts bounds it).
  */
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { backendNumerics, CONV_ALGORITHMS, type ConvAlgorithm } from '../numerics.js';
+import { memoryOffset } from '../tfjs_internals.js';
 import {
   allocate,
   heapF32,
@@ -34,42 +36,13 @@ import {
 import { simdKernels } from './simd_kernels.js';
 import { winogradKernels, type WinogradKernels, type WinogradTile } from './winograd_kernels.js';
 
-/**
- * Which algorithm computes 3x3 stride-1 'same' convolutions: `'auto'` the measured rule
- * (`winogradRule`), `'direct'` the direct kernels, `'winograd'` F(2x2, 3x3) and `'winograd4'`
- * F(4x4, 3x3) wherever they apply (for tests and benchmarks).
- */
-export type ConvAlgorithm = 'auto' | 'direct' | 'winograd' | 'winograd4';
-
-export const CONV_ALGORITHMS: readonly ConvAlgorithm[] = [
-  'auto',
-  'direct',
-  'winograd',
-  'winograd4',
-];
+export { CONV_ALGORITHMS, type ConvAlgorithm };
 
 /** The three kernels of a convolution layer. */
 export type ConvPass = 'forward' | 'inputGradient' | 'filterGradient';
 
 /** What computes one kernel call: the direct kernel, or Winograd with 2x2 or 4x4 output tiles. */
 export type ConvChoice = 'direct' | WinogradTile;
-
-let algorithm: ConvAlgorithm = 'auto';
-
-/** Chooses the algorithm of 3x3 stride-1 'same' convolutions (default `'auto'`). */
-export function setConvAlgorithm(choice: ConvAlgorithm): void {
-  if (!CONV_ALGORITHMS.includes(choice)) {
-    throw new Error(
-      `setConvAlgorithm: unknown algorithm '${String(choice)}'; expected one of ` +
-        CONV_ALGORITHMS.join(', '),
-    );
-  }
-  algorithm = choice;
-}
-
-export function getConvAlgorithm(): ConvAlgorithm {
-  return algorithm;
-}
 
 /** Geometry of a convolution as the rule sees it: input [n, h, w, ci], ci -> co channels. */
 export interface WinogradShape {
@@ -128,14 +101,15 @@ export function winogradRule(pass: ConvPass, s: WinogradShape): ConvChoice {
 /**
  * What computes the kernel of `pass` on this convolution: Winograd if it applies, the output
  * transform writes whole vectors (output channels a multiple of 4; the filter gradient of
- * F(4x4, 3x3) too), the SIMD kernels run, and the algorithm setting (with `winogradRule` for
- * 'auto') says so; else the direct kernel.
+ * F(4x4, 3x3) too), the SIMD kernels run, and the backend's `convAlgorithm` (numerics.ts; with
+ * `winogradRule` for 'auto') says so; else the direct kernel.
  */
 export function convChoice(
   backend: WasmBackend,
   pass: ConvPass,
   info: backend_util.Conv2DInfo,
 ): ConvChoice {
+  const algorithm = backendNumerics(backend).convAlgorithm;
   if (algorithm === 'direct' || !isWinogradConv(info)) return 'direct';
   const s: WinogradShape = {
     n: info.batchSize,
@@ -272,7 +246,7 @@ function transformFilter(
     // The transform writes every entry but the padding's.
     if (ci4 !== ci || co8 !== co)
       heapF32(backend).fill(0, uBase, uBase + elements * stride(ci4 * co8));
-    const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const at = (t: TensorInfo) => memoryOffset(backend, t);
     const tap = ci * co * 4;
     const g = swapped !== undefined ? at(swapped) + 8 * tap : at(filter);
     kernels.filterTransform(
@@ -337,7 +311,7 @@ export function winogradConv2d(
     } else {
       heap.fill(0, biasAt, biasAt + co);
     }
-    const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const at = (t: TensorInfo) => memoryOffset(backend, t);
     const [uB, xB, vB, mB, yB, biasB] = [u, xp, v, prod, yt, biasVec].map(at);
     const wp = m * tw + 2;
     const hp = m * th + 2;
@@ -452,7 +426,7 @@ export function winogradFilterGradient(
     dw = allocate(backend, [3, 3, ci, co]);
     const heap = heapF32(backend);
     heap.fill(0, heapIndex(backend, du), heapIndex(backend, du) + elements * stride(ci4 * co4));
-    const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const at = (t: TensorInfo) => memoryOffset(backend, t);
     const [xB, dyB, vB, zB, duB] = [xp, dyp, v, z, du].map(at);
     const wp = m * tw + 2;
     const hp = m * th + 2;

@@ -1,16 +1,22 @@
 /**
- * Winograd F(4x4, 3x3): the transforms of `winograd_kernels.ts` generated from the algorithm's
- * matrices (Lavin & Gray 2016, interpolation points 0, 1, -1, 2, -2 and infinity) for 6x6
- * input tiles and 4x4 output tiles: 36 products per 16 outputs instead of F(2x2, 3x3)'s 16 per
- * 4 (1.78x fewer), at the cost of larger transforms and coefficients up to 8 in them, which
- * round more (`winograd.ts` says where it is used; the tests bound its error). The products
- * (`gemm`, and `rowOuterProduct` for the filter gradient) are the same as F(2x2, 3x3)'s.
+ * The transforms of Winograd's minimal filtering F(m x m, 3x3) (Lavin & Gray, "Fast Algorithms
+ * for Convolutional Neural Networks", 2016), generated as WebAssembly SIMD from the
+ * algorithm's matrices for both tile sizes the kernels use: F(2x2, 3x3) (4x4 input tiles) and
+ * F(4x4, 3x3) (6x6 input tiles, interpolation points 0, 1, -1, 2, -2 and infinity; 36 products
+ * per 16 outputs instead of 16 per 4, 1.78x fewer, at the cost of larger transforms and
+ * coefficients up to 8, which round more: `winograd.ts` says where each is used, the tests
+ * bound their error). `winograd_kernels.ts` puts them in a module with the products (`gemm`).
  *
  * Every transform is a linear map by a small constant matrix along rows, then along columns,
- * emitted term by term (`combo`): coefficients 0 are skipped, +-1 become adds and subtracts,
- * others multiply by a constant vector. No Node-only API.
+ * emitted term by term (`linear`): coefficients 0 are skipped, +-1 become adds and subtracts,
+ * others multiply by a constant vector; a sum that would start -x + y starts y - x (the same
+ * float). A matrix may carry its row scales apart (G = diag(gScale) g, as F(2x2, 3x3)'s halves):
+ * a row of it is then its integer row summed, times its scale; a column sums the terms of
+ * each scale, in the order they first appear, times that scale. This order of the arithmetic
+ * is the order of the F(2x2, 3x3) kernels written by hand before the generator, whose results
+ * these reproduce to the bit (test/kernels/wasm_winograd.test.ts pins them). No Node-only API.
  */
-import { ins } from './wasm_writer.js';
+import { body, ins } from './wasm_writer.js';
 
 /** The matrices of F(m x m, 3x3); alpha = m + 2 is the input tile's side. */
 export interface WinogradMatrices {
@@ -18,11 +24,36 @@ export interface WinogradMatrices {
   alpha: number;
   /** B^T, alpha x alpha: V = B^T d B. */
   bt: number[][];
-  /** G, alpha x 3: U = G g G^T. */
+  /** G, alpha x 3: U = G g G^T (times `gScale` by rows where given). */
   g: number[][];
+  /** G = diag(gScale) g where given, else G = g. */
+  gScale?: number[];
   /** A^T, m x alpha: Y = A^T M A. */
   at: number[][];
 }
+
+/** F(2x2, 3x3): multiplies by 1/2 only (exact in float32), at most nine terms per transform. */
+export const F23: WinogradMatrices = {
+  m: 2,
+  alpha: 4,
+  bt: [
+    [1, 0, -1, 0],
+    [0, 1, 1, 0],
+    [0, -1, 1, 0],
+    [0, 1, 0, -1],
+  ],
+  g: [
+    [1, 0, 0],
+    [1, 1, 1],
+    [1, -1, 1],
+    [0, 0, 1],
+  ],
+  gScale: [1, 1 / 2, 1 / 2, 1],
+  at: [
+    [1, 1, 1, 0],
+    [0, 1, -1, -1],
+  ],
+};
 
 export const F43: WinogradMatrices = {
   m: 4,
@@ -55,27 +86,71 @@ const { get, set, tee, i32, add, sub, mul, loop, end, brIf, vload, vstore } = in
 const inc = (local: number, value: number[]) => [...get(local), ...value, ...add, ...set(local)];
 const countDown = (local: number) => [...get(local), ...i32(1), ...sub, ...tee(local), ...brIf(0)];
 
-/** Code leaving sum over j of coeffs[j] * term(j) (a v128) on the stack. */
-function combo(coeffs: number[], term: (j: number) => number[]): number[] {
+/** coefficient x input j. */
+type Term = [j: number, coefficient: number];
+
+/** scale x (the sum of `terms`). */
+interface Group {
+  scale: number;
+  terms: Term[];
+}
+
+/**
+ * Code adding `terms` to the sum on the stack (`first`: starting it): +-1 add or subtract,
+ * others multiply a constant first; -x + y starts as y - x.
+ */
+function sum(terms: Term[], term: (j: number) => number[], first: boolean): number[] {
   const code: number[] = [];
-  let first = true;
-  coeffs.forEach((c, j) => {
-    if (c === 0) return;
-    const t = term(j);
-    if (first) {
-      code.push(...t);
+  const ordered =
+    first && terms.length > 1 && terms[0][1] === -1 && terms[1][1] === 1
+      ? [terms[1], terms[0], ...terms.slice(2)]
+      : terms;
+  ordered.forEach(([j, c], n) => {
+    code.push(...term(j));
+    if (first && n === 0) {
       if (c === -1) code.push(...ins.fneg);
       else if (c !== 1) code.push(...ins.fconst(c), ...ins.fmul);
-      first = false;
-    } else if (c === 1) code.push(...t, ...ins.fadd);
-    else if (c === -1) code.push(...t, ...ins.fsub);
-    else code.push(...t, ...ins.fconst(c), ...ins.fmul, ...ins.fadd);
+    } else if (c === 1) code.push(...ins.fadd);
+    else if (c === -1) code.push(...ins.fsub);
+    else code.push(...ins.fconst(c), ...ins.fmul, ...ins.fadd);
   });
-  if (first) code.push(...ins.vzero);
   return code;
 }
 
-const column = (matrix: number[][], j: number) => matrix.map((row) => row[j]);
+/** Code leaving the sum of `groups` (a v128) on the stack; a group of scale 1 adds term by term. */
+function linear(groups: Group[], term: (j: number) => number[]): number[] {
+  const code: number[] = [];
+  groups.forEach(({ scale, terms }, n) => {
+    if (n > 0 && scale === 1) {
+      code.push(...sum(terms, term, false));
+      return;
+    }
+    code.push(...sum(terms, term, true));
+    if (scale !== 1) code.push(...ins.fconst(scale), ...ins.fmul);
+    if (n > 0) code.push(...ins.fadd);
+  });
+  if (groups.length === 0) code.push(...ins.vzero);
+  return code;
+}
+
+/** Row i of diag(scale) M as one group. */
+function row(matrix: number[][], i: number, scale?: number[]): Group[] {
+  const terms = matrix[i].flatMap((c, j): Term[] => (c === 0 ? [] : [[j, c]]));
+  return terms.length === 0 ? [] : [{ scale: scale?.[i] ?? 1, terms }];
+}
+
+/** Column j of diag(scale) M: its terms grouped by scale, in the order they first appear. */
+function column(matrix: number[][], j: number, scale?: number[]): Group[] {
+  const groups: Group[] = [];
+  matrix.forEach((r, i) => {
+    if (r[j] === 0) return;
+    const s = scale?.[i] ?? 1;
+    const group = groups.find((g) => g.scale === s);
+    if (group !== undefined) group.terms.push([i, r[j]]);
+    else groups.push({ scale: s, terms: [[i, r[j]]] });
+  });
+  return groups;
+}
 
 /** Locals `base + k` = k * `of` for k = 1..count-1 (k = 0 needs none). */
 function multiples(base: number, of: number, count: number): number[] {
@@ -86,15 +161,6 @@ function multiples(base: number, of: number, count: number): number[] {
 
 /** `+ local(base + k)` for k > 0, nothing for k = 0. */
 const plus = (base: number, k: number) => (k === 0 ? [] : [...get(base + k), ...add]);
-
-/** The function body (locals, code, end) from i32 and v128 local counts. */
-function fn(i32s: number, v128s: number, code: number[]): number[] {
-  const locals: number[][] = [];
-  const uleb = (n: number) => (n < 128 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);
-  if (i32s > 0) locals.push([...uleb(i32s), 0x7f]);
-  if (v128s > 0) locals.push([...uleb(v128s), 0x7b]);
-  return [...uleb(locals.length), ...locals.flat(), ...code, ...end];
-}
 
 /** As `inputTransform` / `inputTransformByChannel` of winograd_kernels.ts (9 parameters). */
 export function inputTransformBody(f: WinogradMatrices, tilesInner: boolean): number[] {
@@ -118,9 +184,10 @@ export function inputTransformBody(f: WinogradMatrices, tilesInner: boolean): nu
   code.push(...get(W0), ...set(W));
   for (let i = 0; i < alpha; i++) {
     // Row i of B^T d, then that row times B.
-    for (let c = 0; c < alpha; c++) code.push(...combo(bt[i], (j) => load(j, c)), ...set(T + c));
+    for (let c = 0; c < alpha; c++)
+      code.push(...linear(row(bt, i), (j) => load(j, c)), ...set(T + c));
     for (let k = 0; k < alpha; k++) {
-      code.push(...get(W), ...combo(bt[k], (c) => get(T + c)), ...vstore(0));
+      code.push(...get(W), ...linear(row(bt, k), (c) => get(T + c)), ...vstore(0));
       code.push(...inc(W, get(ESTRIDE)));
     }
   }
@@ -131,7 +198,7 @@ export function inputTransformBody(f: WinogradMatrices, tilesInner: boolean): nu
     code.push(...inc(Q, i32(16)), ...inc(W0, get(CBSTRIDE)), ...countDown(CB), ...end);
     code.push(...inc(SRC, get(PM)), ...inc(DST, get(TSTRIDE)), ...countDown(TILES), ...end);
   }
-  return fn(I32S, alpha, code);
+  return body(I32S, alpha, code);
 }
 
 /** As `outputTransform` (10 parameters): Y = A^T M A + bias, ReLU when relu != 0. */
@@ -161,14 +228,14 @@ export function outputTransformBody(f: WinogradMatrices): number[] {
     for (let k = 0; k < alpha; k++)
       code.push(...get(PJ), ...plus(EK, k), ...vload(0), ...set(MV + k));
     for (let i = 0; i < m; i++)
-      code.push(...combo(at[i], (k) => get(MV + k)), ...set(S + i * alpha + j));
+      code.push(...linear(row(at, i), (k) => get(MV + k)), ...set(S + i * alpha + j));
     code.push(...inc(PJ, get(ESTRIDE)));
   }
   code.push(...get(B), ...vload(0), ...set(BV));
   for (let i = 0; i < m; i++) {
     for (let l = 0; l < m; l++) {
       code.push(
-        ...combo(at[l], (j) => get(S + i * alpha + j)),
+        ...linear(row(at, l), (j) => get(S + i * alpha + j)),
         ...get(BV),
         ...ins.fadd,
         ...set(YV),
@@ -187,7 +254,7 @@ export function outputTransformBody(f: WinogradMatrices): number[] {
   }
   code.push(...inc(M0, i32(16)), ...inc(D, i32(16)), ...inc(B, i32(16)), ...countDown(CV), ...end);
   code.push(...inc(M, get(TSTRIDE)), ...inc(DST, get(PM)), ...countDown(TILES), ...end);
-  return fn(I32S, alpha + m * alpha + 2, code);
+  return body(I32S, alpha + m * alpha + 2, code);
 }
 
 /** As `gradientTransform` (8 parameters): Z = A dY A^T of m x m tiles of dy. */
@@ -213,20 +280,20 @@ export function gradientTransformBody(f: WinogradMatrices): number[] {
   for (let i = 0; i < alpha; i++) {
     // Row i of A dY (A = (A^T)^T), then that row times A^T.
     for (let c = 0; c < m; c++)
-      code.push(...combo(column(at, i), (k) => get(Y + k * m + c)), ...set(WV + c));
+      code.push(...linear(column(at, i), (k) => get(Y + k * m + c)), ...set(WV + c));
     for (let j = 0; j < alpha; j++) {
-      code.push(...get(W), ...combo(column(at, j), (c) => get(WV + c)), ...vstore(0));
+      code.push(...get(W), ...linear(column(at, j), (c) => get(WV + c)), ...vstore(0));
       code.push(...inc(W, get(ESTRIDE)));
     }
   }
   code.push(...inc(Q, i32(16)), ...inc(W0, i32(16)), ...countDown(CV), ...end);
   code.push(...inc(SRC, get(PM)), ...inc(DST, get(TSTRIDE)), ...countDown(TILES), ...end);
-  return fn(I32S, m * m + m, code);
+  return body(I32S, m * m + m, code);
 }
 
 /** As `filterTransform` (8 parameters): U = G g G^T. */
 export function filterTransformBody(f: WinogradMatrices): number[] {
-  const { alpha, g } = f;
+  const { alpha, g, gScale } = f;
   const [G, TAP, ROW, CI, CVS, U, ESTRIDE, JBSTRIDE] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [S, P, W, Q, I] = [8, 9, 10, 11, 12];
   const GV = 13; // g0..g8, then 3 row values
@@ -242,21 +309,21 @@ export function filterTransformBody(f: WinogradMatrices): number[] {
   code.push(...get(Q), ...i32(1), ...ins.and, ...i32(16), ...mul, ...add, ...set(W));
   for (let i = 0; i < alpha; i++) {
     for (let l = 0; l < 3; l++)
-      code.push(...combo(g[i], (k) => get(GV + 3 * k + l)), ...set(RV + l));
+      code.push(...linear(row(g, i, gScale), (k) => get(GV + 3 * k + l)), ...set(RV + l));
     for (let j = 0; j < alpha; j++) {
-      code.push(...get(W), ...combo(g[j], (l) => get(RV + l)), ...vstore(0));
+      code.push(...get(W), ...linear(row(g, j, gScale), (l) => get(RV + l)), ...vstore(0));
       code.push(...inc(W, get(ESTRIDE)));
     }
   }
   code.push(...inc(S, i32(16)), ...inc(Q, i32(1)));
   code.push(...get(Q), ...get(CVS), ...ins.ltS, ...brIf(0), ...end);
   code.push(...inc(G, get(ROW)), ...inc(U, i32(32)), ...countDown(I), ...end);
-  return fn(5, 12, code);
+  return body(5, 12, code);
 }
 
 /** As `gradientToFilter` (8 parameters): dW = G^T dU G. */
 export function gradientToFilterBody(f: WinogradMatrices): number[] {
-  const { alpha, g } = f;
+  const { alpha, g, gScale } = f;
   const [DU, ESTRIDE, DUROW, CI, CVS, DW, TAP, DWROW] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [S, D, PS, W, CV, AE] = [8, 9, 10, 11, 12, 13];
   const EK = 14; // EK + r = r * alpha * eStride
@@ -272,17 +339,21 @@ export function gradientToFilterBody(f: WinogradMatrices): number[] {
     for (let r = 0; r < alpha; r++)
       code.push(...get(PS), ...plus(EK, r), ...vload(0), ...set(DV + r));
     for (let a = 0; a < 3; a++)
-      code.push(...combo(column(g, a), (r) => get(DV + r)), ...set(QV + a * alpha + s));
+      code.push(...linear(column(g, a, gScale), (r) => get(DV + r)), ...set(QV + a * alpha + s));
     code.push(...inc(PS, get(ESTRIDE)));
   }
   code.push(...get(D), ...set(W));
   for (let a = 0; a < 3; a++) {
     for (let b = 0; b < 3; b++) {
-      code.push(...get(W), ...combo(column(g, b), (s) => get(QV + a * alpha + s)), ...vstore(0));
+      code.push(
+        ...get(W),
+        ...linear(column(g, b, gScale), (s) => get(QV + a * alpha + s)),
+        ...vstore(0),
+      );
       code.push(...inc(W, get(TAP)));
     }
   }
   code.push(...inc(S, i32(16)), ...inc(D, i32(16)), ...countDown(CV), ...end);
   code.push(...inc(DU, get(DUROW)), ...inc(DW, get(DWROW)), ...countDown(CI), ...end);
-  return fn(I32S, 4 * alpha, code);
+  return body(I32S, 4 * alpha, code);
 }
