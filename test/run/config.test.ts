@@ -64,7 +64,7 @@ describe('parseRunConfig', () => {
       'unsupported version 3 (this program reads versions up to 2): it was written by a newer ' +
         'focal-tversky-unet; upgrade to read it',
     ],
-    ['model', undefined, '"model" must be an object, got nothing'],
+    ['model', undefined, '"model" is missing'],
     [
       'model.name',
       'vnet',
@@ -81,7 +81,7 @@ describe('parseRunConfig', () => {
       'busi',
       '"dataset.kind" must be one of bus, isic2018, folder, synthetic-bus, synthetic-isic, got "busi"',
     ],
-    ['dataset.data', undefined, '"dataset.data" must be the data folder\'s path, got nothing'],
+    ['dataset.data', undefined, '"dataset.data" is missing'],
     [
       'dataset.inputSize',
       [32, 0],
@@ -99,7 +99,7 @@ describe('parseRunConfig', () => {
       [64, 64],
       '"model.inputShape" [32,32,1] does not match the data set\'s input size [64,64] and 1 channel(s)',
     ],
-    ['split', undefined, '"split" must be an object, got nothing'],
+    ['split', undefined, '"split" is missing'],
     ['split.file', '', '"split.file" must be a file name, got ""'],
     ['split.fold', -1, '"split.fold" must be an integer >= 0, got -1'],
     ['seed', 'x', '"seed" must be a number, got "x"'],
