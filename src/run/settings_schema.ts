@@ -89,9 +89,10 @@ import {
 
 /**
  * The groups of settings. `evaluation` has none yet (the threshold and the recipe are the
- * model's, recorded with its export); `numerics` is the place for the backend's numerical
- * choices (convolution algorithm, relaxed SIMD, filter-gradient path) once they are options
- * recorded in config.json; `machine` settings are not recorded (or recorded as resolved).
+ * model's, recorded with its export); `numerics` has none: the backend's numerical choices
+ * (convolution algorithm, relaxed SIMD, filter-gradient path) are defined in
+ * kernels/numerics.ts, given when a backend starts and recorded in config.json's `numerics` as
+ * the run used them; `machine` settings are not recorded (or recorded as resolved).
  */
 export const SETTING_GROUPS = [
   'data',
