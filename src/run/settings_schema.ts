@@ -50,6 +50,7 @@ import {
   DEFAULT_WIDTH,
   MODEL_NAMES,
 } from '../models/options.js';
+import { MODELS } from '../models/registry.js';
 import { MAX_WORKERS } from '../parallel/pool.js';
 import { DEFAULT_MICRO_BATCH } from '../train/memory.js';
 import {
@@ -176,6 +177,14 @@ function setting<
   const C extends string | undefined = undefined,
 >(spec: Setting<T, F, O, C>): Setting<T, F, O, C> & { config: C } {
   return spec as Setting<T, F, O, C> & { config: C };
+}
+
+/** The networks whose `final` output has its own loss, for `--loss`'s help (MODELS). */
+function fixedFinalLosses(): string {
+  return MODEL_NAMES.flatMap((n) => {
+    const loss = MODELS[n].supervision.finalLoss;
+    return loss === undefined ? [] : [`${n}: on pred1..3, ${loss} on final`];
+  }).join('; ');
 }
 
 /** A value check with one message: "must be <what>". */
@@ -333,7 +342,7 @@ export const TRAIN_SETTINGS = {
   loss: setting({
     group: 'loss',
     flags: '--loss <name>',
-    help: `loss (default ${DEFAULT_LOSS}; attn_reg: on pred1..3, Tversky on final)`,
+    help: `loss (default ${DEFAULT_LOSS}; ${fixedFinalLosses()})`,
     parse: choice(LOSS_NAMES),
     choices: LOSS_NAMES,
     check: oneOf(LOSS_NAMES),
