@@ -508,7 +508,7 @@ function surfaceText(row: MetricsCsvRow): string {
 
 /** How many rows have no surface distances (an empty prediction or ground truth). */
 function undefinedSurfaces(data: RunReportData): number {
-  return data.rows.filter((r) => r.surface?.hd95 === null).length;
+  return data.rows.filter((r) => SURFACE_METRIC_NAMES.some((m) => r.surface?.[m] === null)).length;
 }
 
 async function focalTverskySection(
