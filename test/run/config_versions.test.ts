@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_NUMERICS } from '../../src/kernels/numerics.js';
 import { describe, test } from 'node:test';
 import {
   parseRunConfig,
@@ -86,6 +87,8 @@ describe('config.json versions', () => {
       ),
       microBatch: 4,
       workers: 1,
+      // As train records them (run/train.ts): the numerics the backend ran with.
+      numerics: { ...DEFAULT_NUMERICS },
     };
     const json = JSON.parse(JSON.stringify(written)) as Record<string, unknown>;
     const c = parseTrainRunConfig(parseRunConfig(json), 'config.json');
