@@ -13,7 +13,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { UNIT_SUMMARY } from './run.js';
 import { readStudy, STUDY_REPORT_DIR, unitDir, type AblationStudy } from './study.js';
-import { METRICS } from '../metrics/registry.js';
+import { readEvaluationSummary, type EvaluationSummary } from '../eval/evaluation_summary.js';
 import {
   ABLATION_METRICS,
   ablationCsv,
@@ -55,17 +55,17 @@ export interface AblationReport {
   files: Record<ReportFormat, string>;
 }
 
-const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
 /**
- * A finished unit's fold means, from its eval/summary.json; undefined when it has none.
- * Throws a `UserError` naming the file for a summary without the numbers.
+ * A finished unit's fold means, from its eval/summary.json (read by `readEvaluationSummary`,
+ * the one reader of summaries); undefined when it has none. Throws a `UserError` naming the
+ * file for a summary that reader refuses.
  */
 export async function readUnitResult(
   studyDir: string,
   unit: AblationUnit,
 ): Promise<FoldResult | undefined> {
   const file = path.join(unitDir(studyDir, unit), UNIT_SUMMARY);
+  const again = `delete it to evaluate ${unitName(unit)} again`;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -73,41 +73,24 @@ export async function readUnitResult(
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  let s: Record<string, { mean?: unknown } | unknown>;
+  let s: EvaluationSummary;
   try {
-    s = JSON.parse(text) as typeof s;
-  } catch {
-    throw new UserError(`${file} is not valid JSON; delete it to evaluate ${unitName(unit)} again`);
+    s = readEvaluationSummary(JSON.parse(text) as unknown, file);
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new UserError(`${file} is not valid JSON; ${again}`);
+    if (err instanceof UserError) throw new UserError(`${err.message}; ${again}`);
+    throw err;
   }
-  const mean = (key: string): number => {
-    const v = (s[key] as { mean?: unknown } | undefined)?.mean;
-    if (!isNumber(v)) {
-      throw new UserError(
-        `${file}: expected "${key}": {"mean": <number>, ...}; delete it to evaluate ${unitName(unit)} again`,
-      );
-    }
-    return v;
-  };
+  const result = { fold: unit.fold } as FoldResult;
+  for (const m of ABLATION_METRICS) result[m] = s[m].mean;
   // The other metrics are absent from summaries written before them; a surface metric's mean
   // is null when no test image of the fold has one, a thresholded metric is a number.
-  const optional = (key: (typeof EXTRA_TABLE_METRICS)[number]): { [k: string]: number | null } => {
-    const v = s[key];
-    if (v === undefined) return {};
-    const aggregation = METRICS[key].aggregation;
-    const value = aggregation === 'thresholded' ? v : (v as { mean?: unknown }).mean;
-    if (isNumber(value) || (aggregation === 'defined' && value === null)) return { [key]: value };
-    const expected =
-      aggregation === 'thresholded'
-        ? '<number>'
-        : `{"mean": <number${aggregation === 'defined' ? ' or null' : ''}>, ...}`;
-    throw new UserError(
-      `${file}: expected "${key}": ${expected}; delete it to evaluate ${unitName(unit)} again`,
-    );
-  };
-  const result = { fold: unit.fold } as FoldResult;
-  for (const m of ABLATION_METRICS) result[m] = mean(m);
-  for (const m of EXTRA_TABLE_METRICS) Object.assign(result, optional(m));
-  result.count = isNumber(s.count) ? s.count : 0;
+  for (const m of EXTRA_TABLE_METRICS) {
+    const value = s[m];
+    if (value === undefined) continue;
+    result[m] = typeof value === 'number' ? value : (value as { mean: number | null }).mean;
+  }
+  result.count = s.count;
   return result;
 }
 

@@ -21,7 +21,9 @@
  * Pure JavaScript on 8-bit arrays (HWC images, 0/1 masks): runs in the data-parallel workers
  * and in a browser.
  */
+import * as v from 'valibot';
 import { UserError } from '../errors.js';
+import { parseWith } from '../util/schema.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import type { BatchSource } from './batch.js';
 
@@ -215,33 +217,47 @@ export function isAugmenting(config: AugmentConfig | undefined): config is Augme
 }
 
 /**
+ * A transform's setting as files record it: `p` in [0, 1] and a finite `magnitude` >= 0. Also
+ * checks each transform of config.json's `augment.transforms`.
+ */
+export const TRANSFORM_SETTING_SCHEMA = v.custom<TransformSetting>((x) => {
+  const s = x as { p?: unknown; magnitude?: unknown } | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.p === 'number' &&
+    s.p >= 0 &&
+    s.p <= 1 &&
+    typeof s.magnitude === 'number' &&
+    s.magnitude >= 0 &&
+    Number.isFinite(s.magnitude)
+  );
+}, 'must be {"p": <0 to 1>, "magnitude": <number >= 0>}');
+
+/** A recorded setting, keeping `p` and `magnitude` only. */
+const RECORDED_SETTING = v.pipe(
+  TRANSFORM_SETTING_SCHEMA,
+  v.transform(({ p, magnitude }): TransformSetting => ({ p, magnitude })),
+);
+
+/** A recorded augmentation, under the `augment` key its messages name. */
+const RECORDED_AUGMENT_SCHEMA = v.object({
+  augment: v.object(
+    Object.fromEntries(AUGMENT_TRANSFORMS.map((name) => [name, RECORDED_SETTING])) as Record<
+      AugmentTransform,
+      typeof RECORDED_SETTING
+    >,
+    'must be an object',
+  ),
+});
+
+/**
  * Checks an augmentation read from a file (`source` names it): every transform with `p` in
- * [0, 1] and `magnitude` >= 0. Throws a `UserError` naming the first bad one.
+ * [0, 1] and `magnitude` >= 0. Throws a `UserError` naming the first bad one
+ * (`"augment.gamma" must be ...`).
  */
 export function checkAugmentConfig(value: unknown, source: string): AugmentConfig {
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(value)) {
-    throw new UserError(`${source}: "augment" must be an object, got ${JSON.stringify(value)}`);
-  }
-  const config = {} as AugmentConfig;
-  for (const name of AUGMENT_TRANSFORMS) {
-    const s = value[name];
-    if (
-      !isObject(s) ||
-      typeof s.p !== 'number' ||
-      !(s.p >= 0 && s.p <= 1) ||
-      typeof s.magnitude !== 'number' ||
-      !(s.magnitude >= 0 && Number.isFinite(s.magnitude))
-    ) {
-      throw new UserError(
-        `${source}: "augment.${name}" must be {"p": <0 to 1>, "magnitude": <number >= 0>}, ` +
-          `got ${JSON.stringify(s) ?? 'nothing'}`,
-      );
-    }
-    config[name] = { p: s.p, magnitude: s.magnitude };
-  }
-  return config;
+  return parseWith(RECORDED_AUGMENT_SCHEMA, { augment: value }, source).augment;
 }
 
 /** The stream of augmentation seeds, apart from the other uses of a run's seed. */

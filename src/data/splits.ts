@@ -15,10 +15,13 @@
  *
  * Pure JavaScript (split_file.ts reads and writes the files).
  */
+import * as v from 'valibot';
 import { DataError, UserError } from '../errors.js';
 import { checkSeed, deriveSeed, Rng } from '../util/rng.js';
 import { listFew, plural } from '../util/messages.js';
 import { DEFAULT_SEED } from '../util/rng.js';
+import { parseWith } from '../util/schema.js';
+import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
 
 /** How a split was made. */
 export type SplitMethod = 'holdout' | 'kfold';
@@ -179,54 +182,65 @@ export function kFoldSplit(names: readonly string[], options: KFoldOptions = {})
   };
 }
 
+const FILE_NAMES = v.array(v.string('must be a file name'), 'must be an array of file names');
+const FOLD = v.object(
+  { train: FILE_NAMES, val: FILE_NAMES, test: FILE_NAMES },
+  'must be an object {"train", "val", "test"}',
+);
+/** A number, else `undefined` (a missing or odd optional field is left out, as always). */
+const OPTIONAL_NUMBER = v.fallback(v.optional(v.number()), undefined);
+const NON_EMPTY = 'must be a non-empty array';
+
+/**
+ * A split file of today's version. Only `method` and `folds` are checked; the other fields
+ * fall back to their defaults (seed 0, `DEFAULT_VAL_FRACTION`, the first fold's size) when
+ * missing or not numbers, as split files have always been read.
+ */
+const SPLIT_SCHEMA = v.pipe(
+  v.object({
+    format: v.literal(SPLIT_FORMAT),
+    version: v.literal(SPLIT_VERSION),
+    method: v.picklist(SPLIT_METHODS, `must be one of ${SPLIT_METHODS.join(', ')}`),
+    folds: v.pipe(v.array(FOLD, NON_EMPTY), v.minLength(1, NON_EMPTY)),
+    seed: v.fallback(v.number(), 0),
+    testFraction: OPTIONAL_NUMBER,
+    k: OPTIONAL_NUMBER,
+    valFraction: v.fallback(v.number(), DEFAULT_VAL_FRACTION),
+    count: OPTIONAL_NUMBER,
+  }),
+  v.transform((s): Split => ({
+    format: s.format,
+    version: s.version,
+    method: s.method,
+    seed: s.seed,
+    ...(s.testFraction === undefined ? {} : { testFraction: s.testFraction }),
+    ...(s.k === undefined ? {} : { k: s.k }),
+    valFraction: s.valFraction,
+    count: s.count ?? s.folds[0].train.length + s.folds[0].val.length + s.folds[0].test.length,
+    folds: s.folds,
+  })),
+);
+
+/** split.json as a versioned file: version 1 is the only one (no migrations yet). */
+export const SPLIT_FILE: FileFormat<Split> = defineFileFormat({
+  format: SPLIT_FORMAT,
+  version: SPLIT_VERSION,
+  migrate: {},
+  parse: (value, source) => parseWith(SPLIT_SCHEMA, value, source),
+});
+
 /**
  * Checks that a parsed JSON value is a well-formed split (fields, types); `source` names the
  * file in messages. Throws `DataError`.
  */
 export function parseSplit(value: unknown, source = 'split'): Split {
-  const fail = (why: string): never => {
-    throw new DataError(`${source}: ${why}`);
-  };
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    fail('expected a JSON object');
-  const v = value as Record<string, unknown>;
-  if (v.format !== SPLIT_FORMAT)
-    fail(`expected "format": "${SPLIT_FORMAT}", got ${JSON.stringify(v.format)}`);
-  if (v.version !== SPLIT_VERSION) {
-    fail(
-      `unsupported version ${JSON.stringify(v.version)} (this program reads version ${SPLIT_VERSION})`,
-    );
+  try {
+    return readVersioned(SPLIT_FILE, value, source);
+  } catch (err) {
+    // The same message, as the data error a split file's faults are.
+    if (err instanceof UserError && !(err instanceof DataError)) throw new DataError(err.message);
+    throw err;
   }
-  if (!SPLIT_METHODS.includes(v.method as SplitMethod)) {
-    fail(`"method" must be one of ${SPLIT_METHODS.join(', ')}, got ${JSON.stringify(v.method)}`);
-  }
-  if (!Array.isArray(v.folds) || v.folds.length === 0) fail('"folds" must be a non-empty array');
-  const folds = (v.folds as unknown[]).map((f, i) => {
-    const fold = f as Record<string, unknown>;
-    const parts: SplitFold = { train: [], val: [], test: [] };
-    for (const part of ['train', 'val', 'test'] as const) {
-      const list = typeof f === 'object' && f !== null ? fold[part] : undefined;
-      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) {
-        fail(`fold ${i}: "${part}" must be an array of file names`);
-      }
-      parts[part] = list as string[];
-    }
-    return parts;
-  });
-  return {
-    format: SPLIT_FORMAT,
-    version: SPLIT_VERSION,
-    method: v.method as SplitMethod,
-    seed: typeof v.seed === 'number' ? v.seed : 0,
-    ...(typeof v.testFraction === 'number' ? { testFraction: v.testFraction } : {}),
-    ...(typeof v.k === 'number' ? { k: v.k } : {}),
-    valFraction: typeof v.valFraction === 'number' ? v.valFraction : DEFAULT_VAL_FRACTION,
-    count:
-      typeof v.count === 'number'
-        ? v.count
-        : folds[0].train.length + folds[0].val.length + folds[0].test.length,
-    folds,
-  };
 }
 
 /** The indices of one fold's parts in a data set. */

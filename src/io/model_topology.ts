@@ -12,15 +12,58 @@
  * Only functional models (`class_name` 'Model' or 'Functional') are checked; other topologies
  * (Sequential) are left to tfjs-layers, which builds them without such a queue. Pure (no I/O).
  */
+import * as v from 'valibot';
 import { DamagedFileError } from '../errors.js';
+import { describeIssue } from '../util/schema.js';
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
 
-const isIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isIndex = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
 
 /** One input of a layer call: [layer name, node index, tensor index, kwargs?]. */
 type Inbound = [string, number, number];
+
+const INBOUND = v.custom<Inbound>(
+  (x) => Array.isArray(x) && typeof x[0] === 'string' && isIndex(x[1]) && isIndex(x[2]),
+  'must be [layer, node, tensor]',
+);
+
+const LAYER_MESSAGE = 'must be a layer with a "name"';
+const LAYER = v.object(
+  {
+    name: v.pipe(v.string(LAYER_MESSAGE), v.minLength(1, LAYER_MESSAGE)),
+    class_name: v.string('must be a string'),
+    inbound_nodes: v.array(v.array(INBOUND, 'must be a list of inputs'), 'must be a list'),
+  },
+  LAYER_MESSAGE,
+);
+
+/** An entry of `input_layers` or `output_layers`: [layer, node, tensor]. */
+const ENDPOINTS = v.pipe(
+  v.array(
+    v.custom<[string, number]>(
+      (x) => Array.isArray(x) && typeof x[0] === 'string' && isIndex(x[1]),
+      'must be [layer, node, tensor]',
+    ),
+    'must be a non-empty list',
+  ),
+  v.minLength(1, 'must be a non-empty list'),
+);
+
+/** The fields of a functional model that tfjs-layers' graph building relies on. */
+const FUNCTIONAL_SCHEMA = v.object({
+  modelTopology: v.object({
+    config: v.object(
+      {
+        layers: v.array(LAYER, 'must be a list'),
+        input_layers: ENDPOINTS,
+        output_layers: ENDPOINTS,
+      },
+      'must be an object',
+    ),
+  }),
+});
 
 /**
  * Checks the graph of a `model.json` topology (its `modelTopology` field); `file` names the file
@@ -35,42 +78,18 @@ export function checkModelTopology(topology: unknown, file: string): void {
   // Keras 2.1-era files wrap the model in "model_config" (tfjs-layers reads both).
   const model = isObject(topology.model_config) ? topology.model_config : topology;
   if (model.class_name !== 'Model' && model.class_name !== 'Functional') return;
-  const config = model.config;
-  if (!isObject(config)) return fail('"modelTopology.config" must be an object');
-  const layers = config.layers;
-  if (!Array.isArray(layers)) return fail('"modelTopology.config.layers" must be a list');
+  const checked = v.safeParse(FUNCTIONAL_SCHEMA, { modelTopology: model }, { abortEarly: true });
+  if (!checked.success) return fail(describeIssue(checked.issues[0]));
+  const { layers, input_layers, output_layers } = checked.output.modelTopology.config;
 
   /** Nodes each layer will have once every call is made; an InputLayer makes its own. */
   const nodes = new Map<string, number>();
   const calls: Array<{ layer: string; inputs: Inbound[] }> = [];
-  layers.forEach((layer: unknown, i) => {
-    const where = `"modelTopology.config.layers[${i}]"`;
-    if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '') {
-      return fail(`${where} must be a layer with a "name"`);
-    }
-    const name = layer.name;
-    if (typeof layer.class_name !== 'string') fail(`layer '${name}' has no "class_name"`);
-    if (nodes.has(name)) fail(`two layers are named '${name}'`);
-    nodes.set(name, layer.class_name === 'InputLayer' ? 1 : 0);
-    if (!Array.isArray(layer.inbound_nodes)) fail(`layer '${name}' has no "inbound_nodes" list`);
-    for (const node of layer.inbound_nodes as unknown[]) {
-      if (!Array.isArray(node)) return fail(`layer '${name}': an inbound node is not a list`);
-      const inputs = node.map((input: unknown): Inbound => {
-        if (
-          !Array.isArray(input) ||
-          typeof input[0] !== 'string' ||
-          !isIndex(input[1]) ||
-          !isIndex(input[2])
-        ) {
-          return fail(
-            `layer '${name}': an input is not [layer, node, tensor]: ${JSON.stringify(input)}`,
-          );
-        }
-        return [input[0], input[1], input[2]];
-      });
-      calls.push({ layer: name, inputs });
-    }
-  });
+  for (const layer of layers) {
+    if (nodes.has(layer.name)) fail(`two layers are named '${layer.name}'`);
+    nodes.set(layer.name, layer.class_name === 'InputLayer' ? 1 : 0);
+    for (const inputs of layer.inbound_nodes) calls.push({ layer: layer.name, inputs });
+  }
 
   for (const { layer, inputs } of calls) {
     for (const [source] of inputs) {
@@ -100,20 +119,14 @@ export function checkModelTopology(topology: unknown, file: string): void {
     pending = waiting;
   }
 
-  for (const field of ['input_layers', 'output_layers'] as const) {
-    const list = config[field];
-    if (!Array.isArray(list) || list.length === 0) {
-      fail(`"modelTopology.config.${field}" must be a non-empty list`);
-    }
-    for (const entry of list as unknown[]) {
-      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !isIndex(entry[1])) {
-        return fail(`"${field}" holds ${JSON.stringify(entry)}, not [layer, node, tensor]`);
-      }
-      if (!nodes.has(entry[0])) {
-        fail(`"${field}" names layer '${entry[0]}', which is not in the model`);
-      }
-      if (entry[1] >= made.get(entry[0])!) {
-        fail(`"${field}" names node ${entry[1]} of layer '${entry[0]}', which is never made`);
+  for (const [field, list] of [
+    ['input_layers', input_layers],
+    ['output_layers', output_layers],
+  ] as const) {
+    for (const [name, node] of list) {
+      if (!nodes.has(name)) fail(`"${field}" names layer '${name}', which is not in the model`);
+      if (node >= made.get(name)!) {
+        fail(`"${field}" names node ${node} of layer '${name}', which is never made`);
       }
     }
   }

@@ -15,8 +15,11 @@
  * (written since checkpoints are checked for damage) is the SHA-256 of `optimizer.bin`, which
  * holds every slot's float32 values at its `offset` (in elements), little-endian.
  */
-import { DamagedFileError } from '../errors.js';
+import * as v from 'valibot';
+import { DamagedFileError, UserError } from '../errors.js';
 import { MAX_SEED } from '../util/rng.js';
+import { parseWith } from '../util/schema.js';
+import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
 
 /** The `format` field of a checkpoint's state.json. */
 export const CHECKPOINT_FORMAT = 'ftunet-checkpoint';
@@ -49,110 +52,120 @@ export interface CheckpointStateFile {
   stopped?: { reason: 'patience'; epoch: number; bestEpoch: number; patience: number };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const count = (message: string) =>
+  v.pipe(v.number(message), v.safeInteger(message), v.minValue(0, message));
 
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isCount = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
+
+const SHAPE_MESSAGE = 'must be a list of integers >= 0';
+const SLOT = v.object(
+  {
+    name: v.pipe(
+      v.string('must be a name not used before'),
+      v.minLength(1, 'must be a name not used before'),
+    ),
+    shape: v.custom<number[]>((s) => Array.isArray(s) && s.every(isCount), SHAPE_MESSAGE),
+    offset: count('must be an integer >= 0'),
+  },
+  'must be an object',
+);
+
+const RNG_MESSAGE = `must be an integer in [0, ${MAX_SEED}]`;
+const SCALE_MESSAGE = 'must be a number > 0';
+
+/** state.json of today's version; keys in the order they are checked (the first issue is told). */
+const STATE_SCHEMA = v.object({
+  format: v.literal(CHECKPOINT_FORMAT),
+  version: v.literal(CHECKPOINT_VERSION),
+  epoch: count('must be an integer >= 0'),
+  rngState: v.pipe(
+    v.number(RNG_MESSAGE),
+    v.safeInteger(RNG_MESSAGE),
+    v.minValue(0, RNG_MESSAGE),
+    v.maxValue(MAX_SEED, RNG_MESSAGE),
+  ),
+  // Absent reads as null, as checkpoints have always been read.
+  bestScore: v.nullish(
+    v.pipe(
+      v.number('must be a finite number or null'),
+      v.finite('must be a finite number or null'),
+    ),
+    null,
+  ),
+  bestEpoch: count('must be an integer >= 0'),
+  optimizerSha256: v.optional(
+    v.pipe(v.string('must be 64 hex digits'), v.regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits')),
+  ),
+  optimizer: v.object(
+    {
+      iterations: count('must be an integer >= 0'),
+      slots: v.pipe(
+        v.array(SLOT, 'must be a list'),
+        v.rawCheck(({ dataset, addIssue }) => {
+          if (!dataset.typed) return;
+          const names = new Set<string>();
+          dataset.value.forEach((slot, key) => {
+            if (names.has(slot.name)) {
+              addIssue({
+                message: 'must be a name not used before',
+                input: slot.name,
+                path: [
+                  { type: 'array', origin: 'value', input: dataset.value, key, value: slot },
+                  { type: 'object', origin: 'value', input: slot, key: 'name', value: slot.name },
+                ],
+              });
+            }
+            names.add(slot.name);
+          });
+        }),
+      ),
+    },
+    'must be an object',
+  ),
+  schedule: v.optional(
+    v.object(
+      {
+        scale: v.pipe(v.number(SCALE_MESSAGE), v.gtValue(0, SCALE_MESSAGE)),
+        wait: count('must be an integer >= 0'),
+      },
+      'must be {"scale": <number > 0>, "wait": <integer >= 0>}',
+    ),
+  ),
+  stopped: v.optional(
+    v.object(
+      {
+        reason: v.literal('patience', 'must be "patience"'),
+        epoch: count('must be an integer >= 0'),
+        bestEpoch: count('must be an integer >= 0'),
+        patience: count('must be an integer >= 0'),
+      },
+      'must be {"reason": "patience", "epoch", "bestEpoch", "patience"}',
+    ),
+  ),
+});
+
+/** state.json as a versioned file: version 1 is the only one (no migrations yet). */
+export const CHECKPOINT_STATE_FILE: FileFormat<CheckpointStateFile> = defineFileFormat({
+  format: CHECKPOINT_FORMAT,
+  version: CHECKPOINT_VERSION,
+  migrate: {},
+  parse: (value, source) => parseWith(STATE_SCHEMA, value, source),
+});
 
 /**
  * Checks a parsed state.json; `file` names it in messages. Throws a `DamagedFileError` naming
- * the first field that is missing or of the wrong type.
+ * the first field that is missing or of the wrong type (a refused state.json is damage: resume
+ * falls back to an earlier checkpoint).
  */
 export function parseCheckpointState(value: unknown, file: string): CheckpointStateFile {
-  const fail = (why: string): never => {
-    throw new DamagedFileError(file, why);
-  };
-  const got = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
-  if (!isObject(value)) return fail('expected a JSON object');
-  if (value.format !== CHECKPOINT_FORMAT) {
-    fail(`expected "format": "${CHECKPOINT_FORMAT}", got ${got(value.format)}`);
-  }
-  if (value.version !== CHECKPOINT_VERSION) {
-    fail(`unsupported version ${got(value.version)} (this program reads ${CHECKPOINT_VERSION})`);
-  }
-  if (!isCount(value.epoch)) fail(`"epoch" must be an integer >= 0, got ${got(value.epoch)}`);
-  if (!isCount(value.rngState) || value.rngState > MAX_SEED) {
-    fail(`"rngState" must be an integer in [0, ${MAX_SEED}], got ${got(value.rngState)}`);
-  }
-  const bestScore = value.bestScore ?? null;
-  if (bestScore !== null && (typeof bestScore !== 'number' || !Number.isFinite(bestScore))) {
-    fail(`"bestScore" must be a finite number or null, got ${got(value.bestScore)}`);
-  }
-  if (!isCount(value.bestEpoch)) {
-    fail(`"bestEpoch" must be an integer >= 0, got ${got(value.bestEpoch)}`);
-  }
-  const sha = value.optimizerSha256;
-  if (sha !== undefined && (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha))) {
-    fail(`"optimizerSha256" must be 64 hex digits, got ${got(sha)}`);
-  }
-  const o = value.optimizer;
-  if (!isObject(o)) return fail(`"optimizer" must be an object, got ${got(o)}`);
-  if (!isCount(o.iterations)) {
-    fail(`"optimizer.iterations" must be an integer >= 0, got ${got(o.iterations)}`);
-  }
-  if (!Array.isArray(o.slots)) return fail(`"optimizer.slots" must be a list, got ${got(o.slots)}`);
-  const names = new Set<string>();
-  const slots = o.slots.map((s: unknown, i): SlotIndex => {
-    const where = `"optimizer.slots[${i}]`;
-    if (!isObject(s)) return fail(`${where}" must be an object, got ${got(s)}`);
-    if (typeof s.name !== 'string' || s.name === '' || names.has(s.name)) {
-      fail(`${where}.name" must be a name not used before, got ${got(s.name)}`);
+  try {
+    return readVersioned(CHECKPOINT_STATE_FILE, value, file);
+  } catch (err) {
+    // The reader's messages are `FILE: why`; the same why, told as damage.
+    const prefix = `${file}: `;
+    if (err instanceof UserError && err.message.startsWith(prefix)) {
+      throw new DamagedFileError(file, err.message.slice(prefix.length));
     }
-    names.add(s.name as string);
-    if (!Array.isArray(s.shape) || !s.shape.every(isCount)) {
-      fail(`${where}.shape" must be a list of integers >= 0, got ${got(s.shape)}`);
-    }
-    if (!isCount(s.offset)) fail(`${where}.offset" must be an integer >= 0, got ${got(s.offset)}`);
-    return { name: s.name as string, shape: s.shape as number[], offset: s.offset as number };
-  });
-  const schedule = value.schedule as Record<string, unknown> | undefined;
-  if (
-    schedule !== undefined &&
-    !(
-      isObject(schedule) &&
-      typeof schedule.scale === 'number' &&
-      schedule.scale > 0 &&
-      isCount(schedule.wait)
-    )
-  ) {
-    fail(`"schedule" must be {"scale": <number > 0>, "wait": <integer>}, got ${got(schedule)}`);
+    throw err;
   }
-  const stopped = value.stopped as Record<string, unknown> | undefined;
-  if (
-    stopped !== undefined &&
-    !(
-      isObject(stopped) &&
-      stopped.reason === 'patience' &&
-      isCount(stopped.epoch) &&
-      isCount(stopped.bestEpoch) &&
-      isCount(stopped.patience)
-    )
-  ) {
-    fail(
-      `"stopped" must be {"reason": "patience", "epoch", "bestEpoch", "patience"}, got ${got(stopped)}`,
-    );
-  }
-  return {
-    format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
-    epoch: value.epoch as number,
-    rngState: value.rngState as number,
-    bestScore: bestScore as number | null,
-    bestEpoch: value.bestEpoch as number,
-    ...(sha === undefined ? {} : { optimizerSha256: sha as string }),
-    optimizer: { iterations: o.iterations as number, slots },
-    ...(schedule !== undefined
-      ? { schedule: { scale: schedule.scale as number, wait: schedule.wait as number } }
-      : {}),
-    ...(stopped !== undefined
-      ? {
-          stopped: {
-            reason: 'patience' as const,
-            epoch: stopped.epoch as number,
-            bestEpoch: stopped.bestEpoch as number,
-            patience: stopped.patience as number,
-          },
-        }
-      : {}),
-  };
 }

@@ -18,7 +18,11 @@ import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { recordedNumerics, type Numerics } from '../kernels/numerics.js';
 import type { ModelName } from '../models/options.js';
-import { AUGMENT_TRANSFORMS, type AugmentConfig } from '../data/augment.js';
+import {
+  AUGMENT_TRANSFORMS,
+  TRANSFORM_SETTING_SCHEMA,
+  type AugmentConfig,
+} from '../data/augment.js';
 import type { Interpolation } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned } from '../util/versioned.js';
@@ -328,20 +332,6 @@ export type TrainRunConfig = TrainRunSettings & {
   numerics: Numerics;
 };
 
-const transformSchema = must('{"p": <0 to 1>, "magnitude": <number >= 0>}', (x) => {
-  const s = x as { p?: unknown; magnitude?: unknown } | null;
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof s.p === 'number' &&
-    s.p >= 0 &&
-    s.p <= 1 &&
-    typeof s.magnitude === 'number' &&
-    s.magnitude >= 0 &&
-    Number.isFinite(s.magnitude)
-  );
-});
-
 /** The training fields of config.json: every recorded setting and what the run adds. */
 const TRAIN_RUN_SCHEMA = settingsConfigSchema({
   '': {
@@ -353,7 +343,7 @@ const TRAIN_RUN_SCHEMA = settingsConfigSchema({
   },
   augment: {
     transforms: v.object(
-      Object.fromEntries(AUGMENT_TRANSFORMS.map((t) => [t, transformSchema])),
+      Object.fromEntries(AUGMENT_TRANSFORMS.map((t) => [t, TRANSFORM_SETTING_SCHEMA])),
       'must be an object',
     ),
   },

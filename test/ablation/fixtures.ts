@@ -29,6 +29,11 @@ import type { FoldResult } from '../../src/ablation/table.js';
 import { unitName, type AblationUnit } from '../../src/ablation/units.js';
 import { ABLATION_VARIANT_IDS } from '../../src/ablation/variants.js';
 import type { DatasetSourceKind } from '../../src/data/dataset.js';
+import {
+  SUMMARY_FORMAT,
+  SUMMARY_VERSION,
+  type EvaluationSummary,
+} from '../../src/eval/evaluation_summary.js';
 
 export const FIXTURE_FOLDS = 3;
 
@@ -72,7 +77,8 @@ export const FIXTURE_STATS = [
 
 /**
  * Writes a study folder by hand: study.json for `dataset` with 3 folds, and an
- * eval/summary.json (the fields the report reads, plus a few it ignores) for each fixture unit.
+ * eval/summary.json for each fixture unit: a whole summary of today's version, as evaluation
+ * writes it (`readEvaluationSummary` reads it), with the fixture's means.
  */
 export async function writeFixtureStudy(dir: string, dataset: DatasetSourceKind): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -98,7 +104,9 @@ export async function writeFixtureStudy(dir: string, dataset: DatasetSourceKind)
   for (const [name, r] of FIXTURE_RESULTS) {
     const evalDir = path.join(dir, 'units', ...name.split('/'), 'eval');
     await mkdir(evalDir, { recursive: true });
-    const summary = {
+    const summary: EvaluationSummary = {
+      format: SUMMARY_FORMAT,
+      version: SUMMARY_VERSION,
       dsc: { mean: r.dsc, std: 0.3 },
       precision: { mean: r.precision, std: 0.3 },
       recall: { mean: r.recall, std: 0.3 },
@@ -107,6 +115,9 @@ export async function writeFixtureStudy(dir: string, dataset: DatasetSourceKind)
       count: r.count,
       threshold: 0.5,
       fold: r.fold,
+      model: 'fixture',
+      size: 'original',
+      lesionArea: { truth: { mean: 0.2, std: 0.1 }, prediction: { mean: 0.2, std: 0.1 } },
       // As evaluation writes them: {mean, std, count}, null when no image has a distance.
       ...Object.fromEntries(
         (['hd95', 'assd'] as const)
@@ -118,7 +129,9 @@ export async function writeFixtureStudy(dir: string, dataset: DatasetSourceKind)
               : { mean: r[m], std: 1, count: r.count - 1 },
           ]),
       ),
-      ...(r.thresholdedJaccard !== undefined ? { thresholdedJaccard: r.thresholdedJaccard } : {}),
+      ...(typeof r.thresholdedJaccard === 'number'
+        ? { thresholdedJaccard: r.thresholdedJaccard }
+        : {}),
     };
     await writeFile(path.join(evalDir, 'summary.json'), JSON.stringify(summary));
   }

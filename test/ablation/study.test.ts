@@ -90,10 +90,10 @@ describe('ablationReport', () => {
     const file = path.join(dir, 'units', 'unet-dl', 'fold-1', 'eval', 'summary.json');
     await writeFile(
       file,
-      JSON.stringify({ dsc: { mean: 0.5 }, precision: {}, recall: { mean: 1 } }),
+      JSON.stringify({ dsc: { mean: 0.5, std: 0 }, precision: {}, recall: { mean: 1, std: 0 } }),
     );
     await assert.rejects(readUnitResult(dir, { variant: 'unet-dl', fold: 1 }), {
-      message: `${file}: expected "precision": {"mean": <number>, ...}; delete it to evaluate unet-dl/fold-1 again`,
+      message: `${file}: "precision.mean" is missing; delete it to evaluate unet-dl/fold-1 again`,
     });
   });
 

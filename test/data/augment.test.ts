@@ -262,5 +262,17 @@ describe('settings', () => {
       /^UserError: config\.json: "augment\.gamma" must be \{"p": <0 to 1>, "magnitude": <number >= 0>\}, got \{"p":2,"magnitude":0\}$/,
     );
     assert.equal(AUGMENT_TRANSFORMS.length, Object.keys(config).length);
+    assert.throws(
+      () => checkAugmentConfig('light', 'config.json'),
+      /^UserError: config\.json: "augment" must be an object, got "light"$/,
+    );
+    const { gamma: _, ...withoutGamma } = config;
+    assert.throws(
+      () => checkAugmentConfig(withoutGamma, 'config.json'),
+      /^UserError: config\.json: "augment\.gamma" is missing$/,
+    );
+    // Only p and magnitude are kept.
+    const extra = { ...config, flipH: { ...config.flipH, note: 'x' } };
+    assert.deepEqual(checkAugmentConfig(extra, 'config.json'), config);
   });
 });

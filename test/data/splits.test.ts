@@ -153,7 +153,7 @@ describe('split files', () => {
       ['{"format":"x"}', 'expected "format": "ftunet-split", got "x"'],
       [
         '{"format":"ftunet-split","version":9}',
-        'unsupported version 9 (this program reads version 1)',
+        'unsupported version 9 (this program reads versions up to 1)',
       ],
       [
         '{"format":"ftunet-split","version":1,"method":"loo"}',
@@ -161,7 +161,7 @@ describe('split files', () => {
       ],
       [
         '{"format":"ftunet-split","version":1,"method":"kfold","folds":[{"train":[1],"val":[],"test":[]}]}',
-        'fold 0: "train" must be an array of file names',
+        '"folds.0.train.0" must be a file name, got 1',
       ],
     ];
     for (const [text, message] of cases) {
@@ -178,5 +178,35 @@ describe('split files', () => {
       message: `split file ${path.join(dir, 'none.json')}: no such file`,
     });
     assert.throws(() => parseSplit(null), { message: 'split: expected a JSON object' });
+    const head = { format: 'ftunet-split', version: 1, method: 'holdout' };
+    assert.throws(() => parseSplit({ ...head, folds: [] }), {
+      name: 'DataError',
+      message: 'split: "folds" must be a non-empty array, got []',
+    });
+    assert.throws(() => parseSplit({ ...head, folds: [{ train: [], test: [] }] }), {
+      name: 'DataError',
+      message: 'split: "folds.0.val" is missing',
+    });
+  });
+
+  test('optional fields missing or not numbers read as their defaults', () => {
+    const fold = { train: ['a', 'b'], val: ['c'], test: ['d'] };
+    const head = { format: 'ftunet-split', version: 1, method: 'holdout', folds: [fold] } as const;
+    assert.deepEqual(parseSplit({ ...head, seed: 'x', k: 'y', extra: 1 }), {
+      ...head,
+      seed: 0,
+      valFraction: 0.15,
+      count: 4,
+    });
+    assert.deepEqual(
+      parseSplit({ ...head, seed: 3, testFraction: 0.25, valFraction: 0, count: 9 }),
+      {
+        ...head,
+        seed: 3,
+        testFraction: 0.25,
+        valFraction: 0,
+        count: 9,
+      },
+    );
   });
 });

@@ -220,7 +220,7 @@ function chain(): Record<string, unknown> {
   };
 }
 
-type Layers = Array<{ name: string; inbound_nodes: unknown[] }>;
+type Layers = Array<{ name: string; class_name?: string; inbound_nodes: unknown[] }>;
 const F = 'run/best/model.json';
 
 describe('checkModelTopology', () => {
@@ -266,7 +266,21 @@ describe('checkModelTopology', () => {
       edit: (t) => {
         delete t.config.input_layers;
       },
-      message: `${F} is damaged: "modelTopology.config.input_layers" must be a non-empty list`,
+      message: `${F} is damaged: "modelTopology.config.input_layers" is missing`,
+    },
+    {
+      name: 'an empty list of output layers',
+      edit: (t) => {
+        t.config.output_layers = [];
+      },
+      message: `${F} is damaged: "modelTopology.config.output_layers" must be a non-empty list, got []`,
+    },
+    {
+      name: 'a layer without a class name',
+      edit: (t) => {
+        delete (t.config.layers as Layers)[2].class_name;
+      },
+      message: `${F} is damaged: "modelTopology.config.layers.2.class_name" is missing`,
     },
     {
       name: 'two layers of one name',
@@ -280,7 +294,9 @@ describe('checkModelTopology', () => {
       edit: (t) => {
         (t.config.layers as Layers)[1].inbound_nodes = [[['input', '0']]];
       },
-      message: `${F} is damaged: layer 'a': an input is not [layer, node, tensor]: ["input","0"]`,
+      message:
+        `${F} is damaged: "modelTopology.config.layers.1.inbound_nodes.0.0" must be ` +
+        '[layer, node, tensor], got ["input","0"]',
     },
   ];
   for (const c of cases) {

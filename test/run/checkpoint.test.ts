@@ -146,7 +146,7 @@ describe('damaged checkpoints', () => {
       const state = JSON.parse(await readFile(file, 'utf8'));
       delete state.optimizer;
       await writeFile(file, JSON.stringify(state));
-      return `${file} is damaged: "optimizer" must be an object, got nothing`;
+      return `${file} is damaged: "optimizer" is missing`;
     });
   });
 
@@ -246,17 +246,44 @@ describe('parseCheckpointState', () => {
         ...s,
         optimizer: { ...s.optimizer, slots: [{ name: 'm/k', shape: [-2], offset: 0 }] },
       }),
-      '"optimizer.slots[0].shape" must be a list of integers >= 0, got [-2]',
+      '"optimizer.slots.0.shape" must be a list of integers >= 0, got [-2]',
     ],
     [
       'a slot without an offset',
       (s) => ({ ...s, optimizer: { ...s.optimizer, slots: [{ name: 'm/k', shape: [2] }] } }),
-      '"optimizer.slots[0].offset" must be an integer >= 0, got nothing',
+      '"optimizer.slots.0.offset" is missing',
     ],
     [
       'another format',
       (s) => ({ ...s, format: 'x' }),
       'expected "format": "ftunet-checkpoint", got "x"',
+    ],
+    [
+      'two slots of one name',
+      (s) => ({
+        ...s,
+        optimizer: {
+          ...s.optimizer,
+          slots: [s.optimizer.slots[0], { name: 'm/k', shape: [1], offset: 2 }],
+        },
+      }),
+      '"optimizer.slots.1.name" must be a name not used before, got "m/k"',
+    ],
+    [
+      'a newer version',
+      (s) => ({ ...s, version: 2 }),
+      'unsupported version 2 (this program reads versions up to 1): it was written by a newer ' +
+        'focal-tversky-unet; upgrade to read it',
+    ],
+    [
+      'a schedule with scale 0',
+      (s) => ({ ...s, schedule: { scale: 0, wait: 1 } }),
+      '"schedule.scale" must be a number > 0, got 0',
+    ],
+    [
+      'stopped for another reason',
+      (s) => ({ ...s, stopped: { reason: 'time', epoch: 3, bestEpoch: 2, patience: 1 } }),
+      '"stopped.reason" must be "patience", got "time"',
     ],
     [
       'a malformed optimizerSha256',
@@ -266,6 +293,14 @@ describe('parseCheckpointState', () => {
   ];
   test('an intact state passes', () => {
     assert.deepEqual(parseCheckpointState(valid(), F), valid());
+  });
+  test('an absent bestScore reads as null; schedule and stopped are kept', () => {
+    const { bestScore: _, ...rest } = valid();
+    const extra = {
+      schedule: { scale: 0.1, wait: 3 },
+      stopped: { reason: 'patience', epoch: 3, bestEpoch: 2, patience: 1 },
+    };
+    assert.deepEqual(parseCheckpointState({ ...rest, ...extra }, F), { ...valid(), ...extra });
   });
   for (const [name, edit, why] of cases) {
     test(name, () => {
