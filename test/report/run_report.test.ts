@@ -163,9 +163,7 @@ describe('collectRunReport', () => {
     await writeFile(path.join(bare, 'eval', 'summary.json'), '{"dsc": {"mean": 1}}');
     await assert.rejects(
       collectRunReport({ run: bare }),
-      new RegExp(
-        `^UserError: ${path.join(bare, 'eval', 'summary.json')}: "dsc.std" is missing$`,
-      ),
+      new RegExp(`^UserError: ${path.join(bare, 'eval', 'summary.json')}: "dsc.std" is missing$`),
     );
     await assert.rejects(
       collectRunReport({ run: thresholdRun, casesPerGroup: 0 }),
