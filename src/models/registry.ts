@@ -16,6 +16,7 @@ import { buildAttentionUnet } from './attention_unets.js';
 import type { ResolvedModelOptions } from './options.js';
 import type { ModelSupervision } from './supervision.js';
 import { buildUnet } from './unet.js';
+import { listWords } from '../util/messages.js';
 
 /** What every network records. */
 export interface ModelDefinition {
@@ -71,13 +72,6 @@ export const MODELS: Readonly<Record<ModelName, ModelDefinition>> = DEFINITIONS;
 
 /** The networks' names, in order. */
 export const MODEL_NAMES = Object.keys(MODELS) as readonly ModelName[];
-
-/** "a, b and c" */
-function listWords(words: readonly string[]): string {
-  return words.length <= 1
-    ? (words[0] ?? '')
-    : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
-}
 
 /**
  * Which networks have attention gates, for help texts and messages: "attn_unet, attn_reg_ds

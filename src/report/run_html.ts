@@ -33,6 +33,7 @@ import {
 } from '../metrics/registry.js';
 import { LOSSES, type LossName } from '../losses/registry.js';
 import { formatPercent } from '../util/stats.js';
+import { listWords } from '../util/messages.js';
 import {
   cards,
   dataTable,
@@ -486,7 +487,7 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
       One row per test image (metrics.csv); click a column's name to sort by
       it${
         withSurface
-          ? `. HD95 and ASSD in pixels; ${UNDEFINED_CELL} where the prediction or the ground truth is empty (${undefinedSurfaces(data)} of ${count(data.rows.length, 'image')}), sorted last`
+          ? `. ${pixelMetrics(surfaceColumns)} in pixels; ${UNDEFINED_CELL} where the prediction or the ground truth is empty (${undefinedSurfaces(data)} of ${count(data.rows.length, 'image')}), sorted last`
           : ''
       }.
     </p>
@@ -504,6 +505,11 @@ function surfaceText(row: MetricsCsvRow): string {
   const inPixels = present.filter((m) => METRICS[m].unit === 'px').map(part);
   const others = present.filter((m) => METRICS[m].unit !== 'px').map(part);
   return [...(inPixels.length > 0 ? [`${inPixels.join(' · ')} px`] : []), ...others].join(' · ');
+}
+
+/** "HD95 and ASSD": the surface metrics in pixels among `ms` (METRICS). */
+function pixelMetrics(ms: readonly MetricName[]): string {
+  return listWords(ms.filter((m) => METRICS[m].unit === 'px').map((m) => METRICS[m].label));
 }
 
 /** How many rows have no surface distances (an empty prediction or ground truth). */
