@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { defaultCacheDir } from '../../src/data/cache.js';
 import { DEFAULT_CACHE_HELP } from '../../src/cli/help.js';
@@ -36,5 +39,21 @@ describe('--cache help', () => {
         `${name}: ${option!.description}`,
       );
     }
+  });
+});
+
+describe('help into a reader that stops early', () => {
+  test('ends quietly with exit 0, no stack trace (as `ftunet ablation --help | head`)', async () => {
+    const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+    const child = spawn(process.execPath, [main, 'ablation', '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Close the reading end before the command writes: its first write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 });
