@@ -8,6 +8,21 @@ export class UserError extends Error {
   override name = 'UserError';
 }
 
+/**
+ * A file's or an option's value does not fit its schema or format: `SOURCE: why`. Keeps the
+ * two parts, so a reader that tells such a refusal as another kind (a damaged checkpoint)
+ * words it without taking the message apart.
+ */
+export class RefusedValueError extends UserError {
+  // Named as a UserError: what prints is the same as for any other refusal.
+  constructor(
+    readonly source: string,
+    readonly why: string,
+  ) {
+    super(`${source}: ${why}`);
+  }
+}
+
 /** A tensor argument has the wrong shape, rank or value range. */
 export class ShapeError extends UserError {
   override name = 'ShapeError';

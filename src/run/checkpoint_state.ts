@@ -16,7 +16,7 @@
  * holds every slot's float32 values at its `offset` (in elements), little-endian.
  */
 import * as v from 'valibot';
-import { DamagedFileError, UserError } from '../errors.js';
+import { DamagedFileError, RefusedValueError } from '../errors.js';
 import { MAX_SEED } from '../util/rng.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
@@ -161,11 +161,8 @@ export function parseCheckpointState(value: unknown, file: string): CheckpointSt
   try {
     return readVersioned(CHECKPOINT_STATE_FILE, value, file);
   } catch (err) {
-    // The reader's messages are `FILE: why`; the same why, told as damage.
-    const prefix = `${file}: `;
-    if (err instanceof UserError && err.message.startsWith(prefix)) {
-      throw new DamagedFileError(file, err.message.slice(prefix.length));
-    }
+    // The reader's refusal, told as damage.
+    if (err instanceof RefusedValueError) throw new DamagedFileError(file, err.why);
     throw err;
   }
 }

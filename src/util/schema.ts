@@ -7,7 +7,7 @@
  * project words its checks: `v.number('must be a number')`.
  */
 import * as v from 'valibot';
-import { UserError } from '../errors.js';
+import { RefusedValueError } from '../errors.js';
 
 /**
  * One valibot issue as `"path" message, got X` (no path: the message alone); a required key
@@ -24,7 +24,7 @@ export function describeIssue(issue: v.BaseIssue<unknown>): string {
 }
 
 /**
- * Parses `value` with `schema`; throws a `UserError` `SOURCE: <first issue>` when it does
+ * Parses `value` with `schema`; throws a `RefusedValueError` `SOURCE: <first issue>` when it does
  * not fit. Returns valibot's output (defaults filled in, transforms applied).
  */
 export function parseWith<S extends v.GenericSchema>(
@@ -34,5 +34,5 @@ export function parseWith<S extends v.GenericSchema>(
 ): v.InferOutput<S> {
   const result = v.safeParse(schema, value, { abortEarly: true });
   if (result.success) return result.output;
-  throw new UserError(`${source}: ${describeIssue(result.issues[0])}`);
+  throw new RefusedValueError(source, describeIssue(result.issues[0]));
 }

@@ -6,7 +6,7 @@
  * file defines its `FileFormat` beside its schema. Pure: no Node APIs (the web app reads
  * export metadata with it).
  */
-import { UserError } from '../errors.js';
+import { RefusedValueError } from '../errors.js';
 
 /** One step: a version-v object (already checked to be an object) to version v + 1. */
 export type Migration = (value: Readonly<Record<string, unknown>>) => Record<string, unknown>;
@@ -47,12 +47,12 @@ const got = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringif
 /**
  * Reads a parsed JSON value of `fmt`, of any version from 1 to today's: checks `format`,
  * migrates step by step, then parses with today's schema. `source` names the file in
- * messages. Throws a `UserError` for another format, a version newer than this program's
+ * messages. Throws a `RefusedValueError` (a `UserError`) for another format, a version newer than this program's
  * (saying to upgrade), or a field the schema refuses.
  */
 export function readVersioned<T>(fmt: FileFormat<T>, value: unknown, source: string): T {
   const fail = (why: string): never => {
-    throw new UserError(`${source}: ${why}`);
+    throw new RefusedValueError(source, why);
   };
   if (!isObject(value)) return fail('expected a JSON object');
   if (value.format !== fmt.format) {
