@@ -81,7 +81,8 @@ export function convertChannels(image: RawImage, channels: 1 | 3): RawImage {
  * min(floor(x * (1 / (outSize / inSize))), inSize - 1), in double precision. The scale is the
  * reciprocal of a rounded quotient, so this is not always floor(x * inSize / outSize): where
  * x * inSize / outSize is a whole number k, a scale rounded down gives k - 1 (256 -> 3188 reads
- * column 49 instead of 50 at x = 797; about 5% of (input, output) size pairs have such a point).
+ * column 63 instead of 64 at x = 797; 5.9% of the size pairs between a network size and a size
+ * up to 4000 have such a point). Checked against OpenCV 4.6 (test/fixtures/opencv).
  */
 export function nearestIndices(inSize: number, outSize: number): Int32Array {
   const scale = 1 / (outSize / inSize);
@@ -91,8 +92,9 @@ export function nearestIndices(inSize: number, outSize: number): Int32Array {
 }
 
 /**
- * Nearest-neighbour resize with OpenCV's `INTER_NEAREST` rule, bit for bit (what the reference
- * code uses): output pixel (y, x) takes source pixel (iy[y], ix[x]) of `nearestIndices`.
+ * Nearest-neighbour resize, bit for bit as OpenCV's `cv2.resize(..., INTER_NEAREST)` (what the
+ * reference code uses): output pixel (y, x) takes source pixel (ys[y], xs[x]), the
+ * `nearestIndices` of each axis.
  */
 export function resizeNearest(image: RawImage, outHeight: number, outWidth: number): RawImage {
   const { data, height, width, channels } = image;
