@@ -158,7 +158,13 @@ export type { HeaderSize, ImageFormat } from './io/image_format.js';
 export { MemoryLimiter } from './util/memory_limit.js';
 export { writeImage, writeMask } from './io/write.js';
 export { Rng } from './util/rng.js';
-export { resizeImage, resizeMask, resizeNearest } from './util/raster.js';
+export {
+  nearestIndices,
+  resizeBilinear,
+  resizeImage,
+  resizeMask,
+  resizeNearest,
+} from './util/raster.js';
 export type { BinaryMask, Interpolation, RawImage } from './util/raster.js';
 
 export { LOSSES } from './losses/registry.js';
