@@ -107,6 +107,11 @@ export type FoldResult = { fold: number } & Record<AblationMetric, number> &
   Partial<Record<ExtraTableMetric, number | null>> & {
     /** Test images scored. */
     count: number;
+    /**
+     * How its surface metrics were computed ('skip, pixels', 'penalty:100, 0.1x0.1 mm'), from
+     * its summary's `surface`; absent for a unit without surface metrics.
+     */
+    surface?: string;
   };
 
 /**
