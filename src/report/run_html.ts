@@ -236,6 +236,14 @@ function surfaceNote(data: RunReportData): SafeHtml | '' {
       : []),
     ...others.map((m) => described([m])),
   ].join(', and ');
+  const policy = s.surface?.emptyDistance ?? 'skip';
+  if (policy !== 'skip') {
+    // Under nan or penalty:N an image with an empty mask has values too (see `--empty-distance`).
+    return html`<p class="note" data-surface-count="${defined}">
+      ${what}; images with an empty mask are scored as --empty-distance ${policy} says, and the
+      means run over ${defined} of ${count(s.count, 'test image')}.
+    </p>`;
+  }
   return html`<p class="note" data-surface-count="${defined}">
     ${what}, over the ${defined} of ${count(s.count, 'test image')} where both the prediction and
     the ground truth have a
