@@ -15,15 +15,8 @@ import {
 import { scoreMask } from '../../src/eval/score.js';
 import type { SurfaceOptions } from '../../src/metrics/surface_policy.js';
 import type { BinaryMask } from '../../src/util/raster.js';
+import { textMask as mask } from '../metrics/masks.js';
 import { expectClose } from '../helpers.js';
-
-function mask(...rows: string[]): BinaryMask {
-  const height = rows.length;
-  const width = rows[0].length;
-  const data = new Uint8Array(height * width);
-  rows.forEach((r, y) => [...r].forEach((c, x) => (data[y * width + x] = c === '#' ? 1 : 0)));
-  return { data, height, width };
-}
 
 const EMPTY = mask('....', '....', '....');
 const ONE = mask('....', '.#..', '....');

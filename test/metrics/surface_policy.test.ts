@@ -14,17 +14,8 @@ import {
   surfaceRecord,
   type EmptyDistancePolicy,
 } from '../../src/metrics/surface_policy.js';
-import type { BinaryMask } from '../../src/util/raster.js';
+import { textMask as mask } from './masks.js';
 import { expectClose } from '../helpers.js';
-
-/** A mask from rows of '#' (lesion) and '.' (background). */
-function mask(...rows: string[]): BinaryMask {
-  const height = rows.length;
-  const width = rows[0].length;
-  const data = new Uint8Array(height * width);
-  rows.forEach((r, y) => [...r].forEach((c, x) => (data[y * width + x] = c === '#' ? 1 : 0)));
-  return { data, height, width };
-}
 
 // Exact up to float rounding.
 const TOL = { rtol: 0, atol: 1e-12 };
