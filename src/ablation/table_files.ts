@@ -18,7 +18,7 @@ import {
   SURFACE_METRIC_NAMES,
   type EvaluationSummary,
 } from '../eval/evaluation_summary.js';
-import { surfaceRecord } from '../metrics/surface_policy.js';
+import { surfaceRecord, type DistanceUnit } from '../metrics/surface_policy.js';
 import { listFew } from '../util/messages.js';
 import {
   ABLATION_METRICS,
@@ -98,8 +98,9 @@ export async function readUnitResult(
   }
   result.count = s.count;
   if (SURFACE_METRIC_NAMES.some((m) => s[m] !== undefined)) {
-    const { emptyDistance, spacing } = s.surface ?? surfaceRecord();
+    const { emptyDistance, spacing, unit } = s.surface ?? surfaceRecord();
     result.surface = `${emptyDistance}, ${spacing === null ? 'pixels' : `${spacing.join('x')} mm`}`;
+    result.distanceUnit = unit;
   }
   return result;
 }
@@ -112,14 +113,16 @@ export async function readUnitResult(
 function checkSameSurface(
   results: ReadonlyMap<string, FoldResult>,
   metrics: readonly TableMetric[],
-): void {
-  if (!metrics.some((m) => (SURFACE_METRIC_NAMES as readonly string[]).includes(m))) return;
+): DistanceUnit {
+  const units = [...results.values()].flatMap((r) => r.distanceUnit ?? []);
+  const unit = units.length > 0 && units.every((u) => u === 'mm') ? 'mm' : 'px';
+  if (!metrics.some((m) => (SURFACE_METRIC_NAMES as readonly string[]).includes(m))) return unit;
   const byPolicy = new Map<string, string[]>();
   for (const [name, r] of results) {
     if (r.surface !== undefined)
       byPolicy.set(r.surface, [...(byPolicy.get(r.surface) ?? []), name]);
   }
-  if (byPolicy.size <= 1) return;
+  if (byPolicy.size <= 1) return unit;
   const groups = [...byPolicy].map(([policy, units]) => `${policy}: ${listFew(units)}`);
   throw new UserError(
     `the units' surface metrics were computed differently (${groups.join('; ')}); evaluate ` +
@@ -144,12 +147,13 @@ export async function buildStudyTable(
     const r = await readUnitResult(study.dir, unit);
     if (r !== undefined) results.set(unitName(unit), r);
   }
-  checkSameSurface(results, options.metrics ?? []);
+  const distanceUnit = checkSameSurface(results, options.metrics ?? []);
   return buildAblationTable({
     dataset: study.settings.dataset,
     folds: study.settings.folds,
     variants: study.file.variants,
     result: (unit) => results.get(unitName(unit)),
+    distanceUnit,
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   });
 }

@@ -37,4 +37,23 @@ describe('surface columns over units evaluated differently', () => {
     const paper = await ablationReport(dir);
     assert.deepEqual(paper.table.metrics, ['dsc', 'precision', 'recall']);
   });
+
+  test('units all evaluated with a spacing: the distance columns say mm', async () => {
+    const dir = path.join(root, 'study-mm');
+    await writeFixtureStudy(dir, 'bus');
+    for (const unit of [
+      'unet-dl/fold-0',
+      'unet-dl/fold-1',
+      'unet-dl/fold-2',
+      'attn-mi-ftl/fold-2',
+    ]) {
+      const file = path.join(dir, 'units', ...unit.split('/'), 'eval', 'summary.json');
+      const summary = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      summary.surface = { emptyDistance: 'skip', spacing: [0.1, 0.1], unit: 'mm' };
+      await writeFile(file, JSON.stringify(summary));
+    }
+    const report = await ablationReport(dir, { metrics: ['dsc', 'hd95'] });
+    assert.equal(report.table.distanceUnit, 'mm');
+    assert.match(report.text.md, /\| DSC \| HD95 \(mm\) \| Folds \|/);
+  });
 });
