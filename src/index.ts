@@ -67,7 +67,18 @@ export {
   type SurfaceDistanceMetrics,
   type SurfaceDistances,
 } from './metrics/surface_distance.js';
-export { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from './metrics/thresholded_jaccard.js';
+export {
+  ISIC_JACCARD_THRESHOLD,
+  plainJaccard,
+  thresholdedJaccard,
+} from './metrics/thresholded_jaccard.js';
+export {
+  parseEmptyDistance,
+  parseSpacing,
+  type EmptyDistancePolicy,
+  type PixelSpacing,
+  type SurfaceOptions,
+} from './metrics/surface_policy.js';
 export {
   surfaceDice,
   surfaceDiceFromDistances,
