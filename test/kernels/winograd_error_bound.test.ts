@@ -9,13 +9,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackendNumerics, type ConvAlgorithm } from '../../src/kernels/numerics.js';
+import type { WasmBackend } from '../../src/kernels/wasm/kernel_calls.js';
 import { WINOGRAD_MIN_CHANNELS } from '../../src/kernels/wasm/winograd.js';
+import { winogradKernels } from '../../src/kernels/wasm/winograd_kernels.js';
 import { F23, F43, type WinogradMatrices } from '../../src/kernels/wasm/winograd_transforms.js';
 import { expectClose, useBackend } from '../helpers.js';
 import {
   CONV_DATA,
   convOperands,
   EPS32,
+  filterScaledError,
   referenceFilterGradient,
   referenceForward,
   referenceInputGradient,
@@ -93,6 +96,33 @@ function wasmPasses(
   });
 }
 
+/** Runs every case of CASES on `data` with each algorithm; asserts each pass's bound. */
+function checkBounds(data: ConvData, label = ''): void {
+  for (const [k, shape] of CASES.entries()) {
+    const ops = convOperands(data, shape, 100 + k);
+    const refs = [
+      referenceForward(ops.x, ops.w, shape),
+      referenceInputGradient(ops.dy, ops.w, shape),
+      referenceFilterGradient(ops.x, ops.dy, shape),
+    ];
+    for (const algorithm of ALGORITHMS) {
+      const got = wasmPasses(algorithm, shape, ops);
+      for (const [p, pass] of PASSES.entries()) {
+        const err = scaledError(got[p], refs[p]);
+        const oneChannel = shape[3] < WINOGRAD_MIN_CHANNELS && pass === 'forward';
+        const key = `${algorithm} ${pass} ${data}${oneChannel ? ' (1 input channel)' : ''}${label}`;
+        measured.set(key, Math.max(measured.get(key) ?? 0, err));
+        const bound = oneChannel ? ONE_CHANNEL_FORWARD[algorithm] : BOUND[algorithm][pass];
+        assert.ok(
+          err <= bound * EPS32,
+          `${shape.join('x')} ${key}: error ${(err / EPS32).toFixed(2)} eps > ${bound} eps`,
+        );
+      }
+    }
+  }
+  setBackendNumerics(tf.backend(), { convAlgorithm: 'auto' });
+}
+
 describe('convolution error per element against sum |a||b| (float64 reference)', () => {
   before(async () => {
     await useBackend('wasm');
@@ -121,6 +151,12 @@ describe('convolution error per element against sum |a||b| (float64 reference)',
     const dw = referenceFilterGradient(x, dy, shape);
     assert.deepEqual(Array.from(dw.value), [0, 2, 4, -1, 5, 10, -3, -1, 4]);
     assert.deepEqual(Array.from(dw.scale), [0, 2, 4, 1, 9, 10, 3, 7, 4]);
+    // A tap with no products (scale 0) that comes out 0.5: Infinity per element, 0.5 / 10
+    // against its filter's largest tap scale.
+    const off = Float32Array.from(dw.value, (v, i) => (i === 0 ? 0.5 : v));
+    assert.equal(scaledError(off, dw), Infinity);
+    assert.equal(filterScaledError(off, dw, 1), 0.05);
+    assert.equal(scaledError(Float32Array.from(dw.value), dw), 0);
   });
 
   it("the transforms' amplification that the bounds cite, from the matrices", () => {
@@ -153,29 +189,22 @@ describe('convolution error per element against sum |a||b| (float64 reference)',
   for (const data of CONV_DATA) {
     it(`each algorithm and pass stays within its bound (${data} data)`, async () => {
       await useBackend('wasm');
-      for (const [k, shape] of CASES.entries()) {
-        const ops = convOperands(data as ConvData, shape, 100 + k);
-        const refs = [
-          referenceForward(ops.x, ops.w, shape),
-          referenceInputGradient(ops.dy, ops.w, shape),
-          referenceFilterGradient(ops.x, ops.dy, shape),
-        ];
-        for (const algorithm of ALGORITHMS) {
-          const got = wasmPasses(algorithm, shape, ops);
-          for (const [p, pass] of PASSES.entries()) {
-            const err = scaledError(got[p], refs[p]);
-            const oneChannel = shape[3] < WINOGRAD_MIN_CHANNELS && pass === 'forward';
-            const key = `${algorithm} ${pass} ${data}${oneChannel ? ' (1 input channel)' : ''}`;
-            measured.set(key, Math.max(measured.get(key) ?? 0, err));
-            const bound = oneChannel ? ONE_CHANNEL_FORWARD[algorithm] : BOUND[algorithm][pass];
-            assert.ok(
-              err <= bound * EPS32,
-              `${shape.join('x')} ${key}: error ${(err / EPS32).toFixed(2)} eps > ${bound} eps`,
-            );
-          }
-        }
-      }
-      setBackendNumerics(tf.backend(), { convAlgorithm: 'auto' });
+      checkBounds(data);
     });
   }
+
+  it('the same bounds hold on the plain-SIMD kernels (ReLU-like data)', async (t) => {
+    await useBackend('wasm');
+    if (!(winogradKernels(tf.backend() as unknown as WasmBackend)?.relaxed ?? false)) {
+      t.skip('this engine has no relaxed SIMD: the cases above ran the plain kernels');
+      return;
+    }
+    setBackendNumerics(tf.backend(), { relaxedSimd: false });
+    try {
+      assert.equal(winogradKernels(tf.backend() as unknown as WasmBackend)?.relaxed, false);
+      checkBounds('relu', ' (plain SIMD)');
+    } finally {
+      setBackendNumerics(tf.backend(), { relaxedSimd: true });
+    }
+  });
 });
