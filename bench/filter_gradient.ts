@@ -29,7 +29,7 @@ import {
   referenceFilterGradient,
   scaledError,
 } from '../test/kernels/conv_reference.js';
-import { kernelShapes, winogradApplies } from './kernels.js';
+import { flagValue, inputFlag, kernelShapes, winogradApplies } from './kernels.js';
 
 const ALGORITHMS = ['direct', 'winograd', 'winograd4'] as const;
 const LABELS = { direct: 'direct', winograd: 'F2', winograd4: 'F4' } as const;
@@ -70,20 +70,11 @@ function filterGradient(algorithm: Algorithm, x: tf.Tensor4D, dy: tf.Tensor4D): 
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const flag = (name: string, fallback: string) => {
-    const at = args.indexOf(name);
-    return at >= 0 ? args[at + 1] : fallback;
-  };
-  const inputShape = flag('--input', '128x128x1').split('x').map(Number) as [
-    number,
-    number,
-    number,
-  ];
-  const batch = Number(flag('--batch', '16'));
-  const reps = Number(flag('--reps', '3'));
-  const sample = Number(flag('--channels', '8'));
-  const minChannels = Number(flag('--min-channels', '1'));
+  const inputShape = inputFlag();
+  const batch = Number(flagValue('--batch', '16'));
+  const reps = Number(flagValue('--reps', '3'));
+  const sample = Number(flagValue('--channels', '8'));
+  const minChannels = Number(flagValue('--min-channels', '1'));
   await initBackend({ backend: 'wasm' });
   const seen = new Set<string>();
   const layers: [number, number, number, number, number][] = [];
@@ -150,7 +141,7 @@ async function main(): Promise<void> {
     rows.push(row);
     console.error(`${k + 1}/${layers.length} ${row.shape}`);
   }
-  if (args.includes('--json')) {
+  if (process.argv.includes('--json')) {
     console.log(JSON.stringify({ inputShape, batch, reps, channels: sample, rows }));
     return;
   }

@@ -19,40 +19,55 @@ export interface Reference {
   scale: Float64Array;
 }
 
-/** The forward pass y[n, y, x, o] = sum over taps r, s and channels i of x * w; scale with |.|. */
-export function referenceForward(
-  x: Float32Array,
-  w: Float32Array,
-  [n, h, wd, ci, co]: readonly number[],
-): Reference {
-  const value = new Float64Array(n * h * wd * co);
-  const scale = new Float64Array(n * h * wd * co);
-  const absW = Float64Array.from(w, Math.abs);
+/**
+ * Calls `visit(p, q, t)` for every output pixel p of an [n, h, w] image batch, 3x3 tap t = 3r + s
+ * and the pixel q that tap pairs it with inside the image: q = (y + dir (r - 1), x + dir (s - 1))
+ * (dir 1: the input pixel a forward tap reads; -1: the output-gradient pixel an input-gradient
+ * tap reads). Pixels are flat indices n h w.
+ */
+function forEachTap(
+  [n, h, wd]: readonly number[],
+  dir: 1 | -1,
+  visit: (p: number, q: number, t: number) => void,
+): void {
   for (let img = 0; img < n; img++) {
     for (let y = 0; y < h; y++) {
-      for (let xx = 0; xx < wd; xx++) {
-        const out = ((img * h + y) * wd + xx) * co;
+      for (let x = 0; x < wd; x++) {
         for (let r = 0; r < 3; r++) {
-          const sy = y + r - 1;
+          const sy = y + dir * (r - 1);
           if (sy < 0 || sy >= h) continue;
           for (let s = 0; s < 3; s++) {
-            const sx = xx + s - 1;
-            if (sx < 0 || sx >= wd) continue;
-            const src = ((img * h + sy) * wd + sx) * ci;
-            for (let i = 0; i < ci; i++) {
-              const a = x[src + i];
-              const absA = Math.abs(a);
-              const tap = ((r * 3 + s) * ci + i) * co;
-              for (let o = 0; o < co; o++) {
-                value[out + o] += a * w[tap + o];
-                scale[out + o] += absA * absW[tap + o];
-              }
-            }
+            const sx = x + dir * (s - 1);
+            if (sx >= 0 && sx < wd)
+              visit((img * h + y) * wd + x, (img * h + sy) * wd + sx, 3 * r + s);
           }
         }
       }
     }
   }
+}
+
+/** The forward pass y[n, y, x, o] = sum over taps r, s and channels i of x * w; scale with |.|. */
+export function referenceForward(
+  x: Float32Array,
+  w: Float32Array,
+  shape: readonly number[],
+): Reference {
+  const [n, h, wd, ci, co] = shape;
+  const value = new Float64Array(n * h * wd * co);
+  const scale = new Float64Array(n * h * wd * co);
+  const absW = Float64Array.from(w, Math.abs);
+  forEachTap(shape, 1, (p, q, t) => {
+    for (let i = 0; i < ci; i++) {
+      const a = x[q * ci + i];
+      const absA = Math.abs(a);
+      const tap = (t * ci + i) * co;
+      for (let o = 0; o < co; o++) {
+        value[p * co + o] += a * w[tap + o];
+        scale[p * co + o] += absA * absW[tap + o];
+      }
+    }
+  });
   return { value, scale };
 }
 
@@ -60,38 +75,25 @@ export function referenceForward(
 export function referenceInputGradient(
   dy: Float32Array,
   w: Float32Array,
-  [n, h, wd, ci, co]: readonly number[],
+  shape: readonly number[],
 ): Reference {
+  const [n, h, wd, ci, co] = shape;
   const value = new Float64Array(n * h * wd * ci);
   const scale = new Float64Array(n * h * wd * ci);
-  for (let img = 0; img < n; img++) {
-    for (let y = 0; y < h; y++) {
-      for (let xx = 0; xx < wd; xx++) {
-        const out = ((img * h + y) * wd + xx) * ci;
-        for (let r = 0; r < 3; r++) {
-          const sy = y - r + 1;
-          if (sy < 0 || sy >= h) continue;
-          for (let s = 0; s < 3; s++) {
-            const sx = xx - s + 1;
-            if (sx < 0 || sx >= wd) continue;
-            const src = ((img * h + sy) * wd + sx) * co;
-            for (let i = 0; i < ci; i++) {
-              const tap = ((r * 3 + s) * ci + i) * co;
-              let sum = 0;
-              let abs = 0;
-              for (let o = 0; o < co; o++) {
-                const p = dy[src + o] * w[tap + o];
-                sum += p;
-                abs += Math.abs(p);
-              }
-              value[out + i] += sum;
-              scale[out + i] += abs;
-            }
-          }
-        }
+  forEachTap(shape, -1, (p, q, t) => {
+    for (let i = 0; i < ci; i++) {
+      const tap = (t * ci + i) * co;
+      let sum = 0;
+      let abs = 0;
+      for (let o = 0; o < co; o++) {
+        const prod = dy[q * co + o] * w[tap + o];
+        sum += prod;
+        abs += Math.abs(prod);
       }
+      value[p * ci + i] += sum;
+      scale[p * ci + i] += abs;
     }
-  }
+  });
   return { value, scale };
 }
 
@@ -103,39 +105,26 @@ export function referenceInputGradient(
 export function referenceFilterGradient(
   x: Float32Array,
   dy: Float32Array,
-  [n, h, wd, ci, co]: readonly number[],
-  channels: readonly number[] = Array.from({ length: ci }, (_, i) => i),
+  shape: readonly number[],
+  channels: readonly number[] = Array.from({ length: shape[3] }, (_, i) => i),
 ): Reference {
+  const [, , , ci, co] = shape;
   const k = channels.length;
   const value = new Float64Array(9 * k * co);
   const scale = new Float64Array(9 * k * co);
   const absDy = Float64Array.from(dy, Math.abs);
-  for (let img = 0; img < n; img++) {
-    for (let y = 0; y < h; y++) {
-      for (let xx = 0; xx < wd; xx++) {
-        const d = ((img * h + y) * wd + xx) * co;
-        for (let r = 0; r < 3; r++) {
-          const sy = y + r - 1;
-          if (sy < 0 || sy >= h) continue;
-          for (let s = 0; s < 3; s++) {
-            const sx = xx + s - 1;
-            if (sx < 0 || sx >= wd) continue;
-            const src = ((img * h + sy) * wd + sx) * ci;
-            for (let c = 0; c < k; c++) {
-              const a = x[src + channels[c]];
-              if (a === 0) continue;
-              const absA = Math.abs(a);
-              const out = ((r * 3 + s) * k + c) * co;
-              for (let o = 0; o < co; o++) {
-                value[out + o] += a * dy[d + o];
-                scale[out + o] += absA * absDy[d + o];
-              }
-            }
-          }
-        }
+  forEachTap(shape, 1, (p, q, t) => {
+    for (let c = 0; c < k; c++) {
+      const a = x[q * ci + channels[c]];
+      if (a === 0) continue;
+      const absA = Math.abs(a);
+      const out = (t * k + c) * co;
+      for (let o = 0; o < co; o++) {
+        value[out + o] += a * dy[p * co + o];
+        scale[out + o] += absA * absDy[p * co + o];
       }
     }
-  }
+  });
   return { value, scale };
 }
 
