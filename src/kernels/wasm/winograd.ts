@@ -82,7 +82,11 @@ export const WINOGRAD_MIN_CHANNELS = 32;
 /**
  * The measured rule (`npm run bench:kernels`, CPU time; the README's kernel table): direct
  * below WINOGRAD_MIN_CHANNELS, else F(4x4, 3x3), 1.4-1.6x faster than F(2x2, 3x3) from 64
- * channels and 1.6-4x faster than the direct kernels.
+ * channels and 1.6-4x faster than the direct kernels. The same for all three passes: its error
+ * per element is about ten times F(2x2, 3x3)'s on realistic data (within 50 eps32 x sum|a||b|,
+ * test/kernels/winograd_error_bound.test.ts), and for the filter gradient at full image size
+ * and batch 16 F(4x4, 3x3) is both the fastest and, where its long sum does not cancel, the
+ * most accurate of the three (`bench/filter_gradient.ts`; README, Winograd's error per element).
  */
 export function winogradRule(pass: ConvPass, s: WinogradShape): ConvChoice {
   switch (pass) {
