@@ -4,13 +4,14 @@
  * count before and after. Not a test: speed only.
  *
  *   npm run build && node dist/bench/network.js [--quick] [--json] [--steps N] [--backend B]
- *       [--workers N] [--micro-batch N] [--objective-scope batch|pass]
+ *       [--workers N] [--micro-batch N] [--bn-group N] [--objective-scope batch|pass]
  *
  * Training figures are the median of N optimiser updates (default 3) after one warm-up
  * update, with the trainer's default micro-batch for the backend; inference is the median
  * of N predictions of one batch. `--quick` runs only the 128x128x1 network. Each network
  * runs in its own child process (`--case K` runs case K here), so that its peak resident
- * memory is its own. `--workers N` and `--micro-batch N` as for `ftunet train`;
+ * memory is its own. `--workers N`, `--micro-batch N` and `--bn-group N` as for `ftunet train`
+ * (the workers and passes follow from them as `train` resolves them: `trainingLanes`);
  * `--objective-scope pass` trains with the per-pass objective instead of the batch one.
  *
  * When onnxruntime-node loads, each case also gets ONNX Runtime inference rows (the model
@@ -29,7 +30,7 @@ import { buildModel, outputNames } from '../src/models/build.js';
 import { defaultWorkers, WorkerPool } from '../src/parallel/pool.js';
 import type { ModelName } from '../src/models/options.js';
 import { MODEL_SUPERVISION } from '../src/models/supervision.js';
-import { trainingMicroBatch } from '../src/train/memory.js';
+import { trainingLanes } from '../src/train/memory.js';
 import type { ObjectiveScope } from '../src/train/objective.js';
 import { Trainer } from '../src/train/trainer.js';
 
@@ -66,12 +67,20 @@ export async function benchNetwork(
   c: NetworkCase,
   steps: number,
   backend: string,
-  workers: number,
+  requestedWorkers: number,
   microBatchOverride?: number,
   objectiveScope: ObjectiveScope = 'batch',
+  bnGroup = 0,
 ) {
   const { data, model } = caseData(c);
-  const microBatch = microBatchOverride ?? trainingMicroBatch(model, c.batch, backend, workers);
+  const { workers, microBatch } = trainingLanes(
+    model,
+    c.batch,
+    microBatchOverride ?? 'auto',
+    requestedWorkers,
+    bnGroup,
+    backend,
+  );
   const items = [...Array(c.batch).keys()];
   const objective = {
     loss: 'ftl' as const,
@@ -85,6 +94,8 @@ export async function benchNetwork(
           backend,
           dataset: data,
           objective: { ...objective, outputs: outputNames(model) },
+          bnGroup,
+          maxBatch: c.batch,
         })
       : undefined;
   const trainer = new Trainer(
@@ -95,6 +106,7 @@ export async function benchNetwork(
       epochs: steps + 1,
       batchSize: c.batch,
       microBatch,
+      bnGroup,
       objectiveScope,
       objective,
       executor: pool,
@@ -229,6 +241,8 @@ async function main(): Promise<void> {
   const micro = microAt >= 0 ? Number(args[microAt + 1]) : undefined;
   const scopeAt = args.indexOf('--objective-scope');
   const scope = scopeAt >= 0 ? (args[scopeAt + 1] as ObjectiveScope) : 'batch';
+  const groupAt = args.indexOf('--bn-group');
+  const bnGroup = groupAt >= 0 ? Number(args[groupAt + 1]) : 0;
   const caseAt = args.indexOf('--case');
   const engineAt = args.indexOf('--engine');
   const onnx = engineAt >= 0 && args[engineAt + 1] === 'onnx';
@@ -243,7 +257,7 @@ async function main(): Promise<void> {
     report(
       onnx
         ? await benchOnnx(c, steps, Number(args[threadsAt + 1]))
-        : await benchNetwork(c, steps, info.name, workers, micro, scope),
+        : await benchNetwork(c, steps, info.name, workers, micro, scope, bnGroup),
     );
   } else {
     const ort = (await loadOnnxRuntime()) !== undefined;

@@ -19,6 +19,7 @@ describe('resolveAblationSettings', () => {
       inputSize: [128, 128],
       channels: 1,
       width: 1,
+      bnGroup: 0,
       bnMomentum: 0.99,
       epochs: 100,
       batchSize: 16,

@@ -56,6 +56,17 @@ describe('study.json versions', () => {
     });
   }
 
+  test('study-v2.json: recorded settings kept, BatchNorm over the whole batch', async () => {
+    const raw = await fixture('study-v2.json');
+    const study = parseStudyFile(raw, 'study-v2.json');
+    assert.equal(study.version, STUDY_VERSION);
+    assert.deepEqual(study.variants, raw.variants);
+    for (const [key, value] of Object.entries(raw.settings as Record<string, unknown>)) {
+      assert.deepEqual(study.settings[key as keyof typeof study.settings], value, key);
+    }
+    assert.equal(study.settings.bnGroup, 0);
+  });
+
   test("today's study.json reads back as written", () => {
     const settings = resolveAblationSettings({
       dataset: 'synthetic-bus',

@@ -235,24 +235,26 @@ describe('wasm Winograd convolutions', () => {
       assert.equal(winogradRule(pass, { ...shape, ci: 16, co: 16 }), 'direct', `${pass}: 16`);
       assert.equal(WINOGRAD_MIN_CHANNELS, 32);
     }
-    // Few summed pixels: the filter gradient runs F(2x2, 3x3), the other passes F(4x4, 3x3).
+    // Few pixels per image: the filter gradient runs F(2x2, 3x3), the other passes F(4x4, 3x3),
+    // at any pass size (the choice may not depend on how a batch is split).
     const deep = { n: 1, h: 8, w: 8, ci: 512, co: 512 };
     assert.equal(FILTER_GRADIENT_F2_MAX_PIXELS, 64);
     assert.equal(winogradRule('filterGradient', deep), 2, 'filter gradient, 1x8x8');
-    assert.equal(winogradRule('filterGradient', { ...deep, n: 2 }), 4, 'filter gradient, 2x8x8');
+    assert.equal(winogradRule('filterGradient', { ...deep, n: 16 }), 2, 'filter gradient, 16x8x8');
+    assert.equal(winogradRule('filterGradient', { ...deep, h: 16 }), 4, 'filter gradient, 1x16x8');
     assert.equal(winogradRule('filterGradient', { ...deep, ci: 16 }), 'direct', '16 -> 512');
     assert.equal(winogradRule('forward', deep), 4, 'forward, 1x8x8');
     assert.equal(winogradRule('inputGradient', deep), 4, 'input gradient, 1x8x8');
   });
 
-  it("auto's filter gradient is F(2x2) to the bit over few pixels, F(4x4) over more", async () => {
+  it("auto's filter gradient is F(2x2) to the bit for images of few pixels, F(4x4) for more", async () => {
     await useBackend('wasm');
-    const dW = (algorithm: ConvAlgorithm, n: number) => {
+    const dW = (algorithm: ConvAlgorithm, h: number) => {
       setConvAlgorithm(algorithm);
       return tf.tidy(() => {
-        const x = randomTensor([n, 8, 8, 32], 90, 0, 1) as tf.Tensor4D;
+        const x = randomTensor([2, h, 8, 32], 90, 0, 1) as tf.Tensor4D;
         const f = randomTensor([3, 3, 32, 32], 91, -1, 1) as tf.Tensor4D;
-        const dy = randomTensor([n, 8, 8, 32], 92, -1, 1) as tf.Tensor4D;
+        const dy = randomTensor([2, h, 8, 32], 92, -1, 1) as tf.Tensor4D;
         const g = tf.grad((ff: tf.Tensor) =>
           tf.sum(tf.mul(tf.conv2d(x, ff as tf.Tensor4D, 1, 'same'), dy)),
         );
@@ -260,14 +262,14 @@ describe('wasm Winograd convolutions', () => {
       });
     };
     try {
-      for (const [n, tile] of [
-        [1, 'winograd'],
-        [2, 'winograd4'],
+      for (const [h, tile] of [
+        [8, 'winograd'],
+        [16, 'winograd4'],
       ] as const) {
-        const [auto, f2, f4] = [dW('auto', n), dW('winograd', n), dW('winograd4', n)];
+        const [auto, f2, f4] = [dW('auto', h), dW('winograd', h), dW('winograd4', h)];
         // The two tiles round differently here, so the comparison tells them apart.
-        assert.notDeepEqual(f2, f4, `${n}x8x8: F(2x2) and F(4x4) give the same bits`);
-        assert.deepEqual(auto, tile === 'winograd' ? f2 : f4, `${n}x8x8: auto is not ${tile}`);
+        assert.notDeepEqual(f2, f4, `2x${h}x8: F(2x2) and F(4x4) give the same bits`);
+        assert.deepEqual(auto, tile === 'winograd' ? f2 : f4, `2x${h}x8: auto is not ${tile}`);
       }
     } finally {
       setConvAlgorithm('winograd');

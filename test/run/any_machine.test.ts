@@ -116,7 +116,7 @@ describe('the same run for any number of workers and pass size', () => {
     const whole = trainLoss(runs.get(splits[0][0]) as TrainRunResult);
     const ghost = trainLoss(runs.get(ghosts[0][0]) as TrainRunResult);
     const diff = Math.max(...ghost.map((l, k) => Math.abs(l - whole[k]) / whole[k]));
-    assert.ok(diff > 100 * TOLERANCE, `groups of 2 moved the training loss by only ${diff}`);
+    assert.ok(diff > 10 * TOLERANCE, `groups of 2 moved the training loss by only ${diff}`);
     process.stdout.write(`# groups of 2 against the whole batch: training loss moved by ${diff}\n`);
   });
 });

@@ -52,6 +52,17 @@ describe('config.json versions', () => {
     assertContains(c, recorded);
   });
 
+  test('version 2 as train wrote it: every setting kept, BatchNorm over the whole batch', async () => {
+    const raw = await fixture('config-v2.json');
+    const c = parseTrainRunConfig(parseRunConfig(raw, 'config-v2.json'), 'config-v2.json');
+    assert.equal(c.version, RUN_VERSION);
+    // Version 2 normalised each pass with its own statistics; a resumed run continues with the
+    // whole batch's (the README says so).
+    assert.equal(c.model.bnGroup, 0);
+    const { version: _v, ...recorded } = raw;
+    assertContains(c, recorded);
+  });
+
   test('version 1 of the first runs: the fields they lacked, as those runs trained', async () => {
     const raw = await fixture('config-v1-early.json');
     const c = parseTrainRunConfig(parseRunConfig(raw, 'early'), 'early');

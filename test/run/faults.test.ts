@@ -91,7 +91,6 @@ describe('faults in training runs', () => {
     inputSize: [32, 32],
     epochs: 3,
     batchSize: 4,
-    microBatch: 2,
     workers: 1,
     seed: 5,
     cache: false,
