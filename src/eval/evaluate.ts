@@ -11,7 +11,10 @@ import type { SegmentationMetrics } from '../metrics/evaluation.js';
 import type { SurfaceScores } from '../metrics/registry.js';
 import type { PostprocessOptions } from '../util/components.js';
 import { finalOutputIndex } from '../models/build.js';
+import { inputStatisticsOf } from '../data/input_statistics.js';
 import { TfjsEngine, type InferenceEngine } from './engine.js';
+import { predictWithMirror, type MirroredPrediction } from './ensemble.js';
+import { checkQuality, type QualityCheck } from './quality.js';
 import { checkThreshold, DEFAULT_THRESHOLD, scorePrediction } from './score.js';
 
 /** The default number of images predicted at once. */
@@ -38,6 +41,8 @@ export interface ImageEvaluation {
   predictedArea: number;
   /** The metrics at the input size, with `inputSizeMetrics`. */
   atInputSize?: SegmentationMetrics;
+  /** Quality control of the prediction (quality.ts), unless turned off. */
+  qc?: QualityCheck;
 }
 
 /** Progress of `evaluateModel`: images predicted and scored so far. */
@@ -56,6 +61,12 @@ export interface EvaluateModelOptions {
   batchSize?: number;
   /** Post-processing of each original-size prediction before it is scored. Default: none. */
   postprocess?: PostprocessOptions;
+  /**
+   * Quality control of each prediction (quality.ts): the model's recorded training statistics
+   * and one pass on the mirrored images more (none with a test-time augmentation that mirrors
+   * horizontally). Default true.
+   */
+  quality?: boolean;
   /** Receives progress after each batch. Default: none. */
   onProgress?: (progress: EvaluateProgress) => void;
   /**
@@ -122,11 +133,15 @@ export async function evaluateModel(
     );
   }
   const engine = options.engine ?? new TfjsEngine(finalOutputModel(model));
+  const quality = options.quality ?? true;
+  const recorded = quality ? inputStatisticsOf(model.getUserDefinedMetadata()) : undefined;
+  const stats = recorded?.channels === c ? recorded : undefined;
   const pixels = h * w;
   const results: ImageEvaluation[] = [];
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
-    const values = await predictProbabilities(engine, dataset, batch);
+    const passes = quality ? await predictBatchWithMirror(engine, dataset, batch) : undefined;
+    const values = passes?.probabilities ?? (await predictProbabilities(engine, dataset, batch));
     const truths = await Promise.all(batch.map((i) => dataset.loadOriginalMask(i)));
     batch.forEach((index, k) => {
       const truth = truths[k];
@@ -142,6 +157,7 @@ export async function evaluateModel(
         ...(inputSizeMetrics ? { inputMask: dataset.masks[index] } : {}),
         ...(options.postprocess ? { postprocess: options.postprocess } : {}),
       });
+      const image = (a: Float32Array): Float32Array => a.subarray(k * pixels, (k + 1) * pixels);
       results.push({
         name: dataset.names[index],
         index,
@@ -151,11 +167,41 @@ export async function evaluateModel(
         truthArea: score.truthArea,
         predictedArea: score.predictedArea,
         ...(score.atInputSize ? { atInputSize: score.atInputSize } : {}),
+        ...(passes !== undefined
+          ? {
+              qc: checkQuality({
+                ...(stats !== undefined ? { stats } : {}),
+                pixels: dataset.images[index],
+                probabilities: image(passes.probabilities),
+                passes: { unflipped: image(passes.unflipped), mirrored: image(passes.mirrored) },
+                threshold,
+                lesionArea: score.predictedArea,
+              }),
+            }
+          : {}),
       });
     });
     options.onProgress?.({ done: results.length, total: indices.length });
   }
   return results;
+}
+
+/**
+ * `predictWithMirror` (ensemble.ts) on the items `batch` of `dataset`: the prediction and the
+ * two passes of the flip check, at input size, one image after another.
+ */
+async function predictBatchWithMirror(
+  engine: InferenceEngine,
+  dataset: SegmentationDataset,
+  batch: readonly number[],
+): Promise<MirroredPrediction> {
+  const { xs, ys } = makeBatch(dataset, batch);
+  ys.dispose();
+  try {
+    return await predictWithMirror(engine, xs);
+  } finally {
+    xs.dispose();
+  }
 }
 
 /**

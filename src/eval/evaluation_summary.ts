@@ -22,6 +22,7 @@ import {
 import { formatPercent } from '../util/stats.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
+import { formatQualitySummary, summarizeQuality, type QualitySummary } from './quality.js';
 import { formatTable } from '../util/text_table.js';
 import { csvDocument } from '../util/csv.js';
 import { parseWith } from '../util/schema.js';
@@ -108,6 +109,11 @@ export interface EvaluationSummary extends MetricStats, DefinedStats, Thresholde
   emptyTruths?: EmptyMaskCounts['emptyTruths'];
   /** The same metrics at the input size [rows, cols], when asked for. */
   atInputSize?: MetricStats & { size: [number, number] };
+  /**
+   * Quality control (quality.ts): images checked, flagged, and the count per reason. Absent
+   * in summaries written before it, and where masks were scored as given.
+   */
+  qc?: QualitySummary;
   /** Anything else the caller records (model folder, data set, ...). */
   [field: string]: unknown;
 }
@@ -208,6 +214,7 @@ export function summarizeEvaluation(
     ...(rows.some((r) => r.surface !== undefined) ? definedStats(rows) : {}),
     ...thresholdedStats(rows),
     ...countEmptyMasks(rows),
+    ...(rows.every((r) => r.qc !== undefined) ? { qc: summarizeQuality(rows.map((r) => r.qc!)) } : {}),
   };
   const withInput = rows.filter((r) => r.atInputSize !== undefined);
   if (withInput.length > 0) {
@@ -298,8 +305,19 @@ export function readEvaluationSummary(value: unknown, source: string): Evaluatio
   );
 }
 
-/** The column names of `metricsCsv`. */
-export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
+/** The quality-control columns of `metricsCsv` (quality.ts): verdict, score, reasons, signals. */
+export const QC_COLUMNS = [
+  'qc',
+  'qc_score',
+  'qc_reasons',
+  'qc_input_distance',
+  'qc_area_excess',
+  'qc_entropy',
+  'qc_flip_dsc',
+] as const;
+
+/** The column names of `metricsCsv`; the qc columns last, when asked for. */
+export function metricsCsvHeader(inputSizeMetrics: boolean, quality = false): string[] {
   return [
     'name',
     ...METRIC_NAMES.map((m) => METRICS[m].column),
@@ -307,6 +325,7 @@ export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
     'truth_area',
     'predicted_area',
     ...(inputSizeMetrics ? METRIC_NAMES.map((m) => `${METRICS[m].column}_input_size`) : []),
+    ...(quality ? QC_COLUMNS : []),
   ];
 }
 
@@ -315,12 +334,15 @@ export function metricsCsvHeader(inputSizeMetrics: boolean): string[] {
  * Metrics and lesion fractions are written with every digit (JavaScript's shortest
  * round-trip form), so the file can be re-aggregated exactly. Columns: see
  * `metricsCsvHeader`; the surface metrics are empty where undefined (an empty mask); the
- * input-size columns are there when every row has them.
+ * input-size columns are there when every row has them, and so are the quality-control ones
+ * (`qc` ok or check, the score, the reasons separated by spaces, the signals, empty where not
+ * measured).
  */
 export function metricsCsv(rows: readonly ImageEvaluation[]): string {
   const inputSize = rows.length > 0 && rows.every((r) => r.atInputSize !== undefined);
+  const quality = rows.length > 0 && rows.every((r) => r.qc !== undefined);
   return csvDocument(
-    metricsCsvHeader(inputSize),
+    metricsCsvHeader(inputSize, quality),
     rows.map((r) => [
       r.name,
       ...METRIC_NAMES.map((m) => r.metrics[m]),
@@ -328,6 +350,17 @@ export function metricsCsv(rows: readonly ImageEvaluation[]): string {
       r.truthArea,
       r.predictedArea,
       ...(inputSize ? METRIC_NAMES.map((m) => r.atInputSize![m]) : []),
+      ...(quality
+        ? [
+            r.qc!.verdict,
+            r.qc!.score,
+            r.qc!.reasons.join(' '),
+            r.qc!.signals.inputDistance,
+            r.qc!.signals.areaExcess,
+            r.qc!.signals.entropy,
+            r.qc!.signals.flipDsc,
+          ]
+        : []),
     ]),
   );
 }
@@ -390,6 +423,7 @@ export function formatEvaluationSummary(s: EvaluationSummary): string[] {
     ...formatSurfaceNote(s),
     `lesion area: ground truth ${area(s.lesionArea.truth)}, prediction ${area(s.lesionArea.prediction)}`,
     ...formatEmptyMasks(s),
+    ...(s.qc !== undefined ? [formatQualitySummary(s.qc, 'the qc column of metrics.csv')] : []),
   ];
 }
 
