@@ -316,7 +316,7 @@ export const QC_COLUMNS = [
   'qc_flip_dsc',
 ] as const;
 
-/** The column names of `metricsCsv`; the qc columns last, when asked for. */
+/** The column names of `metricsCsv`; the qc columns after the areas, when asked for. */
 export function metricsCsvHeader(inputSizeMetrics: boolean, quality = false): string[] {
   return [
     'name',
@@ -324,8 +324,8 @@ export function metricsCsvHeader(inputSizeMetrics: boolean, quality = false): st
     ...SURFACE_METRIC_NAMES.map((m) => METRICS[m].column),
     'truth_area',
     'predicted_area',
-    ...(inputSizeMetrics ? METRIC_NAMES.map((m) => `${METRICS[m].column}_input_size`) : []),
     ...(quality ? QC_COLUMNS : []),
+    ...(inputSizeMetrics ? METRIC_NAMES.map((m) => `${METRICS[m].column}_input_size`) : []),
   ];
 }
 
@@ -334,9 +334,8 @@ export function metricsCsvHeader(inputSizeMetrics: boolean, quality = false): st
  * Metrics and lesion fractions are written with every digit (JavaScript's shortest
  * round-trip form), so the file can be re-aggregated exactly. Columns: see
  * `metricsCsvHeader`; the surface metrics are empty where undefined (an empty mask); the
- * input-size columns are there when every row has them, and so are the quality-control ones
- * (`qc` ok or check, the score, the reasons separated by spaces, the signals, empty where not
- * measured).
+ * quality-control columns (`qc` ok or check, the score, the reasons separated by spaces, the
+ * signals, empty where not measured) and the input-size ones are there when every row has them.
  */
 export function metricsCsv(rows: readonly ImageEvaluation[]): string {
   const inputSize = rows.length > 0 && rows.every((r) => r.atInputSize !== undefined);
@@ -349,7 +348,6 @@ export function metricsCsv(rows: readonly ImageEvaluation[]): string {
       ...SURFACE_METRIC_NAMES.map((m) => r.surface?.[m] ?? null),
       r.truthArea,
       r.predictedArea,
-      ...(inputSize ? METRIC_NAMES.map((m) => r.atInputSize![m]) : []),
       ...(quality
         ? [
             r.qc!.verdict,
@@ -361,6 +359,7 @@ export function metricsCsv(rows: readonly ImageEvaluation[]): string {
             r.qc!.signals.flipDsc,
           ]
         : []),
+      ...(inputSize ? METRIC_NAMES.map((m) => r.atInputSize![m]) : []),
     ]),
   );
 }
