@@ -160,6 +160,29 @@ export function addFlippedBack(
 }
 
 /**
+ * `n` images of `rows x cols x channels` (channels last) mirrored left to right: for engines
+ * that take arrays rather than tensors (the web app's), the input of quality control's mirrored
+ * pass and, with `channels` 1, its output mapped back (a mirror is its own inverse).
+ */
+export function mirrorColumns(
+  values: ArrayLike<number>,
+  n: number,
+  rows: number,
+  cols: number,
+  channels: number,
+): Float32Array {
+  const out = new Float32Array(n * rows * cols * channels);
+  for (let r = 0; r < n * rows; r++) {
+    for (let x = 0; x < cols; x++) {
+      const to = (r * cols + x) * channels;
+      const from = (r * cols + (cols - 1 - x)) * channels;
+      for (let c = 0; c < channels; c++) out[to + c] = values[from + c];
+    }
+  }
+  return out;
+}
+
+/**
  * The mean of `engines` over the flips of `tta` (see the module doc). It owns the engines and
  * disposes of them.
  */
