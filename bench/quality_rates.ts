@@ -49,8 +49,12 @@ function describe(what: string, rows: readonly ImageEvaluation[]): void {
       .filter((v): v is number => v !== null)
       .sort((a, b) => a - b);
     if (values.length === 0) continue;
-    const q = [0, 0.05, 0.5, 0.95, 1].map((p) => quantileOfSorted(values, p).toFixed(3)).join(' / ');
-    console.log(`  ${signal.padEnd(14)} min / 5% / 50% / 95% / max: ${q} (${values.length} measured)`);
+    const q = [0, 0.05, 0.5, 0.95, 1]
+      .map((p) => quantileOfSorted(values, p).toFixed(3))
+      .join(' / ');
+    console.log(
+      `  ${signal.padEnd(14)} min / 5% / 50% / 95% / max: ${q} (${values.length} measured)`,
+    );
   }
 }
 

@@ -61,7 +61,9 @@ export interface AreaQuantiles {
 }
 
 /** The levels at which training records the masks' lesion-area quantiles. */
-export const AREA_QUANTILE_LEVELS: readonly number[] = [0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1];
+export const AREA_QUANTILE_LEVELS: readonly number[] = [
+  0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1,
+];
 
 /** One image's brightness and contrast per channel. */
 export interface ImageIntensity {
@@ -183,7 +185,9 @@ export function inputStatisticsOf(metadata: unknown): InputStatistics | undefine
   }
   // The fields recorded since quality control are kept only when well formed.
   const numbers = (x: unknown, n?: number): x is number[] =>
-    Array.isArray(x) && x.every((v) => typeof v === 'number') && (n === undefined || x.length === n);
+    Array.isArray(x) &&
+    x.every((v) => typeof v === 'number') &&
+    (n === undefined || x.length === n);
   const { correlation, lesionArea, ...rest } = s;
   return {
     ...rest,

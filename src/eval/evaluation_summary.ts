@@ -214,7 +214,9 @@ export function summarizeEvaluation(
     ...(rows.some((r) => r.surface !== undefined) ? definedStats(rows) : {}),
     ...thresholdedStats(rows),
     ...countEmptyMasks(rows),
-    ...(rows.every((r) => r.qc !== undefined) ? { qc: summarizeQuality(rows.map((r) => r.qc!)) } : {}),
+    ...(rows.every((r) => r.qc !== undefined)
+      ? { qc: summarizeQuality(rows.map((r) => r.qc!)) }
+      : {}),
   };
   const withInput = rows.filter((r) => r.atInputSize !== undefined);
   if (withInput.length > 0) {

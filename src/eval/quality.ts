@@ -26,11 +26,7 @@
  * on its own held-out fold they flag at most 5% of the images, on the synthetic set of
  * another look (`ftunet synth --look dim`) most of them. Pure (typed arrays only).
  */
-import {
-  imageIntensity,
-  inputDistance,
-  type InputStatistics,
-} from '../data/input_statistics.js';
+import { imageIntensity, inputDistance, type InputStatistics } from '../data/input_statistics.js';
 import { UserError } from '../errors.js';
 import { plural } from '../util/messages.js';
 

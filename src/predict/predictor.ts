@@ -124,7 +124,9 @@ export class Predictor {
     this.engine = options.engine;
     this.quality = options.quality ?? false;
     this.finalNet =
-      layers !== undefined && options.attention && this.quality ? finalOutputModel(layers) : undefined;
+      layers !== undefined && options.attention && this.quality
+        ? finalOutputModel(layers)
+        : undefined;
     if (layers === undefined) {
       if (options.engine === undefined) {
         throw new UserError('engine: a model known only by its input shape needs an engine');

@@ -243,7 +243,8 @@ function drawResult(r: ImageResult): void {
   const qc = document.createElement('span');
   qc.className = `qc qc-${r.qc.verdict}`;
   qc.textContent = `qc: ${formatVerdict(r.qc)}`;
-  qc.title = 'quality control: the image against the training images, the lesion area, the confidence inside it, the mask of the mirrored image';
+  qc.title =
+    'quality control: the image against the training images, the lesion area, the confidence inside it, the mask of the mirrored image';
   const time = document.createElement('span');
   time.textContent = `time: ${prediction.timing.totalMs.toFixed(0)} ms`;
   const slider = document.createElement('label');

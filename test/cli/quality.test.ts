@@ -103,10 +103,7 @@ describe('quality control on the command line', () => {
     };
     assert.deepEqual(
       printed.predicted.map((p) => [path.basename(p.input), p.qc.verdict, p.qc.reasons]),
-      [
-        ...FLAGGED.map((name) => [name, 'check', ['input', 'area']]),
-        ['000004.png', 'ok', []],
-      ],
+      [...FLAGGED.map((name) => [name, 'check', ['input', 'area']]), ['000004.png', 'ok', []]],
     );
     assert.equal(printed.qc.flagged, 3);
   });

@@ -40,7 +40,12 @@ function stats(r?: number, area?: [number, number]): InputStatistics {
     contrast: { mean: [40], std: [10] },
     ...(r !== undefined ? { correlation: [r] } : {}),
     ...(area !== undefined
-      ? { lesionArea: { levels: [0, 0.5, 1], quantiles: [area[0], (area[0] + area[1]) / 2, area[1]] } }
+      ? {
+          lesionArea: {
+            levels: [0, 0.5, 1],
+            quantiles: [area[0], (area[0] + area[1]) / 2, area[1]],
+          },
+        }
       : {}),
   };
 }
@@ -78,7 +83,10 @@ describe('quality control of a prediction', () => {
     const { correlation: _c, lesionArea: _a, ...old } = s;
     assert.deepEqual(inputStatisticsOf({ [INPUT_STATISTICS_KEY]: old }), old);
     // A malformed new field is dropped, not the statistics.
-    assert.deepEqual(inputStatisticsOf({ [INPUT_STATISTICS_KEY]: { ...old, correlation: 'x' } }), old);
+    assert.deepEqual(
+      inputStatisticsOf({ [INPUT_STATISTICS_KEY]: { ...old, correlation: 'x' } }),
+      old,
+    );
   });
 
   test('input: three spreads off in brightness and in contrast is far, though each z is 3', () => {
@@ -95,7 +103,11 @@ describe('quality control of a prediction', () => {
     expectClose([inputDistance(stats(0.5), far)], [Math.sqrt(12)], { atol: 1e-12, rtol: 0 });
     const against = imageIntensity(image(70, 70), 1);
     expectClose([inputDistance(stats(0.5), against)], [6], { atol: 1e-12, rtol: 0 });
-    const check = checkQuality({ ...steady, stats: stats(0.5, [0.01, 0.2]), pixels: image(70, 10) });
+    const check = checkQuality({
+      ...steady,
+      stats: stats(0.5, [0.01, 0.2]),
+      pixels: image(70, 10),
+    });
     assert.equal(check.verdict, 'check');
     assert.deepEqual(check.reasons, ['input']);
     expectClose([check.score], [Math.sqrt(12) / QC_LIMITS.inputDistance], { atol: 1e-12, rtol: 0 });
@@ -123,7 +135,10 @@ describe('quality control of a prediction', () => {
     }
     // Statistics without areas (an older model): not measured.
     assert.equal(areaExcess(stats(0), 0), null);
-    assert.equal(checkQuality({ ...steady, stats: stats(0), lesionArea: 0 }).signals.areaExcess, null);
+    assert.equal(
+      checkQuality({ ...steady, stats: stats(0), lesionArea: 0 }).signals.areaExcess,
+      null,
+    );
   });
 
   test('confidence: mean binary entropy inside the lesion', () => {

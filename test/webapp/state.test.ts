@@ -108,7 +108,7 @@ describe('the web app state', () => {
     assert.equal(r.qc.signals.flipDsc, 0);
   });
 
-    test('timings keep the last TIMINGS_KEPT; the queue keeps its order', () => {
+  test('timings keep the last TIMINGS_KEPT; the queue keeps its order', () => {
     const state = createState();
     const engine = standInEngine();
     for (let k = 0; k < TIMINGS_KEPT + 3; k++) {

@@ -18,7 +18,13 @@ import {
 import { preprocess, preprocessMask } from '../recipe.js';
 import { checkIndex, type SegmentationDataset } from '../dataset.js';
 import { checkInputShape, DATASET_PRESETS, type SyntheticKind } from '../presets.js';
-import { BUS_LOOKS, DEFAULT_BUS_LOOK, generateBusPair, type BusLook, type GeneratedPair } from './bus.js';
+import {
+  BUS_LOOKS,
+  DEFAULT_BUS_LOOK,
+  generateBusPair,
+  type BusLook,
+  type GeneratedPair,
+} from './bus.js';
 import { generateIsicPair } from './isic.js';
 
 /** Which synthetic data: ultrasound-like ('bus') or dermoscopy-like ('isic'). */
@@ -70,7 +76,9 @@ export function checkLook(kind: SyntheticKind, look: SyntheticLook): void {
     throw new UserError(`look: expected one of ${SYNTHETIC_LOOKS.join(', ')}, got '${look}'`);
   }
   if (kind !== 'bus' && look !== DEFAULT_BUS_LOOK) {
-    throw new UserError(`look '${look}': only the bus kind has looks other than ${DEFAULT_BUS_LOOK}`);
+    throw new UserError(
+      `look '${look}': only the bus kind has looks other than ${DEFAULT_BUS_LOOK}`,
+    );
   }
 }
 
@@ -206,7 +214,9 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
     },
     loadOriginalImage(i): Promise<RawImage> {
       checkIndex(i, count);
-      return Promise.resolve(convertChannels(generatePair(kind, i, { seed, look }).image, channels));
+      return Promise.resolve(
+        convertChannels(generatePair(kind, i, { seed, look }).image, channels),
+      );
     },
   };
 }
