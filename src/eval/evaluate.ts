@@ -3,6 +3,7 @@
  * then score each item at its original size (see score.ts). Browser-safe: tensors through
  * tfjs, original masks through the data set's `loadOriginalMask`.
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { makeBatch } from '../data/batch.js';
 import type { SegmentationDataset } from '../data/dataset.js';
@@ -190,33 +191,36 @@ export async function evaluateModel(
  * `predictWithMirror` (ensemble.ts) on the items `batch` of `dataset`: the prediction and the
  * two passes of the flip check, at input size, one image after another.
  */
-async function predictBatchWithMirror(
+function predictBatchWithMirror(
   engine: InferenceEngine,
   dataset: SegmentationDataset,
   batch: readonly number[],
 ): Promise<MirroredPrediction> {
-  const { xs, ys } = makeBatch(dataset, batch);
-  ys.dispose();
-  try {
-    return await predictWithMirror(engine, xs);
-  } finally {
-    xs.dispose();
-  }
+  return onBatch(dataset, batch, (xs) => predictWithMirror(engine, xs));
 }
 
 /**
  * The `final` output's probabilities for the items `batch` of `dataset` at input size, one
  * image after another (`batch.length * rows * cols` values), predicted by `engine`.
  */
-export async function predictProbabilities(
+export function predictProbabilities(
   engine: InferenceEngine,
   dataset: SegmentationDataset,
   batch: readonly number[],
 ): Promise<Float32Array> {
+  return onBatch(dataset, batch, (xs) => engine.predict(xs));
+}
+
+/** `predict` on the images of the items `batch` (their tensor freed after). */
+async function onBatch<T>(
+  dataset: SegmentationDataset,
+  batch: readonly number[],
+  predict: (xs: tf.Tensor4D) => Promise<T>,
+): Promise<T> {
   const { xs, ys } = makeBatch(dataset, batch);
   ys.dispose();
   try {
-    return await engine.predict(xs);
+    return await predict(xs);
   } finally {
     xs.dispose();
   }
