@@ -119,6 +119,18 @@ export interface KernelBenchOptions {
   algorithm?: ConvAlgorithm;
 }
 
+/** The value after `name` in this process's arguments, else `fallback`. */
+export function flagValue(name: string, fallback: string): string {
+  const args = process.argv.slice(2);
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : fallback;
+}
+
+/** `--input HxWxC` as [H, W, C] (default 128x128x1). */
+export function inputFlag(): [number, number, number] {
+  return flagValue('--input', '128x128x1').split('x').map(Number) as [number, number, number];
+}
+
 /** Whether Winograd F(2x2, 3x3) computes this shape's kernels: 3x3, stride 1, 'same'. */
 export function winogradApplies(s: ConvShape): boolean {
   return (

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/select.js';
 import { setBackendNumerics } from '../src/kernels/numerics.js';
 import { formatTable } from '../src/util/text_table.js';
-import { describeShape, kernelShapes, winogradApplies } from './kernels.js';
+import { describeShape, flagValue, inputFlag, kernelShapes, winogradApplies } from './kernels.js';
 
 function relativeError(got: Float32Array, want: Float32Array): number {
   let diff = 0;
@@ -34,17 +34,8 @@ function passes(x: tf.Tensor4D, f: tf.Tensor4D, dy: tf.Tensor4D): Float32Array[]
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const flag = (name: string, fallback: string) => {
-    const at = args.indexOf(name);
-    return at >= 0 ? args[at + 1] : fallback;
-  };
-  const inputShape = flag('--input', '128x128x1').split('x').map(Number) as [
-    number,
-    number,
-    number,
-  ];
-  const batch = Number(flag('--batch', '1'));
+  const inputShape = inputFlag();
+  const batch = Number(flagValue('--batch', '1'));
   await initBackend({ backend: 'cpu' });
   const shapes = kernelShapes({ inputShape, batch }).filter(winogradApplies);
   const rows: string[][] = [];

@@ -67,7 +67,18 @@ export {
   type SurfaceDistanceMetrics,
   type SurfaceDistances,
 } from './metrics/surface_distance.js';
-export { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from './metrics/thresholded_jaccard.js';
+export {
+  ISIC_JACCARD_THRESHOLD,
+  plainJaccard,
+  thresholdedJaccard,
+} from './metrics/thresholded_jaccard.js';
+export {
+  parseEmptyDistance,
+  parseSpacing,
+  type EmptyDistancePolicy,
+  type PixelSpacing,
+  type SurfaceOptions,
+} from './metrics/surface_policy.js';
 export {
   surfaceDice,
   surfaceDiceFromDistances,
@@ -158,7 +169,13 @@ export type { HeaderSize, ImageFormat } from './io/image_format.js';
 export { MemoryLimiter } from './util/memory_limit.js';
 export { writeImage, writeMask } from './io/write.js';
 export { Rng } from './util/rng.js';
-export { resizeImage, resizeMask, resizeNearest } from './util/raster.js';
+export {
+  nearestIndices,
+  resizeBilinear,
+  resizeImage,
+  resizeMask,
+  resizeNearest,
+} from './util/raster.js';
 export type { BinaryMask, Interpolation, RawImage } from './util/raster.js';
 
 export { LOSSES } from './losses/registry.js';

@@ -38,6 +38,8 @@ describe("README's quick-start sample", () => {
       index,
       originalSize: [30, 40],
       metrics: metrics(dsc),
+      // An evaluation's rows carry their counts (the plain ISIC score reads them).
+      counts: { tp: 7, fp: 1, fn: 2, tn: 90 },
       surface: { hd95: 2, assd: 1, nsd: 0.5 },
       truthArea: 0.05,
       predictedArea: 0.04,

@@ -37,6 +37,7 @@ import {
   EXTRA_TABLE_METRICS,
   formatTableCell,
   TABLE_METRIC_LABELS,
+  tableMetricLabel,
   type AblationTable,
 } from './table.js';
 
@@ -67,7 +68,10 @@ function tableSection(table: AblationTable): SafeHtml {
   const columns = [
     { label: 'Variant' },
     { label: 'ID' },
-    ...table.metrics.map((m) => ({ label: `${TABLE_METRIC_LABELS[m]} (ours)`, numeric: true })),
+    ...table.metrics.map((m) => ({
+      label: `${tableMetricLabel(table, m)} (ours)`,
+      numeric: true,
+    })),
     { label: 'Folds', numeric: true },
     ...(paper !== null
       ? [

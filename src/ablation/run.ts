@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathExists } from '../io/atomic.js';
 import { UserError } from '../errors.js';
 import { evaluateRun, type EvaluationProgress } from '../eval/run.js';
+import type { SurfaceOptions } from '../metrics/surface_policy.js';
 import type { EvaluationSummary } from '../eval/evaluation_summary.js';
 import { findCheckpoint } from '../run/checkpoint.js';
 import { resume, train, type TrainRunCallbacks } from '../run/train.js';
@@ -63,6 +64,12 @@ export interface AblationRunOptions {
   workers?: number;
   /** Preprocessing cache folder, or false. Default: the default cache folder. */
   cache?: string | false;
+  /**
+   * The surface metrics' policy for empty masks and pixel spacing of each unit's evaluation
+   * (recorded in its summary.json; the study table refuses to mix units evaluated with
+   * different ones). Default: skip, pixels.
+   */
+  surface?: SurfaceOptions;
   /** The backend that runs (recorded in each unit's config.json). Required. */
   backend: string;
   /** Recorded in study.json and each unit's config.json. Required. */
@@ -272,6 +279,7 @@ async function runUnit(
       const report = await evaluateRun({
         run: dir,
         ...(options.cache !== undefined ? { cache: options.cache } : {}),
+        ...(options.surface !== undefined ? { surface: options.surface } : {}),
         ...workersOf(options),
         // ONNX Runtime when it is installed (much faster inference), else TensorFlow.js.
         engine: inferenceEngineFactory(workersOf(options)),

@@ -30,6 +30,7 @@ import { csvDocument } from '../util/csv.js';
 import { summaryStats } from '../util/stats.js';
 import { paperTableFor, type PaperRow, type PaperValue } from './paper.js';
 import { listUnits, unitName, type AblationUnit } from './units.js';
+import type { DistanceUnit } from '../metrics/surface_policy.js';
 import {
   ABLATION_VARIANT_IDS,
   ablationVariant,
@@ -65,6 +66,15 @@ export const TABLE_METRIC_LABELS: Record<TableMetric, string> = tableMetricRecor
   const { label, unit } = METRICS[m];
   return unit === '' ? label : `${label} (${unit})`;
 });
+
+/** A column's label in `table`: 'HD95 (mm)' where its units measured distances in mm. */
+export function tableMetricLabel(
+  table: Pick<AblationTable, 'distanceUnit'>,
+  m: TableMetric,
+): string {
+  const { label, unit } = METRICS[m];
+  return unit !== '' && table.distanceUnit === 'mm' ? `${label} (mm)` : TABLE_METRIC_LABELS[m];
+}
 
 /** A metric's name on the command line and in CSV headers (its column). */
 export const TABLE_METRIC_NAMES: Record<TableMetric, string> = tableMetricRecord(
@@ -107,6 +117,13 @@ export type FoldResult = { fold: number } & Record<AblationMetric, number> &
   Partial<Record<ExtraTableMetric, number | null>> & {
     /** Test images scored. */
     count: number;
+    /**
+     * How its surface metrics were computed ('skip, pixels', 'penalty:100, 0.1x0.1 mm'), from
+     * its summary's `surface`; absent for a unit without surface metrics.
+     */
+    surface?: string;
+    /** The unit of its surface distances (its summary's `surface.unit`), with `surface`. */
+    distanceUnit?: DistanceUnit;
   };
 
 /**
@@ -148,6 +165,8 @@ export interface AblationTable {
   folds: number;
   /** The metrics shown as columns (Markdown, CSV, HTML), in order. */
   metrics: TableMetric[];
+  /** 'mm' when the units' distances are in mm (`ablation --spacing`); absent: pixels. */
+  distanceUnit?: 'mm';
   /** How the numbers are made, in words. */
   statistic: string;
   units: { total: number; finished: number };
@@ -176,6 +195,8 @@ export interface AblationTableInput {
   result: (unit: AblationUnit) => FoldResult | undefined;
   /** The columns. Default: the paper's, `ABLATION_METRICS`. */
   metrics?: readonly TableMetric[];
+  /** The unit of the units' surface distances. Default 'px'. */
+  distanceUnit?: DistanceUnit;
 }
 
 export const ABLATION_STATISTIC =
@@ -247,6 +268,7 @@ export function buildAblationTable(input: AblationTableInput): AblationTable {
     dataset: input.dataset,
     folds: input.folds,
     metrics: [...(input.metrics ?? ABLATION_METRICS)],
+    ...(input.distanceUnit === 'mm' ? { distanceUnit: 'mm' as const } : {}),
     statistic: ABLATION_STATISTIC,
     units: { total: variants.length * input.folds, finished },
     rows,
@@ -290,7 +312,12 @@ function formatPaper(value: PaperValue): string {
 /** The table as Markdown: a title, how the numbers are made, the table and the missing units. */
 export function ablationMarkdown(table: AblationTable): string {
   const paper = table.paper;
-  const header = ['Variant', 'ID', ...table.metrics.map((m) => TABLE_METRIC_LABELS[m]), 'Folds'];
+  const header = [
+    'Variant',
+    'ID',
+    ...table.metrics.map((m) => tableMetricLabel(table, m)),
+    'Folds',
+  ];
   const align = [':--', ':--', ...table.metrics.map(() => '--:'), '--:'];
   if (paper !== null) {
     header.push(...ABLATION_METRICS.map((m) => `Paper ${TABLE_METRIC_LABELS[m]}`));

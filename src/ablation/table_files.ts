@@ -13,7 +13,13 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { UNIT_SUMMARY } from './run.js';
 import { readStudy, STUDY_REPORT_DIR, unitDir, type AblationStudy } from './study.js';
-import { readEvaluationSummary, type EvaluationSummary } from '../eval/evaluation_summary.js';
+import {
+  readEvaluationSummary,
+  SURFACE_METRIC_NAMES,
+  type EvaluationSummary,
+} from '../eval/evaluation_summary.js';
+import { surfaceRecord, type DistanceUnit } from '../metrics/surface_policy.js';
+import { listFew } from '../util/messages.js';
 import {
   ABLATION_METRICS,
   ablationCsv,
@@ -91,7 +97,38 @@ export async function readUnitResult(
     result[m] = typeof value === 'number' ? value : (value as { mean: number | null }).mean;
   }
   result.count = s.count;
+  if (SURFACE_METRIC_NAMES.some((m) => s[m] !== undefined)) {
+    const { emptyDistance, spacing, unit } = s.surface ?? surfaceRecord();
+    result.surface = `${emptyDistance}, ${spacing === null ? 'pixels' : `${spacing.join('x')} mm`}`;
+    result.distanceUnit = unit;
+  }
   return result;
+}
+
+/**
+ * Refuses a table whose surface columns would mix units evaluated under different policies for
+ * empty masks or spacings (`--empty-distance`, `--spacing` of each `ablation` run): their
+ * means are not comparable.
+ */
+function checkSameSurface(
+  results: ReadonlyMap<string, FoldResult>,
+  metrics: readonly TableMetric[],
+): DistanceUnit {
+  const units = [...results.values()].flatMap((r) => r.distanceUnit ?? []);
+  const unit = units.length > 0 && units.every((u) => u === 'mm') ? 'mm' : 'px';
+  if (!metrics.some((m) => (SURFACE_METRIC_NAMES as readonly string[]).includes(m))) return unit;
+  const byPolicy = new Map<string, string[]>();
+  for (const [name, r] of results) {
+    if (r.surface !== undefined)
+      byPolicy.set(r.surface, [...(byPolicy.get(r.surface) ?? []), name]);
+  }
+  if (byPolicy.size <= 1) return unit;
+  const groups = [...byPolicy].map(([policy, units]) => `${policy}: ${listFew(units)}`);
+  throw new UserError(
+    `the units' surface metrics were computed differently (${groups.join('; ')}); evaluate ` +
+      'them alike (delete their eval/summary.json and run ablation again with the same ' +
+      '--empty-distance and --spacing)',
+  );
 }
 
 /** Options of `buildStudyTable` and `ablationReport`. */
@@ -110,11 +147,13 @@ export async function buildStudyTable(
     const r = await readUnitResult(study.dir, unit);
     if (r !== undefined) results.set(unitName(unit), r);
   }
+  const distanceUnit = checkSameSurface(results, options.metrics ?? []);
   return buildAblationTable({
     dataset: study.settings.dataset,
     folds: study.settings.folds,
     variants: study.file.variants,
     result: (unit) => results.get(unitName(unit)),
+    distanceUnit,
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   });
 }

@@ -24,6 +24,11 @@ import { QUANTIZATIONS } from '../export/metadata.js';
 import { DEFAULT_TTA, TTA_CHOICES } from '../eval/ensemble.js';
 import { parseMinSize } from '../util/components.js';
 import {
+  parseEmptyDistance,
+  parseSpacing,
+  type SurfaceOptions,
+} from '../metrics/surface_policy.js';
+import {
   SETTING_NAMES,
   TRAIN_SETTINGS,
   flagName,
@@ -188,6 +193,21 @@ export const FLAGS = {
     'drop 8-connected components of fewer than n pixels from each mask (default 0: keep all)',
     fromLibrary(parseMinSize, '--min-size'),
   ),
+  emptyDistance: flag(
+    '--empty-distance <policy>',
+    'HD95, ASSD and NSD of an image whose prediction or ground truth is empty: skip (left out ' +
+      "of their means, counted), nan (MONAI's values: HD95 NaN, left out; ASSD inf where one " +
+      'mask is empty, NaN where both are; NSD 0 and NaN) or penalty:N (N, in pixels or with ' +
+      '--spacing in mm, where one mask is empty, 0 where both are; NSD 0 and 1), recorded in ' +
+      'summary.json (default skip)',
+    fromLibrary(parseEmptyDistance, '--empty-distance'),
+  ),
+  spacing: flag(
+    '--spacing <sy,sx>',
+    "a pixel's height and width in mm at the original size (one number for both): HD95 and " +
+      'ASSD in mm, NSD within 2 pixels of the coarser axis (default: none, distances in pixels)',
+    fromLibrary(parseSpacing, '--spacing'),
+  ),
   metrics: flag(
     '--metrics <list>',
     'columns of the ablation table, comma-separated, from ' +
@@ -205,6 +225,16 @@ export type FlagName = keyof typeof FLAGS;
 export type FlagValues = {
   [K in Exclude<FlagName, 'noCache'>]?: (typeof FLAGS)[K] extends FlagSpec<infer T> ? T : never;
 };
+
+/** The surface metrics' options of `--empty-distance` and `--spacing` (given ones only). */
+export function surfaceOptionsFromFlags(
+  f: Pick<FlagValues, 'emptyDistance' | 'spacing'>,
+): SurfaceOptions {
+  return {
+    ...(f.emptyDistance !== undefined ? { emptyDistance: f.emptyDistance } : {}),
+    ...(f.spacing !== undefined ? { spacing: f.spacing } : {}),
+  };
+}
 
 /** The commander option of a shared flag. */
 export function flagOption(name: FlagName, description?: string): Option {

@@ -36,8 +36,11 @@ import {
 import type { Interpolation } from '../util/raster.js';
 import type { ImagePair } from './listing.js';
 
-/** Bump when decoding, binarising or resizing changes, so old cache files are not used. */
-export const READER_VERSION = 1;
+/**
+ * Bump when decoding, binarising or resizing changes, so old cache files are not used.
+ * 2: resizing is OpenCV's to the bit (nearest's rounded scale, bilinear's fixed point).
+ */
+export const READER_VERSION = 2;
 
 /** Version of the file format below. */
 export const CACHE_FORMAT_VERSION = 2;

@@ -8,8 +8,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { makeBatch } from '../data/batch.js';
 import type { SegmentationDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import type { SegmentationMetrics } from '../metrics/evaluation.js';
+import type { ConfusionCounts, SegmentationMetrics } from '../metrics/evaluation.js';
 import type { SurfaceScores } from '../metrics/registry.js';
+import type { SurfaceOptions } from '../metrics/surface_policy.js';
 import type { PostprocessOptions } from '../util/components.js';
 import { finalOutputIndex } from '../models/build.js';
 import { inputStatisticsOf } from '../data/input_statistics.js';
@@ -31,9 +32,12 @@ export interface ImageEvaluation {
   originalSize: [number, number];
   /** The hard metrics at the original size. */
   metrics: SegmentationMetrics;
+  /** The confusion counts at the original size (evaluation has them; other rows may not). */
+  counts?: ConfusionCounts;
   /**
-   * The surface metrics (HD95, ASSD, ...) at the original size; null when either mask is empty
-   * (evaluation always computes them; rows made elsewhere may leave them out).
+   * The surface metrics (HD95, ASSD, ...) at the original size; where a mask is empty, what
+   * the policy gives (null under `skip`; evaluation always computes them; rows made elsewhere
+   * may leave them out).
    */
   surface?: SurfaceScores | null;
   /** Lesion fraction of the ground truth at the original size. */
@@ -62,6 +66,8 @@ export interface EvaluateModelOptions {
   batchSize?: number;
   /** Post-processing of each original-size prediction before it is scored. Default: none. */
   postprocess?: PostprocessOptions;
+  /** The surface metrics' policy for empty masks and pixel spacing. Default: skip, pixels. */
+  surface?: SurfaceOptions;
   /**
    * Quality control of each prediction (quality.ts): the model's recorded training statistics
    * and one pass on the mirrored images more (none with a test-time augmentation that mirrors
@@ -157,6 +163,7 @@ export async function evaluateModel(
         threshold,
         ...(inputSizeMetrics ? { inputMask: dataset.masks[index] } : {}),
         ...(options.postprocess ? { postprocess: options.postprocess } : {}),
+        ...(options.surface ? { surface: options.surface } : {}),
       });
       const image = (a: Float32Array): Float32Array => a.subarray(k * pixels, (k + 1) * pixels);
       results.push({
@@ -164,6 +171,7 @@ export async function evaluateModel(
         index,
         originalSize: [oh, ow],
         metrics: score.metrics,
+        counts: score.counts,
         surface: score.surface,
         truthArea: score.truthArea,
         predictedArea: score.predictedArea,

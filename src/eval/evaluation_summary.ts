@@ -19,6 +19,12 @@ import {
   type MetricName,
   type ThresholdedMetricName,
 } from '../metrics/registry.js';
+import {
+  surfaceRecord,
+  type DistanceUnit,
+  type SurfaceOptions,
+  type SurfaceRecord,
+} from '../metrics/surface_policy.js';
 import { formatPercent } from '../util/stats.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
@@ -34,7 +40,10 @@ export const SUMMARY_FORMAT = 'ftunet-evaluation-summary';
  * summary.json's version. 1: the summaries written before files carried `format` and
  * `version` (a summary without them is version 1); 2: the same fields, with `format` and
  * `version`, and the normalized surface Dice (`nsd`) among the surface metrics, which are
- * optional in both (absent: not computed).
+ * optional in both (absent: not computed). Version 2 gained later, as optional fields: the
+ * surface metrics' policy and unit (`surface`, absent: skip, pixels), their `infinite` counts
+ * and the plain-Jaccard ISIC score (`thresholdedJaccardPlain`); a reader takes an absent
+ * `surface` as what every summary before it computed, so no migration step is needed.
  */
 export const SUMMARY_VERSION = 2;
 
@@ -52,18 +61,28 @@ export const SURFACE_METRIC_NAMES = DEFINED_METRIC_NAMES;
 
 /**
  * A mean and std over the images where a metric is defined, and how many those are (the
- * others are left out). With count 0, mean and std are null (JSON has no NaN).
+ * others are left out). With count 0, mean and std are null (JSON has no NaN); likewise when
+ * `infinite` of them are infinite (MONAI's ASSD of an image with one empty mask, under the
+ * `nan` policy): the mean is then infinite, as MONAI's.
  */
 export interface DefinedMeanStd {
   mean: number | null;
   std: number | null;
   count: number;
+  /** How many of the `count` values are infinite; absent when none is. */
+  infinite?: number;
 }
 
-/** Mean, population std and count of the defined values (`null` entries are left out). */
+/**
+ * Mean, population std and count of the defined values: `null` and NaN entries are left out
+ * (MONAI's `do_metric_reduction` averages the values that are not NaN); infinite ones are
+ * counted in `infinite` and make the mean infinite (null here).
+ */
 export function summarizeDefined(values: readonly (number | null)[]): DefinedMeanStd {
-  const defined = values.filter((v): v is number => v !== null);
+  const defined = values.filter((v): v is number => v !== null && !Number.isNaN(v));
   if (defined.length === 0) return { mean: null, std: null, count: 0 };
+  const infinite = defined.filter((v) => !Number.isFinite(v)).length;
+  if (infinite > 0) return { mean: null, std: null, count: defined.length, infinite };
   const { mean, std } = summarizeMetrics(defined.map((v) => ({ v })));
   return { mean: mean.v, std: std.v, count: defined.length };
 }
@@ -110,6 +129,11 @@ export interface EvaluationSummary extends MetricStats, DefinedStats, Thresholde
   /** The same metrics at the input size [rows, cols], when asked for. */
   atInputSize?: MetricStats & { size: [number, number] };
   /**
+   * The surface metrics' policy for empty masks, spacing and unit (metrics/surface_policy.ts),
+   * with the surface metrics. Absent in older summaries: `skip`, in pixels.
+   */
+  surface?: SurfaceRecord;
+  /**
    * Quality control (quality.ts): images checked, flagged, and the count per reason. Absent
    * in summaries written before it, and where masks were scored as given.
    */
@@ -125,6 +149,8 @@ export interface SummaryContext {
   model: string;
   /** The input size, needed when the rows hold input-size metrics. */
   inputSize?: readonly [number, number];
+  /** What the rows' surface metrics were computed with. Default: skip, pixels. */
+  surface?: SurfaceOptions;
   /** Extra fields copied into the summary (e.g. modelDir, dataset). */
   extra?: Record<string, unknown>;
 }
@@ -182,8 +208,10 @@ function definedStats(rows: readonly ImageEvaluation[]): DefinedStats {
 
 function thresholdedStats(rows: readonly ImageEvaluation[]): ThresholdedStats {
   const out: ThresholdedStats = {};
-  const metrics = rows.map((r) => r.metrics);
-  for (const m of THRESHOLDED_METRIC_NAMES) out[m] = METRICS[m].fromImages(metrics);
+  for (const m of THRESHOLDED_METRIC_NAMES) {
+    const value = METRICS[m].fromImages(rows);
+    if (value !== undefined) out[m] = value;
+  }
   return out;
 }
 
@@ -211,7 +239,9 @@ export function summarizeEvaluation(
       prediction: { mean: areas.mean.prediction, std: areas.std.prediction },
     },
     // Rows made without surface distances (none has `surface`) leave them out.
-    ...(rows.some((r) => r.surface !== undefined) ? definedStats(rows) : {}),
+    ...(rows.some((r) => r.surface !== undefined)
+      ? { ...definedStats(rows), surface: surfaceRecord(context.surface) }
+      : {}),
     ...thresholdedStats(rows),
     ...countEmptyMasks(rows),
     ...(rows.every((r) => r.qc !== undefined)
@@ -242,8 +272,29 @@ const MEAN_STD = v.object(
 );
 const NUMBER_OR_NULL = v.nullable(v.number('must be a number or null'));
 const DEFINED_MEAN_STD = v.object(
-  { mean: NUMBER_OR_NULL, std: NUMBER_OR_NULL, count: v.number('must be a number') },
+  {
+    mean: NUMBER_OR_NULL,
+    std: NUMBER_OR_NULL,
+    count: v.number('must be a number'),
+    infinite: v.optional(v.number('must be a number')),
+  },
   'must be {"mean": <number or null>, "std": <number or null>, "count": <number>}',
+);
+const SURFACE_RECORD = v.object(
+  {
+    emptyDistance: v.pipe(
+      v.string('must be skip, nan or penalty:N'),
+      v.regex(/^(skip|nan|penalty:\S+)$/, 'must be skip, nan or penalty:N'),
+    ),
+    spacing: v.nullable(
+      v.tuple(
+        [v.number('must be a number'), v.number('must be a number')],
+        'must be [<rows>, <cols>] in mm or null',
+      ),
+    ),
+    unit: v.picklist(['px', 'mm'], 'must be "px" or "mm"'),
+  },
+  'must be {"emptyDistance": ..., "spacing": [<rows>, <cols>] or null, "unit": "px" or "mm"}',
 );
 
 /**
@@ -263,6 +314,7 @@ const SUMMARY_SCHEMA = v.looseObject({
       v.maxValue(1, 'must be a number from 0 to 1 or null'),
     ),
   ),
+  surface: v.optional(SURFACE_RECORD),
   // The other metrics of `METRICS`: written by evaluations since each exists; older ones lack them.
   ...(Object.fromEntries(
     SURFACE_METRIC_NAMES.map((m) => [m, v.optional(DEFINED_MEAN_STD)]),
@@ -307,6 +359,15 @@ export function readEvaluationSummary(value: unknown, source: string): Evaluatio
   );
 }
 
+/**
+ * A metric's column in metrics.csv: its `column`, with `_mm` after a distance's in mm (`hd95_mm`),
+ * so that no reader takes millimetres for pixels.
+ */
+export function metricColumn(name: MetricName, unit: DistanceUnit = 'px'): string {
+  const { column, unit: kind } = METRICS[name];
+  return kind === 'px' && unit === 'mm' ? `${column}_mm` : column;
+}
+
 /** The quality-control columns of `metricsCsv` (quality.ts): verdict, score, reasons, signals. */
 export const QC_COLUMNS = [
   'qc',
@@ -318,12 +379,19 @@ export const QC_COLUMNS = [
   'qc_flip_dsc',
 ] as const;
 
-/** The column names of `metricsCsv`; the qc columns after the areas, when asked for. */
-export function metricsCsvHeader(inputSizeMetrics: boolean, quality = false): string[] {
+/**
+ * The column names of `metricsCsv`; `unit` that of the surface distances (default 'px'); the
+ * qc columns after the areas, with `quality`.
+ */
+export function metricsCsvHeader(
+  inputSizeMetrics: boolean,
+  unit: DistanceUnit = 'px',
+  quality = false,
+): string[] {
   return [
     'name',
     ...METRIC_NAMES.map((m) => METRICS[m].column),
-    ...SURFACE_METRIC_NAMES.map((m) => METRICS[m].column),
+    ...SURFACE_METRIC_NAMES.map((m) => metricColumn(m, unit)),
     'truth_area',
     'predicted_area',
     ...(quality ? QC_COLUMNS : []),
@@ -335,19 +403,23 @@ export function metricsCsvHeader(inputSizeMetrics: boolean, quality = false): st
  * The per-image table as CSV: one header line, then one line per image in the order given.
  * Metrics and lesion fractions are written with every digit (JavaScript's shortest
  * round-trip form), so the file can be re-aggregated exactly. Columns: see
- * `metricsCsvHeader`; the surface metrics are empty where undefined (an empty mask); the
- * quality-control columns (`qc` ok or check, the score, the reasons separated by spaces, the
- * signals, empty where not measured) and the input-size ones are there when every row has them.
+ * `metricsCsvHeader` (`unit`: the surface distances', default 'px'); the surface metrics are
+ * empty where the image is left out of their mean (an empty mask under `skip`, MONAI's NaN
+ * under `nan`) and `Infinity` where MONAI's value is infinite; the quality-control columns
+ * (`qc` ok or check, the score, the reasons separated by spaces, the signals, empty where not
+ * measured) and the input-size ones are there when every row has them.
  */
-export function metricsCsv(rows: readonly ImageEvaluation[]): string {
+export function metricsCsv(rows: readonly ImageEvaluation[], unit: DistanceUnit = 'px'): string {
   const inputSize = rows.length > 0 && rows.every((r) => r.atInputSize !== undefined);
   const quality = rows.length > 0 && rows.every((r) => r.qc !== undefined);
+  const cell = (v: number | undefined): number | null =>
+    v === undefined || Number.isNaN(v) ? null : v;
   return csvDocument(
-    metricsCsvHeader(inputSize, quality),
+    metricsCsvHeader(inputSize, unit, quality),
     rows.map((r) => [
       r.name,
       ...METRIC_NAMES.map((m) => r.metrics[m]),
-      ...SURFACE_METRIC_NAMES.map((m) => r.surface?.[m] ?? null),
+      ...SURFACE_METRIC_NAMES.map((m) => cell(r.surface?.[m])),
       r.truthArea,
       r.predictedArea,
       ...(quality
@@ -368,12 +440,13 @@ export function metricsCsv(rows: readonly ImageEvaluation[]): string {
 
 /**
  * A metric's name in the terminal table: its label, a plain word in lower case as in prose
- * ('precision'), abbreviations as they are ('DSC', 'IoU'), then its unit ('HD95 px').
+ * ('precision'), abbreviations as they are ('DSC', 'IoU'), then its unit ('HD95 px', or with
+ * `distances` 'mm', 'HD95 mm').
  */
-export function terminalLabel(name: MetricName): string {
+export function terminalLabel(name: MetricName, distances: DistanceUnit = 'px'): string {
   const { label, unit } = METRICS[name];
   const text = /^[A-Z][a-z]+$/.test(label) ? label.toLowerCase() : label;
-  return unit === '' ? text : `${text} ${unit}`;
+  return unit === '' ? text : `${text} ${distances}`;
 }
 
 /**
@@ -409,11 +482,14 @@ export function formatEvaluationSummary(s: EvaluationSummary): string[] {
     const v = s[m];
     if (v !== undefined) rows.push([terminalLabel(m), formatMetric(m, v, true), '']);
   }
+  const unit = s.surface?.unit ?? 'px';
   for (const m of SURFACE_METRIC_NAMES) {
     const d = s[m];
     if (d === undefined) continue;
-    const n = (v: number | null): string => (v === null ? '-' : formatMetric(m, v, true));
-    const row = [terminalLabel(m), n(d.mean), n(d.std)];
+    // A mean over infinite values is infinite (its std undefined): summary.json holds null.
+    const none = (d.infinite ?? 0) > 0 ? 'inf' : '-';
+    const n = (v: number | null): string => (v === null ? none : formatMetric(m, v, true));
+    const row = [terminalLabel(m, unit), n(d.mean), d.std === null ? '-' : n(d.std)];
     if (s.atInputSize) row.push('', '');
     rows.push(row);
   }
@@ -431,7 +507,8 @@ export function formatEvaluationSummary(s: EvaluationSummary): string[] {
 /**
  * "ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels over the 39 of 41
  * images where both masks have a lesion", or nothing for an older summary: each thresholded
- * metric's description, then over which images the surface metrics the summary has run.
+ * metric's description, then the surface metrics' unit and over which images they run under
+ * the summary's policy for empty masks (`surface`; absent: skip, pixels).
  */
 function formatSurfaceNote(s: EvaluationSummary): string[] {
   const parts: string[] = [];
@@ -441,19 +518,50 @@ function formatSurfaceNote(s: EvaluationSummary): string[] {
       parts.push(description === undefined ? label : `${label}: ${description}`);
   }
   const present = SURFACE_METRIC_NAMES.filter((m) => s[m] !== undefined);
-  if (present.length > 0) {
-    const inPixels = present.filter((m) => METRICS[m].unit === 'px').map((m) => METRICS[m].label);
-    const others = present.filter((m) => METRICS[m].unit !== 'px').map((m) => METRICS[m].label);
-    const names = [
-      ...(inPixels.length > 0 ? [`${inPixels.join(', ')} in pixels`] : []),
-      ...(others.length > 0 ? [others.join(', ')] : []),
-    ].join(' and ');
-    parts.push(
+  if (present.length > 0) parts.push(surfaceNote(s, present));
+  return parts.length > 0 ? [parts.join('; ')] : [];
+}
+
+/** The surface metrics' part of `formatSurfaceNote`. */
+function surfaceNote(
+  s: EvaluationSummary,
+  present: readonly (typeof SURFACE_METRIC_NAMES)[number][],
+): string {
+  const record = s.surface ?? surfaceRecord();
+  const spacing = record.spacing;
+  const where = spacing === null ? 'in pixels' : `in mm (a pixel ${spacing[0]} x ${spacing[1]} mm)`;
+  const label = (m: MetricName): string => METRICS[m].label;
+  const distances = present.filter((m) => METRICS[m].unit === 'px').map(label);
+  const others = present.filter((m) => METRICS[m].unit !== 'px').map(label);
+  const names = [
+    ...(distances.length > 0 ? [`${distances.join(', ')} ${where}`] : []),
+    ...(others.length > 0 ? [others.join(', ')] : []),
+  ].join(' and ');
+  const policy = record.emptyDistance;
+  if (policy === 'skip') {
+    return (
       `${names} over the ${s[present[0]]!.count} of ${s.count} images where both masks ` +
-        'have a lesion',
+      'have a lesion'
     );
   }
-  return parts.length > 0 ? [parts.join('; ')] : [];
+  if (policy === 'nan') {
+    const counts = present.map((m) => {
+      const d = s[m]!;
+      const inf = d.infinite ?? 0;
+      return `${label(m)} over ${d.count}${inf > 0 ? ` (${inf} infinite)` : ''}`;
+    });
+    return (
+      `${names} with MONAI's values for empty masks (NaN left out, inf kept): ` +
+      `${counts.join(', ')} of ${s.count} images`
+    );
+  }
+  const distance = Number(policy.slice('penalty:'.length));
+  const values = (which: 'one' | 'both'): string =>
+    present.map((m) => `${label(m)} ${METRICS[m].ifEmpty.penalty(distance)[which]}`).join(', ');
+  return (
+    `${names} over all ${s.count} images: one empty mask scores ${values('one')}, ` +
+    `both empty ${values('both')}`
+  );
 }
 
 /**

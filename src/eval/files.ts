@@ -39,7 +39,7 @@ export async function writeEvaluation(
     metrics: path.join(dir, METRICS_CSV),
     summary: path.join(dir, SUMMARY_JSON),
   };
-  await writeFileAtomic(files.metrics, metricsCsv(rows));
+  await writeFileAtomic(files.metrics, metricsCsv(rows, summary.surface?.unit));
   await writeFileAtomic(files.summary, `${JSON.stringify(summary, null, 2)}\n`);
   return files;
 }

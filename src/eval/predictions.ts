@@ -30,7 +30,7 @@ import { scoreMask } from './score.js';
 /** Options of `evaluatePredictions`. */
 export interface EvaluatePredictionsOptions extends Pick<
   CommonEvaluationOptions,
-  'postprocess' | 'onProgress' | 'onWarning' | 'maxPixels'
+  'postprocess' | 'surface' | 'onProgress' | 'onWarning' | 'maxPixels'
 > {
   /** The folder of predicted masks (any tool's: 0/1, 0/255, 16-bit; see `binarizeMask`). */
   pred: string;
@@ -193,12 +193,14 @@ export async function evaluatePredictions(
     if (prediction.shapeInAlpha) emptyLooking.inAlpha.push(file);
     const score = scoreMask(prediction, truth, {
       ...(options.postprocess ? { postprocess: options.postprocess } : {}),
+      ...(options.surface ? { surface: options.surface } : {}),
     });
     rows.push({
       name: pair.name,
       index,
       originalSize: [truth.height, truth.width],
       metrics: score.metrics,
+      counts: score.counts,
       surface: score.surface,
       truthArea: score.truthArea,
       predictedArea: score.predictedArea,
@@ -210,6 +212,7 @@ export async function evaluatePredictions(
     threshold: null,
     fold,
     model: path.basename(predDir),
+    ...(options.surface ? { surface: options.surface } : {}),
     extra: {
       predictions: predDir,
       dataset: { kind: options.dataset, data: pairs.root },

@@ -20,6 +20,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DatasetSourceKind, SegmentationDataset } from '../data/dataset.js';
 import { DriftCheck, inputStatisticsOf } from '../data/input_statistics.js';
 import type { PostprocessOptions } from '../util/components.js';
+import type { SurfaceOptions } from '../metrics/surface_policy.js';
 import {
   AveragingEngine,
   checkEnsembleInputs,
@@ -91,6 +92,12 @@ export interface CommonEvaluationOptions {
   trainedMirrors?: Mirrors;
   /** Post-processing of each original-size prediction before scoring. Default: none. */
   postprocess?: PostprocessOptions;
+  /**
+   * The surface metrics' policy for images with an empty mask and the pixel spacing that puts
+   * their distances in mm (metrics/surface_policy.ts), recorded in summary.json's `surface`.
+   * Default: skip, pixels.
+   */
+  surface?: SurfaceOptions;
   /** Receives progress. Default: none. */
   onProgress?: (progress: EvaluationProgress) => void;
   /**
@@ -216,6 +223,7 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
       ...(a.inputSizeMetrics !== undefined ? { inputSizeMetrics: a.inputSizeMetrics } : {}),
       ...(a.batchSize !== undefined ? { batchSize: a.batchSize } : {}),
       ...(a.postprocess !== undefined ? { postprocess: a.postprocess } : {}),
+      ...(a.surface !== undefined ? { surface: a.surface } : {}),
       onProgress: (p) => a.onProgress?.({ phase: 'predict', ...p }),
       engine,
     });
@@ -227,6 +235,7 @@ async function scoreAndWrite(a: ScoreAndWriteArgs): Promise<EvaluationReport> {
     fold: a.fold,
     model: a.modelName,
     inputSize: a.dataset.inputSize,
+    ...(a.surface !== undefined ? { surface: a.surface } : {}),
     extra: {
       ...a.extra,
       engine: engine.name,

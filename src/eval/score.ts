@@ -17,8 +17,15 @@ import {
   thresholdProbabilities,
 } from '../data/recipe.js';
 import { UserError } from '../errors.js';
-import { evaluateMask, type SegmentationMetrics } from '../metrics/evaluation.js';
+import {
+  confusionCounts,
+  evaluateMask,
+  metricsFromCounts,
+  type ConfusionCounts,
+  type SegmentationMetrics,
+} from '../metrics/evaluation.js';
 import { MEAN_METRIC_NAMES, surfaceScores, type SurfaceScores } from '../metrics/registry.js';
+import type { SurfaceOptions } from '../metrics/surface_policy.js';
 import type { PostprocessOptions } from '../util/components.js';
 import { lesionFraction, type BinaryMask } from '../util/raster.js';
 
@@ -41,9 +48,12 @@ export function parseThreshold(text: string, flag = '--threshold'): number {
 export interface ImageScore {
   /** The hard metrics at the original size (smooth = 1). */
   metrics: SegmentationMetrics;
+  /** The confusion counts at the original size (the plain Jaccard's). */
+  counts: ConfusionCounts;
   /**
-   * The surface metrics (HD95 and ASSD in pixels, ...: the `'defined'` ones of `METRICS`) at
-   * the original size; null when either mask is empty.
+   * The surface metrics (HD95 and ASSD in pixels or mm, ...: the `'defined'` ones of
+   * `METRICS`) at the original size; where a mask is empty, what the policy gives (null under
+   * the default `skip`; metrics/surface_policy.ts).
    */
   surface: SurfaceScores | null;
   /** The lesion's fraction of the image in the ground truth, at the original size. */
@@ -64,6 +74,8 @@ export interface ScoreOptions {
   inputMask?: ArrayLike<number>;
   /** Post-processing of the original-size prediction. Default: none. */
   postprocess?: PostprocessOptions;
+  /** The surface metrics' policy for empty masks and pixel spacing. Default: skip, pixels. */
+  surface?: SurfaceOptions;
 }
 
 /**
@@ -74,7 +86,7 @@ export interface ScoreOptions {
 export function scoreMask(
   prediction: BinaryMask,
   truth: BinaryMask,
-  options: Pick<ScoreOptions, 'postprocess'> = {},
+  options: Pick<ScoreOptions, 'postprocess' | 'surface'> = {},
 ): ImageScore {
   if (prediction.height !== truth.height || prediction.width !== truth.width) {
     throw new UserError(
@@ -84,9 +96,11 @@ export function scoreMask(
   }
   const kept = postprocessAtImageSize(options, prediction);
   // Both masks are 0/1: foreground is > 0.5 for either.
+  const counts = confusionCounts(truth.data, kept.data);
   return {
-    metrics: evaluateMask(truth.data, kept.data),
-    surface: surfaceScores(truth, kept),
+    metrics: metricsFromCounts(counts),
+    counts,
+    surface: surfaceScores(truth, kept, options.surface),
     truthArea: lesionFraction(truth.data),
     predictedArea: lesionFraction(kept.data),
     prediction: kept,
@@ -120,7 +134,7 @@ export function scorePrediction(
     probabilities,
     [truth.height, truth.width],
   );
-  const score = scoreMask(prediction, truth);
+  const score = scoreMask(prediction, truth, options.surface ? { surface: options.surface } : {});
   if (options.inputMask !== undefined) {
     if (options.inputMask.length !== small.data.length) {
       throw new UserError(

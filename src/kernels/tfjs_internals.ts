@@ -172,3 +172,41 @@ export function webglContext(backend: object): WebGLRenderingContext | undefined
   const gl = (backend as { gpgpu?: { gl?: unknown } }).gpgpu?.gl;
   return typeof gl === 'object' && gl !== null ? (gl as WebGLRenderingContext) : undefined;
 }
+
+/** The private fields of tfjs-layers' `BatchNormalization` that training reads (normalization.ts). */
+export interface BatchNormFields {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: { read(): tf.Tensor } | null;
+  beta: { read(): tf.Tensor } | null;
+  movingMean: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * The fields of a built tfjs-layers `BatchNormalization` layer, checked; throws one line when
+ * a tfjs upgrade renamed them. `layer.call` may be replaced through the result (it is the
+ * layer itself).
+ */
+export function batchNormFields(layer: object): BatchNormFields {
+  const lacks = missing(
+    layer,
+    {
+      axis: 'number',
+      momentum: 'number',
+      epsilon: 'number',
+      center: 'boolean',
+      scale: 'boolean',
+      movingMean: 'object',
+      movingVariance: 'object',
+      call: 'function',
+    },
+    '',
+  );
+  if (lacks.length > 0) throw changed('a BatchNormalization layer of tfjs-layers', lacks);
+  return layer as BatchNormFields;
+}

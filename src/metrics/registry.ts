@@ -9,23 +9,35 @@
  * - `'mean'`: mean and population std over every image (`{mean, std}` in summary.json);
  * - `'defined'`: the same over the images where the metric is defined, with their count
  *   (`{mean, std, count}`; a surface metric is undefined where the prediction or the ground
- *   truth is empty);
+ *   truth is empty, and the evaluation's policy says what such an image scores:
+ *   metrics/surface_policy.ts);
  * - `'thresholded'`: one number from every image's hard metrics (the ISIC 2018 score).
  *
  * To add a metric: its function (beside the others in this folder), its entry here, a test.
  *
  * Pure (no tensors, no Node-only API).
  */
-import type { SegmentationMetrics } from './evaluation.js';
+import type { ConfusionCounts, SegmentationMetrics } from './evaluation.js';
 import {
   assdFromDistances,
   hd95FromDistances,
   surfaceDistances,
   type SurfaceDistances,
 } from './surface_distance.js';
-import { surfaceDiceFromDistances, SURFACE_DICE_TOLERANCE } from './surface_dice.js';
-import { ISIC_JACCARD_THRESHOLD, thresholdedJaccard } from './thresholded_jaccard.js';
+import {
+  surfaceDiceFromDistances,
+  surfaceDiceTolerance,
+  SURFACE_DICE_TOLERANCE,
+} from './surface_dice.js';
+import {
+  DEFAULT_EMPTY_DISTANCE,
+  EMPTY_DISTANCE_KINDS,
+  type PixelSpacing,
+  type SurfaceOptions,
+} from './surface_policy.js';
+import { ISIC_JACCARD_THRESHOLD, plainJaccard, thresholdedJaccard } from './thresholded_jaccard.js';
 import type { BinaryMask } from '../util/raster.js';
+import { UserError } from '../errors.js';
 
 /** How a metric's values over images become the evaluation's number (see the module doc). */
 export type Aggregation = 'mean' | 'defined' | 'thresholded';
@@ -37,7 +49,10 @@ export type Direction = 'higher' | 'lower';
 interface MetricBase {
   /** Its name in tables and reports ('DSC', 'HD95'). */
   label: string;
-  /** '' for a ratio, 'px' for a distance in pixels at the original size. */
+  /**
+   * '' for a ratio, 'px' for a distance at the original size: in pixels, or in mm when the
+   * evaluation has a pixel spacing (summary.json's `surface.unit`; `distanceUnit`).
+   */
   unit: '' | 'px';
   /** Decimals in summaries (reports, the ablation table): 3 for ratios, as the paper. */
   decimals: number;
@@ -65,18 +80,46 @@ export interface MeanMetric extends MetricBase {
   value: (metrics: SegmentationMetrics) => number;
 }
 
+/** What an image where a mask is empty scores: exactly one empty, both empty. */
+export interface EmptyMaskValues {
+  one: number;
+  both: number;
+}
+
 /** A metric of the distances between the two masks' edges, undefined for an empty mask. */
 export interface DefinedMetric extends MetricBase {
   aggregation: 'defined';
-  /** The image's value from the distances of both masks' edge pixels (none empty). */
-  fromDistances: (distances: SurfaceDistances) => number;
+  /**
+   * The image's value from the distances of both masks' edge pixels (none empty), in pixels,
+   * or in mm with the pixel `spacing` the distances were measured with.
+   */
+  fromDistances: (distances: SurfaceDistances, spacing?: PixelSpacing) => number;
+  /**
+   * Its value where a mask is empty under the policies that score such images
+   * (metrics/surface_policy.ts): `nan` MONAI's, `penalty` from the penalty distance.
+   */
+  ifEmpty: { nan: EmptyMaskValues; penalty: (distance: number) => EmptyMaskValues };
+}
+
+/** What a thresholded metric reads of each image. */
+export interface ImageHardScores {
+  metrics: SegmentationMetrics;
+  /** Absent in rows made without them (then a metric that needs them is not computed). */
+  counts?: ConfusionCounts;
 }
 
 /** One number from the hard metrics of every image. */
 export interface ThresholdedMetric extends MetricBase {
   aggregation: 'thresholded';
-  fromImages: (metrics: readonly SegmentationMetrics[]) => number;
+  /** The number, or undefined when an image lacks what it needs (its confusion counts). */
+  fromImages: (images: readonly ImageHardScores[]) => number | undefined;
 }
+
+/** A distance's values for empty masks: MONAI's, or the penalty and 0 (see surface_policy.ts). */
+const distanceIfEmpty = (monaiOne: number): DefinedMetric['ifEmpty'] => ({
+  nan: { one: monaiOne, both: Number.NaN },
+  penalty: (distance) => ({ one: distance, both: 0 }),
+});
 
 export type MetricDefinition = MeanMetric | DefinedMetric | ThresholdedMetric;
 
@@ -146,6 +189,8 @@ const DEFINITIONS = {
       "the larger directed 95th percentile of the distances between the two masks' edges",
     aggregation: 'defined',
     fromDistances: hd95FromDistances,
+    // MONAI: the percentile of infinite distances is NaN (inf - inf in its interpolation).
+    ifEmpty: distanceIfEmpty(Number.NaN),
   },
   assd: {
     label: 'ASSD',
@@ -158,6 +203,8 @@ const DEFINITIONS = {
     description: 'their mean',
     aggregation: 'defined',
     fromDistances: assdFromDistances,
+    // MONAI: the mean of infinite distances.
+    ifEmpty: distanceIfEmpty(Number.POSITIVE_INFINITY),
   },
   nsd: {
     label: 'NSD',
@@ -169,7 +216,10 @@ const DEFINITIONS = {
     ablation: 'optional',
     description: `normalized surface Dice: the share of edge pixels within ${SURFACE_DICE_TOLERANCE} px of the other mask's edge`,
     aggregation: 'defined',
-    fromDistances: (d) => surfaceDiceFromDistances(d),
+    fromDistances: (d, spacing) => surfaceDiceFromDistances(d, surfaceDiceTolerance(spacing)),
+    // MONAI's compute_surface_dice: 0 where one mask is empty, NaN where both are; with a
+    // penalty, no edge pixel agrees (0) or both agree there is none (1).
+    ifEmpty: { nan: { one: 0, both: Number.NaN }, penalty: () => ({ one: 0, both: 1 }) },
   },
   thresholdedJaccard: {
     label: 'ISIC score',
@@ -182,7 +232,25 @@ const DEFINITIONS = {
     description: `thresholded Jaccard (IoU < ${ISIC_JACCARD_THRESHOLD} counts 0)`,
     source: 'ISIC 2018',
     aggregation: 'thresholded',
-    fromImages: (metrics) => thresholdedJaccard(metrics.map((m) => m.iou)),
+    fromImages: (images) => thresholdedJaccard(images.map((r) => r.metrics.iou)),
+  },
+  thresholdedJaccardPlain: {
+    label: 'ISIC score (plain)',
+    unit: '',
+    decimals: 3,
+    detailDecimals: 4,
+    column: 'thresholded_jaccard_plain',
+    direction: 'higher',
+    ablation: 'optional',
+    description:
+      `the same with the plain Jaccard TP / (TP + FP + FN), no smoothing term ` +
+      '(1 where both masks are empty)',
+    source: 'ISIC 2018',
+    aggregation: 'thresholded',
+    fromImages: (images) =>
+      images.every((r) => r.counts !== undefined)
+        ? thresholdedJaccard(images.map((r) => plainJaccard(r.counts!)))
+        : undefined,
   },
 } as const satisfies Record<string, MetricDefinition>;
 
@@ -231,19 +299,53 @@ export function metric(name: MetricName): MetricDefinition {
   return METRICS[name];
 }
 
-/** An image's surface metrics (each `'defined'` metric), in pixels or as ratios. */
+/**
+ * An image's surface metrics (each `'defined'` metric), in pixels (or mm) or as ratios; NaN
+ * where the policy leaves the image out of a metric's mean, inf where MONAI's is infinite.
+ */
 export type SurfaceScores = Record<DefinedMetricName, number>;
+
+function isEmpty(mask: BinaryMask): boolean {
+  for (let i = 0; i < mask.data.length; i++) if (mask.data[i] !== 0) return false;
+  return true;
+}
 
 /**
  * Every `'defined'` metric of one image (see metrics/surface_distance.ts for the edges and
- * distances), or null when the prediction or the ground truth is empty.
+ * distances) with `options`' spacing; where the prediction or the ground truth is empty, what
+ * `options.emptyDistance` gives (metrics/surface_policy.ts): null under `skip` (the default),
+ * the metrics' `ifEmpty` values under `nan` and `penalty:N`.
  */
-export function surfaceScores(truth: BinaryMask, prediction: BinaryMask): SurfaceScores | null {
-  const d = surfaceDistances(truth, prediction);
-  if (d === undefined) return null;
+export function surfaceScores(
+  truth: BinaryMask,
+  prediction: BinaryMask,
+  options: SurfaceOptions = {},
+): SurfaceScores | null {
+  const d = surfaceDistances(truth, prediction, options.spacing);
   const out = {} as SurfaceScores;
-  for (const k of DEFINED_METRIC_NAMES) out[k] = METRICS[k].fromDistances(d);
-  return out;
+  if (d !== undefined) {
+    for (const k of DEFINED_METRIC_NAMES) out[k] = METRICS[k].fromDistances(d, options.spacing);
+    return out;
+  }
+  const policy = options.emptyDistance ?? DEFAULT_EMPTY_DISTANCE;
+  const which = isEmpty(truth) && isEmpty(prediction) ? 'both' : 'one';
+  switch (policy.kind) {
+    case 'skip':
+      return null;
+    case 'nan':
+      for (const k of DEFINED_METRIC_NAMES) out[k] = METRICS[k].ifEmpty.nan[which];
+      return out;
+    case 'penalty':
+      for (const k of DEFINED_METRIC_NAMES) {
+        out[k] = METRICS[k].ifEmpty.penalty(policy.distance)[which];
+      }
+      return out;
+    default:
+      throw new UserError(
+        `surfaceScores: unknown empty-mask policy '${String((policy as { kind: unknown }).kind)}'; ` +
+          `expected ${EMPTY_DISTANCE_KINDS.join(', ')}`,
+      );
+  }
 }
 
 /** A value with a metric's decimals: `detail` for per-image and terminal values. */

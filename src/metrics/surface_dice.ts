@@ -18,20 +18,35 @@
  * resizes a 128x128 prediction with nearest neighbour to images of 500 to 3000 pixels a side,
  * which moves its edge by up to half an upsampling step (about 2 to 12 pixels), so a 1-pixel
  * boundary Dice would mostly measure the staircase; 2 pixels still separates a close outline
- * from a loose one.
+ * from a loose one. With a pixel spacing [sy, sx] (distances in mm) the tolerance is the same
+ * 2 pixels of the coarser axis, 2 max(sy, sx) mm ({@link surfaceDiceTolerance}): the staircase
+ * is in pixels whatever their size, and with a square pixel the NSD is the same number as
+ * without a spacing (distances and tolerance scale alike).
  *
  * Undefined (null) when the prediction or the ground truth is empty, as HD95 and ASSD here, so
- * that all surface metrics run over the same images; MONAI gives NaN when both are empty and 0
- * when one is (the empty-mask counts of the summary show those images).
+ * that all surface metrics run over the same images; an evaluation's policy for empty masks
+ * (metrics/surface_policy.ts) may give MONAI's values instead, NaN when both are empty and 0
+ * when one is, or 0 and 1 with a penalty.
  *
  * Pure JavaScript on typed arrays (no tensors, no Node-only API).
  */
 import { UserError } from '../errors.js';
 import type { BinaryMask } from '../util/raster.js';
 import { surfaceDistances, type SurfaceDistances } from './surface_distance.js';
+import type { PixelSpacing } from './surface_policy.js';
 
 /** Edge pixels this close (in pixels, inclusive) to the other mask's edge count as agreeing. */
 export const SURFACE_DICE_TOLERANCE = 2;
+
+/**
+ * The tolerance in the distances' unit: {@link SURFACE_DICE_TOLERANCE} pixels, or with a
+ * spacing [sy, sx] as many pixels of the coarser axis, 2 max(sy, sx) mm (see the module doc).
+ */
+export function surfaceDiceTolerance(spacing?: PixelSpacing): number {
+  return spacing === undefined
+    ? SURFACE_DICE_TOLERANCE
+    : SURFACE_DICE_TOLERANCE * Math.max(spacing[0], spacing[1]);
+}
 
 /** The NSD from the directed edge distances of both masks (see the module doc). */
 export function surfaceDiceFromDistances(

@@ -9,35 +9,39 @@
  *   edge pixel when one of its four neighbours is background or outside the image, so lesion
  *   pixels on the image border are edge pixels;
  * - the distance from an edge pixel of one mask to the other is the Euclidean distance, in
- *   pixels, to the nearest edge pixel of the other mask (an exact distance transform,
+ *   pixels or with a pixel spacing [sy, sx] in mm (MONAI's `spacing`, scipy's `sampling`), to
+ *   the nearest edge pixel of the other mask (an exact distance transform,
  *   util/distance_transform.ts, not a search over pixel pairs);
  * - HD95 is the larger of the two directed 95th percentiles, each with linear interpolation
  *   between the sorted distances (numpy's default `percentile`);
  * - ASSD is the mean of the distances of both directions taken together (one list, so the
  *   mask with the longer edge weighs more).
  *
- * Both are undefined (null here; MONAI gives NaN or inf with a warning) when the prediction
- * or the ground truth is empty. Masks are 2-D, row-major, lesion where the value is non-zero,
- * at any resolution (the evaluation uses the original one); distances are in pixels.
+ * Both are undefined (null here) when the prediction or the ground truth is empty; what an
+ * evaluation records for such an image is its policy (metrics/surface_policy.ts: left out,
+ * MONAI's NaN and inf, or a penalty). Masks are 2-D, row-major, lesion where the value is
+ * non-zero, at any resolution (the evaluation uses the original one); distances are in pixels,
+ * or in the unit of the spacing given.
  *
  * Pure JavaScript on typed arrays (no tensors, no Node-only API).
  */
 import { ShapeError, UserError } from '../errors.js';
 import { squaredDistanceTransform } from '../util/distance_transform.js';
 import type { BinaryMask } from '../util/raster.js';
+import { checkSpacing, type PixelSpacing } from './surface_policy.js';
 
 /** The percentile of the Hausdorff distance MONAI's and nnU-Net's users report. */
 export const HAUSDORFF_PERCENTILE = 95;
 
 /** The surface-distance metrics of one image. */
 export interface SurfaceDistanceMetrics {
-  /** The symmetric 95th-percentile Hausdorff distance, in pixels. */
+  /** The symmetric 95th-percentile Hausdorff distance, in pixels (or the spacing's unit). */
   hd95: number;
-  /** The average symmetric surface distance, in pixels. */
+  /** The average symmetric surface distance, in pixels (or the spacing's unit). */
   assd: number;
 }
 
-/** The distances of every edge pixel of each mask to the other mask's edge, in pixels. */
+/** The distances of every edge pixel of each mask to the other mask's edge (pixels or mm). */
 export interface SurfaceDistances {
   /** One per edge pixel of the prediction (raster order). */
   predictionToTruth: Float64Array;
@@ -87,14 +91,17 @@ export function percentileInPlace(values: Float64Array, q: number): number {
 /**
  * The directed surface distances between the edges of `prediction` and `truth` (see the module
  * doc), or undefined when either mask is empty. Only the bounding box of both masks is
- * transformed: every edge pixel lies in it, so the distances are the same.
+ * transformed: every edge pixel lies in it, so the distances are the same. `spacing` [sy, sx]
+ * is a pixel's size along the rows and the columns (default: none, distances in pixels).
  */
 export function surfaceDistances(
   truth: BinaryMask,
   prediction: BinaryMask,
+  spacing?: PixelSpacing,
 ): SurfaceDistances | undefined {
   checkMask('surfaceDistances', truth);
   checkMask('surfaceDistances', prediction);
+  if (spacing !== undefined) checkSpacing('surfaceDistances', spacing);
   if (truth.height !== prediction.height || truth.width !== prediction.width) {
     throw new ShapeError(
       `surfaceDistances: truth is ${truth.height}x${truth.width} but prediction is ` +
@@ -137,8 +144,8 @@ export function surfaceDistances(
   };
   const cropTruth = crop(edgesTruth);
   const cropPrediction = crop(edgesPrediction);
-  const toTruth = squaredDistanceTransform(cropTruth, h, w);
-  const toPrediction = squaredDistanceTransform(cropPrediction, h, w);
+  const toTruth = squaredDistanceTransform(cropTruth, h, w, spacing);
+  const toPrediction = squaredDistanceTransform(cropPrediction, h, w, spacing);
   const gather = (edges: Uint8Array, squared: Float64Array): Float64Array => {
     let n = 0;
     for (let i = 0; i < edges.length; i++) n += edges[i];
@@ -174,14 +181,16 @@ export function assdFromDistances(d: SurfaceDistances): number {
 }
 
 /**
- * HD95 and ASSD of one image (see the module doc), in pixels; null when the prediction or the
- * ground truth is empty. (Evaluation computes every surface metric of metrics/registry.ts.)
+ * HD95 and ASSD of one image (see the module doc), in pixels or with `spacing` in its unit;
+ * null when the prediction or the ground truth is empty. (Evaluation computes every surface
+ * metric of metrics/registry.ts, with its policy for empty masks.)
  */
 export function surfaceDistanceMetrics(
   truth: BinaryMask,
   prediction: BinaryMask,
+  spacing?: PixelSpacing,
 ): SurfaceDistanceMetrics | null {
-  const d = surfaceDistances(truth, prediction);
+  const d = surfaceDistances(truth, prediction, spacing);
   if (d === undefined) return null;
   return { hd95: hd95FromDistances(d), assd: assdFromDistances(d) };
 }

@@ -11,9 +11,14 @@
  * gradients into its slot of a SharedArrayBuffer; the pool adds the slots in worker order (so
  * a seeded run is reproducible for a given number of workers), the trainer applies the update
  * to the model in this thread, and the pool writes the new weights into a shared buffer that
- * every worker loads before its next command. Batch normalisation: each worker normalises
- * with its own passes' statistics, and the moving averages after a step are the mean of the
- * workers' (see trainer.ts).
+ * every worker loads before its next command.
+ *
+ * Batch normalisation (train/batch_norm.ts): with the whole batch's statistics (`bnGroup` 0)
+ * each worker is a lane that runs its part in one pass, and the lanes exchange per-channel
+ * sums at every BatchNorm layer through a shared table (lanes.ts), so every worker normalises
+ * with the whole batch's statistics; with groups (`bnGroup` N) the parts hold whole groups
+ * and run in passes of whole groups. Either way the workers return the step's moments and the
+ * pool updates the model's moving statistics once from the whole batch's.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -21,6 +26,13 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.js';
 import { backendNumerics, type Numerics } from '../kernels/numerics.js';
+import {
+  checkBnGroup,
+  DEFAULT_BN_GROUP,
+  updateModelMoving,
+  type BatchMoments,
+} from '../train/batch_norm.js';
+import { abortLanes, laneBuffer, LaneAbortError, resetLanes } from './lanes.js';
 import type { BatchSource } from '../data/batch.js';
 import {
   addSums,
@@ -45,7 +57,9 @@ import {
   type ValueSums,
 } from '../train/step.js';
 import type {
+  BackwardResult,
   Command,
+  Lane,
   EvaluateResult,
   ForwardResult,
   InitMessage,
@@ -69,6 +83,10 @@ export interface WorkerPoolOptions {
   objective?: ObjectiveOptions;
   /** The numerics each worker's backend starts with. Default: those of this thread's backend. */
   numerics?: Numerics;
+  /** Images per BatchNorm statistics group; default 0, the whole batch (see batch_norm.ts). */
+  bnGroup?: number;
+  /** The most images of a training step (sizes the lanes' table). Default 64. */
+  maxBatch?: number;
 }
 
 /** The default number of workers: one per core for the backends that use one thread. */
@@ -97,6 +115,17 @@ export function resolveWorkers(requested: number | undefined, backend: string): 
   const workers = requested ?? defaultWorkers(backend);
   checkWorkers(workers, backend);
   return workers;
+}
+
+/**
+ * A batch's `items` among `parts` workers: contiguous, near-equal parts (`shareItems`) of
+ * whole groups of `group` items from the batch's start (0: of single items).
+ */
+export function shareBatch<T>(items: readonly T[], parts: number, group: number): T[][] {
+  if (group <= 1) return shareItems(items, parts);
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += group) groups.push(items.slice(i, i + group));
+  return shareItems(groups, parts).map((part) => part.flat());
 }
 
 /** `items` in at most `parts` contiguous, non-empty parts of near-equal size. */
@@ -140,6 +169,21 @@ function layoutWeights(model: tfl.LayersModel): Slots {
   return { all, trainable, stats, trainableSize: total(trainable), statsSize: total(stats) };
 }
 
+/**
+ * The values of `promises` once all have settled, or the first failure that is not a lane
+ * stopped by another's failure (that one's own error explains the step).
+ */
+async function settleAll(promises: Promise<unknown>[]): Promise<unknown[]> {
+  const settled = await Promise.allSettled(promises);
+  const failures = settled
+    .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+    .map((s) => s.reason as unknown);
+  if (failures.length > 0) {
+    throw failures.find((e) => !(e instanceof LaneAbortError)) ?? failures[0];
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
+}
+
 /** The error a worker reported, as the class this thread would have thrown. */
 function reviveError(index: number, error: { name: string; message: string; stack?: string }) {
   switch (error.name) {
@@ -149,6 +193,8 @@ function reviveError(index: number, error: { name: string; message: string; stac
       return new OutOfMemoryError(error.message);
     case 'UserError':
       return new UserError(error.message);
+    case 'LaneAbortError':
+      return new LaneAbortError();
     default: {
       const err = new Error(`worker ${index}: ${error.message}`);
       err.stack = `${err.message}\n(in the worker) ${error.stack ?? ''}`;
@@ -172,7 +218,7 @@ export class WorkerPool implements StepExecutor {
     private readonly buffers: {
       weights: Float32Array;
       gradients: Float32Array;
-      stats: Float32Array;
+      lanes: SharedArrayBuffer;
     },
   ) {
     this.pending = workers.map(() => new Map());
@@ -183,9 +229,14 @@ export class WorkerPool implements StepExecutor {
         for (const p of this.pending[index].values()) p.reject(err);
         this.pending[index].clear();
       };
-      worker.on('error', (err) => fail(new Error(`worker ${index} failed: ${err.message}`)));
+      worker.on('error', (err) => {
+        abortLanes(buffers.lanes);
+        fail(new Error(`worker ${index} failed: ${err.message}`));
+      });
       worker.on('exit', (code) => {
-        if (!this.closed) fail(new Error(`worker ${index} stopped (exit code ${code})`));
+        if (this.closed) return;
+        abortLanes(buffers.lanes);
+        fail(new Error(`worker ${index} stopped (exit code ${code})`));
       });
     });
   }
@@ -193,17 +244,20 @@ export class WorkerPool implements StepExecutor {
   /** Starts `options.workers` workers with replicas of the model holding its weights. */
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     checkWorkers(options.workers, options.backend);
+    checkBnGroup(options.bnGroup ?? DEFAULT_BN_GROUP);
     const slots = layoutWeights(options.model);
     const n = options.workers;
     const weightBuffer = new SharedArrayBuffer(4 * (slots.trainableSize + slots.statsSize));
     const gradientBuffer = new SharedArrayBuffer(4 * n * slots.trainableSize);
-    const statsBuffer = new SharedArrayBuffer(4 * n * slots.statsSize);
+    // The largest table: a row of sums per image, or two rows per lane, of the most channels.
+    const channels = Math.max(1, ...slots.stats.map((s) => s.size));
+    const lanes = laneBuffer(channels * Math.max(options.maxBatch ?? 64, 2 * n));
     const url = new URL('./worker.js', import.meta.url);
     const workers = Array.from({ length: n }, () => new Worker(url));
     const pool = new WorkerPool(options, workers, slots, {
       weights: new Float32Array(weightBuffer),
       gradients: new Float32Array(gradientBuffer),
-      stats: new Float32Array(statsBuffer),
+      lanes,
     });
     try {
       await pool.pushWeights();
@@ -221,7 +275,8 @@ export class WorkerPool implements StepExecutor {
             trainableCount: slots.trainable.length,
             weightBuffer,
             gradientBuffer,
-            statsBuffer,
+            bnGroup: options.bnGroup ?? DEFAULT_BN_GROUP,
+            laneBuffer: lanes,
           };
           return pool.expect(index, -1, () => worker.postMessage(init));
         }),
@@ -242,26 +297,37 @@ export class WorkerPool implements StepExecutor {
     options: StepOptions,
     place: StepPlace,
   ): Promise<StepGradients> {
-    const parts = shareItems(batch, this.size);
-    const { microBatch } = options;
+    const group = this.options.bnGroup ?? DEFAULT_BN_GROUP;
+    const parts = shareBatch(batch, this.size, group);
+    let offset = 0;
+    const lanes: Lane[] = parts.map((part, index) => {
+      const lane = { index, count: parts.length, offset, batch: batch.length };
+      offset += part.length;
+      return lane;
+    });
+    // The whole batch's statistics: each worker is a lane of one pass.
+    const passOf = (part: number[]) => (group === 0 ? part.length : options.microBatch);
+    resetLanes(this.buffers.lanes);
     let values: ObjectiveValues;
+    let moments: BatchMoments[];
     switch (options.scope) {
       case 'batch':
-        values = await this.batchStep(parts, microBatch, place, options.augment);
+        ({ values, moments } = await this.batchStep(parts, lanes, passOf, place, options.augment));
         break;
       case 'pass': {
-        const results = (await Promise.all(
+        const results = (await settleAll(
           parts.map((part, w) =>
             this.send(w, {
               type: 'step',
               shard: this.shard(part, options.augment, place.epoch),
-              microBatch,
-              batchSize: batch.length,
+              microBatch: passOf(part),
+              lane: lanes[w],
               place,
             }),
           ),
         )) as StepResult[];
-        values = results.reduce((a, b) => addValues(a, b));
+        values = results.map((r) => r.values).reduce((a, b) => addValues(a, b));
+        moments = results.map((r) => r.moments);
         break;
       }
       default:
@@ -269,55 +335,59 @@ export class WorkerPool implements StepExecutor {
           `unknown objective scope '${String(options.scope)}'; expected ${OBJECTIVE_SCOPES.join(', ')}`,
         );
     }
-    return { values, grads: this.gatherStep(parts.length) };
+    const grads = this.gatherGradients(parts.length);
+    updateModelMoving(this.options.model, moments);
+    return { values, grads };
   }
 
   /**
    * Both phases of a batch-objective step over the workers' `parts`: forward, the statistics
-   * added here, then backward with the batch's coefficients. Returns the batch's values.
+   * added here, then backward with the batch's coefficients. Returns the batch's values and
+   * each worker's BatchNorm moments.
    */
   private async batchStep(
     parts: number[][],
-    microBatch: number,
+    lanes: Lane[],
+    passOf: (part: number[]) => number,
     place: StepPlace,
     augment: StepAugment | undefined,
-  ): Promise<ObjectiveValues> {
+  ): Promise<{ values: ObjectiveValues; moments: BatchMoments[] }> {
     const objective = this.objective;
     if (objective === undefined) throw new Error('this pool has no objective');
-    const forwards = await Promise.allSettled(
-      parts.map((part, w) =>
-        this.send(w, {
-          type: 'forward',
-          shard: this.shard(part, augment, place.epoch),
-          microBatch,
-        }),
-      ),
-    );
     const release = () =>
       Promise.allSettled(parts.map((_, w) => this.send(w, { type: 'release' })));
-    const failed = forwards.find((f): f is PromiseRejectedResult => f.status === 'rejected');
-    if (failed !== undefined) {
+    let sums: ForwardResult[];
+    try {
+      sums = (await settleAll(
+        parts.map((part, w) =>
+          this.send(w, {
+            type: 'forward',
+            shard: this.shard(part, augment, place.epoch),
+            microBatch: passOf(part),
+            lane: lanes[w],
+          }),
+        ),
+      )) as ForwardResult[];
+    } catch (err) {
       await release();
-      throw failed.reason;
+      throw err;
     }
-    const sums = forwards.map((f) => (f as PromiseFulfilledResult<ForwardResult>).value);
     const { values, coefficients } = await objective.fromSums(sums.reduce((a, b) => addSums(a, b)));
     if (!valuesFinite(values)) {
       await release();
       throw divergenceError(place, values.loss);
     }
-    await Promise.all(parts.map((_, w) => this.send(w, { type: 'backward', coefficients })));
-    return values;
+    const moments = (await settleAll(
+      parts.map((_, w) => this.send(w, { type: 'backward', coefficients })),
+    )) as BackwardResult[];
+    return { values, moments };
   }
 
-  /**
-   * The sum of the first `workers` gradient slots, in worker order; the model's batch
-   * normalisation statistics become the mean of those workers' values.
-   */
-  private gatherStep(workers: number): tf.Tensor[] {
-    const { gradients, stats } = this.buffers;
-    const { trainable, trainableSize, statsSize } = this.slots;
-    const grads = trainable.map((slot) => {
+  /** The sum of the first `workers` gradient slots, in worker order. */
+  private gatherGradients(workers: number): tf.Tensor[] {
+    const { gradients } = this.buffers;
+    const { trainable, trainableSize } = this.slots;
+    return trainable.map((slot) => {
       const sum = new Float32Array(slot.size);
       for (let w = 0; w < workers; w++) {
         const at = w * trainableSize + slot.offset;
@@ -326,21 +396,6 @@ export class WorkerPool implements StepExecutor {
       }
       return tf.tensor(sum, slot.shape);
     });
-    // Batch normalisation's moving statistics: the mean of the workers' values.
-    const base = this.slots.stats[0]?.offset ?? 0;
-    this.options.model.nonTrainableWeights.forEach((weight, k) => {
-      const slot = this.slots.stats[k];
-      const mean = new Float32Array(slot.size);
-      for (let w = 0; w < workers; w++) {
-        const at = w * statsSize + slot.offset - base;
-        const s = stats.subarray(at, at + slot.size);
-        for (let i = 0; i < slot.size; i++) mean[i] += s[i] / workers;
-      }
-      const t = tf.tensor(mean, slot.shape);
-      weight.write(t);
-      t.dispose();
-    });
-    return grads;
   }
 
   async pushWeights(): Promise<void> {
@@ -353,7 +408,8 @@ export class WorkerPool implements StepExecutor {
   }
 
   async evaluationSums(items: readonly number[], batchSize: number): Promise<ValueSums> {
-    const parts = shareItems(items, this.size);
+    // Whole batches to each worker, so that every batch is the same for any number of them.
+    const parts = shareBatch(items, this.size, batchSize);
     const sums = (await Promise.all(
       parts.map((part, w) =>
         this.send(w, { type: 'evaluate', shard: this.shard(part), batchSize }),

@@ -1,8 +1,8 @@
 /**
  * Messages between the data-parallel pool (pool.ts) and its workers (worker.ts). Large
  * arrays travel through SharedArrayBuffers set up once: the weights (written by the pool after
- * each update, read by every worker before its next command), and one slot per worker for
- * its summed gradients and one for its batch normalisation statistics.
+ * each update, read by every worker before its next command), one slot per worker for its
+ * summed gradients, and the lanes' table of BatchNorm sums (lanes.ts).
  *
  * A step of the batch objective is two commands: `forward` (each worker's statistics come
  * back), then, once the pool has added every worker's, `backward` with the batch's
@@ -16,7 +16,8 @@ import type {
   ObjectiveValues,
 } from '../train/objective.js';
 import type { Numerics } from '../kernels/numerics.js';
-import type { StepPlace, ValueSums } from '../train/step.js';
+import type { LanePlace, StepPlace, ValueSums } from '../train/step.js';
+import type { BatchMoments } from '../train/batch_norm.js';
 import type { AugmentConfig } from '../data/augment.js';
 
 /** Where each weight lives in a flat float32 buffer. */
@@ -44,8 +45,16 @@ export interface InitMessage {
   weightBuffer: SharedArrayBuffer;
   /** Each worker's gradients: `workers` slots of the trainable weights' total size. */
   gradientBuffer: SharedArrayBuffer;
-  /** Each worker's non-trainable weights (batch normalisation statistics) after a step. */
-  statsBuffer: SharedArrayBuffer;
+  /** Images per BatchNorm statistics group (0: the whole batch; see train/batch_norm.ts). */
+  bnGroup: number;
+  /** The lanes' table and barrier (lanes.ts). */
+  laneBuffer: SharedArrayBuffer;
+}
+
+/** A worker's part of a training step: its lane among the step's and its items' place. */
+export interface Lane extends LanePlace {
+  index: number;
+  count: number;
 }
 
 /** Some items of a data set, as a worker receives them. */
@@ -59,14 +68,14 @@ export interface Shard {
 }
 
 export type Command =
-  | { type: 'forward'; shard: Shard; microBatch: number }
+  | { type: 'forward'; shard: Shard; microBatch: number; lane: Lane }
   | { type: 'backward'; coefficients: Coefficients }
   | { type: 'release' }
   | {
       type: 'step';
       shard: Shard;
       microBatch: number;
-      batchSize: number;
+      lane: Lane;
       place: StepPlace;
     }
   | { type: 'evaluate'; shard: Shard; batchSize: number }
@@ -84,9 +93,15 @@ export type ForwardResult = ObjectiveSums;
 
 /**
  * What `step` returns: the values of the worker's passes, each weighted by its share of the
- * batch (the gradients are in the worker's gradient slot).
+ * batch (the gradients are in the worker's gradient slot), and the BatchNorm moments.
  */
-export type StepResult = ObjectiveValues;
+export interface StepResult {
+  values: ObjectiveValues;
+  moments: BatchMoments;
+}
+
+/** What `backward` returns: the BatchNorm moments of the step (gradients in the slot). */
+export type BackwardResult = BatchMoments;
 
 /** What `evaluate` returns. */
 export type EvaluateResult = ValueSums;

@@ -8,9 +8,12 @@ import { parentPort } from 'node:worker_threads';
 import { initBackend } from '../backend/select.js';
 import { makeObjective } from '../train/objective.js';
 import { StepRunner } from '../train/step.js';
+import { BatchStatistics } from '../train/batch_norm.js';
+import { SharedLanes } from './lanes.js';
 import { augmentSource } from '../data/augment.js';
 import type { BatchSource } from '../data/batch.js';
 import type {
+  BackwardResult,
   EvaluateResult,
   ForwardResult,
   InitMessage,
@@ -27,6 +30,9 @@ interface Replica {
   /** The model's weights in `init.weights` order. */
   variables: tfl.LayerVariable[];
   weightsVersion: number;
+  /** The BatchNorm statistics of the replica's training passes, shared with the other lanes. */
+  statistics: BatchStatistics;
+  lanes: SharedLanes;
   /** The runner of a `forward` whose `backward` has not come yet. */
   pending?: StepRunner;
 }
@@ -54,7 +60,9 @@ async function start(init: InitMessage): Promise<Replica> {
     if (v === undefined) throw new Error(`worker replica has no weight '${slot.name}'`);
     return v;
   });
-  return { init, model, variables, weightsVersion: -1 };
+  const lanes = new SharedLanes(init.laneBuffer);
+  const statistics = new BatchStatistics(model, init.bnGroup, lanes);
+  return { init, model, variables, weightsVersion: -1, statistics, lanes };
 }
 
 /** Loads the pool's current weights into the replica. */
@@ -74,15 +82,22 @@ async function run(replica: Replica, request: Request): Promise<unknown> {
   const { init, model } = replica;
   const runnerOf = (shard: Shard): StepRunner => {
     if (init.objective === undefined) throw new Error('this pool has no objective');
-    return new StepRunner(model, makeObjective(init.objective), shardSource(shard));
+    return new StepRunner(
+      model,
+      makeObjective(init.objective),
+      shardSource(shard),
+      replica.statistics,
+    );
   };
   switch (request.type) {
     case 'forward': {
       replica.pending?.release();
       replica.pending = undefined;
+      replica.lanes.beginStep(request.lane.index, request.lane.count);
+      replica.statistics.beginStep();
       const runner = runnerOf(request.shard);
       const items = [...request.shard.images.keys()];
-      const sums = await runner.forward(items, request.microBatch);
+      const sums = await runner.forward(items, request.microBatch, request.lane);
       replica.pending = runner;
       return sums satisfies ForwardResult;
     }
@@ -90,8 +105,8 @@ async function run(replica: Replica, request: Request): Promise<unknown> {
       const runner = replica.pending;
       if (runner === undefined) throw new Error('backward without a pending forward');
       replica.pending = undefined;
-      await writeStep(replica, await runner.backward(request.coefficients));
-      return null;
+      await writeGradients(replica, await runner.backward(request.coefficients));
+      return replica.statistics.recorded() satisfies BackwardResult;
     }
     case 'release': {
       replica.pending?.release();
@@ -101,15 +116,17 @@ async function run(replica: Replica, request: Request): Promise<unknown> {
     case 'step': {
       replica.pending?.release();
       replica.pending = undefined;
+      replica.lanes.beginStep(request.lane.index, request.lane.count);
+      replica.statistics.beginStep();
       const items = [...request.shard.images.keys()];
       const { values, grads } = await runnerOf(request.shard).passGradients(
         items,
         request.microBatch,
-        request.batchSize,
+        request.lane,
         request.place,
       );
-      await writeStep(replica, grads);
-      return values satisfies StepResult;
+      await writeGradients(replica, grads);
+      return { values, moments: replica.statistics.recorded() } satisfies StepResult;
     }
     case 'evaluate': {
       const items = [...request.shard.images.keys()];
@@ -135,16 +152,16 @@ async function run(replica: Replica, request: Request): Promise<unknown> {
   }
 }
 
-/**
- * Writes a step's gradients (disposing of them) and the replica's batch normalisation
- * statistics into this worker's slots.
- */
-async function writeStep(replica: Replica, grads: tf.Tensor[]): Promise<void> {
-  const { init } = replica;
+/** Writes a step's gradients (disposing of them) into this worker's slot. */
+async function writeGradients(replica: Replica, grads: tf.Tensor[]): Promise<void> {
   try {
-    await writeSlot(init, init.gradientBuffer, 0, init.trainableCount, grads);
-    const stats = replica.variables.slice(init.trainableCount).map((v) => v.read());
-    await writeSlot(init, init.statsBuffer, init.trainableCount, init.weights.length, stats);
+    await writeSlot(
+      replica.init,
+      replica.init.gradientBuffer,
+      0,
+      replica.init.trainableCount,
+      grads,
+    );
   } finally {
     tf.dispose(grads);
   }
@@ -196,6 +213,11 @@ function main(): void {
             : [];
         port.postMessage({ id: request.id, ok: true, result } satisfies Reply, transfer);
       } catch (err) {
+        // The other lanes of the step may wait for this one's sums: let them stop.
+        await replica?.then(
+          (r) => r.lanes.abort(),
+          () => undefined,
+        );
         port.postMessage(failure(request.id, err));
       }
     });

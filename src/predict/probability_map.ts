@@ -2,13 +2,14 @@
  * The probability map `predict --save-probabilities` writes: the `final` output (the mean of an
  * ensemble's and the flips' when there are several) as 16-bit values round(p x 65535), at the
  * image's size, resized as the mask is (nearest neighbour, OpenCV's INTER_NEAREST rule of
- * `resizeNearest`). So the mask before post-processing is exactly the pixels where
+ * `nearestIndices`). So the mask before post-processing is exactly the pixels where
  * value / 65535 > threshold: where rounding alone would carry a probability within half a step
  * (7.6e-6) of the threshold to its other side, the value is moved by one step to the side the
  * mask took. Pure (typed arrays only).
  */
 import { checkThreshold } from '../data/recipe.js';
 import { UserError } from '../errors.js';
+import { nearestIndices } from '../util/raster.js';
 
 /** The largest 16-bit value: probability 1. */
 export const PROBABILITY_SCALE = 65535;
@@ -42,10 +43,10 @@ export function probabilityMap16(
     small[i] = q;
   }
   const out = new Uint16Array(oh * ow);
-  const xs = new Int32Array(ow);
-  for (let x = 0; x < ow; x++) xs[x] = Math.min(Math.floor((x * w) / ow), w - 1);
+  const xs = nearestIndices(w, ow);
+  const ys = nearestIndices(h, oh);
   for (let y = 0, o = 0; y < oh; y++) {
-    const row = Math.min(Math.floor((y * h) / oh), h - 1) * w;
+    const row = ys[y] * w;
     for (let x = 0; x < ow; x++) out[o++] = small[row + xs[x]];
   }
   return out;

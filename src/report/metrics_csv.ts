@@ -7,11 +7,14 @@
 import { UserError } from '../errors.js';
 import { csvText, parseCsvRecords } from '../util/csv.js';
 import { METRIC_NAMES } from '../eval/score.js';
-import { SURFACE_METRIC_NAMES } from '../eval/evaluation_summary.js';
+import { metricColumn, SURFACE_METRIC_NAMES } from '../eval/evaluation_summary.js';
 import type { SegmentationMetrics } from '../metrics/evaluation.js';
 import { METRICS } from '../metrics/registry.js';
 
-/** An image's surface distances in pixels; null where undefined (an empty mask). */
+/**
+ * An image's surface metrics, distances in pixels or mm (the summary's `surface.unit`); null
+ * where the image is left out (an empty cell), `Infinity` where written so.
+ */
 export type SurfaceDistanceCells = Record<(typeof SURFACE_METRIC_NAMES)[number], number | null>;
 
 /** One image's line of metrics.csv. */
@@ -51,7 +54,10 @@ export function parseMetricsCsv(text: string, source = 'metrics.csv'): MetricsCs
   const metricCols = METRIC_NAMES.map((m) => column(METRICS[m].column, true));
   const truthCol = column('truth_area', true);
   const predCol = column('predicted_area', true);
-  const surfaceCols = SURFACE_METRIC_NAMES.map((m) => column(METRICS[m].column, false));
+  // A distance in mm has its unit after its name (`hd95_mm`, see `metricColumn`).
+  const surfaceCols = SURFACE_METRIC_NAMES.map((m) =>
+    Math.max(column(metricColumn(m, 'px'), false), column(metricColumn(m, 'mm'), false)),
+  );
   const hasSurface = surfaceCols.some((c) => c >= 0);
   const inputCols = METRIC_NAMES.map((m) => column(`${METRICS[m].column}_input_size`, false));
   const hasInput = inputCols.every((c) => c >= 0);

@@ -23,8 +23,10 @@ import { METRIC_NAMES } from '../eval/score.js';
 import {
   SURFACE_METRIC_NAMES,
   type DefinedMeanStd,
+  type EvaluationSummary,
   type MeanStd,
 } from '../eval/evaluation_summary.js';
+import type { DistanceUnit } from '../metrics/surface_policy.js';
 import {
   formatMetric,
   METRICS,
@@ -158,7 +160,7 @@ function summarySection(data: RunReportData): SafeHtml {
       const { label, unit } = METRICS[m];
       return [
         {
-          label: `${label} (mean${unit !== '' ? `, ${unit}` : ''})`,
+          label: `${label} (mean${unit !== '' ? `, ${distanceUnitOf(s)}` : ''})`,
           value: fm(m, d.mean),
           note: `± ${fm(m, d.std)} std · ${d.count} of ${s.count} images`,
         },
@@ -229,9 +231,19 @@ function surfaceNote(data: RunReportData): SafeHtml | '' {
   const inPixels = present.filter((m) => METRICS[m].unit === 'px');
   const others = present.filter((m) => METRICS[m].unit !== 'px');
   const what = [
-    ...(inPixels.length > 0 ? [`${described(inPixels)} in pixels at the original size`] : []),
+    ...(inPixels.length > 0
+      ? [`${described(inPixels)} ${unitWords(distanceUnitOf(s))} at the original size`]
+      : []),
     ...others.map((m) => described([m])),
   ].join(', and ');
+  const policy = s.surface?.emptyDistance ?? 'skip';
+  if (policy !== 'skip') {
+    // Under nan or penalty:N an image with an empty mask has values too (see `--empty-distance`).
+    return html`<p class="note" data-surface-count="${defined}">
+      ${what}; images with an empty mask are scored as --empty-distance ${policy} says, and the
+      means run over ${defined} of ${count(s.count, 'test image')}.
+    </p>`;
+  }
   return html`<p class="note" data-surface-count="${defined}">
     ${what}, over the ${defined} of ${count(s.count, 'test image')} where both the prediction and
     the ground truth have a
@@ -385,7 +397,9 @@ function casesSection(data: RunReportData): SafeHtml {
           DSC <b>${f3(m.dsc)}</b> · rank ${c.rank}/${n}<br />precision ${f3(m.precision)} · recall
           ${f3(m.recall)}${
             c.row.surface !== undefined
-              ? html`<br /><span data-surface="${c.row.name}">${surfaceText(c.row)}</span>`
+              ? html`<br /><span data-surface="${c.row.name}"
+                    >${surfaceText(c.row, distanceUnitOf(data.summary))}</span
+                  >`
               : ''
           }
         </td>
@@ -448,7 +462,8 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
     ...METRIC_NAMES.map((m) => ({ label: METRICS[m].label, numeric: true })),
     ...surfaceColumns.map((m) => {
       const { label, unit } = METRICS[m];
-      return { label: unit === '' ? label : `${label} ${unit}`, numeric: true };
+      const shown = unit === '' ? label : `${label} ${distanceUnitOf(data.summary)}`;
+      return { label: shown, numeric: true };
     }),
     { label: 'lesion (truth)', numeric: true },
     { label: 'lesion (predicted)', numeric: true },
@@ -487,7 +502,7 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
       One row per test image (metrics.csv); click a column's name to sort by
       it${
         withSurface
-          ? `. ${pixelMetrics(surfaceColumns)} in pixels; ${UNDEFINED_CELL} where the prediction or the ground truth is empty (${undefinedSurfaces(data)} of ${count(data.rows.length, 'image')}), sorted last`
+          ? `. ${pixelMetrics(surfaceColumns)} ${unitWords(distanceUnitOf(data.summary))}; ${UNDEFINED_CELL} where the prediction or the ground truth is empty (${undefinedSurfaces(data)} of ${count(data.rows.length, 'image')}), sorted last`
           : ''
       }.
     </p>
@@ -498,13 +513,25 @@ async function perImageSection(data: RunReportData, warn: (m: string) => void): 
  * An image's surface metrics for its case: "HD95 12.00 · ASSD 3.10 px", the metrics without a
  * unit after them ("· NSD 0.5000").
  */
-function surfaceText(row: MetricsCsvRow): string {
+function surfaceText(row: MetricsCsvRow, unit: DistanceUnit): string {
   const present = SURFACE_METRIC_NAMES.filter((m) => row.surface?.[m] !== undefined);
   const part = (m: (typeof SURFACE_METRIC_NAMES)[number]): string =>
     `${METRICS[m].label} ${fm(m, row.surface![m], true)}`;
   const inPixels = present.filter((m) => METRICS[m].unit === 'px').map(part);
   const others = present.filter((m) => METRICS[m].unit !== 'px').map(part);
-  return [...(inPixels.length > 0 ? [`${inPixels.join(' · ')} px`] : []), ...others].join(' · ');
+  return [...(inPixels.length > 0 ? [`${inPixels.join(' · ')} ${unit}`] : []), ...others].join(
+    ' · ',
+  );
+}
+
+/** The unit of a summary's surface distances: 'mm' with a pixel spacing, else 'px'. */
+function distanceUnitOf(s: EvaluationSummary): DistanceUnit {
+  return s.surface?.unit ?? 'px';
+}
+
+/** "in pixels" or "in mm". */
+function unitWords(unit: DistanceUnit): string {
+  return unit === 'px' ? 'in pixels' : 'in mm';
 }
 
 /** "HD95 and ASSD": the surface metrics in pixels among `ms` (METRICS). */

@@ -53,6 +53,7 @@ import {
 import { MODELS } from '../models/registry.js';
 import { MAX_WORKERS } from '../parallel/pool.js';
 import { DEFAULT_MICRO_BATCH } from '../train/memory.js';
+import { DEFAULT_BN_GROUP } from '../train/batch_norm.js';
 import {
   DEFAULT_LOSS,
   DEFAULT_OBJECTIVE_SCOPE,
@@ -451,6 +452,22 @@ export const TRAIN_SETTINGS = {
     config: 'model.bnMomentum',
     resume: false,
     study: 'row',
+  }),
+  bnGroup: setting({
+    group: 'model',
+    flags: '--bn-group <n>',
+    help:
+      "images per BatchNorm statistics group in training: 0, the whole batch's statistics as " +
+      'the reference, however the batch is split among workers and passes (default 0); n: ' +
+      'ghost batch normalisation over groups of n images from the batch start',
+    parse: integer(0),
+    check: integerAtLeast(0),
+    default: () => DEFAULT_BN_GROUP,
+    option: 'bnGroup',
+    config: 'model.bnGroup',
+    resume: false,
+    study: 'row',
+    added: { config: 3, study: 3, before: DEFAULT_BN_GROUP },
   }),
   alpha: setting({
     group: 'loss',

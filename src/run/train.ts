@@ -23,7 +23,7 @@ import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import { activeNumerics, sameNumerics } from '../kernels/numerics.js';
 import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
-import { checkMicroBatch, DEFAULT_MICRO_BATCH, trainingMicroBatch } from '../train/memory.js';
+import { checkMicroBatch, DEFAULT_MICRO_BATCH, trainingLanes } from '../train/memory.js';
 import { isAugmenting } from '../data/augment.js';
 import {
   describeStop,
@@ -170,12 +170,16 @@ export async function train(
     await holdsRun(); // Another process may have started it before we held the lock.
     model = buildRunModel(settings);
     const mb = options.microBatch ?? DEFAULT_MICRO_BATCH;
-    const microBatch =
-      mb === 'auto'
-        ? trainingMicroBatch(model, settings.batchSize, options.backend, workers)
-        : positiveInt(mb, '--micro-batch');
-    checkMicroBatch(model, microBatch, options.backend);
-    const config: TrainRunConfig = { ...settings, microBatch, workers, numerics: activeNumerics() };
+    const lanes = trainingLanes(
+      model,
+      settings.batchSize,
+      mb === 'auto' ? mb : positiveInt(mb, '--micro-batch'),
+      workers,
+      settings.model.bnGroup,
+      options.backend,
+    );
+    checkMicroBatch(model, lanes.microBatch, options.backend);
+    const config: TrainRunConfig = { ...settings, ...lanes, numerics: activeNumerics() };
 
     const dataset = await loadRunDataset(config.dataset, dataOptions(callbacks, options));
     let split: Split;
@@ -276,13 +280,6 @@ async function resumeLocked(
     callbacks.onWarning?.(
       `the run was started on backend '${config.backend}' and continues on '${backend}': ` +
         'numbers will differ slightly from an uninterrupted run',
-    );
-  }
-  if (saved.workers !== config.workers) {
-    callbacks.onWarning?.(
-      `the run was started with ${saved.workers} worker(s) and continues with ` +
-        `${config.workers}: batch normalisation sees other micro-batches, numbers will differ ` +
-        'slightly from an uninterrupted run',
     );
   }
   config.backend = backend;
@@ -417,7 +414,19 @@ interface RunTrainerArgs {
  * epoch saves the best model, the logs and then the checkpoint (the checkpoint policy).
  */
 async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
-  const { out, config, model, dataset, fold, state, callbacks } = args;
+  const { out, model, dataset, fold, state, callbacks } = args;
+  // A resumed run may have other workers: the batch's lanes follow (results do not).
+  const config = {
+    ...args.config,
+    ...trainingLanes(
+      model,
+      args.config.batchSize,
+      args.config.microBatch,
+      args.config.workers,
+      args.config.model.bnGroup,
+      args.config.backend,
+    ),
+  };
   const paths = runPaths(out, config);
   if (fold.train.every((i) => dataset.lesionArea[i] === 0)) {
     callbacks.onWarning?.(
@@ -443,7 +452,10 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
   };
   callbacks.onInfo?.(
     `batch ${config.batchSize}: ${config.workers === 1 ? 'in this thread' : `${config.workers} workers`}, ` +
-      `passes of at most ${Math.min(config.microBatch, config.batchSize)} image(s)`,
+      `passes of at most ${Math.min(config.microBatch, config.batchSize)} image(s); BatchNorm ` +
+      (config.model.bnGroup === 0
+        ? "with the whole batch's statistics"
+        : `in groups of ${config.model.bnGroup} image(s)`),
   );
   if (isAugmenting(config.augment.transforms)) {
     callbacks.onInfo?.(
@@ -463,6 +475,8 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
           workers: config.workers,
           backend: config.backend,
           dataset,
+          bnGroup: config.model.bnGroup,
+          maxBatch: config.batchSize,
           objective: { ...objective, outputs: outputNames(model) },
         })
       : undefined;
@@ -470,6 +484,7 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
     epochs: config.epochs,
     batchSize: config.batchSize,
     microBatch: config.microBatch,
+    bnGroup: config.model.bnGroup,
     seed: config.seed,
     objective,
     objectiveScope: config.objectiveScope,

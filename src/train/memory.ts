@@ -103,3 +103,55 @@ export function checkMicroBatch(model: tfl.LayersModel, microBatch: number, back
       `--micro-batch ${fits} or less (the batch is then split, keeping --batch-size), or 'auto'`,
   );
 }
+
+/** How a training batch runs: in how many workers (lanes), and passes of how many images. */
+export interface TrainingLanes {
+  workers: number;
+  microBatch: number;
+}
+
+/**
+ * The workers and pass size of training steps for `bnGroup` (see train/batch_norm.ts).
+ *
+ * With the whole batch's BatchNorm statistics (0) every worker runs its part of a batch in one
+ * pass, and the parts exchange their sums at each BatchNorm layer, so all the batch's images
+ * are in memory at once (as in Keras): the workers are `workers`, or more where a part of
+ * `batchSize / workers` images would exceed `microBatch` ('auto': what one wasm instance can
+ * hold, `WASM_TRAINING_BUDGET`); more workers than cores take turns at each layer. With groups
+ * of `bnGroup` images the batch runs in `workers` workers and passes of whole groups.
+ */
+export function trainingLanes(
+  model: tfl.LayersModel,
+  batchSize: number,
+  microBatch: number | 'auto',
+  workers: number,
+  bnGroup: number,
+  backend: string,
+): TrainingLanes {
+  if (bnGroup > 0) {
+    const most =
+      microBatch === 'auto' ? trainingMicroBatch(model, batchSize, backend, workers) : microBatch;
+    const whole = Math.max(bnGroup, Math.floor(most / bnGroup) * bnGroup);
+    return { workers, microBatch: Math.min(whole, batchSize) };
+  }
+  const fits =
+    microBatch === 'auto'
+      ? backend === 'wasm'
+        ? Math.max(
+            1,
+            Math.floor(
+              WASM_TRAINING_BUDGET / (activationBytesPerImage(model) * TRAINING_MEMORY_FACTOR),
+            ),
+          )
+        : batchSize
+      : microBatch;
+  const lanes = Math.min(batchSize, Math.max(workers, Math.ceil(batchSize / fits)));
+  if (lanes > 1 && backend === 'tensorflow') {
+    throw new UserError(
+      `--micro-batch ${fits}: with the whole batch's BatchNorm statistics (--bn-group 0) a ` +
+        "batch runs in one pass on the 'tensorflow' backend; leave --micro-batch out, or use " +
+        '--bn-group N to split it',
+    );
+  }
+  return { workers: lanes, microBatch: Math.ceil(batchSize / lanes) };
+}

@@ -131,19 +131,25 @@ export type Coefficients = Record<string, number[]>;
 
 /** The statistics of one pass as tensors, in model order (a type: `tf.tidy` may return it). */
 export type PassSumTensors = {
-  loss: tf.Tensor1D[];
-  dsc: tf.Tensor1D[];
+  loss: tf.Tensor2D[];
+  dsc: tf.Tensor2D[];
 };
 
 export interface Objective {
   terms: readonly ObjectiveTerm[];
   /**
    * Each output's loss and soft-DSC statistics on one pass (targets sub-sampled from `ys`), for
-   * ground truth `ys` [n, h, w, 1] at input size and the predictions in output order. Call
-   * inside `tf.tidy` (or a gradient tape).
+   * ground truth `ys` [n, h, w, 1] at input size and the predictions in output order: one row
+   * per image ([n, statistics]), which `readSums` adds in float64, so that a batch's sums do
+   * not depend on how it is split into passes. Call inside `tf.tidy` (or a gradient tape).
    */
   passSums(ys: tf.Tensor4D, preds: readonly tf.Tensor[]): PassSumTensors;
-  /** The values of `passSums`'s tensors, for a pass of `images` images. */
+  /**
+   * Each output's loss statistics over the whole pass (float32), the value a pass's gradient
+   * tape records: its gradient is that of the sums, however they are added.
+   */
+  lossSums(ys: tf.Tensor4D, preds: readonly tf.Tensor[]): tf.Tensor1D[];
+  /** The values of `passSums`'s tensors, for a pass of `images` images (rows added in float64). */
   readSums(sums: PassSumTensors, images: number): Promise<ObjectiveSums>;
   /**
    * The values of a batch from its statistics summed over its parts, and the coefficients of
@@ -255,13 +261,17 @@ export function makeObjective(options: ObjectiveOptions): Objective {
     passSums(ys, preds) {
       const ts = targets(ys, preds);
       return {
-        loss: preds.map((p, i) => summed[i].sums(ts[i], p)),
-        dsc: preds.map((p, i) => summedDsc.sums(ts[i], p)),
+        loss: preds.map((p, i) => perImageRows(summed[i], ts[i], p)),
+        dsc: preds.map((p, i) => perImageRows(summedDsc, ts[i], p)),
       };
     },
+    lossSums(ys, preds) {
+      const ts = targets(ys, preds);
+      return preds.map((p, i) => summed[i].sums(ts[i], p));
+    },
     async readSums(sums, images) {
-      const read = (ts: tf.Tensor[]) =>
-        Promise.all(ts.map(async (t) => Array.from(await t.data())));
+      const read = (ts: tf.Tensor2D[]) =>
+        Promise.all(ts.map(async (t) => addRows(await t.data(), t.shape[1])));
       const [loss, dsc] = await Promise.all([read(sums.loss), read(sums.dsc)]);
       const outputs: ObjectiveSums['outputs'] = {};
       terms.forEach((t, i) => (outputs[t.output] = { loss: loss[i], dsc: dsc[i] }));
@@ -303,6 +313,24 @@ export function makeObjective(options: ObjectiveOptions): Objective {
 }
 
 /** `a + b`, output by output (the statistics of two parts of a batch together). */
+/** `value.sums` of each image of a pass, as rows [n, statistics]. Call inside `tf.tidy`. */
+function perImageRows(value: SummedValue, yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor2D {
+  const n = yTrue.shape[0] as number;
+  const image = (t: tf.Tensor, j: number) => (n === 1 ? t : tf.slice(t, j, 1));
+  return tf.stack(
+    Array.from({ length: n }, (_, j) => value.sums(image(yTrue, j), image(yPred, j))),
+  ) as tf.Tensor2D;
+}
+
+/** The column sums of rows of `width` numbers, added in float64 in row order. */
+function addRows(rows: ArrayLike<number>, width: number): number[] {
+  const out = new Array<number>(width).fill(0);
+  for (let at = 0; at < rows.length; at += width) {
+    for (let k = 0; k < width; k++) out[k] += rows[at + k];
+  }
+  return out;
+}
+
 export function addSums(a: ObjectiveSums, b: ObjectiveSums): ObjectiveSums {
   const outputs: ObjectiveSums['outputs'] = {};
   for (const [name, s] of Object.entries(a.outputs)) {

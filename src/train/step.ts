@@ -9,6 +9,7 @@ import { UserError } from '../errors.js';
 import { makeBatch, type BatchSource } from '../data/batch.js';
 import { augmentSeed, augmentSource, type AugmentConfig } from '../data/augment.js';
 import { recordForward, type RecordedForward } from './gradients.js';
+import { BatchStatistics } from './batch_norm.js';
 import {
   addSums,
   addValues,
@@ -20,7 +21,6 @@ import {
   type ObjectiveScope,
   type ObjectiveSums,
   type ObjectiveValues,
-  type PassSumTensors,
 } from './objective.js';
 
 /** Training diverged: a loss became NaN or infinite. */
@@ -129,19 +129,33 @@ export function explainTrainingError(err: unknown, images: number): unknown {
   );
 }
 
-/** Phase 1's state, for phase 2: the passes and the last one's recorded forward pass. */
-interface PendingBackward {
-  passes: number[][];
-  last: RecordedForward;
-  /** Batch normalisation statistics after phase 1 (when phase 2 runs passes forward again). */
-  stats?: tf.Tensor[];
+/** One pass: its items and where its first lies in the batch. */
+interface Pass {
+  items: number[];
+  offset: number;
 }
 
-/** `items` in passes of at most `microBatch`. */
-function passesOf(items: readonly number[], microBatch: number): number[][] {
+/** Phase 1's state, for phase 2: the passes and the last one's recorded forward pass. */
+interface PendingBackward {
+  passes: Pass[];
+  last: RecordedForward;
+  /** The size of the batch the passes belong to. */
+  batch: number;
+}
+
+/** Where a lane's items lie in their batch: its first item's index and the batch's size. */
+export interface LanePlace {
+  offset: number;
+  batch: number;
+}
+
+/** `items` (at `place.offset` in the batch) in passes of at most `microBatch`. */
+function passesOf(items: readonly number[], microBatch: number, place: LanePlace): Pass[] {
   if (items.length === 0) throw new UserError('a training step needs at least one item');
-  const passes: number[][] = [];
-  for (let i = 0; i < items.length; i += microBatch) passes.push(items.slice(i, i + microBatch));
+  const passes: Pass[] = [];
+  for (let i = 0; i < items.length; i += microBatch) {
+    passes.push({ items: items.slice(i, i + microBatch), offset: place.offset + i });
+  }
   return passes;
 }
 
@@ -159,9 +173,10 @@ function passesOf(items: readonly number[], microBatch: number): number[][] {
  *    first, then each other pass run forward again on a tape. Each pass's gradient is its
  *    share of the batch's gradient, and their sum the gradient of the whole batch's loss.
  * The second forward of all passes but the last is the cost of the exact objective; a step of
- * one pass has none. Batch normalisation normalises with each pass's statistics and updates
- * its moving averages once per pass, in phase 1: phase 2's forward passes compute the same
- * values (the weights have not changed) and their moving-average updates are undone.
+ * one pass has none. Batch normalisation (train/batch_norm.ts) normalises with the whole
+ * batch's statistics (the batch is then one pass here, or one pass per worker) or with fixed
+ * groups of images (`--bn-group`), which passes hold whole; its moving averages are updated
+ * once per step from the whole batch's statistics.
  *
  * Scope `'pass'` instead computes each pass's index on its own and weights the passes'
  * values and gradients by their share of the batch, one pass forward and backward at a time.
@@ -169,13 +184,17 @@ function passesOf(items: readonly number[], microBatch: number): number[][] {
 export class StepRunner implements StepExecutor {
   private readonly variables: tf.Variable[];
   private pending: PendingBackward | undefined;
+  /** The statistics of the model's BatchNorm layers in training passes. */
+  readonly statistics: BatchStatistics;
 
   constructor(
     private readonly model: tfl.LayersModel,
     private readonly objective: Objective,
     private readonly dataset: BatchSource,
+    statistics?: BatchStatistics,
   ) {
     this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.statistics = statistics ?? new BatchStatistics(model);
   }
 
   async gradients(
@@ -187,15 +206,20 @@ export class StepRunner implements StepExecutor {
       // The step runs on augmented copies of its items, built once for both phases.
       const seeds = stepAugmentSeeds(options.augment, batch, place.epoch);
       const source = augmentSource(this.dataset, batch, options.augment.config, seeds);
-      const runner = new StepRunner(this.model, this.objective, source);
+      const runner = new StepRunner(this.model, this.objective, source, this.statistics);
       const { augment: _, ...plain } = options;
       return runner.gradients([...batch.keys()], plain, place);
     }
+    const lane = { offset: 0, batch: batch.length };
+    this.statistics.beginStep();
     switch (options.scope) {
-      case 'pass':
-        return this.passGradients(batch, options.microBatch, batch.length, place);
+      case 'pass': {
+        const result = await this.passGradients(batch, options.microBatch, lane, place);
+        this.statistics.updateMoving();
+        return result;
+      }
       case 'batch': {
-        const sums = await this.forward(batch, options.microBatch);
+        const sums = await this.forward(batch, options.microBatch, lane);
         let result: Awaited<ReturnType<Objective['fromSums']>>;
         try {
           result = await this.objective.fromSums(sums);
@@ -207,7 +231,9 @@ export class StepRunner implements StepExecutor {
           this.release();
           throw divergenceError(place, result.values.loss);
         }
-        return { values: result.values, grads: await this.backward(result.coefficients) };
+        const grads = await this.backward(result.coefficients);
+        this.statistics.updateMoving();
+        return { values: result.values, grads };
       }
       default:
         throw new UserError(
@@ -222,26 +248,23 @@ export class StepRunner implements StepExecutor {
   /**
    * Phase 1 of a batch-objective step (see the class comment): every pass of `items` forward,
    * the last kept for `backward`; returns the statistics summed over the passes. A pending
-   * phase 1 is released first.
+   * phase 1 is released first. `lane`: where `items` lie in the batch (default: they are it).
    */
-  async forward(items: readonly number[], microBatch: number): Promise<ObjectiveSums> {
+  async forward(
+    items: readonly number[],
+    microBatch: number,
+    lane: LanePlace = { offset: 0, batch: items.length },
+  ): Promise<ObjectiveSums> {
     this.release();
-    const passes = passesOf(items, microBatch);
+    const passes = passesOf(items, microBatch, lane);
     let total: ObjectiveSums | undefined;
     for (const pass of passes.slice(0, -1)) {
-      const sums = await this.untapedSums(pass);
+      const sums = await this.untapedSums(pass, lane.batch);
       total = total === undefined ? sums : addSums(total, sums);
     }
     const lastPass = passes[passes.length - 1];
-    const { recorded, sums } = await this.recordedSums(lastPass, true);
-    this.pending = {
-      passes,
-      last: recorded,
-      stats:
-        passes.length > 1
-          ? this.model.nonTrainableWeights.map((w) => tf.clone(w.read()))
-          : undefined,
-    };
+    const { recorded, sums } = await this.recordedSums(lastPass, lane.batch, true);
+    this.pending = { passes, last: recorded, batch: lane.batch };
     return total === undefined ? sums : addSums(total, sums);
   }
 
@@ -255,12 +278,13 @@ export class StepRunner implements StepExecutor {
     this.pending = undefined;
     const seed = tf.tensor1d(this.objective.seed(coefficients));
     let summed: tf.Tensor[] | undefined;
-    let images = pending.passes[pending.passes.length - 1].length;
+    let images = pending.passes[pending.passes.length - 1].items.length;
+    const batch = pending.batch;
     try {
       summed = this.gradientsOf(pending.last, seed);
       for (const pass of pending.passes.slice(0, -1)) {
-        images = pass.length;
-        const { recorded } = await this.recordedSums(pass, false);
+        images = pass.items.length;
+        const { recorded } = await this.recordedSums(pass, batch, false);
         try {
           summed = addInto(summed, this.gradientsOf(recorded, seed));
         } finally {
@@ -274,39 +298,37 @@ export class StepRunner implements StepExecutor {
     } finally {
       pending.last.dispose();
       seed.dispose();
-      this.restoreStats(pending);
     }
   }
 
-  /** Drops a pending phase 1 (its kept pass), restoring what phase 2 would have. */
+  /** Drops a pending phase 1 (its kept pass). */
   release(): void {
     const pending = this.pending;
     if (pending === undefined) return;
     this.pending = undefined;
     pending.last.dispose();
-    this.restoreStats(pending);
   }
 
   /**
-   * The per-pass objective (scope `'pass'`): the gradients of `items` as part of a batch of
-   * `batchSize` images, passes of `microBatch` items each weighted by its share of the batch,
-   * summed; the values are weighted alike. The caller disposes of the gradients.
+   * The per-pass objective (scope `'pass'`): the gradients of `items` (at `lane.offset` in a
+   * batch of `lane.batch` images), passes of `microBatch` items each weighted by its share of
+   * the batch, summed; the values are weighted alike. The caller disposes of the gradients.
    */
   async passGradients(
     items: readonly number[],
     microBatch: number,
-    batchSize: number,
+    lane: LanePlace,
     place: StepPlace,
   ): Promise<StepGradients> {
     this.release();
     let summed: tf.Tensor[] | undefined;
     let values: ObjectiveValues | undefined;
-    for (const pass of passesOf(items, microBatch)) {
-      const share = pass.length / batchSize;
+    for (const pass of passesOf(items, microBatch, lane)) {
+      const share = pass.items.length / lane.batch;
       let grads: tf.Tensor[];
       let passValues: ObjectiveValues;
       try {
-        const { recorded, sums } = await this.recordedSums(pass, true);
+        const { recorded, sums } = await this.recordedSums(pass, lane.batch, true);
         let seed: tf.Tensor | undefined;
         try {
           const result = await this.objective.fromSums(sums);
@@ -321,7 +343,7 @@ export class StepRunner implements StepExecutor {
         }
       } catch (err) {
         tf.dispose(summed);
-        throw explainTrainingError(err, pass.length);
+        throw explainTrainingError(err, pass.items.length);
       }
       const weighted = scaleValues(passValues, share);
       values = values === undefined ? weighted : addValues(values, weighted);
@@ -352,21 +374,33 @@ export class StepRunner implements StepExecutor {
     return { images: items.length, sum };
   }
 
+  /** `run` with the BatchNorm layers in training passes of `pass` in a batch of `batch`. */
+  private inPass<T>(pass: Pass, batch: number, run: () => T): T {
+    this.statistics.beginPass(pass.offset, batch);
+    try {
+      return run();
+    } finally {
+      this.statistics.endPass();
+    }
+  }
+
   /** One pass forward in training mode without a tape: its statistics. */
-  private async untapedSums(pass: number[]): Promise<ObjectiveSums> {
-    const { xs, ys } = makeBatch(this.dataset, pass);
+  private async untapedSums(pass: Pass, batch: number): Promise<ObjectiveSums> {
+    const { xs, ys } = makeBatch(this.dataset, pass.items);
     try {
       const tensors = tf.tidy(() => {
-        const preds = [this.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[]].flat();
+        const preds = this.inPass(pass, batch, () =>
+          [this.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[]].flat(),
+        );
         return this.objective.passSums(ys, preds);
       });
       try {
-        return await this.objective.readSums(tensors, pass.length);
+        return await this.objective.readSums(tensors, pass.items.length);
       } finally {
         tf.dispose([...tensors.loss, ...tensors.dsc]);
       }
     } catch (err) {
-      throw explainTrainingError(err, pass.length);
+      throw explainTrainingError(err, pass.items.length);
     } finally {
       tf.dispose([xs, ys]);
     }
@@ -374,31 +408,37 @@ export class StepRunner implements StepExecutor {
 
   /**
    * One pass forward in training mode on a tape whose value is its loss statistics (every
-   * output's, concatenated in model order); with `read`, also its statistics.
+   * output's, concatenated in model order); with `read`, also its statistics (per image,
+   * added in float64).
    */
   private async recordedSums(
-    pass: number[],
+    pass: Pass,
+    batch: number,
     read: boolean,
   ): Promise<{ recorded: RecordedForward; sums: ObjectiveSums }> {
-    const { xs, ys } = makeBatch(this.dataset, pass);
-    let kept: tf.Tensor1D[] = [];
+    const images = pass.items.length;
+    const { xs, ys } = makeBatch(this.dataset, pass.items);
+    let kept: tf.Tensor2D[] = [];
     let recorded: RecordedForward | undefined;
     try {
-      let sums: PassSumTensors | undefined;
       recorded = recordForward(() => {
-        const preds = [this.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[]].flat();
-        sums = this.objective.passSums(ys, preds);
-        if (read) kept = [...sums.loss, ...sums.dsc].map((t) => tf.keep(t));
-        return tf.concat(sums.loss);
+        const preds = this.inPass(pass, batch, () =>
+          [this.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[]].flat(),
+        );
+        if (read) {
+          const sums = this.objective.passSums(ys, preds);
+          kept = [...sums.loss, ...sums.dsc].map((t) => tf.keep(t));
+        }
+        return tf.concat(this.objective.lossSums(ys, preds));
       }, this.variables);
       const n = this.objective.terms.length;
       const result = read
-        ? await this.objective.readSums({ loss: kept.slice(0, n), dsc: kept.slice(n) }, pass.length)
-        : { images: pass.length, outputs: {} };
+        ? await this.objective.readSums({ loss: kept.slice(0, n), dsc: kept.slice(n) }, images)
+        : { images, outputs: {} };
       return { recorded, sums: result };
     } catch (err) {
       recorded?.dispose();
-      throw explainTrainingError(err, pass.length);
+      throw explainTrainingError(err, images);
     } finally {
       tf.dispose([xs, ys, ...kept]);
       if (recorded !== undefined) tf.dispose(recorded.value);
@@ -410,14 +450,6 @@ export class StepRunner implements StepExecutor {
     const grads = recorded.backward(seed);
     // Every weight of these networks feeds the loss; zeros keep the update well-defined if not.
     return this.variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
-  }
-
-  /** Puts back the statistics phase 1 left (phase 2's forward passes moved them again). */
-  private restoreStats(pending: PendingBackward): void {
-    if (pending.stats === undefined) return;
-    this.model.nonTrainableWeights.forEach((w, k) => w.write(pending.stats![k]));
-    tf.dispose(pending.stats);
-    pending.stats = undefined;
   }
 }
 

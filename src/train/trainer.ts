@@ -60,6 +60,7 @@ import {
   type ScheduleState,
 } from './schedule.js';
 import { isAugmenting, type AugmentConfig } from '../data/augment.js';
+import { BatchStatistics, checkBnGroup, DEFAULT_BN_GROUP } from './batch_norm.js';
 import { DivergenceError, StepRunner, type StepExecutor, type StepOptions } from './step.js';
 
 export { DivergenceError, OutOfMemoryError } from './step.js';
@@ -74,6 +75,13 @@ export interface TrainerOptions {
    * `batchSize`. Default `batchSize`.
    */
   microBatch?: number;
+  /**
+   * Images per BatchNorm statistics group: 0 (default) the whole batch, as the reference,
+   * however the batch is split (in this thread the batch then runs in one pass; an executor of
+   * workers runs one pass per worker); N > 0: groups of N images from the batch's start
+   * (ghost batch normalisation), which passes hold whole. See train/batch_norm.ts.
+   */
+  bnGroup?: number;
   /**
    * Where each loss index is computed over: `'batch'` (default, the reference: one index per
    * batch however it is split) or `'pass'` (one per pass). See `ObjectiveScope`.
@@ -227,6 +235,21 @@ export class Trainer {
     if (!(Number.isInteger(microBatch) && microBatch > 0)) {
       throw new UserError(`micro-batch must be a positive integer, got ${microBatch}`);
     }
+    const bnGroup = options.bnGroup ?? DEFAULT_BN_GROUP;
+    checkBnGroup(bnGroup);
+    if (options.executor === undefined && microBatch < options.batchSize) {
+      if (bnGroup === 0) {
+        throw new UserError(
+          `micro-batch ${microBatch}: with the whole batch's BatchNorm statistics a batch runs ` +
+            'in one pass in this thread; split it among workers, or give a BatchNorm group',
+        );
+      }
+      if (microBatch % bnGroup !== 0) {
+        throw new UserError(
+          `micro-batch ${microBatch} splits BatchNorm groups of ${bnGroup}: use a multiple of ${bnGroup}`,
+        );
+      }
+    }
     const scope = options.objectiveScope ?? DEFAULT_OBJECTIVE_SCOPE;
     if (!OBJECTIVE_SCOPES.includes(scope)) {
       throw new UserError(
@@ -259,7 +282,9 @@ export class Trainer {
       variable: w.read() as tf.Variable,
     }));
     this.rng = new Rng(options.seed ?? 0);
-    this.executor = options.executor ?? new StepRunner(model, this.objective, dataset);
+    this.executor =
+      options.executor ??
+      new StepRunner(model, this.objective, dataset, new BatchStatistics(model, bnGroup));
   }
 
   /** Restores the state of a checkpoint (the weights are restored by loading the model). */
@@ -385,7 +410,7 @@ export class Trainer {
 
   /**
    * What must stay finite after every update: every weight of the model (trainable ones and
-   * BatchNorm moving statistics, which the workers' mean has already replaced) and every
+   * BatchNorm moving statistics, which the step has already updated) and every
    * optimiser slot.
    */
   private watchedTensors(): NamedTensor[] {
@@ -399,10 +424,11 @@ export class Trainer {
 
   /**
    * Loss and DSC of each output over `items` in inference mode, as Keras reports validation
-   * metrics: per batch of `microBatch` items, then the mean weighted by batch size.
+   * metrics: per batch of `batchSize` items (the configured batch size, whatever the split
+   * of the training batches), then the mean weighted by batch size.
    */
   async evaluate(items: readonly number[]): Promise<PhaseMetrics> {
-    const { images, sum } = await this.executor.evaluationSums(items, this.step.microBatch);
+    const { images, sum } = await this.executor.evaluationSums(items, this.options.batchSize);
     const phase = new PhaseSums();
     phase.add(sum, images);
     return phase.means();

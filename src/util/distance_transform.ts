@@ -7,20 +7,34 @@
  * cols), so a 2166x3188 ISIC mask takes tens of milliseconds instead of a search over pixel
  * pairs. The result equals scipy's `distance_transform_edt` squared (sites there are the zeros).
  *
+ * With a pixel spacing [sy, sx] (the size of a pixel along the rows and along the columns, in
+ * mm or any unit), distances are in that unit, as scipy's `sampling=(sy, sx)`: the column pass
+ * counts rows and scales them by sy, and the row pass takes the envelope of the parabolas
+ * sx^2 (x - q)^2 + g(q)^2, whose crossing points are divided by sx^2. An anisotropic spacing
+ * changes which site is nearest, and the envelope follows it exactly.
+ *
  * Pure JavaScript on typed arrays (no tensors, no Node-only API).
  */
 import { UserError } from '../errors.js';
 
 /**
  * Squared distance of each pixel to the nearest pixel where `sites` is non-zero, row-major,
- * `height * width` values; `Infinity` everywhere when there is no site. Integers up to
- * height^2 + width^2, exact in float64.
+ * `height * width` values; `Infinity` everywhere when there is no site. `spacing` is [sy, sx],
+ * a pixel's size along the rows and the columns (default [1, 1]: distances in pixels, integers
+ * up to height^2 + width^2, exact in float64).
  */
 export function squaredDistanceTransform(
   sites: ArrayLike<number>,
   height: number,
   width: number,
+  spacing: readonly [number, number] = [1, 1],
 ): Float64Array {
+  const [sy, sx] = spacing;
+  if (!(sy > 0 && sx > 0 && Number.isFinite(sy) && Number.isFinite(sx))) {
+    throw new UserError(
+      `a distance transform's spacing must be two positive numbers, got ${sy},${sx}`,
+    );
+  }
   if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) {
     throw new UserError(
       `a distance transform's size must be positive integers, got ${height}x${width}`,
@@ -47,9 +61,11 @@ export function squaredDistanceTransform(
       if (below < out[row + x]) out[row + x] = below;
     }
   }
-  for (let i = 0; i < out.length; i++) out[i] *= out[i];
-  // Pass 2, rows: the lower envelope of the parabolas f(q) + (x - q)^2 over the columns q of
-  // finite f. v holds the parabolas' apexes, z the boundaries between them.
+  // Rows to the unit of sy, squared.
+  for (let i = 0; i < out.length; i++) out[i] = (out[i] * sy) ** 2;
+  // Pass 2, rows: the lower envelope of the parabolas f(q) + sx^2 (x - q)^2 over the columns q
+  // of finite f. v holds the parabolas' apexes, z the boundaries between them (in columns).
+  const sx2 = sx * sx;
   const f = new Float64Array(width);
   const v = new Int32Array(width);
   const z = new Float64Array(width + 1);
@@ -66,10 +82,10 @@ export function squaredDistanceTransform(
         z[1] = Infinity;
         continue;
       }
-      let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * (q - v[k]));
+      let s = (f[q] + sx2 * q * q - (f[v[k]] + sx2 * v[k] * v[k])) / (2 * sx2 * (q - v[k]));
       while (s <= z[k]) {
         k--;
-        s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * (q - v[k]));
+        s = (f[q] + sx2 * q * q - (f[v[k]] + sx2 * v[k] * v[k])) / (2 * sx2 * (q - v[k]));
       }
       k++;
       v[k] = q;
@@ -80,7 +96,7 @@ export function squaredDistanceTransform(
     let j = 0;
     for (let q = 0; q < width; q++) {
       while (z[j + 1] < q) j++;
-      const d = q - v[j];
+      const d = sx * (q - v[j]);
       out[row + q] = d * d + f[v[j]];
     }
   }

@@ -247,7 +247,7 @@ describe('the extra columns: HD95, ASSD and the ISIC score', () => {
     ]);
     assert.throws(
       () => parseTableMetrics('dsc,hd99'),
-      /^UserError: --metrics: unknown metric 'hd99'; expected a comma-separated list of dsc, precision, recall, hd95, assd, nsd, thresholded-jaccard$/,
+      /^UserError: --metrics: unknown metric 'hd99'; expected a comma-separated list of dsc, precision, recall, hd95, assd, nsd, thresholded-jaccard, thresholded-jaccard-plain$/,
     );
     assert.throws(
       () => parseTableMetrics('dsc,DSC'),

@@ -404,7 +404,7 @@ describe('ftunet ablation-report --metrics', () => {
         2,
         "ftunet ablation-report: option '--metrics <list>' argument 'dsc,hd99' is invalid. " +
           "Unknown metric 'hd99'; expected a comma-separated list of dsc, precision, recall, " +
-          'hd95, assd, nsd, thresholded-jaccard. (see --help)\n',
+          'hd95, assd, nsd, thresholded-jaccard, thresholded-jaccard-plain. (see --help)\n',
       ],
     );
   });

@@ -52,21 +52,24 @@ describe('ftunet evaluate --run', () => {
     // DSC 321/359, 1/51, 1 -> mean 0.6379, population std 0.4393.
     assert.deepEqual(r.stdout.split('\n'), [
       'threshold_net: 3 test images of fold 0, threshold 0.5, scored at the original size',
-      'metric        mean     std',
-      'DSC         0.6379  0.4393',
-      'precision   0.9363  0.0900',
-      'recall      0.6732  0.4622',
-      'TNR         0.9894  0.0150',
-      'IoU         0.6096  0.4244',
-      // IoU of item 2 (1/51) counts 0: (IoU_1 + 0 + 1) / 3.
-      'ISIC score  0.6030',
+      'metric                mean     std',
+      'DSC                 0.6379  0.4393',
+      'precision           0.9363  0.0900',
+      'recall              0.6732  0.4622',
+      'TNR                 0.9894  0.0150',
+      'IoU                 0.6096  0.4244',
+      // IoU of item 2 (1/51) counts 0: (IoU_1 + 0 + 1) / 3, IoU_1 = 161/199 (smooth 1).
+      'ISIC score          0.6030',
+      // Plain: item 1's DSC (2 TP + 1) / (2 TP + FP + FN + 1) = 321/359 gives TP 160 and
+      // FP + FN 38, IoU 160/198; item 2 0, item 3 (empty union) 1: (160/198 + 0 + 1) / 3.
+      'ISIC score (plain)  0.6027',
       // Only item 1 has both a lesion and a prediction (the CLI scoring test checks its values
       // against the brute-force reference).
-      'HD95 px       2.00    0.00',
-      'ASSD px       0.64    0.00',
+      'HD95 px               2.00    0.00',
+      'ASSD px               0.64    0.00',
       // 109 of the 110 edge distances (67 ones, √2, √5, the rest 0) are within 2 px.
-      'NSD         0.9909  0.0000',
-      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); HD95, ASSD in pixels and NSD over the 1 of 3 images where both masks have a lesion',
+      'NSD                 0.9909  0.0000',
+      'ISIC score: thresholded Jaccard (IoU < 0.65 counts 0); ISIC score (plain): the same with the plain Jaccard TP / (TP + FP + FN), no smoothing term (1 where both masks are empty); HD95, ASSD in pixels and NSD over the 1 of 3 images where both masks have a lesion',
       'lesion area: ground truth 5.19% ± 4.95%, prediction 4.89% ± 6.91%',
       // Items 2 and 3 (black images) predict nothing; item 2 has a lesion, item 3 none.
       'empty predictions: 2 of 3 images (1 with a lesion in the ground truth, scored precision 1); empty ground truths: 1 of 3',

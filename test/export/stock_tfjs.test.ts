@@ -154,27 +154,42 @@ async function predictInPage(args: {
       if (C === 1) src[i] = (19595 * r + 38470 * g + 7471 * b + 32768) >>> 16;
       else src.set([r, g, b], 3 * i);
     }
-    // 2. Resize to H x W: nearest takes floor(y * h / H); bilinear has half-pixel centres,
-    // clamped, rounded.
+    // 2. Resize to H x W as OpenCV's cv2.resize does. Nearest: index min(floor(y * (1 / (H / h))),
+    // h - 1), the reciprocal of the rounded ratio in double precision. Bilinear (8-bit fixed
+    // point): coordinate f = (d + 0.5) * (1 / (out / in)) - 0.5 in float32, weights
+    // round((1 - frac) * 2048) and round(frac * 2048) in float32 with halves to even; columns
+    // outside the image take the edge pixel, rows keep their weights with both rows clamped;
+    // r = a * wa + b * wb along columns, then (((w0 * (r0 >> 4)) >> 16) + ((w1 * (r1 >> 4)) >> 16)
+    // + 2) >> 2 (an exact halving, the 2x2 mean, does not occur at these sizes).
+    const nearest = (n: number, out: number, d: number): number =>
+      Math.min(Math.floor(d * (1 / (out / n))), n - 1);
+    const even = (v: number): number => {
+      const r = Math.round(v);
+      return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+    };
+    const taps = (n: number, out: number, d: number, clampEdges: boolean): number[] => {
+      let f = Math.fround((d + 0.5) * (1 / (out / n)) - 0.5);
+      let s = Math.floor(f);
+      f = Math.fround(f - s);
+      if (clampEdges && s < 0) [s, f] = [0, 0];
+      if (clampEdges && s >= n - 1) [s, f] = [n - 1, 0];
+      const clamp = (i: number): number => Math.min(Math.max(i, 0), n - 1);
+      return [clamp(s), clamp(s + 1), even(Math.fround(1 - f) * 2048), even(f * 2048)];
+    };
     const x = new Float32Array(H * W * C);
     for (let y = 0; y < H; y++) {
+      const [y0, y1, w0, w1] = taps(h, H, y, false);
       for (let xx = 0; xx < W; xx++) {
+        const [x0, x1, wa, wb] = taps(w, W, xx, true);
         for (let c = 0; c < C; c++) {
           let v: number;
+          const at = (yy: number, xc: number): number => src[(yy * w + xc) * C + c];
           if (interpolation === 'nearest') {
-            const sy = Math.min(Math.floor((y * h) / H), h - 1);
-            const sx = Math.min(Math.floor((xx * w) / W), w - 1);
-            v = src[(sy * w + sx) * C + c];
+            v = at(nearest(h, H, y), nearest(w, W, xx));
           } else {
-            const fy = Math.min(Math.max(((y + 0.5) * h) / H - 0.5, 0), h - 1);
-            const fx = Math.min(Math.max(((xx + 0.5) * w) / W - 0.5, 0), w - 1);
-            const [y0, x0] = [Math.floor(fy), Math.floor(fx)];
-            const [y1, x1] = [Math.min(y0 + 1, h - 1), Math.min(x0 + 1, w - 1)];
-            const [wy, wx] = [fy - y0, fx - x0];
-            const at = (yy: number, xc: number): number => src[(yy * w + xc) * C + c];
-            const top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx;
-            const bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx;
-            v = (top * (1 - wy) + bottom * wy + 0.5) | 0;
+            const r0 = at(y0, x0) * wa + at(y0, x1) * wb;
+            const r1 = at(y1, x0) * wa + at(y1, x1) * wb;
+            v = Math.min(255, (((w0 * (r0 >> 4)) >> 16) + ((w1 * (r1 >> 4)) >> 16) + 2) >> 2);
           }
           // 3. Scale: / 255.
           x[(y * W + xx) * C + c] = v / 255;
@@ -188,12 +203,12 @@ async function predictInPage(args: {
     const k = model.outputNames.indexOf(meta.predict.output);
     const p = await outputs[k].data();
     tf.dispose([input, ...outputs]);
-    // 5. Back to the image's size with nearest neighbour.
+    // 5. Back to the image's size with nearest neighbour (OpenCV's rule, as in 2).
     let mask = '';
     for (let y = 0; y < h; y++) {
-      const sy = Math.min(Math.floor((y * H) / h), H - 1);
+      const sy = nearest(H, h, y);
       for (let xx = 0; xx < w; xx++) {
-        const sx = Math.min(Math.floor((xx * W) / w), W - 1);
+        const sx = nearest(W, w, xx);
         mask += p[sy * W + sx] > threshold ? '1' : '0';
       }
     }

@@ -17,6 +17,7 @@ import { synthesizeDataset } from '../../src/data/synthetic/generate.js';
 import { setBackendNumerics, type ConvAlgorithm } from '../../src/kernels/numerics.js';
 import {
   isWinogradConv,
+  FILTER_GRADIENT_F2_MAX_PIXELS,
   winogradRule,
   WINOGRAD_MIN_CHANNELS,
 } from '../../src/kernels/wasm/winograd.js';
@@ -220,7 +221,7 @@ describe('wasm Winograd convolutions', () => {
     tf.dispose([x, f, b]);
   });
 
-  it('applies to 3x3 stride-1 pad-1 convolutions only, and the rule keeps few channels direct', () => {
+  it('applies to 3x3 stride-1 pad-1 convolutions only; the rule keeps few channels direct and few pixels F(2x2) in the filter gradient', () => {
     const info = (k: number, stride: number, pad: 'same' | 'valid') =>
       tf.backend_util.computeConv2DInfo([2, 8, 8, 32], [k, k, 32, 32], stride, 1, pad);
     assert.equal(isWinogradConv(info(3, 1, 'same')), true);
@@ -233,6 +234,43 @@ describe('wasm Winograd convolutions', () => {
       assert.equal(winogradRule(pass, { ...shape, ci: 64, co: 64 }), 4, `${pass}: 64 -> 64`);
       assert.equal(winogradRule(pass, { ...shape, ci: 16, co: 16 }), 'direct', `${pass}: 16`);
       assert.equal(WINOGRAD_MIN_CHANNELS, 32);
+    }
+    // Few summed pixels: the filter gradient runs F(2x2, 3x3), the other passes F(4x4, 3x3).
+    const deep = { n: 1, h: 8, w: 8, ci: 512, co: 512 };
+    assert.equal(FILTER_GRADIENT_F2_MAX_PIXELS, 64);
+    assert.equal(winogradRule('filterGradient', deep), 2, 'filter gradient, 1x8x8');
+    assert.equal(winogradRule('filterGradient', { ...deep, n: 2 }), 4, 'filter gradient, 2x8x8');
+    assert.equal(winogradRule('filterGradient', { ...deep, ci: 16 }), 'direct', '16 -> 512');
+    assert.equal(winogradRule('forward', deep), 4, 'forward, 1x8x8');
+    assert.equal(winogradRule('inputGradient', deep), 4, 'input gradient, 1x8x8');
+  });
+
+  it("auto's filter gradient is F(2x2) to the bit over few pixels, F(4x4) over more", async () => {
+    await useBackend('wasm');
+    const dW = (algorithm: ConvAlgorithm, n: number) => {
+      setConvAlgorithm(algorithm);
+      return tf.tidy(() => {
+        const x = randomTensor([n, 8, 8, 32], 90, 0, 1) as tf.Tensor4D;
+        const f = randomTensor([3, 3, 32, 32], 91, -1, 1) as tf.Tensor4D;
+        const dy = randomTensor([n, 8, 8, 32], 92, -1, 1) as tf.Tensor4D;
+        const g = tf.grad((ff: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(x, ff as tf.Tensor4D, 1, 'same'), dy)),
+        );
+        return Array.from(g(f).dataSync());
+      });
+    };
+    try {
+      for (const [n, tile] of [
+        [1, 'winograd'],
+        [2, 'winograd4'],
+      ] as const) {
+        const [auto, f2, f4] = [dW('auto', n), dW('winograd', n), dW('winograd4', n)];
+        // The two tiles round differently here, so the comparison tells them apart.
+        assert.notDeepEqual(f2, f4, `${n}x8x8: F(2x2) and F(4x4) give the same bits`);
+        assert.deepEqual(auto, tile === 'winograd' ? f2 : f4, `${n}x8x8: auto is not ${tile}`);
+      }
+    } finally {
+      setConvAlgorithm('winograd');
     }
   });
 

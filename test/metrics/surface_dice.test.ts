@@ -12,15 +12,7 @@ import {
 } from '../../src/metrics/surface_dice.js';
 import { METRICS, surfaceScores } from '../../src/metrics/registry.js';
 import type { BinaryMask } from '../../src/util/raster.js';
-
-/** A mask from rows of '#' (lesion) and '.' (background). */
-function mask(...rows: string[]): BinaryMask {
-  const height = rows.length;
-  const width = rows[0].length;
-  const data = new Uint8Array(height * width);
-  rows.forEach((r, y) => [...r].forEach((c, x) => (data[y * width + x] = c === '#' ? 1 : 0)));
-  return { data, height, width };
-}
+import { textMask as mask } from './masks.js';
 
 // A 3x3 square in a 5x5 image: its edge is the 8 pixels around the centre.
 const truth = mask('.....', '.###.', '.###.', '.###.', '.....');

@@ -10,6 +10,7 @@ import {
   type ObjectiveValues,
 } from '../../src/train/objective.js';
 import { DivergenceError, StepRunner } from '../../src/train/step.js';
+import { BatchStatistics } from '../../src/train/batch_norm.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { expectClose, useBackend } from '../helpers.js';
 
@@ -90,65 +91,80 @@ for (const backend of ['cpu', 'wasm'] as const) {
       model.dispose();
     });
 
-    test('batch objective: gradients and values equal one thread over the same passes; statistics are averaged', async () => {
+    test("batch objective: two lanes with the whole batch's statistics equal one pass in this thread", async () => {
       const start = stats(model);
       const runner = new StepRunner(model, makeObjective(objectiveOf(model)), dataset);
       const place = { epoch: 1, step: 1 };
-      const step = { microBatch: 2, scope: 'batch' as const };
-      // The statistics each worker leaves: its one pass ([0, 1] and [2, 3] of a batch of 4)
-      // from the same starting values.
-      const first = await runner.gradients([0, 1], step, place);
-      const afterFirst = stats(model);
-      setStats(model, start);
-      const second = await runner.gradients([2, 3], step, place);
-      const afterSecond = stats(model);
-      setStats(model, start);
-      // One thread, the same two passes: the batch's gradients and values.
+      const step = { microBatch: 4, scope: 'batch' as const };
+      // One thread: the batch in one pass, BatchNorm over its four images.
       const whole = await runner.gradients([0, 1, 2, 3], step, place);
+      const afterWhole = stats(model);
       setStats(model, start);
 
       const tensorsBefore = tf.memory().numTensors;
+      // Two workers of two images each, exchanging their BatchNorm sums.
       const parallel = await pool.gradients([0, 1, 2, 3], step, place);
+      // atol: the biases of convolutions before a BatchNorm have a gradient of zero, of
+      // which float32 rounding leaves a few 1e-6 (the other gradients are of order 1).
       parallel.grads.forEach((g, k) => {
-        expectClose(g, whole.grads[k], { rtol: 1e-5, atol: 1e-7 }, `gradient ${k}`);
+        expectClose(g, whole.grads[k], { rtol: 1e-4, atol: 2e-5 }, `gradient ${k}`);
       });
       expectClose(flat(parallel.values), flat(whole.values), { rtol: 1e-6 }, 'values');
       assert.deepEqual(Object.keys(parallel.values.outputs), outputNames(model));
       stats(model).forEach((s, k) => {
-        const mean = s.map((_, i) => (afterFirst[k][i] + afterSecond[k][i]) / 2);
-        expectClose(s, mean, { rtol: 1e-6, atol: 1e-7 }, `statistic ${k}`);
+        expectClose(s, afterWhole[k], { rtol: 1e-6, atol: 1e-7 }, `statistic ${k}`);
       });
       assert.notDeepEqual(stats(model)[0], start[0], 'the statistics moved');
       tf.dispose(parallel.grads);
       assert.equal(tf.memory().numTensors, tensorsBefore);
-      tf.dispose([...first.grads, ...second.grads, ...whole.grads]);
+      tf.dispose(whole.grads);
       await pool.pushWeights();
     });
 
-    test('pass objective: gradients and values are the sums of the passes, each weighted by its share', async () => {
-      const start = stats(model);
-      const runner = new StepRunner(model, makeObjective(objectiveOf(model)), dataset);
-      const place = { epoch: 1, step: 1 };
-      const first = await runner.passGradients([0, 1], 2, 4, place);
-      setStats(model, start);
-      const second = await runner.passGradients([2, 3], 2, 4, place);
-      setStats(model, start);
-      const tensorsBefore = tf.memory().numTensors;
-      const parallel = await pool.gradients([0, 1, 2, 3], { microBatch: 2, scope: 'pass' }, place);
-      parallel.grads.forEach((g, k) => {
-        const expected = tf.add(first.grads[k], second.grads[k]);
-        expectClose(g, expected, { rtol: 1e-6, atol: 1e-7 }, `gradient ${k}`);
-        expected.dispose();
+    test('pass objective with BatchNorm groups: the sums of the passes, each weighted by its share', async () => {
+      const ghost = await WorkerPool.start({
+        model,
+        workers: 2,
+        backend,
+        dataset,
+        objective: objectiveOf(model),
+        bnGroup: 2,
       });
-      expectClose(
-        flat(parallel.values),
-        flat(first.values).map((v, k) => v + flat(second.values)[k]),
-        {},
-        'values',
-      );
-      tf.dispose(parallel.grads);
-      assert.equal(tf.memory().numTensors, tensorsBefore);
-      tf.dispose([...first.grads, ...second.grads]);
+      try {
+        const start = stats(model);
+        const runner = new StepRunner(
+          model,
+          makeObjective(objectiveOf(model)),
+          dataset,
+          new BatchStatistics(model, 2),
+        );
+        const place = { epoch: 1, step: 1 };
+        const first = await runner.passGradients([0, 1], 2, { offset: 0, batch: 4 }, place);
+        const second = await runner.passGradients([2, 3], 2, { offset: 2, batch: 4 }, place);
+        setStats(model, start);
+        const tensorsBefore = tf.memory().numTensors;
+        const parallel = await ghost.gradients(
+          [0, 1, 2, 3],
+          { microBatch: 2, scope: 'pass' },
+          place,
+        );
+        parallel.grads.forEach((g, k) => {
+          const expected = tf.add(first.grads[k], second.grads[k]);
+          expectClose(g, expected, { rtol: 1e-6, atol: 1e-7 }, `gradient ${k}`);
+          expected.dispose();
+        });
+        expectClose(
+          flat(parallel.values),
+          flat(first.values).map((v, k) => v + flat(second.values)[k]),
+          {},
+          'values',
+        );
+        tf.dispose(parallel.grads);
+        assert.equal(tf.memory().numTensors, tensorsBefore);
+        tf.dispose([...first.grads, ...second.grads]);
+      } finally {
+        await ghost.close();
+      }
       await pool.pushWeights();
     });
 
@@ -164,17 +180,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
       });
       tf.dispose([xs, ...got, ...expected]);
 
+      // The same batches of 2 ([0, 1], [2, 3], [4, 5]) whatever the workers hold.
       const runner = new StepRunner(model, makeObjective(objectiveOf(model)), dataset);
-      const a = await runner.evaluationSums([0, 1, 2], 2);
-      const b = await runner.evaluationSums([3, 4, 5], 2);
+      const all = await runner.evaluationSums([0, 1, 2, 3, 4, 5], 2);
       const sums = await pool.evaluationSums([0, 1, 2, 3, 4, 5], 2);
       assert.equal(sums.images, 6);
-      expectClose(
-        flat(sums.sum),
-        flat(a.sum).map((v, k) => v + flat(b.sum)[k]),
-        { rtol: 1e-5 },
-        'sums',
-      );
+      expectClose(flat(sums.sum), flat(all.sum), { rtol: 1e-6 }, 'sums');
     });
 
     test('a worker reports divergence as this thread would', async () => {
@@ -205,8 +216,16 @@ describe('Trainer with workers', () => {
   before(() => useBackend('wasm'));
 
   test('the training loss curve equals one thread; no tensor leaks; weights in step', async () => {
+    // 32x32: at 16x16 the deepest BatchNorm normalises 4 numbers per channel, where float32
+    // rounding is amplified beyond any useful tolerance.
+    const data32 = synthesizeDataset({ kind: 'bus', count: 8, seed: 2, inputSize: [32, 32] });
     const run = async (workers: number) => {
-      const model = tinyModel();
+      const model = buildModel('attn_reg', {
+        inputShape: [32, 32, 1],
+        width: 0.125,
+        bnMomentum: 0.9,
+        seed: 3,
+      });
       const objective = { loss: 'ftl' as const, finalLoss: 'tl' as const };
       const pool =
         workers > 1
@@ -214,21 +233,23 @@ describe('Trainer with workers', () => {
               model,
               workers,
               backend: 'wasm',
-              dataset,
+              dataset: data32,
               objective: objectiveOf(model),
             })
           : undefined;
       const trainer = new Trainer(
         model,
-        dataset,
+        data32,
         { train: [0, 1, 2, 3, 4, 5, 6, 7], val: [] },
         {
           epochs: 2,
           batchSize: 4,
-          microBatch: 2,
+          microBatch: workers > 1 ? 2 : 4,
           seed: 1,
           objective,
-          optimizer: { name: 'adam', learningRate: 0.01 },
+          // SGD (the paper's): Adam's normalised steps would amplify the rounding noise of the
+          // zero gradients of biases before a BatchNorm.
+          optimizer: { name: 'sgd', learningRate: 0.1 },
           executor: pool,
         },
       );
@@ -246,10 +267,12 @@ describe('Trainer with workers', () => {
     };
     const one = await run(1);
     const two = await run(2);
-    // Each step runs the same two passes of two images, in a worker each: the training
-    // losses and weights are those of one thread.
+    // Each step runs as two lanes of two images, which normalise with the whole batch's
+    // statistics: the training losses and weights are those of one thread.
     expectClose(two.losses, one.losses, { rtol: 1e-5 }, 'losses');
-    expectClose(two.weights[0], one.weights[0], { rtol: 1e-4, atol: 1e-6 }, 'weights');
+    // atol: the first kernel's gradient adds terms that cancel (a BatchNorm follows), so its
+    // float32 rounding in another order is of order 1e-5; four steps at learning rate 0.1.
+    expectClose(two.weights[0], one.weights[0], { rtol: 1e-4, atol: 5e-5 }, 'weights');
     assert.equal(two.counts[0], two.counts[1], 'live tensors after each epoch');
   });
 });

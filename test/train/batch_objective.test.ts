@@ -28,9 +28,11 @@ const PLACE = { epoch: 1, step: 1 };
 
 /**
  * Gradients of split batches must equal the whole batch's to float32 rounding: 1e-5 of the
- * largest element of each weight's gradient.
+ * largest element of each weight's gradient (2e-5: a split batch's sums are read per image and
+ * added in float64, the reference's in float32 over the whole batch, so the coefficients of
+ * the backward pass differ by the float32 rounding of the sums).
  */
-const EXACT = 1e-5;
+const EXACT = 2e-5;
 /** The per-pass objective must miss by far more than rounding. */
 const DIFFERENT = 1e-3;
 

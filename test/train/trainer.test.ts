@@ -79,6 +79,7 @@ describe('training on wasm', () => {
         epochs: 12,
         batchSize: 4,
         microBatch: 2,
+        bnGroup: 2,
         seed: 1,
         objective: { loss: 'ftl', finalLoss: MODEL_SUPERVISION.attn_reg.finalLoss },
         optimizer: { name: 'adam', learningRate: 0.01 },

@@ -4,6 +4,7 @@ import {
   binarizeMask,
   convertChannels,
   lesionFraction,
+  nearestIndices,
   parseInterpolation,
   resizeBilinear,
   resizeImage,
@@ -54,6 +55,18 @@ describe('resizeNearest (OpenCV INTER_NEAREST rule)', () => {
     assert.deepEqual([...out.data], [1, 1, 2, 1, 1, 2, 3, 3, 4]);
   });
 
+  test('256 -> 3188 reads column 63 at x = 797, not floor(797 * 256 / 3188) = 64', () => {
+    // 3188 / 256 = 12.453125 exactly; its reciprocal rounds down in double precision, so
+    // 797 * (1 / 12.453125) = 63.99999999999999 and OpenCV's floor gives 63 (likewise 127 at
+    // 1594 = 2 * 797). Elsewhere the two rules agree: 796 -> 63, 798 -> 64.
+    const ix = nearestIndices(256, 3188);
+    assert.deepEqual([ix[796], ix[797], ix[798], ix[1594], ix[3187]], [63, 63, 64, 127, 255]);
+    assert.equal((797 * 256) / 3188, 64);
+    const row = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const out = resizeNearest({ data: row, height: 1, width: 256, channels: 1 }, 1, 3188);
+    assert.deepEqual([out.data[797], out.data[1594]], [63, 127]);
+  });
+
   test('channels move together', () => {
     const out = resizeNearest(img([1, 2, 3, 4, 5, 6], 1, 2, 3), 1, 4);
     assert.deepEqual([...out.data], [1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
@@ -69,14 +82,29 @@ describe('resizeNearest (OpenCV INTER_NEAREST rule)', () => {
   });
 });
 
-describe('resizeBilinear (half-pixel centres, OpenCV INTER_LINEAR)', () => {
+describe('resizeBilinear (OpenCV INTER_LINEAR, 8-bit fixed point)', () => {
   test('1x2 -> 1x4: source x = (x + 0.5) / 2 - 0.5 = -0.25 (clamped), 0.25, 0.75, 1.25 (clamped)', () => {
-    // 0 + 0.25 * 100 = 25, 0 + 0.75 * 100 = 75.
+    // Weights (1 - f) * 2048, f * 2048; x = 1: h = 100 * 512 = 51200, one row (weight 2048):
+    // ((2048 * (51200 >> 4)) >> 16 + 2) >> 2 = (100 + 2) >> 2 = 25; x = 2: 75.
     assert.deepEqual([...resizeBilinear(img([0, 100], 1, 2, 1), 1, 4).data], [0, 25, 75, 100]);
   });
 
-  test('2x2 -> 1x1 averages the four pixels', () => {
+  test('2x2 -> 5x5 at (2, 3) truncates as OpenCV does: 159 where the exact value is 159.75', () => {
+    // x = 3: f = 3.5 * 0.4 - 0.5 = 0.9 (float32), weights round(0.1 * 2048) = 205 and
+    // round(0.9 * 2048) = 1843; y = 2: f = 0.5, weights 1024 and 1024.
+    // Rows along columns: h0 = 100 * 1843 = 184300, h1 = 255 * 1843 = 469965.
+    // ((1024 * (184300 >> 4)) >> 16) = (1024 * 11518) >> 16 = 179;
+    // ((1024 * (469965 >> 4)) >> 16) = (1024 * 29372) >> 16 = 458; (179 + 458 + 2) >> 2 = 159.
+    // Exact bilinear: 0.5 * (0.9 * 100) + 0.5 * (0.9 * 255) = 159.75.
+    const out = resizeBilinear(img([0, 100, 0, 255], 2, 2, 1), 5, 5);
+    assert.equal(out.data[2 * 5 + 3], 159);
+  });
+
+  test('2x2 -> 1x1 (an exact halving) is the 2x2 mean, rounded half up', () => {
+    // OpenCV takes its INTER_AREA path here: (0 + 10 + 20 + 30 + 2) >> 2 = 15;
+    // (0 + 1 + 0 + 1 + 2) >> 2 = 1 (0.5 rounds up).
     assert.deepEqual([...resizeBilinear(img([0, 10, 20, 30], 2, 2, 1), 1, 1).data], [15]);
+    assert.deepEqual([...resizeBilinear(img([0, 1, 0, 1], 2, 2, 1), 1, 1).data], [1]);
   });
 
   test('resizeImage dispatches and lists the modes on a bad one', () => {

@@ -25,7 +25,15 @@ import { UserError } from '../../errors.js';
 import { interrupts } from '../interrupt.js';
 import { DSC_LEGEND, formatEpoch } from '../train_progress.js';
 import { ftunetCommand } from '../../util/shell.js';
-import { addFlags, settingAttribute, type FlagName, type FlagValues } from '../flags.js';
+import {
+  addFlags,
+  FLAGS,
+  settingAttribute,
+  surfaceOptionsFromFlags,
+  type FlagName,
+  type FlagValues,
+} from '../flags.js';
+import { formatEmptyDistance } from '../../metrics/surface_policy.js';
 import { fromLibrary, integer } from '../parse.js';
 import { packageVersion } from '../version.js';
 
@@ -124,6 +132,9 @@ export function register(program: Command): void {
       checked(fromLibrary((text, flag): Shard => parseShard(text, process.env, flag), '--shard')),
     );
   addFlags(command, ['microBatch', 'workers', 'backend', 'cache', 'noCache']);
+  addFlags(command, ['emptyDistance', 'spacing'], {
+    emptyDistance: `each unit's evaluation: ${FLAGS.emptyDistance.description}`,
+  });
   command
     .option(
       '--lock-timeout <duration>',
@@ -170,6 +181,7 @@ export function register(program: Command): void {
           ...(flags.microBatch !== undefined ? { microBatch: flags.microBatch } : {}),
           ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
           ...(flags.cache !== undefined ? { cache: flags.cache } : {}),
+          surface: surfaceOptionsFromFlags(flags),
           backend: backend.name,
           packageInfo: { name: 'focal-tversky-unet', version: packageVersion() },
           ...(flags.lockTimeout !== undefined ? { lockTimeoutMs: flags.lockTimeout } : {}),
@@ -210,6 +222,9 @@ function continueCommand(f: AblationFlags): string {
     ...selection,
     backend: f.backend,
     workers: f.workers,
+    // The units left are evaluated as the finished ones were.
+    'empty-distance': f.emptyDistance && formatEmptyDistance(f.emptyDistance),
+    spacing: f.spacing?.join(','),
   })) {
     if (value !== undefined) args.push(`--${name}`, String(value));
   }

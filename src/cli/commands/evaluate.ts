@@ -30,7 +30,8 @@ import { DEFAULT_THRESHOLD } from '../../eval/score.js';
 import { describeSummaryMetrics, formatEvaluationSummary } from '../../eval/evaluation_summary.js';
 import type { Interpolation } from '../../util/raster.js';
 import { writeRunReport } from '../../report/run_report.js';
-import { FLAGS, flagOption } from '../flags.js';
+import { FLAGS, flagOption, surfaceOptionsFromFlags } from '../flags.js';
+import type { EmptyDistancePolicy, PixelSpacing } from '../../metrics/surface_policy.js';
 import { parseBatchSize, parseFold } from '../parse.js';
 import { DEFAULT_CACHE_HELP } from '../help.js';
 import { DEFAULT_INTERPOLATION } from '../../util/raster.js';
@@ -44,6 +45,8 @@ interface EvaluateFlags {
   tta?: TtaChoice;
   keepLargest?: boolean;
   minSize?: number;
+  emptyDistance?: EmptyDistancePolicy;
+  spacing?: PixelSpacing;
   dataset?: DatasetSourceKind;
   data?: string;
   split?: string;
@@ -100,6 +103,8 @@ export function register(program: Command): void {
     .addOption(flagOption('tta'))
     .addOption(flagOption('keepLargest'))
     .addOption(flagOption('minSize'))
+    .addOption(flagOption('emptyDistance'))
+    .addOption(flagOption('spacing'))
     .option('--batch-size <n>', 'images predicted at once', parseBatchSize, DEFAULT_EVAL_BATCH_SIZE)
     .addOption(
       flagOption(
@@ -175,6 +180,7 @@ async function runEvaluate(
   const common = {
     batchSize: flags.batchSize,
     postprocess,
+    surface: surfaceOptionsFromFlags(flags),
     ...(flags.tta !== undefined ? { tta: flags.tta } : {}),
     inputSizeMetrics: flags.inputSizeMetrics ?? false,
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
@@ -303,6 +309,7 @@ async function runEvaluatePredictions(
     data: flags.data!,
     out: flags.out!,
     postprocess,
+    surface: surfaceOptionsFromFlags(flags),
     onWarning: warn,
     ...(flags.split !== undefined ? { split: flags.split } : {}),
     ...(flags.fold !== undefined ? { fold: flags.fold } : {}),

@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs-core';
+import { resizeNearestGradConfig } from './resize_nearest.js';
 
 interface FusedBatchNormAttrs {
   varianceEpsilon: number;
@@ -53,9 +54,13 @@ export const fusedBatchNormGradConfig: GradConfig = {
 
 let registered = false;
 
-/** Replaces tfjs's FusedBatchNorm gradient (once per process). */
+/**
+ * Replaces tfjs's FusedBatchNorm gradient and the ResizeNearestNeighbor gradient by a whole
+ * factor (resize_nearest.ts) (once per process).
+ */
 export function registerGradients(): void {
   if (registered) return;
   tf.registerGradient(fusedBatchNormGradConfig);
+  tf.registerGradient(resizeNearestGradConfig);
   registered = true;
 }

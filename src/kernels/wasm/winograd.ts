@@ -80,16 +80,36 @@ export function isWinogradConv(info: backend_util.Conv2DInfo): boolean {
 export const WINOGRAD_MIN_CHANNELS = 32;
 
 /**
+ * Up to this many summed pixels (batch x height x width) the filter gradient runs F(2x2, 3x3)
+ * rather than F(4x4, 3x3). With so few tiles, the work per channel pair that does not shrink
+ * with the image (36 transformed sums to bring back to the filter, against 16) outweighs the
+ * products saved: 8x8 pixels, 512 -> 512 channels, batch 1 took 13 ms with F(2x2, 3x3) and
+ * 19 ms with F(4x4, 3x3) (CPU time); within 15% either way at 128 pixels, F(4x4, 3x3) 1.15-1.3x
+ * faster from 192. And F(2x2, 3x3) errs far less there: 3.6 against 65 eps32 x sum|x||dy| per
+ * element (`bench/filter_gradient.ts --batch 1`; README). The deepest layers at micro-batch 1
+ * (128x128 inputs) or up to 4 (64x64) fall under it.
+ */
+export const FILTER_GRADIENT_F2_MAX_PIXELS = 64;
+
+/**
  * The measured rule (`npm run bench:kernels`, CPU time; the README's kernel table): direct
  * below WINOGRAD_MIN_CHANNELS, else F(4x4, 3x3), 1.4-1.6x faster than F(2x2, 3x3) from 64
- * channels and 1.6-4x faster than the direct kernels.
+ * channels and 1.6-4x faster than the direct kernels, except for a filter gradient over at
+ * most FILTER_GRADIENT_F2_MAX_PIXELS pixels (F(2x2, 3x3)). F(4x4, 3x3)'s error per element is
+ * about ten times F(2x2, 3x3)'s on realistic data (within 50 eps32 x sum|a||b|,
+ * test/kernels/winograd_error_bound.test.ts); for the filter gradient at full image size and
+ * batch 16 it is both the fastest and, where its long sum does not cancel, the most accurate
+ * of the three (`bench/filter_gradient.ts`; README, Winograd's error per element).
  */
 export function winogradRule(pass: ConvPass, s: WinogradShape): ConvChoice {
+  const wide = s.ci >= WINOGRAD_MIN_CHANNELS && s.co >= WINOGRAD_MIN_CHANNELS;
   switch (pass) {
     case 'forward':
     case 'inputGradient':
+      return wide ? 4 : 'direct';
     case 'filterGradient':
-      return s.ci >= WINOGRAD_MIN_CHANNELS && s.co >= WINOGRAD_MIN_CHANNELS ? 4 : 'direct';
+      if (!wide) return 'direct';
+      return s.n * s.h * s.w <= FILTER_GRADIENT_F2_MAX_PIXELS ? 2 : 4;
     default:
       throw new Error(
         `winogradRule: unknown pass '${String(pass)}'; expected one of forward, ` +
