@@ -96,6 +96,7 @@ export { labelComponents, postprocessMask, type PostprocessOptions } from './uti
 export {
   computeInputStatistics,
   DriftCheck,
+  inputDistance,
   inputStatisticsOf,
   type InputStatistics,
 } from './data/input_statistics.js';
@@ -150,8 +151,8 @@ export type { FoldIndices, Split, SplitFold } from './data/splits.js';
 export { loadSplit, saveSplit } from './data/split_file.js';
 export { summarizeDataset } from './data/dataset_summary.js';
 export type { DatasetSummary } from './data/dataset_summary.js';
-export { synthesizeDataset, SYNTHETIC_KINDS } from './data/synthetic/generate.js';
-export type { SynthesizeOptions } from './data/synthetic/generate.js';
+export { synthesizeDataset, SYNTHETIC_KINDS, SYNTHETIC_LOOKS } from './data/synthetic/generate.js';
+export type { SynthesizeOptions, SyntheticLook } from './data/synthetic/generate.js';
 export { writeSyntheticDataset } from './data/synthetic/write.js';
 export type { WriteSyntheticOptions } from './data/synthetic/write.js';
 export { decodeImage, decodeMask } from './io/image.js';
@@ -291,6 +292,7 @@ export type { EvaluateModelOptions, ImageEvaluation } from './eval/evaluate.js';
 export { evaluatePredictions, evaluateRun, evaluateSavedModel } from './eval/run.js';
 export {
   AveragingEngine,
+  predictWithMirror,
   TTA_CHOICES,
   TTA_MODES,
   resolveTta,
@@ -298,6 +300,16 @@ export {
   type TtaChoice,
   type TtaMode,
 } from './eval/ensemble.js';
+export {
+  checkQuality,
+  QC_LIMITS,
+  QC_REASONS,
+  summarizeQuality,
+  type QcReason,
+  type QcVerdict,
+  type QualityCheck,
+  type QualitySummary,
+} from './eval/quality.js';
 export { scoreMask } from './eval/score.js';
 export type {
   EvaluateRunOptions,

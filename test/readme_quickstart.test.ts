@@ -43,6 +43,12 @@ describe("README's quick-start sample", () => {
       surface: { hd95: 2, assd: 1, nsd: 0.5 },
       truthArea: 0.05,
       predictedArea: 0.04,
+      qc: {
+        verdict: 'ok',
+        score: 0.5,
+        reasons: [],
+        signals: { inputDistance: 1, areaExcess: 0, entropy: 0.1, flipDsc: 0.9 },
+      },
     }));
     const summary = summarizeEvaluation(rows, {
       threshold: 0.5,
@@ -59,6 +65,7 @@ describe("README's quick-start sample", () => {
       'report: FILE',
     ].map(label);
     assert.ok(expected.includes('HD95 px') && expected.includes('ISIC score'), String(expected));
+    assert.ok(expected.includes('qc'), String(expected));
     assert.deepEqual(quickStartSample().map(label), expected);
   });
 });

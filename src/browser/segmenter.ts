@@ -3,7 +3,7 @@
  * command line: the steps of the recorded recipe (data/recipe.ts: channels converted, resized
  * with the recorded interpolation, divided by 255, the `final` output thresholded, the mask
  * resized back with nearest neighbour, post-processed as recorded). The probabilities are kept, so `mask` re-thresholds without
- * running the network again. When the engine fails (a backend that cannot start, a WebGL
+ * running the network again; so is the pass on the image's mirror, for quality control. When the engine fails (a backend that cannot start, a WebGL
  * context lost in the middle of a prediction), the next candidate engine takes over and the
  * image is predicted again; `onFallback` is told. Browser-only.
  */
@@ -17,6 +17,7 @@ import {
   type PredictionRecipe,
 } from '../data/recipe.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
+import { mirrorColumns } from '../eval/ensemble.js';
 import { probeGpu, startEngine, type BrowserEngine, type GateMap } from './engine.js';
 import {
   engineCandidates,
@@ -54,6 +55,11 @@ export interface Segmentation {
   imageSize: [number, number];
   /** Each gate's map, deepest first. */
   attention: GateMap[];
+  /**
+   * The prediction of the image's horizontal mirror, mirrored back, at the input size: the
+   * second pass of quality control's flip check (eval/quality.ts).
+   */
+  mirrored?: Float32Array;
   /** Milliseconds: preprocessing, the network, in all. */
   timing: { preprocessMs: number; networkMs: number; totalMs: number };
   /** The engine that predicted it ('onnxruntime-wasm', 'tfjs-webgl', ...). */
@@ -128,9 +134,11 @@ export class Segmenter {
     for (;;) {
       try {
         const out = await this.engine.run(x, [1, h, w, c]);
+        const mirror = await this.engine.run(mirrorColumns(x, 1, h, w, c), [1, h, w, c]);
         const t2 = performance.now();
         return {
           probabilities: out.final,
+          mirrored: mirrorColumns(mirror.final, 1, h, w, 1),
           inputSize: [h, w],
           imageSize: [image.height, image.width],
           attention: out.attention,

@@ -40,7 +40,30 @@ export interface InputStatistics {
   brightness: ChannelStats;
   /** Per channel, over the images: mean and std of each image's pixel standard deviation. */
   contrast: ChannelStats;
+  /**
+   * Per channel, over the images: the Pearson correlation of brightness and contrast, which the
+   * input distance of quality control needs (eval/quality.ts). Recorded since quality control;
+   * statistics recorded before lack it and read as uncorrelated (0).
+   */
+  correlation?: number[];
+  /**
+   * The training masks' lesion areas, as fractions of the image at its original size: their
+   * quantiles at `levels` (linear interpolation, as numpy's default). Recorded since quality
+   * control; absent before (no area check) and when training had no masks to measure.
+   */
+  lesionArea?: AreaQuantiles;
 }
+
+/** Quantiles of lesion areas (fractions of the image) at increasing probability levels. */
+export interface AreaQuantiles {
+  levels: number[];
+  quantiles: number[];
+}
+
+/** The levels at which training records the masks' lesion-area quantiles. */
+export const AREA_QUANTILE_LEVELS: readonly number[] = [
+  0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1,
+];
 
 /** One image's brightness and contrast per channel. */
 export interface ImageIntensity {
@@ -83,24 +106,64 @@ function channelStats(values: number[][], channels: number): ChannelStats {
   return { mean, std };
 }
 
+/** Per channel: the population Pearson correlation of `a[i][c]` and `b[i][c]` over i (0 when either is constant). */
+function channelCorrelation(a: number[][], b: number[][], channels: number): number[] {
+  const out: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const ma = a.reduce((s, v) => s + v[c], 0) / a.length;
+    const mb = b.reduce((s, v) => s + v[c], 0) / b.length;
+    let sab = 0;
+    let saa = 0;
+    let sbb = 0;
+    for (let i = 0; i < a.length; i++) {
+      sab += (a[i][c] - ma) * (b[i][c] - mb);
+      saa += (a[i][c] - ma) ** 2;
+      sbb += (b[i][c] - mb) ** 2;
+    }
+    out.push(saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0);
+  }
+  return out;
+}
+
+/** The `p`-quantile of sorted values, interpolating linearly between ranks (numpy's default). */
+export function quantileOfSorted(sorted: readonly number[], p: number): number {
+  const at = p * (sorted.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (at - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/** What `computeInputStatistics` records besides the images' intensities. */
+export interface InputStatisticsOptions {
+  /** The training masks' lesion areas (fractions of each image). Default: none recorded. */
+  lesionAreas?: readonly number[];
+}
+
 /** The statistics of training images (8-bit, `channels` channels last, any size). */
 export function computeInputStatistics(
   images: readonly ArrayLike<number>[],
   channels: number,
+  options: InputStatisticsOptions = {},
 ): InputStatistics {
   if (images.length === 0) throw new UserError('no training images to take statistics of');
   const each = images.map((im) => imageIntensity(im, channels));
+  const brightness = each.map((e) => e.brightness);
+  const contrast = each.map((e) => e.contrast);
+  const areas = [...(options.lesionAreas ?? [])].sort((a, b) => a - b);
   return {
     channels,
     images: images.length,
-    brightness: channelStats(
-      each.map((e) => e.brightness),
-      channels,
-    ),
-    contrast: channelStats(
-      each.map((e) => e.contrast),
-      channels,
-    ),
+    brightness: channelStats(brightness, channels),
+    contrast: channelStats(contrast, channels),
+    correlation: channelCorrelation(brightness, contrast, channels),
+    ...(areas.length > 0
+      ? {
+          lesionArea: {
+            levels: [...AREA_QUANTILE_LEVELS],
+            quantiles: AREA_QUANTILE_LEVELS.map((p) => quantileOfSorted(areas, p)),
+          },
+        }
+      : {}),
   };
 }
 
@@ -120,7 +183,22 @@ export function inputStatisticsOf(metadata: unknown): InputStatistics | undefine
   if (s === undefined || typeof s.channels !== 'number' || !ok(s.brightness) || !ok(s.contrast)) {
     return undefined;
   }
-  return s;
+  // The fields recorded since quality control are kept only when well formed.
+  const numbers = (x: unknown, n?: number): x is number[] =>
+    Array.isArray(x) &&
+    x.every((v) => typeof v === 'number') &&
+    (n === undefined || x.length === n);
+  const { correlation, lesionArea, ...rest } = s;
+  return {
+    ...rest,
+    ...(numbers(correlation, s.channels) ? { correlation } : {}),
+    ...(lesionArea !== undefined &&
+    numbers(lesionArea.levels) &&
+    numbers(lesionArea.quantiles, lesionArea.levels.length) &&
+    lesionArea.levels.length > 0
+      ? { lesionArea }
+      : {}),
+  };
 }
 
 /** How far an image is from the training data: the largest z over channels and measures. */
@@ -135,6 +213,45 @@ export function driftScore(stats: InputStatistics, image: ImageIntensity): numbe
       const z = Math.abs(values[c] - ref.mean[c]) / Math.max(ref.std[c], DRIFT_MIN_SPREAD);
       if (z > worst) worst = z;
     }
+  }
+  return worst;
+}
+
+/**
+ * Above this, a recorded correlation of brightness and contrast is taken as this (keeps the
+ * 2x2 covariance invertible: a training set with |r| = 1 would make every step off its line
+ * infinitely far).
+ */
+export const MAX_CORRELATION = 0.95;
+
+/**
+ * How far an image is from the training images in brightness and contrast together: the
+ * Mahalanobis distance of its (brightness, contrast) from the training mean under the training
+ * covariance, per channel, the largest over channels. With z-scores zb and zc (the spreads
+ * floored at `DRIFT_MIN_SPREAD` as in `driftScore`) and r their training correlation,
+ * d² = (zb² − 2 r zb zc + zc²) / (1 − r²).
+ *
+ * Why Mahalanobis and not the largest z (`driftScore`) or the plain norm of the z-scores: an
+ * image two spreads off in both measures is further from the training data than one two
+ * spreads off in one (the largest z misses it: −2.9 and −3.9 each pass a limit of 4), and
+ * brightness and contrast of an ultrasound image move together (speckle is multiplicative:
+ * a brighter image has a wider spread), so an image darker and proportionally less contrasted
+ * than usual is less unusual than one whose contrast goes against its brightness; the norm of
+ * the z-scores counts both the same. For normally distributed training statistics d² follows
+ * a χ² law with 2 degrees of freedom: P(d > t) = exp(−t²/2), 1.1% beyond 3. Statistics
+ * recorded before the correlation read as r = 0, where d is the norm of the two z-scores.
+ */
+export function inputDistance(stats: InputStatistics, image: ImageIntensity): number {
+  let worst = 0;
+  for (let c = 0; c < Math.min(image.brightness.length, stats.channels); c++) {
+    const z = (measure: 'brightness' | 'contrast'): number =>
+      (image[measure][c] - stats[measure].mean[c]) /
+      Math.max(stats[measure].std[c], DRIFT_MIN_SPREAD);
+    const zb = z('brightness');
+    const zc = z('contrast');
+    const r = Math.max(-MAX_CORRELATION, Math.min(MAX_CORRELATION, stats.correlation?.[c] ?? 0));
+    const d = Math.sqrt(Math.max(0, (zb * zb - 2 * r * zb * zc + zc * zc) / (1 - r * r)));
+    if (d > worst) worst = d;
   }
   return worst;
 }

@@ -160,6 +160,29 @@ export function addFlippedBack(
 }
 
 /**
+ * `n` images of `rows x cols x channels` (channels last) mirrored left to right: for engines
+ * that take arrays rather than tensors (the web app's), the input of quality control's mirrored
+ * pass and, with `channels` 1, its output mapped back (a mirror is its own inverse).
+ */
+export function mirrorColumns(
+  values: ArrayLike<number>,
+  n: number,
+  rows: number,
+  cols: number,
+  channels: number,
+): Float32Array {
+  const out = new Float32Array(n * rows * cols * channels);
+  for (let r = 0; r < n * rows; r++) {
+    for (let x = 0; x < cols; x++) {
+      const to = (r * cols + x) * channels;
+      const from = (r * cols + (cols - 1 - x)) * channels;
+      for (let c = 0; c < channels; c++) out[to + c] = values[from + c];
+    }
+  }
+  return out;
+}
+
+/**
  * The mean of `engines` over the flips of `tta` (see the module doc). It owns the engines and
  * disposes of them.
  */
@@ -183,9 +206,39 @@ export class AveragingEngine implements InferenceEngine {
 
   async predict(xs: tf.Tensor4D): Promise<Float32Array> {
     if (this.engines.length === 1 && this.flips.length === 1) return this.engines[0].predict(xs);
+    return this.meanOf(await this.flipSums(xs, this.flips));
+  }
+
+  /**
+   * The prediction (as `predict`), and the two passes quality control compares
+   * (eval/quality.ts): the images as they are and their horizontal mirror, each the mean over
+   * the engines, mapped back. The passes `tta` already makes are not made twice: with `hflip`
+   * or `flips` this costs nothing more, with `none` one more pass.
+   */
+  async predictWithMirror(xs: tf.Tensor4D): Promise<MirroredPrediction> {
+    const flips = [...this.flips];
+    const indexOf = (f: Flip): number =>
+      flips.findIndex((g) => g.vertical === f.vertical && g.horizontal === f.horizontal);
+    for (const f of [UNFLIPPED, HORIZONTAL]) if (indexOf(f) < 0) flips.push(f);
+    const sums = await this.flipSums(xs, flips);
+    const perEngine = (sum: Float64Array): Float32Array => {
+      const out = new Float32Array(sum.length);
+      for (let i = 0; i < out.length; i++) out[i] = sum[i] / this.engines.length;
+      return out;
+    };
+    return {
+      probabilities: this.meanOf(sums.slice(0, this.flips.length)),
+      unflipped: perEngine(sums[indexOf(UNFLIPPED)]),
+      mirrored: perEngine(sums[indexOf(HORIZONTAL)]),
+    };
+  }
+
+  /** Per flip of `flips`: the sum over the engines of their maps on the flipped images, mapped back. */
+  private async flipSums(xs: tf.Tensor4D, flips: readonly Flip[]): Promise<Float64Array[]> {
     const [n, rows, cols] = xs.shape;
-    const sum = new Float64Array(n * rows * cols);
-    for (const flip of this.flips) {
+    const sums: Float64Array[] = [];
+    for (const flip of flips) {
+      const sum = new Float64Array(n * rows * cols);
       const axes = [...(flip.vertical ? [1] : []), ...(flip.horizontal ? [2] : [])];
       const flipped = axes.length === 0 ? xs : tf.reverse(xs, axes);
       try {
@@ -201,16 +254,54 @@ export class AveragingEngine implements InferenceEngine {
       } finally {
         if (flipped !== xs) flipped.dispose();
       }
+      sums.push(sum);
     }
-    const passes = this.flips.length * this.engines.length;
-    const out = new Float32Array(sum.length);
-    for (let i = 0; i < out.length; i++) out[i] = sum[i] / passes;
+    return sums;
+  }
+
+  /** The mean over every pass of `sums` (one per flip, each summed over the engines). */
+  private meanOf(sums: readonly Float64Array[]): Float32Array {
+    const passes = sums.length * this.engines.length;
+    const out = new Float32Array(sums[0].length);
+    for (let i = 0; i < out.length; i++) {
+      let total = 0;
+      for (const sum of sums) total += sum[i];
+      out[i] = total / passes;
+    }
     return out;
   }
 
   async dispose(): Promise<void> {
     for (const engine of this.engines) await engine.dispose();
   }
+}
+
+/** The identity and the horizontal mirror, the two passes of quality control's flip check. */
+const UNFLIPPED: Flip = { vertical: false, horizontal: false };
+const HORIZONTAL: Flip = { vertical: false, horizontal: true };
+
+/** What `predictWithMirror` gives: `n * rows * cols` values each, one image after another. */
+export interface MirroredPrediction {
+  /** The engine's prediction (its `predict`). */
+  probabilities: Float32Array;
+  /** The mean over the models of their pass on the images as they are. */
+  unflipped: Float32Array;
+  /** The mean over the models of their pass on the horizontal mirror, mirrored back. */
+  mirrored: Float32Array;
+}
+
+/**
+ * `engine`'s prediction of `xs` and the passes of quality control's flip check: an
+ * `AveragingEngine` shares them with its test-time augmentation; any other engine is run
+ * on the images and on their mirror. The caller keeps `xs` and the engine.
+ */
+export function predictWithMirror(
+  engine: InferenceEngine,
+  xs: tf.Tensor4D,
+): Promise<MirroredPrediction> {
+  // A one-engine average owns nothing but `engine`, which stays the caller's: not disposed.
+  const averaging = engine instanceof AveragingEngine ? engine : new AveragingEngine([engine]);
+  return averaging.predictWithMirror(xs);
 }
 
 /** A model's input shape, and the name shown for it in messages (its folder). */

@@ -3,6 +3,7 @@
  * then score each item at its original size (see score.ts). Browser-safe: tensors through
  * tfjs, original masks through the data set's `loadOriginalMask`.
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { makeBatch } from '../data/batch.js';
 import type { SegmentationDataset } from '../data/dataset.js';
@@ -12,7 +13,10 @@ import type { SurfaceScores } from '../metrics/registry.js';
 import type { SurfaceOptions } from '../metrics/surface_policy.js';
 import type { PostprocessOptions } from '../util/components.js';
 import { finalOutputIndex } from '../models/build.js';
+import { inputStatisticsOf } from '../data/input_statistics.js';
 import { TfjsEngine, type InferenceEngine } from './engine.js';
+import { predictWithMirror, type MirroredPrediction } from './ensemble.js';
+import { checkQuality, type QualityCheck } from './quality.js';
 import { checkThreshold, DEFAULT_THRESHOLD, scorePrediction } from './score.js';
 
 /** The default number of images predicted at once. */
@@ -42,6 +46,8 @@ export interface ImageEvaluation {
   predictedArea: number;
   /** The metrics at the input size, with `inputSizeMetrics`. */
   atInputSize?: SegmentationMetrics;
+  /** Quality control of the prediction (quality.ts), unless turned off. */
+  qc?: QualityCheck;
 }
 
 /** Progress of `evaluateModel`: images predicted and scored so far. */
@@ -62,6 +68,12 @@ export interface EvaluateModelOptions {
   postprocess?: PostprocessOptions;
   /** The surface metrics' policy for empty masks and pixel spacing. Default: skip, pixels. */
   surface?: SurfaceOptions;
+  /**
+   * Quality control of each prediction (quality.ts): the model's recorded training statistics
+   * and one pass on the mirrored images more (none with a test-time augmentation that mirrors
+   * horizontally). Default true.
+   */
+  quality?: boolean;
   /** Receives progress after each batch. Default: none. */
   onProgress?: (progress: EvaluateProgress) => void;
   /**
@@ -128,11 +140,15 @@ export async function evaluateModel(
     );
   }
   const engine = options.engine ?? new TfjsEngine(finalOutputModel(model));
+  const quality = options.quality ?? true;
+  const recorded = quality ? inputStatisticsOf(model.getUserDefinedMetadata()) : undefined;
+  const stats = recorded?.channels === c ? recorded : undefined;
   const pixels = h * w;
   const results: ImageEvaluation[] = [];
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
-    const values = await predictProbabilities(engine, dataset, batch);
+    const passes = quality ? await predictBatchWithMirror(engine, dataset, batch) : undefined;
+    const values = passes?.probabilities ?? (await predictProbabilities(engine, dataset, batch));
     const truths = await Promise.all(batch.map((i) => dataset.loadOriginalMask(i)));
     batch.forEach((index, k) => {
       const truth = truths[k];
@@ -149,6 +165,7 @@ export async function evaluateModel(
         ...(options.postprocess ? { postprocess: options.postprocess } : {}),
         ...(options.surface ? { surface: options.surface } : {}),
       });
+      const image = (a: Float32Array): Float32Array => a.subarray(k * pixels, (k + 1) * pixels);
       results.push({
         name: dataset.names[index],
         index,
@@ -159,6 +176,18 @@ export async function evaluateModel(
         truthArea: score.truthArea,
         predictedArea: score.predictedArea,
         ...(score.atInputSize ? { atInputSize: score.atInputSize } : {}),
+        ...(passes !== undefined
+          ? {
+              qc: checkQuality({
+                ...(stats !== undefined ? { stats } : {}),
+                pixels: dataset.images[index],
+                probabilities: image(passes.probabilities),
+                passes: { unflipped: image(passes.unflipped), mirrored: image(passes.mirrored) },
+                threshold,
+                lesionArea: score.predictedArea,
+              }),
+            }
+          : {}),
       });
     });
     options.onProgress?.({ done: results.length, total: indices.length });
@@ -167,18 +196,39 @@ export async function evaluateModel(
 }
 
 /**
+ * `predictWithMirror` (ensemble.ts) on the items `batch` of `dataset`: the prediction and the
+ * two passes of the flip check, at input size, one image after another.
+ */
+function predictBatchWithMirror(
+  engine: InferenceEngine,
+  dataset: SegmentationDataset,
+  batch: readonly number[],
+): Promise<MirroredPrediction> {
+  return onBatch(dataset, batch, (xs) => predictWithMirror(engine, xs));
+}
+
+/**
  * The `final` output's probabilities for the items `batch` of `dataset` at input size, one
  * image after another (`batch.length * rows * cols` values), predicted by `engine`.
  */
-export async function predictProbabilities(
+export function predictProbabilities(
   engine: InferenceEngine,
   dataset: SegmentationDataset,
   batch: readonly number[],
 ): Promise<Float32Array> {
+  return onBatch(dataset, batch, (xs) => engine.predict(xs));
+}
+
+/** `predict` on the images of the items `batch` (their tensor freed after). */
+async function onBatch<T>(
+  dataset: SegmentationDataset,
+  batch: readonly number[],
+  predict: (xs: tf.Tensor4D) => Promise<T>,
+): Promise<T> {
   const { xs, ys } = makeBatch(dataset, batch);
   ys.dispose();
   try {
-    return await engine.predict(xs);
+    return await predict(xs);
   } finally {
     xs.dispose();
   }

@@ -28,6 +28,7 @@ import {
 import { formatPercent } from '../util/stats.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { METRIC_NAMES } from './score.js';
+import { formatQualitySummary, summarizeQuality, type QualitySummary } from './quality.js';
 import { formatTable } from '../util/text_table.js';
 import { csvDocument } from '../util/csv.js';
 import { parseWith } from '../util/schema.js';
@@ -132,6 +133,11 @@ export interface EvaluationSummary extends MetricStats, DefinedStats, Thresholde
    * with the surface metrics. Absent in older summaries: `skip`, in pixels.
    */
   surface?: SurfaceRecord;
+  /**
+   * Quality control (quality.ts): images checked, flagged, and the count per reason. Absent
+   * in summaries written before it, and where masks were scored as given.
+   */
+  qc?: QualitySummary;
   /** Anything else the caller records (model folder, data set, ...). */
   [field: string]: unknown;
 }
@@ -238,6 +244,9 @@ export function summarizeEvaluation(
       : {}),
     ...thresholdedStats(rows),
     ...countEmptyMasks(rows),
+    ...(rows.every((r) => r.qc !== undefined)
+      ? { qc: summarizeQuality(rows.map((r) => r.qc!)) }
+      : {}),
   };
   const withInput = rows.filter((r) => r.atInputSize !== undefined);
   if (withInput.length > 0) {
@@ -359,14 +368,33 @@ export function metricColumn(name: MetricName, unit: DistanceUnit = 'px'): strin
   return kind === 'px' && unit === 'mm' ? `${column}_mm` : column;
 }
 
-/** The column names of `metricsCsv`; `unit` that of the surface distances (default 'px'). */
-export function metricsCsvHeader(inputSizeMetrics: boolean, unit: DistanceUnit = 'px'): string[] {
+/** The quality-control columns of `metricsCsv` (quality.ts): verdict, score, reasons, signals. */
+export const QC_COLUMNS = [
+  'qc',
+  'qc_score',
+  'qc_reasons',
+  'qc_input_distance',
+  'qc_area_excess',
+  'qc_entropy',
+  'qc_flip_dsc',
+] as const;
+
+/**
+ * The column names of `metricsCsv`; `unit` that of the surface distances (default 'px'); the
+ * qc columns after the areas, with `quality`.
+ */
+export function metricsCsvHeader(
+  inputSizeMetrics: boolean,
+  unit: DistanceUnit = 'px',
+  quality = false,
+): string[] {
   return [
     'name',
     ...METRIC_NAMES.map((m) => METRICS[m].column),
     ...SURFACE_METRIC_NAMES.map((m) => metricColumn(m, unit)),
     'truth_area',
     'predicted_area',
+    ...(quality ? QC_COLUMNS : []),
     ...(inputSizeMetrics ? METRIC_NAMES.map((m) => `${METRICS[m].column}_input_size`) : []),
   ];
 }
@@ -377,21 +405,34 @@ export function metricsCsvHeader(inputSizeMetrics: boolean, unit: DistanceUnit =
  * round-trip form), so the file can be re-aggregated exactly. Columns: see
  * `metricsCsvHeader` (`unit`: the surface distances', default 'px'); the surface metrics are
  * empty where the image is left out of their mean (an empty mask under `skip`, MONAI's NaN
- * under `nan`) and `Infinity` where MONAI's value is infinite; the input-size columns are
- * there when every row has them.
+ * under `nan`) and `Infinity` where MONAI's value is infinite; the quality-control columns
+ * (`qc` ok or check, the score, the reasons separated by spaces, the signals, empty where not
+ * measured) and the input-size ones are there when every row has them.
  */
 export function metricsCsv(rows: readonly ImageEvaluation[], unit: DistanceUnit = 'px'): string {
   const inputSize = rows.length > 0 && rows.every((r) => r.atInputSize !== undefined);
+  const quality = rows.length > 0 && rows.every((r) => r.qc !== undefined);
   const cell = (v: number | undefined): number | null =>
     v === undefined || Number.isNaN(v) ? null : v;
   return csvDocument(
-    metricsCsvHeader(inputSize, unit),
+    metricsCsvHeader(inputSize, unit, quality),
     rows.map((r) => [
       r.name,
       ...METRIC_NAMES.map((m) => r.metrics[m]),
       ...SURFACE_METRIC_NAMES.map((m) => cell(r.surface?.[m])),
       r.truthArea,
       r.predictedArea,
+      ...(quality
+        ? [
+            r.qc!.verdict,
+            r.qc!.score,
+            r.qc!.reasons.join(' '),
+            r.qc!.signals.inputDistance,
+            r.qc!.signals.areaExcess,
+            r.qc!.signals.entropy,
+            r.qc!.signals.flipDsc,
+          ]
+        : []),
       ...(inputSize ? METRIC_NAMES.map((m) => r.atInputSize![m]) : []),
     ]),
   );
@@ -459,6 +500,7 @@ export function formatEvaluationSummary(s: EvaluationSummary): string[] {
     ...formatSurfaceNote(s),
     `lesion area: ground truth ${area(s.lesionArea.truth)}, prediction ${area(s.lesionArea.prediction)}`,
     ...formatEmptyMasks(s),
+    ...(s.qc !== undefined ? [formatQualitySummary(s.qc, 'the qc column of metrics.csv')] : []),
   ];
 }
 

@@ -18,6 +18,12 @@ import { UserError } from '../errors.js';
 import { checkMaxPixels, decodeImage, DEFAULT_MAX_PIXELS, ImageReadError } from '../io/image.js';
 import { writeGrey16Png, writeImage, writeMask } from '../io/write.js';
 import { DriftCheck, inputStatisticsOf } from '../data/input_statistics.js';
+import {
+  checkQuality,
+  summarizeQuality,
+  type QualityCheck,
+  type QualitySummary,
+} from '../eval/quality.js';
 import type { PostprocessOptions } from '../util/components.js';
 import { probabilityMap16 } from './probability_map.js';
 import { lesionFraction, type Interpolation } from '../util/raster.js';
@@ -123,6 +129,8 @@ export interface PredictedImage {
   probabilities?: string;
   /** One heat map per gate, with attention maps. */
   attention: string[];
+  /** Quality control of the mask (eval/quality.ts), unless turned off. */
+  qc?: QualityCheck;
 }
 
 /** Progress of `predictFiles`: images done (written or failed) of the readable inputs found. */
@@ -158,6 +166,13 @@ export interface PredictFilesOptions {
   saveProbabilities?: boolean;
   /** Post-processing of each mask at the image's size. Default: none. */
   postprocess?: PostprocessOptions;
+  /**
+   * Quality control of each mask (eval/quality.ts): one more pass on the mirrored image (none
+   * with a test-time augmentation that mirrors) and the training statistics the model records
+   * (a model known only by its engine has none: only confidence and flip are checked).
+   * Default true.
+   */
+  quality?: boolean;
   /** How the overlay is drawn. Default: `overlayMask`'s defaults (a green contour). */
   overlay?: OverlayOptions;
   /**
@@ -182,6 +197,8 @@ export interface PredictFilesResult {
    * data/input_statistics.ts); absent otherwise, or when the model records no statistics.
    */
   driftWarning?: string;
+  /** The verdicts of quality control counted, with `quality`. */
+  qc?: QualitySummary;
 }
 
 /**
@@ -197,14 +214,13 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
     attention: options.attention ?? false,
     ...(options.engine !== undefined ? { engine: options.engine } : {}),
     ...(options.postprocess !== undefined ? { postprocess: options.postprocess } : {}),
+    quality: options.quality ?? true,
   });
-  const stats = isLayersModel(options.model)
+  const recorded = isLayersModel(options.model)
     ? inputStatisticsOf(options.model.getUserDefinedMetadata())
     : undefined;
-  const drift =
-    stats !== undefined && stats.channels === predictor.inputShape[2]
-      ? new DriftCheck(stats)
-      : undefined;
+  const stats = recorded?.channels === predictor.inputShape[2] ? recorded : undefined;
+  const drift = stats !== undefined ? new DriftCheck(stats) : undefined;
   const collected = await collectInputs(options.inputs);
   const failed: InputFailure[] = [];
   const fail = (f: InputFailure): void => {
@@ -231,8 +247,21 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
       options.onProgress?.({ done: i + 1, total, input });
       continue;
     }
-    drift?.add(predictor.preprocess(image).data);
+    const seen = predictor.preprocess(image).data;
+    drift?.add(seen);
     const result = await predictor.predict(image);
+    const lesionArea = lesionFraction(result.mask.data);
+    const qc =
+      result.passes !== undefined
+        ? checkQuality({
+            ...(stats !== undefined ? { stats } : {}),
+            pixels: seen,
+            probabilities: result.probabilities,
+            passes: result.passes,
+            threshold: predictor.threshold,
+            lesionArea,
+          })
+        : undefined;
     const names = outputFileNames(path.parse(input).name, result.attention.length);
     const size: [number, number] = [image.height, image.width];
     const files = {
@@ -259,17 +288,20 @@ export async function predictFiles(options: PredictFilesOptions): Promise<Predic
     predicted.push({
       input,
       size,
-      lesionArea: lesionFraction(result.mask.data),
+      lesionArea,
       ...files,
       ...(probabilities !== undefined ? { probabilities } : {}),
+      ...(qc !== undefined ? { qc } : {}),
     });
     options.onProgress?.({ done: i + 1, total, input });
   }
   const driftWarning = drift?.warning();
+  const checks = predicted.flatMap((p) => (p.qc !== undefined ? [p.qc] : []));
   return {
     predicted,
     failed,
     skipped: collected.skipped,
     ...(driftWarning !== undefined ? { driftWarning } : {}),
+    ...(checks.length > 0 ? { qc: summarizeQuality(checks) } : {}),
   };
 }

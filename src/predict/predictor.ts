@@ -21,6 +21,7 @@ import {
 } from '../data/recipe.js';
 import { UserError } from '../errors.js';
 import { TfjsEngine, type InferenceEngine } from '../eval/engine.js';
+import { predictWithMirror } from '../eval/ensemble.js';
 import { finalOutputModel, modelInputShape } from '../eval/evaluate.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
 import { describeAttentionGates } from '../models/registry.js';
@@ -45,6 +46,11 @@ export interface PredictorOptions {
   engine?: InferenceEngine;
   /** Post-processing of the mask at the image's size. Default: none. */
   postprocess?: PostprocessOptions;
+  /**
+   * Also predict the horizontal mirror, for quality control's flip check (eval/quality.ts;
+   * shared with a test-time augmentation that mirrors). Default false.
+   */
+  quality?: boolean;
 }
 
 /** One gate's attention coefficients, at the gate's resolution. */
@@ -75,6 +81,8 @@ export interface ImagePrediction {
   probabilities: Float32Array;
   /** With `attention`: one map per gate, deepest first (1/16, 1/8, 1/4 of the input). */
   attention: AttentionMap[];
+  /** With `quality`: the passes of the flip check at the input size (`predictWithMirror`). */
+  passes?: { unflipped: Float32Array; mirrored: Float32Array };
 }
 
 /**
@@ -93,6 +101,9 @@ export class Predictor {
   /** The `final` (and with `attention` the gates') model; undefined for an `EngineNetwork`. */
   private readonly net: tfl.LayersModel | undefined;
   private readonly engine: InferenceEngine | undefined;
+  private readonly quality: boolean;
+  /** With `quality` and attention maps: the `final` output alone, for the mirrored pass. */
+  private readonly finalNet: tfl.LayersModel | undefined;
 
   constructor(model: tfl.LayersModel | EngineNetwork, options: PredictorOptions = {}) {
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
@@ -111,6 +122,11 @@ export class Predictor {
       ...(options.postprocess ? { postprocess: options.postprocess } : {}),
     });
     this.engine = options.engine;
+    this.quality = options.quality ?? false;
+    this.finalNet =
+      layers !== undefined && options.attention && this.quality
+        ? finalOutputModel(layers)
+        : undefined;
     if (layers === undefined) {
       if (options.engine === undefined) {
         throw new UserError('engine: a model known only by its input shape needs an engine');
@@ -155,13 +171,21 @@ export class Predictor {
     if (this.gates.length === 0 || net === undefined) {
       const engine = this.engine ?? new TfjsEngine(net!);
       const xs = this.input(x);
-      let probabilities: Float32Array;
       try {
-        probabilities = await engine.predict(xs);
+        if (this.quality) {
+          const { probabilities, unflipped, mirrored } = await predictWithMirror(engine, xs);
+          return {
+            mask: this.maskOf(probabilities, image),
+            probabilities,
+            attention: [],
+            passes: { unflipped, mirrored },
+          };
+        }
+        const probabilities = await engine.predict(xs);
+        return { mask: this.maskOf(probabilities, image), probabilities, attention: [] };
       } finally {
         xs.dispose();
       }
-      return { mask: this.maskOf(probabilities, image), probabilities, attention: [] };
     }
     const outputs = tf.tidy(() => {
       const out = net.predict(this.input(x));
@@ -178,15 +202,28 @@ export class Predictor {
       return { data: values[k + 1], height: mh, width: mw, gate };
     });
     let probabilities = values[0];
-    if (this.engine !== undefined) {
+    let passes: ImagePrediction['passes'];
+    if (this.engine !== undefined || this.quality) {
       const xs = this.input(x);
       try {
-        probabilities = await this.engine.predict(xs);
+        if (this.quality) {
+          const engine = this.engine ?? new TfjsEngine(this.finalNet!);
+          const got = await predictWithMirror(engine, xs);
+          if (this.engine !== undefined) probabilities = got.probabilities;
+          passes = { unflipped: got.unflipped, mirrored: got.mirrored };
+        } else {
+          probabilities = await this.engine!.predict(xs);
+        }
       } finally {
         xs.dispose();
       }
     }
-    return { mask: this.maskOf(probabilities, image), probabilities, attention };
+    return {
+      mask: this.maskOf(probabilities, image),
+      probabilities,
+      attention,
+      ...(passes !== undefined ? { passes } : {}),
+    };
   }
 
   /** Thresholded, resized to the image's size, post-processed when asked (the recipe's steps 4 to 6). */

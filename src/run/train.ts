@@ -441,6 +441,7 @@ async function runTrainer(args: RunTrainerArgs): Promise<TrainRunResult> {
     [INPUT_STATISTICS_KEY]: computeInputStatistics(
       fold.train.map((i) => dataset.images[i]),
       dataset.channels,
+      { lesionAreas: fold.train.map((i) => dataset.lesionArea[i]) },
     ),
   });
   const objective = {

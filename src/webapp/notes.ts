@@ -1,10 +1,13 @@
 /**
  * The notes the page shows on an image's result, as `ftunet predict` warns on the command line:
  * the image's channels were converted to fit the model, or the image does not look like the
- * model's training images (the drift warning of `data/input_statistics.ts`). Pure.
+ * model's training images (the drift warning of `data/input_statistics.ts`); and the verdict of
+ * quality control (`eval/quality.ts`) that the page shows as a label. Pure.
  */
 import { imageDriftWarning, imageIntensity, inputStatisticsOf } from '../data/input_statistics.js';
-import type { RawImage } from '../util/raster.js';
+import { checkQuality, type QualityCheck } from '../eval/quality.js';
+import type { Segmentation } from '../browser/segmenter.js';
+import type { BinaryMask, RawImage } from '../util/raster.js';
 import type { Engine } from './state.js';
 
 /** Every note on `image` predicted by `engine`, in the order the page shows them. */
@@ -61,4 +64,32 @@ export function driftNote(
     imageIntensity(engine.preprocess(image).data, stats.channels),
   );
   return warning === undefined ? undefined : `${warning[0].toUpperCase()}${warning.slice(1)}.`;
+}
+
+/**
+ * Quality control of a result, as `ftunet predict` checks it: the image against the training
+ * statistics the model records, the mask's area, the confidence inside it and the agreement
+ * with the mirrored pass, at `threshold`.
+ */
+export function imageQuality(
+  engine: Pick<Engine, 'loaded' | 'preprocess'>,
+  image: RawImage,
+  prediction: Pick<Segmentation, 'probabilities' | 'mirrored'>,
+  mask: BinaryMask,
+  threshold: number,
+): QualityCheck {
+  const recorded = inputStatisticsOf(engine.loaded.model.getUserDefinedMetadata());
+  const stats =
+    recorded?.channels === engine.loaded.metadata.predict.inputShape[2] ? recorded : undefined;
+  let lesion = 0;
+  for (let i = 0; i < mask.data.length; i++) lesion += mask.data[i];
+  return checkQuality({
+    ...(stats !== undefined ? { stats, pixels: engine.preprocess(image).data } : {}),
+    probabilities: prediction.probabilities,
+    ...(prediction.mirrored !== undefined
+      ? { passes: { unflipped: prediction.probabilities, mirrored: prediction.mirrored } }
+      : {}),
+    threshold,
+    lesionArea: lesion / mask.data.length,
+  });
 }

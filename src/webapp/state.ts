@@ -7,7 +7,9 @@
  */
 import type { LoadedModel } from '../browser/model.js';
 import type { Segmentation, Segmenter } from '../browser/segmenter.js';
+import type { QualityCheck } from '../eval/quality.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
+import { imageQuality } from './notes.js';
 
 /** How many recent timings the diagnostics keep. */
 export const TIMINGS_KEPT = 20;
@@ -48,6 +50,8 @@ export interface ImageResult {
    * the model, whether it looks like the training images. Empty when there is nothing to say.
    */
   notes: string[];
+  /** Quality control of `mask` (`imageQuality`): the page's qc label. */
+  qc: QualityCheck;
 }
 
 /** An image that was not processed, and why (one line, without a final stop). */
@@ -140,7 +144,7 @@ export function setEngine(state: AppState, engine: Engine): void {
 
 /**
  * Adds an image's result: its mask at `engine`'s recorded threshold (the engine that predicted
- * it), and its notes. Returns the result.
+ * it), its notes and its quality control. Returns the result.
  */
 export function addResult(
   state: AppState,
@@ -148,14 +152,16 @@ export function addResult(
   entry: { name: string; image: RawImage; prediction: Segmentation; notes: string[] },
 ): ImageResult {
   const threshold = engine.threshold;
+  const mask = engine.mask(entry.prediction, threshold);
   const result: ImageResult = {
     name: entry.name,
     stem: stemOf(entry.name),
     image: entry.image,
     prediction: entry.prediction,
     threshold,
-    mask: engine.mask(entry.prediction, threshold),
+    mask,
     notes: entry.notes,
+    qc: imageQuality(engine, entry.image, entry.prediction, mask, threshold),
   };
   state.results.push(result);
   state.timings.push({
@@ -171,13 +177,15 @@ export function addResult(
 }
 
 /**
- * Makes `result`'s mask again at `threshold` from its kept probabilities (no network). False,
+ * Makes `result`'s mask (and its quality control) again at `threshold` from its kept
+ * probabilities (no network). False,
  * and nothing changed, while no engine is started (another model being opened).
  */
 export function setThreshold(state: AppState, result: ImageResult, threshold: number): boolean {
   if (state.engine === undefined) return false;
   result.mask = state.engine.mask(result.prediction, threshold);
   result.threshold = threshold;
+  result.qc = imageQuality(state.engine, result.image, result.prediction, result.mask, threshold);
   return true;
 }
 

@@ -16,6 +16,7 @@ import {
   type BinaryMask,
   type RawImage,
 } from '../util/raster.js';
+import { formatVerdict } from '../eval/quality.js';
 import { diagnosticsText } from './diagnostics.js';
 import { maskFileName, maskPng } from './export.js';
 import { lesionPixels, type AppState, type Engine, type ImageResult } from './state.js';
@@ -239,6 +240,11 @@ function drawResult(r: ImageResult): void {
   const area = document.createElement('span');
   area.className = 'area';
   area.textContent = `lesion: ${((100 * pixels) / mask.data.length).toFixed(2)}% (${pixels} px)`;
+  const qc = document.createElement('span');
+  qc.className = `qc qc-${r.qc.verdict}`;
+  qc.textContent = `qc: ${formatVerdict(r.qc)}`;
+  qc.title =
+    'quality control: the image against the training images, the lesion area, the confidence inside it, the mask of the mirrored image';
   const time = document.createElement('span');
   time.textContent = `time: ${prediction.timing.totalMs.toFixed(0)} ms`;
   const slider = document.createElement('label');
@@ -270,7 +276,7 @@ function drawResult(r: ImageResult): void {
   });
   link.download = maskFileName(r);
   link.textContent = `Download ${link.download}`;
-  stats.append(area, time, slider, link);
+  stats.append(area, qc, time, slider, link);
   element.append(h);
   if (r.notes.length > 0) {
     const note = document.createElement('p');

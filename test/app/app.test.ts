@@ -184,6 +184,15 @@ for (const [label, query, engine] of [
         ]);
         const cards = await page.$$eval('.card:not(.error)', (c) => c.length);
         assert.equal(cards, images.length);
+        // Each result shows its quality-control verdict (eval/quality.ts) as a label.
+        const labels = await page.$$eval('.card:not(.error) .qc', (q) =>
+          q.map((e) => e.textContent ?? ''),
+        );
+        assert.equal(labels.length, images.length);
+        assert.ok(
+          labels.every((l) => /^qc: (ok|check: [a-z ,]+)$/.test(l)),
+          labels.join('; '),
+        );
         // The grey model was given colour images: those two say they were converted.
         const notes = await page.$$eval('.card .note', (n) =>
           n.map((e) => (e.closest('.card') as HTMLElement).dataset.file),

@@ -73,6 +73,9 @@ describe('ftunet evaluate --run', () => {
       'lesion area: ground truth 5.19% ± 4.95%, prediction 4.89% ± 6.91%',
       // Items 2 and 3 (black images) predict nothing; item 2 has a lesion, item 3 none.
       'empty predictions: 2 of 3 images (1 with a lesion in the ground truth, scored precision 1); empty ground truths: 1 of 3',
+      // The model records no training statistics: confidence and flip only, both fine
+      // (test/cli/quality.test.ts flags images).
+      'qc: none of 3 images flagged',
       // --run refreshes the run's report (--no-report leaves it).
       `wrote ${path.join(run, 'eval', 'metrics.csv')}, ${path.join(run, 'eval', 'summary.json')} ` +
         `and ${path.join(run, 'report.html')}`,
@@ -95,6 +98,8 @@ describe('ftunet evaluate --run', () => {
       'nsd',
       'truth_area',
       'predicted_area',
+      ...['qc', 'qc_score', 'qc_reasons', 'qc_input_distance', 'qc_area_excess', 'qc_entropy'],
+      'qc_flip_dsc',
     ]);
     assert.deepEqual(
       rows.slice(1).map((r) => r[0]),
@@ -111,7 +116,7 @@ describe('ftunet evaluate --run', () => {
     );
     assert.equal(Number(rows[1][8]), 109 / 110);
     expectClose(
-      rows.slice(1).flatMap((r) => [...r.slice(1, 6), ...r.slice(9)].map(Number)),
+      rows.slice(1).flatMap((r) => [...r.slice(1, 6), ...r.slice(9, 11)].map(Number)),
       [
         ...[321 / 359, 161 / 199, 1, 1153 / 1191, 161 / 199, 160 / 1350, 198 / 1350],
         ...[1 / 51, 1, 1 / 51, 1, 1 / 51, 50 / 1350, 0],

@@ -78,6 +78,10 @@ describe('ftunet predict', () => {
       'ftunet predict: engine: onnxruntime (1 thread)',
       `ftunet predict: cannot read ${missing}: no such file or folder`,
       lines[3],
+      // b.jpg, a colour pattern made grey, has mid-grey pixels to which the threshold model
+      // gives p between 0.5 and 0.88: its lesion is unsure (eval/quality.ts).
+      'ftunet predict: warning: qc: 1 of 2 images flagged (1 low confidence): check their ' +
+        'masks (run with --json for each verdict)',
       'ftunet: predict: 2 of 4 inputs failed (see above)',
     ]);
     assert.match(lines[3], new RegExp(`^ftunet predict: cannot read ${bad}: .+`));
@@ -114,10 +118,15 @@ describe('ftunet predict', () => {
       '--quiet',
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, '');
+    // An untrained network: quality control flags its mask, even with --quiet.
+    assert.match(
+      r.stderr,
+      /^ftunet predict: warning: qc: 1 of 1 image flagged \(.+\): check their masks \(qc in the JSON\)\n$/,
+    );
     const j = JSON.parse(r.stdout);
     assert.deepEqual(j.failed, []);
     assert.deepEqual(j.predicted[0].size, [37, 23]);
+    assert.equal(j.predicted[0].qc.verdict, 'check');
     const names = (await readdir(out)).sort();
     assert.deepEqual(names, [
       'b_attention_1.png',

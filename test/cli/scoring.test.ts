@@ -190,10 +190,11 @@ describe('evaluate --pred, predict --save-probabilities, ensembles', () => {
     );
     assert.equal(r.code, 0, r.stderr);
     // The fixture's images are black with white rectangles: items 1 and 4 are bright and
-    // contrasted, items 2 and 3 black (brightness 0, within 4 spreads of 20).
+    // contrasted, items 2 and 3 black (brightness 0, within 4 spreads of 20). Quality control
+    // flags the same two (eval/quality.ts; the model records no areas).
     assert.match(
       r.stderr,
-      /^ftunet predict: warning: 2 of 4 images do not look like the model's 3 training images \(mean brightness \d+ there, 20 ± 8 in training; contrast \d+, 0 ± 0 in training\): its masks may be meaningless\n$/,
+      /^ftunet predict: warning: 2 of 4 images do not look like the model's 3 training images \(mean brightness \d+ there, 20 ± 8 in training; contrast \d+, 0 ± 0 in training\): its masks may be meaningless\nftunet predict: warning: qc: 2 of 4 images flagged \(2 unlike the training images\): check their masks \(run with --json for each verdict\)\n$/,
     );
     const ok = cli(
       'predict',

@@ -63,6 +63,29 @@ describe('synthetic generators', () => {
     }
   });
 
+  test("the 'dim' look: the same lesions, darker and flatter; only for bus", () => {
+    for (const index of [0, 1, 2]) {
+      const standard = generatePair('bus', index, { seed: 4 });
+      const dim = generatePair('bus', index, { seed: 4, look: 'dim' });
+      // The same random draws: the same size, mask and lesion.
+      assert.equal(digest(dim.mask.data), digest(standard.mask.data));
+      assert.equal(dim.lesionArea, standard.lesionArea);
+      // Gain 0.6 and contrast 0.55: lower mean and spread (the tone curve keeps the order).
+      const [s, d] = [summaryStats(standard.image.data), summaryStats(dim.image.data)];
+      assert.ok(d.mean < 0.75 * s.mean, `mean ${d.mean} vs ${s.mean}`);
+      assert.ok(d.std < 0.75 * s.std, `std ${d.std} vs ${s.std}`);
+    }
+    // The default look is the standard one.
+    assert.equal(
+      digest(generatePair('bus', 0, { seed: 4, look: 'standard' }).image.data),
+      digest(generatePair('bus', 0, { seed: 4 }).image.data),
+    );
+    assert.throws(
+      () => generatePair('isic', 0, { look: 'dim' }),
+      /^UserError: look 'dim': only the bus kind has looks other than standard$/,
+    );
+  });
+
   test('bus-like: grey, about 760x570, binary mask, dark lesion, areas near 4.84% ± 5.43%', () => {
     const areas: number[] = [];
     for (let i = 0; i < 30; i++) {
@@ -184,6 +207,15 @@ describe('writeSyntheticDataset', () => {
       [manifest.format, manifest.kind, manifest.dataset, manifest.count, manifest.seed],
       ['ftunet-synth', 'bus', 'bus', 4, 1],
     );
+    // The standard look is not written: manifests from before looks read the same.
+    assert.equal(manifest.look, undefined);
+    const dim = await writeSyntheticDataset({
+      ...{ kind: 'bus', out, count: 1, concurrency: 1, seed: 1 },
+      look: 'dim',
+    });
+    assert.equal(dim.look, 'dim');
+    const written = JSON.parse(await readFile(path.join(out, SYNTH_MANIFEST), 'utf8'));
+    assert.equal(written.look, 'dim');
   });
 
   test('isic layout read back by the isic2018 reader', async () => {

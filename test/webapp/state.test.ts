@@ -84,6 +84,30 @@ describe('the web app state', () => {
     ]);
   });
 
+  test('a result carries its quality control, made again at a new threshold', () => {
+    const state = createState();
+    const engine = standInEngine({ threshold: 0.5 });
+    setEngine(state, engine);
+    // Probabilities 0.2 0.4 / 0.6 0.8; the mirrored pass, mapped back: 0.4 0.2 / 0.8 0.6.
+    const r = addResult(state, engine, {
+      name: 'x.png',
+      image: greyImage(2, 2),
+      prediction: { ...prediction([2, 2]), mirrored: Float32Array.from([0.4, 0.2, 0.8, 0.6]) },
+      notes: [],
+    });
+    // At 0.5 both passes call the bottom row lesion (DSC 1), whose entropy, (h(0.6) + h(0.8)) / 2
+    // = (0.971 + 0.722) / 2, is above the limit: unsure. The stand-in model records no training
+    // statistics: no input or area signal.
+    assert.equal(r.qc.verdict, 'check');
+    assert.deepEqual(r.qc.reasons, ['confidence']);
+    assert.equal(r.qc.signals.flipDsc, 1);
+    assert.equal(r.qc.signals.inputDistance, null);
+    // At 0.7 one pass calls the bottom right pixel lesion, the other the bottom left: DSC 0.
+    setThreshold(state, r, 0.7);
+    assert.deepEqual(r.qc.reasons, ['confidence', 'flip']);
+    assert.equal(r.qc.signals.flipDsc, 0);
+  });
+
   test('timings keep the last TIMINGS_KEPT; the queue keeps its order', () => {
     const state = createState();
     const engine = standInEngine();

@@ -73,8 +73,8 @@ export function register(program: Command): void {
     .command('evaluate')
     .description(
       'score a model (or an ensemble, or masks made by any tool) on test images at their ' +
-        'original size: metrics.csv (per image) and summary.json (mean and std of ' +
-        `${describeSummaryMetrics()})`,
+        'original size: metrics.csv (per image, with a quality-control verdict) and ' +
+        `summary.json (mean and std of ${describeSummaryMetrics()})`,
     )
     .option(
       '--run <dir>',

@@ -37,6 +37,7 @@ import { describeAttentionGates } from '../../models/registry.js';
 import { listFew, plural } from '../../util/messages.js';
 import { DEFAULT_OVERLAY_STYLE, OVERLAY_STYLES, type OverlayStyle } from '../../predict/overlay.js';
 import { outputFileNames, predictFiles, type PredictProgress } from '../../predict/files.js';
+import { formatQualitySummary } from '../../eval/quality.js';
 import { DEFAULT_INTERPOLATION, type Interpolation } from '../../util/raster.js';
 import { FLAGS, flagOption } from '../flags.js';
 import { choice } from '../parse.js';
@@ -105,7 +106,10 @@ export function register(program: Command): void {
     .addOption(flagOption('engine'))
     .addOption(flagOption('threads'))
     .addOption(flagOption('maxPixels'))
-    .option('--json', 'print one JSON object (predicted files and failures)')
+    .option(
+      '--json',
+      'print one JSON object (predicted files, failures, and per image the quality verdict qc)',
+    )
     .option('--quiet', 'no progress or backend line on stderr')
     .action(async (inputs: string[], flags: PredictFlags) => {
       const { overlay: style } = flags;
@@ -229,6 +233,13 @@ export function register(program: Command): void {
         });
         if (result.driftWarning !== undefined) {
           process.stderr.write(`ftunet predict: warning: ${result.driftWarning}\n`);
+        }
+        if (result.qc !== undefined && (result.qc.flagged > 0 || !flags.quiet)) {
+          const where = flags.json ? 'qc in the JSON' : 'run with --json for each verdict';
+          process.stderr.write(
+            `ftunet predict: ${result.qc.flagged > 0 ? 'warning: ' : ''}` +
+              `${formatQualitySummary(result.qc, where)}\n`,
+          );
         }
         if (result.skipped.length > 0) {
           process.stderr.write(

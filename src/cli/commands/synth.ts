@@ -6,8 +6,11 @@ import { Option, type Command } from 'commander';
 import type { SyntheticKind } from '../../data/presets.js';
 import {
   DEFAULT_SYNTHETIC_COUNT,
+  DEFAULT_SYNTHETIC_LOOK,
   parseCount,
   SYNTHETIC_KINDS,
+  SYNTHETIC_LOOKS,
+  type SyntheticLook,
 } from '../../data/synthetic/generate.js';
 import { describeSyntheticResult, writeSyntheticDataset } from '../../data/synthetic/write.js';
 import { DEFAULT_SEED, MAX_SEED, parseSeed } from '../../util/rng.js';
@@ -19,6 +22,7 @@ interface SynthFlags {
   out: string;
   count?: number;
   seed?: number;
+  look?: SyntheticLook;
   force?: boolean;
   json?: boolean;
 }
@@ -50,6 +54,16 @@ export function register(program: Command): void {
       `seed, 0 to ${MAX_SEED}: the same seed gives the same files (default ${DEFAULT_SEED})`,
       fromLibrary(parseSeed, '--seed'),
     )
+    .addOption(
+      new Option(
+        '--look <look>',
+        'how the bus-like images look: dim is the same anatomy darker, with lower contrast and ' +
+          "coarser speckle, as another scanner might show it (to test a model's quality control)",
+      )
+        .choices(SYNTHETIC_LOOKS)
+        .argParser(choice(SYNTHETIC_LOOKS))
+        .default(DEFAULT_SYNTHETIC_LOOK),
+    )
     .option(
       '--force',
       'write into a non-empty folder that is not a synth output (its data folders are replaced)',
@@ -62,6 +76,7 @@ export function register(program: Command): void {
         out: flags.out,
         ...(count !== undefined ? { count } : {}),
         ...(seed !== undefined ? { seed } : {}),
+        ...(flags.look !== undefined ? { look: flags.look } : {}),
         force: flags.force ?? false,
         onProgress: (done, total) => {
           if (process.stderr.isTTY) {

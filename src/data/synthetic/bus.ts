@@ -15,7 +15,14 @@
  * The echo image is formed at half resolution and upsampled (speckle grains of a few pixels,
  * and four times less work).
  *
- * Pure JavaScript; deterministic in (seed, index).
+ * Looks (`BUS_LOOKS`): 'standard' is the image described above; 'dim' is the same anatomy and
+ * lesions (the same random draws) as a second scanner might show them, to test whether a model
+ * and its quality control notice images unlike its training data: lower gain (darker), the
+ * tissue's echo pulled towards its mean (lower contrast) and coarser, milder speckle (the
+ * Rayleigh field averaged over 5 instead of 3 cells along a row, half of it replaced by its
+ * mean).
+ *
+ * Pure JavaScript; deterministic in (seed, index, look).
  */
 import { deriveSeed, Rng } from '../../util/rng.js';
 import type { BinaryMask, RawImage } from '../../util/raster.js';
@@ -49,6 +56,33 @@ const TONE = Uint8Array.from({ length: TONE_STEPS + 1 }, (_, k) =>
   Math.round(255 * (k / TONE_STEPS) ** 1.15),
 );
 
+/** How the scanner shows the tissue: see the file's doc comment. */
+export type BusLook = 'standard' | 'dim';
+
+/** What a look changes (the standard look changes nothing). */
+interface BusLookSettings {
+  /** Multiplies the drawn overall gain. */
+  gain: number;
+  /** The tissue echo e becomes TISSUE_MEAN + contrast (e - TISSUE_MEAN). */
+  contrast: number;
+  /** Radius of the box that averages the Rayleigh speckle along a row (1: 3 cells). */
+  speckleRadius: number;
+  /** The speckle s becomes 1.25 + depth (s - 1.25): 1.25 is the mean of a Rayleigh(1) variable. */
+  speckleDepth: number;
+}
+
+/** Every look and its settings (one table: `--look` of `ftunet synth` lists its keys). */
+export const BUS_LOOKS: Readonly<Record<BusLook, BusLookSettings>> = {
+  standard: { gain: 1, contrast: 1, speckleRadius: 1, speckleDepth: 1 },
+  dim: { gain: 0.6, contrast: 0.55, speckleRadius: 2, speckleDepth: 0.5 },
+};
+
+/** The look of the BUS-like images unless one is chosen. */
+export const DEFAULT_BUS_LOOK: BusLook = 'standard';
+
+/** The tissue echo's rough mean, towards which a look of lower contrast pulls it. */
+const TISSUE_MEAN = 0.45;
+
 /** A generated image, its mask (0/1) and the mask's lesion fraction. */
 export interface GeneratedPair {
   image: RawImage;
@@ -62,8 +96,13 @@ function drawArea(rng: Rng): number {
   return truncatedLogNormal(rng, SMALL_MU, SMALL_SIGMA, SMALL_RANGE[0], SMALL_RANGE[1]);
 }
 
-/** Generates bus-like item `index` of the stream `seed`. */
-export function generateBusPair(seed: number, index: number): GeneratedPair {
+/** Generates bus-like item `index` of the stream `seed`, in look `look`. */
+export function generateBusPair(
+  seed: number,
+  index: number,
+  look: BusLook = DEFAULT_BUS_LOOK,
+): GeneratedPair {
+  const settings = BUS_LOOKS[look];
   const rng = new Rng(deriveSeed(seed, BUS_SALT, index));
   const height = Math.round(rng.uniform(510, 630));
   const width = Math.round(rng.uniform(690, 830));
@@ -207,9 +246,16 @@ export function generateBusPair(seed: number, index: number): GeneratedPair {
   // --- speckle, attenuation, compression -----------------------------------------------------
   const raw = new Float32Array(n2);
   for (let i = 0; i < n2; i++) raw[i] = Math.sqrt(-2 * Math.log(1 - rng.next())); // Rayleigh
-  const speckle = boxBlur(raw, h2, w2, 1, 0);
+  const speckle = boxBlur(raw, h2, w2, settings.speckleRadius, 0);
   const atten = rng.uniform(0.8, 1.5);
-  const gain = rng.uniform(0.8, 1.0);
+  const gain = rng.uniform(0.8, 1.0) * settings.gain;
+  // The standard look keeps its arithmetic exactly (its pixels are those of earlier versions).
+  if (look !== 'standard') {
+    for (let i = 0; i < n2; i++) {
+      tissue[i] = Math.max(0, TISSUE_MEAN + settings.contrast * (tissue[i] - TISSUE_MEAN));
+      speckle[i] = 1.25 + settings.speckleDepth * (speckle[i] - 1.25);
+    }
+  }
   const echo = new Float32Array(n2);
   for (let y = 0; y < h2; y++) {
     const depthGain = Math.exp(-atten * (y / h2)) * (1 + 0.55 * (y / h2));

@@ -18,7 +18,13 @@ import {
 import { preprocess, preprocessMask } from '../recipe.js';
 import { checkIndex, type SegmentationDataset } from '../dataset.js';
 import { checkInputShape, DATASET_PRESETS, type SyntheticKind } from '../presets.js';
-import { generateBusPair, type GeneratedPair } from './bus.js';
+import {
+  BUS_LOOKS,
+  DEFAULT_BUS_LOOK,
+  generateBusPair,
+  type BusLook,
+  type GeneratedPair,
+} from './bus.js';
 import { generateIsicPair } from './isic.js';
 
 /** Which synthetic data: ultrasound-like ('bus') or dermoscopy-like ('isic'). */
@@ -58,10 +64,30 @@ export function parseCount(text: string, flag = '--count'): number {
   return v;
 }
 
+/** How a synthetic image looks: a named style of the bus-like images (`BUS_LOOKS` in bus.ts). */
+export type SyntheticLook = BusLook;
+/** The allowed values of `SyntheticLook`. */
+export const SYNTHETIC_LOOKS = Object.keys(BUS_LOOKS) as SyntheticLook[];
+export { DEFAULT_BUS_LOOK as DEFAULT_SYNTHETIC_LOOK };
+
+/** Throws a `UserError` unless `look` is a look that `kind` can be drawn in. */
+export function checkLook(kind: SyntheticKind, look: SyntheticLook): void {
+  if (!SYNTHETIC_LOOKS.includes(look)) {
+    throw new UserError(`look: expected one of ${SYNTHETIC_LOOKS.join(', ')}, got '${look}'`);
+  }
+  if (kind !== 'bus' && look !== DEFAULT_BUS_LOOK) {
+    throw new UserError(
+      `look '${look}': only the bus kind has looks other than ${DEFAULT_BUS_LOOK}`,
+    );
+  }
+}
+
 /** Options of `generatePair`. */
 export interface GenerateOptions {
   /** Seed of the stream. Default 0. */
   seed?: number;
+  /** The look of the images (bus only). Default 'standard'. */
+  look?: SyntheticLook;
 }
 
 /** Generates item `index` (0-based) of kind `kind`, at full size. */
@@ -70,14 +96,15 @@ export function generatePair(
   index: number,
   options: GenerateOptions = {},
 ): GeneratedPair {
-  const { seed = 0 } = options;
+  const { seed = 0, look = DEFAULT_BUS_LOOK } = options;
   checkSeed(seed);
+  checkLook(kind, look);
   if (!Number.isInteger(index) || index < 0) {
     throw new UserError(`a synthetic item's index must be a non-negative integer, got ${index}`);
   }
   switch (kind) {
     case 'bus':
-      return generateBusPair(seed, index);
+      return generateBusPair(seed, index, look);
     case 'isic':
       return generateIsicPair(seed, index);
     default:
@@ -118,6 +145,8 @@ export interface SynthesizeOptions {
   channels?: 1 | 3;
   /** How images are resized. Default 'nearest'. */
   interpolation?: Interpolation;
+  /** The look of the images (bus only). Default 'standard'. */
+  look?: SyntheticLook;
   /** Called after each item with (done, total). Default: nothing. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -135,7 +164,9 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
   const inputSize = options.inputSize ?? preset.inputSize;
   const channels = options.channels ?? preset.channels;
   const interpolation = options.interpolation ?? 'nearest';
+  const look = options.look ?? DEFAULT_BUS_LOOK;
   checkSeed(seed);
+  checkLook(kind, look);
   checkInputShape(inputSize, channels);
   if (!Number.isInteger(count) || count < 1 || count > MAX_SYNTHETIC_COUNT) {
     throw new UserError(`count must be 1 to ${MAX_SYNTHETIC_COUNT}, got ${count}`);
@@ -156,7 +187,7 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
   // Steps 1 and 2 of the prediction recipe, and the masks resized as the network sees them.
   const recipe = { inputShape: [inputSize[0], inputSize[1], channels] as const, interpolation };
   for (let i = 0; i < count; i++) {
-    const pair = generatePair(kind, i, { seed });
+    const pair = generatePair(kind, i, { seed, look });
     names.push(syntheticName(kind, i));
     originalSizes.push([pair.image.height, pair.image.width]);
     layouts.push(pair.image.channels === 1 ? 'grey' : 'rgb');
@@ -179,11 +210,13 @@ export function synthesizeDataset(options: SynthesizeOptions): SegmentationDatas
     masks,
     loadOriginalMask(i) {
       checkIndex(i, count);
-      return Promise.resolve(generatePair(kind, i, { seed }).mask);
+      return Promise.resolve(generatePair(kind, i, { seed, look }).mask);
     },
     loadOriginalImage(i): Promise<RawImage> {
       checkIndex(i, count);
-      return Promise.resolve(convertChannels(generatePair(kind, i, { seed }).image, channels));
+      return Promise.resolve(
+        convertChannels(generatePair(kind, i, { seed, look }).image, channels),
+      );
     },
   };
 }

@@ -6,12 +6,13 @@
 import { writeFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { encodeImage, maskToImage, type EncodeOptions } from '../../io/write.js';
-import { generatePair, type SyntheticKind } from './generate.js';
+import { generatePair, type SyntheticKind, type SyntheticLook } from './generate.js';
 
 /** A job: one item. */
 export interface SynthJob {
   kind: SyntheticKind;
   seed: number;
+  look: SyntheticLook;
   index: number;
   imagePath: string;
   maskPath: string;
@@ -30,7 +31,7 @@ parentPort?.on('message', (job: SynthJob) => {
 /** Does one job (in a worker, or in the calling thread when only one worker would run). */
 export async function runJob(job: SynthJob): Promise<SynthReply> {
   try {
-    const pair = generatePair(job.kind, job.index, { seed: job.seed });
+    const pair = generatePair(job.kind, job.index, { seed: job.seed, look: job.look });
     const [img, msk] = await Promise.all([
       encodeImage(pair.image, job.encode),
       encodeImage(maskToImage(pair.mask)),

@@ -26,11 +26,14 @@ import { ISIC_MASK_SUFFIX } from '../isic2018.js';
 import { listFew } from '../../util/messages.js';
 import type { DatasetLayout } from '../presets.js';
 import {
+  checkLook,
   DEFAULT_SYNTHETIC_COUNT,
+  DEFAULT_SYNTHETIC_LOOK,
   MAX_SYNTHETIC_COUNT,
   SYNTHETIC_KINDS,
   syntheticName,
   type SyntheticKind,
+  type SyntheticLook,
 } from './generate.js';
 import { runJob, type SynthJob, type SynthReply } from './synth_worker.js';
 import { DEFAULT_SEED } from '../../util/rng.js';
@@ -85,6 +88,8 @@ export interface WriteSyntheticOptions {
   count?: number;
   /** Seed. Default 0. */
   seed?: number;
+  /** The look of the images (bus only: `BUS_LOOKS`). Default 'standard'. */
+  look?: SyntheticLook;
   /** Write into a non-empty folder that is not a synth output. Default false. */
   force?: boolean;
   /** Worker threads generating and encoding. Default: number of CPUs, at least 2; 1 runs in
@@ -103,6 +108,7 @@ export interface SyntheticWriteResult {
   out: string;
   count: number;
   seed: number;
+  look: SyntheticLook;
   /** The lesion's fraction of each image (the written masks'), in item order. */
   lesionAreas: number[];
   /** Their mean, population std, min and max. */
@@ -121,6 +127,8 @@ interface Manifest {
   dataset: DatasetLayout;
   count: number;
   seed: number;
+  /** The look; absent in manifests written before looks existed (all 'standard'). */
+  look?: SyntheticLook;
   folders: string[];
   lesionArea: SummaryStats;
 }
@@ -173,6 +181,8 @@ export async function writeSyntheticDataset(
   const layout = syntheticLayout(kind);
   const count = options.count ?? DEFAULT_SYNTHETIC_COUNT[kind];
   const seed = options.seed ?? DEFAULT_SEED;
+  const look = options.look ?? DEFAULT_SYNTHETIC_LOOK;
+  checkLook(kind, look);
   const concurrency = options.concurrency ?? Math.max(2, os.availableParallelism());
   checkSeed(seed);
   if (!Number.isInteger(count) || count < 1 || count > MAX_SYNTHETIC_COUNT) {
@@ -200,6 +210,7 @@ export async function writeSyntheticDataset(
         return {
           kind,
           seed,
+          look,
           index,
           imagePath: path.join(stage, layout.imageDir, name),
           maskPath: path.join(stage, layout.maskDir, layout.maskName(name)),
@@ -235,6 +246,7 @@ export async function writeSyntheticDataset(
     dataset: layout.dataset,
     count,
     seed,
+    ...(look !== DEFAULT_SYNTHETIC_LOOK ? { look } : {}),
     folders: [layout.imageDir, layout.maskDir],
     lesionArea,
   };
@@ -249,6 +261,7 @@ export async function writeSyntheticDataset(
     out,
     count,
     seed,
+    look,
     lesionAreas,
     lesionArea,
     sizes: { height: { min: hs.min, max: hs.max }, width: { min: ws.min, max: ws.max } },
@@ -320,7 +333,8 @@ export function describeSyntheticResult(result: SyntheticWriteResult): string[] 
   return [
     `wrote ${result.count} ${result.kind}-like image/mask pairs to ${result.out} ` +
       `(--dataset ${result.dataset}: ${layout.imageDir}/, ${layout.maskDir}/) ` +
-      `in ${(result.elapsedMs / 1000).toFixed(1)} s, seed ${result.seed}`,
+      `in ${(result.elapsedMs / 1000).toFixed(1)} s, seed ${result.seed}` +
+      (result.look !== DEFAULT_SYNTHETIC_LOOK ? `, look ${result.look}` : ''),
     `original sizes (rows x cols): ${height.min}-${height.max} x ${width.min}-${width.max}`,
     `lesion area: ${formatFractionStats(result.lesionArea)}`,
   ];
