@@ -165,43 +165,78 @@ export class BatchStatistics {
     const [, h, w, c] = x.shape;
     const count = place.batch * h * w;
     const exchange = this.exchange;
-    let mean64: Float64Array | undefined;
-    let variance64: Float64Array | undefined;
-    const moments = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { gamma, beta } = layer;
+    if (!layer.center || !layer.scale || gamma === null || beta === null) {
+      throw new Error('batch statistics: BatchNorm layers without scale or offset');
+    }
+    let mean64: Float64Array = new Float64Array(c);
+    let variance64: Float64Array = new Float64Array(c);
+    const epsilon = layer.epsilon;
+    const op = tf.customGrad(((
+      input: tf.Tensor,
+      scale: tf.Tensor,
+      offset: tf.Tensor,
+      save: tf.GradSaveFunc,
+    ) => {
       const xs = input as tf.Tensor4D;
       const sums = exchange.gather(perImageSums(xs), place.offset, place.batch, c);
       mean64 = columnMeans(sums, c, count);
-      const mean = tf.tensor1d(Float32Array.from(mean64));
-      const squares = tf.tidy(() => tf.square(tf.sub(xs, mean))) as tf.Tensor4D;
+      const squares = tf.tidy(() => tf.square(tf.sub(xs, float32(mean64)))) as tf.Tensor4D;
       const spread = exchange.gather(perImageSums(squares), place.offset, place.batch, c);
       squares.dispose();
       variance64 = columnMeans(spread, c, count);
-      mean.dispose();
-      // Only the input is saved: tfjs keeps a saved tensor made here even without a tape.
-      save([xs]);
-      const value = tf.tensor2d(Float32Array.from([...mean64, ...variance64]), [2, c]) as tf.Tensor;
+      // Only inputs are saved: tfjs keeps a saved tensor made here even without a tape.
+      save([xs, scale]);
+      const value = tf.tidy(() =>
+        tf.batchNorm(
+          xs,
+          float32(mean64),
+          float32(variance64),
+          offset as tf.Tensor1D,
+          scale as tf.Tensor1D,
+          epsilon,
+        ),
+      );
       return {
         value,
         gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const [xSaved] = saved;
-          const meanSaved = tf.tensor1d(Float32Array.from(mean64 as Float64Array));
-          // This lane's dL/dmean and dL/dvariance, added over the lanes in lane order.
-          const local = Float64Array.from((dy as tf.Tensor).dataSync());
-          const lanes = exchange.gather(local, exchange.lane, exchange.lanes, 2 * c);
-          const total = columnMeans(lanes, 2 * c, 1);
-          const dMean = tf.tensor1d(Float32Array.from(total.subarray(0, c), (v) => v / count));
-          const dVariance = tf.tensor1d(
-            Float32Array.from(total.subarray(c), (v) => (2 * v) / count),
+          const d = dy as tf.Tensor4D;
+          const [xSaved, scaleSaved] = saved;
+          const r = float32(variance64.map((v) => 1 / Math.sqrt(v + epsilon)));
+          const normed = tf.mul(tf.sub(xSaved, float32(mean64)), r) as tf.Tensor4D;
+          // The sums of dy and dy * xhat over the whole batch: per image, added in float64 in
+          // image order, as the forward statistics.
+          const dySums = columnMeans(
+            exchange.gather(perImageSums(d), place.offset, place.batch, c),
+            c,
+            1,
           );
-          return tf.add(tf.mul(tf.sub(xSaved, meanSaved), dVariance), dMean);
+          const dyNormed = tf.mul(d, normed) as tf.Tensor4D;
+          const dyNormedSums = columnMeans(
+            exchange.gather(perImageSums(dyNormed), place.offset, place.batch, c),
+            c,
+            1,
+          );
+          dyNormed.dispose();
+          const dx = tf.mul(
+            tf.mul(scaleSaved, r),
+            tf.sub(
+              tf.sub(d, float32(dySums.map((v) => v / count))),
+              tf.mul(normed, float32(dyNormedSums.map((v) => v / count))),
+            ),
+          );
+          // The whole batch's scale and offset gradients once: the first lane gives them, the
+          // others zeros, so that adding the lanes' gradients adds them exactly once.
+          const first = exchange.lane === 0;
+          const dScale = first ? float32(dyNormedSums) : tf.zerosLike(scaleSaved);
+          const dOffset = first ? float32(dySums) : tf.zerosLike(scaleSaved);
+          return [dx, dScale, dOffset];
         },
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0]);
-    const both = moments(x);
-    const mean = tf.reshape(tf.slice(both, [0, 0], [1, c]), [c]);
-    const variance = tf.reshape(tf.slice(both, [1, 0], [1, c]), [c]);
-    this.record(index, 0, count, mean64 as Float64Array, variance64 as Float64Array);
-    return normalized(layer, x, mean, variance);
+    const out = op(x, gamma.read(), beta.read());
+    this.record(index, 0, count, mean64, variance64);
+    return out;
   }
 
   private ghost(
@@ -284,6 +319,11 @@ function normalized(
     layer.scale && layer.gamma !== null ? (layer.gamma.read() as tf.Tensor1D) : undefined,
     layer.epsilon,
   );
+}
+
+/** `values` as a float32 vector. */
+function float32(values: Float64Array): tf.Tensor1D {
+  return tf.tensor1d(Float32Array.from(values));
 }
 
 /** The per-channel sums of each image of `x` ([n, h, w, c]) as float64 rows [n x c]. */

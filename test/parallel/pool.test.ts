@@ -249,7 +249,7 @@ describe('Trainer with workers', () => {
           objective,
           // SGD (the paper's): Adam's normalised steps would amplify the rounding noise of the
           // zero gradients of biases before a BatchNorm.
-          optimizer: { name: 'sgd', learningRate: 0.1 },
+          optimizer: { name: 'sgd', learningRate: 0.01 },
           executor: pool,
         },
       );
@@ -271,7 +271,7 @@ describe('Trainer with workers', () => {
     // statistics: the training losses and weights are those of one thread.
     expectClose(two.losses, one.losses, { rtol: 1e-5 }, 'losses');
     // atol: the first kernel's gradient adds terms that cancel (a BatchNorm follows), so its
-    // float32 rounding in another order is of order 1e-5; four steps at learning rate 0.1.
+    // float32 rounding in another order is of order 1e-5; four steps at learning rate 0.01.
     expectClose(two.weights[0], one.weights[0], { rtol: 1e-4, atol: 5e-5 }, 'weights');
     assert.equal(two.counts[0], two.counts[1], 'live tensors after each epoch');
   });

@@ -98,8 +98,7 @@ describe('runs with augmentation, schedules and early stopping', () => {
   test('with 2 workers (each augments its share): the same bytes twice and after a resume', async () => {
     await train(options('w1', { workers: 2 }));
     const first = await finalWeights('w1');
-    // Each worker's share normalises with the whole batch's statistics: the run of one worker.
-    assert.deepEqual(first, reference, 'two workers give the run of one');
+    // That it is the run of one worker, to float rounding, is test/run/any_machine.test.ts's.
     await assert.rejects(
       train(options('w2', { workers: 2 }), {
         onStep: (p) => {
