@@ -259,6 +259,8 @@ export {
 export {
   checkWorkers,
   defaultWorkers,
+  DEFAULT_TRAINING_WORKERS,
+  resolveTrainingWorkers,
   resolveWorkers,
   shareItems,
   WorkerPool,

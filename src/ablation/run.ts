@@ -60,7 +60,7 @@ export interface AblationRunOptions {
   selection?: UnitSelection;
   /** Images per forward/backward pass, or 'auto'. Default 'auto'. */
   microBatch?: number | 'auto';
-  /** Data-parallel workers of each unit. Default: one per core (1 on the tensorflow backend). */
+  /** Data-parallel workers of each unit. Default: `DEFAULT_TRAINING_WORKERS` (1 on the tensorflow backend). */
   workers?: number;
   /** Preprocessing cache folder, or false. Default: the default cache folder. */
   cache?: string | false;

@@ -50,7 +50,7 @@ export interface QuickstartOptions {
   /** The run folder. Default `runs/quickstart`. */
   out?: string;
   backend: string;
-  /** Data-parallel workers. Default: one per core (1 on the tensorflow backend). */
+  /** Data-parallel workers. Default: `DEFAULT_TRAINING_WORKERS` (1 on the tensorflow backend). */
   workers?: number;
   packageInfo: { name: string; version: string };
   /** Epochs (for tests). Default 20. */

@@ -94,6 +94,22 @@ export function defaultWorkers(backend: string): number {
   return backend === 'tensorflow' ? 1 : os.availableParallelism();
 }
 
+/**
+ * The workers of a training run unless given: the same number on every machine, because how a
+ * batch is shared among workers sets the order in which float32 gradients are added, and a
+ * seeded run must be the same run on any machine (`--workers` is a recorded setting: more
+ * workers than this use more cores and change the last bits, which training may carry along).
+ * Two: the cores of the machines the figures were measured on; on one core the two take turns.
+ */
+export const DEFAULT_TRAINING_WORKERS = 2;
+
+/** The number of training workers: `requested` (checked) or `DEFAULT_TRAINING_WORKERS`. */
+export function resolveTrainingWorkers(requested: number | undefined, backend: string): number {
+  const workers = requested ?? (backend === 'tensorflow' ? 1 : DEFAULT_TRAINING_WORKERS);
+  checkWorkers(workers, backend);
+  return workers;
+}
+
 /** The most data-parallel workers accepted (a sanity bound against typos). */
 export const MAX_WORKERS = 256;
 

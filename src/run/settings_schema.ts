@@ -51,7 +51,7 @@ import {
   MODEL_NAMES,
 } from '../models/options.js';
 import { MODELS } from '../models/registry.js';
-import { MAX_WORKERS } from '../parallel/pool.js';
+import { DEFAULT_TRAINING_WORKERS, MAX_WORKERS } from '../parallel/pool.js';
 import { DEFAULT_MICRO_BATCH } from '../train/memory.js';
 import { DEFAULT_BN_GROUP } from '../train/batch_norm.js';
 import {
@@ -394,8 +394,9 @@ export const TRAIN_SETTINGS = {
     group: 'machine',
     flags: '--workers <n>',
     help:
-      'data-parallel worker threads, each with its own backend and model replica (default: one ' +
-      'per core; 1 on the tensorflow backend)',
+      'data-parallel worker threads, each with its own backend and model replica (default ' +
+      `${DEFAULT_TRAINING_WORKERS} on every machine, so that a seeded run is the same anywhere; ` +
+      'more use more cores and change the last bits; 1 on the tensorflow backend)',
     parse: parseWorkers,
     check: must<number>(`an integer from 1 to ${MAX_WORKERS}`, (x) => isInteger(x, 1, MAX_WORKERS)),
     option: 'workers',

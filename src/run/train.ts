@@ -22,7 +22,7 @@ import { claimLock, DEFAULT_LOCK_TIMEOUT_MS, describeLock } from '../io/lock.js'
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
 import { activeNumerics, sameNumerics } from '../kernels/numerics.js';
-import { resolveWorkers, WorkerPool } from '../parallel/pool.js';
+import { resolveTrainingWorkers, WorkerPool } from '../parallel/pool.js';
 import { checkMicroBatch, DEFAULT_MICRO_BATCH, trainingLanes } from '../train/memory.js';
 import { isAugmenting } from '../data/augment.js';
 import {
@@ -155,7 +155,7 @@ export async function train(
   };
   await holdsRun();
   const settings = resolveTrainSettings(options, out);
-  const workers = resolveWorkers(options.workers, options.backend);
+  const workers = resolveTrainingWorkers(options.workers, options.backend);
   const created = !(await pathExists(out));
   await mkdir(out, { recursive: true });
   let lock: RunLock;
@@ -274,7 +274,7 @@ async function resumeLocked(
   const saved = await readTrainRunConfig(out);
   const config: TrainRunConfig = {
     ...saved,
-    workers: resolveWorkers(options.workers ?? saved.workers, backend),
+    workers: resolveTrainingWorkers(options.workers ?? saved.workers, backend),
   };
   if (config.backend !== backend) {
     callbacks.onWarning?.(

@@ -179,7 +179,7 @@ describe('faults in training runs', () => {
     assert.ok(infos.some((l) => /has finished all 3 epochs: nothing to train/.test(l)));
   });
 
-  test('resume uses the recorded worker count (bit-identical), not one per core', async () => {
+  test('resume uses the recorded worker count (bit-identical), not the default', async () => {
     const infos: string[] = [];
     const warnings: string[] = [];
     await resume(straight, 'wasm', {
