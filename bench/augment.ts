@@ -24,7 +24,7 @@ import { DATASET_PRESETS } from '../src/data/presets.js';
 import { synthesizeDataset } from '../src/data/synthetic/generate.js';
 import { buildModel, outputNames } from '../src/models/build.js';
 import { MODEL_SUPERVISION } from '../src/models/supervision.js';
-import { defaultWorkers, WorkerPool } from '../src/parallel/pool.js';
+import { resolveTrainingWorkers, WorkerPool } from '../src/parallel/pool.js';
 import { makeObjective } from '../src/train/objective.js';
 import { StepRunner, type StepExecutor, type StepOptions } from '../src/train/step.js';
 import { Rng } from '../src/util/rng.js';
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const level = parseAugmentLevel(flag('--level', 'default'), '--level');
   const rounds = Number(flag('--rounds', '4'));
   const steps = Number(flag('--steps', '5'));
-  const workers = Number(flag('--workers', String(defaultWorkers('wasm'))));
+  const workers = Number(flag('--workers', String(resolveTrainingWorkers(undefined, 'wasm'))));
   const transforms = benchTransforms();
   const training = await benchTraining(level, rounds, steps, workers);
   if (process.argv.includes('--json')) {

@@ -27,7 +27,7 @@ import { makeBatch } from '../src/data/batch.js';
 import { loadOnnxRuntime, OnnxRuntimeEngine } from '../src/export/onnx_engine.js';
 import { synthesizeDataset } from '../src/data/synthetic/generate.js';
 import { buildModel, outputNames } from '../src/models/build.js';
-import { defaultWorkers, WorkerPool } from '../src/parallel/pool.js';
+import { resolveTrainingWorkers, WorkerPool } from '../src/parallel/pool.js';
 import type { ModelName } from '../src/models/options.js';
 import { MODEL_SUPERVISION } from '../src/models/supervision.js';
 import { trainingLanes } from '../src/train/memory.js';
@@ -236,7 +236,10 @@ async function main(): Promise<void> {
     report: json ? undefined : (line) => console.error(line),
   });
   const workersAt = args.indexOf('--workers');
-  const workers = workersAt >= 0 ? Number(args[workersAt + 1]) : defaultWorkers(info.name);
+  const workers = resolveTrainingWorkers(
+    workersAt >= 0 ? Number(args[workersAt + 1]) : undefined,
+    info.name,
+  );
   const microAt = args.indexOf('--micro-batch');
   const micro = microAt >= 0 ? Number(args[microAt + 1]) : undefined;
   const scopeAt = args.indexOf('--objective-scope');
