@@ -184,6 +184,8 @@ export interface BatchNormFields {
   beta: { read(): tf.Tensor } | null;
   movingMean: { read(): tf.Tensor; write(t: tf.Tensor): void };
   movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  /** False for a frozen layer (`--freeze`): it normalises with its moving statistics. */
+  readonly trainable: boolean;
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
 }
 

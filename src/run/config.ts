@@ -18,6 +18,7 @@ import { UserError } from '../errors.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { recordedNumerics, type Numerics } from '../kernels/numerics.js';
 import type { ModelName } from '../models/options.js';
+import type { InitRecord } from './init_from.js';
 import {
   AUGMENT_TRANSFORMS,
   TRANSFORM_SETTING_SCHEMA,
@@ -330,6 +331,8 @@ export type TrainRunConfig = TrainRunSettings & {
   workers: number;
   /** The backend's numerics (kernels/numerics.ts). Runs written before them record none: defaults. */
   numerics: Numerics;
+  /** Where the weights came from with `--init-from` (run/init_from.ts); absent: the seed. */
+  init?: InitRecord;
 };
 
 /** The training fields of config.json: every recorded setting and what the run adds. */
@@ -339,6 +342,17 @@ const TRAIN_RUN_SCHEMA = settingsConfigSchema({
     workers: must(
       `an integer from 1 to ${MAX_WORKERS}`,
       (x) => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_WORKERS,
+    ),
+    init: v.optional(
+      v.object(
+        {
+          modelDir: v.string('must be a folder'),
+          weightsSha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex')),
+          weights: v.pipe(v.number(), v.integer('must be an integer')),
+          seeded: v.optional(v.pipe(v.number(), v.integer('must be an integer'))),
+        },
+        'must be {"modelDir", "weightsSha256", "weights", "seeded" (optional)}',
+      ),
     ),
   },
   augment: {

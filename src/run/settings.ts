@@ -104,5 +104,8 @@ export function resolveTrainSettings(options: TrainRunOptions, out: string): Tra
     objectiveScope: '',
   };
   placeSettings(config, values);
+  const model = config.model as { initFrom?: string | null };
+  // As the data folder: the run records where the weights came from, from any directory.
+  if (typeof model.initFrom === 'string') model.initFrom = path.resolve(model.initFrom);
   return config as unknown as TrainRunSettings;
 }

@@ -50,6 +50,7 @@ import {
   DEFAULT_WIDTH,
   MODEL_NAMES,
 } from '../models/options.js';
+import { DEFAULT_FREEZE, FREEZE_PARTS, type FreezePart } from '../models/freeze.js';
 import { MODELS } from '../models/registry.js';
 import { DEFAULT_TRAINING_WORKERS, MAX_WORKERS } from '../parallel/pool.js';
 import { DEFAULT_MICRO_BATCH } from '../train/memory.js';
@@ -469,6 +470,41 @@ export const TRAIN_SETTINGS = {
     resume: false,
     study: 'row',
     added: { config: 3, study: 3, before: DEFAULT_BN_GROUP },
+  }),
+  initFrom: setting({
+    group: 'model',
+    flags: '--init-from <dir>',
+    help:
+      'start from the weights of this model (a model folder, or a run folder: its best model), ' +
+      'every weight matched by layer name and shape, to fine-tune it (default: none, weights ' +
+      'from the seed)',
+    parse: (text) => text,
+    check: orNull(
+      must<string>("a model folder's path", (x) => typeof x === 'string' && x !== ''),
+      "a model folder's path",
+    ),
+    default: () => null,
+    option: 'initFrom',
+    config: 'model.initFrom',
+    resume: false,
+    study: false,
+    added: { config: 4, study: 3, before: null },
+  }),
+  freeze: setting({
+    group: 'model',
+    flags: '--freeze <part>',
+    help:
+      'layers held fixed in training: none, or encoder (the contracting path and bottleneck; ' +
+      `their BatchNorm keeps its moving statistics) (default ${DEFAULT_FREEZE})`,
+    parse: choice(FREEZE_PARTS),
+    choices: FREEZE_PARTS,
+    check: oneOf<FreezePart>(FREEZE_PARTS),
+    default: () => DEFAULT_FREEZE,
+    option: 'freeze',
+    config: 'model.freeze',
+    resume: false,
+    study: false,
+    added: { config: 4, study: 3, before: DEFAULT_FREEZE },
   }),
   alpha: setting({
     group: 'loss',

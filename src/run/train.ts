@@ -21,6 +21,8 @@ import { faultPoint } from '../io/faults.js';
 import { claimLock, DEFAULT_LOCK_TIMEOUT_MS, describeLock } from '../io/lock.js';
 import { saveModel } from '../io/model_files.js';
 import { buildModel, outputNames } from '../models/build.js';
+import { freezeLayers } from '../models/freeze.js';
+import { initWeightsFrom, type InitRecord } from './init_from.js';
 import { activeNumerics, sameNumerics } from '../kernels/numerics.js';
 import { resolveTrainingWorkers, WorkerPool } from '../parallel/pool.js';
 import { checkMicroBatch, DEFAULT_MICRO_BATCH, trainingLanes } from '../train/memory.js';
@@ -130,14 +132,38 @@ async function lockRun(
   };
 }
 
-/** The network of a run as `train` builds it before the first epoch (weights from the seed). */
+/**
+ * The network of a run as config.json describes it (weights from the seed), its `--freeze`
+ * part frozen: the order of its weights (trainable first) is the checkpoints'.
+ */
 function buildRunModel(config: Pick<TrainRunConfig, 'model' | 'seed'>): tfl.LayersModel {
-  return buildModel(config.model.name, {
+  const model = buildModel(config.model.name, {
     inputShape: config.model.inputShape,
     width: config.model.width,
     bnMomentum: config.model.bnMomentum,
     seed: config.seed,
   });
+  freezeLayers(model, config.model.freeze);
+  return model;
+}
+
+/**
+ * The network of a run before its first epoch: `buildRunModel`'s, with the weights of
+ * `--init-from` when the run has one (`expected`: the digest the run recorded, when it starts
+ * again). Returns the model and the record of its weights' origin.
+ */
+async function startingModel(
+  config: Pick<TrainRunConfig, 'model' | 'seed'>,
+  expected?: string,
+): Promise<{ model: tfl.LayersModel; init?: InitRecord }> {
+  const model = buildRunModel(config);
+  if (config.model.initFrom === null) return { model };
+  try {
+    return { model, init: await initWeightsFrom(model, config.model.initFrom, expected) };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
 }
 
 /** Starts a new run in `options.out` (which must not hold a run already). */
@@ -168,7 +194,14 @@ export async function train(
   let model: tfl.LayersModel | undefined;
   try {
     await holdsRun(); // Another process may have started it before we held the lock.
-    model = buildRunModel(settings);
+    const start = await startingModel(settings);
+    model = start.model;
+    if (start.init?.seeded !== undefined) {
+      callbacks.onInfo?.(
+        `--init-from: ${start.init.seeded} weights of the side outputs are not in the model ` +
+          '(it holds its final output alone): they start from the seed',
+      );
+    }
     const mb = options.microBatch ?? DEFAULT_MICRO_BATCH;
     const lanes = trainingLanes(
       model,
@@ -179,7 +212,12 @@ export async function train(
       options.backend,
     );
     checkMicroBatch(model, lanes.microBatch, options.backend);
-    const config: TrainRunConfig = { ...settings, ...lanes, numerics: activeNumerics() };
+    const config: TrainRunConfig = {
+      ...settings,
+      ...lanes,
+      numerics: activeNumerics(),
+      ...(start.init !== undefined ? { init: start.init } : {}),
+    };
 
     const dataset = await loadRunDataset(config.dataset, dataOptions(callbacks, options));
     let split: Split;
@@ -301,7 +339,7 @@ async function resumeLocked(
       `${out} has no checkpoint (no epoch had finished): starting the run again from the ` +
         'beginning with its recorded config',
     );
-    model = buildRunModel(config);
+    model = (await startingModel(config, config.init?.weightsSha256)).model;
   } else {
     // A damaged checkpoint is skipped for the newest intact one, with a warning.
     ({ model, state, folder } = await loadCheckpoint(checkpointDir, {

@@ -296,6 +296,10 @@ function install(layer: BatchNormFields, index: number, owner: BatchStatistics):
   ORIGINAL_CALLS.set(layer, original);
   layer.call = (inputs, kwargs) => {
     const current = OWNERS.get(layer);
+    // A frozen layer (models/freeze.ts) normalises as in inference and records no moments.
+    if (kwargs?.training === true && !layer.trainable) {
+      return original.call(layer, inputs, { ...kwargs, training: false });
+    }
     if (kwargs?.training !== true || current === undefined || !current.owner.active) {
       return original.call(layer, inputs, kwargs);
     }

@@ -11,13 +11,16 @@ describe('parseRunConfig', () => {
   test('a config as train writes it: typed fields, unknown fields kept', () => {
     const c = parseRunConfig(runConfig('/data/bus'));
     // Version 1 without bnMomentum: migrated with Keras's 0.99, what such runs trained with;
-    // without bnGroup (version 3): the whole batch's statistics.
+    // without bnGroup (version 3): the whole batch's statistics; without initFrom and freeze
+    // (version 4): weights from the seed, nothing frozen.
     assert.deepEqual(c.model, {
       name: 'attn_reg',
       inputShape: [32, 32, 1],
       width: 0.125,
       bnMomentum: 0.99,
       bnGroup: 0,
+      initFrom: null,
+      freeze: 'none',
     });
     assert.deepEqual(c.dataset, {
       kind: 'synthetic-bus',
@@ -62,8 +65,8 @@ describe('parseRunConfig', () => {
     ['format', 'other', 'expected "format": "ftunet-run", got "other"'],
     [
       'version',
-      4,
-      'unsupported version 4 (this program reads versions up to 3): it was written by a newer ' +
+      5,
+      'unsupported version 5 (this program reads versions up to 4): it was written by a newer ' +
         'focal-tversky-unet; upgrade to read it',
     ],
     ['model', undefined, '"model" is missing'],
@@ -176,7 +179,7 @@ describe('readRunConfig', () => {
     await assert.rejects(readRunConfig(damaged), {
       message:
         `'${path.join(damaged, 'config.json')}': unsupported version 9 (this program reads ` +
-        'versions up to 3): it was written by a newer focal-tversky-unet; upgrade to read it',
+        'versions up to 4): it was written by a newer focal-tversky-unet; upgrade to read it',
     });
   });
 });

@@ -63,6 +63,15 @@ describe('config.json versions', () => {
     assertContains(c, recorded);
   });
 
+  test('version 3 as train wrote it: every setting kept, weights from the seed, nothing frozen', async () => {
+    const raw = await fixture('config-v3.json');
+    const c = parseTrainRunConfig(parseRunConfig(raw, 'config-v3.json'), 'config-v3.json');
+    assert.equal(c.version, RUN_VERSION);
+    assert.deepEqual([c.model.initFrom, c.model.freeze, c.init], [null, 'none', undefined]);
+    const { version: _v, ...recorded } = raw;
+    assertContains(c, recorded);
+  });
+
   test('version 1 of the first runs: the fields they lacked, as those runs trained', async () => {
     const raw = await fixture('config-v1-early.json');
     const c = parseTrainRunConfig(parseRunConfig(raw, 'early'), 'early');
