@@ -62,14 +62,14 @@ export function sameOrigin(origin: string): (url: string) => boolean {
  */
 export async function launchChromium(
   allowed: (url: string) => boolean,
-  options: { viewport?: { width: number; height: number } } = {},
+  options: { viewport?: { width: number; height: number }; args?: readonly string[] } = {},
 ): Promise<TestBrowser> {
   requireChromium();
   const profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [...CHROMIUM_ARGS],
+    args: [...(options.args ?? CHROMIUM_ARGS)],
     acceptDownloads: true,
     ...(options.viewport ? { viewport: options.viewport } : {}),
   });
