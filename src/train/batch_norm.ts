@@ -20,6 +20,11 @@
  * by m / (m - (1 + epsilon)) for the m values it was taken over, then
  * moving -= (moving - value) * (1 - momentum).
  *
+ * On a GPU backend (WebGPU, WebGL: a page's), whose values cannot be read back synchronously
+ * in the middle of a pass, a step runs in one lane and the whole batch's statistics, their
+ * gradient and the moving statistics' update are computed on the device in float32 (the same
+ * formulas; the sums in the device's order): `onDevice`.
+ *
  * The layers stay tfjs-layers' own `BatchNormalization` (saved, exported and predicted as
  * before); only their training call is replaced, on the model a runner trains.
  * Browser-safe (tfjs-core only).
@@ -74,6 +79,16 @@ export interface GroupMoments {
 /** Per BatchNorm layer (model order): its groups' moments by group index. */
 export type BatchMoments = Array<Record<number, GroupMoments>>;
 
+/** The backends whose statistics are computed on the device (see the module comment). */
+const DEVICE_BACKENDS = new Set(['webgpu', 'webgl']);
+
+/** A layer's whole-batch moments of a step on the device (kept tensors). */
+interface DeviceMoments {
+  count: number;
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+}
+
 /** Where the current pass lies in its batch. */
 interface PassPlace {
   offset: number;
@@ -100,25 +115,45 @@ export class BatchStatistics {
   private readonly layers: BatchNormFields[];
   private place: PassPlace | undefined;
   private moments: Array<Map<number, GroupMoments>>;
+  /** The step's moments on the device, by layer (see `onDevice`). */
+  private deviceMoments: Array<DeviceMoments | undefined>;
+  /**
+   * Whether the whole batch's statistics are computed on the device: on a GPU backend, with
+   * one lane (see the module comment). Decided when the statistics are made.
+   */
+  readonly onDevice: boolean;
 
   /**
    * @param group images per statistics group; 0: the whole batch.
    * @param exchange how the lanes of a step share sums (whole batch only).
+   * @param onDevice see `onDevice`; default: on a GPU backend with the whole batch in one lane.
    */
   constructor(
     model: tfl.LayersModel,
     readonly group: number = DEFAULT_BN_GROUP,
     public exchange: LaneExchange = ONE_LANE,
+    onDevice = group === 0 && exchange === ONE_LANE && DEVICE_BACKENDS.has(tf.getBackend()),
   ) {
     checkBnGroup(group);
+    if (onDevice && (group !== 0 || exchange !== ONE_LANE)) {
+      throw new Error("batch statistics on the device are the whole batch's, in one lane");
+    }
     this.layers = batchNormLayers(model);
     this.moments = this.layers.map(() => new Map());
+    this.deviceMoments = this.layers.map(() => undefined);
+    this.onDevice = onDevice;
     this.layers.forEach((layer, index) => install(layer, index, this));
   }
 
   /** Forgets the moments of the previous step. */
   beginStep(): void {
     this.moments = this.layers.map(() => new Map());
+    this.disposeDeviceMoments();
+  }
+
+  private disposeDeviceMoments(): void {
+    for (const m of this.deviceMoments) if (m !== undefined) tf.dispose([m.mean, m.variance]);
+    this.deviceMoments = this.layers.map(() => undefined);
   }
 
   /** Training calls until `endPass` are those of a pass at `offset` in a batch of `batch`. */
@@ -140,6 +175,14 @@ export class BatchStatistics {
 
   /** Updates the moving statistics from the moments of this step and of `others` (workers). */
   updateMoving(others: readonly BatchMoments[] = []): void {
+    if (this.onDevice) {
+      this.layers.forEach((layer, k) => {
+        const m = this.deviceMoments[k];
+        if (m !== undefined) moveOnDevice(layer, m);
+      });
+      this.disposeDeviceMoments();
+      return;
+    }
     updateMovingStatistics(this.layers, [this.recorded(), ...others]);
   }
 
@@ -150,10 +193,78 @@ export class BatchStatistics {
       throw new Error('batch statistics: BatchNorm layers normalise 4-D inputs over channels');
     }
     return tf.tidy(() =>
-      this.group === 0
-        ? this.wholeBatch(index, layer, x as tf.Tensor4D, place)
-        : this.ghost(index, layer, x as tf.Tensor4D, place),
+      this.onDevice
+        ? this.wholeBatchOnDevice(index, layer, x as tf.Tensor4D, place)
+        : this.group === 0
+          ? this.wholeBatch(index, layer, x as tf.Tensor4D, place)
+          : this.ghost(index, layer, x as tf.Tensor4D, place),
     );
+  }
+
+  /** `wholeBatch` on the device, in one lane (see `onDevice`). */
+  private wholeBatchOnDevice(
+    index: number,
+    layer: BatchNormFields,
+    x: tf.Tensor4D,
+    place: PassPlace,
+  ): tf.Tensor {
+    const [n, h, w] = x.shape;
+    if (place.offset !== 0 || place.batch !== n || this.exchange !== ONE_LANE) {
+      throw new Error('batch statistics on the device need the whole batch in one pass');
+    }
+    const count = n * h * w;
+    const { gamma, beta } = layer;
+    if (!layer.center || !layer.scale || gamma === null || beta === null) {
+      throw new Error('batch statistics: BatchNorm layers without scale or offset');
+    }
+    const epsilon = layer.epsilon;
+    const moments = (input: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D } => {
+      const mean = tf.mean(input, [0, 1, 2]) as tf.Tensor1D;
+      const variance = tf.mean(tf.square(tf.sub(input, mean)), [0, 1, 2]) as tf.Tensor1D;
+      return { mean, variance };
+    };
+    let recorded: DeviceMoments | undefined;
+    const op = tf.customGrad(((
+      input: tf.Tensor,
+      scale: tf.Tensor,
+      offset: tf.Tensor,
+      save: tf.GradSaveFunc,
+    ) => {
+      const { mean, variance } = moments(input);
+      recorded = { count, mean: tf.keep(mean.clone()), variance: tf.keep(variance.clone()) };
+      // Only inputs are saved (see `wholeBatch`): the moments are taken again for the gradient.
+      save([input, scale]);
+      const value = tf.batchNorm(
+        input as tf.Tensor4D,
+        mean,
+        variance,
+        offset as tf.Tensor1D,
+        scale as tf.Tensor1D,
+        epsilon,
+      );
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+          const d = dy as tf.Tensor4D;
+          const [xSaved, scaleSaved] = saved;
+          const again = moments(xSaved);
+          const r = tf.rsqrt(tf.add(again.variance, epsilon));
+          const normed = tf.mul(tf.sub(xSaved, again.mean), r);
+          const dySums = tf.sum(d, [0, 1, 2]);
+          const dyNormedSums = tf.sum(tf.mul(d, normed), [0, 1, 2]);
+          const dx = tf.mul(
+            tf.mul(scaleSaved, r),
+            tf.sub(tf.sub(d, tf.div(dySums, count)), tf.mul(normed, tf.div(dyNormedSums, count))),
+          );
+          return [dx, dyNormedSums, dySums];
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    const out = op(x, gamma.read(), beta.read());
+    const previous = this.deviceMoments[index];
+    if (previous !== undefined) tf.dispose([previous.mean, previous.variance]);
+    this.deviceMoments[index] = recorded;
+    return out;
   }
 
   private wholeBatch(
@@ -379,6 +490,24 @@ export function updateMovingStatistics(
     move(layer.movingMean, mean);
     move(layer.movingVariance, unbiased);
   });
+}
+
+/** `updateMovingStatistics` of one layer from its whole-batch moments on the device. */
+function moveOnDevice(layer: BatchNormFields, m: DeviceMoments): void {
+  const decay = 1 - layer.momentum;
+  const unbiased = tf.tidy(() => tf.mul(m.variance, m.count / (m.count - (1 + layer.epsilon))));
+  for (const [variable, value] of [
+    [layer.movingMean, m.mean],
+    [layer.movingVariance, unbiased],
+  ] as const) {
+    const next = tf.tidy(() => {
+      const old = variable.read();
+      return tf.sub(old, tf.mul(tf.sub(old, tf.reshape(value, old.shape)), decay));
+    });
+    variable.write(next);
+    next.dispose();
+  }
+  unbiased.dispose();
 }
 
 /** The moments of groups together (law of total variance, in float64, in group order). */

@@ -39,14 +39,14 @@ export async function trainFewSteps(options: {
     ).adapterInfo;
     adapter = [info?.vendor, info?.architecture].filter(Boolean).join(' ') || 'unknown';
   }
-  const model = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 4 });
-  const data = synthesizeDataset({ kind: 'bus', count: 8, seed: 2, inputSize: [32, 32] });
+  const model = buildModel('attn_reg', { inputShape: [16, 16, 1], width: 0.125, seed: 4 });
+  const data = synthesizeDataset({ kind: 'bus', count: 8, seed: 2, inputSize: [16, 16] });
   const trainer = new Trainer(
     model,
     data,
     { train: [0, 1, 2, 3, 4, 5], val: [6, 7] },
     {
-      epochs: 3,
+      epochs: 2,
       batchSize: 3,
       seed: 1,
       objective: { loss: 'ftl', finalLoss: 'tl' },

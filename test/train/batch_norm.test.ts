@@ -42,8 +42,13 @@ function gradientsOf(model: tfl.LayersModel, x: tf.Tensor4D, r: tf.Tensor): tf.T
   return [dx, ...vars.map((v) => grads[v.name])];
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  describe(`batch statistics (${backend})`, () => {
+for (const [backend, onDevice] of [
+  ['cpu', false],
+  ['wasm', false],
+  // The float32 path of GPU backends (WebGPU, WebGL), run here on the CPU.
+  ['wasm', true],
+] as const) {
+  describe(`batch statistics (${backend}${onDevice ? ', on the device' : ''})`, () => {
     before(() => useBackend(backend));
     const shape: [number, number, number] = [5, 6, 3];
     // A large mean beside a small spread: a one-pass E[x^2] - E[x]^2 would lose digits here.
@@ -59,7 +64,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const yStock = stock.apply(xs, { training: true }) as tf.Tensor;
 
       const ours = bnModel(shape);
-      const statistics = new BatchStatistics(ours, 0, ONE_LANE);
+      const statistics = new BatchStatistics(ours, 0, ONE_LANE, onDevice);
       statistics.beginStep();
       statistics.beginPass(0, 4);
       const before = tf.memory().numTensors;
@@ -71,6 +76,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expectClose(got[k], expected[k], { rtol: 1e-3, atol: 1e-4 }, name),
       );
       tf.dispose([...got, y]);
+      // The step's moments are held until the moving statistics take them or the next step.
+      statistics.beginStep();
       assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
       // Outside a pass the layer is tfjs-layers' own again.
       const outside = ours.apply(xs, { training: false }) as tf.Tensor;
@@ -85,7 +92,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const xs = x();
       const rs = r();
       const model = bnModel(shape);
-      const statistics = new BatchStatistics(model, 0);
+      const statistics = new BatchStatistics(model, 0, ONE_LANE, onDevice);
       statistics.beginStep();
       statistics.beginPass(0, 4);
       const [dx, ...rest] = gradientsOf(model, xs, rs);
@@ -122,7 +129,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     test('moving statistics: once per step, the whole batch with Keras 2.2 correction and momentum', () => {
       const xs = x();
       const model = bnModel(shape, 0.9);
-      const statistics = new BatchStatistics(model, 0);
+      const statistics = new BatchStatistics(model, 0, ONE_LANE, onDevice);
       statistics.beginStep();
       statistics.beginPass(0, 4);
       tf.dispose(model.apply(xs, { training: true }) as tf.Tensor);
