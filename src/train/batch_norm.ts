@@ -252,9 +252,12 @@ export class BatchStatistics {
           const normed = tf.mul(tf.sub(xSaved, again.mean), r);
           const dySums = tf.sum(d, [0, 1, 2]);
           const dyNormedSums = tf.sum(tf.mul(d, normed), [0, 1, 2]);
-          const dx = tf.mul(
+          const dx = inputGradient(
+            d,
             tf.mul(scaleSaved, r),
-            tf.sub(tf.sub(d, tf.div(dySums, count)), tf.mul(normed, tf.div(dyNormedSums, count))),
+            normed,
+            tf.div(dySums, count),
+            tf.div(dyNormedSums, count),
           );
           return [dx, dyNormedSums, dySums];
         },
@@ -329,12 +332,12 @@ export class BatchStatistics {
             1,
           );
           dyNormed.dispose();
-          const dx = tf.mul(
+          const dx = inputGradient(
+            d,
             tf.mul(scaleSaved, r),
-            tf.sub(
-              tf.sub(d, float32(dySums.map((v) => v / count))),
-              tf.mul(normed, float32(dyNormedSums.map((v) => v / count))),
-            ),
+            normed,
+            float32(dySums.map((v) => v / count)),
+            float32(dyNormedSums.map((v) => v / count)),
           );
           // The whole batch's scale and offset gradients once: the first lane gives them, the
           // others zeros, so that adding the lanes' gradients adds them exactly once.
@@ -417,6 +420,20 @@ function install(layer: BatchNormFields, index: number, owner: BatchStatistics):
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     return current.owner.normalize(current.index, layer, x);
   };
+}
+
+/**
+ * The gradient of batch normalisation with respect to its input: gamma / sigma (dy - mean(dy)
+ * - xhat mean(dy xhat)), from `gain` = gamma / sigma, `normed` = xhat and the two means.
+ */
+function inputGradient(
+  dy: tf.Tensor,
+  gain: tf.Tensor,
+  normed: tf.Tensor,
+  meanDy: tf.Tensor,
+  meanDyNormed: tf.Tensor,
+): tf.Tensor {
+  return tf.mul(gain, tf.sub(tf.sub(dy, meanDy), tf.mul(normed, meanDyNormed)));
 }
 
 /** `layer`'s normalisation of `x` with `mean` and `variance` (FusedBatchNorm). */

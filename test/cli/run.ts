@@ -1,5 +1,5 @@
 /** Runs the built `ftunet` command in a child process, for CLI tests. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -17,6 +17,30 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** How a command run by `spawnCli` ended. */
+export interface CliExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/**
+ * Runs the built `ftunet` in a child process without blocking this one (so that tests of runs
+ * killed by `FTUNET_KILL_AT` see the signal); stdout is ignored.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliExit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
 }
 
 /**

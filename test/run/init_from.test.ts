@@ -8,12 +8,10 @@
  * again is refused.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadModel } from '../../src/io/model_files.js';
@@ -21,28 +19,8 @@ import { buildModel } from '../../src/models/build.js';
 import { isEncoderLayer } from '../../src/models/freeze.js';
 import { loadCheckpoint } from '../../src/run/checkpoint.js';
 import { initWeightsFrom, weightsDigest } from '../../src/run/init_from.js';
+import { spawnCli as run } from '../cli/run.js';
 import { useBackend } from '../helpers.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
-  });
-}
 
 /** Every weight of the model in `dir` by name, as float32 values. */
 async function weightsOf(dir: string): Promise<Map<string, Float32Array>> {
