@@ -31,6 +31,7 @@ import type { SegmentationDataset } from '../data/dataset.js';
 import { computeInputStatistics, INPUT_STATISTICS_KEY } from '../data/input_statistics.js';
 import { preprocess, preprocessMask, type PredictionRecipe } from '../data/recipe.js';
 import { InterruptedError, UserError } from '../errors.js';
+import { MODEL_JSON, modelArtifacts, modelFolderFiles } from '../io/model_json.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { DEFAULT_ALPHA, DEFAULT_GAMMA, defaultBeta } from '../losses/utils.js';
 import { modelMetadata } from '../models/build.js';
@@ -349,5 +350,67 @@ export async function fineTune(
     cancelled,
     settings,
     objective,
+  };
+}
+
+/** Where a fine-tuned model records its fine-tuning: `userDefinedMetadata[FINE_TUNING_KEY]`. */
+export const FINE_TUNING_KEY = 'fineTuning';
+
+/** What a fine-tuned model records of its fine-tuning (beside fresh input statistics). */
+export interface FineTuningRecord {
+  /** The SHA-256 of the parent model's weights' values (io/model_json.ts `weightsDigest`). */
+  parentWeightsSha256: string;
+  /** The images it was trained and validated on. */
+  images: { training: number; validation: number };
+  settings: FineTuneSettings;
+  objective: FineTuneObjective;
+  /** The epoch kept (0: none beat the parent) and the epochs run. */
+  bestEpoch: number;
+  epochs: number;
+  cancelled: boolean;
+  /** The validation images' mean DSC with the parent and with the fine-tuned model. */
+  validationDsc: { before: number; after: number };
+  /** When it finished (ISO 8601). */
+  date: string;
+}
+
+/** Records `result` in `model`'s metadata (the model `fineTune` changed; see `FINE_TUNING_KEY`). */
+export function recordFineTuning(
+  model: tfl.LayersModel,
+  result: FineTuneResult,
+  parentWeightsSha256: string,
+  date = new Date(),
+): FineTuningRecord {
+  const record: FineTuningRecord = {
+    parentWeightsSha256,
+    images: { training: result.training.length, validation: result.validation.length },
+    settings: result.settings,
+    objective: result.objective,
+    bestEpoch: result.bestEpoch,
+    epochs: result.logs.length,
+    cancelled: result.cancelled,
+    validationDsc: { before: result.before.dsc, after: result.after.dsc },
+    date: date.toISOString(),
+  };
+  model.setUserDefinedMetadata({
+    ...(model.getUserDefinedMetadata() ?? {}),
+    [FINE_TUNING_KEY]: record,
+  });
+  return record;
+}
+
+/**
+ * `model` as the files of a model folder under `folder` in a zip (`model/model.json` and its
+ * weights file named by its hash, as `ftunet` saves models), for `ftunet predict`, `evaluate`,
+ * `export` and `app --model` to read unchanged.
+ */
+export async function modelFolderEntries(
+  model: tfl.LayersModel,
+  folder = 'model',
+): Promise<Record<string, Uint8Array>> {
+  const { weightsName, weights, json } = await modelFolderFiles(await modelArtifacts(model));
+  return {
+    [`${folder}/${MODEL_JSON}`]: new TextEncoder().encode(JSON.stringify(json)),
+    [`${folder}/${weightsName}`]: weights,
   };
 }

@@ -28,7 +28,6 @@
  * file), and hold the bytes the manifest describes, checked on their sizes before they are read.
  * Anything else is a `DamagedFileError` naming model.json, and no outside file is read.
  */
-import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { mkdir, open, readdir, realpath, rm, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
@@ -39,18 +38,14 @@ import { diskFullAs, sweepStaleTemporaries, writeFileAtomic } from './atomic.js'
 import {
   checkedModelHandler,
   MODEL_JSON,
+  modelFolderFiles,
   parseModelJson,
   WEIGHTS_PATTERN,
-  type SavedModelJSON,
   type WeightsReader,
 } from './model_json.js';
-import { quantizeWeights, type WeightQuantization } from './quantize.js';
+import type { WeightQuantization } from './quantize.js';
 
 export { HASH_MISMATCH, MODEL_JSON } from './model_json.js';
-
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 /** Options of `saveModel` and `folderHandler`. */
 export interface SaveModelOptions {
@@ -63,46 +58,14 @@ export function folderHandler(dir: string, options: SaveModelOptions = {}): tf.i
   const quantization = options.quantization ?? 'none';
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
-      if (artifacts.modelTopology instanceof ArrayBuffer) {
-        throw new Error('folderHandler: binary model topologies are not supported');
-      }
+      const { weightsName, weights, json } = await modelFolderFiles(artifacts, quantization);
       try {
         await mkdir(dir, { recursive: true });
         await sweepStaleTemporaries(dir);
       } catch (err) {
         throw diskFullAs(err, dir);
       }
-      let weightData =
-        artifacts.weightData === undefined
-          ? new ArrayBuffer(0)
-          : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      let weightSpecs = artifacts.weightSpecs ?? [];
-      if (quantization !== 'none') {
-        ({ specs: weightSpecs, data: weightData } = quantizeWeights(
-          weightSpecs,
-          weightData,
-          quantization,
-        ));
-      }
-      const weights = new Uint8Array(weightData);
-      const digest = sha256(weights);
-      const weightsName = `weights-${digest.slice(0, 16)}.bin`;
       await writeFileAtomic(join(dir, weightsName), weights);
-      const manifest: tf.io.WeightsManifestConfig = [
-        { paths: [weightsName], weights: weightSpecs },
-      ];
-      const json: SavedModelJSON = {
-        modelTopology: artifacts.modelTopology ?? {},
-        weightsManifest: manifest,
-        format: artifacts.format ?? 'layers-model',
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
-        ...(artifacts.userDefinedMetadata
-          ? { userDefinedMetadata: artifacts.userDefinedMetadata }
-          : {}),
-        weightsSha256: { [weightsName]: digest },
-      };
       await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(json));
       for (const name of await readdir(dir)) {
         if (WEIGHTS_PATTERN.test(name) && name !== weightsName) {

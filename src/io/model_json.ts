@@ -15,13 +15,16 @@
  *   the digest in its name where it has one (`weights-<16 hex digits>.bin`).
  *
  * Reading the files is the caller's (`WeightsReader`): on disk, the files must also be regular
- * files whose real path lies inside the folder. Pure: no Node-only API.
+ * files whose real path lies inside the folder. Writing them too: `modelFolderFiles` makes the
+ * two files of a model folder (`model.json` and `weights-<16 hex digits>.bin`) from a model's
+ * save artifacts, for `saveModel` (on disk) and the web app (a zip). Pure: no Node-only API.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { DamagedFileError, UserError } from '../errors.js';
 import { sha256Hex } from '../util/sha256.js';
 import { checkModelTopology } from './model_topology.js';
-import { QUANTIZED_BYTES } from './quantize.js';
+import { QUANTIZED_BYTES, quantizeWeights, type WeightQuantization } from './quantize.js';
 
 export const MODEL_JSON = 'model.json';
 /** The name `saveModel` gives a weights file: the first 16 hex digits of its SHA-256. */
@@ -233,4 +236,94 @@ export function checkedModelHandler(
         return [specs, data];
       }),
   };
+}
+
+/** The two files of a model folder, as `modelFolderFiles` makes them. */
+export interface ModelFolderFiles {
+  /** `weights-<first 16 hex digits of its SHA-256>.bin`. */
+  weightsName: string;
+  weights: Uint8Array;
+  /** model.json, with the weights' whole digest in `weightsSha256`. */
+  json: SavedModelJSON;
+}
+
+/**
+ * The files of a model folder holding `artifacts` (what a tfjs `IOHandler`'s save receives):
+ * one weights file named by its content hash, quantized when asked (io/quantize.ts), and the
+ * model.json that names it and records its SHA-256.
+ */
+export async function modelFolderFiles(
+  artifacts: tf.io.ModelArtifacts,
+  quantization: WeightQuantization | 'none' = 'none',
+): Promise<ModelFolderFiles> {
+  if (artifacts.modelTopology instanceof ArrayBuffer) {
+    throw new Error('model folders hold JSON model topologies, not binary ones');
+  }
+  let weightData =
+    artifacts.weightData === undefined
+      ? new ArrayBuffer(0)
+      : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  let weightSpecs = artifacts.weightSpecs ?? [];
+  if (quantization !== 'none') {
+    ({ specs: weightSpecs, data: weightData } = quantizeWeights(
+      weightSpecs,
+      weightData,
+      quantization,
+    ));
+  }
+  const weights = new Uint8Array(weightData);
+  const digest = await sha256Hex(weights);
+  const weightsName = `weights-${digest.slice(0, 16)}.bin`;
+  const json: SavedModelJSON = {
+    modelTopology: artifacts.modelTopology ?? {},
+    weightsManifest: [{ paths: [weightsName], weights: weightSpecs }],
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy ?? null,
+    ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+    ...(artifacts.userDefinedMetadata
+      ? { userDefinedMetadata: artifacts.userDefinedMetadata }
+      : {}),
+    weightsSha256: { [weightsName]: digest },
+  };
+  return { weightsName, weights, json };
+}
+
+/** The artifacts `model.save` gives (no file is written). */
+export async function modelArtifacts(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  return saved!;
+}
+
+/**
+ * SHA-256 of a model's weights: each weight's name, a NUL, and its float32 values
+ * (little-endian), in name order. It names the values, not the files (the same weights saved
+ * quantized or sharded otherwise give another file but, once loaded, the same digest): the
+ * identity a run started `--init-from` a model and a model fine-tuned in the page record of
+ * their parent.
+ */
+export async function weightsDigest(model: tfl.LayersModel): Promise<string> {
+  const weights = [...model.weights].sort((a, b) =>
+    a.originalName < b.originalName ? -1 : a.originalName > b.originalName ? 1 : 0,
+  );
+  const parts: Uint8Array[] = [];
+  const encoder = new TextEncoder();
+  for (const w of weights) {
+    parts.push(encoder.encode(`${w.originalName}\0`));
+    const values = Float32Array.from(await w.read().data());
+    parts.push(new Uint8Array(values.buffer));
+  }
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return sha256Hex(bytes);
 }

@@ -15,14 +15,14 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { finalOutputIndex, outputNames } from '../models/build.js';
 import { UserError } from '../errors.js';
 import { loadModel } from '../io/model_files.js';
-import { sha256Hex } from '../util/sha256.js';
+import { weightsDigest } from '../io/model_json.js';
 import { resolveModelSource } from './model_source.js';
 
 /** What config.json records of the weights a run started from. */
 export interface InitRecord {
   /** The model folder the weights were read from (absolute; a run folder's best model). */
   modelDir: string;
-  /** SHA-256 of the weights' values (`weightsDigest`). */
+  /** SHA-256 of the weights' values (io/model_json.ts `weightsDigest`). */
   weightsSha256: string;
   /** How many weights were copied. */
   weights: number;
@@ -34,31 +34,6 @@ export interface InitRecord {
 }
 
 const shapeText = (shape: readonly number[]): string => `[${shape.join(',')}]`;
-
-/**
- * SHA-256 of a model's weights: each weight's name, a NUL, and its float32 values
- * (little-endian), in name order. It names the values, not the files (the same weights saved
- * quantized or sharded otherwise give another file but, once loaded, the same digest).
- */
-export async function weightsDigest(model: tfl.LayersModel): Promise<string> {
-  const weights = [...model.weights].sort((a, b) =>
-    a.originalName < b.originalName ? -1 : a.originalName > b.originalName ? 1 : 0,
-  );
-  const parts: Uint8Array[] = [];
-  const encoder = new TextEncoder();
-  for (const w of weights) {
-    parts.push(encoder.encode(`${w.originalName}\0`));
-    const values = Float32Array.from(await w.read().data());
-    parts.push(new Uint8Array(values.buffer));
-  }
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
-  return sha256Hex(bytes);
-}
 
 /** The names of the weights that `model`'s `final` output depends on. */
 function finalWeightNames(model: tfl.LayersModel): Set<string> {

@@ -21,6 +21,17 @@ import { generatePair } from '../../src/data/synthetic/generate.js';
 import { evaluateModel } from '../../src/eval/evaluate.js';
 import { buildModel } from '../../src/models/build.js';
 import { isEncoderLayer } from '../../src/models/freeze.js';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  FINE_TUNING_KEY,
+  modelFolderEntries,
+  recordFineTuning,
+} from '../../src/browser/fine_tune.js';
+import { encodeImagePng, encodeMaskPng } from '../../src/browser/png.js';
+import { weightsDigest } from '../../src/io/model_json.js';
+import { runCli } from '../cli/run.js';
+import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 
 const RECIPE = predictionRecipe({ inputShape: [32, 32, 1] });
@@ -135,5 +146,67 @@ describe('fine-tuning', () => {
       'the layers are trainable again afterwards',
     );
     model.dispose();
+  });
+
+  test('the fine-tuned model as the model folder of a zip: evaluate reads it and gives the validation DSC', async () => {
+    const root = await makeTemp('ftunet-finetuned-');
+    try {
+      const model = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 5 });
+      const parent = await weightsDigest(model);
+      const data = examples(6);
+      const result = await fineTune(model, RECIPE, data, {
+        settings: { epochs: 2, learningRate: 3e-3, batchSize: 2 },
+      });
+      const record = recordFineTuning(model, result, parent, new Date('2026-12-07T12:00:00Z'));
+      const entries = await modelFolderEntries(model);
+      assert.deepEqual(
+        Object.keys(entries).map((n) => n.replace(/[0-9a-f]{16}/, 'H')),
+        ['model/model.json', 'model/weights-H.bin'],
+      );
+      for (const [name, bytes] of Object.entries(entries)) {
+        await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+        await writeFile(path.join(root, name), bytes);
+      }
+      model.dispose();
+      // The validation images as a folder data set, losslessly.
+      const dataDir = path.join(root, 'data');
+      await mkdir(path.join(dataDir, 'images'), { recursive: true });
+      await mkdir(path.join(dataDir, 'masks'), { recursive: true });
+      for (const e of data.filter((d) => result.validation.includes(d.name))) {
+        await writeFile(path.join(dataDir, 'images', e.name), encodeImagePng(e.image));
+        await writeFile(path.join(dataDir, 'masks', e.name), encodeMaskPng(e.mask));
+      }
+      const out = path.join(root, 'eval');
+      const r = runCli([
+        'evaluate',
+        '--model',
+        path.join(root, 'model'),
+        '--dataset',
+        'folder',
+        '--data',
+        dataDir,
+        '--out',
+        out,
+        '--backend',
+        'wasm',
+        '--quiet',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8'));
+      assert.equal(summary.count, result.validation.length);
+      assert.ok(
+        Math.abs(summary.dsc.mean - result.after.dsc) < 1e-9,
+        `evaluate ${summary.dsc.mean}, fine-tuning ${result.after.dsc}`,
+      );
+      const json = JSON.parse(await readFile(path.join(root, 'model', 'model.json'), 'utf8'));
+      assert.deepEqual(
+        json.userDefinedMetadata[FINE_TUNING_KEY],
+        JSON.parse(JSON.stringify(record)),
+      );
+      assert.equal(record.parentWeightsSha256, parent);
+      assert.equal(json.userDefinedMetadata.inputStatistics.images, result.training.length);
+    } finally {
+      await removeTemp(root);
+    }
   });
 });

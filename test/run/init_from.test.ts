@@ -18,7 +18,8 @@ import { loadModel } from '../../src/io/model_files.js';
 import { buildModel } from '../../src/models/build.js';
 import { isEncoderLayer } from '../../src/models/freeze.js';
 import { loadCheckpoint } from '../../src/run/checkpoint.js';
-import { initWeightsFrom, weightsDigest } from '../../src/run/init_from.js';
+import { weightsDigest } from '../../src/io/model_json.js';
+import { initWeightsFrom } from '../../src/run/init_from.js';
 import { spawnCli as run } from '../cli/run.js';
 import { useBackend } from '../helpers.js';
 
