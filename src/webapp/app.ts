@@ -1,43 +1,83 @@
 /**
- * The page's work: loading a model and starting its engine, predicting the queued images one
- * after another (the page drawing between them), re-thresholding a result, opening another
- * model. Each step changes the state (`state.ts`) and then has the view (`view.ts`) draw it.
+ * The page's work: starting the pipeline of a model, predicting the queued images one after
+ * another (with progress and cancel), making masks again when the settings change (for all
+ * images or one), the sample image, opening another model, exporting the work and clearing it.
+ * Each step changes the state (`state.ts`) and then has the view (`view.ts`) draw it.
  * Browser-only; nothing runs on import (`main.ts` starts it).
  */
-import { BrowserImageError, decodeImageFile } from '../browser/image.js';
-import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
-import { Segmenter, type Segmentation } from '../browser/segmenter.js';
-import type { RawImage } from '../util/raster.js';
-import { masksZip } from './export.js';
-import { imageNotes } from './notes.js';
+import { encodeImagePng, encodeMaskPng } from '../browser/png.js';
+import { generatePair } from '../data/synthetic/generate.js';
+import { masksZipEntries } from './export.js';
+import { lesionPixels } from './state.js';
+import { LocalPipeline } from './local_pipeline.js';
 import { pageOptions } from './options.js';
 import {
   addFailure,
   addFallback,
-  addResult,
+  addImage,
+  clearWork,
   enqueue,
-  setEngine,
-  setModel,
-  setThreshold,
+  imageById,
+  modelSettings,
+  newId,
+  readSettings,
+  SETTINGS_KEY,
   type AppState,
-  type Engine,
-  type ImageResult,
+  type PageSettings,
+  type QueuedImage,
+  type WorkPipeline,
 } from './state.js';
 import * as view from './view.js';
+import type { MaskSettings, WorkImage } from './work.js';
 
 /** The built-in model, beside the page. */
 export const MODEL_URL = 'model/model.json';
-/** Images whose header gives more pixels than this are refused (as `--max-pixels`). */
-const MAX_PIXELS = 100_000_000;
+
+/** The least time between two remasks while the threshold slider moves (ms). */
+const REMASK_EVERY_MS = 120;
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** What an image's failure says: the pipeline's reason, else the error's message. */
+function failureReason(err: unknown): string {
+  const reason = (err as { reason?: unknown }).reason;
+  return typeof reason === 'string' ? reason : describe(err);
+}
+
+/** The settings remembered in this browser, over the model's defaults. */
+export function rememberedSettings(): PageSettings {
+  let text: string | null = null;
+  try {
+    text = localStorage.getItem(SETTINGS_KEY);
+  } catch {
+    // Storage refused (a private window's policy): the defaults.
+  }
+  return readSettings(text, { mask: modelSettings(undefined) });
+}
+
+/** Remembers the settings in this browser. */
+function rememberSettings(settings: PageSettings): void {
+  try {
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  } catch {
+    view.showNotice('This browser does not let the page remember its settings.');
+  }
+}
+
+/** The page's handlers for the view. */
+export function handlers(state: AppState): view.RowHandlers {
+  return {
+    open: (id) => openImage(state, id),
+  };
+}
+
 /** Loads the built-in model, or says that it did not load and waits for one to be opened. */
 export async function start(state: AppState): Promise<void> {
+  view.showSettings(state.settings);
   try {
-    await useModel(state, await loadBrowserModel(MODEL_URL));
+    await usePipeline(state, { url: MODEL_URL });
   } catch (err) {
     view.showModel(undefined);
     view.showNotice(
@@ -49,109 +89,234 @@ export async function start(state: AppState): Promise<void> {
   }
 }
 
-/** Puts `loaded` in use: the previous engine and model go, its engine starts, the queue drains. */
-async function useModel(state: AppState, loaded: LoadedModel): Promise<void> {
-  const previous = setModel(state, loaded);
-  await previous.engine?.dispose();
-  previous.model?.model.dispose();
-  view.showModel(loaded);
+/** Starts the pipeline of a model; the previous one goes; the queue drains. */
+async function usePipeline(
+  state: AppState,
+  model: { url: string } | { files: File[] },
+): Promise<void> {
   view.showProgress('Starting the engine…');
   const { options, notices } = pageOptions(location.search);
   for (const notice of notices) view.showNotice(notice);
-  const engine = await Segmenter.create(loaded, {
+  const pipeline: WorkPipeline = await LocalPipeline.start(model, {
     wasmPath: new URL('wasm/', location.href).href,
     ...options,
     onFallback: (failed, reason, next) => {
       addFallback(state, { failed, reason, next });
       view.showNotice(`The ${failed} engine failed (${reason}); switched to ${next}.`);
-      view.showEngine(state.engine);
+      if (state.pipeline) view.showEngine(state.pipeline.model);
     },
   });
-  setEngine(state, engine);
-  view.showEngine(engine);
-  view.showProgress('Ready: drop images or choose them.');
+  const previous = state.pipeline;
+  state.pipeline = pipeline;
+  await previous?.dispose();
+  view.showModel(pipeline.model);
+  view.showEngine(pipeline.model);
+  view.showProgress('Ready: choose images, drop them here, or try the sample.');
   view.markPage('ready', 'true');
   view.showDiagnostics(state);
   if (state.queue.length > 0) void drain(state);
 }
 
-/** Queues picked or dropped images and predicts them. */
-export function addImages(state: AppState, files: Iterable<File>): void {
-  enqueue(state, files);
+/** Queues chosen or dropped images and predicts them. */
+export function addFiles(state: AppState, files: Iterable<File>): void {
+  const items: QueuedImage[] = [];
+  for (const file of files) items.push({ id: newId(), file });
+  addQueued(state, items);
+}
+
+function addQueued(state: AppState, items: QueuedImage[]): void {
+  if (items.length === 0) return;
+  enqueue(state, items);
+  for (const item of items) view.showQueued(item, handlers(state));
+  view.showCount(state);
   void drain(state);
 }
 
+/** The controller of the images being predicted now (cancel aborts it). */
+let running: AbortController | undefined;
+
+/** Cancels the images being predicted and those waiting; the finished ones stay. */
+export function cancel(state: AppState): void {
+  running?.abort();
+  for (const item of state.queue) view.removeRow(item.id);
+  const dropped = state.queue.length;
+  state.queue = [];
+  view.showCount(state);
+  if (dropped > 0 || running) view.showProgress('Cancelled.');
+}
+
 /**
- * Predicts the queued images one after another. Images chosen while no engine is ready (the
- * built-in model loading, its engine starting, or another model being opened) stay queued,
- * and the engine's arrival drains them (`useModel`).
+ * Predicts the queued images one after another. Images chosen while no pipeline is ready (the
+ * built-in model loading, its engine starting, or another model being opened) stay queued, and
+ * the pipeline's arrival drains them (`usePipeline`).
  */
 async function drain(state: AppState): Promise<void> {
   if (state.busy) return;
-  if (!state.engine) {
+  if (!state.pipeline) {
     view.showWaiting(state.queue.length);
     return;
   }
   state.busy = true;
+  const controller = new AbortController();
+  running = controller;
   view.markPage('busy', 'true');
   let done = 0;
+  const started = performance.now();
   try {
-    while (state.queue.length > 0 && state.engine) {
-      const engine = state.engine;
+    while (state.queue.length > 0 && state.pipeline && !controller.signal.aborted) {
+      const pipeline = state.pipeline;
       const total = done + state.queue.length;
-      const file = state.queue.shift()!;
-      view.showProgress(`Predicting ${done + 1} of ${total}: ${file.name}`);
-      // Let the page draw before the work of this image starts.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      await predictFile(state, file, engine);
+      const item = state.queue.shift()!;
+      const settings = { ...state.settings.mask };
+      view.showRowStatus(item.id, 'predicting');
+      const label = `Image ${done + 1} of ${total}: ${item.file.name}`;
+      view.showProgress(`${label}, decoding…`, done / total);
+      try {
+        const predicted = await pipeline.predict(item.file, item.file.name, settings, {
+          signal: controller.signal,
+          onStage: (stage, fraction) => {
+            const part = { decode: 0.1, network: 0.5, post: 0.9 }[stage];
+            const words = { decode: 'decoding', network: 'the network', post: 'making the mask' };
+            view.showProgress(`${label}, ${words[stage]}…`, (done + (fraction ?? part)) / total);
+          },
+        });
+        const image = addImage(state, item, predicted, settings);
+        view.showImage(image, state, handlers(state));
+      } catch (err) {
+        if (controller.signal.aborted) break;
+        const failure = addFailure(state, {
+          id: item.id,
+          name: item.file.name,
+          message: failureReason(err),
+        });
+        view.showFailure(failure);
+      }
       done++;
     }
-    view.showProgress(`Done: ${done} file${done === 1 ? '' : 's'}.`);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    view.showProgress(
+      controller.signal.aborted
+        ? `Cancelled after ${done} image${done === 1 ? '' : 's'}.`
+        : `Done: ${done} image${done === 1 ? '' : 's'} in ${seconds} s.`,
+      undefined,
+    );
   } finally {
+    if (running === controller) running = undefined;
     state.busy = false;
     view.markPage('busy', 'false');
-    view.resetZip(state.results.length);
+    view.showCount(state);
     view.showDiagnostics(state);
   }
+  // Images queued after a cancel start again.
+  if (state.queue.length > 0) void drain(state);
 }
 
-async function predictFile(state: AppState, file: File, engine: Engine): Promise<void> {
-  const fail = (message: string): void => {
-    addFailure(state, file.name, message);
-    view.showFailure(file.name, message);
-  };
-  let image: RawImage;
+/** The sample: a synthetic image (and its true mask) of the kind the model takes. */
+export function addSample(state: AppState): void {
+  const channels = state.pipeline?.model.metadata.predict.inputShape[2] ?? 1;
+  const kind = channels === 3 ? 'isic' : 'bus';
+  const pair = generatePair(kind, 0, { seed: 1 });
+  const name = kind === 'bus' ? 'sample-ultrasound.png' : 'sample-dermoscopy.png';
+  const png = encodeImagePng(pair.image);
+  const truth = encodeMaskPng(pair.mask);
+  addQueued(state, [
+    {
+      id: newId(),
+      file: new File([png as BlobPart], name, { type: 'image/png' }),
+      truth: {
+        png: new Blob([truth as BlobPart], { type: 'image/png' }),
+        pixels: lesionPixels(pair.mask),
+      },
+    },
+  ]);
+}
+
+/** Pending remakes of masks, by image id (the latest settings win). */
+const pending = new Map<string, MaskSettings>();
+let remaking = false;
+let lastRemask = 0;
+
+/**
+ * Makes the masks of `images` again at their settings (no network): the slider's moves come
+ * often, so each image's latest settings are remade, at most every `REMASK_EVERY_MS`.
+ */
+function remask(state: AppState, images: readonly WorkImage[]): void {
+  for (const image of images) pending.set(image.id, { ...image.settings });
+  void remakeAll(state);
+}
+
+async function remakeAll(state: AppState): Promise<void> {
+  if (remaking) return;
+  remaking = true;
   try {
-    image = (await decodeImageFile(file, { maxPixels: MAX_PIXELS })).image;
-  } catch (err) {
-    fail(err instanceof BrowserImageError ? err.reason : describe(err));
+    while (pending.size > 0) {
+      const wait = lastRemask + REMASK_EVERY_MS - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      lastRemask = performance.now();
+      const [id, settings] = pending.entries().next().value!;
+      pending.delete(id);
+      const image = imageById(state, id);
+      if (!image || !image.prediction || !state.pipeline) continue;
+      try {
+        const made = await state.pipeline.remask(image, settings);
+        image.modelMask = made.modelMask;
+        if (made.qc) image.qc = made.qc;
+        else delete image.qc;
+        if (made.prediction) image.prediction = made.prediction;
+        view.showImage(image, state, handlers(state));
+      } catch (err) {
+        view.showNotice(
+          `The mask of ${image.name} could not be made again: ${failureReason(err)}.`,
+        );
+      }
+    }
+  } finally {
+    remaking = false;
+    view.markPage('remasking', 'false');
+  }
+}
+
+/** The mask settings for all images changed: every image takes them, its mask made again. */
+export function setAllSettings(state: AppState, settings: PageSettings): void {
+  const maskChanged = JSON.stringify(settings.mask) !== JSON.stringify(state.settings.mask);
+  state.settings = settings;
+  rememberSettings(settings);
+  if (maskChanged) {
+    for (const image of state.images) image.settings = { ...settings.mask };
+    view.markPage('remasking', 'true');
+    remask(state, state.images);
+  }
+  for (const image of state.images) view.showImage(image, state, handlers(state));
+}
+
+/** Opens an image (a row was chosen). */
+export function openImage(state: AppState, id: string): void {
+  const image = imageById(state, id);
+  if (!image) return;
+  state.openId = id;
+  view.showNotice(`Opened ${image.name}.`);
+}
+
+/** Every image's mask in force and `areas.csv`, as a zip download. */
+export async function exportWork(state: AppState): Promise<void> {
+  if (!state.pipeline || state.images.length === 0) {
+    view.showNotice('There is nothing to export yet: choose images first.');
     return;
   }
-  let prediction: Segmentation;
-  try {
-    prediction = await engine.predict(image);
-  } catch (err) {
-    fail(`the prediction failed: ${describe(err)}`);
-    return;
-  }
-  const notes = imageNotes(engine, image);
-  const result = addResult(state, engine, { name: file.name, image, prediction, notes });
-  view.showResult(result, (r, threshold) => changeThreshold(state, r, threshold));
+  const zip = await state.pipeline.zip(await masksZipEntries(state.images));
+  view.download(zip, 'masks.zip', 'application/zip');
 }
 
-/** The reader set a result's threshold: its mask is made again, the zip too. */
-function changeThreshold(state: AppState, result: ImageResult, threshold: number): void {
-  setThreshold(state, result, threshold);
-  view.drawResults([result]);
-  view.resetZip(state.results.length);
+/** Removes every image and its work from the page. */
+export function clearAll(state: AppState): void {
+  cancel(state);
+  clearWork(state);
+  view.clearRows();
+  view.showCount(state);
+  view.showProgress('Cleared: the page holds no image.', undefined);
 }
 
-/** The zip of every mask, as the zip link's address. */
-export function zipHref(state: AppState): string | undefined {
-  return state.results.length === 0 ? undefined : view.zipHref(() => masksZip(state.results));
-}
-
-/** Opens a model the reader picked as files; the model in use stays when it cannot. */
+/** Opens a model the person picked as files; the model in use stays when it cannot. */
 export async function openModelFiles(state: AppState, files: readonly File[]): Promise<void> {
   if (state.busy) {
     view.showNotice('Wait until the images being predicted are done, then open another model.');
@@ -159,12 +324,12 @@ export async function openModelFiles(state: AppState, files: readonly File[]): P
   }
   try {
     view.showProgress('Loading the model…');
-    await useModel(state, await loadBrowserModel(files));
-    view.showNotice(`Opened ${state.model!.source}: the next images use it.`);
+    await usePipeline(state, { files: [...files] });
+    view.showNotice(`Opened ${state.pipeline!.model.source}: the next images use it.`);
   } catch (err) {
     view.showNotice(`Could not open that model: ${describe(err)}`);
-    view.showProgress(state.engine ? 'Ready.' : 'No model is loaded.');
-    if (!state.engine) view.markPage('ready', 'error');
+    view.showProgress(state.pipeline ? 'Ready.' : 'No model is loaded.');
+    if (!state.pipeline) view.markPage('ready', 'error');
     view.showWaiting(state.queue.length);
   }
 }

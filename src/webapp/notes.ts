@@ -1,14 +1,71 @@
 /**
- * The notes the page shows on an image's result, as `ftunet predict` warns on the command line:
- * the image's channels were converted to fit the model, or the image does not look like the
- * model's training images (the drift warning of `data/input_statistics.ts`); and the verdict of
- * quality control (`eval/quality.ts`) that the page shows as a label. Pure.
+ * The page's words for people: the model described from its export metadata (what it was
+ * trained on, its test DSC, its input size), an image's lesion area (in mm² when the pixel
+ * spacing is given) and the text alternative of its picture; and the notes on an image's
+ * result, as `ftunet predict` warns on the command line: the image's channels were converted
+ * to fit the model, or the image does not look like the model's training images (the drift
+ * warning of `data/input_statistics.ts`); and the verdict of quality control
+ * (`eval/quality.ts`) that the page shows as a label. Pure.
  */
 import { imageDriftWarning, imageIntensity, inputStatisticsOf } from '../data/input_statistics.js';
+import { DATASET_PRESETS } from '../data/presets.js';
+import type { DatasetSourceKind } from '../data/dataset.js';
 import { checkQuality, type QualityCheck } from '../eval/quality.js';
 import type { Segmentation } from '../browser/segmenter.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
-import type { Engine } from './state.js';
+import { STATUS_WORDS, type Engine, type PipelineModel } from './state.js';
+import { currentMask, type WorkImage } from './work.js';
+
+/**
+ * The model in words, from what its export records: the network, what it was trained on (the
+ * data set's title, epochs), its test DSC and on how many images, and its input size. Says
+ * plainly what is not recorded.
+ */
+export function modelWords(model: Pick<PipelineModel, 'metadata' | 'source'>): string {
+  const m = model.metadata;
+  const [h, w, c] = m.predict.inputShape;
+  const input = `It looks at each image resized to ${w}x${h} pixels, in ${c === 1 ? 'grey' : 'colour'}.`;
+  const t = m.training;
+  if (t === undefined) {
+    return `Model ${m.model} (${model.source}): what it was trained on and its test DSC were not recorded with it. ${input}`;
+  }
+  const preset =
+    t.dataset !== undefined && t.dataset in DATASET_PRESETS
+      ? DATASET_PRESETS[t.dataset as DatasetSourceKind].title
+      : t.dataset;
+  const trained =
+    preset !== undefined
+      ? `trained on ${preset}${t.epochs !== undefined ? ` for ${t.epochs} epochs` : ''}`
+      : 'trained on data that was not recorded';
+  const test =
+    t.testDsc !== undefined
+      ? `its DSC on ${t.testImages ?? 'the'} test images was ${t.testDsc.toFixed(3)}`
+      : t.validationDsc !== undefined
+        ? `its test DSC was not recorded (validation DSC ${t.validationDsc.toFixed(3)})`
+        : 'its test DSC was not recorded';
+  return `Model ${m.model}, ${trained}; ${test}. ${input}`;
+}
+
+/**
+ * A lesion's area: in mm² when `spacing` (mm per pixel) is given, else in pixels; with its
+ * share of the image.
+ */
+export function areaWords(pixels: number, imagePixels: number, spacing?: number): string {
+  const share = `${((100 * pixels) / Math.max(1, imagePixels)).toFixed(1)}% of the image`;
+  if (spacing === undefined) return `${pixels} px (${share})`;
+  const mm2 = pixels * spacing * spacing;
+  return `${mm2 < 10 ? mm2.toFixed(2) : mm2.toFixed(1)} mm² (${share})`;
+}
+
+/** The text alternative of an image's picture: its lesion area, threshold and review status. */
+export function pictureText(image: WorkImage, spacing?: number): string {
+  const mask = currentMask(image);
+  const area =
+    mask === undefined
+      ? 'no mask yet'
+      : `lesion ${areaWords(mask.pixels, image.width * image.height, spacing)}`;
+  return `${image.name}: ${area}, threshold ${image.settings.threshold.toFixed(2)}, ${STATUS_WORDS[image.status]}`;
+}
 
 /** Every note on `image` predicted by `engine`, in the order the page shows them. */
 export function imageNotes(

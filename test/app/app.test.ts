@@ -132,23 +132,40 @@ async function runApp(query: string): Promise<Page> {
     path.join(root, 'images', 'huge.png'),
   ];
   await page.setInputFiles('#files', files);
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll('.card').length === n && document.body.dataset.busy === 'false',
-    files.length,
-    { timeout: 240_000 },
-  );
+  await settled(page, files.length, 240_000);
   return page;
 }
 
-/** Clicks a card's download link; returns the file's name and bytes. */
-async function download(page: Page, file: string): Promise<{ name: string; bytes: Buffer }> {
-  const [d] = await Promise.all([
-    page.waitForEvent('download'),
-    page.click(`.card[data-file="${file}"] a.download`),
-  ]);
-  const p = await d.path();
-  return { name: d.suggestedFilename(), bytes: await readFile(p) };
+/** Waits until the list has `n` rows, none waiting or being predicted, and no mask is being remade. */
+async function settled(page: Page, n: number, timeout = 60_000): Promise<void> {
+  await page.waitForFunction(
+    (n) =>
+      document.querySelectorAll('[data-file]').length === n &&
+      document.querySelectorAll('[data-status="waiting"], [data-status="predicting"]').length ===
+        0 &&
+      document.body.dataset.busy === 'false' &&
+      document.body.dataset.remasking !== 'true',
+    n,
+    { timeout },
+  );
+}
+
+/** Exports the work (`#export`); returns the zip's name and entries. */
+async function exportZip(
+  page: Page,
+): Promise<{ name: string; entries: Record<string, Uint8Array> }> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  return {
+    name: d.suggestedFilename(),
+    entries: unzipSync(new Uint8Array(await readFile(await d.path()))),
+  };
+}
+
+/** The mask of the image `file` in an exported zip. */
+function maskIn(entries: Record<string, Uint8Array>, file: string): Buffer {
+  const name = `${stem(file)}_mask.png`;
+  assert.ok(entries[name], `the zip holds ${name}: ${Object.keys(entries).join(', ')}`);
+  return Buffer.from(entries[name]);
 }
 
 for (const [label, query, engine] of [
@@ -161,10 +178,10 @@ for (const [label, query, engine] of [
       const page = await runApp(query);
       try {
         assert.equal(await page.evaluate(() => document.body.dataset.engine), engine);
+        const { entries } = await exportZip(page);
         for (const image of images) {
           const name = path.basename(image.file);
-          const got = await download(page, name);
-          assert.equal(got.name, `${stem(name)}_mask.png`);
+          const got = { bytes: maskIn(entries, name) };
           const ref = path.join(refDir, `${stem(name)}_mask.png`);
           const share = await agreement(got.bytes, ref);
           assert.ok(share >= AGREEMENT, `${name}: ${(100 * share).toFixed(3)}% of pixels agree`);
@@ -172,8 +189,8 @@ for (const [label, query, engine] of [
           const meta = await sharp(got.bytes).metadata();
           assert.equal(meta.channels, 1, `${name}: a grey PNG`);
         }
-        const messages = await page.$$eval('.card.error', (cards) =>
-          cards.map(
+        const messages = await page.$$eval('[data-status="failed"]', (rows) =>
+          rows.map(
             (c) =>
               `${(c as HTMLElement).dataset.file}: ${c.querySelector('.message')?.textContent}`,
           ),
@@ -182,20 +199,20 @@ for (const [label, query, engine] of [
           'notes.png: Not processed: not an image: expected a PNG, JPEG or BMP file.',
           'huge.png: Not processed: too large: 20000x20000 = 400 megapixels, more than the limit of 100 megapixels.',
         ]);
-        const cards = await page.$$eval('.card:not(.error)', (c) => c.length);
-        assert.equal(cards, images.length);
-        // Each result shows its quality-control verdict (eval/quality.ts) as a label.
-        const labels = await page.$$eval('.card:not(.error) .qc', (q) =>
+        const rows = await page.$$eval('[data-status="unreviewed"]', (c) => c.length);
+        assert.equal(rows, images.length);
+        // Each result shows its quality-control verdict (eval/quality.ts).
+        const labels = await page.$$eval('[data-status="unreviewed"] .qc', (q) =>
           q.map((e) => e.textContent ?? ''),
         );
         assert.equal(labels.length, images.length);
         assert.ok(
-          labels.every((l) => /^qc: (ok|check: [a-z ,]+)$/.test(l)),
+          labels.every((l) => /^(ok|check: [a-z ,]+)$/.test(l)),
           labels.join('; '),
         );
         // The grey model was given colour images: those two say they were converted.
-        const notes = await page.$$eval('.card .note', (n) =>
-          n.map((e) => (e.closest('.card') as HTMLElement).dataset.file),
+        const notes = await page.$$eval('[data-file] .note', (n) =>
+          n.map((e) => (e.closest('[data-file]') as HTMLElement).dataset.file),
         );
         assert.deepEqual(notes, ['colour.png', 'scan.bmp']);
         await page.screenshot({ path: path.join(ARTIFACTS, `app-${engine}.png`), fullPage: true });
@@ -212,9 +229,8 @@ describe('the web app, one engine', () => {
   test('the zip holds every mask (equal to the single downloads) and the areas', async () => {
     const page = await runApp('');
     try {
-      const [d] = await Promise.all([page.waitForEvent('download'), page.click('#zip')]);
-      assert.equal(d.suggestedFilename(), 'masks.zip');
-      const zip = unzipSync(new Uint8Array(await readFile(await d.path())));
+      const { name, entries: zip } = await exportZip(page);
+      assert.equal(name, 'masks.zip');
       const names = Object.keys(zip).sort();
       assert.deepEqual(
         names,
@@ -245,12 +261,16 @@ describe('the web app, one engine', () => {
     try {
       const name = path.basename(images[0].file);
       const before = await page.evaluate(() => document.getElementById('diag-text')!.textContent);
-      await page.$eval(`.card[data-file="${name}"] input.threshold`, (el) => {
-        const input = el as HTMLInputElement;
-        input.value = '0.99';
-        input.dispatchEvent(new Event('change'));
-      });
-      const got = await download(page, name);
+      // The slider moves by its keys (0.01 a step): from 0.5 to 0.99 with End, 0.98 with one
+      // step down, and back up; it keeps the focus, and the masks follow while it moves.
+      await page.focus('#threshold');
+      await page.keyboard.press('End');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowRight');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'threshold');
+      assert.equal(await page.textContent('#threshold-value'), '0.99');
+      await settled(page, images.length + 2);
+      const got = { bytes: maskIn((await exportZip(page)).entries, name) };
       const ref = path.join(root, 'ref99');
       const r = runCli([
         'predict',
@@ -271,7 +291,13 @@ describe('the web app, one engine', () => {
       assert.ok(moved > 0.001, `0.99 and 0.5 give different masks (${moved} of the pixels)`);
       const after = await page.evaluate(() => document.getElementById('diag-text')!.textContent);
       assert.equal(after, before, 'no new prediction was timed');
+      // The threshold is remembered: a new visit starts at 0.99.
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+      assert.equal(await page.inputValue('#threshold'), '0.99');
     } finally {
+      // The next tests start from the model's settings.
+      await page.evaluate(() => localStorage.clear()).catch(() => undefined);
       await page.close();
     }
   });
@@ -293,13 +319,8 @@ describe('the web app, one engine', () => {
         },
         [bytes, path.basename(images[0].file)] as const,
       );
-      await page.waitForFunction(
-        () =>
-          document.querySelectorAll('.card').length === 1 && document.body.dataset.busy === 'false',
-        undefined,
-        { timeout: 60_000 },
-      );
-      const got = await download(page, path.basename(images[0].file));
+      await settled(page, 1);
+      const got = { bytes: maskIn((await exportZip(page)).entries, images[0].file) };
       const share = await agreement(
         got.bytes,
         path.join(refDir, `${stem(images[0].file)}_mask.png`),
@@ -321,21 +342,19 @@ describe('the web app, one engine', () => {
         undefined,
         { timeout: 60_000 },
       );
-      await page.evaluate(() => document.getElementById('results')!.replaceChildren());
+      // Clear the work (confirmed in the dialog), then predict with the other model.
+      await page.click('#clear');
+      await page.click('#clear-dialog button[value="clear"]');
+      await settled(page, 0);
       await page.setInputFiles('#files', [images[0].file]);
-      await page.waitForFunction(
-        () =>
-          document.querySelectorAll('.card').length === 1 && document.body.dataset.busy === 'false',
-        undefined,
-        { timeout: 60_000 },
-      );
-      const got = await download(page, path.basename(images[0].file));
+      await settled(page, 1);
+      const got = { bytes: maskIn((await exportZip(page)).entries, images[0].file) };
       const ref = path.join(root, 'ref-other');
       const r = runCli(['predict', '--model', otherModel, '--out', ref, '--quiet', images[0].file]);
       assert.equal(r.code, 0, r.stderr);
       const share = await agreement(got.bytes, path.join(ref, `${stem(images[0].file)}_mask.png`));
       assert.ok(share >= AGREEMENT, `the other model: ${share}`);
-      const note = await page.$eval('.card .note', (e) => e.textContent);
+      const note = await page.$eval('[data-file] .note', (e) => e.textContent);
       assert.match(
         note ?? '',
         /^This image does not look like the model's 10 training images \(brightness \d+ there, 20 ± 2 in training; contrast \d+, 5 ± 1 in training\): its mask may be meaningless\.$/,
@@ -385,7 +404,7 @@ describe('ftunet app --serve', () => {
         await page.setInputFiles('#files', [images[0].file]);
         await page.waitForFunction(
           () =>
-            document.querySelectorAll('.card:not(.error)').length === 1 &&
+            document.querySelectorAll('[data-status="unreviewed"]').length === 1 &&
             document.body.dataset.busy === 'false',
           undefined,
           { timeout: 60_000 },
