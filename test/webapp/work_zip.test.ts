@@ -1,0 +1,411 @@
+/**
+ * The work zip without a browser: its entries are the layout `ftunet train --dataset folder`
+ * reads (images/ and masks/ paired by stem, the mask in force, names made safe and unique),
+ * with truths/, unmasked/ and a versioned manifest.json; the CLI reads the extracted zip as a
+ * data set; importing the zip gives back the images, masks, corrections, statuses and settings;
+ * a zip of any images/ + masks/ folder and loose `<stem>_mask.png` files give ground truths;
+ * bad input is refused with one message naming the file, and nothing is imported.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { decode } from 'fast-png';
+import { strToU8, unzipSync, zipSync } from 'fflate';
+import { encodeMaskPng } from '../../src/browser/png.js';
+import {
+  imageExtension,
+  parseWorkManifest,
+  readWork,
+  uniqueStems,
+  workZipEntries,
+  WorkImportError,
+  type WorkManifest,
+} from '../../src/webapp/work_zip.js';
+import { runCli } from '../cli/run.js';
+import { makeTemp, removeTemp } from '../data/fixtures.js';
+import { bytes, pngImage, rect, SETTINGS, workImage } from './work_fixtures.js';
+
+const META = {
+  appVersion: '9.8.7',
+  model: { name: 'attn-unet (bus)', hash: 'ab12' },
+  created: new Date('2026-12-07T13:00:00.000Z'),
+};
+
+/** The three images of the tests: corrected + truth, accepted model mask, unmasked. */
+function threeImages() {
+  return [
+    workImage('a.png', {
+      status: 'corrected',
+      settings: { threshold: 0.3, keepLargest: true, minSize: 4, tta: 'hflip' },
+      correction: rect(12, 10, [0, 3, 0, 10]),
+      truth: rect(12, 10, [1, 4, 0, 9]),
+      added: 100,
+    }),
+    workImage('b.png', { status: 'accepted', added: 200 }),
+    workImage('c.png', { model: null, added: 300 }),
+  ];
+}
+
+function manifestOf(entries: Record<string, Uint8Array>): WorkManifest {
+  return JSON.parse(new TextDecoder().decode(entries['manifest.json'])) as WorkManifest;
+}
+
+const zipFile = (entries: Record<string, Uint8Array>, name = 'work.zip') =>
+  new File([zipSync(entries) as BlobPart], name);
+
+const file = (data: Uint8Array, name: string) => new File([data as BlobPart], name);
+
+/** Asserts that `promise` rejects with a WorkImportError whose message is `message`. */
+async function refused(promise: Promise<unknown>, message: string | RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof WorkImportError, `a WorkImportError, got ${String(err)}`);
+    if (typeof message === 'string') assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('the work zip: entries', () => {
+  test('images/ and masks/ paired by stem (the mask in force), truths/, unmasked/, manifest', async () => {
+    const images = threeImages();
+    const entries = await workZipEntries(images, META);
+    assert.deepEqual(Object.keys(entries).sort(), [
+      'images/a.png',
+      'images/b.png',
+      'manifest.json',
+      'masks/a.png',
+      'masks/b.png',
+      'truths/a.png',
+      'unmasked/c.png',
+    ]);
+    assert.deepEqual(entries['images/a.png'], await bytes(images[0].file));
+    // a.png's mask in force is its correction, b.png's the model's.
+    assert.deepEqual(entries['masks/a.png'], await bytes(images[0].correction!.png));
+    assert.deepEqual(entries['masks/b.png'], await bytes(images[1].modelMask!.png));
+    assert.deepEqual(entries['truths/a.png'], await bytes(images[0].truth!.png));
+    const mask = decode(entries['masks/a.png']);
+    assert.deepEqual([mask.width, mask.height, mask.channels, mask.depth], [10, 12, 1, 8]);
+    assert.deepEqual([...new Set(mask.data)].sort(), [0, 255]);
+  });
+
+  test('the manifest: app, date, model, and per image files, status, settings, source, pixels', async () => {
+    const manifest = manifestOf(await workZipEntries(threeImages(), META));
+    assert.deepEqual(manifest, {
+      format: 'ftunetWork',
+      version: 1,
+      app: { name: 'focal-tversky-unet', version: '9.8.7' },
+      created: '2026-12-07T13:00:00.000Z',
+      model: { name: 'attn-unet (bus)', hash: 'ab12' },
+      images: [
+        {
+          name: 'a.png',
+          image: 'images/a.png',
+          mask: 'masks/a.png',
+          truth: 'truths/a.png',
+          width: 10,
+          height: 12,
+          channels: 1,
+          status: 'corrected',
+          settings: { threshold: 0.3, keepLargest: true, minSize: 4, tta: 'hflip' },
+          maskSource: 'corrected',
+          lesionPixels: 30, // rows 0-2, all 10 columns
+          truthPixels: 27, // rows 1-3, columns 0-8
+          added: 100,
+        },
+        {
+          name: 'b.png',
+          image: 'images/b.png',
+          mask: 'masks/b.png',
+          truth: null,
+          width: 10,
+          height: 12,
+          channels: 1,
+          status: 'accepted',
+          settings: SETTINGS,
+          maskSource: 'model',
+          lesionPixels: 16, // rows 2-5, columns 3-6
+          truthPixels: null,
+          added: 200,
+        },
+        {
+          name: 'c.png',
+          image: 'unmasked/c.png',
+          mask: null,
+          truth: null,
+          width: 10,
+          height: 12,
+          channels: 1,
+          status: 'unreviewed',
+          settings: SETTINGS,
+          maskSource: null,
+          lesionPixels: null,
+          truthPixels: null,
+          added: 300,
+        },
+      ],
+    });
+    assert.deepEqual(parseWorkManifest(manifest), manifest, 'it reads back as written');
+  });
+
+  test('names are made safe and unique ignoring case; the extension follows the format', async () => {
+    assert.deepEqual(uniqueStems(['a', 'A', 'a', '../etc/passwd', '.hidden', 'x:y', 'a_2']), [
+      'a',
+      'A_2',
+      'a_3',
+      '_etc_passwd',
+      'hidden',
+      'x_y',
+      'a_2_2',
+    ]);
+    assert.equal(imageExtension('x.JPG', 'jpeg'), '.jpg');
+    assert.equal(imageExtension('x.jfif', 'jpeg'), '.jfif');
+    assert.equal(imageExtension('x.jpeg', 'png'), '.png', 'a PNG named .jpeg is stored as .png');
+    assert.equal(imageExtension('noext', 'bmp'), '.bmp');
+    const entries = await workZipEntries(
+      [workImage('scan.png'), workImage('SCAN.jpeg'), workImage('sub/dir\\x?.png')],
+      META,
+    );
+    assert.deepEqual(
+      Object.keys(entries).filter((e) => e.startsWith('images/') || e.startsWith('masks/')),
+      [
+        'images/scan.png',
+        'masks/scan.png',
+        'images/SCAN_2.png',
+        'masks/SCAN_2.png',
+        'images/sub_dir_x_.png',
+        'masks/sub_dir_x_.png',
+      ],
+    );
+  });
+});
+
+describe('the work zip: the command line reads it as a data set', () => {
+  let root: string;
+  before(async () => {
+    root = await makeTemp('ftunet-workzip-');
+  });
+  after(async () => {
+    await removeTemp(root);
+  });
+
+  test('ftunet inspect --dataset folder reads the extracted zip: every pair, each mask in force', async () => {
+    const images = threeImages();
+    const zip = zipSync(await workZipEntries(images, META));
+    const dir = path.join(root, 'work');
+    for (const [name, data] of Object.entries(unzipSync(zip))) {
+      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+      await writeFile(path.join(dir, name), data);
+    }
+    const r = runCli([
+      'inspect',
+      '--dataset',
+      'folder',
+      '--data',
+      dir,
+      '--input-size',
+      '12,10',
+      '--no-cache',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { count: number; lesionArea: { mean: number } };
+    assert.equal(report.count, 2, 'a.png and b.png (c.png has no mask yet)');
+    // Lesion areas 30 / 120 and 16 / 120: their mean.
+    assert.ok(Math.abs(report.lesionArea.mean - (30 + 16) / 2 / 120) < 1e-9, r.stdout);
+  });
+});
+
+describe('importing', () => {
+  test('a work zip gives back images, masks, corrections, statuses and settings', async () => {
+    const images = threeImages();
+    const work = await readWork([zipFile(await workZipEntries(images, META))]);
+    assert.equal(work.kind, 'work');
+    assert.equal(work.manifest?.model?.hash, 'ab12');
+    assert.deepEqual(
+      work.images.map((i) => [i.name, i.status, i.settings, i.added]),
+      images.map((i) => [i.name, i.status, i.settings, i.added]),
+    );
+    const [a, b, c] = work.images;
+    assert.deepEqual(await bytes(a.file), await bytes(images[0].file));
+    assert.equal(a.file.name, 'a.png');
+    assert.deepEqual(await bytes(a.correction!.png), await bytes(images[0].correction!.png));
+    assert.equal(a.correction!.pixels, 30);
+    assert.equal(a.modelMask, undefined, 'the model mask of a corrected image is made again');
+    assert.deepEqual(await bytes(a.truth!.png), await bytes(images[0].truth!.png));
+    assert.equal(a.truth!.pixels, 27);
+    assert.deepEqual(await bytes(b.modelMask!.png), await bytes(images[1].modelMask!.png));
+    assert.equal(b.correction, undefined);
+    assert.deepEqual([c.modelMask, c.correction, c.truth], [undefined, undefined, undefined]);
+    assert.deepEqual(c.size, { width: 10, height: 12 });
+  });
+
+  test('a zip of a folder with images/ and masks/ (no manifest) gives images with ground truths', async () => {
+    const mask01 = { width: 10, height: 12, data: rect(12, 10, [0, 2, 0, 5]).data }; // 0/1 values
+    const { encode } = await import('fast-png');
+    const entries = {
+      'data/images/x.png': pngImage(12, 10, 1),
+      'data/images/y.png': pngImage(12, 10, 2),
+      'data/masks/x_segmentation.png': encode({ ...mask01, channels: 1, depth: 8 }),
+      'data/masks/y.png': encodeMaskPng(rect(12, 10, [5, 6, 0, 10])),
+      '__MACOSX/data/images/._x.png': new Uint8Array([0]),
+    };
+    const work = await readWork([zipFile(entries, 'data.zip')]);
+    assert.equal(work.kind, 'dataset');
+    assert.deepEqual(
+      work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.correction, i.modelMask]),
+      [
+        ['x.png', 'unreviewed', 10, undefined, undefined],
+        ['y.png', 'unreviewed', 10, undefined, undefined],
+      ],
+    );
+    // The 0/1 mask is stored as the page stores masks: 0 and 255.
+    const x = decode(await bytes(work.images[0].truth!.png));
+    assert.deepEqual(
+      [...new Set(x.data)].sort((p, q) => p - q),
+      [0, 255],
+    );
+  });
+
+  test('loose files: images with <stem>_mask.png files, paired as evaluate --pred pairs them', async () => {
+    const work = await readWork([
+      file(pngImage(12, 10), 'p.png'),
+      file(encodeMaskPng(rect(12, 10, [0, 1, 0, 3])), 'p_mask.png'),
+      file(pngImage(8, 8), 'q.png'),
+      file(encodeMaskPng(rect(8, 8, [0, 8, 0, 8])), 'q_segmentation.png'),
+      file(pngImage(8, 8), 'r.png'),
+    ]);
+    assert.equal(work.kind, 'files');
+    assert.deepEqual(
+      work.images.map((i) => [i.name, i.truth?.pixels]),
+      [
+        ['p.png', 3],
+        ['q.png', 64],
+        ['r.png', undefined],
+      ],
+    );
+  });
+});
+
+describe('importing: bad input is refused, naming the file', () => {
+  const mask = (h: number, w: number) => encodeMaskPng(rect(h, w, [0, 1, 0, 1]));
+
+  test('a file named .zip that is not one', async () => {
+    await refused(
+      readWork([file(strToU8('hello'), 'work.zip')]),
+      'work.zip: not a zip file (it may be damaged or incomplete)',
+    );
+  });
+
+  test('a damaged zip', async () => {
+    const zip = zipSync({ 'images/a.png': pngImage(4, 4) });
+    await refused(
+      readWork([file(zip.subarray(0, zip.length - 30), 'cut.zip')]),
+      /^cut\.zip: the zip cannot be read \(.*\): it may be damaged or incomplete$/,
+    );
+  });
+
+  test('a zip with other files', async () => {
+    await refused(
+      readWork([zipFile({ 'images/a.png': pngImage(4, 4) }), file(pngImage(4, 4), 'b.png')]),
+      'work.zip: a zip is imported on its own: choose the zip alone, or images with their ' +
+        '<stem>_mask.png files',
+    );
+  });
+
+  test('a mask whose size differs from its image', async () => {
+    await refused(
+      readWork([file(pngImage(12, 10), 'p.png'), file(mask(10, 12), 'p_mask.png')]),
+      'p_mask.png: the mask is 12x10 but its image is 10x12',
+    );
+    await refused(
+      readWork([
+        zipFile({ 'images/p.png': pngImage(12, 10), 'masks/p.png': mask(12, 11) }, 'd.zip'),
+      ]),
+      'd.zip: masks/p.png: the mask is 11x12 but its image is 10x12',
+    );
+  });
+
+  test('a mask without an image', async () => {
+    await refused(
+      readWork([file(pngImage(4, 4), 'p.png'), file(mask(4, 4), 'z_mask.png')]),
+      'z_mask.png: a mask (its name ends in _mask) without its image: choose z.png (or .jpg, .bmp) with it',
+    );
+    await refused(
+      readWork([zipFile({ 'images/p.png': pngImage(4, 4), 'masks/z.png': mask(4, 4) }, 'd.zip')]),
+      'd.zip: masks/z.png: a mask without an image: no image named z.* or, without _mask or ' +
+        '_segmentation, <stem>.* was found for it',
+    );
+  });
+
+  test('two masks of one image, two images of one stem, a file that is not an image', async () => {
+    await refused(
+      readWork([
+        zipFile(
+          {
+            'images/p.png': pngImage(4, 4),
+            'masks/p.png': mask(4, 4),
+            'masks/p_mask.png': mask(4, 4),
+          },
+          'd.zip',
+        ),
+      ]),
+      'd.zip: masks/p.png: one image has two masks: p.png and p_mask.png; keep one of them',
+    );
+    await refused(
+      readWork([file(pngImage(4, 4), 'p.png'), file(pngImage(4, 4), 'p.bmp')]),
+      'p.bmp: has the name of p.png without its extension: rename one of them (a mask is ' +
+        'named <stem>_mask.png)',
+    );
+    await refused(
+      readWork([file(strToU8('not a picture'), 'notes.txt')]),
+      'notes.txt: not an image: expected a PNG, JPEG or BMP file',
+    );
+  });
+
+  test('a manifest of an unknown version, of another format, or naming a missing file', async () => {
+    const entries = await workZipEntries(threeImages(), META);
+    const withManifest = (change: (m: Record<string, unknown>) => void) => {
+      const m = manifestOf(entries) as unknown as Record<string, unknown>;
+      change(m);
+      return zipFile({ ...entries, 'manifest.json': strToU8(JSON.stringify(m)) });
+    };
+    await refused(
+      readWork([withManifest((m) => (m.version = 2))]),
+      'work.zip: manifest.json: unsupported version 2 (this program reads versions up to 1): ' +
+        'it was written by a newer focal-tversky-unet; upgrade to read it',
+    );
+    await refused(
+      readWork([withManifest((m) => (m.format = 'somethingElse'))]),
+      'work.zip: manifest.json: expected "format": "ftunetWork", got "somethingElse"',
+    );
+    await refused(
+      readWork([withManifest((m) => ((m.images as { status: string }[])[1].status = 'maybe'))]),
+      'work.zip: manifest.json: "images.1.status" must be one of unreviewed, accepted, ' +
+        'corrected, got "maybe"',
+    );
+    const { ['masks/b.png']: _gone, ...missing } = entries;
+    await refused(
+      readWork([zipFile(missing)]),
+      'work.zip: manifest.json: names masks/b.png as the mask of b.png, but the zip does not ' +
+        'hold it',
+    );
+    await refused(
+      readWork([zipFile({ ...entries, 'images/new.png': pngImage(4, 4) })]),
+      'work.zip: manifest.json: does not name images/new.png: remove manifest.json to import ' +
+        'the folders as a data set (images with ground truths), or take the files out of the zip',
+    );
+    await refused(
+      readWork([zipFile({ ...entries, 'manifest.json': strToU8('{') })]),
+      /^work\.zip: manifest\.json: not JSON \(.+\)$/,
+    );
+  });
+
+  test('a zip that is neither a work zip nor a data set', async () => {
+    await refused(
+      readWork([zipFile({ 'a/x.png': pngImage(4, 4), 'b.txt': strToU8('x') }, 'other.zip')]),
+      'other.zip: neither a work zip (no manifest.json) nor a data set (no images/ folder ' +
+        'beside masks/); it holds a/, b.txt',
+    );
+  });
+});
