@@ -6,7 +6,7 @@
  * built beside and renamed into place, so a failed build leaves the previous one.
  */
 import { build, type BuildOptions } from 'esbuild';
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -38,6 +38,14 @@ export const BROWSER_BUNDLE: BuildOptions = {
   logLevel: 'error',
 };
 
+/** The version in package.json. */
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 async function main(): Promise<void> {
   const out = APP_BUILD_DIR.replace(/[\\/]$/, '');
   const tmp = `${out}.tmp-${process.pid}`;
@@ -49,6 +57,8 @@ async function main(): Promise<void> {
     outfile: path.join(tmp, APP_SCRIPT),
     minify: true,
     legalComments: 'linked',
+    // The package's version, which the page records in the work it exports.
+    define: { FTUNET_APP_VERSION: JSON.stringify(await packageVersion()) },
   });
   for (const f of APP_STATIC_FILES) await copyFile(path.join(WEBAPP, f), path.join(tmp, f));
   for (const [pkg, file] of APP_WASM_FILES) {

@@ -7,9 +7,11 @@
  */
 import { encodeImagePng, encodeMaskPng } from '../browser/png.js';
 import { generatePair } from '../data/synthetic/generate.js';
-import { masksZipEntries } from './export.js';
-import { lesionPixels } from './state.js';
 import { LocalPipeline } from './local_pipeline.js';
+import { maskScores } from './mask_scores.js';
+import { lesionPixels } from './state.js';
+import { memoryStore, openStore } from './store.js';
+import { readWork, workZipEntries } from './work_zip.js';
 import { pageOptions } from './options.js';
 import {
   addFailure,
@@ -28,7 +30,15 @@ import {
   type WorkPipeline,
 } from './state.js';
 import * as view from './view.js';
-import type { MaskSettings, WorkImage } from './work.js';
+import { currentMask, type MaskSettings, type StoredMask, type WorkImage } from './work.js';
+
+/** The package's version, set by the app's build (scripts/build_app.ts). */
+declare const FTUNET_APP_VERSION: string | undefined;
+/** The app's version as the work zip records it. */
+const APP_VERSION = typeof FTUNET_APP_VERSION === 'string' ? FTUNET_APP_VERSION : 'unknown';
+
+/** The session key of the image open in the viewer. */
+const OPEN_KEY = 'open';
 
 /** The built-in model, beside the page. */
 export const MODEL_URL = 'model/model.json';
@@ -73,9 +83,90 @@ export function handlers(state: AppState): view.RowHandlers {
   };
 }
 
+/** Each image's DSC and IoU against its ground truth, for the masks they were computed on. */
+const scores = new Map<string, { mask: StoredMask; truth: StoredMask; scores: view.Scores }>();
+
+/** Draws an image's row, with its scores when they are known for its mask in force. */
+function draw(state: AppState, image: WorkImage): void {
+  const known = scores.get(image.id);
+  const mask = currentMask(image);
+  const fresh = known && known.mask === mask && known.truth === image.truth;
+  view.showImage(image, state, handlers(state), fresh ? known.scores : undefined);
+  if (!fresh && image.truth && mask) void score(state, image, mask, image.truth);
+}
+
+/** Scores an image's mask against its ground truth (decoded by the pipeline), then draws it. */
+async function score(
+  state: AppState,
+  image: WorkImage,
+  mask: StoredMask,
+  truth: StoredMask,
+): Promise<void> {
+  if (!state.pipeline) return;
+  try {
+    const [m, t] = await Promise.all([
+      state.pipeline.decodeMask(mask),
+      state.pipeline.decodeMask(truth),
+    ]);
+    scores.set(image.id, { mask, truth, scores: maskScores(m, t) });
+    if (currentMask(image) === mask)
+      view.showImage(image, state, handlers(state), scores.get(image.id)!.scores);
+  } catch (err) {
+    view.showNotice(`${image.name} could not be compared with its ground truth: ${describe(err)}`);
+  }
+}
+
+/** Saves an image's work; a store that fails says so once, and the work goes on in memory. */
+function save(state: AppState, image: WorkImage): void {
+  state.store?.put(image).catch((err: unknown) => storeFailed(err));
+}
+
+/** The session value `key` saved; a failure is said as for `save`. */
+function saveSession(state: AppState, key: string, value: unknown): void {
+  state.store?.putSession(key, value).catch((err: unknown) => storeFailed(err));
+}
+
+function storeFailed(err: unknown): void {
+  view.showNotice(describe(err));
+}
+
+/**
+ * Opens the browser's store and brings the work in it back: every image's row, and the image
+ * that was open. Without a store (a private window), the work is kept in memory and the page
+ * says so.
+ */
+async function openWork(state: AppState): Promise<void> {
+  try {
+    state.store = await openStore();
+  } catch (err) {
+    state.store = memoryStore();
+    view.showNotice(describe(err));
+    return;
+  }
+  try {
+    const images = await state.store.all();
+    for (const image of images) {
+      if (!state.images.some((i) => i.id === image.id)) state.images.push(image);
+      draw(state, image);
+    }
+    view.showCount(state);
+    const open = await state.store.getSession<string>(OPEN_KEY);
+    if (open !== undefined && images.some((i) => i.id === open)) state.openId = open;
+    if (images.length > 0) {
+      view.showProgress(
+        `Your work is back: ${images.length} image${images.length === 1 ? '' : 's'}.`,
+        null,
+      );
+    }
+  } catch (err) {
+    view.showNotice(describe(err));
+  }
+}
+
 /** Loads the built-in model, or says that it did not load and waits for one to be opened. */
 export async function start(state: AppState): Promise<void> {
   view.showSettings(state.settings);
+  await openWork(state);
   try {
     await usePipeline(state, { url: MODEL_URL });
   } catch (err) {
@@ -114,14 +205,55 @@ async function usePipeline(
   view.showProgress('Ready: choose images, drop them here, or try the sample.');
   view.markPage('ready', 'true');
   view.showDiagnostics(state);
+  // Scores wait for a pipeline to decode the masks.
+  for (const image of state.images) draw(state, image);
+  if (state.openId !== undefined && previous === undefined) openImage(state, state.openId);
   if (state.queue.length > 0) void drain(state);
 }
 
-/** Queues chosen or dropped images and predicts them. */
-export function addFiles(state: AppState, files: Iterable<File>): void {
-  const items: QueuedImage[] = [];
-  for (const file of files) items.push({ id: newId(), file });
-  addQueued(state, items);
+/** A mask file given with images (`<stem>_mask.png`, `<stem>_segmentation.png`). */
+const MASK_NAME = /_(mask|segmentation)\.[^./\\]+$/i;
+
+/**
+ * Queues chosen or dropped files and predicts them: images alone, or (imported) a work zip, a
+ * data set's zip or images with their `<stem>_mask.png` files (`readWork`).
+ */
+export async function addFiles(state: AppState, files: readonly File[]): Promise<void> {
+  const imported = files.some(
+    (f) => f.name.toLowerCase().endsWith('.zip') || MASK_NAME.test(f.name),
+  );
+  if (!imported) {
+    addQueued(
+      state,
+      files.map((file) => ({ id: newId(), file })),
+    );
+    return;
+  }
+  try {
+    view.showProgress('Reading the files…');
+    const work = await readWork(files, {
+      ...(state.pipeline ? { encodeMask: (m) => state.pipeline!.encodeMask(m) } : {}),
+    });
+    addQueued(
+      state,
+      work.images.map((i) => ({
+        id: newId(),
+        file: i.file,
+        status: i.status,
+        ...(i.truth ? { truth: i.truth } : {}),
+        ...(i.correction ? { correction: i.correction } : {}),
+        ...(i.settings ? { settings: i.settings } : {}),
+        ...(i.added !== undefined ? { added: i.added } : {}),
+      })),
+    );
+    const what = { work: 'work', dataset: 'data set', files: 'images and masks' }[work.kind];
+    view.showNotice(
+      `Imported the ${what}: ${work.images.length} image${work.images.length === 1 ? '' : 's'}.`,
+    );
+  } catch (err) {
+    view.showProgress('');
+    view.showNotice(`Nothing was imported: ${describe(err)}`);
+  }
 }
 
 function addQueued(state: AppState, items: QueuedImage[]): void {
@@ -167,7 +299,7 @@ async function drain(state: AppState): Promise<void> {
       const pipeline = state.pipeline;
       const total = done + state.queue.length;
       const item = state.queue.shift()!;
-      const settings = { ...state.settings.mask };
+      const settings = { ...(item.settings ?? state.settings.mask) };
       view.showRowStatus(item.id, 'predicting');
       const label = `Image ${done + 1} of ${total}: ${item.file.name}`;
       view.showProgress(`${label}, decoding…`, done / total);
@@ -181,7 +313,8 @@ async function drain(state: AppState): Promise<void> {
           },
         });
         const image = addImage(state, item, predicted, settings);
-        view.showImage(image, state, handlers(state));
+        save(state, image);
+        draw(state, image);
       } catch (err) {
         if (controller.signal.aborted) break;
         const failure = addFailure(state, {
@@ -263,7 +396,8 @@ async function remakeAll(state: AppState): Promise<void> {
         if (made.qc) image.qc = made.qc;
         else delete image.qc;
         if (made.prediction) image.prediction = made.prediction;
-        view.showImage(image, state, handlers(state));
+        save(state, image);
+        draw(state, image);
       } catch (err) {
         view.showNotice(
           `The mask of ${image.name} could not be made again: ${failureReason(err)}.`,
@@ -286,7 +420,7 @@ export function setAllSettings(state: AppState, settings: PageSettings): void {
     view.markPage('remasking', 'true');
     remask(state, state.images);
   }
-  for (const image of state.images) view.showImage(image, state, handlers(state));
+  for (const image of state.images) draw(state, image);
 }
 
 /** Opens an image (a row was chosen). */
@@ -294,23 +428,40 @@ export function openImage(state: AppState, id: string): void {
   const image = imageById(state, id);
   if (!image) return;
   state.openId = id;
+  saveSession(state, OPEN_KEY, id);
   view.showNotice(`Opened ${image.name}.`);
 }
 
-/** Every image's mask in force and `areas.csv`, as a zip download. */
+/**
+ * The work as one zip download (`work_zip.ts`: the layout `ftunet train --dataset folder`
+ * reads, with the manifest), packed by the pipeline.
+ */
 export async function exportWork(state: AppState): Promise<void> {
   if (!state.pipeline || state.images.length === 0) {
     view.showNotice('There is nothing to export yet: choose images first.');
     return;
   }
-  const zip = await state.pipeline.zip(await masksZipEntries(state.images));
-  view.download(zip, 'masks.zip', 'application/zip');
+  view.showProgress('Packing the work…');
+  const model = state.pipeline.model;
+  const entries = await workZipEntries(state.images, {
+    appVersion: APP_VERSION,
+    model: { name: model.metadata.model, ...(model.hash ? { hash: model.hash } : {}) },
+  });
+  const zip = await state.pipeline.zip(entries);
+  view.download(zip, 'work.zip', 'application/zip');
+  view.showProgress(
+    `Exported ${state.images.length} image${state.images.length === 1 ? '' : 's'} as work.zip.`,
+    null,
+  );
 }
 
 /** Removes every image and its work from the page. */
 export function clearAll(state: AppState): void {
   cancel(state);
   clearWork(state);
+  scores.clear();
+  pending.clear();
+  state.store?.clear().catch((err: unknown) => storeFailed(err));
   view.clearRows();
   view.showCount(state);
   view.showProgress('Cleared: the page holds no image.', undefined);

@@ -37,8 +37,8 @@ function picker(buttonId: string, inputId: string, use: (files: File[]) => void)
 }
 
 function wire(state: AppState): void {
-  const chooseImages = picker('choose', 'files', (files) => addFiles(state, files));
-  picker('import', 'import-files', (files) => addFiles(state, files));
+  const chooseImages = picker('choose', 'files', (files) => void addFiles(state, files));
+  picker('import', 'import-files', (files) => void addFiles(state, files));
   picker('open-model', 'model-files', (files) => void openModelFiles(state, files));
 
   const drop = byId('drop');
@@ -57,7 +57,7 @@ function wire(state: AppState): void {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    if (e.dataTransfer?.files) addFiles(state, Array.from(e.dataTransfer.files));
+    if (e.dataTransfer?.files) void addFiles(state, Array.from(e.dataTransfer.files));
   });
   // Files dropped outside the drop zone must not make the browser open them.
   window.addEventListener('dragover', (e) => e.preventDefault());

@@ -12,6 +12,7 @@ import type { Segmenter } from '../browser/segmenter.js';
 import type { QualityCheck } from '../eval/quality.js';
 import { DEFAULT_TTA, TTA_MODES } from '../eval/ensemble.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
+import type { WorkStore } from './store.js';
 import {
   REVIEW_STATUSES,
   type MaskSettings,
@@ -100,6 +101,10 @@ export interface QueuedImage {
   /** A mask given as the person's earlier work. */
   correction?: StoredMask;
   status?: ReviewStatus;
+  /** Its own mask settings (a work zip's); absent: the settings for all images. */
+  settings?: MaskSettings;
+  /** When it was first added (a work zip's). */
+  added?: number;
 }
 
 /** An image that was not processed, and why (one line, without a final stop). */
@@ -136,6 +141,8 @@ export interface PageSettings {
 export interface AppState {
   /** The pipeline of the model in use, once started: images are predicted only while there is one. */
   pipeline?: WorkPipeline;
+  /** Where the work is kept (the browser's IndexedDB, or memory where it has none). */
+  store?: WorkStore;
   /** Images waiting to be predicted, in order. */
   queue: QueuedImage[];
   /** Whether images are being predicted now. */
@@ -214,7 +221,7 @@ export function addImage(
   queued: QueuedImage,
   predicted: Predicted,
   settings: MaskSettings,
-  added = Date.now(),
+  added = queued.added ?? Date.now(),
 ): WorkImage {
   const image: WorkImage = {
     id: queued.id,

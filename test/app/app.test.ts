@@ -121,11 +121,25 @@ after(async () => {
   await removeTemp(root);
 });
 
-/** Opens the app with `query`, drops in every fixture file, waits until all are done. */
-async function runApp(query: string): Promise<Page> {
+/**
+ * Opens the app with `query`; the work an earlier test left in the browser (it comes back on
+ * load) is cleared, as a person clears it: the button, then the dialog's confirmation.
+ */
+async function openApp(query: string): Promise<Page> {
   const page = await browser.page();
   await page.goto(`${server.origin}${SUB_PATH}${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  if ((await page.$$('[data-file]')).length > 0) {
+    await page.click('#clear');
+    await page.click('#clear-dialog button[value="clear"]');
+    await settled(page, 0);
+  }
+  return page;
+}
+
+/** Opens the app with `query`, drops in every fixture file, waits until all are done. */
+async function runApp(query: string): Promise<Page> {
+  const page = await openApp(query);
   const files = [
     ...images.map((i) => i.file),
     path.join(root, 'images', 'notes.png'),
@@ -161,9 +175,9 @@ async function exportZip(
   };
 }
 
-/** The mask of the image `file` in an exported zip. */
+/** The mask of the image `file` in an exported work zip (`masks/<stem>.png`). */
 function maskIn(entries: Record<string, Uint8Array>, file: string): Buffer {
-  const name = `${stem(file)}_mask.png`;
+  const name = `masks/${stem(file)}.png`;
   assert.ok(entries[name], `the zip holds ${name}: ${Object.keys(entries).join(', ')}`);
   return Buffer.from(entries[name]);
 }
@@ -226,29 +240,50 @@ for (const [label, query, engine] of [
 }
 
 describe('the web app, one engine', () => {
-  test('the zip holds every mask (equal to the single downloads) and the areas', async () => {
+  test('the work zip holds every image and mask, and the manifest', async () => {
     const page = await runApp('');
     try {
       const { name, entries: zip } = await exportZip(page);
-      assert.equal(name, 'masks.zip');
+      assert.equal(name, 'work.zip');
       const names = Object.keys(zip).sort();
       assert.deepEqual(
         names,
-        ['areas.csv', ...images.map((i) => `${stem(i.file)}_mask.png`)].sort(),
+        [
+          'manifest.json',
+          ...images.map((i) => `images/${path.basename(i.file)}`),
+          ...images.map((i) => `masks/${stem(i.file)}.png`),
+        ].sort(),
       );
-      const csv = new TextDecoder().decode(zip['areas.csv']).trim().split('\n');
-      assert.equal(csv[0], 'file,mask,width,height,threshold,lesion_pixels,lesion_percent');
-      assert.equal(csv.length, images.length + 1);
+      const manifest = JSON.parse(new TextDecoder().decode(zip['manifest.json'])) as {
+        app: { version: string };
+        model: { name: string };
+        images: {
+          name: string;
+          status: string;
+          settings: { threshold: number };
+          lesionPixels: number;
+          width: number;
+          height: number;
+        }[];
+      };
+      assert.equal(manifest.app.version, '0.1.0');
+      assert.equal(manifest.model.name, 'attn_reg');
+      assert.equal(manifest.images.length, images.length);
       for (const image of images) {
         const mask = `${stem(image.file)}_mask.png`;
-        const share = await agreement(Buffer.from(zip[mask]), path.join(refDir, mask));
+        const share = await agreement(maskIn(zip, image.file), path.join(refDir, mask));
         assert.ok(share >= AGREEMENT, `${mask} in the zip: ${share}`);
         const ref = await readMask(path.join(refDir, mask));
-        const row = csv.find((l) => l.startsWith(`${path.basename(image.file)},`))!;
-        const [, , w, h, t, pixels] = row.split(',');
-        assert.deepEqual([Number(w), Number(h), Number(t)], [ref.width, ref.height, 0.5]);
+        const row = manifest.images.find((i) => i.name === path.basename(image.file))!;
+        assert.deepEqual(
+          [row.width, row.height, row.settings.threshold, row.status],
+          [ref.width, ref.height, 0.5, 'unreviewed'],
+        );
         const refPixels = ref.data.filter((v) => v > 0).length;
-        assert.ok(Math.abs(Number(pixels) - refPixels) <= ref.data.length * (1 - AGREEMENT), row);
+        assert.ok(
+          Math.abs(row.lesionPixels - refPixels) <= ref.data.length * (1 - AGREEMENT),
+          JSON.stringify(row),
+        );
       }
       assert.deepEqual(browser.errors, []);
     } finally {
@@ -303,10 +338,8 @@ describe('the web app, one engine', () => {
   });
 
   test('images dropped on the drop zone are predicted as picked ones', async () => {
-    const page = await browser.page();
+    const page = await openApp('');
     try {
-      await page.goto(`${server.origin}${SUB_PATH}`);
-      await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
       const bytes = [...(await readFile(images[0].file))];
       await page.evaluate(
         ([data, name]) => {
