@@ -30,6 +30,8 @@ import {
   type WorkPipeline,
 } from './state.js';
 import * as view from './view.js';
+import type { RawImage } from '../util/raster.js';
+import { Viewer, type ViewerImage } from './viewer.js';
 import { currentMask, type MaskSettings, type StoredMask, type WorkImage } from './work.js';
 
 /** The package's version, set by the app's build (scripts/build_app.ts). */
@@ -79,7 +81,7 @@ function rememberSettings(settings: PageSettings): void {
 /** The page's handlers for the view. */
 export function handlers(state: AppState): view.RowHandlers {
   return {
-    open: (id) => openImage(state, id),
+    open: (id) => void openImage(state, id),
   };
 }
 
@@ -92,6 +94,9 @@ function draw(state: AppState, image: WorkImage): void {
   const mask = currentMask(image);
   const fresh = known && known.mask === mask && known.truth === image.truth;
   view.showImage(image, state, handlers(state), fresh ? known.scores : undefined);
+  if (image.id === state.openId && view.viewerShown()) {
+    view.showPanel(image, state, fresh ? known.scores : undefined);
+  }
   if (!fresh && image.truth && mask) void score(state, image, mask, image.truth);
 }
 
@@ -207,7 +212,7 @@ async function usePipeline(
   view.showDiagnostics(state);
   // Scores wait for a pipeline to decode the masks.
   for (const image of state.images) draw(state, image);
-  if (state.openId !== undefined && previous === undefined) openImage(state, state.openId);
+  if (state.openId !== undefined && previous === undefined) void openImage(state, state.openId);
   if (state.queue.length > 0) void drain(state);
 }
 
@@ -398,6 +403,15 @@ async function remakeAll(state: AppState): Promise<void> {
         if (made.prediction) image.prediction = made.prediction;
         save(state, image);
         draw(state, image);
+        if (
+          image.id === state.openId &&
+          !image.correction &&
+          viewer &&
+          openPixels?.id === image.id
+        ) {
+          // The model's mask is in force and changed: the viewer shows it (and resets to it).
+          viewer.open(await viewerImage(state.pipeline, image, openPixels.image));
+        }
       } catch (err) {
         view.showNotice(
           `The mask of ${image.name} could not be made again: ${failureReason(err)}.`,
@@ -423,13 +437,118 @@ export function setAllSettings(state: AppState, settings: PageSettings): void {
   for (const image of state.images) draw(state, image);
 }
 
-/** Opens an image (a row was chosen). */
-export function openImage(state: AppState, id: string): void {
+/** The viewer (made on the first opening) and what it holds of the image open. */
+let viewer: Viewer | undefined;
+/** The open image's full-size pixels (released when the viewer closes). */
+let openPixels: { id: string; image: RawImage } | undefined;
+/** The open image's mask changes, in the order the viewer made them. */
+let edits: Promise<void> = Promise.resolve();
+
+function theViewer(state: AppState): Viewer {
+  viewer ??= new Viewer(view.byId('viewer-mount'), {
+    onMask: (mask) => {
+      const id = state.openId;
+      edits = edits.then(async () => {
+        const image = imageById(state, id);
+        if (!image || !state.pipeline) return;
+        image.correction = await state.pipeline.encodeMask(mask);
+        save(state, image);
+        draw(state, image);
+      });
+    },
+    onStatus: (status) => {
+      const id = state.openId;
+      edits = edits.then(() => {
+        const image = imageById(state, id);
+        if (!image) return;
+        image.status = status;
+        // Back to the model's mask: the correction is gone.
+        if (status === 'unreviewed') delete image.correction;
+        save(state, image);
+        draw(state, image);
+      });
+    },
+    onClose: () => closeImage(state),
+  });
+  return viewer;
+}
+
+/** The masks the viewer shows of `image`, decoded by the pipeline. */
+async function viewerImage(
+  pipeline: WorkPipeline,
+  image: WorkImage,
+  pixels: RawImage,
+): Promise<ViewerImage> {
+  const mask = currentMask(image);
+  const [current, model, truth] = await Promise.all([
+    mask ? pipeline.decodeMask(mask) : undefined,
+    image.modelMask ? pipeline.decodeMask(image.modelMask) : undefined,
+    image.truth ? pipeline.decodeMask(image.truth) : undefined,
+  ]);
+  const p = image.prediction;
+  return {
+    id: image.id,
+    name: image.name,
+    image: pixels,
+    mask: current ?? {
+      data: new Uint8Array(pixels.width * pixels.height),
+      height: pixels.height,
+      width: pixels.width,
+    },
+    ...(model ? { modelMask: model } : {}),
+    ...(truth ? { truth } : {}),
+    ...(p
+      ? { probabilities: { data: p.probabilities, height: p.inputSize[0], width: p.inputSize[1] } }
+      : {}),
+    attention: p?.attention ?? [],
+    status: image.status,
+  };
+}
+
+/** Opens an image in the viewer (a row was chosen, or the page reopens where it was). */
+export async function openImage(state: AppState, id: string): Promise<void> {
   const image = imageById(state, id);
   if (!image) return;
   state.openId = id;
   saveSession(state, OPEN_KEY, id);
-  view.showNotice(`Opened ${image.name}.`);
+  // Without a pipeline yet, it opens once one starts (`usePipeline`).
+  if (!state.pipeline) return;
+  try {
+    view.showProgress(`Opening ${image.name}…`);
+    if (openPixels?.id !== id) {
+      openPixels = undefined;
+      openPixels = { id, image: await state.pipeline.decodeImage(image.file, image.name) };
+    }
+    const shown = await viewerImage(state.pipeline, image, openPixels.image);
+    if (state.openId !== id) return;
+    const v = theViewer(state);
+    v.open(shown);
+    view.showViewer(image, state, scores.get(id)?.scores);
+    view.showProgress(`${image.name} is open in the viewer.`, null);
+    view.byId('viewer').querySelector<HTMLElement>('.viewer-canvas')?.focus();
+  } catch (err) {
+    view.showNotice(`${image.name} could not be opened: ${failureReason(err)}.`);
+    closeImage(state);
+  }
+}
+
+/** Closes the viewer: its buffers are released, the image's row has the focus. */
+export function closeImage(state: AppState): void {
+  const id = state.openId;
+  viewer?.close();
+  openPixels = undefined;
+  delete state.openId;
+  saveSession(state, OPEN_KEY, null);
+  view.hideViewer(id);
+}
+
+/** The open image's own settings changed (its panel): its mask is made again. */
+export function setImageSettings(state: AppState, settings: MaskSettings): void {
+  const image = imageById(state, state.openId);
+  if (!image) return;
+  image.settings = settings;
+  view.markPage('remasking', 'true');
+  remask(state, [image]);
 }
 
 /**
@@ -457,6 +576,7 @@ export async function exportWork(state: AppState): Promise<void> {
 
 /** Removes every image and its work from the page. */
 export function clearAll(state: AppState): void {
+  if (state.openId !== undefined) closeImage(state);
   cancel(state);
   clearWork(state);
   scores.clear();

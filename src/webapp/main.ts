@@ -19,10 +19,18 @@ import {
   openModelFiles,
   rememberedSettings,
   setAllSettings,
+  setImageSettings,
   start,
 } from './app.js';
 import { createState, type AppState } from './state.js';
-import { byId, copyDiagnostics, settingsOfControls, showDiagnostics, showNotice } from './view.js';
+import {
+  byId,
+  copyDiagnostics,
+  imageSettingsOfControls,
+  settingsOfControls,
+  showDiagnostics,
+  showNotice,
+} from './view.js';
 
 /** A button opens its hidden file input's picker; the chosen files go to `use`. */
 function picker(buttonId: string, inputId: string, use: (files: File[]) => void): () => void {
@@ -96,6 +104,21 @@ function wire(state: AppState): void {
     byId(id).addEventListener('change', () =>
       setAllSettings(state, settingsOfControls(state.settings)),
     );
+  }
+
+  // The open image's own settings (the viewer's panel).
+  byId<HTMLFormElement>('image-settings').addEventListener('submit', (e) => e.preventDefault());
+  const imageSettings = (): void => {
+    const image = state.images.find((i) => i.id === state.openId);
+    if (image) setImageSettings(state, imageSettingsOfControls(image.settings));
+  };
+  const imageThreshold = byId<HTMLInputElement>('image-threshold');
+  imageThreshold.addEventListener('input', () => {
+    byId('image-threshold-value').textContent = Number(imageThreshold.value).toFixed(2);
+    imageSettings();
+  });
+  for (const id of ['image-keep-largest', 'image-min-size', 'image-tta']) {
+    byId(id).addEventListener('change', imageSettings);
   }
 
   byId('copy-diag').addEventListener('click', () => {

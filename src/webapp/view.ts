@@ -384,3 +384,82 @@ export async function copyDiagnostics(): Promise<void> {
     byId('copy-state').textContent = 'selected: press Ctrl+C (the browser refused the clipboard)';
   }
 }
+
+/** The page's parts that the viewer covers while it is open (made inert then). */
+const UNDER_VIEWER = ['header', 'main'];
+
+/** Shows the viewer's host over the page, its panel for `image`; the page under it is inert. */
+export function showViewer(
+  image: WorkImage,
+  state: Pick<AppState, 'settings'>,
+  scores?: Scores,
+): void {
+  for (const tag of UNDER_VIEWER) document.querySelector<HTMLElement>(tag)!.inert = true;
+  byId('viewer').hidden = false;
+  showPanel(image, state, scores);
+}
+
+/** Hides the viewer's host; the page is live again and the image's row has the focus. */
+export function hideViewer(id: string | undefined): void {
+  byId('viewer').hidden = true;
+  for (const tag of UNDER_VIEWER) document.querySelector<HTMLElement>(tag)!.inert = false;
+  if (id !== undefined) rowOf(id)?.querySelector<HTMLButtonElement>('button.open')?.focus();
+}
+
+/** Whether the viewer's host is shown. */
+export function viewerShown(): boolean {
+  return !byId('viewer').hidden;
+}
+
+/**
+ * The panel of the image open: what it is (size, area, scores, status) and its own mask
+ * settings, each control named for the image ("Threshold for a.png").
+ */
+export function showPanel(
+  image: WorkImage,
+  state: Pick<AppState, 'settings'>,
+  scores?: Scores,
+): void {
+  const s = image.settings;
+  const label = (id: string, words: string): void =>
+    byId(id).setAttribute('aria-label', `${words} for ${image.name}`);
+  byId('image-panel-heading').textContent = `Mask settings for ${image.name}`;
+  const threshold = byId<HTMLInputElement>('image-threshold');
+  // The slider being moved keeps its value (and the focus): only the others follow.
+  if (document.activeElement !== threshold) threshold.value = String(s.threshold);
+  byId('image-threshold-value').textContent = s.threshold.toFixed(2);
+  label('image-threshold', 'Threshold');
+  byId<HTMLInputElement>('image-keep-largest').checked = s.keepLargest;
+  label('image-keep-largest', 'Keep the largest region only');
+  byId<HTMLInputElement>('image-min-size').value = String(s.minSize);
+  label('image-min-size', 'Drop regions smaller than (pixels)');
+  byId<HTMLSelectElement>('image-tta').value = s.tta;
+  label('image-tta', 'Test-time augmentation');
+  const mask = currentMask(image);
+  const facts = [
+    `${image.width}x${image.height} pixels`,
+    mask
+      ? `lesion ${areaWords(mask.pixels, image.width * image.height, state.settings.spacing)}`
+      : 'no mask yet',
+    STATUS_WORDS[image.status],
+    ...(scores
+      ? [`DSC ${scores.dsc.toFixed(3)}, IoU ${scores.iou.toFixed(3)} against its ground truth`]
+      : []),
+  ];
+  byId('image-facts').textContent = `${facts.join('; ')}.`;
+  byId('image-settings-note').textContent = image.correction
+    ? "Your correction is the mask in force: these settings remake the model's mask, which the viewer's \"Model's mask\" button brings back."
+    : '';
+}
+
+/** The open image's settings as its panel's controls set them (invalid fields keep `current`'s). */
+export function imageSettingsOfControls(current: WorkImage['settings']): WorkImage['settings'] {
+  const threshold = Number(byId<HTMLInputElement>('image-threshold').value);
+  const minSize = Number(byId<HTMLInputElement>('image-min-size').value);
+  return {
+    threshold: threshold > 0 && threshold < 1 ? threshold : current.threshold,
+    keepLargest: byId<HTMLInputElement>('image-keep-largest').checked,
+    minSize: Number.isSafeInteger(minSize) && minSize >= 0 ? minSize : current.minSize,
+    tta: byId<HTMLSelectElement>('image-tta').value as WorkImage['settings']['tta'],
+  };
+}
