@@ -355,6 +355,80 @@ describe('the workbench', () => {
     }
   });
 
+  test('clear asks first; a work zip brings the work back; masks given with images are scored', async () => {
+    const page = await openApp();
+    try {
+      await page.setInputFiles(
+        '#files',
+        images.slice(0, 2).map((i) => i.file),
+      );
+      await settled(page, 2);
+      const name = path.basename(images[0].file);
+      await page.click(`[data-file="${name}"]`);
+      await page.waitForSelector('#viewer:not([hidden]) .viewer-canvas');
+      await page.keyboard.press('a');
+      await page.waitForSelector(`[data-file="${name}"][data-status="accepted"]`);
+      await page.keyboard.press('Escape');
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+      const work = await readFile(await d.path());
+      // "Keep the work" keeps it; "Clear everything" clears it.
+      await page.click('#clear');
+      await page.click('#clear-dialog button[value="keep"]');
+      assert.equal((await page.$$('[data-file]')).length, 2);
+      await page.click('#clear');
+      await page.click('#clear-dialog button[value="clear"]');
+      await settled(page, 0);
+      // The work zip, imported, brings the images back with their statuses.
+      await page.setInputFiles('#import-files', {
+        name: 'work.zip',
+        mimeType: 'application/zip',
+        buffer: work,
+      });
+      await settled(page, 2);
+      assert.deepEqual(
+        await page.$$eval('[data-file]', (rows) =>
+          rows.map(
+            (r) => `${(r as HTMLElement).dataset.file} ${(r as HTMLElement).dataset.status}`,
+          ),
+        ),
+        [`${name} accepted`, `${path.basename(images[1].file)} unreviewed`],
+      );
+      // An image chosen with its <stem>_mask.png: the mask is its ground truth, and the row
+      // shows the model's DSC and IoU against it.
+      const third = images[2];
+      const { width, height } = third.image;
+      const truth = await sharp(
+        Uint8Array.from({ length: width * height }, (_, i) => (i % width < width / 2 ? 255 : 0)),
+        { raw: { width, height, channels: 1 } },
+      )
+        .png()
+        .toBuffer();
+      const thirdStem = path.basename(third.file).replace(/\.[^.]+$/, '');
+      await page.setInputFiles('#files', [
+        {
+          name: path.basename(third.file),
+          mimeType: 'image/png',
+          buffer: await readFile(third.file),
+        },
+        { name: `${thirdStem}_mask.png`, mimeType: 'image/png', buffer: truth },
+      ]);
+      await settled(page, 3);
+      const row = `[data-file="${path.basename(third.file)}"]`;
+      await page.waitForFunction(
+        (r) => document.querySelector(`${r} td.dsc`)?.textContent !== '',
+        row,
+      );
+      const [e] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+      const zip = unzipSync(new Uint8Array(await readFile(await e.path())));
+      const { dsc, iou } = await scoresIn(zip, thirdStem);
+      assert.equal(await page.textContent(`${row} td.dsc`), dsc.toFixed(3));
+      assert.equal(await page.textContent(`${row} td.iou`), iou.toFixed(3));
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
   test('after a reload the work is back and the image open reopens', async () => {
     const page = await openApp();
     try {
@@ -388,6 +462,35 @@ describe('the workbench', () => {
     }
   });
 });
+
+/**
+ * DSC and IoU of the mask against the ground truth of `stem` in a work zip, worked out here as
+ * `ftunet evaluate` scores them: (2 TP + 1) / (2 TP + FP + FN + 1), (TP + 1) / (TP + FP + FN + 1).
+ */
+async function scoresIn(
+  zip: Record<string, Uint8Array>,
+  stem: string,
+): Promise<{ dsc: number; iou: number; truthPixels: number }> {
+  const [m, t] = await Promise.all([
+    pixels(zip[`masks/${stem}.png`]),
+    pixels(zip[`truths/${stem}.png`]),
+  ]);
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < m.data.length; i++) {
+    const a = m.data[i] > 0;
+    const b = t.data[i] > 0;
+    if (a && b) tp++;
+    else if (a) fp++;
+    else if (b) fn++;
+  }
+  return {
+    dsc: (2 * tp + 1) / (2 * tp + fp + fn + 1),
+    iou: (tp + 1) / (tp + fp + fn + 1),
+    truthPixels: tp + fn,
+  };
+}
 
 /** The mask of `name` in force, as the page exports it (by a click on `#export`). */
 async function exportedMask(
