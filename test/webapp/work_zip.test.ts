@@ -240,7 +240,7 @@ describe('importing', () => {
     assert.deepEqual(c.size, { width: 10, height: 12 });
   });
 
-  test('a zip of a folder with images/ and masks/ (no manifest) gives images with ground truths', async () => {
+  test('a zip of a folder with images/ and masks/ (no manifest): each mask the truth and the correction', async () => {
     const mask01 = { width: 10, height: 12, data: rect(12, 10, [0, 2, 0, 5]).data }; // 0/1 values
     const { encode } = await import('fast-png');
     const entries = {
@@ -253,12 +253,13 @@ describe('importing', () => {
     const work = await readWork([zipFile(entries, 'data.zip')]);
     assert.equal(work.kind, 'dataset');
     assert.deepEqual(
-      work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.correction, i.modelMask]),
+      work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.modelMask]),
       [
-        ['x.png', 'unreviewed', 10, undefined, undefined],
-        ['y.png', 'unreviewed', 10, undefined, undefined],
+        ['x.png', 'corrected', 10, undefined],
+        ['y.png', 'corrected', 10, undefined],
       ],
     );
+    for (const i of work.images) assert.equal(i.correction, i.truth, 'the correction is the truth');
     // The 0/1 mask is stored as the page stores masks: 0 and 255.
     const x = decode(await bytes(work.images[0].truth!.png));
     assert.deepEqual(
@@ -267,7 +268,7 @@ describe('importing', () => {
     );
   });
 
-  test('loose files: images with <stem>_mask.png files, paired as evaluate --pred pairs them', async () => {
+  test('loose files: images with <stem>_mask.png files, paired as evaluate --pred pairs them; corrected', async () => {
     const work = await readWork([
       file(pngImage(12, 10), 'p.png'),
       file(encodeMaskPng(rect(12, 10, [0, 1, 0, 3])), 'p_mask.png'),
@@ -277,11 +278,11 @@ describe('importing', () => {
     ]);
     assert.equal(work.kind, 'files');
     assert.deepEqual(
-      work.images.map((i) => [i.name, i.truth?.pixels]),
+      work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.correction?.pixels]),
       [
-        ['p.png', 3],
-        ['q.png', 64],
-        ['r.png', undefined],
+        ['p.png', 'corrected', 3, 3],
+        ['q.png', 'corrected', 64, 64],
+        ['r.png', 'unreviewed', undefined, undefined],
       ],
     );
   });
