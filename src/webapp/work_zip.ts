@@ -37,15 +37,14 @@ import { safeStem } from '../browser/masks_zip.js';
 import { decodeImageFile } from '../browser/image.js';
 import { encodeMaskPng } from '../browser/png.js';
 import { UserError } from '../errors.js';
-import { TTA_MODES } from '../eval/ensemble.js';
-import { pairMasks, PREDICTION_STEM_SUFFIXES } from '../eval/mask_pairing.js';
+import type { TtaMode } from '../eval/ensemble.js';
+import { pairMasks, PREDICTION_STEM_SUFFIXES, stemOf } from '../eval/mask_pairing.js';
 import { decodeBmp } from '../io/bmp.js';
 import { headerSize, sniffImageFormat, type ImageFormat } from '../io/image_format.js';
 import { listFew } from '../util/messages.js';
 import { binarizeMask, type BinaryMask } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
-import { stemOf } from './state.js';
 import {
   currentMask,
   REVIEW_STATUSES,
@@ -82,6 +81,14 @@ const integer = (min: number) =>
     v.minValue(min, `must be >= ${min}`),
   );
 
+/**
+ * The TTA modes as a record, so that the compiler checks it names each of `TtaMode` and no
+ * other (the values are eval/ensemble.ts's `TTA_MODES`; importing that module would bring
+ * tfjs into the page's main script). A test checks both lists are the same.
+ */
+const TTA: Record<TtaMode, true> = { none: true, hflip: true, vflip: true, flips: true };
+export const WORK_TTA_MODES = Object.keys(TTA) as TtaMode[];
+
 /** `MaskSettings` as a schema (the manifest's, and the page's remembered settings). */
 export const MASK_SETTINGS_SCHEMA = v.strictObject(
   {
@@ -92,7 +99,7 @@ export const MASK_SETTINGS_SCHEMA = v.strictObject(
     ),
     keepLargest: v.boolean('must be true or false'),
     minSize: integer(0),
-    tta: v.picklist(TTA_MODES, `must be one of ${TTA_MODES.join(', ')}`),
+    tta: v.picklist(WORK_TTA_MODES, `must be one of ${WORK_TTA_MODES.join(', ')}`),
   },
   'must be an object with threshold, keepLargest, minSize and tta',
 );

@@ -13,11 +13,13 @@ import { after, before, describe, test } from 'node:test';
 import { decode } from 'fast-png';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { encodeMaskPng } from '../../src/browser/png.js';
+import { TTA_MODES } from '../../src/eval/ensemble.js';
 import {
   imageExtension,
   parseWorkManifest,
   readWork,
   uniqueStems,
+  WORK_TTA_MODES,
   workZipEntries,
   WorkImportError,
   type WorkManifest,
@@ -146,6 +148,10 @@ describe('the work zip: entries', () => {
       ],
     });
     assert.deepEqual(parseWorkManifest(manifest), manifest, 'it reads back as written');
+  });
+
+  test("the manifest's TTA modes are eval/ensemble.ts's", () => {
+    assert.deepEqual(WORK_TTA_MODES, TTA_MODES);
   });
 
   test('names are made safe and unique ignoring case; the extension follows the format', async () => {
