@@ -55,3 +55,10 @@ export function pairMasks<T extends NamedFile>(
   });
   return { found, missing, ambiguous, unused: masks.filter((f) => !taken.has(f)) };
 }
+
+/** A file name without its folder and extension: `a/b.c.png` gives `b.c`, `.png` stays. */
+export function stemOf(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? name;
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}

@@ -1,12 +1,12 @@
 /**
  * How well a mask matches a ground truth given with its image: DSC and IoU at the image's
- * size, from the project's definitions (metrics/evaluation.ts: `confusionCounts`, then
+ * size, from the project's definitions (metrics/counts.ts: `confusionCounts`, then
  * `metricsFromCounts` with the reference's smooth = 1). So an empty mask against an empty
  * ground truth scores 1, and k false-positive pixels against an empty ground truth score
  * 1 / (k + 1), as `ftunet evaluate` scores them. Pure.
  */
 import { UserError } from '../errors.js';
-import { confusionCounts, metricsFromCounts } from '../metrics/evaluation.js';
+import { confusionCounts, metricsFromCounts } from '../metrics/counts.js';
 import type { BinaryMask } from '../util/raster.js';
 
 /** A mask's agreement with a ground truth. */

@@ -19,11 +19,12 @@
  * Import (`readWork`), from files chosen or dropped together:
  * - one work zip (with `manifest.json`): images, masks (as the model's or as corrections),
  *   ground truths, statuses and settings come back as they were exported;
- * - one zip of any `images/` + `masks/` folder without a manifest (a data set): the images,
- *   with the masks as their ground truths;
- * - loose files: images with `<stem>_mask.png` (or `<stem>_segmentation.png`) files, paired
- *   by stem as `ftunet evaluate --pred` pairs them (eval/mask_pairing.ts): the masks become
- *   ground truths, to compare the model's masks with (DSC, IoU).
+ * - one zip of any `images/` + `masks/` folder without a manifest (a data set), or loose
+ *   files: images with `<stem>_mask.png` (or `<stem>_segmentation.png`, or in a zip's masks/
+ *   `<stem>.png`) files, paired by stem as `ftunet evaluate --pred` pairs them
+ *   (eval/mask_pairing.ts). A mask given so is both the image's ground truth (what the
+ *   model's mask is scored against: DSC, IoU) and its correction (the mask in force), and the
+ *   image is marked 'corrected'; an image without a mask comes 'unreviewed', to predict.
  * Bad input (not a zip, a mask whose size differs from its image's, a mask without an image,
  * a manifest of an unknown version, ...) throws one `WorkImportError` naming the file, and
  * nothing is imported. Unzipping runs off the main thread (fflate's asynchronous `unzip`).
@@ -36,15 +37,14 @@ import { safeStem } from '../browser/masks_zip.js';
 import { decodeImageFile } from '../browser/image.js';
 import { encodeMaskPng } from '../browser/png.js';
 import { UserError } from '../errors.js';
-import { TTA_MODES } from '../eval/ensemble.js';
-import { pairMasks, PREDICTION_STEM_SUFFIXES } from '../eval/mask_pairing.js';
+import type { TtaMode } from '../eval/ensemble.js';
+import { pairMasks, PREDICTION_STEM_SUFFIXES, stemOf } from '../eval/mask_pairing.js';
 import { decodeBmp } from '../io/bmp.js';
 import { headerSize, sniffImageFormat, type ImageFormat } from '../io/image_format.js';
 import { listFew } from '../util/messages.js';
 import { binarizeMask, type BinaryMask } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
-import { stemOf } from './state.js';
 import {
   currentMask,
   REVIEW_STATUSES,
@@ -81,6 +81,14 @@ const integer = (min: number) =>
     v.minValue(min, `must be >= ${min}`),
   );
 
+/**
+ * The TTA modes as a record, so that the compiler checks it names each of `TtaMode` and no
+ * other (the values are eval/ensemble.ts's `TTA_MODES`; importing that module would bring
+ * tfjs into the page's main script). A test checks both lists are the same.
+ */
+const TTA: Record<TtaMode, true> = { none: true, hflip: true, vflip: true, flips: true };
+export const WORK_TTA_MODES = Object.keys(TTA) as TtaMode[];
+
 /** `MaskSettings` as a schema (the manifest's, and the page's remembered settings). */
 export const MASK_SETTINGS_SCHEMA = v.strictObject(
   {
@@ -91,7 +99,7 @@ export const MASK_SETTINGS_SCHEMA = v.strictObject(
     ),
     keepLargest: v.boolean('must be true or false'),
     minSize: integer(0),
-    tta: v.picklist(TTA_MODES, `must be one of ${TTA_MODES.join(', ')}`),
+    tta: v.picklist(WORK_TTA_MODES, `must be one of ${WORK_TTA_MODES.join(', ')}`),
   },
   'must be an object with threshold, keepLargest, minSize and tta',
 );
@@ -293,9 +301,9 @@ export interface ImportedImage {
   settings?: MaskSettings;
   /** A work zip's model mask (to show before the model runs again; the same at `settings`). */
   modelMask?: StoredMask;
-  /** A work zip's correction: the person's earlier work. */
+  /** A work zip's correction (the person's earlier work), or a mask given with the image. */
   correction?: StoredMask;
-  /** A ground truth to compare with. */
+  /** A ground truth to compare with (a mask given with the image is also its correction). */
   truth?: StoredMask;
   /** When it was first added (a work zip's), for the list's order. */
   added?: number;
@@ -543,7 +551,7 @@ async function readLooseFiles(files: Source[], options: ReadWorkOptions): Promis
 
 /**
  * Pairs images with masks by stem (`pairMasks`) and reads them all: every mask becomes its
- * image's ground truth. Two images of one stem, two masks of one image and a mask without an
+ * image's ground truth and correction (the image 'corrected'). Two images of one stem, two masks of one image and a mask without an
  * image are refused. Names are shown with `label`; an image's name is its file name.
  */
 async function pairAndRead(
@@ -598,12 +606,11 @@ async function pairAndRead(
     };
     const mask = pairing.found[k];
     if (mask !== undefined) {
-      imported.truth = await readMask(
-        label(mask.source.name),
-        await mask.source.read(),
-        image,
-        options,
-      );
+      const data = await mask.source.read();
+      const stored = await readMask(label(mask.source.name), data, image, options);
+      imported.truth = stored;
+      imported.correction = stored;
+      imported.status = 'corrected';
     }
     out.push(imported);
   }

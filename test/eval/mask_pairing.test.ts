@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { pairMasks, PREDICTION_STEM_SUFFIXES } from '../../src/eval/mask_pairing.js';
+import { pairMasks, PREDICTION_STEM_SUFFIXES, stemOf } from '../../src/eval/mask_pairing.js';
 import { PREDICTION_STEM_SUFFIXES as FROM_PREDICTIONS } from '../../src/eval/predictions.js';
 
 const named = (...names: string[]) =>
@@ -43,5 +43,17 @@ describe('pairMasks', () => {
     const r = pairMasks(named('x.png', 'x.tiff'), ['x']);
     assert.deepEqual(r.ambiguous, ['x.png and x.tiff']);
     assert.deepEqual(r.unused, []);
+  });
+});
+
+describe('stemOf', () => {
+  test('the name without its folder and its last extension; a leading dot stays', () => {
+    assert.deepEqual(['a/b.c.png', 'C:\\x\\y.jpg', 'noext', '.png', 'p_mask.png'].map(stemOf), [
+      'b.c',
+      'y',
+      'noext',
+      '.png',
+      'p_mask',
+    ]);
   });
 });

@@ -7,17 +7,19 @@
  * bad input is refused with one message naming the file, and nothing is imported.
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode } from 'fast-png';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { encodeMaskPng } from '../../src/browser/png.js';
+import { TTA_MODES } from '../../src/eval/ensemble.js';
 import {
   imageExtension,
   parseWorkManifest,
   readWork,
   uniqueStems,
+  WORK_TTA_MODES,
   workZipEntries,
   WorkImportError,
   type WorkManifest,
@@ -45,6 +47,11 @@ function threeImages() {
     workImage('b.png', { status: 'accepted', added: 200 }),
     workImage('c.png', { model: null, added: 300 }),
   ];
+}
+
+async function fixtureV1(): Promise<WorkManifest> {
+  const url = new URL('../../../test/fixtures/formats/work-manifest-v1.json', import.meta.url);
+  return JSON.parse(await readFile(url, 'utf8')) as WorkManifest;
 }
 
 function manifestOf(entries: Record<string, Uint8Array>): WorkManifest {
@@ -91,61 +98,54 @@ describe('the work zip: entries', () => {
 
   test('the manifest: app, date, model, and per image files, status, settings, source, pixels', async () => {
     const manifest = manifestOf(await workZipEntries(threeImages(), META));
-    assert.deepEqual(manifest, {
-      format: 'ftunetWork',
-      version: 1,
-      app: { name: 'focal-tversky-unet', version: '9.8.7' },
-      created: '2026-12-07T13:00:00.000Z',
-      model: { name: 'attn-unet (bus)', hash: 'ab12' },
-      images: [
-        {
-          name: 'a.png',
-          image: 'images/a.png',
-          mask: 'masks/a.png',
-          truth: 'truths/a.png',
-          width: 10,
-          height: 12,
-          channels: 1,
-          status: 'corrected',
-          settings: { threshold: 0.3, keepLargest: true, minSize: 4, tta: 'hflip' },
-          maskSource: 'corrected',
-          lesionPixels: 30, // rows 0-2, all 10 columns
-          truthPixels: 27, // rows 1-3, columns 0-8
-          added: 100,
-        },
-        {
-          name: 'b.png',
-          image: 'images/b.png',
-          mask: 'masks/b.png',
-          truth: null,
-          width: 10,
-          height: 12,
-          channels: 1,
-          status: 'accepted',
-          settings: SETTINGS,
-          maskSource: 'model',
-          lesionPixels: 16, // rows 2-5, columns 3-6
-          truthPixels: null,
-          added: 200,
-        },
-        {
-          name: 'c.png',
-          image: 'unmasked/c.png',
-          mask: null,
-          truth: null,
-          width: 10,
-          height: 12,
-          channels: 1,
-          status: 'unreviewed',
-          settings: SETTINGS,
-          maskSource: null,
-          lesionPixels: null,
-          truthPixels: null,
-          added: 300,
-        },
+    // test/fixtures/formats/work-manifest-v1.json: this manifest as version 1 writes it.
+    assert.deepEqual(manifest, await fixtureV1());
+    assert.deepEqual(manifest.app, { name: 'focal-tversky-unet', version: '9.8.7' });
+    assert.equal(manifest.created, '2026-12-07T13:00:00.000Z');
+    assert.deepEqual(manifest.model, { name: 'attn-unet (bus)', hash: 'ab12' });
+    assert.deepEqual(
+      manifest.images.map((i) => [
+        i.name,
+        i.image,
+        i.mask,
+        i.truth,
+        i.status,
+        i.maskSource,
+        i.lesionPixels,
+        i.truthPixels,
+      ]),
+      [
+        // Rows 0-2, all 10 columns (the correction); rows 1-3, columns 0-8 (the truth).
+        ['a.png', 'images/a.png', 'masks/a.png', 'truths/a.png', 'corrected', 'corrected', 30, 27],
+        // Rows 2-5, columns 3-6 (the model's).
+        ['b.png', 'images/b.png', 'masks/b.png', null, 'accepted', 'model', 16, null],
+        ['c.png', 'unmasked/c.png', null, null, 'unreviewed', null, null, null],
       ],
+    );
+    assert.deepEqual(manifest.images[0].settings, {
+      threshold: 0.3,
+      keepLargest: true,
+      minSize: 4,
+      tta: 'hflip',
     });
-    assert.deepEqual(parseWorkManifest(manifest), manifest, 'it reads back as written');
+    assert.deepEqual(manifest.images[1].settings, SETTINGS);
+    assert.deepEqual(
+      manifest.images.map((i) => [i.width, i.height, i.channels, i.added]),
+      [
+        [10, 12, 1, 100],
+        [10, 12, 1, 200],
+        [10, 12, 1, 300],
+      ],
+    );
+  });
+
+  test('version 1 (test/fixtures/formats/work-manifest-v1.json) reads as written', async () => {
+    const v1 = await fixtureV1();
+    assert.deepEqual(parseWorkManifest(v1), v1);
+  });
+
+  test("the manifest's TTA modes are eval/ensemble.ts's", () => {
+    assert.deepEqual(WORK_TTA_MODES, TTA_MODES);
   });
 
   test('names are made safe and unique ignoring case; the extension follows the format', async () => {
@@ -240,7 +240,7 @@ describe('importing', () => {
     assert.deepEqual(c.size, { width: 10, height: 12 });
   });
 
-  test('a zip of a folder with images/ and masks/ (no manifest) gives images with ground truths', async () => {
+  test('a zip of a folder with images/ and masks/ (no manifest): each mask the truth and the correction', async () => {
     const mask01 = { width: 10, height: 12, data: rect(12, 10, [0, 2, 0, 5]).data }; // 0/1 values
     const { encode } = await import('fast-png');
     const entries = {
@@ -253,12 +253,13 @@ describe('importing', () => {
     const work = await readWork([zipFile(entries, 'data.zip')]);
     assert.equal(work.kind, 'dataset');
     assert.deepEqual(
-      work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.correction, i.modelMask]),
+      work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.modelMask]),
       [
-        ['x.png', 'unreviewed', 10, undefined, undefined],
-        ['y.png', 'unreviewed', 10, undefined, undefined],
+        ['x.png', 'corrected', 10, undefined],
+        ['y.png', 'corrected', 10, undefined],
       ],
     );
+    for (const i of work.images) assert.equal(i.correction, i.truth, 'the correction is the truth');
     // The 0/1 mask is stored as the page stores masks: 0 and 255.
     const x = decode(await bytes(work.images[0].truth!.png));
     assert.deepEqual(
@@ -267,7 +268,7 @@ describe('importing', () => {
     );
   });
 
-  test('loose files: images with <stem>_mask.png files, paired as evaluate --pred pairs them', async () => {
+  test('loose files: images with <stem>_mask.png files, paired as evaluate --pred pairs them; corrected', async () => {
     const work = await readWork([
       file(pngImage(12, 10), 'p.png'),
       file(encodeMaskPng(rect(12, 10, [0, 1, 0, 3])), 'p_mask.png'),
@@ -277,11 +278,11 @@ describe('importing', () => {
     ]);
     assert.equal(work.kind, 'files');
     assert.deepEqual(
-      work.images.map((i) => [i.name, i.truth?.pixels]),
+      work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.correction?.pixels]),
       [
-        ['p.png', 3],
-        ['q.png', 64],
-        ['r.png', undefined],
+        ['p.png', 'corrected', 3, 3],
+        ['q.png', 'corrected', 64, 64],
+        ['r.png', 'unreviewed', undefined, undefined],
       ],
     );
   });
