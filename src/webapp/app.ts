@@ -85,13 +85,16 @@ export function handlers(state: AppState): view.RowHandlers {
   };
 }
 
-/** Each image's DSC and IoU against its ground truth, for the masks they were computed on. */
+/**
+ * Each image's DSC and IoU of the model's mask against its ground truth, for the masks they
+ * were computed on.
+ */
 const scores = new Map<string, { mask: StoredMask; truth: StoredMask; scores: view.Scores }>();
 
-/** Draws an image's row, with its scores when they are known for its mask in force. */
+/** Draws an image's row, with the model's scores when they are known for its mask. */
 function draw(state: AppState, image: WorkImage): void {
   const known = scores.get(image.id);
-  const mask = currentMask(image);
+  const mask = image.modelMask;
   const fresh = known && known.mask === mask && known.truth === image.truth;
   view.showImage(image, state, handlers(state), fresh ? known.scores : undefined);
   if (image.id === state.openId && view.viewerShown()) {
@@ -100,7 +103,7 @@ function draw(state: AppState, image: WorkImage): void {
   if (!fresh && image.truth && mask) void score(state, image, mask, image.truth);
 }
 
-/** Scores an image's mask against its ground truth (decoded by the pipeline), then draws it. */
+/** Scores the model's mask against the ground truth (decoded by the pipeline), then draws it. */
 async function score(
   state: AppState,
   image: WorkImage,
@@ -114,8 +117,7 @@ async function score(
       state.pipeline.decodeMask(truth),
     ]);
     scores.set(image.id, { mask, truth, scores: maskScores(m, t) });
-    if (currentMask(image) === mask)
-      view.showImage(image, state, handlers(state), scores.get(image.id)!.scores);
+    if (image.modelMask === mask) draw(state, image);
   } catch (err) {
     view.showNotice(`${image.name} could not be compared with its ground truth: ${describe(err)}`);
   }

@@ -10,9 +10,10 @@ import type { ExportMetadata } from '../export/metadata.js';
 import type { GpuInfo } from '../browser/engine_choice.js';
 import type { Segmenter } from '../browser/segmenter.js';
 import type { QualityCheck } from '../eval/quality.js';
-import { DEFAULT_TTA, TTA_MODES } from '../eval/ensemble.js';
+import { stemOf } from '../eval/mask_pairing.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
 import type { WorkStore } from './store.js';
+import { WORK_TTA_MODES } from './work_zip.js';
 import {
   REVIEW_STATUSES,
   type MaskSettings,
@@ -166,7 +167,8 @@ export function modelSettings(metadata: ExportMetadata | undefined): MaskSetting
     threshold: metadata?.predict.threshold ?? 0.5,
     keepLargest: metadata?.predict.postprocess.keepLargest ?? false,
     minSize: metadata?.predict.postprocess.minSize ?? 0,
-    tta: DEFAULT_TTA,
+    // `--tta`'s default (eval/ensemble.ts's DEFAULT_TTA, whose module brings tfjs).
+    tta: 'none',
   };
 }
 
@@ -183,12 +185,7 @@ export function createState(settings: PageSettings = { mask: modelSettings(undef
   };
 }
 
-/** A file name without its folder and extension: `a/b.c.png` gives `b.c`, `.png` stays. */
-export function stemOf(name: string): string {
-  const base = name.split(/[\\/]/).pop() ?? name;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
-}
+export { stemOf };
 
 /** Lesion pixels in a mask. */
 export function lesionPixels(mask: BinaryMask): number {
@@ -284,7 +281,7 @@ export function isReviewStatus(x: unknown): x is ReviewStatus {
 
 /** Whether `x` is a TTA mode the page offers. */
 export function isTtaMode(x: unknown): x is MaskSettings['tta'] {
-  return TTA_MODES.includes(x as MaskSettings['tta']);
+  return WORK_TTA_MODES.includes(x as MaskSettings['tta']);
 }
 
 /** The `localStorage` key of the remembered settings. */

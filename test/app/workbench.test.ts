@@ -393,8 +393,8 @@ describe('the workbench', () => {
         ),
         [`${name} accepted`, `${path.basename(images[1].file)} unreviewed`],
       );
-      // An image chosen with its <stem>_mask.png: the mask is its ground truth, and the row
-      // shows the model's DSC and IoU against it.
+      // An image chosen with its <stem>_mask.png: the mask is its ground truth and the mask in
+      // force (corrected); the row shows the model's DSC and IoU against it.
       const third = images[2];
       const { width, height } = third.image;
       const truth = await sharp(
@@ -418,6 +418,12 @@ describe('the workbench', () => {
         (r) => document.querySelector(`${r} td.dsc`)?.textContent !== '',
         row,
       );
+      assert.equal(await page.getAttribute(row, 'data-status'), 'corrected');
+      // Back to the model's mask (the viewer's button), whose scores the row shows.
+      await page.click(`${row} button.open`);
+      await page.click(`#viewer button[aria-label="Reset to the model's mask"]`);
+      await page.waitForSelector(`${row}[data-status="unreviewed"]`);
+      await page.keyboard.press('Escape');
       const [e] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
       const zip = unzipSync(new Uint8Array(await readFile(await e.path())));
       const { dsc, iou } = await scoresIn(zip, thirdStem);
