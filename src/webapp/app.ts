@@ -4,21 +4,17 @@
  * model. Each step changes the state (`state.ts`) and then has the view (`view.ts`) draw it.
  * Browser-only; nothing runs on import (`main.ts` starts it).
  */
-import { BrowserImageError, decodeImageFile } from '../browser/image.js';
-import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
-import { Segmenter, type Segmentation } from '../browser/segmenter.js';
-import type { RawImage } from '../util/raster.js';
 import { masksZip } from './export.js';
-import { imageNotes } from './notes.js';
 import { pageOptions } from './options.js';
+import { Pipeline } from './pipeline.js';
 import {
   addFailure,
   addFallback,
   addResult,
   enqueue,
+  recordedSettings,
   setEngine,
-  setModel,
-  setThreshold,
+  setMask,
   type AppState,
   type Engine,
   type ImageResult,
@@ -27,17 +23,17 @@ import * as view from './view.js';
 
 /** The built-in model, beside the page. */
 export const MODEL_URL = 'model/model.json';
-/** Images whose header gives more pixels than this are refused (as `--max-pixels`). */
-const MAX_PIXELS = 100_000_000;
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+const isAbort = (err: unknown): boolean => err instanceof DOMException && err.name === 'AbortError';
+
 /** Loads the built-in model, or says that it did not load and waits for one to be opened. */
 export async function start(state: AppState): Promise<void> {
   try {
-    await useModel(state, await loadBrowserModel(MODEL_URL));
+    await useModel(state, { url: MODEL_URL });
   } catch (err) {
     view.showModel(undefined);
     view.showNotice(
@@ -49,17 +45,21 @@ export async function start(state: AppState): Promise<void> {
   }
 }
 
-/** Puts `loaded` in use: the previous engine and model go, its engine starts, the queue drains. */
-async function useModel(state: AppState, loaded: LoadedModel): Promise<void> {
-  const previous = setModel(state, loaded);
-  await previous.engine?.dispose();
-  previous.model?.model.dispose();
-  view.showModel(loaded);
-  view.showProgress('Starting the engine…');
+/**
+ * Loads a model in the worker and starts its engine (`Pipeline.start`); once it runs, it
+ * replaces the previous one (which stays in use until then) and the queue drains.
+ */
+async function useModel(
+  state: AppState,
+  model: { url: string } | { files: File[] },
+): Promise<void> {
+  view.showProgress(
+    state.engine ? 'Opening the model…' : 'Loading the model and starting the engine…',
+  );
   const { options, notices } = pageOptions(location.search);
   for (const notice of notices) view.showNotice(notice);
-  const engine = await Segmenter.create(loaded, {
-    wasmPath: new URL('wasm/', location.href).href,
+  const pipeline = await Pipeline.start(model, {
+    wasmPath: 'wasm/',
     ...options,
     onFallback: (failed, reason, next) => {
       addFallback(state, { failed, reason, next });
@@ -67,8 +67,10 @@ async function useModel(state: AppState, loaded: LoadedModel): Promise<void> {
       view.showEngine(state.engine);
     },
   });
-  setEngine(state, engine);
-  view.showEngine(engine);
+  const previous = setEngine(state, pipeline);
+  await previous?.dispose();
+  view.showModel(pipeline.model);
+  view.showEngine(pipeline);
   view.showProgress('Ready: drop images or choose them.');
   view.markPage('ready', 'true');
   view.showDiagnostics(state);
@@ -82,9 +84,9 @@ export function addImages(state: AppState, files: Iterable<File>): void {
 }
 
 /**
- * Predicts the queued images one after another. Images chosen while no engine is ready (the
- * built-in model loading, its engine starting, or another model being opened) stay queued,
- * and the engine's arrival drains them (`useModel`).
+ * Predicts the queued images one after another, in the worker. Images chosen while no engine
+ * is ready (the built-in model loading, its engine starting) stay queued, and the engine's
+ * arrival drains them (`useModel`).
  */
 async function drain(state: AppState): Promise<void> {
   if (state.busy) return;
@@ -100,10 +102,11 @@ async function drain(state: AppState): Promise<void> {
       const engine = state.engine;
       const total = done + state.queue.length;
       const file = state.queue.shift()!;
-      view.showProgress(`Predicting ${done + 1} of ${total}: ${file.name}`);
-      // Let the page draw before the work of this image starts.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      await predictFile(state, file, engine);
+      const line = `Predicting ${done + 1} of ${total}: ${file.name}`;
+      view.showProgress(line);
+      await predictFile(state, file, engine, (stage) =>
+        view.showProgress(`${line} (${STAGE_WORDS[stage]})`),
+      );
       done++;
     }
     view.showProgress(`Done: ${done} file${done === 1 ? '' : 's'}.`);
@@ -115,35 +118,69 @@ async function drain(state: AppState): Promise<void> {
   }
 }
 
-async function predictFile(state: AppState, file: File, engine: Engine): Promise<void> {
-  const fail = (message: string): void => {
-    addFailure(state, file.name, message);
-    view.showFailure(file.name, message);
-  };
-  let image: RawImage;
+const STAGE_WORDS = { decode: 'decoding', network: 'the network', post: 'the mask' } as const;
+
+async function predictFile(
+  state: AppState,
+  file: File,
+  engine: Engine,
+  onStage: (stage: keyof typeof STAGE_WORDS) => void,
+): Promise<void> {
+  const settings = recordedSettings(engine.model);
+  let png: Uint8Array;
+  let result: Awaited<ReturnType<Engine['predict']>>;
   try {
-    image = (await decodeImageFile(file, { maxPixels: MAX_PIXELS })).image;
+    result = await engine.predict(file, file.name, settings, {
+      preview: view.DISPLAY_MAX,
+      onStage,
+    });
+    png = new Uint8Array(await result.modelMask.png.arrayBuffer());
   } catch (err) {
-    fail(err instanceof BrowserImageError ? err.reason : describe(err));
+    if (isAbort(err)) return;
+    addFailure(state, file.name, describe(err));
+    view.showFailure(file.name, describe(err));
     return;
   }
-  let prediction: Segmentation;
-  try {
-    prediction = await engine.predict(image);
-  } catch (err) {
-    fail(`the prediction failed: ${describe(err)}`);
-    return;
-  }
-  const notes = imageNotes(engine, image);
-  const result = addResult(state, engine, { name: file.name, image, prediction, notes });
-  view.showResult(result, (r, threshold) => changeThreshold(state, r, threshold));
+  const added = addResult(state, {
+    name: file.name,
+    file,
+    settings,
+    result: { ...result, preview: result.preview! },
+    png,
+  });
+  view.showResult(added, (r, threshold) => void changeThreshold(state, r, threshold));
 }
 
-/** The reader set a result's threshold: its mask is made again, the zip too. */
-function changeThreshold(state: AppState, result: ImageResult, threshold: number): void {
-  setThreshold(state, result, threshold);
-  view.drawResults([result]);
-  view.resetZip(state.results.length);
+/** The reader set a result's threshold: the worker makes its mask again; the zip follows. */
+async function changeThreshold(
+  state: AppState,
+  result: ImageResult,
+  threshold: number,
+): Promise<void> {
+  const engine = state.engine;
+  if (engine === undefined) return;
+  const settings = { ...result.settings, threshold };
+  // Downloads of this result wait for `work` (which never rejects), then take the new mask.
+  const work = (async () => {
+    try {
+      const made = await engine.remask(result, settings, { preview: view.DISPLAY_MAX });
+      const png = new Uint8Array(await made.modelMask.png.arrayBuffer());
+      if (made.prediction) result.prediction = made.prediction;
+      setMask(result, settings, {
+        png,
+        pixels: made.modelMask.pixels,
+        ...(made.qc ? { qc: made.qc } : {}),
+        preview: made.preview!.mask,
+      });
+      view.drawResults([result]);
+      view.resetZip(state.results.length);
+    } catch (err) {
+      view.showNotice(`The new mask of ${result.name} could not be made: ${describe(err)}`);
+    }
+  })();
+  result.pending = work;
+  await work;
+  if (result.pending === work) delete result.pending;
 }
 
 /** The zip of every mask, as the zip link's address. */
@@ -158,8 +195,7 @@ export async function openModelFiles(state: AppState, files: readonly File[]): P
     return;
   }
   try {
-    view.showProgress('Loading the model…');
-    await useModel(state, await loadBrowserModel(files));
+    await useModel(state, { files: [...files] });
     view.showNotice(`Opened ${state.model!.source}: the next images use it.`);
   } catch (err) {
     view.showNotice(`Could not open that model: ${describe(err)}`);

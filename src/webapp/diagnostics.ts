@@ -17,7 +17,7 @@ export interface PageEnvironment {
 
 /** The diagnostics, one fact a line. */
 export function diagnosticsText(state: AppState, env: PageEnvironment): string {
-  const s = state.engine;
+  const s = state.engine?.model;
   const loaded = state.model;
   const m = loaded?.metadata;
   const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
@@ -46,8 +46,9 @@ export function diagnosticsText(state: AppState, env: PageEnvironment): string {
           'timings:',
           ...state.timings.map(
             (t) =>
-              `  ${t.name}: ${t.width}x${t.height}, preprocess ${t.preprocessMs.toFixed(0)} ms, ` +
-              `network ${t.networkMs.toFixed(0)} ms (${t.engine})`,
+              `  ${t.name}: ${t.width}x${t.height}, decode ${t.decodeMs.toFixed(0)} ms, ` +
+              `network ${t.networkMs.toFixed(0)} ms, post-processing ${t.postMs.toFixed(0)} ms ` +
+              `(${t.engine})`,
           ),
         ]
       : []),

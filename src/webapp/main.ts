@@ -13,6 +13,7 @@
  * (`view.ts`), and loads the built-in model.
  */
 import { addImages, openModelFiles, start, zipHref } from './app.js';
+import { registerOffline } from './offline.js';
 import { createState, type AppState } from './state.js';
 import { byId, copyDiagnostics, drawResults, showDiagnostics } from './view.js';
 
@@ -60,4 +61,5 @@ function wire(state: AppState): void {
 
 const state = createState();
 wire(state);
-void start(state);
+// Offline use from the next visit on, once the engine's files are in the browser's cache.
+void start(state).then(() => registerOffline());

@@ -5,46 +5,42 @@
  * could not be processed, and what the diagnostics report (timings, engines that failed). No
  * DOM and no engine code: `view.ts` draws it, `export.ts` packs it, `app.ts` runs the work.
  */
-import type { LoadedModel } from '../browser/model.js';
-import type { Segmentation, Segmenter } from '../browser/segmenter.js';
 import type { QualityCheck } from '../eval/quality.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
-import { imageQuality } from './notes.js';
+import type { Pipeline, PipelineModel, PredictResult } from './pipeline.js';
+import type { MaskSettings, StoredPrediction, WorkTiming } from './work.js';
 
 /** How many recent timings the diagnostics keep. */
 export const TIMINGS_KEPT = 20;
 
 /**
- * What the page uses of an engine (a `Segmenter`): its model, the prediction, the mask at a
- * threshold, and what the page and the diagnostics name. A test can give a stand-in.
+ * What the page uses of its engine (a `Pipeline`, whose worker does the work): the model and
+ * the engine that runs it, the prediction, a new mask from a kept prediction. A test can give
+ * a stand-in.
  */
-export type Engine = Pick<
-  Segmenter,
-  | 'loaded'
-  | 'threshold'
-  | 'preprocess'
-  | 'predict'
-  | 'mask'
-  | 'dispose'
-  | 'engineLabel'
-  | 'threads'
-  | 'gpu'
->;
+export type Engine = Pick<Pipeline, 'model' | 'predict' | 'remask' | 'dispose'>;
 
-/** One image's result. */
+/** One image's result (full-size pixels stay in the worker; the page keeps the file). */
 export interface ImageResult {
   /** The file name as it was picked. */
   name: string;
   /** The file name without its folder and extension (`stemOf`). */
   stem: string;
-  /** The image as decoded (8-bit, 1 to 4 channels, its own size). */
-  image: RawImage;
+  /** The image file, as picked. */
+  file: Blob;
+  /** The image's size. */
+  width: number;
+  height: number;
   /** The network's output, kept for re-thresholding. */
-  prediction: Segmentation;
+  prediction: StoredPrediction;
+  /** The settings of `mask` (the threshold from the slider). */
+  settings: MaskSettings;
   /** The probability threshold of `mask`. */
   threshold: number;
-  /** The mask (0/1) at the image's size, at `threshold`. */
-  mask: BinaryMask;
+  /** The mask at the image's size: its PNG (`ftunet predict`'s) and its lesion pixels. */
+  mask: { png: Uint8Array; pixels: number };
+  /** The picture the page draws: the image (RGB) and the mask at the page's size. */
+  preview: { image: RawImage; mask: BinaryMask };
   /**
    * Sentences for the reader about the image (`notes.ts`): how its channels were made to fit
    * the model, whether it looks like the training images. Empty when there is nothing to say.
@@ -52,6 +48,10 @@ export interface ImageResult {
   notes: string[];
   /** Quality control of `mask` (`imageQuality`): the page's qc label. */
   qc: QualityCheck;
+  /** Milliseconds of its work, measured in the worker. */
+  timing: WorkTiming;
+  /** A new mask being made (the threshold moved): downloads wait for it. */
+  pending?: Promise<void>;
 }
 
 /** An image that was not processed, and why (one line, without a final stop). */
@@ -66,8 +66,9 @@ export interface Timing {
   /** The image's size. */
   width: number;
   height: number;
-  preprocessMs: number;
+  decodeMs: number;
   networkMs: number;
+  postMs: number;
   /** The engine that predicted it. */
   engine: string;
 }
@@ -81,8 +82,8 @@ export interface Fallback {
 
 /** Everything the page knows (see the module doc). */
 export interface AppState {
-  /** The model in use, from the moment it is loaded (its engine may still be starting). */
-  model?: LoadedModel;
+  /** The model in use, once its engine runs. */
+  model?: PipelineModel;
   /** The engine of `model`, once started: images are predicted only while there is one. */
   engine?: Engine;
   /** Picked images waiting to be predicted, in order. */
@@ -124,69 +125,82 @@ export function enqueue(state: AppState, files: Iterable<File>): void {
 }
 
 /**
- * Puts a newly loaded model in use. Its engine is not started yet: `state.engine` is cleared,
- * and the previous model and engine are returned for the caller to dispose of.
+ * Puts a model whose engine runs in use; the previous engine is returned for the caller to
+ * dispose of.
  */
-export function setModel(
-  state: AppState,
-  model: LoadedModel,
-): { model?: LoadedModel; engine?: Engine } {
-  const previous = { model: state.model, engine: state.engine };
-  state.engine = undefined;
-  state.model = model;
+export function setEngine(state: AppState, engine: Engine): Engine | undefined {
+  const previous = state.engine;
+  state.engine = engine;
+  state.model = engine.model;
   return previous;
 }
 
-/** The engine of the model in use has started. */
-export function setEngine(state: AppState, engine: Engine): void {
-  state.engine = engine;
+/** The settings a model records (its threshold and post-processing; no TTA, as predict). */
+export function recordedSettings(model: Pick<PipelineModel, 'metadata'>): MaskSettings {
+  const recipe = model.metadata.predict;
+  return {
+    threshold: recipe.threshold,
+    keepLargest: recipe.postprocess?.keepLargest ?? false,
+    minSize: recipe.postprocess?.minSize ?? 0,
+    tta: 'none',
+  };
 }
 
 /**
- * Adds an image's result: its mask at `engine`'s recorded threshold (the engine that predicted
- * it), its notes and its quality control. Returns the result.
+ * Adds an image's result: the worker's prediction, with its mask's PNG bytes. Returns the
+ * result.
  */
 export function addResult(
   state: AppState,
-  engine: Engine,
-  entry: { name: string; image: RawImage; prediction: Segmentation; notes: string[] },
+  entry: {
+    name: string;
+    file: Blob;
+    settings: MaskSettings;
+    result: PredictResult & { preview: NonNullable<PredictResult['preview']> };
+    png: Uint8Array;
+  },
 ): ImageResult {
-  const threshold = engine.threshold;
-  const mask = engine.mask(entry.prediction, threshold);
-  const result: ImageResult = {
+  const { result } = entry;
+  const image: ImageResult = {
     name: entry.name,
     stem: stemOf(entry.name),
-    image: entry.image,
-    prediction: entry.prediction,
-    threshold,
-    mask,
-    notes: entry.notes,
-    qc: imageQuality(engine, entry.image, entry.prediction, mask, threshold),
+    file: entry.file,
+    width: result.width,
+    height: result.height,
+    prediction: result.prediction,
+    settings: entry.settings,
+    threshold: entry.settings.threshold,
+    mask: { png: entry.png, pixels: result.modelMask.pixels },
+    preview: { image: result.preview.image!, mask: result.preview.mask },
+    notes: result.notes,
+    qc: result.qc,
+    timing: result.timing,
   };
-  state.results.push(result);
+  state.results.push(image);
   state.timings.push({
     name: entry.name,
-    width: entry.image.width,
-    height: entry.image.height,
-    preprocessMs: entry.prediction.timing.preprocessMs,
-    networkMs: entry.prediction.timing.networkMs,
-    engine: entry.prediction.engine,
+    width: result.width,
+    height: result.height,
+    decodeMs: result.timing.decodeMs,
+    networkMs: result.timing.networkMs,
+    postMs: result.timing.postMs,
+    engine: result.prediction.engine,
   });
   if (state.timings.length > TIMINGS_KEPT) state.timings.shift();
-  return result;
+  return image;
 }
 
-/**
- * Makes `result`'s mask (and its quality control) again at `threshold` from its kept
- * probabilities (no network). False,
- * and nothing changed, while no engine is started (another model being opened).
- */
-export function setThreshold(state: AppState, result: ImageResult, threshold: number): boolean {
-  if (state.engine === undefined) return false;
-  result.mask = state.engine.mask(result.prediction, threshold);
-  result.threshold = threshold;
-  result.qc = imageQuality(state.engine, result.image, result.prediction, result.mask, threshold);
-  return true;
+/** `result`'s new mask (made by the worker from its kept prediction) at `settings`. */
+export function setMask(
+  result: ImageResult,
+  settings: MaskSettings,
+  mask: { png: Uint8Array; pixels: number; qc?: QualityCheck; preview: BinaryMask },
+): void {
+  result.settings = settings;
+  result.threshold = settings.threshold;
+  result.mask = { png: mask.png, pixels: mask.pixels };
+  result.preview = { image: result.preview.image, mask: mask.preview };
+  if (mask.qc) result.qc = mask.qc;
 }
 
 /** An image that could not be processed. */

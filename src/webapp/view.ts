@@ -6,26 +6,21 @@
  * callback; it changes no state. Browser-only.
  */
 import { toImageData } from '../browser/image.js';
-import type { LoadedModel } from '../browser/model.js';
 import { heatmapImage, VIRIDIS } from '../predict/colormap.js';
 import { overlayMask, type OverlayStyle } from '../predict/overlay.js';
-import {
-  convertChannels,
-  resizeImage,
-  resizeMask,
-  type BinaryMask,
-  type RawImage,
-} from '../util/raster.js';
+import type { RawImage } from '../util/raster.js';
 import { formatVerdict } from '../eval/quality.js';
 import { diagnosticsText } from './diagnostics.js';
-import { maskFileName, maskPng } from './export.js';
-import { lesionPixels, type AppState, type Engine, type ImageResult } from './state.js';
+import { maskFileName } from './export.js';
+import type { PipelineModel } from './pipeline.js';
+import type { AppState, Engine, ImageResult } from './state.js';
 
 /**
  * The longest side of the pictures in the page: they are drawn at this size, not the image's
- * (a 3188x2166 dermoscopy image would take seconds per picture); the masks stay full size.
+ * (a 3188x2166 dermoscopy image would take seconds per picture), from the preview the worker
+ * makes; the masks stay full size.
  */
-const DISPLAY_MAX = 480;
+export const DISPLAY_MAX = 480;
 
 /** Told when the reader sets a result's threshold with its slider. */
 export type OnThreshold = (result: ImageResult, threshold: number) => void;
@@ -33,11 +28,9 @@ export type OnThreshold = (result: ImageResult, threshold: number) => void;
 /** What the page keeps of a result's card between drawings. */
 interface Card {
   element: HTMLElement;
-  /** The image at the size the page shows it (see `DISPLAY_MAX`), RGB. */
-  display: RawImage;
   onThreshold: OnThreshold;
   /** The mask download's object URL, made on its first click, and the mask it holds. */
-  url?: { href: string; mask: BinaryMask };
+  url?: { href: string; mask: ImageResult['mask'] };
 }
 
 const cards = new WeakMap<ImageResult, Card>();
@@ -64,7 +57,7 @@ export function showProgress(text: string): void {
 }
 
 /** The model line: what the model is, or that none could be loaded. */
-export function showModel(loaded: LoadedModel | undefined): void {
+export function showModel(loaded: Pick<PipelineModel, 'metadata'> | undefined): void {
   if (loaded === undefined) {
     byId('model-line').textContent = 'No model could be loaded.';
     return;
@@ -79,9 +72,10 @@ export function showModel(loaded: LoadedModel | undefined): void {
 /** The engine line, and `data-engine` on the body (the tests read it). */
 export function showEngine(engine: Engine | undefined): void {
   if (!engine) return;
-  const threads = engine.threads > 1 ? `, ${engine.threads} threads` : '';
-  byId('engine-line').textContent = `Engine: ${engine.engineLabel}${threads}`;
-  document.body.dataset.engine = engine.engineLabel;
+  const { threads, engineLabel } = engine.model;
+  byId('engine-line').textContent =
+    `Engine: ${engineLabel}${threads > 1 ? `, ${threads} threads` : ''}`;
+  document.body.dataset.engine = engineLabel;
 }
 
 /**
@@ -127,7 +121,7 @@ export function showResult(result: ImageResult, onThreshold: OnThreshold): void 
   const element = document.createElement('article');
   element.className = 'card';
   element.dataset.file = result.name;
-  cards.set(result, { element, display: displayImage(result.image), onThreshold });
+  cards.set(result, { element, onThreshold });
   drawResult(result);
   byId('results').append(element);
 }
@@ -177,16 +171,6 @@ function blendOver(image: RawImage, heat: RawImage): RawImage {
   return { data: out, height: image.height, width: image.width, channels: 3 };
 }
 
-/** `image` as RGB at the size the page shows it (longest side `DISPLAY_MAX` at most). */
-function displayImage(image: RawImage): RawImage {
-  const scale = Math.min(1, DISPLAY_MAX / Math.max(image.height, image.width));
-  const size: [number, number] = [
-    Math.max(1, Math.round(image.height * scale)),
-    Math.max(1, Math.round(image.width * scale)),
-  ];
-  return resizeImage(convertChannels(image, 3), size, scale < 1 ? 'bilinear' : 'nearest');
-}
-
 /** The overlay's style and opacity, as the controls set them. */
 function overlayStyle(): { style: OverlayStyle; opacity: number } {
   return {
@@ -197,8 +181,9 @@ function overlayStyle(): { style: OverlayStyle; opacity: number } {
 
 function drawResult(r: ImageResult): void {
   const card = cards.get(r)!;
-  const { display, element } = card;
+  const { element } = card;
   const { prediction, mask } = r;
+  const display = r.preview.image;
   // A download made at another threshold is stale.
   if (card.url && card.url.mask !== mask) {
     URL.revokeObjectURL(card.url.href);
@@ -211,7 +196,7 @@ function drawResult(r: ImageResult): void {
   const figures = document.createElement('div');
   figures.className = 'figures';
   const { style, opacity } = overlayStyle();
-  const overlay = canvasOf(overlayMask(display, resizeMask(mask, size), { style, opacity }));
+  const overlay = canvasOf(overlayMask(display, r.preview.mask, { style, opacity }));
   overlay.className = 'overlay';
   figures.append(figure(overlay, `mask (${style})`));
   const prob = heatmapImage(
@@ -236,17 +221,18 @@ function drawResult(r: ImageResult): void {
 
   const stats = document.createElement('div');
   stats.className = 'stats';
-  const pixels = lesionPixels(mask);
+  const pixels = mask.pixels;
   const area = document.createElement('span');
   area.className = 'area';
-  area.textContent = `lesion: ${((100 * pixels) / mask.data.length).toFixed(2)}% (${pixels} px)`;
+  area.textContent = `lesion: ${((100 * pixels) / (r.width * r.height)).toFixed(2)}% (${pixels} px)`;
   const qc = document.createElement('span');
   qc.className = `qc qc-${r.qc.verdict}`;
   qc.textContent = `qc: ${formatVerdict(r.qc)}`;
   qc.title =
     'quality control: the image against the training images, the lesion area, the confidence inside it, the mask of the mirrored image';
   const time = document.createElement('span');
-  time.textContent = `time: ${prediction.timing.totalMs.toFixed(0)} ms`;
+  time.textContent = `time: ${r.timing.totalMs.toFixed(0)} ms`;
+  time.title = `decode ${r.timing.decodeMs.toFixed(0)} ms, network ${r.timing.networkMs.toFixed(0)} ms, post-processing ${r.timing.postMs.toFixed(0)} ms`;
   const slider = document.createElement('label');
   slider.textContent = 'threshold ';
   const input = document.createElement('input');
@@ -267,9 +253,15 @@ function drawResult(r: ImageResult): void {
   link.className = 'button download';
   // The PNG is made on the first click: the link's address is set before the browser follows it.
   link.href = card.url?.href ?? '#';
-  link.addEventListener('click', () => {
+  link.addEventListener('click', (e) => {
+    if (r.pending) {
+      // A new mask is being made: the download follows once it is there.
+      e.preventDefault();
+      void r.pending.then(() => element.querySelector<HTMLAnchorElement>('a.download')?.click());
+      return;
+    }
     card.url ??= {
-      href: URL.createObjectURL(new Blob([maskPng(mask) as BlobPart], { type: 'image/png' })),
+      href: URL.createObjectURL(new Blob([mask.png as BlobPart], { type: 'image/png' })),
       mask,
     };
     link.href = card.url.href;

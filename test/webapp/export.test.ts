@@ -1,6 +1,6 @@
 /**
  * The web app's downloads without a browser: each mask's PNG equals `ftunet predict`'s (0 and
- * 255, the image's size), is made once per mask and again after a new threshold; the zip holds
+ * 255, the image's size); the zip holds
  * every mask under its download's name and `areas.csv`, written by util/csv.ts, so that a file
  * name with a carriage return, a comma or a quote reads back as it was picked.
  */
@@ -9,49 +9,58 @@ import { describe, test } from 'node:test';
 import { unzipSync } from 'fflate';
 import { decode } from 'fast-png';
 import { csvText, parseCsvRecords } from '../../src/util/csv.js';
-import { maskFileName, maskPng, masksZip } from '../../src/webapp/export.js';
-import { addResult, createState, setThreshold } from '../../src/webapp/state.js';
-import { greyImage, prediction, standInEngine } from './stand_in.js';
+import { encodeMaskPng } from '../../src/browser/png.js';
+import { maskFileName, masksZip } from '../../src/webapp/export.js';
+import { maskOf } from '../../src/webapp/mask_of.js';
+import { addResult, createState, recordedSettings, setMask } from '../../src/webapp/state.js';
+import { predictResult, standInEngine } from './stand_in.js';
 
+/** Results of images 4 wide and 2, 3, ... high, with the masks' PNGs as the worker makes them. */
 function results(names: string[]) {
   const state = createState();
   const engine = standInEngine();
   state.engine = engine;
   for (const [k, name] of names.entries()) {
-    const image = greyImage(2 + k, 4);
-    addResult(state, engine, {
+    const result = predictResult(engine.notes, 2 + k, 4);
+    const { mask } = maskOf(
+      engine.notes,
+      result.prediction,
+      [2 + k, 4],
+      recordedSettings(engine.model),
+    );
+    addResult(state, {
       name,
-      image,
-      prediction: prediction([image.height, image.width]),
-      notes: [],
+      file: new Blob([]),
+      settings: recordedSettings(engine.model),
+      result,
+      png: encodeMaskPng(mask),
     });
   }
-  return state;
+  return { state, engine };
 }
 
 describe('the web app exports', () => {
-  test("a mask's PNG is ftunet predict's: 0 and 255 at the image's size, made once per mask", () => {
-    const state = results(['a.png']);
+  test("a mask's PNG is ftunet predict's: 0 and 255 at the image's size", () => {
+    const { state } = results(['a.png']);
     const r = state.results[0];
-    const png = maskPng(r.mask);
-    assert.equal(maskPng(r.mask), png, 'the same mask gives the same bytes, not a new PNG');
-    const decoded = decode(png);
+    const decoded = decode(r.mask.png);
     assert.deepEqual(
       [decoded.width, decoded.height, decoded.channels, decoded.depth],
       [4, 2, 1, 8],
     );
     // Probabilities [[0.2, 0.4], [0.6, 0.8]] at 0.5, resized to 2x4: the bottom row is lesion.
     assert.deepEqual([...decoded.data], [0, 0, 0, 0, 255, 255, 255, 255]);
-    setThreshold(state, r, 0.3);
-    assert.deepEqual([...decode(maskPng(r.mask)).data], [0, 0, 255, 255, 255, 255, 255, 255]);
     assert.equal(maskFileName(r), 'a_mask.png');
     assert.equal(maskFileName({ stem: '../x' }), '_x_mask.png');
   });
 
   test('the zip: every mask under its name, and areas.csv by util/csv.ts', () => {
     const names = ['scan,1.png', 'carriage\rreturn.png', 'say "hi".png', 'A.png', 'a.png'];
-    const state = results(names);
-    setThreshold(state, state.results[1], 0.7);
+    const { state, engine } = results(names);
+    const r1 = state.results[1];
+    const at70 = { ...r1.settings, threshold: 0.7 };
+    const made = maskOf(engine.notes, r1.prediction, [r1.height, r1.width], at70);
+    setMask(r1, at70, { png: encodeMaskPng(made.mask), pixels: made.pixels, preview: made.mask });
     const zip = unzipSync(masksZip(state.results));
     assert.deepEqual(Object.keys(zip), [
       'scan,1_mask.png',
@@ -61,7 +70,7 @@ describe('the web app exports', () => {
       'a_2_mask.png',
       'areas.csv',
     ]);
-    state.results.forEach((r, k) => assert.deepEqual(zip[Object.keys(zip)[k]], maskPng(r.mask)));
+    state.results.forEach((r, k) => assert.deepEqual(zip[Object.keys(zip)[k]], r.mask.png));
     const text = new TextDecoder().decode(zip['areas.csv']);
     assert.equal(
       text,

@@ -1,12 +1,11 @@
 /**
  * The web app's state, notes, diagnostics and address options without a browser: results keep
- * their prediction and make the mask again at a new threshold, the model and engine are
- * replaced as one step, timings are kept to the last `TIMINGS_KEPT`; notes on the image's
+ * the worker's prediction, mask and timings, and take a new mask; a new engine replaces the
+ * model and hands back the previous engine; timings are kept to the last `TIMINGS_KEPT`; notes on the image's
  * channels and on drift (the words of data/input_statistics.ts); the diagnostics' lines.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { LoadedModel } from '../../src/browser/model.js';
 import { computeInputStatistics, INPUT_STATISTICS_KEY } from '../../src/data/input_statistics.js';
 import { diagnosticsText } from '../../src/webapp/diagnostics.js';
 import { channelNote, imageNotes } from '../../src/webapp/notes.js';
@@ -17,14 +16,13 @@ import {
   addResult,
   createState,
   enqueue,
-  lesionPixels,
+  recordedSettings,
   setEngine,
-  setModel,
-  setThreshold,
+  setMask,
   stemOf,
   TIMINGS_KEPT,
 } from '../../src/webapp/state.js';
-import { greyImage, prediction, standInEngine } from './stand_in.js';
+import { greyImage, predictResult, standInEngine, standInModel } from './stand_in.js';
 
 const rgb = (pixels: number[][]) => ({
   data: Uint8Array.from(pixels.flat()),
@@ -45,78 +43,64 @@ describe('the web app state', () => {
     for (const [name, stem] of cases) assert.equal(stemOf(name), stem, name);
   });
 
-  test('a result keeps its prediction: a new threshold makes the mask again', () => {
+  test("a result keeps the worker's prediction, mask PNG and timings; a new mask replaces it", () => {
     const state = createState();
     const engine = standInEngine({ threshold: 0.5 });
     setEngine(state, engine);
-    const image = greyImage(2, 2);
-    const r = addResult(state, engine, {
+    const settings = recordedSettings(engine.model);
+    assert.deepEqual(settings, { threshold: 0.5, keepLargest: false, minSize: 0, tta: 'none' });
+    const result = predictResult(engine.notes, 2, 2);
+    const file = new Blob(['x']);
+    const r = addResult(state, {
       name: 'dir/x.png',
-      image,
-      prediction: prediction([2, 2]),
-      notes: ['a note'],
+      file,
+      settings,
+      result,
+      png: Uint8Array.of(1),
     });
     assert.deepEqual(state.results, [r]);
     assert.equal(r.stem, 'x');
+    assert.equal(r.file, file);
     assert.equal(r.threshold, 0.5);
-    assert.deepEqual([...r.mask.data], [0, 0, 1, 1]);
-    assert.equal(lesionPixels(r.mask), 2);
+    assert.deepEqual(r.mask, { png: Uint8Array.of(1), pixels: 2 });
     const before = r.mask;
-    assert.equal(setThreshold(state, r, 0.7), true);
+    setMask(
+      r,
+      { ...settings, threshold: 0.7 },
+      {
+        png: Uint8Array.of(2),
+        pixels: 1,
+        preview: { data: Uint8Array.of(0, 0, 0, 1), height: 2, width: 2 },
+      },
+    );
     assert.equal(r.threshold, 0.7);
-    assert.deepEqual([...r.mask.data], [0, 0, 0, 1]);
-    assert.notEqual(r.mask, before, 'a new mask object (the PNG and download caches key on it)');
-    // While another model is being opened there is no engine: the result stays as it is.
-    const kept = r.mask;
-    setModel(state, engine.loaded);
-    assert.equal(setThreshold(state, r, 0.1), false);
-    assert.equal(r.mask, kept);
-    assert.equal(r.threshold, 0.7);
+    assert.deepEqual(r.mask, { png: Uint8Array.of(2), pixels: 1 });
+    assert.notEqual(r.mask, before, 'a new mask object (the download cache keys on it)');
+    assert.deepEqual([...r.preview.mask.data], [0, 0, 0, 1]);
     assert.deepEqual(state.timings, [
       {
         name: 'dir/x.png',
         width: 2,
         height: 2,
-        preprocessMs: 1.4,
+        decodeMs: 1.4,
         networkMs: 12.6,
+        postMs: 2.2,
         engine: 'stand-in',
       },
     ]);
   });
 
-  test('a result carries its quality control, made again at a new threshold', () => {
-    const state = createState();
-    const engine = standInEngine({ threshold: 0.5 });
-    setEngine(state, engine);
-    // Probabilities 0.2 0.4 / 0.6 0.8; the mirrored pass, mapped back: 0.4 0.2 / 0.8 0.6.
-    const r = addResult(state, engine, {
-      name: 'x.png',
-      image: greyImage(2, 2),
-      prediction: { ...prediction([2, 2]), mirrored: Float32Array.from([0.4, 0.2, 0.8, 0.6]) },
-      notes: [],
-    });
-    // At 0.5 both passes call the bottom row lesion (DSC 1), whose entropy, (h(0.6) + h(0.8)) / 2
-    // = (0.971 + 0.722) / 2, is above the limit: unsure. The stand-in model records no training
-    // statistics: no input or area signal.
-    assert.equal(r.qc.verdict, 'check');
-    assert.deepEqual(r.qc.reasons, ['confidence']);
-    assert.equal(r.qc.signals.flipDsc, 1);
-    assert.equal(r.qc.signals.inputDistance, null);
-    // At 0.7 one pass calls the bottom right pixel lesion, the other the bottom left: DSC 0.
-    setThreshold(state, r, 0.7);
-    assert.deepEqual(r.qc.reasons, ['confidence', 'flip']);
-    assert.equal(r.qc.signals.flipDsc, 0);
-  });
-
   test('timings keep the last TIMINGS_KEPT; the queue keeps its order', () => {
     const state = createState();
     const engine = standInEngine();
+    const settings = recordedSettings(engine.model);
     for (let k = 0; k < TIMINGS_KEPT + 3; k++) {
-      addResult(state, engine, {
+      addResult(state, {
         name: `${k}.png`,
-        image: greyImage(2, 2),
-        prediction: prediction([2, 2]),
-        notes: [],
+        file: new Blob([]),
+        settings,
+        result: predictResult(engine.notes, 2, 2),
+        png: new Uint8Array(0),
       });
     }
     assert.equal(state.results.length, TIMINGS_KEPT + 3);
@@ -130,17 +114,15 @@ describe('the web app state', () => {
     assert.deepEqual(state.queue, files);
   });
 
-  test('a new model clears the engine and hands back the previous model and engine', () => {
+  test('a new engine takes over the model and hands back the previous engine', () => {
     const state = createState();
     const first = standInEngine();
-    assert.deepEqual(setModel(state, first.loaded), { model: undefined, engine: undefined });
-    setEngine(state, first);
-    const other = { source: 'other.json' } as LoadedModel;
-    const previous = setModel(state, other);
-    assert.equal(previous.model, first.loaded);
-    assert.equal(previous.engine, first);
-    assert.equal(state.model, other);
-    assert.equal(state.engine, undefined);
+    assert.equal(setEngine(state, first), undefined);
+    assert.equal(state.model, first.model);
+    const other = standInEngine({ threshold: 0.3 });
+    assert.equal(setEngine(state, other), first);
+    assert.equal(state.engine, other);
+    assert.equal(state.model, other.model);
   });
 
   test('notes: channels converted to fit the model; drift in the words of input_statistics', () => {
@@ -159,7 +141,7 @@ describe('the web app state', () => {
     const image = (base: number) =>
       Uint8Array.from({ length: 4 }, (_, i) => base + (i % 2 === 0 ? -20 : 20));
     const stats = computeInputStatistics([40, 45, 50, 55, 60].map(image), 1);
-    const engine = standInEngine({ userMetadata: { [INPUT_STATISTICS_KEY]: stats } });
+    const engine = standInModel({ userMetadata: { [INPUT_STATISTICS_KEY]: stats } });
     const like = { data: image(50), height: 2, width: 2, channels: 1 as const };
     const bright = { data: image(170), height: 2, width: 2, channels: 1 as const };
     assert.deepEqual(imageNotes(engine, like), []);
@@ -168,8 +150,8 @@ describe('the web app state', () => {
         '50 ± 7 in training; contrast 20, 20 ± 0 in training): its mask may be meaningless.',
     ]);
     // No statistics recorded (an older model), or recorded for other channels: no drift note.
-    assert.deepEqual(imageNotes(standInEngine(), bright), []);
-    const rgbEngine = standInEngine({
+    assert.deepEqual(imageNotes(standInModel(), bright), []);
+    const rgbEngine = standInModel({
       channels: 3,
       userMetadata: { [INPUT_STATISTICS_KEY]: stats },
     });
@@ -202,13 +184,13 @@ describe('the web app state', () => {
     );
     const state = createState();
     const engine = standInEngine();
-    setModel(state, engine.loaded);
     setEngine(state, engine);
-    addResult(state, engine, {
+    addResult(state, {
       name: 'a.png',
-      image: greyImage(3, 5),
-      prediction: prediction([3, 5]),
-      notes: [],
+      file: new Blob([]),
+      settings: recordedSettings(engine.model),
+      result: predictResult(engine.notes, 3, 5),
+      png: new Uint8Array(0),
     });
     addFallback(state, { failed: 'tfjs-webgl', reason: 'context lost', next: 'onnxruntime-wasm' });
     addFailure(state, 'b.txt', 'not an image');
@@ -234,7 +216,7 @@ describe('the web app state', () => {
         '  tfjs-webgl failed (context lost); now onnxruntime-wasm',
         'last error: c.gif: not an image: expected a PNG, JPEG or BMP file',
         'timings:',
-        '  a.png: 5x3, preprocess 1 ms, network 13 ms (stand-in)',
+        '  a.png: 5x3, decode 1 ms, network 13 ms, post-processing 2 ms (stand-in)',
       ].join('\n'),
     );
   });
