@@ -56,6 +56,14 @@ export const BROWSER_BUNDLE: BuildOptions = {
   logLevel: 'error',
 };
 
+/** The version in package.json. */
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 /** The app's theme colour (the page's header text). */
 const THEME = '#1d4e89';
 
@@ -157,6 +165,8 @@ async function main(): Promise<void> {
   const worker = await bundle(tmp, 'worker', path.join(WEBAPP, 'worker.ts'));
   const app = await bundle(tmp, 'app', path.join(WEBAPP, 'main.ts'), {
     FTUNET_WORKER: JSON.stringify(path.basename(worker.file)),
+    // The package's version, which the page records in the work it exports.
+    FTUNET_APP_VERSION: JSON.stringify(await packageVersion()),
   });
   const style = await writeHashed(
     tmp,
