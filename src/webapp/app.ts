@@ -7,7 +7,7 @@
  */
 import { encodeImagePng, encodeMaskPng } from '../browser/png.js';
 import { generatePair } from '../data/synthetic/generate.js';
-import { LocalPipeline } from './local_pipeline.js';
+import { Pipeline, PipelineError } from './pipeline.js';
 import { maskScores } from './mask_scores.js';
 import { lesionPixels } from './state.js';
 import { memoryStore, openStore } from './store.js';
@@ -20,7 +20,7 @@ import {
   clearWork,
   enqueue,
   imageById,
-  modelSettings,
+  recordedSettings,
   newId,
   readSettings,
   SETTINGS_KEY,
@@ -52,10 +52,9 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** What an image's failure says: the pipeline's reason, else the error's message. */
+/** What an image's failure says: the pipeline's reason for the file, else what went wrong. */
 function failureReason(err: unknown): string {
-  const reason = (err as { reason?: unknown }).reason;
-  return typeof reason === 'string' ? reason : describe(err);
+  return err instanceof PipelineError ? err.message : `the prediction failed: ${describe(err)}`;
 }
 
 /** The settings remembered in this browser, over the model's defaults. */
@@ -66,7 +65,7 @@ export function rememberedSettings(): PageSettings {
   } catch {
     // Storage refused (a private window's policy): the defaults.
   }
-  return readSettings(text, { mask: modelSettings(undefined) });
+  return readSettings(text, { mask: recordedSettings(undefined) });
 }
 
 /** Remembers the settings in this browser. */
@@ -195,7 +194,7 @@ async function usePipeline(
   view.showProgress('Starting the engine…');
   const { options, notices } = pageOptions(location.search);
   for (const notice of notices) view.showNotice(notice);
-  const pipeline: WorkPipeline = await LocalPipeline.start(model, {
+  const pipeline: WorkPipeline = await Pipeline.start(model, {
     wasmPath: new URL('wasm/', location.href).href,
     ...options,
     onFallback: (failed, reason, next) => {
@@ -398,7 +397,10 @@ async function remakeAll(state: AppState): Promise<void> {
       const image = imageById(state, id);
       if (!image || !image.prediction || !state.pipeline) continue;
       try {
-        const made = await state.pipeline.remask(image, settings);
+        const made = await state.pipeline.remask(
+          { ...image, prediction: image.prediction },
+          settings,
+        );
         image.modelMask = made.modelMask;
         if (made.qc) image.qc = made.qc;
         else delete image.qc;

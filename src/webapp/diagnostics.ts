@@ -28,7 +28,7 @@ export function diagnosticsText(state: AppState, env: PageEnvironment): string {
     `WebGPU adapter: ${s?.gpu.webgpuAdapter ?? 'none'}${s?.gpu.webgpuFallback ? ' (fallback/software)' : ''}`,
     `model: ${m ? `${m.model} from ${s!.source}` : '-'}${s?.hash ? ` (${s.hash.slice(0, 12)})` : ''}`,
     `input: ${m ? m.predict.inputShape.join('x') : '-'}, interpolation ${m?.predict.interpolation ?? '-'}, threshold ${m?.predict.threshold ?? '-'}`,
-    `weights: ${m?.quantization ?? '-'}; producer: ${m?.producer ?? '-'}`,
+    `weights: ${m?.quantization ?? '-'}; producer: ${m?.producer ?? '-'}${s && !s.exported ? ' (no export metadata: defaults used)' : ''}`,
     ...(m?.training ? [`training: ${JSON.stringify(m.training)}`] : []),
     `browser memory: ${env.memory ? `${mib(env.memory.usedJSHeapSize)} MiB used of ${mib(env.memory.jsHeapSizeLimit)} MiB` : 'not reported by this browser'}`,
     `user agent: ${env.userAgent}`,

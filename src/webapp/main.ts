@@ -22,6 +22,7 @@ import {
   setImageSettings,
   start,
 } from './app.js';
+import { registerOffline } from './offline.js';
 import { createState, type AppState } from './state.js';
 import {
   byId,
@@ -130,4 +131,5 @@ function wire(state: AppState): void {
 
 const state = createState(rememberedSettings());
 wire(state);
-void start(state);
+// Offline use from the next visit on, once the engine's files are in the browser's cache.
+void start(state).then(() => registerOffline());

@@ -11,10 +11,17 @@ import { imageDriftWarning, imageIntensity, inputStatisticsOf } from '../data/in
 import { DATASET_PRESETS } from '../data/presets.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { checkQuality, type QualityCheck } from '../eval/quality.js';
-import type { Segmentation } from '../browser/segmenter.js';
+import type { Segmenter } from '../browser/segmenter.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
-import { STATUS_WORDS, type Engine, type PipelineModel } from './state.js';
-import { currentMask, type WorkImage } from './work.js';
+import type { PipelineModel } from './state.js';
+import { currentMask, type ReviewStatus, type WorkImage } from './work.js';
+
+/** The words of a review status, as the page shows them. */
+export const STATUS_WORDS: Readonly<Record<ReviewStatus, string>> = {
+  unreviewed: 'not reviewed',
+  accepted: 'accepted',
+  corrected: 'corrected',
+};
 
 /**
  * The model in words, from what its export records: the network, what it was trained on (the
@@ -67,11 +74,11 @@ export function pictureText(image: WorkImage, spacing?: number): string {
   return `${image.name}: ${area}, threshold ${image.settings.threshold.toFixed(2)}, ${STATUS_WORDS[image.status]}`;
 }
 
+/** What the notes read of an engine: its model and its preprocessing (a `Segmenter`). */
+export type NotesEngine = Pick<Segmenter, 'loaded' | 'preprocess'>;
+
 /** Every note on `image` predicted by `engine`, in the order the page shows them. */
-export function imageNotes(
-  engine: Pick<Engine, 'loaded' | 'preprocess'>,
-  image: RawImage,
-): string[] {
+export function imageNotes(engine: NotesEngine, image: RawImage): string[] {
   return [
     channelNote(image, engine.loaded.metadata.predict.inputShape[2]),
     driftNote(engine, image),
@@ -108,10 +115,7 @@ export function channelNote(image: RawImage, modelChannels: number): string | un
  * images (their brightness and contrast, recorded with the model by training): the drift
  * warning of `ftunet predict`, written as a sentence.
  */
-export function driftNote(
-  engine: Pick<Engine, 'loaded' | 'preprocess'>,
-  image: RawImage,
-): string | undefined {
+export function driftNote(engine: NotesEngine, image: RawImage): string | undefined {
   const stats = inputStatisticsOf(engine.loaded.model.getUserDefinedMetadata());
   if (stats === undefined || stats.channels !== engine.loaded.metadata.predict.inputShape[2]) {
     return undefined;
@@ -124,14 +128,15 @@ export function driftNote(
 }
 
 /**
- * Quality control of a result, as `ftunet predict` checks it: the image against the training
- * statistics the model records, the mask's area, the confidence inside it and the agreement
- * with the mirrored pass, at `threshold`.
+ * Quality control of a result, as `ftunet predict` checks it: the image as the network saw it
+ * (`pixels`, when known) against the training statistics the model records, the mask's area,
+ * the confidence inside it (of `probabilities`, the mask's: the TTA mean when there is one)
+ * and the agreement of the image's pass with the mirrored one, at `threshold`.
  */
 export function imageQuality(
-  engine: Pick<Engine, 'loaded' | 'preprocess'>,
-  image: RawImage,
-  prediction: Pick<Segmentation, 'probabilities' | 'mirrored'>,
+  engine: Pick<NotesEngine, 'loaded'>,
+  pixels: ArrayLike<number> | undefined,
+  prediction: { probabilities: Float32Array; unflipped: Float32Array; mirrored?: Float32Array },
   mask: BinaryMask,
   threshold: number,
 ): QualityCheck {
@@ -141,10 +146,10 @@ export function imageQuality(
   let lesion = 0;
   for (let i = 0; i < mask.data.length; i++) lesion += mask.data[i];
   return checkQuality({
-    ...(stats !== undefined ? { stats, pixels: engine.preprocess(image).data } : {}),
+    ...(stats !== undefined && pixels !== undefined ? { stats, pixels } : {}),
     probabilities: prediction.probabilities,
     ...(prediction.mirrored !== undefined
-      ? { passes: { unflipped: prediction.probabilities, mirrored: prediction.mirrored } }
+      ? { passes: { unflipped: prediction.unflipped, mirrored: prediction.mirrored } }
       : {}),
     threshold,
     lesionArea: lesion / mask.data.length,

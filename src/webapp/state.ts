@@ -6,12 +6,9 @@
  * viewer, and what the diagnostics report (timings, engines that failed). No DOM and no engine
  * code: `view.ts` draws it, `app.ts` runs the work.
  */
-import type { ExportMetadata } from '../export/metadata.js';
-import type { GpuInfo } from '../browser/engine_choice.js';
-import type { Segmenter } from '../browser/segmenter.js';
-import type { QualityCheck } from '../eval/quality.js';
+import type { Pipeline, PipelineModel, PredictResult } from './pipeline.js';
 import { stemOf } from '../eval/mask_pairing.js';
-import type { BinaryMask, RawImage } from '../util/raster.js';
+import type { BinaryMask } from '../util/raster.js';
 import type { WorkStore } from './store.js';
 import { WORK_TTA_MODES } from './work_zip.js';
 import {
@@ -19,7 +16,6 @@ import {
   type MaskSettings,
   type ReviewStatus,
   type StoredMask,
-  type StoredPrediction,
   type WorkImage,
   type WorkTiming,
 } from './work.js';
@@ -27,70 +23,19 @@ import {
 /** How many recent timings the diagnostics keep. */
 export const TIMINGS_KEPT = 20;
 
-/**
- * What the notes and quality control use of an engine on the main thread (a `Segmenter`): its
- * model and its preprocessing. A test can give a stand-in.
- */
-export type Engine = Pick<
-  Segmenter,
-  | 'loaded'
-  | 'threshold'
-  | 'preprocess'
-  | 'predict'
-  | 'mask'
-  | 'dispose'
-  | 'engineLabel'
-  | 'threads'
-  | 'gpu'
->;
-
-/** The model a pipeline runs, as the page describes it. */
-export interface PipelineModel {
-  /** The export metadata (the defaults for a model folder saved by training). */
-  metadata: ExportMetadata;
-  /** Where it came from: the URL, or the picked model.json's name. */
-  source: string;
-  /** Its weights' SHA-256, when known. */
-  hash?: string;
-  /** The attention gates' names. */
-  gates: string[];
-  /** The engine that runs it now ('onnxruntime-wasm', ...). */
-  engineLabel: string;
-  threads: number;
-  gpu: GpuInfo;
-}
+export type { PipelineModel };
 
 /** What `predict` gives of an image. */
-export type Predicted = Pick<
-  WorkImage,
-  'width' | 'height' | 'channels' | 'prediction' | 'modelMask' | 'notes' | 'qc' | 'timing'
->;
-
-/** The stages of one image's prediction, for the progress bar. */
-export type PredictStage = 'decode' | 'network' | 'post';
+export type Predicted = PredictResult;
 
 /**
- * What the page uses of the pipeline that does the heavy work (decoding, the network,
- * post-processing, PNG and zip encoding). A test can give a stand-in.
+ * What the page uses of its pipeline (`pipeline.ts`), where the heavy work runs (decoding, the
+ * network, post-processing, PNG and zip encoding). A test can give a stand-in.
  */
-export interface WorkPipeline {
-  readonly model: PipelineModel;
-  predict(
-    file: Blob,
-    name: string,
-    settings: MaskSettings,
-    options?: { signal?: AbortSignal; onStage?(stage: PredictStage, fraction?: number): void },
-  ): Promise<Predicted>;
-  remask(
-    image: WorkImage,
-    settings: MaskSettings,
-  ): Promise<{ modelMask: StoredMask; qc?: QualityCheck; prediction?: StoredPrediction }>;
-  decodeImage(file: Blob, name: string): Promise<RawImage>;
-  decodeMask(mask: StoredMask): Promise<BinaryMask>;
-  encodeMask(mask: BinaryMask): Promise<StoredMask>;
-  zip(entries: Record<string, Uint8Array>, level?: number): Promise<Uint8Array>;
-  dispose(): Promise<void>;
-}
+export type WorkPipeline = Pick<
+  Pipeline,
+  'model' | 'predict' | 'remask' | 'decodeImage' | 'decodeMask' | 'encodeMask' | 'zip' | 'dispose'
+>;
 
 /** An image waiting for the pipeline, with what came with it. */
 export interface QueuedImage {
@@ -161,19 +106,25 @@ export interface AppState {
   openId?: string;
 }
 
-/** The mask settings of a model: its recorded threshold and post-processing, no TTA. */
-export function modelSettings(metadata: ExportMetadata | undefined): MaskSettings {
+/**
+ * The mask settings a model records: its threshold and post-processing, no TTA (`predict`'s
+ * defaults without a model).
+ */
+export function recordedSettings(model: Pick<PipelineModel, 'metadata'> | undefined): MaskSettings {
+  const recipe = model?.metadata.predict;
   return {
-    threshold: metadata?.predict.threshold ?? 0.5,
-    keepLargest: metadata?.predict.postprocess.keepLargest ?? false,
-    minSize: metadata?.predict.postprocess.minSize ?? 0,
+    threshold: recipe?.threshold ?? 0.5,
+    keepLargest: recipe?.postprocess?.keepLargest ?? false,
+    minSize: recipe?.postprocess?.minSize ?? 0,
     // `--tta`'s default (eval/ensemble.ts's DEFAULT_TTA, whose module brings tfjs).
     tta: 'none',
   };
 }
 
 /** The state of a page just opened: no pipeline, no images, `settings` (remembered or not). */
-export function createState(settings: PageSettings = { mask: modelSettings(undefined) }): AppState {
+export function createState(
+  settings: PageSettings = { mask: recordedSettings(undefined) },
+): AppState {
   return {
     queue: [],
     busy: false,
@@ -266,13 +217,6 @@ export function clearWork(state: AppState): void {
 export function addFallback(state: AppState, fallback: Fallback): void {
   state.fallbacks.push(fallback);
 }
-
-/** The words of a review status, as the page shows them. */
-export const STATUS_WORDS: Readonly<Record<ReviewStatus, string>> = {
-  unreviewed: 'not reviewed',
-  accepted: 'accepted',
-  corrected: 'corrected',
-};
 
 /** Whether `x` is a review status. */
 export function isReviewStatus(x: unknown): x is ReviewStatus {

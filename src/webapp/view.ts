@@ -7,9 +7,8 @@
  */
 import { formatVerdict } from '../eval/quality.js';
 import { diagnosticsText } from './diagnostics.js';
-import { areaWords, modelWords, pictureText } from './notes.js';
+import { areaWords, modelWords, pictureText, STATUS_WORDS } from './notes.js';
 import {
-  STATUS_WORDS,
   type AppState,
   type Failure,
   type PageSettings,

@@ -146,7 +146,9 @@ describe('the web app checks the models it opens', () => {
     const page = await browser.page();
     try {
       let url = '';
-      await page.route('**/model/weights-*.bin', async (route) => {
+      // On the context: the model is fetched by the page's worker, whose requests a page's
+      // routes do not see.
+      await browser.context.route('**/model/weights-*.bin', async (route) => {
         url = route.request().url();
         const response = await route.fetch();
         const body = await response.body();
@@ -161,6 +163,7 @@ describe('the web app checks the models it opens', () => {
           'Open a model with the button.',
       );
     } finally {
+      await browser.context.unroute('**/model/weights-*.bin');
       await page.close();
     }
   });
@@ -174,7 +177,7 @@ describe('the web app keeps images chosen before its model is ready', () => {
       const released = new Promise<void>((resolve) => (release = resolve));
       let asked!: () => void;
       const requested = new Promise<void>((resolve) => (asked = resolve));
-      await page.route('**/model/model.json', async (route) => {
+      await browser.context.route('**/model/model.json', async (route) => {
         asked();
         await released;
         await route.fallback();
@@ -204,6 +207,7 @@ describe('the web app keeps images chosen before its model is ready', () => {
       assert.equal(await page.$eval('#progress', (e) => e.textContent), 'Done: 2 files.');
       assert.deepEqual(browser.errors, []);
     } finally {
+      await browser.context.unroute('**/model/model.json');
       await page.close();
     }
   });

@@ -25,14 +25,15 @@ import {
   clearWork,
   createState,
   enqueue,
-  modelSettings,
+  recordedSettings,
   readSettings,
   stemOf,
   TIMINGS_KEPT,
   type Predicted,
   type WorkPipeline,
 } from '../../src/webapp/state.js';
-import { greyImage, standInEngine } from './stand_in.js';
+import { checkQuality } from '../../src/eval/quality.js';
+import { greyImage, standInModel } from './stand_in.js';
 
 const TIMING = { decodeMs: 1.4, networkMs: 12.6, postMs: 3, totalMs: 17 };
 
@@ -50,6 +51,7 @@ function predicted(height: number, width: number): Predicted {
       attention: [],
       engine: 'stand-in',
     },
+    qc: checkQuality({ probabilities: new Float32Array(4), threshold: 0.5, lesionArea: 0.25 }),
     timing: TIMING,
   };
 }
@@ -75,7 +77,7 @@ describe('the web app state', () => {
 
   test('an image joins the work with its stem, status, truth and timing; ids replace', () => {
     const state = createState();
-    const settings = modelSettings(undefined);
+    const settings = recordedSettings(undefined);
     const file = new File(['x'], 'dir/x.png');
     const truth = { png: new Blob(['t']), pixels: 3 };
     const image = addImage(state, { id: 'i1', file, truth }, predicted(2, 3), settings, 7);
@@ -108,7 +110,7 @@ describe('the web app state', () => {
     const state = createState();
     for (let k = 0; k < TIMINGS_KEPT + 3; k++) {
       const file = new File(['x'], `${k}.png`);
-      addImage(state, { id: `${k}`, file }, predicted(2, 2), modelSettings(undefined));
+      addImage(state, { id: `${k}`, file }, predicted(2, 2), recordedSettings(undefined));
     }
     assert.equal(state.images.length, TIMINGS_KEPT + 3);
     assert.deepEqual(
@@ -182,7 +184,7 @@ describe('the web app state', () => {
     assert.equal(areaWords(2000, 4000, 0.5), '500.0 mm² (50.0% of the image)');
     const state = createState();
     const image = addImage(state, { id: 'p', file: new File(['x'], 'a.png') }, predicted(10, 100), {
-      ...modelSettings(undefined),
+      ...recordedSettings(undefined),
       threshold: 0.35,
     });
     assert.equal(
@@ -211,7 +213,7 @@ describe('the web app state', () => {
     const image = (base: number) =>
       Uint8Array.from({ length: 4 }, (_, i) => base + (i % 2 === 0 ? -20 : 20));
     const stats = computeInputStatistics([40, 45, 50, 55, 60].map(image), 1);
-    const engine = standInEngine({ userMetadata: { [INPUT_STATISTICS_KEY]: stats } });
+    const engine = standInModel({ userMetadata: { [INPUT_STATISTICS_KEY]: stats } });
     const like = { data: image(50), height: 2, width: 2, channels: 1 as const };
     const bright = { data: image(170), height: 2, width: 2, channels: 1 as const };
     assert.deepEqual(imageNotes(engine, like), []);
@@ -220,8 +222,8 @@ describe('the web app state', () => {
         '50 ± 7 in training; contrast 20, 20 ± 0 in training): its mask may be meaningless.',
     ]);
     // No statistics recorded (an older model), or recorded for other channels: no drift note.
-    assert.deepEqual(imageNotes(standInEngine(), bright), []);
-    const rgbEngine = standInEngine({
+    assert.deepEqual(imageNotes(standInModel(), bright), []);
+    const rgbEngine = standInModel({
       channels: 3,
       userMetadata: { [INPUT_STATISTICS_KEY]: stats },
     });
@@ -253,7 +255,7 @@ describe('the web app state', () => {
       ].join('\n'),
     );
     const state = createState();
-    const engine = standInEngine();
+    const engine = standInModel();
     state.pipeline = {
       model: {
         metadata: engine.loaded.metadata,
@@ -268,7 +270,7 @@ describe('the web app state', () => {
       state,
       { id: 'a', file: new File(['x'], 'a.png') },
       predicted(3, 5),
-      modelSettings(undefined),
+      recordedSettings(undefined),
     );
     addFallback(state, { failed: 'tfjs-webgl', reason: 'context lost', next: 'onnxruntime-wasm' });
     addFailure(state, { id: 'b', name: 'b.txt', message: 'not an image' });

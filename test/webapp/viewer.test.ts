@@ -98,7 +98,7 @@ function boxMask(width: number, height: number, on: Box[], off: Box[] = []): num
 async function openPage(spec: Spec): Promise<Page> {
   const page = await browser.page();
   await page.goto(`${server.origin}/index.html`);
-  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
   await page.evaluate((s) => (globalThis as unknown as H).h.open(s), spec);
   await settle(page);
   return page;

@@ -1,0 +1,397 @@
+/**
+ * The web app's weight and smoothness in headless Chromium (Debian's, `/usr/bin/chromium`):
+ * Lighthouse 12's performance score on desktop and on mobile (its default simulated throttling),
+ * the bytes of a first visit and of a reload, the longest main-thread task while one
+ * 3000x2000 JPEG is predicted (PerformanceObserver 'longtask', the page's own drawing of the
+ * result included), and the page's heap before and after 12 photo-sized JPEGs (and after
+ * `#clear`, where the page has one). Not a test: figures only (test/app/lighthouse.test.ts
+ * asserts the targets).
+ *
+ *   npm run build && npm run bench:app -- --app DIR [--runs N] [--json] [--skip-lighthouse]
+ *
+ * `--app`: an app folder written by `ftunet app` (default: written here from
+ * `--model DIR`, default /work/main/runs/quickstart's best model, into a temporary folder).
+ * The folder is served by src/app/serve.ts as `ftunet app --serve` serves it (cross-origin
+ * isolated, precompressed siblings, its caching headers). Transfer is counted twice: by
+ * Lighthouse (`total-byte-weight`) and by the server (the bytes written to every socket,
+ * headers included) between the start of a visit and the moment the page is ready and the
+ * network quiet, so a service worker's downloads count too. `--runs` Lighthouse runs per form
+ * factor (3), the median reported.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { serveStatic, type StaticServer } from '../src/app/serve.js';
+import { writeApp } from '../src/app/write.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.js';
+
+/** Progress on stderr (stdout holds the figures). */
+const log = (text: string): void =>
+  void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+/** A server whose bytes written are counted. */
+interface CountingServer extends StaticServer {
+  /** Bytes written to every socket since the server started. */
+  bytes(): number;
+}
+
+async function countingServer(dir: string): Promise<CountingServer> {
+  const server = await serveStatic({ mounts: { '/': dir } });
+  const sockets = new Set<Socket>();
+  let closed = 0;
+  server.server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => {
+      closed += s.bytesWritten;
+      sockets.delete(s);
+    });
+  });
+  return {
+    ...server,
+    bytes: () => closed + [...sockets].reduce((sum, s) => sum + s.bytesWritten, 0),
+  };
+}
+
+/** Waits until the server has written nothing new for `quietMs`. */
+async function networkQuiet(server: CountingServer, quietMs = 1500): Promise<void> {
+  let last = server.bytes();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = server.bytes();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}
+
+/** Debian's Chromium with a debugging port, for Lighthouse. */
+async function startChromium(): Promise<{ port: number; child: ChildProcess; profile: string }> {
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-lh-'));
+  const child = spawn(
+    CHROMIUM,
+    [
+      ...CHROMIUM_ARGS,
+      '--headless=new',
+      `--user-data-dir=${profile}`,
+      '--remote-debugging-port=0',
+      'about:blank',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = /DevTools listening on ws:\/\/[^:]+:(\d+)\//.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`chromium exited with ${code}: ${text}`)));
+  });
+  return { port, child, profile };
+}
+
+interface LighthouseRun {
+  score: number;
+  /** Lighthouse's total-byte-weight (transfer sizes of every request it saw). */
+  transfer: number;
+  /** The server's count of the same visit. */
+  served: number;
+  fcpMs: number;
+  lcpMs: number;
+  tbtMs: number;
+  siMs: number;
+}
+
+async function lighthouseRun(
+  url: string,
+  server: CountingServer,
+  formFactor: 'desktop' | 'mobile',
+): Promise<LighthouseRun> {
+  const { default: lighthouse } = await import('lighthouse');
+  const config =
+    formFactor === 'desktop'
+      ? (await import('lighthouse/core/config/desktop-config.js')).default
+      : undefined;
+  const chrome = await startChromium();
+  try {
+    const before = server.bytes();
+    const result = await lighthouse(
+      url,
+      { port: chrome.port, output: 'json', logLevel: 'error', onlyCategories: ['performance'] },
+      config,
+    );
+    await networkQuiet(server);
+    const lhr = result!.lhr;
+    const audit = (id: string) => lhr.audits[id]?.numericValue ?? NaN;
+    return {
+      score: Math.round((lhr.categories.performance.score ?? 0) * 100),
+      transfer: audit('total-byte-weight'),
+      served: server.bytes() - before,
+      fcpMs: audit('first-contentful-paint'),
+      lcpMs: audit('largest-contentful-paint'),
+      tbtMs: audit('total-blocking-time'),
+      siMs: audit('speed-index'),
+    };
+  } finally {
+    chrome.child.kill();
+    await new Promise((r) => chrome.child.once('exit', r));
+    await rm(chrome.profile, { recursive: true, force: true });
+  }
+}
+
+/** A photo-sized JPEG: a skin-like background with a dark blob at a place set by `k`. */
+async function photo(k: number, width = 3000, height = 2000): Promise<Buffer> {
+  const data = Buffer.alloc(width * height * 3);
+  const cx = width * (0.35 + 0.03 * (k % 10));
+  const cy = height * (0.4 + 0.02 * (k % 7));
+  const rx = width * 0.12;
+  const ry = height * 0.15;
+  let seed = 1234567 + k * 7919;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const noise = (seed >> 16) % 17;
+      const d = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2;
+      const inside = d < 1 ? 1 - 0.6 * (1 - d) : 1;
+      const o = (y * width + x) * 3;
+      data[o] = Math.min(255, (200 + noise) * inside);
+      data[o + 1] = Math.min(255, (150 + noise) * inside);
+      data[o + 2] = Math.min(255, (130 + noise) * inside);
+    }
+  }
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+/** Waits until `n` images have an entry in the list and the page is not busy. */
+async function waitDone(page: Page, n: number, timeout = 600_000): Promise<void> {
+  await page.waitForFunction(
+    (count) =>
+      document.querySelectorAll('[data-file]').length >= count &&
+      document.body.dataset.busy === 'false',
+    n,
+    { timeout, polling: 200 },
+  );
+}
+
+interface PageFigures {
+  firstVisit: number;
+  reload: number;
+  longestTaskMs: number;
+  longTasks: number;
+  heapBeforeMiB: number;
+  heapAfterMiB: number;
+  heapPerPhotoMiB: number;
+  heapAfterClearMiB?: number;
+  workerHeapAfterMiB?: number;
+  photoBytes: number;
+}
+
+const MiB = 2 ** 20;
+
+async function pageFigures(url: string, server: CountingServer): Promise<PageFigures> {
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-bench-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, '--enable-precise-memory-info'],
+  });
+  const photos = await Promise.all(Array.from({ length: 13 }, (_, k) => photo(k)));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ftunet-photos-'));
+  try {
+    await context.addInitScript(() => {
+      const w = window as unknown as { __longtasks: number[] };
+      w.__longtasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.__longtasks.push(e.duration);
+      }).observe({ type: 'longtask', buffered: true });
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    let start = server.bytes();
+    log('first visit');
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
+    await networkQuiet(server, 3000);
+    const firstVisit = server.bytes() - start;
+    start = server.bytes();
+    log('reload');
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
+    await networkQuiet(server, 3000);
+    const reload = server.bytes() - start;
+
+    const files = photos.map((_, k) => path.join(dir, `photo-${String(k).padStart(2, '0')}.jpg`));
+    const { writeFile } = await import('node:fs/promises');
+    await Promise.all(files.map((f, k) => writeFile(f, photos[k])));
+    // One photo, its long tasks counted from the moment it is chosen.
+    await page.evaluate(() => {
+      (window as unknown as { __longtasks: number[] }).__longtasks = [];
+    });
+    log('one photo');
+    await page.setInputFiles('#files', [files[0]]);
+    await waitDone(page, 1);
+    // The drawing after the last change of the DOM: two frames.
+    await page.evaluate(
+      () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
+    );
+    const tasks = await page.evaluate(
+      () => (window as unknown as { __longtasks: number[] }).__longtasks,
+    );
+
+    const cdp = await context.newCDPSession(page);
+    // The page's heap after a garbage collection: its objects and the ArrayBuffers' backing
+    // stores (where decoded images and masks lie), as Chromium reports them.
+    const heap = async (): Promise<number> => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.send('HeapProfiler.collectGarbage');
+      const usage = (await cdp.send('Runtime.getHeapUsage')) as {
+        usedSize: number;
+        backingStorageSize?: number;
+      };
+      return usage.usedSize + (usage.backingStorageSize ?? 0);
+    };
+    const heapBefore = await heap();
+    for (let k = 1; k <= 12; k++) {
+      log(`photo ${k} of 12`);
+      await page.setInputFiles('#files', [files[k]]);
+      await waitDone(page, k + 1);
+    }
+    const heapAfter = await heap();
+    let workerHeap: number | undefined;
+    for (const worker of page.workers()) {
+      // A wasm thread's worker busy-waits and never answers: each gets 2 s.
+      const used = await Promise.race([
+        worker
+          .evaluate(
+            () => (performance as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize,
+          )
+          .catch(() => undefined),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000)),
+      ]);
+      if (used !== undefined) workerHeap = (workerHeap ?? 0) + used;
+    }
+    let heapAfterClear: number | undefined;
+    if ((await page.$('#clear')) !== null) {
+      page.once('dialog', (d) => void d.accept());
+      await page.click('#clear');
+      await page.waitForFunction(() => document.querySelectorAll('[data-file]').length === 0, {
+        timeout: 30_000,
+      });
+      heapAfterClear = await heap();
+    }
+    return {
+      firstVisit,
+      reload,
+      longestTaskMs: Math.max(0, ...tasks),
+      longTasks: tasks.length,
+      heapBeforeMiB: heapBefore / MiB,
+      heapAfterMiB: heapAfter / MiB,
+      heapPerPhotoMiB: (heapAfter - heapBefore) / MiB / 12,
+      ...(heapAfterClear !== undefined ? { heapAfterClearMiB: heapAfterClear / MiB } : {}),
+      ...(workerHeap !== undefined ? { workerHeapAfterMiB: workerHeap / MiB } : {}),
+      photoBytes: photos[0].length,
+    };
+  } finally {
+    await context.close().catch(() => undefined);
+    await rm(profile, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main(): Promise<void> {
+  const runs = Number(flag('--runs', '3'));
+  let app = flag('--app', '');
+  let temp: string | undefined;
+  if (app === '') {
+    temp = await mkdtemp(path.join(os.tmpdir(), 'ftunet-bench-app-'));
+    app = path.join(temp, 'app');
+    await writeApp({ model: flag('--model', '/work/main/runs/quickstart'), out: app });
+  }
+  const server = await countingServer(app);
+  const url = `${server.origin}/`;
+  try {
+    const lighthouse: Record<string, LighthouseRun[]> = { desktop: [], mobile: [] };
+    if (!process.argv.includes('--skip-lighthouse')) {
+      for (let r = 0; r < runs; r++) {
+        for (const form of ['desktop', 'mobile'] as const) {
+          log(`lighthouse ${form} ${r + 1} of ${runs}`);
+          lighthouse[form].push(await lighthouseRun(url, server, form));
+        }
+      }
+    }
+    const figures = await pageFigures(url, server);
+    const summary = Object.fromEntries(
+      Object.entries(lighthouse)
+        .filter(([, rs]) => rs.length > 0)
+        .map(([form, rs]) => [
+          form,
+          {
+            scores: rs.map((r) => r.score),
+            score: median(rs.map((r) => r.score)),
+            transfer: median(rs.map((r) => r.transfer)),
+            served: median(rs.map((r) => r.served)),
+            fcpMs: median(rs.map((r) => r.fcpMs)),
+            lcpMs: median(rs.map((r) => r.lcpMs)),
+            tbtMs: median(rs.map((r) => r.tbtMs)),
+            siMs: median(rs.map((r) => r.siMs)),
+          },
+        ]),
+    );
+    const marker = JSON.parse(await readFile(path.join(app, 'ftunet-app.json'), 'utf8')) as {
+      model?: string;
+    };
+    const out = { app, model: marker.model, lighthouse: summary, page: figures };
+    if (process.argv.includes('--json')) {
+      console.log(JSON.stringify(out, null, 2));
+      return;
+    }
+    const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
+    for (const [form, s] of Object.entries(summary)) {
+      console.log(
+        `${form}: performance ${s.score} (runs ${s.scores.join(', ')}), transfer ${mb(s.transfer)} ` +
+          `(server ${mb(s.served)}), FCP ${s.fcpMs.toFixed(0)} ms, LCP ${s.lcpMs.toFixed(0)} ms, ` +
+          `TBT ${s.tbtMs.toFixed(0)} ms, SI ${s.siMs.toFixed(0)} ms`,
+      );
+    }
+    const f = figures;
+    console.log(
+      `first visit: ${mb(f.firstVisit)} served; reload: ${(f.reload / 1e3).toFixed(1)} kB`,
+    );
+    console.log(
+      `longest main-thread task predicting a 3000x2000 JPEG (${mb(f.photoBytes)}): ` +
+        `${f.longestTaskMs.toFixed(0)} ms (${f.longTasks} long tasks)`,
+    );
+    console.log(
+      `heap: ${f.heapBeforeMiB.toFixed(1)} MiB before, ${f.heapAfterMiB.toFixed(1)} MiB after 12 photos ` +
+        `(${f.heapPerPhotoMiB.toFixed(2)} MiB per photo)` +
+        (f.heapAfterClearMiB !== undefined
+          ? `, ${f.heapAfterClearMiB.toFixed(1)} MiB after clear`
+          : '') +
+        (f.workerHeapAfterMiB !== undefined
+          ? `; worker ${f.workerHeapAfterMiB.toFixed(1)} MiB`
+          : ''),
+    );
+  } finally {
+    await server.close();
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+await main();
