@@ -260,6 +260,7 @@ describe('the web app state', () => {
       model: {
         metadata: engine.loaded.metadata,
         source: engine.loaded.source,
+        exported: true,
         gates: [],
         engineLabel: 'stand-in',
         threads: 1,
