@@ -31,20 +31,18 @@
  * Browser and Node (Blob, File); no DOM except `createImageBitmap` for JPEG masks.
  */
 import { unzip, type Unzipped } from 'fflate';
-import { decode as decodePng, type DecodedPng } from 'fast-png';
 import * as v from 'valibot';
 import { safeStem } from '../browser/masks_zip.js';
-import { decodeImageFile } from '../browser/image.js';
 import { encodeMaskPng } from '../browser/png.js';
 import { UserError } from '../errors.js';
 import type { TtaMode } from '../eval/ensemble.js';
 import { pairMasks, PREDICTION_STEM_SUFFIXES, stemOf } from '../eval/mask_pairing.js';
-import { decodeBmp } from '../io/bmp.js';
 import { headerSize, sniffImageFormat, type ImageFormat } from '../io/image_format.js';
 import { listFew } from '../util/messages.js';
-import { binarizeMask, type BinaryMask } from '../util/raster.js';
+import type { BinaryMask } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
+import { decodeMaskBytes, MaskReadError } from './mask_file.js';
 import {
   currentMask,
   REVIEW_STATUSES,
@@ -646,10 +644,20 @@ async function readMask(
 ): Promise<StoredMask> {
   let mask: BinaryMask;
   let canonical = false;
-  if (options.decodeMask) {
-    mask = await options.decodeMask(new Blob([bytes as BlobPart]), label);
-  } else {
-    ({ mask, canonical } = await decodeMaskBytes(label, bytes));
+  try {
+    if (options.decodeMask) {
+      mask = await options.decodeMask(new Blob([bytes as BlobPart]), label);
+    } else {
+      ({ mask, canonical } = await decodeMaskBytes(label, bytes));
+    }
+  } catch (err) {
+    if (err instanceof MaskReadError) throw new WorkImportError(label, err.reason);
+    // The worker's message, with or without the name it gave the file.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new WorkImportError(
+      label,
+      message.startsWith(`${label}: `) ? message.slice(label.length + 2) : message,
+    );
   }
   const size = image.size;
   if (size !== undefined) {
@@ -668,67 +676,4 @@ async function readMask(
   if (canonical) return { png: new Blob([bytes as BlobPart], { type: 'image/png' }), pixels };
   if (options.encodeMask) return options.encodeMask(mask);
   return { png: new Blob([encodeMaskPng(mask) as BlobPart], { type: 'image/png' }), pixels };
-}
-
-/**
- * Decodes a mask file (PNG and BMP here, JPEG by the browser) and binarises it as the command
- * line does (`binarizeMask`: above half of the range is lesion; alpha ignored). `canonical`:
- * it is already an 8-bit grey PNG of 0 and 255, kept as it is.
- */
-export async function decodeMaskBytes(
-  label: string,
-  bytes: Uint8Array,
-): Promise<{ mask: BinaryMask; canonical: boolean }> {
-  const format = sniffImageFormat(bytes.subarray(0, 64));
-  try {
-    if (format === 'png') {
-      const png = decodePng(bytes);
-      if (png.depth >= 8 && png.palette === undefined) return fromPng(png);
-    } else if (format === 'bmp') {
-      const { image } = decodeBmp(bytes);
-      return { mask: binarizeMask(image), canonical: false };
-    }
-  } catch (err) {
-    throw new WorkImportError(label, `the mask cannot be read (${(err as Error).message})`);
-  }
-  if (format === undefined || format === 'tiff') {
-    const what = format === 'tiff' ? 'a TIFF image, which browsers cannot decode' : 'not an image';
-    throw new WorkImportError(label, `${what}: expected a PNG, JPEG or BMP mask`);
-  }
-  if (typeof createImageBitmap === 'undefined') {
-    throw new WorkImportError(label, 'this mask format needs a browser to read it');
-  }
-  // JPEG, and PNGs of palettes or fewer than 8 bits: the browser decodes them (RGBA).
-  const { image } = await decodeImageFile(
-    new Blob([bytes as BlobPart]) as Blob & { name?: string },
-  ).catch((err: Error) => {
-    throw new WorkImportError(label, `the mask cannot be read (${err.message})`);
-  });
-  const rgb = { ...image, data: dropAlpha(image.data, image.channels), channels: 3 };
-  return { mask: binarizeMask(rgb), canonical: false };
-}
-
-/** A PNG's values without alpha, binarised; canonical when 8-bit grey of 0 and 255 only. */
-function fromPng(png: DecodedPng): { mask: BinaryMask; canonical: boolean } {
-  const { width, height, channels } = png;
-  const data = png.data as Uint8Array | Uint16Array;
-  const colour = channels === 2 || channels === 4 ? channels - 1 : channels;
-  const values = colour === channels ? data : dropAlpha(data, channels);
-  const mask = binarizeMask({ data: values, height, width, channels: colour });
-  let canonical = png.depth === 8 && channels === 1;
-  for (let i = 0; canonical && i < values.length; i++) {
-    canonical = values[i] === 0 || values[i] === 255;
-  }
-  return { mask, canonical };
-}
-
-function dropAlpha<T extends Uint8Array | Uint16Array>(data: T, channels: number): T {
-  if (channels !== 2 && channels !== 4) return data;
-  const colour = channels - 1;
-  const n = data.length / channels;
-  const out = new (data.constructor as new (n: number) => T)(n * colour);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < colour; c++) out[i * colour + c] = data[i * channels + c];
-  }
-  return out;
 }

@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
+import type { WorkStore } from '../../src/webapp/store.js';
+import type { WorkImage } from '../../src/webapp/work.js';
 import { BROWSER_BUNDLE } from '../../scripts/build_app.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
@@ -56,6 +58,15 @@ globalThis.digest = async (img) => {
 };
 `;
 
+/** What the harness page holds (see HELPERS); for the types of the code run in it. */
+interface PageGlobals {
+  store: typeof import('../../src/webapp/store.js');
+  image(k: number, fileBytes?: number, values?: number): WorkImage;
+  digest(image: WorkImage): Promise<unknown>;
+  /** A store a test keeps open across calls. */
+  held: WorkStore;
+}
+
 let root: string;
 let server: StaticServer;
 let browser: TestBrowser;
@@ -89,10 +100,7 @@ async function open(b: TestBrowser = browser): Promise<Page> {
 /** What `db`'s images are (digests, in the order `all` gives) and its session value 'open'. */
 async function contents(page: Page, db: string): Promise<{ images: unknown[]; open: unknown }> {
   return page.evaluate(async (name) => {
-    const g = globalThis as unknown as {
-      store: typeof import('../../src/webapp/store.js');
-      digest(i: unknown): Promise<unknown>;
-    };
+    const g = globalThis as unknown as PageGlobals;
     const s = await g.store.openStore(name);
     const images = await Promise.all((await s.all()).map((i) => g.digest(i)));
     const open = await s.getSession('open');
@@ -106,11 +114,7 @@ describe('the workbench store in Chromium', () => {
     const page = await open();
     try {
       const expected = await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          image(k: number): import('../../src/webapp/work.js').WorkImage;
-          digest(i: unknown): Promise<unknown>;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const s = await g.store.openStore('reload');
         const images = [1, 2, 3].map((k) => g.image(k));
         for (const i of images) await s.put(i);
@@ -142,11 +146,7 @@ describe('the workbench store in Chromium', () => {
       const page = await open();
       const db = `abrupt-${ending}`;
       const expected = await page.evaluate(async (name) => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          image(k: number, bytes?: number): import('../../src/webapp/work.js').WorkImage;
-          digest(i: unknown): Promise<unknown>;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const s = await g.store.openStore(name);
         const image = g.image(7, 1 << 20);
         await s.put(image);
@@ -175,10 +175,7 @@ describe('the workbench store in Chromium', () => {
     const page = await open();
     try {
       const r = await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          image(k: number, bytes?: number): import('../../src/webapp/work.js').WorkImage;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const usage = async () => (await navigator.storage.estimate()).usage ?? 0;
         const s = await g.store.openStore('clear');
         const start = await usage();
@@ -214,21 +211,14 @@ describe('the workbench store in Chromium', () => {
         quotaSize: 1 << 20,
       });
       const r = await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          image(
-            k: number,
-            bytes?: number,
-            values?: number,
-          ): import('../../src/webapp/work.js').WorkImage;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const s = await g.store.openStore('quota');
         await s.put(g.image(1, 1000)); // small: fits
         let error: { name: string; problem: string; message: string } | undefined;
         try {
           await s.put(g.image(2, 4 << 20)); // a 4 MiB file
         } catch (e) {
-          const err = e as InstanceType<typeof g.store.StoreError>;
+          const err = e as InstanceType<PageGlobals['store']['StoreError']>;
           error = { name: err.name, problem: err.problem, message: err.message };
         }
         const kept = (await s.all()).map((i) => i.id);
@@ -262,7 +252,7 @@ describe('the workbench store in Chromium', () => {
     const other = await open();
     try {
       const unavailable = await page.evaluate(async () => {
-        const g = globalThis as unknown as { store: typeof import('../../src/webapp/store.js') };
+        const g = globalThis as unknown as PageGlobals;
         const saved = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB')!;
         Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true });
         try {
@@ -281,10 +271,7 @@ describe('the workbench store in Chromium', () => {
           'the page.',
       );
       await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          held?: import('../../src/webapp/store.js').WorkStore;
-        };
+        const g = globalThis as unknown as PageGlobals;
         g.held = await g.store.openStore('versions');
       });
       // Another tab opens the database at version 2, as a newer page would: this one lets it.
@@ -301,11 +288,7 @@ describe('the workbench store in Chromium', () => {
           }),
       );
       const messages = await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          held: import('../../src/webapp/store.js').WorkStore;
-          image(k: number): import('../../src/webapp/work.js').WorkImage;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const problem = async (p: Promise<unknown>) =>
           p.then(
             () => 'saved',
