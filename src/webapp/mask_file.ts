@@ -14,9 +14,12 @@ import { decodeBmp } from '../io/bmp.js';
 import { sniffImageFormat } from '../io/image_format.js';
 import { binarizeMask, type BinaryMask } from '../util/raster.js';
 
-/** A mask file that cannot be read; `message` is `<label>: <reason>`. */
-export class MaskReadError extends UserError {
-  override name = 'MaskReadError';
+/**
+ * A file refused by the import (a mask file that cannot be read here): `message` is
+ * `<file>: <reason>`, for the page to show as it is.
+ */
+export class WorkImportError extends UserError {
+  override name = 'WorkImportError';
   constructor(
     readonly file: string,
     readonly reason: string,
@@ -35,7 +38,7 @@ export interface DecodedMaskFile {
 
 /**
  * Decodes a mask file (PNG and BMP here, JPEG and the PNGs fast-png leaves packed by the
- * browser) and binarises it. `label` names the file in a `MaskReadError`.
+ * browser) and binarises it. `label` names the file in a `WorkImportError`.
  */
 export async function decodeMaskBytes(label: string, bytes: Uint8Array): Promise<DecodedMaskFile> {
   const format = sniffImageFormat(bytes.subarray(0, 64));
@@ -48,20 +51,20 @@ export async function decodeMaskBytes(label: string, bytes: Uint8Array): Promise
       return { mask: binarizeMask(image), canonical: false };
     }
   } catch (err) {
-    throw new MaskReadError(label, `the mask cannot be read (${(err as Error).message})`);
+    throw new WorkImportError(label, `the mask cannot be read (${(err as Error).message})`);
   }
   if (format === undefined || format === 'tiff') {
     const what = format === 'tiff' ? 'a TIFF image, which browsers cannot decode' : 'not an image';
-    throw new MaskReadError(label, `${what}: expected a PNG, JPEG or BMP mask`);
+    throw new WorkImportError(label, `${what}: expected a PNG, JPEG or BMP mask`);
   }
   if (typeof createImageBitmap === 'undefined') {
-    throw new MaskReadError(label, 'this mask format needs a browser to read it');
+    throw new WorkImportError(label, 'this mask format needs a browser to read it');
   }
   // JPEG, and PNGs of palettes or fewer than 8 bits: the browser decodes them (RGBA).
   const { image } = await decodeImageFile(
     new Blob([bytes as BlobPart]) as Blob & { name?: string },
   ).catch((err: Error) => {
-    throw new MaskReadError(label, `the mask cannot be read (${err.message})`);
+    throw new WorkImportError(label, `the mask cannot be read (${err.message})`);
   });
   const rgb = { ...image, data: dropAlpha(image.data, image.channels), channels: 3 };
   return { mask: binarizeMask(rgb), canonical: false };

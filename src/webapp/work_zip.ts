@@ -34,7 +34,6 @@ import { unzip, type Unzipped } from 'fflate';
 import * as v from 'valibot';
 import { safeStem } from '../browser/masks_zip.js';
 import { encodeMaskPng } from '../browser/png.js';
-import { UserError } from '../errors.js';
 import type { TtaMode } from '../eval/ensemble.js';
 import { pairMasks, PREDICTION_STEM_SUFFIXES, stemOf } from '../eval/mask_pairing.js';
 import { headerSize, sniffImageFormat, type ImageFormat } from '../io/image_format.js';
@@ -42,7 +41,7 @@ import { listFew } from '../util/messages.js';
 import type { BinaryMask } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
-import { decodeMaskBytes, MaskReadError } from './mask_file.js';
+import { decodeMaskBytes, WorkImportError } from './mask_file.js';
 import {
   currentMask,
   REVIEW_STATUSES,
@@ -272,16 +271,7 @@ export function parseWorkManifest(value: unknown, source = WORK_MANIFEST): WorkM
 // ---------------------------------------------------------------------------------------
 // Import
 
-/** An import refused: `message` names the file and says what is wrong. */
-export class WorkImportError extends UserError {
-  override name = 'WorkImportError';
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-  ) {
-    super(`${file}: ${reason}`);
-  }
-}
+export { WorkImportError };
 
 /** One image as imported: what the page needs to add it to the workbench. */
 export interface ImportedImage {
@@ -651,7 +641,7 @@ async function readMask(
       ({ mask, canonical } = await decodeMaskBytes(label, bytes));
     }
   } catch (err) {
-    if (err instanceof MaskReadError) throw new WorkImportError(label, err.reason);
+    if (err instanceof WorkImportError) throw err;
     // The worker's message, with or without the name it gave the file.
     const message = err instanceof Error ? err.message : String(err);
     throw new WorkImportError(

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encode } from 'fast-png';
 import { encodeMaskPng } from '../../src/browser/png.js';
-import { decodeMaskBytes, MaskReadError } from '../../src/webapp/mask_file.js';
+import { decodeMaskBytes, WorkImportError } from '../../src/webapp/mask_file.js';
 import { encodeBmp, rectMask } from '../data/fixtures.js';
 
 const [H, W] = [4, 5];
@@ -60,12 +60,12 @@ describe('decodeMaskBytes', () => {
 
   test('a file that is not an image; a JPEG without a browser', async () => {
     await assert.rejects(decodeMaskBytes('notes.txt', new TextEncoder().encode('hello')), {
-      name: 'MaskReadError',
+      name: 'WorkImportError',
       message: 'notes.txt: not an image: expected a PNG, JPEG or BMP mask',
     });
     const jpeg = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16]);
     await assert.rejects(decodeMaskBytes('m.jpg', jpeg), (err: unknown) => {
-      assert.ok(err instanceof MaskReadError);
+      assert.ok(err instanceof WorkImportError);
       assert.equal(err.message, 'm.jpg: this mask format needs a browser to read it');
       return true;
     });

@@ -8,20 +8,12 @@
  * `memoryStore`.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import type { WorkStore } from '../../src/webapp/store.js';
 import type { WorkImage } from '../../src/webapp/work.js';
-import { BROWSER_BUNDLE } from '../../scripts/build_app.js';
-import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
-import { makeTemp, removeTemp } from '../data/fixtures.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/webapp/store.js', import.meta.url));
+import { launchChromium, sameOrigin } from '../chromium.js';
+import { startHarness, type Harness } from './harness.js';
 
 /**
  * Code run in the page (a string, so that its helpers exist there): `store` is the bundle;
@@ -67,35 +59,20 @@ interface PageGlobals {
   held: WorkStore;
 }
 
-let root: string;
-let server: StaticServer;
-let browser: TestBrowser;
+let h: Harness;
 
 before(async () => {
-  root = await makeTemp('ftunet-store-');
-  await build({ ...BROWSER_BUNDLE, entryPoints: [ENTRY], outfile: path.join(root, 'store.js') });
-  await writeFile(
-    path.join(root, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>store</title>' +
-      `<script type="module">import * as store from './store.js'; globalThis.store = store;\n${HELPERS}\n` +
-      'document.body.dataset.ready = "true";</script><body></body>',
-  );
-  server = await serveStatic({ mounts: { '/': root } });
-  browser = await launchChromium(sameOrigin(server.origin));
+  h = await startHarness('ftunet-store-', {
+    bundles: { 'store.js': 'dist/src/webapp/store.js' },
+    script: `import * as store from './store.js'; globalThis.store = store;\n${HELPERS}`,
+  });
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await removeTemp(root);
+  await h?.close();
 });
 
-async function open(b: TestBrowser = browser): Promise<Page> {
-  const page = await b.page();
-  await page.goto(`${server.origin}/index.html`);
-  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-  return page;
-}
+const open = (): Promise<Page> => h.open();
 
 /** What `db`'s images are (digests, in the order `all` gives) and its session value 'open'. */
 async function contents(page: Page, db: string): Promise<{ images: unknown[]; open: unknown }> {
@@ -135,7 +112,7 @@ describe('the workbench store in Chromium', () => {
         (got.images[0] as { probabilities: [string, number[]] }).probabilities[0],
         'Float32Array',
       );
-      assert.deepEqual(browser.errors, []);
+      assert.deepEqual(h.browser.errors, []);
     } finally {
       await page.close();
     }
@@ -155,7 +132,7 @@ describe('the workbench store in Chromium', () => {
       if (ending === 'close') {
         await page.close({ runBeforeUnload: false });
       } else {
-        const cdp = await browser.context.newCDPSession(page);
+        const cdp = await h.browser.context.newCDPSession(page);
         void cdp.send('Page.crash').catch(() => undefined);
         await page.waitForEvent('crash');
         await page.close();
@@ -168,7 +145,7 @@ describe('the workbench store in Chromium', () => {
         await again.close();
       }
     }
-    browser.errors.length = 0; // the crashed page's own report
+    h.browser.errors.length = 0; // the crashed page's own report
   });
 
   test('clear() removes every image and session value, and the storage estimate falls', async () => {
@@ -202,12 +179,12 @@ describe('the workbench store in Chromium', () => {
   test('a full quota rejects with its message; the page goes on in memory', async () => {
     // A fresh profile: in one that had held and cleared 8 MiB, Chromium 156 let the 4 MiB
     // put pass the override.
-    const fresh = await launchChromium(sameOrigin(server.origin));
-    const page = await open(fresh);
+    const fresh = await launchChromium(sameOrigin(h.server.origin));
+    const page = await h.open(fresh);
     const cdp = await fresh.context.newCDPSession(page);
     try {
       await cdp.send('Storage.overrideQuotaForOrigin', {
-        origin: server.origin,
+        origin: h.server.origin,
         quotaSize: 1 << 20,
       });
       const r = await page.evaluate(async () => {
@@ -304,7 +281,7 @@ describe('the workbench store in Chromium', () => {
           'this tab no longer saves: reload it.',
         'newer: The workbench was saved by a newer version of this page: reload the page to get it.',
       ]);
-      assert.deepEqual(browser.errors, []);
+      assert.deepEqual(h.browser.errors, []);
     } finally {
       await other.close();
       await page.close();

@@ -8,24 +8,14 @@
  * gets its message. No console error.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
-import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { encodeMaskPng } from '../../src/browser/png.js';
 import { workZipEntries } from '../../src/webapp/work_zip.js';
-import { BROWSER_BUNDLE } from '../../scripts/build_app.js';
-import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
-import { makeTemp, removeTemp } from '../data/fixtures.js';
+import { startHarness, type Harness } from './harness.js';
 import { pngImage, rect, workImage } from './work_fixtures.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/webapp/work_zip.js', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The worker: decodes a mask file (`decodeMaskBytes`) or encodes a mask (`encodeMaskPng`). */
 const WORKER = `
@@ -75,62 +65,42 @@ const [H, W] = [2000, 3000];
 /** Its mask: rows 500-1499, columns 1000-1999 (10^6 pixels). */
 const BOX: [number, number, number, number] = [500, 1500, 1000, 2000];
 
-let root: string;
-let server: StaticServer;
-let browser: TestBrowser;
+let h: Harness;
 
 before(async () => {
-  root = await makeTemp('ftunet-workzip-browser-');
-  await build({ ...BROWSER_BUNDLE, entryPoints: [ENTRY], outfile: path.join(root, 'work_zip.js') });
-  await build({
-    ...BROWSER_BUNDLE,
-    stdin: { contents: WORKER, resolveDir: ROOT, loader: 'js' },
-    outfile: path.join(root, 'mask_worker.js'),
-  });
-  await writeFile(
-    path.join(root, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>import</title>' +
-      `<script type="module">import * as w from "./work_zip.js"; globalThis.workZip = w;${CLIENT}` +
-      'document.body.dataset.ready = "true";</script><body></body>',
-  );
   const photo = workImage('photo.png', {
     height: H,
     width: W,
     model: rect(H, W, BOX),
     status: 'accepted',
   });
-  await writeFile(
-    path.join(root, 'work.zip'),
-    zipSync(await workZipEntries([photo], { appVersion: '1.0.0' }), { level: 6 }),
-  );
-  await writeFile(path.join(root, 'p.png'), pngImage(40, 60, 3));
   // A JPEG mask (as some tools write them), with JPEG's noise around the edges.
   const mask = rect(40, 60, [10, 30, 20, 40]);
-  await writeFile(
-    path.join(root, 'p_mask.jpg'),
-    await sharp(Buffer.from(mask.data.map((v) => v * 255)), {
-      raw: { width: 60, height: 40, channels: 1 },
-    })
-      .jpeg({ quality: 90 })
-      .toBuffer(),
-  );
-  await writeFile(path.join(root, 'p_mask.png'), encodeMaskPng(mask));
-  server = await serveStatic({ mounts: { '/': root } });
-  browser = await launchChromium(sameOrigin(server.origin));
+  const jpeg = await sharp(Buffer.from(mask.data.map((v) => v * 255)), {
+    raw: { width: 60, height: 40, channels: 1 },
+  })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+  h = await startHarness('ftunet-workzip-browser-', {
+    bundles: {
+      'work_zip.js': 'dist/src/webapp/work_zip.js',
+      'mask_worker.js': { contents: WORKER },
+    },
+    script: `import * as w from './work_zip.js'; globalThis.workZip = w;\n${CLIENT}`,
+    files: {
+      'work.zip': zipSync(await workZipEntries([photo], { appVersion: '1.0.0' }), { level: 6 }),
+      'p.png': pngImage(40, 60, 3),
+      'p_mask.jpg': jpeg,
+      'p_mask.png': encodeMaskPng(mask),
+    },
+  });
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await removeTemp(root);
+  await h?.close();
 });
 
-async function open(): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${server.origin}/index.html`);
-  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-  return page;
-}
+const open = (): Promise<Page> => h.open();
 
 interface PageGlobals {
   workZip: typeof import('../../src/webapp/work_zip.js');
@@ -189,7 +159,7 @@ describe('importing work in Chromium', () => {
       assert.ok(r.fileBytes > 0);
       assert.ok(r.control >= 150, `the observer saw the control task: ${r.control} ms`);
       assert.ok(r.longest < 100, `a main-thread task of ${r.longest.toFixed(0)} ms`);
-      assert.deepEqual(browser.errors, []);
+      assert.deepEqual(h.browser.errors, []);
     } finally {
       await page.close();
     }
@@ -222,7 +192,7 @@ describe('importing work in Chromium', () => {
       assert.deepEqual(r.jpeg, ['p.png', 'corrected', 400, true]);
       assert.deepEqual(r.png, ['p.png', 'corrected', 400]);
       assert.equal(r.refused, 'work.zip: not a zip file (it may be damaged or incomplete)');
-      assert.deepEqual(browser.errors, []);
+      assert.deepEqual(h.browser.errors, []);
     } finally {
       await page.close();
     }
