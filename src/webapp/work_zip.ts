@@ -36,7 +36,12 @@ import { safeStem } from '../browser/masks_zip.js';
 import { encodeMaskPng } from '../browser/png.js';
 import type { TtaMode } from '../eval/ensemble.js';
 import { pairMasks, PREDICTION_STEM_SUFFIXES, stemOf } from '../eval/mask_pairing.js';
-import { headerSize, sniffImageFormat, type ImageFormat } from '../io/image_format.js';
+import {
+  headerSize,
+  jpegOrientation,
+  sniffImageFormat,
+  type ImageFormat,
+} from '../io/image_format.js';
 import { listFew } from '../util/messages.js';
 import type { BinaryMask } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
@@ -281,7 +286,7 @@ export interface ImportedImage {
   stem: string;
   /** The image file's own bytes, as a File named `name`. */
   file: File;
-  /** The size its header gives (a JPEG's before its EXIF orientation), when it gives one. */
+  /** Its size as shown (a JPEG's after its EXIF orientation), when its header gives it. */
   size?: { width: number; height: number };
   /** The review status (a work zip's; else 'unreviewed'). */
   status: ReviewStatus;
@@ -619,12 +624,16 @@ async function checkImage(
     throw new WorkImportError(label, `${what}: expected a PNG, JPEG or BMP file`);
   }
   const header = headerSize(bytes);
-  return { format, ...(header ? { size: { width: header.width, height: header.height } } : {}) };
+  if (header === undefined) return { format };
+  // A JPEG turned a quarter by its EXIF orientation shows (and decodes) with its sides swapped.
+  const turned = format === 'jpeg' && jpegOrientation(bytes) >= 5;
+  const { width, height } = header;
+  return { format, size: turned ? { width: height, height: width } : { width, height } };
 }
 
 /**
  * A mask file as the stored mask (8-bit grey PNG of 0 and 255), checked to be its image's size
- * (a JPEG image's size may be turned by its EXIF orientation: either way round is taken).
+ * as shown (a JPEG's after its EXIF orientation).
  */
 async function readMask(
   label: string,
@@ -650,16 +659,11 @@ async function readMask(
     );
   }
   const size = image.size;
-  if (size !== undefined) {
-    const same = mask.width === size.width && mask.height === size.height;
-    const turned =
-      image.format === 'jpeg' && mask.width === size.height && mask.height === size.width;
-    if (!same && !turned) {
-      throw new WorkImportError(
-        label,
-        `the mask is ${mask.width}x${mask.height} but its image is ${size.width}x${size.height}`,
-      );
-    }
+  if (size !== undefined && (mask.width !== size.width || mask.height !== size.height)) {
+    throw new WorkImportError(
+      label,
+      `the mask is ${mask.width}x${mask.height} but its image is ${size.width}x${size.height}`,
+    );
   }
   let pixels = 0;
   for (let i = 0; i < mask.data.length; i++) pixels += mask.data[i];
