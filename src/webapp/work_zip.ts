@@ -31,20 +31,22 @@
  * Browser and Node (Blob, File); no DOM except `createImageBitmap` for JPEG masks.
  */
 import { unzip, type Unzipped } from 'fflate';
-import { decode as decodePng, type DecodedPng } from 'fast-png';
 import * as v from 'valibot';
 import { safeStem } from '../browser/masks_zip.js';
-import { decodeImageFile } from '../browser/image.js';
 import { encodeMaskPng } from '../browser/png.js';
-import { UserError } from '../errors.js';
 import type { TtaMode } from '../eval/ensemble.js';
 import { pairMasks, PREDICTION_STEM_SUFFIXES, stemOf } from '../eval/mask_pairing.js';
-import { decodeBmp } from '../io/bmp.js';
-import { headerSize, sniffImageFormat, type ImageFormat } from '../io/image_format.js';
+import {
+  headerSize,
+  jpegOrientation,
+  sniffImageFormat,
+  type ImageFormat,
+} from '../io/image_format.js';
 import { listFew } from '../util/messages.js';
-import { binarizeMask, type BinaryMask } from '../util/raster.js';
+import type { BinaryMask } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
+import { decodeMaskBytes, WorkImportError } from './mask_file.js';
 import {
   currentMask,
   REVIEW_STATUSES,
@@ -274,16 +276,7 @@ export function parseWorkManifest(value: unknown, source = WORK_MANIFEST): WorkM
 // ---------------------------------------------------------------------------------------
 // Import
 
-/** An import refused: `message` names the file and says what is wrong. */
-export class WorkImportError extends UserError {
-  override name = 'WorkImportError';
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-  ) {
-    super(`${file}: ${reason}`);
-  }
-}
+export { WorkImportError };
 
 /** One image as imported: what the page needs to add it to the workbench. */
 export interface ImportedImage {
@@ -293,7 +286,7 @@ export interface ImportedImage {
   stem: string;
   /** The image file's own bytes, as a File named `name`. */
   file: File;
-  /** The size its header gives (a JPEG's before its EXIF orientation), when it gives one. */
+  /** Its size as shown (a JPEG's after its EXIF orientation), when its header gives it. */
   size?: { width: number; height: number };
   /** The review status (a work zip's; else 'unreviewed'). */
   status: ReviewStatus;
@@ -631,12 +624,16 @@ async function checkImage(
     throw new WorkImportError(label, `${what}: expected a PNG, JPEG or BMP file`);
   }
   const header = headerSize(bytes);
-  return { format, ...(header ? { size: { width: header.width, height: header.height } } : {}) };
+  if (header === undefined) return { format };
+  // A JPEG turned a quarter by its EXIF orientation shows (and decodes) with its sides swapped.
+  const turned = format === 'jpeg' && jpegOrientation(bytes) >= 5;
+  const { width, height } = header;
+  return { format, size: turned ? { width: height, height: width } : { width, height } };
 }
 
 /**
  * A mask file as the stored mask (8-bit grey PNG of 0 and 255), checked to be its image's size
- * (a JPEG image's size may be turned by its EXIF orientation: either way round is taken).
+ * as shown (a JPEG's after its EXIF orientation).
  */
 async function readMask(
   label: string,
@@ -646,89 +643,31 @@ async function readMask(
 ): Promise<StoredMask> {
   let mask: BinaryMask;
   let canonical = false;
-  if (options.decodeMask) {
-    mask = await options.decodeMask(new Blob([bytes as BlobPart]), label);
-  } else {
-    ({ mask, canonical } = await decodeMaskBytes(label, bytes));
+  try {
+    if (options.decodeMask) {
+      mask = await options.decodeMask(new Blob([bytes as BlobPart]), label);
+    } else {
+      ({ mask, canonical } = await decodeMaskBytes(label, bytes));
+    }
+  } catch (err) {
+    if (err instanceof WorkImportError) throw err;
+    // The worker's message, with or without the name it gave the file.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new WorkImportError(
+      label,
+      message.startsWith(`${label}: `) ? message.slice(label.length + 2) : message,
+    );
   }
   const size = image.size;
-  if (size !== undefined) {
-    const same = mask.width === size.width && mask.height === size.height;
-    const turned =
-      image.format === 'jpeg' && mask.width === size.height && mask.height === size.width;
-    if (!same && !turned) {
-      throw new WorkImportError(
-        label,
-        `the mask is ${mask.width}x${mask.height} but its image is ${size.width}x${size.height}`,
-      );
-    }
+  if (size !== undefined && (mask.width !== size.width || mask.height !== size.height)) {
+    throw new WorkImportError(
+      label,
+      `the mask is ${mask.width}x${mask.height} but its image is ${size.width}x${size.height}`,
+    );
   }
   let pixels = 0;
   for (let i = 0; i < mask.data.length; i++) pixels += mask.data[i];
   if (canonical) return { png: new Blob([bytes as BlobPart], { type: 'image/png' }), pixels };
   if (options.encodeMask) return options.encodeMask(mask);
   return { png: new Blob([encodeMaskPng(mask) as BlobPart], { type: 'image/png' }), pixels };
-}
-
-/**
- * Decodes a mask file (PNG and BMP here, JPEG by the browser) and binarises it as the command
- * line does (`binarizeMask`: above half of the range is lesion; alpha ignored). `canonical`:
- * it is already an 8-bit grey PNG of 0 and 255, kept as it is.
- */
-export async function decodeMaskBytes(
-  label: string,
-  bytes: Uint8Array,
-): Promise<{ mask: BinaryMask; canonical: boolean }> {
-  const format = sniffImageFormat(bytes.subarray(0, 64));
-  try {
-    if (format === 'png') {
-      const png = decodePng(bytes);
-      if (png.depth >= 8 && png.palette === undefined) return fromPng(png);
-    } else if (format === 'bmp') {
-      const { image } = decodeBmp(bytes);
-      return { mask: binarizeMask(image), canonical: false };
-    }
-  } catch (err) {
-    throw new WorkImportError(label, `the mask cannot be read (${(err as Error).message})`);
-  }
-  if (format === undefined || format === 'tiff') {
-    const what = format === 'tiff' ? 'a TIFF image, which browsers cannot decode' : 'not an image';
-    throw new WorkImportError(label, `${what}: expected a PNG, JPEG or BMP mask`);
-  }
-  if (typeof createImageBitmap === 'undefined') {
-    throw new WorkImportError(label, 'this mask format needs a browser to read it');
-  }
-  // JPEG, and PNGs of palettes or fewer than 8 bits: the browser decodes them (RGBA).
-  const { image } = await decodeImageFile(
-    new Blob([bytes as BlobPart]) as Blob & { name?: string },
-  ).catch((err: Error) => {
-    throw new WorkImportError(label, `the mask cannot be read (${err.message})`);
-  });
-  const rgb = { ...image, data: dropAlpha(image.data, image.channels), channels: 3 };
-  return { mask: binarizeMask(rgb), canonical: false };
-}
-
-/** A PNG's values without alpha, binarised; canonical when 8-bit grey of 0 and 255 only. */
-function fromPng(png: DecodedPng): { mask: BinaryMask; canonical: boolean } {
-  const { width, height, channels } = png;
-  const data = png.data as Uint8Array | Uint16Array;
-  const colour = channels === 2 || channels === 4 ? channels - 1 : channels;
-  const values = colour === channels ? data : dropAlpha(data, channels);
-  const mask = binarizeMask({ data: values, height, width, channels: colour });
-  let canonical = png.depth === 8 && channels === 1;
-  for (let i = 0; canonical && i < values.length; i++) {
-    canonical = values[i] === 0 || values[i] === 255;
-  }
-  return { mask, canonical };
-}
-
-function dropAlpha<T extends Uint8Array | Uint16Array>(data: T, channels: number): T {
-  if (channels !== 2 && channels !== 4) return data;
-  const colour = channels - 1;
-  const n = data.length / channels;
-  const out = new (data.constructor as new (n: number) => T)(n * colour);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < colour; c++) out[i * colour + c] = data[i * channels + c];
-  }
-  return out;
 }

@@ -8,18 +8,12 @@
  * `memoryStore`.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import { serveStatic, type StaticServer } from '../../src/app/serve.js';
-import { BROWSER_BUNDLE } from '../../scripts/build_app.js';
-import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
-import { makeTemp, removeTemp } from '../data/fixtures.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/webapp/store.js', import.meta.url));
+import type { WorkStore } from '../../src/webapp/store.js';
+import type { WorkImage } from '../../src/webapp/work.js';
+import { launchChromium, sameOrigin } from '../chromium.js';
+import { startHarness, type Harness } from './harness.js';
 
 /**
  * Code run in the page (a string, so that its helpers exist there): `store` is the bundle;
@@ -56,43 +50,34 @@ globalThis.digest = async (img) => {
 };
 `;
 
-let root: string;
-let server: StaticServer;
-let browser: TestBrowser;
+/** What the harness page holds (see HELPERS); for the types of the code run in it. */
+interface PageGlobals {
+  store: typeof import('../../src/webapp/store.js');
+  image(k: number, fileBytes?: number, values?: number): WorkImage;
+  digest(image: WorkImage): Promise<unknown>;
+  /** A store a test keeps open across calls. */
+  held: WorkStore;
+}
+
+let h: Harness;
 
 before(async () => {
-  root = await makeTemp('ftunet-store-');
-  await build({ ...BROWSER_BUNDLE, entryPoints: [ENTRY], outfile: path.join(root, 'store.js') });
-  await writeFile(
-    path.join(root, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>store</title>' +
-      `<script type="module">import * as store from './store.js'; globalThis.store = store;\n${HELPERS}\n` +
-      'document.body.dataset.ready = "true";</script><body></body>',
-  );
-  server = await serveStatic({ mounts: { '/': root } });
-  browser = await launchChromium(sameOrigin(server.origin));
+  h = await startHarness('ftunet-store-', {
+    bundles: { 'store.js': 'dist/src/webapp/store.js' },
+    script: `import * as store from './store.js'; globalThis.store = store;\n${HELPERS}`,
+  });
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await removeTemp(root);
+  await h?.close();
 });
 
-async function open(b: TestBrowser = browser): Promise<Page> {
-  const page = await b.page();
-  await page.goto(`${server.origin}/index.html`);
-  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-  return page;
-}
+const open = (): Promise<Page> => h.open();
 
 /** What `db`'s images are (digests, in the order `all` gives) and its session value 'open'. */
 async function contents(page: Page, db: string): Promise<{ images: unknown[]; open: unknown }> {
   return page.evaluate(async (name) => {
-    const g = globalThis as unknown as {
-      store: typeof import('../../src/webapp/store.js');
-      digest(i: unknown): Promise<unknown>;
-    };
+    const g = globalThis as unknown as PageGlobals;
     const s = await g.store.openStore(name);
     const images = await Promise.all((await s.all()).map((i) => g.digest(i)));
     const open = await s.getSession('open');
@@ -106,11 +91,7 @@ describe('the workbench store in Chromium', () => {
     const page = await open();
     try {
       const expected = await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          image(k: number): import('../../src/webapp/work.js').WorkImage;
-          digest(i: unknown): Promise<unknown>;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const s = await g.store.openStore('reload');
         const images = [1, 2, 3].map((k) => g.image(k));
         for (const i of images) await s.put(i);
@@ -131,7 +112,7 @@ describe('the workbench store in Chromium', () => {
         (got.images[0] as { probabilities: [string, number[]] }).probabilities[0],
         'Float32Array',
       );
-      assert.deepEqual(browser.errors, []);
+      assert.deepEqual(h.browser.errors, []);
     } finally {
       await page.close();
     }
@@ -142,11 +123,7 @@ describe('the workbench store in Chromium', () => {
       const page = await open();
       const db = `abrupt-${ending}`;
       const expected = await page.evaluate(async (name) => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          image(k: number, bytes?: number): import('../../src/webapp/work.js').WorkImage;
-          digest(i: unknown): Promise<unknown>;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const s = await g.store.openStore(name);
         const image = g.image(7, 1 << 20);
         await s.put(image);
@@ -155,7 +132,7 @@ describe('the workbench store in Chromium', () => {
       if (ending === 'close') {
         await page.close({ runBeforeUnload: false });
       } else {
-        const cdp = await browser.context.newCDPSession(page);
+        const cdp = await h.browser.context.newCDPSession(page);
         void cdp.send('Page.crash').catch(() => undefined);
         await page.waitForEvent('crash');
         await page.close();
@@ -168,17 +145,14 @@ describe('the workbench store in Chromium', () => {
         await again.close();
       }
     }
-    browser.errors.length = 0; // the crashed page's own report
+    h.browser.errors.length = 0; // the crashed page's own report
   });
 
   test('clear() removes every image and session value, and the storage estimate falls', async () => {
     const page = await open();
     try {
       const r = await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          image(k: number, bytes?: number): import('../../src/webapp/work.js').WorkImage;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const usage = async () => (await navigator.storage.estimate()).usage ?? 0;
         const s = await g.store.openStore('clear');
         const start = await usage();
@@ -205,30 +179,23 @@ describe('the workbench store in Chromium', () => {
   test('a full quota rejects with its message; the page goes on in memory', async () => {
     // A fresh profile: in one that had held and cleared 8 MiB, Chromium 156 let the 4 MiB
     // put pass the override.
-    const fresh = await launchChromium(sameOrigin(server.origin));
-    const page = await open(fresh);
+    const fresh = await launchChromium(sameOrigin(h.server.origin));
+    const page = await h.open(fresh);
     const cdp = await fresh.context.newCDPSession(page);
     try {
       await cdp.send('Storage.overrideQuotaForOrigin', {
-        origin: server.origin,
+        origin: h.server.origin,
         quotaSize: 1 << 20,
       });
       const r = await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          image(
-            k: number,
-            bytes?: number,
-            values?: number,
-          ): import('../../src/webapp/work.js').WorkImage;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const s = await g.store.openStore('quota');
         await s.put(g.image(1, 1000)); // small: fits
         let error: { name: string; problem: string; message: string } | undefined;
         try {
           await s.put(g.image(2, 4 << 20)); // a 4 MiB file
         } catch (e) {
-          const err = e as InstanceType<typeof g.store.StoreError>;
+          const err = e as InstanceType<PageGlobals['store']['StoreError']>;
           error = { name: err.name, problem: err.problem, message: err.message };
         }
         const kept = (await s.all()).map((i) => i.id);
@@ -262,7 +229,7 @@ describe('the workbench store in Chromium', () => {
     const other = await open();
     try {
       const unavailable = await page.evaluate(async () => {
-        const g = globalThis as unknown as { store: typeof import('../../src/webapp/store.js') };
+        const g = globalThis as unknown as PageGlobals;
         const saved = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB')!;
         Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true });
         try {
@@ -281,10 +248,7 @@ describe('the workbench store in Chromium', () => {
           'the page.',
       );
       await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          held?: import('../../src/webapp/store.js').WorkStore;
-        };
+        const g = globalThis as unknown as PageGlobals;
         g.held = await g.store.openStore('versions');
       });
       // Another tab opens the database at version 2, as a newer page would: this one lets it.
@@ -301,11 +265,7 @@ describe('the workbench store in Chromium', () => {
           }),
       );
       const messages = await page.evaluate(async () => {
-        const g = globalThis as unknown as {
-          store: typeof import('../../src/webapp/store.js');
-          held: import('../../src/webapp/store.js').WorkStore;
-          image(k: number): import('../../src/webapp/work.js').WorkImage;
-        };
+        const g = globalThis as unknown as PageGlobals;
         const problem = async (p: Promise<unknown>) =>
           p.then(
             () => 'saved',
@@ -321,7 +281,7 @@ describe('the workbench store in Chromium', () => {
           'this tab no longer saves: reload it.',
         'newer: The workbench was saved by a newer version of this page: reload the page to get it.',
       ]);
-      assert.deepEqual(browser.errors, []);
+      assert.deepEqual(h.browser.errors, []);
     } finally {
       await other.close();
       await page.close();

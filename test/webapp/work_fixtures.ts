@@ -5,7 +5,7 @@
 import { encodeImagePng, encodeMaskPng } from '../../src/browser/png.js';
 import type { BinaryMask } from '../../src/util/raster.js';
 import type { MaskSettings, ReviewStatus, StoredMask, WorkImage } from '../../src/webapp/work.js';
-import { greyPattern } from '../data/fixtures.js';
+import { greyPattern, rectMask } from '../data/fixtures.js';
 
 export const SETTINGS: MaskSettings = {
   threshold: 0.5,
@@ -18,11 +18,9 @@ export const SETTINGS: MaskSettings = {
 export function rect(
   height: number,
   width: number,
-  [r0, r1, c0, c1]: [number, number, number, number],
+  box: [number, number, number, number],
 ): BinaryMask {
-  const data = new Uint8Array(height * width);
-  for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) data[r * width + c] = 1;
-  return { data, height, width };
+  return { data: rectMask(height, width, box), height, width };
 }
 
 export function stored(mask: BinaryMask): StoredMask {

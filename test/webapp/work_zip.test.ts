@@ -12,7 +12,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode } from 'fast-png';
 import { strToU8, unzipSync, zipSync } from 'fflate';
+import sharp from 'sharp';
 import { encodeMaskPng } from '../../src/browser/png.js';
+import { jpegOrientation } from '../../src/io/image_format.js';
 import { TTA_MODES } from '../../src/eval/ensemble.js';
 import {
   imageExtension,
@@ -284,6 +286,38 @@ describe('importing', () => {
         ['q.png', 'corrected', 64, 64],
         ['r.png', 'unreviewed', undefined, undefined],
       ],
+    );
+  });
+});
+
+describe('importing a JPEG turned by its EXIF orientation', () => {
+  /** A grey JPEG stored 60 wide and 40 high, with EXIF orientation `orientation`. */
+  const jpeg = async (orientation?: number) => {
+    const raw = sharp(Buffer.from(pngImage(40, 60)), {}).jpeg();
+    return new Uint8Array(await (orientation ? raw.withMetadata({ orientation }) : raw).toBuffer());
+  };
+
+  test('jpegOrientation reads the EXIF tag; none, or not a JPEG, is 1', async () => {
+    assert.equal(jpegOrientation(await jpeg(6)), 6);
+    assert.equal(jpegOrientation(await jpeg(3)), 3);
+    assert.equal(jpegOrientation(await jpeg()), 1);
+    assert.equal(jpegOrientation(pngImage(4, 4)), 1);
+  });
+
+  test('its mask is the size it shows: 40 wide and 60 high for orientation 6', async () => {
+    const image = await jpeg(6);
+    const work = await readWork([
+      file(image, 'r.jpg'),
+      file(encodeMaskPng(rect(60, 40, [0, 2, 0, 2])), 'r_mask.png'),
+    ]);
+    assert.deepEqual(work.images[0].size, { width: 40, height: 60 });
+    assert.equal(work.images[0].truth?.pixels, 4);
+    await refused(
+      readWork([
+        file(image, 'r.jpg'),
+        file(encodeMaskPng(rect(40, 60, [0, 1, 0, 1])), 'r_mask.png'),
+      ]),
+      'r_mask.png: the mask is 60x40 but its image is 40x60',
     );
   });
 });
