@@ -215,6 +215,38 @@ function flipRuns(runs: Uint32Array, targets: Uint8Array[]): void {
   }
 }
 
+/**
+ * Makes every non-zero byte of `data` 1 and returns how many there are. Four bytes at a time
+ * (a 3000x2000 mask in a few milliseconds, so that opening one is not a long task): a word
+ * whose bytes are all 0 or 1 holds their sum in its top byte once multiplied by 0x01010101.
+ */
+export function binarize(data: Uint8Array): number {
+  const words = data.byteOffset % 4 === 0 ? Math.floor(data.length / 4) : 0;
+  const w32 = words > 0 ? new Uint32Array(data.buffer, data.byteOffset, words) : new Uint32Array(0);
+  let n = 0;
+  for (let k = 0; k < words; k++) {
+    const w = w32[k];
+    if (w === 0) continue;
+    if ((w & 0xfefefefe) === 0) {
+      n += Math.imul(w, 0x01010101) >>> 24;
+      continue;
+    }
+    for (let i = 4 * k; i < 4 * k + 4; i++) {
+      if (data[i]) {
+        data[i] = 1;
+        n++;
+      }
+    }
+  }
+  for (let i = 4 * words; i < data.length; i++) {
+    if (data[i]) {
+      data[i] = 1;
+      n++;
+    }
+  }
+  return n;
+}
+
 /** Lesion pixels of a mask. */
 export function lesionArea(data: Uint8Array): number {
   let n = 0;
@@ -256,11 +288,10 @@ export class MaskEditor {
         `a ${mask.height}x${mask.width} mask needs ${mask.width * mask.height} values`,
       );
     }
-    const data = new Uint8Array(mask.data.length);
-    for (let i = 0; i < data.length; i++) data[i] = mask.data[i] ? 1 : 0;
+    const data = mask.data.slice();
+    this.area = binarize(data);
     this.mask = { data, width: mask.width, height: mask.height };
     this.shadow = data.slice();
-    this.area = lesionArea(data);
     this.historyBytes = options.historyBytes ?? DEFAULT_HISTORY_BYTES;
   }
 

@@ -84,6 +84,10 @@ const MAX_ZOOM = 64;
 const PAN_STEP = 48;
 const BRUSH_RANGE: readonly [number, number] = [1, 200];
 const DEFAULT_BRUSH = 12;
+/** Pixels drawn into a layer per band (a few milliseconds' work). */
+const BAND_PIXELS = 2 ** 19;
+/** Milliseconds of layer drawing per task. */
+const JOB_BUDGET_MS = 24;
 /** Milliseconds of outline recomputation per frame. */
 const OUTLINE_BUDGET_MS = 6;
 const WINDOW_KEY_STEP = 10;
@@ -141,10 +145,10 @@ interface Opened {
   editor: MaskEditor;
   outline: TiledOutline;
   truthOutline?: TiledOutline;
+  /** The image as shown (through window/level), at its size. */
   base: HTMLCanvasElement;
-  baseData: ImageData;
+  /** The mask's fill layer, at the image's size. */
   maskCanvas: HTMLCanvasElement;
-  maskData: ImageData;
   heat: HeatLayer[];
   /** For the read-out: the probability's source column and row of each image column and row. */
   probCols?: Int32Array;
@@ -173,6 +177,19 @@ function el<K extends keyof HTMLElementTagNameMap>(
 const rgb = (c: readonly number[], alpha = 1): string =>
   alpha === 1 ? `rgb(${c[0]}, ${c[1]}, ${c[2]})` : `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${alpha})`;
 
+/** An RGB image's pixels as opaque RGBA words, in the platform's byte order (as ImageData). */
+function packRgba(image: RawImage): Uint32Array {
+  const n = image.height * image.width;
+  const bytes = new Uint8ClampedArray(n * 4);
+  for (let i = 0, s = 0; i < n; i++, s += image.channels) {
+    bytes[4 * i] = image.data[s];
+    bytes[4 * i + 1] = image.data[s + 1];
+    bytes[4 * i + 2] = image.data[s + 2];
+    bytes[4 * i + 3] = 255;
+  }
+  return new Uint32Array(bytes.buffer);
+}
+
 let viewerCount = 0;
 
 export class Viewer {
@@ -200,6 +217,8 @@ export class Viewer {
   private message: HTMLElement;
   private resizeObserver: ResizeObserver | undefined;
   private frame = 0;
+  private jobs = new Map<string, () => boolean>();
+  private jobTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private opened: Opened | undefined;
 
   private view: ViewState = { zoom: 1, x: 0, y: 0 };
@@ -418,9 +437,7 @@ export class Viewer {
     const editor = new MaskEditor(image.mask);
     const grey = isGrey(image.image);
     const base = el('canvas', { width, height });
-    const baseData = grey ? new ImageData(width, height) : toImageData(image.image);
     const maskCanvas = el('canvas', { width, height });
-    const maskData = new ImageData(width, height);
     const opened: Opened = {
       source: image,
       image: image.image,
@@ -429,15 +446,12 @@ export class Viewer {
       outline: new TiledOutline(editor.mask),
       truthOutline: image.truth ? new TiledOutline(image.truth) : undefined,
       base,
-      baseData,
       maskCanvas,
-      maskData,
       heat: [],
       status: image.status,
     };
     this.opened = opened;
-    if (grey) this.drawBase();
-    else base.getContext('2d')!.putImageData(baseData, 0, 0);
+    this.drawBase();
     this.drawMaskLayer({ x0: 0, y0: 0, x1: width, y1: height });
 
     const p = image.probabilities;
@@ -448,14 +462,11 @@ export class Viewer {
       // The map widened to the image's columns (exactly as the recipe's nearest rule), at its
       // own rows; each of its rows is drawn over the image rows that read it.
       const wide = new ImageData(width, p.height);
+      const packed = packRgba(colours);
+      const out = new Uint32Array(wide.data.buffer);
       for (let r = 0, o = 0; r < p.height; r++) {
-        for (let x = 0; x < width; x++, o += 4) {
-          const s = (r * p.width + opened.probCols[x]) * 3;
-          wide.data[o] = colours.data[s];
-          wide.data[o + 1] = colours.data[s + 1];
-          wide.data[o + 2] = colours.data[s + 2];
-          wide.data[o + 3] = 255;
-        }
+        const row = r * p.width;
+        for (let x = 0; x < width; x++) out[o++] = packed[row + opened.probCols[x]];
       }
       const canvas = el('canvas', { width, height: p.height });
       canvas.getContext('2d')!.putImageData(wide, 0, 0);
@@ -503,6 +514,9 @@ export class Viewer {
   close(): void {
     cancelAnimationFrame(this.frame);
     this.frame = 0;
+    clearTimeout(this.jobTimer);
+    this.jobTimer = 0;
+    this.jobs.clear();
     const o = this.opened;
     if (!o) return;
     this.opened = undefined;
@@ -554,6 +568,12 @@ export class Viewer {
   /** The view (zoom and the image's origin in CSS pixels of the canvas). */
   get viewState(): ViewState {
     return { ...this.view };
+  }
+
+  /** Whether the outline is drawn in full (its tiles are computed a few at a time). */
+  get outlineFresh(): boolean {
+    const o = this.opened;
+    return !!o && o.outline.fresh && (o.truthOutline?.fresh ?? true) && this.jobs.size === 0;
   }
 
   /** The tool in use. */
@@ -803,33 +823,97 @@ export class Viewer {
     return { x: p.x + 0.5, y: p.y + 0.5 };
   }
 
-  /** The image through window/level, into the base canvas. */
+  /**
+   * The image through window/level into the base canvas, a band of rows per job (so a large
+   * image's first drawing, and each new window/level, spreads over short tasks).
+   */
   private drawBase(): void {
     const o = this.opened;
-    if (!o || !o.grey) return;
-    greyToRgba(o.image, windowLevelLut(this.wl), o.baseData.data);
-    o.base.getContext('2d')!.putImageData(o.baseData, 0, 0);
+    if (!o) return;
+    const { width, height, channels } = o.image;
+    const lut = o.grey ? windowLevelLut(this.wl) : undefined;
+    const ctx = o.base.getContext('2d')!;
+    this.bandJob('base', { x0: 0, y0: 0, x1: width, y1: height }, (y0, y1) => {
+      const rows: RawImage = {
+        data: o.image.data.subarray(y0 * width * channels, y1 * width * channels),
+        height: y1 - y0,
+        width,
+        channels,
+      };
+      let band: ImageData;
+      if (lut) {
+        band = new ImageData(width, y1 - y0);
+        greyToRgba(rows, lut, band.data);
+      } else {
+        band = toImageData(rows);
+      }
+      ctx.putImageData(band, 0, y0);
+    });
   }
 
-  /** The mask's fill layer within `rect`. */
+  /** The mask's fill layer within `rect` (in bands of rows when it is large). */
   private drawMaskLayer(rect: Rect): void {
     const o = this.opened;
     if (!o) return;
     const { data, width } = o.editor.mask;
-    const out = o.maskData.data;
+    const ctx = o.maskCanvas.getContext('2d')!;
     const [r, g, b] = MASK_COLOUR;
-    for (let y = rect.y0; y < rect.y1; y++) {
-      for (let x = rect.x0, i = y * width + x, p = i * 4; x < rect.x1; x++, i++, p += 4) {
-        const on = data[i];
-        out[p] = r;
-        out[p + 1] = g;
-        out[p + 2] = b;
-        out[p + 3] = on ? 255 : 0;
+    const draw = (y0: number, y1: number): void => {
+      const w = rect.x1 - rect.x0;
+      const out = new ImageData(w, y1 - y0);
+      const px = out.data;
+      for (let y = y0, p = 0; y < y1; y++) {
+        for (let i = y * width + rect.x0, end = i + w; i < end; i++, p += 4) {
+          if (!data[i]) continue;
+          px[p] = r;
+          px[p + 1] = g;
+          px[p + 2] = b;
+          px[p + 3] = 255;
+        }
       }
+      ctx.putImageData(out, rect.x0, y0);
+    };
+    if ((rect.x1 - rect.x0) * (rect.y1 - rect.y0) <= BAND_PIXELS) draw(rect.y0, rect.y1);
+    else this.bandJob(`mask ${rect.x0},${rect.y0},${rect.x1},${rect.y1}`, rect, draw);
+  }
+
+  /**
+   * Runs `draw(y0, y1)` over the rows of `rect` in bands of about `BAND_PIXELS`, as jobs of a
+   * few milliseconds between frames; a job of the same key is replaced.
+   */
+  private bandJob(key: string, rect: Rect, draw: (y0: number, y1: number) => void): void {
+    const rows = Math.max(1, Math.floor(BAND_PIXELS / Math.max(1, rect.x1 - rect.x0)));
+    let y = rect.y0;
+    this.jobs.delete(key);
+    this.jobs.set(key, () => {
+      const y1 = Math.min(rect.y1, y + rows);
+      draw(y, y1);
+      y = y1;
+      return y >= rect.y1;
+    });
+    if (!this.jobTimer) this.jobTimer = setTimeout(this.runJobs, 0);
+  }
+
+  /** Runs queued jobs for up to `JOB_BUDGET_MS`, then yields (and draws) and goes on. */
+  private runJobs = (): void => {
+    this.jobTimer = 0;
+    const t0 = performance.now();
+    for (const [key, job] of this.jobs) {
+      while (performance.now() - t0 < JOB_BUDGET_MS) {
+        if (job()) {
+          this.jobs.delete(key);
+          break;
+        }
+      }
+      if (performance.now() - t0 >= JOB_BUDGET_MS) break;
     }
-    o.maskCanvas
-      .getContext('2d')!
-      .putImageData(o.maskData, 0, 0, rect.x0, rect.y0, rect.x1 - rect.x0, rect.y1 - rect.y0);
+    if (this.jobs.size > 0) this.jobTimer = setTimeout(this.runJobs, 0);
+    this.requestRender();
+  };
+
+  /** Whether the image's and the mask's layers are drawn in full. */
+  get layersReady(): boolean {
+    return this.jobs.size === 0;
   }
 
   /** Redraws what a change of the mask within `rect` moved. */

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  binarize,
   diffRuns,
   fillEnclosed,
   lesionArea,
@@ -266,5 +267,22 @@ describe('MaskEditor', () => {
     assert.deepEqual(ed.depth, { undo: 0, redo: 0 });
     assert.equal(ed.historyUsed, 0);
     assert.equal(ed.area, lesionArea(ed.mask.data));
+  });
+});
+
+describe('binarize', () => {
+  test('makes non-zero bytes 1 and counts them, at any length and offset', () => {
+    const values = [0, 1, 255, 0, 1, 1, 1, 1, 0, 0, 0, 0, 7, 0, 1, 2, 3];
+    for (const offset of [0, 1, 4]) {
+      const buffer = new Uint8Array(values.length + offset);
+      buffer.set(values, offset);
+      const data = buffer.subarray(offset);
+      assert.equal(binarize(data), values.filter((v) => v).length, `offset ${offset}`);
+      assert.deepEqual(
+        [...data],
+        values.map((v) => (v ? 1 : 0)),
+        `offset ${offset}`,
+      );
+    }
   });
 });

@@ -99,15 +99,18 @@ export function makeImage(spec: Spec): ViewerImage {
 
 const g = globalThis as unknown as { viewerUnderTest?: Viewer; log: Log };
 
-/** Opens `spec` in the viewer (made on first use), with a fresh log. */
-export function open(spec: Spec): void {
+/** Opens `spec` in the viewer (made on first use), with a fresh log; returns open's time. */
+export function open(spec: Spec): number {
   g.log = { masks: [], statuses: [], closed: 0 };
   g.viewerUnderTest ??= new Viewer(document.getElementById('viewer')!, {
     onMask: (m) => g.log.masks.push(m),
     onStatus: (s) => g.log.statuses.push(s),
     onClose: () => g.log.closed++,
   });
-  g.viewerUnderTest.open(makeImage(spec));
+  const image = makeImage(spec);
+  const t0 = performance.now();
+  g.viewerUnderTest.open(image);
+  return performance.now() - t0;
 }
 
 /** The last mask given to `onMask`, as 0/1 numbers (or undefined). */
