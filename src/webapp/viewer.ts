@@ -285,7 +285,11 @@ export class Viewer {
       id: id('level'),
       'aria-keyshortcuts': KEYS.level,
     });
-    const wlReset = button('Reset window and level', undefined, 'Reset contrast');
+    const wlReset = button(
+      'Reset contrast: the window and level back to the whole grey range',
+      undefined,
+      'Reset contrast',
+    );
     this.wlBox = el(
       'div',
       { class: 'viewer-wl', role: 'group', 'aria-label': 'Window and level' },
@@ -341,7 +345,8 @@ export class Viewer {
       this.canvas,
       el('div', { class: 'viewer-key' }, this.legend, this.colourBar),
     );
-    this.readout = el('span', { class: 'viewer-readout', 'aria-label': 'Pixel read-out' });
+    // Read aloud when the keyboard moves the cursor, not at every move of a mouse.
+    this.readout = el('span', { class: 'viewer-readout', 'aria-live': 'off' });
     this.message = el('span', { class: 'viewer-message', role: 'status' });
 
     this.root = el(
@@ -1323,6 +1328,7 @@ export class Viewer {
     const p = this.eventPoint(e);
     if (this.pointers.has(e.pointerId)) this.pointers.set(e.pointerId, p);
     this.hover = this.toImage(p);
+    this.readout.setAttribute('aria-live', 'off');
     const drag = this.drag;
     if (drag?.kind === 'pinch' && this.pointers.size >= 2) {
       const [a, b] = [...this.pointers.values()];
@@ -1507,6 +1513,7 @@ export class Viewer {
     if (c.y > h - margin) py = h - margin - c.y;
     if (px || py) this.panBy(px, py);
     this.root.dataset.cursor = `${this.cursor.x},${this.cursor.y}`;
+    this.readout.setAttribute('aria-live', 'polite');
     this.updateReadout();
     this.requestRender();
   }
