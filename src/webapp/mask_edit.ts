@@ -338,6 +338,23 @@ export class MaskEditor {
     return this.record({ kind: 'stroke', runs, rect, gained });
   }
 
+  /** Takes the stroke in progress back out (as a second finger turns a stroke into a pinch). */
+  cancelStroke(): Rect | undefined {
+    const rect = this.stroke;
+    this.stroke = undefined;
+    if (!rect) return undefined;
+    const { data, width } = this.mask;
+    for (let y = rect.y0; y < rect.y1; y++) {
+      for (let i = y * width + rect.x0, end = y * width + rect.x1; i < end; i++) {
+        if (data[i] !== this.shadow[i]) {
+          this.area += this.shadow[i] ? 1 : -1;
+          data[i] = this.shadow[i];
+        }
+      }
+    }
+    return rect;
+  }
+
   /** Fills the enclosed region at (x, y) (see `fillEnclosed`); a fill is one step. */
   fill(x: number, y: number): FillResult {
     this.endStroke();

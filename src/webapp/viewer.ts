@@ -1296,7 +1296,11 @@ export class Viewer {
     this.pointers.set(e.pointerId, p);
     this.keyboardCursor = false;
     if (this.pointers.size === 2) {
-      this.endStroke();
+      // A second finger makes the first one's touch a pinch, not a stroke.
+      if (this.drag?.kind === 'stroke') {
+        const rect = o.editor.cancelStroke();
+        if (rect) this.maskChanged(rect);
+      }
       const [a, b] = [...this.pointers.values()];
       this.drag = {
         kind: 'pinch',

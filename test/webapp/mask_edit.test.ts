@@ -210,6 +210,19 @@ describe('MaskEditor', () => {
     assert.equal(ed.canRedo, false);
   });
 
+  test('a stroke in progress can be taken back out: no step, the mask as before', () => {
+    const model = mask(['....', '.##.', '.##.', '....']);
+    const ed = new MaskEditor(model);
+    ed.paint({ x: 0.5, y: 0.5 }, { x: 3.5, y: 0.5 }, 1, 1);
+    ed.paint({ x: 1.5, y: 1.5 }, { x: 1.5, y: 1.5 }, 1, 0);
+    assert.deepEqual(rows(ed.mask), ['####', '..#.', '.##.', '....']);
+    assert.deepEqual(ed.cancelStroke(), { x0: 0, y0: 0, x1: 4, y1: 2 });
+    assert.deepEqual(rows(ed.mask), rows(model));
+    assert.equal(ed.area, 4);
+    assert.equal(ed.endStroke(), undefined);
+    assert.deepEqual(ed.depth, { undo: 0, redo: 0 });
+  });
+
   test('a reset to the model is one step, undone as one', () => {
     const model = mask(['....', '.##.', '.##.', '....']);
     const ed = new MaskEditor(model);

@@ -273,6 +273,8 @@ describe('the viewer', () => {
       await page.keyboard.press('Tab');
       await page.locator('.viewer-canvas').focus();
       await page.keyboard.press('b');
+      for (let k = 0; k < 6; k++) await page.keyboard.press(']');
+      assert.equal(await page.locator('.viewer').getAttribute('data-brush'), '48');
       // A stroke across the fitted image, then one magnified.
       let strokes = 0;
       for (const [from, to, zoom] of [
@@ -406,34 +408,52 @@ describe('the viewer', () => {
       const dragged = await viewState(page);
       assert.deepEqual([dragged.x - panned.x, dragged.y - panned.y, dragged.zoom], [30, 20, fit]);
 
+      /** Two touches `from` px either side of `m` (canvas CSS pixels) move to `to` px. */
+      const pinch = (m: { x: number; y: number }, from: number, to: number) =>
+        page.evaluate(
+          ([m, from, to]) => {
+            const c = document.querySelector('.viewer-canvas')!;
+            const r = c.getBoundingClientRect();
+            const send = (type: string, id: number, x: number) =>
+              c.dispatchEvent(
+                new PointerEvent(type, {
+                  pointerId: id,
+                  pointerType: 'touch',
+                  clientX: r.left + x,
+                  clientY: r.top + m.y,
+                  button: 0,
+                  buttons: 1,
+                  bubbles: true,
+                }),
+              );
+            send('pointerdown', 11, m.x - from);
+            send('pointerdown', 12, m.x + from);
+            send('pointermove', 11, m.x - to);
+            send('pointermove', 12, m.x + to);
+            send('pointerup', 11, m.x - to);
+            send('pointerup', 12, m.x + to);
+          },
+          [m, from, to] as const,
+        );
       // A pinch: two touches 100 px apart move to 400 px apart around the same middle.
       const mid = { x: 400, y: 300 };
       const before = await under({ x: o.x + mid.x, y: o.y + mid.y });
-      await page.evaluate((m) => {
-        const c = document.querySelector('.viewer-canvas')!;
-        const r = c.getBoundingClientRect();
-        const send = (type: string, id: number, x: number) =>
-          c.dispatchEvent(
-            new PointerEvent(type, {
-              pointerId: id,
-              pointerType: 'touch',
-              clientX: r.left + x,
-              clientY: r.top + m.y,
-              button: 0,
-              buttons: 1,
-              bubbles: true,
-            }),
-          );
-        send('pointerdown', 11, m.x - 50);
-        send('pointerdown', 12, m.x + 50);
-        send('pointermove', 11, m.x - 200);
-        send('pointermove', 12, m.x + 200);
-        send('pointerup', 11, m.x - 200);
-        send('pointerup', 12, m.x + 200);
-      }, mid);
+      await pinch(mid, 50, 200);
       const pinched = await viewState(page);
       assert.ok(Math.abs(pinched.zoom / fit - 4) < 1e-9, `pinch zoom ${pinched.zoom / fit}`);
       close(await under({ x: o.x + mid.x, y: o.y + mid.y }), before, 'the pinch keeps its middle');
+      // With the brush, the first finger's dab is taken back when the second comes.
+      await page.locator('.viewer-canvas').focus();
+      await page.keyboard.press('0');
+      await page.keyboard.press('b');
+      const area = await page.evaluate(() => (globalThis as unknown as H).viewerUnderTest.area);
+      await pinch(mid, 50, 100);
+      const after = await page.evaluate(() => {
+        const g = globalThis as unknown as H;
+        return { area: g.viewerUnderTest.area, masks: g.log.masks.length };
+      });
+      assert.deepEqual(after, { area, masks: 0 }, 'a pinch with the brush paints nothing');
+      assert.ok((await viewState(page)).zoom / fit > 1.9, 'and zooms');
       assert.deepEqual(browser.errors, []);
     } finally {
       await page.close();
@@ -798,6 +818,50 @@ describe('the viewer', () => {
       await page.getByRole('button', { name: 'Close the viewer' }).click();
       assert.equal(await page.evaluate(() => (globalThis as unknown as H).log.closed), 1);
       assert.equal(await page.locator('.viewer').isHidden(), true);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('window/level of a grey image: sliders, keys, reset', async () => {
+    const page = await openPage(BASE);
+    try {
+      /** The canvas's grey at the centre of image pixel (ix, iy). */
+      const grey = async (ix: number, iy: number): Promise<number> => {
+        await page.waitForFunction(() => (globalThis as unknown as H).viewerUnderTest.layersReady);
+        await settle(page);
+        const v = await viewState(page);
+        return page.evaluate(
+          ([x, y]) =>
+            document
+              .querySelector<HTMLCanvasElement>('.viewer-canvas')!
+              .getContext('2d')!
+              .getImageData(x, y, 1, 1).data[0],
+          [Math.floor(v.x + (ix + 0.5) * v.zoom), Math.floor(v.y + (iy + 0.5) * v.zoom)],
+        );
+      };
+      // Pixel (0, 20) is grey 20; (200, 130) is 218.
+      assert.deepEqual([await grey(0, 20), await grey(200, 130)], [20, 218]);
+      await page.getByLabel('Contrast (window)').fill('100');
+      await page.getByLabel('Brightness (level)').fill('50');
+      // Window 100 at level 50: (v - 0) * 255 / 100: 20 -> 51, 218 -> 255 (clamped).
+      assert.deepEqual([await grey(0, 20), await grey(200, 130)], [51, 255]);
+      await page.locator('.viewer-canvas').focus();
+      await page.keyboard.press('l');
+      // Level 55: (20 - 5) * 2.55 = 38.25 -> 38.
+      assert.equal(await grey(0, 20), 38);
+      await page.keyboard.press('Shift+W');
+      // Window 90 at level 55: (20 - 10) * 255 / 90 = 28.3 -> 28.
+      assert.equal(await grey(0, 20), 28);
+      assert.ok(
+        (await page.locator('.viewer-legend li').allTextContents()).includes(
+          'Image (grey, window 90, level 55)',
+        ),
+      );
+      await page.getByRole('button', { name: /^Reset contrast/ }).click();
+      assert.deepEqual([await grey(0, 20), await grey(200, 130)], [20, 218]);
+      assert.equal(await page.getByLabel('Contrast (window)').inputValue(), '255');
       assert.deepEqual(browser.errors, []);
     } finally {
       await page.close();
