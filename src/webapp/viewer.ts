@@ -84,6 +84,8 @@ const MAX_ZOOM = 64;
 const PAN_STEP = 48;
 const BRUSH_RANGE: readonly [number, number] = [1, 200];
 const DEFAULT_BRUSH = 12;
+/** The side of the mask layer's tiles, in image pixels. */
+const LAYER_TILE = 512;
 /** Pixels drawn into a layer per band (a few milliseconds' work). */
 const BAND_PIXELS = 2 ** 19;
 /** Milliseconds of layer drawing per task. */
@@ -132,9 +134,17 @@ interface HeatLayer {
   label: string;
   shown: boolean;
   canvas: HTMLCanvasElement;
-  /** Probability map: the image rows each of its rows covers (the recipe's nearest rule). */
-  rows?: { start: Int32Array; end: Int32Array };
+  /**
+   * The probability map: `canvas` is at the image's size, drawn (in bands, when first shown)
+   * by the recipe's nearest rule; attention maps are small and smoothed when drawn.
+   */
+  exact?: { prepare(): void; prepared: boolean };
   box?: HTMLInputElement;
+}
+
+/** A square piece of a layer at the image's size: its canvas covers [x0, x1) x [y0, y1). */
+interface LayerTile extends Rect {
+  canvas: HTMLCanvasElement;
 }
 
 /** Everything held for the open image; dropped at `close`. */
@@ -148,7 +158,7 @@ interface Opened {
   /** The image as shown (through window/level), at its size. */
   base: HTMLCanvasElement;
   /** The mask's fill layer, at the image's size. */
-  maskCanvas: HTMLCanvasElement;
+  maskTiles: LayerTile[];
   heat: HeatLayer[];
   /** For the read-out: the probability's source column and row of each image column and row. */
   probCols?: Int32Array;
@@ -442,7 +452,20 @@ export class Viewer {
     const editor = new MaskEditor(image.mask);
     const grey = isGrey(image.image);
     const base = el('canvas', { width, height });
-    const maskCanvas = el('canvas', { width, height });
+    const maskTiles: LayerTile[] = [];
+    for (let y0 = 0; y0 < height; y0 += LAYER_TILE) {
+      for (let x0 = 0; x0 < width; x0 += LAYER_TILE) {
+        const w = Math.min(LAYER_TILE, width - x0);
+        const h = Math.min(LAYER_TILE, height - y0);
+        maskTiles.push({
+          canvas: el('canvas', { width: w, height: h }),
+          x0,
+          y0,
+          x1: x0 + w,
+          y1: y0 + h,
+        });
+      }
+    }
     const opened: Opened = {
       source: image,
       image: image.image,
@@ -451,7 +474,7 @@ export class Viewer {
       outline: new TiledOutline(editor.mask),
       truthOutline: image.truth ? new TiledOutline(image.truth) : undefined,
       base,
-      maskCanvas,
+      maskTiles,
       heat: [],
       status: image.status,
     };
@@ -464,30 +487,29 @@ export class Viewer {
       const colours = heatmapImage(p, [p.height, p.width]);
       opened.probCols = nearestIndices(p.width, width);
       opened.probRows = nearestIndices(p.height, height);
-      // The map widened to the image's columns (exactly as the recipe's nearest rule), at its
-      // own rows; each of its rows is drawn over the image rows that read it.
-      const wide = new ImageData(width, p.height);
+      // Each image pixel takes the colour of the probability the recipe's nearest rule reads
+      // for it, so the layer lines up with the mask; made when the layer is first shown.
       const packed = packRgba(colours);
-      const out = new Uint32Array(wide.data.buffer);
-      for (let r = 0, o = 0; r < p.height; r++) {
-        const row = r * p.width;
-        for (let x = 0; x < width; x++) out[o++] = packed[row + opened.probCols[x]];
-      }
-      const canvas = el('canvas', { width, height: p.height });
-      canvas.getContext('2d')!.putImageData(wide, 0, 0);
-      const start = new Int32Array(p.height).fill(-1);
-      const end = new Int32Array(p.height).fill(-1);
-      opened.probRows.forEach((r, y) => {
-        if (start[r] < 0) start[r] = y;
-        end[r] = y + 1;
-      });
-      opened.heat.push({
-        key: 'probability',
-        label: 'Probability',
-        shown: false,
-        canvas,
-        rows: { start, end },
-      });
+      const canvas = el('canvas', { width, height });
+      const { probCols, probRows } = opened;
+      const draw = (y0: number, y1: number): void => {
+        const band = new ImageData(width, y1 - y0);
+        const out = new Uint32Array(band.data.buffer);
+        for (let y = y0, o = 0; y < y1; y++) {
+          const row = probRows[y] * p.width;
+          for (let x = 0; x < width; x++) out[o++] = packed[row + probCols[x]];
+        }
+        canvas.getContext('2d')!.putImageData(band, 0, y0);
+      };
+      const exact = {
+        prepared: false,
+        prepare: () => {
+          if (exact.prepared) return;
+          exact.prepared = true;
+          this.bandJob('probability', { x0: 0, y0: 0, x1: width, y1: height }, draw);
+        },
+      };
+      opened.heat.push({ key: 'probability', label: 'Probability', shown: false, canvas, exact });
     }
     image.attention.forEach((gate) => {
       const colours = heatmapImage(gate, [gate.height, gate.width]);
@@ -530,7 +552,7 @@ export class Viewer {
     o.editor.release();
     o.outline.release();
     o.truthOutline?.release();
-    for (const c of [o.base, o.maskCanvas, ...o.heat.map((h) => h.canvas)]) {
+    for (const c of [o.base, ...o.maskTiles.map((t) => t.canvas), ...o.heat.map((h) => h.canvas)]) {
       c.width = 0;
       c.height = 0;
     }
@@ -730,13 +752,9 @@ export class Viewer {
     for (const layer of o.heat) {
       if (!layer.shown) continue;
       ctx.globalAlpha = this.heatOpacity;
-      if (layer.rows) {
-        ctx.imageSmoothingEnabled = false;
-        const { start, end } = layer.rows;
-        for (let r = 0; r < start.length; r++) {
-          if (start[r] < 0) continue;
-          ctx.drawImage(layer.canvas, 0, r, width, 1, 0, start[r], width, end[r] - start[r]);
-        }
+      if (layer.exact) {
+        ctx.imageSmoothingEnabled = zoom < 1;
+        ctx.drawImage(layer.canvas, 0, 0);
       } else {
         ctx.imageSmoothingEnabled = true;
         ctx.drawImage(layer.canvas, 0, 0, width, height);
@@ -745,7 +763,12 @@ export class Viewer {
     if (this.showMask && this.maskStyle !== 'outline') {
       ctx.globalAlpha = this.fillOpacity;
       ctx.imageSmoothingEnabled = zoom < 1;
-      ctx.drawImage(o.maskCanvas, 0, 0);
+      const seen = this.visibleRect();
+      for (const t of o.maskTiles) {
+        if (t.x0 < seen.x1 && t.x1 > seen.x0 && t.y0 < seen.y1 && t.y1 > seen.y0) {
+          ctx.drawImage(t.canvas, t.x0, t.y0);
+        }
+      }
     }
     ctx.globalAlpha = 1;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -861,7 +884,6 @@ export class Viewer {
     const o = this.opened;
     if (!o) return;
     const { data, width } = o.editor.mask;
-    const ctx = o.maskCanvas.getContext('2d')!;
     const [r, g, b] = MASK_COLOUR;
     const draw = (y0: number, y1: number): void => {
       const w = rect.x1 - rect.x0;
@@ -876,7 +898,18 @@ export class Viewer {
           px[p + 3] = 255;
         }
       }
-      ctx.putImageData(out, rect.x0, y0);
+      // Into each tile the band meets (a tile, not one image-sized canvas, is what the
+      // browser copies again when it draws a layer that changed).
+      for (const t of o.maskTiles) {
+        const x0 = Math.max(t.x0, rect.x0);
+        const x1 = Math.min(t.x1, rect.x1);
+        const ya = Math.max(t.y0, y0);
+        const yb = Math.min(t.y1, y1);
+        if (x0 >= x1 || ya >= yb) continue;
+        t.canvas
+          .getContext('2d')!
+          .putImageData(out, rect.x0 - t.x0, y0 - t.y0, x0 - rect.x0, ya - y0, x1 - x0, yb - ya);
+      }
     };
     if ((rect.x1 - rect.x0) * (rect.y1 - rect.y0) <= BAND_PIXELS) draw(rect.y0, rect.y1);
     else this.bandJob(`mask ${rect.x0},${rect.y0},${rect.x1},${rect.y1}`, rect, draw);
@@ -989,7 +1022,10 @@ export class Viewer {
       check('truth', 'Ground truth', this.showTruth, (v) => (this.showTruth = v));
     }
     for (const layer of o.heat) {
-      layer.box = check(layer.key, layer.label, layer.shown, (v) => (layer.shown = v));
+      layer.box = check(layer.key, layer.label, layer.shown, (v) => {
+        layer.shown = v;
+        if (v) layer.exact?.prepare();
+      });
     }
     if (o.heat.length > 0) {
       box.append(this.slider('Map opacity', this.heatOpacity, (v) => (this.heatOpacity = v)));

@@ -214,13 +214,25 @@ describe('MaskEditor', () => {
     const model = mask(['....', '.##.', '.##.', '....']);
     const ed = new MaskEditor(model);
     ed.paint({ x: 0.5, y: 0.5 }, { x: 3.5, y: 0.5 }, 1, 1);
-    ed.paint({ x: 1.5, y: 1.5 }, { x: 1.5, y: 1.5 }, 1, 0);
-    assert.deepEqual(rows(ed.mask), ['####', '..#.', '.##.', '....']);
-    assert.deepEqual(ed.cancelStroke(), { x0: 0, y0: 0, x1: 4, y1: 2 });
+    ed.paint({ x: 0.5, y: 2.5 }, { x: 0.5, y: 3.5 }, 1, 1);
+    assert.deepEqual(rows(ed.mask), ['####', '.##.', '###.', '#...']);
+    assert.deepEqual(ed.cancelStroke(), { x0: 0, y0: 0, x1: 4, y1: 4 });
     assert.deepEqual(rows(ed.mask), rows(model));
     assert.equal(ed.area, 4);
     assert.equal(ed.endStroke(), undefined);
     assert.deepEqual(ed.depth, { undo: 0, redo: 0 });
+  });
+
+  test('a stroke paints one value: the other value starts a new step', () => {
+    const ed = new MaskEditor(blank(3, 1));
+    ed.paint({ x: 0.5, y: 0.5 }, { x: 2.5, y: 0.5 }, 1, 1);
+    ed.paint({ x: 1.5, y: 0.5 }, { x: 1.5, y: 0.5 }, 1, 0);
+    ed.endStroke();
+    assert.deepEqual(rows(ed.mask), ['#.#']);
+    assert.deepEqual(ed.depth, { undo: 2, redo: 0 });
+    ed.undo();
+    assert.deepEqual(rows(ed.mask), ['###']);
+    assert.equal(ed.area, 3);
   });
 
   test('a reset to the model is one step, undone as one', () => {
