@@ -113,6 +113,7 @@ export const KEYS = {
   smaller: '[',
   bigger: ']',
   act: 'Space Enter',
+  /** Space held while the arrow keys move the cursor draws a line. */
   undo: 'Control+Z',
   redo: 'Control+Shift+Z Control+Y',
   accept: 'A',
@@ -124,7 +125,8 @@ export const KEYS = {
 
 export const KEY_HELP =
   'Keys: + / − zoom, 0 fit, arrows pan (with a drawing tool they move the cursor; Shift: ×10), ' +
-  'H hand, B brush, E eraser, F fill, [ ] brush size, Space or Enter paint or fill at the cursor, ' +
+  'H hand, B brush, E eraser, F fill, [ ] brush size, Space or Enter paint or fill at the cursor ' +
+  '(hold Space and move to draw a line), ' +
   'Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo, A accept, M mask on/off, W / Shift+W window, ' +
   'L / Shift+L level, Esc close.';
 
@@ -228,6 +230,10 @@ export class Viewer {
   private resizeObserver: ResizeObserver | undefined;
   private frame = 0;
   private jobs = new Map<string, () => boolean>();
+  /** The layers a stroke leaves alone, drawn at the view (see `render`), and what they show. */
+  private staticCanvas = document.createElement('canvas');
+  private staticKey = '';
+  private staticDirty = true;
   private jobTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private opened: Opened | undefined;
 
@@ -250,7 +256,7 @@ export class Viewer {
   private pointers = new Map<number, { x: number; y: number }>();
   private drag:
     | { kind: 'pan'; x: number; y: number }
-    | { kind: 'stroke'; value: 0 | 1; last: { x: number; y: number } }
+    | { kind: 'stroke'; value: 0 | 1; last: { x: number; y: number }; keyboard?: boolean }
     | { kind: 'pinch'; distance: number; mid: { x: number; y: number } }
     | undefined;
   private listeners: Array<[EventTarget, string, EventListener, AddEventListenerOptions?]> = [];
@@ -415,6 +421,14 @@ export class Viewer {
     this.on(this.resetButton, 'click', () => this.resetToModel());
     this.on(this.acceptButton, 'click', () => this.accept());
     this.on(this.root, 'keydown', (e) => this.onKey(e as KeyboardEvent));
+    this.on(this.root, 'keyup', (e) => {
+      if ((e as KeyboardEvent).key === ' ' && this.drag?.kind === 'stroke' && this.drag.keyboard) {
+        this.endStroke();
+      }
+    });
+    this.on(this.canvas, 'blur', () => {
+      if (this.drag?.kind === 'stroke' && this.drag.keyboard) this.endStroke();
+    });
     this.on(this.canvas, 'pointerdown', (e) => this.onPointerDown(e as PointerEvent));
     this.on(this.canvas, 'pointermove', (e) => this.onPointerMove(e as PointerEvent));
     this.on(this.canvas, 'pointerup', (e) => this.onPointerUp(e as PointerEvent));
@@ -564,6 +578,9 @@ export class Viewer {
     delete this.root.dataset.image;
     this.canvas.width = 0;
     this.canvas.height = 0;
+    this.staticCanvas.width = 0;
+    this.staticCanvas.height = 0;
+    this.staticKey = '';
   }
 
   /** Closes and removes the viewer's elements and listeners from the page. */
@@ -741,25 +758,27 @@ export class Viewer {
     const { zoom, x, y } = this.view;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalAlpha = 1;
-    ctx.fillStyle = '#15181f';
-    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    // The layers that a stroke does not change (the image, the maps) are drawn once per view
+    // into a canvas of the view's size, and copied from it while painting.
+    const key = [
+      this.canvas.width,
+      this.canvas.height,
+      zoom,
+      x,
+      y,
+      this.showImage,
+      this.heatOpacity,
+      ...o.heat.map((h) => h.shown),
+    ].join();
+    if (key !== this.staticKey || this.staticDirty) {
+      this.drawStatic(o, dpr);
+      this.staticKey = key;
+      this.staticDirty = false;
+    }
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.staticCanvas, 0, 0);
     const s = dpr * zoom;
     ctx.setTransform(s, 0, 0, s, dpr * x, dpr * y);
-    const { width, height } = o.image;
-    // Magnified, pixels stay square; shrunk, the browser's smoothing averages them.
-    ctx.imageSmoothingEnabled = zoom < 1;
-    if (this.showImage) ctx.drawImage(o.base, 0, 0);
-    for (const layer of o.heat) {
-      if (!layer.shown) continue;
-      ctx.globalAlpha = this.heatOpacity;
-      if (layer.exact) {
-        ctx.imageSmoothingEnabled = zoom < 1;
-        ctx.drawImage(layer.canvas, 0, 0);
-      } else {
-        ctx.imageSmoothingEnabled = true;
-        ctx.drawImage(layer.canvas, 0, 0, width, height);
-      }
-    }
     if (this.showMask && this.maskStyle !== 'outline') {
       ctx.globalAlpha = this.fillOpacity;
       ctx.imageSmoothingEnabled = zoom < 1;
@@ -786,6 +805,35 @@ export class Viewer {
     }
     this.drawCursor(dpr);
     if (pending) this.requestRender();
+  }
+
+  /** The background, the image and the maps, at the view, into `staticCanvas`. */
+  private drawStatic(o: Opened, dpr: number): void {
+    const c = this.staticCanvas;
+    if (c.width !== this.canvas.width) c.width = this.canvas.width;
+    if (c.height !== this.canvas.height) c.height = this.canvas.height;
+    const ctx = c.getContext('2d')!;
+    const { zoom, x, y } = this.view;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = '#15181f';
+    ctx.fillRect(0, 0, c.width, c.height);
+    const s = dpr * zoom;
+    ctx.setTransform(s, 0, 0, s, dpr * x, dpr * y);
+    // Magnified, pixels stay square; shrunk, the browser's smoothing averages them.
+    ctx.imageSmoothingEnabled = zoom < 1;
+    if (this.showImage) ctx.drawImage(o.base, 0, 0);
+    for (const layer of o.heat) {
+      if (!layer.shown) continue;
+      ctx.globalAlpha = this.heatOpacity;
+      if (layer.exact) {
+        ctx.imageSmoothingEnabled = zoom < 1;
+        ctx.drawImage(layer.canvas, 0, 0);
+      } else {
+        ctx.imageSmoothingEnabled = true;
+        ctx.drawImage(layer.canvas, 0, 0, o.image.width, o.image.height);
+      }
+    }
   }
 
   /** Strokes an outline's segments with their ends on whole device pixels. */
@@ -946,6 +994,8 @@ export class Viewer {
       if (performance.now() - t0 >= JOB_BUDGET_MS) break;
     }
     if (this.jobs.size > 0) this.jobTimer = setTimeout(this.runJobs, 0);
+    // (The base and the probability layer are drawn by jobs; the mask's big changes too.)
+    this.staticDirty = true;
     this.requestRender();
   };
 
@@ -1211,12 +1261,23 @@ export class Viewer {
 
   /** Paints (or erases) a dab of the brush at the keyboard's cursor, one step. */
   private dab(): void {
+    this.penDown();
+    this.endStroke();
+  }
+
+  /**
+   * Starts a stroke at the keyboard's cursor (Space held): the arrow keys draw it on, and
+   * letting Space go ends it, one step.
+   */
+  private penDown(): void {
     const o = this.opened;
     if (!o) return;
+    this.endStroke();
     const c = this.centre(this.cursor);
-    const rect = o.editor.paint(c, c, this.brush, this.tool === 'eraser' ? 0 : 1);
+    const value = this.tool === 'eraser' ? 0 : 1;
+    this.drag = { kind: 'stroke', value, last: c, keyboard: true };
+    const rect = o.editor.paint(c, c, this.brush, value);
     if (rect) this.maskChanged(rect);
-    if (o.editor.endStroke()) this.stepDone();
   }
 
   private fillAt(p: { x: number; y: number }): void {
@@ -1490,7 +1551,9 @@ export class Viewer {
         break;
       case ' ':
       case 'Enter':
+        if (e.repeat) break;
         if (this.tool === 'fill') this.fillAt(this.centre(this.cursor));
+        else if (drawing && key === ' ') this.penDown();
         else if (drawing) this.dab();
         else return;
         this.keyboardCursor = true;
@@ -1542,6 +1605,13 @@ export class Viewer {
       x: Math.min(o.image.width - 1, Math.max(0, this.cursor.x + dx)),
       y: Math.min(o.image.height - 1, Math.max(0, this.cursor.y + dy)),
     };
+    const drag = this.drag;
+    if (drag?.kind === 'stroke' && drag.keyboard) {
+      const to = this.centre(this.cursor);
+      const rect = o.editor.paint(drag.last, to, this.brush, drag.value);
+      drag.last = to;
+      if (rect) this.maskChanged(rect);
+    }
     const c = this.toScreen(this.centre(this.cursor));
     const { w, h } = this.cssSize();
     const margin = Math.min(40, w / 4, h / 4);

@@ -672,6 +672,14 @@ describe('the viewer', () => {
       await page.keyboard.press('Space');
       for (let k = 0; k < 2; k++) await page.keyboard.press('ArrowRight');
       await page.keyboard.press('Enter');
+      // Space held while the cursor moves draws a line, one step: (122, 81) to (122, 84).
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.down(' ');
+      for (let k = 0; k < 3; k++) await page.keyboard.press('ArrowDown');
+      assert.equal(await page.evaluate(() => (globalThis as unknown as H).log.masks.length), 2);
+      await page.keyboard.up(' ');
+      assert.equal(await page.evaluate(() => (globalThis as unknown as H).log.masks.length), 3);
+      for (let k = 0; k < 4; k++) await page.keyboard.press('ArrowUp');
       // The eraser at (117, 80), in the ring's band.
       await page.keyboard.press('e');
       for (let k = 0; k < 5; k++) await page.keyboard.press('ArrowLeft');
@@ -681,6 +689,7 @@ describe('the viewer', () => {
       painted[80 * 240 + 120] = 1;
       painted[80 * 240 + 122] = 1;
       painted[80 * 240 + 117] = 0;
+      for (let y = 81; y <= 84; y++) painted[y * 240 + 122] = 1;
       assert.deepEqual(await mask(), painted);
       // Fill inside the ring (Shift+arrow moves 10 pixels): the inside [66, 114) x [46, 94).
       await page.keyboard.press('f');
@@ -700,7 +709,7 @@ describe('the viewer', () => {
         /^Not filled: this region reaches the image’s border/,
       );
       const log = () => page.evaluate(() => (globalThis as unknown as H).log.statuses);
-      assert.equal(await page.evaluate(() => (globalThis as unknown as H).log.masks.length), 4);
+      assert.equal(await page.evaluate(() => (globalThis as unknown as H).log.masks.length), 5);
       assert.deepEqual(await log(), ['corrected']);
 
       // Undo the fill, redo it (Ctrl+Y).
