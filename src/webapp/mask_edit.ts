@@ -10,7 +10,7 @@
  *
  * The history keeps diffs, not masks: since a mask is binary, an edit is the set of pixels it
  * flipped, stored as runs (start index, length) along rows, and undoing or redoing it flips
- * them again. Its memory is bounded by `historyBytes` (undo and redo together): the oldest
+ * them again. A stroke's runs are gathered while it paints (no pass over the mask at its end). Its memory is bounded by `historyBytes` (undo and redo together): the oldest
  * steps are forgotten first, and an edit larger than the whole bound is not kept (it cannot be
  * undone; the editor says so). Pure; no DOM.
  */
@@ -68,6 +68,7 @@ export function paintSegment(
   to: { x: number; y: number },
   size: number,
   value: 0 | 1,
+  changes?: RunBuilder,
 ): { rect: Rect; changed: number } | undefined {
   const { data, width, height } = mask;
   const r = Math.max(size, 0) / 2;
@@ -95,10 +96,46 @@ export function paintSegment(
       if (ex * ex + ey * ey <= r2 && data[row + x] !== value) {
         data[row + x] = value;
         changed++;
+        changes?.push(row + x);
       }
     }
   }
   return { rect: { x0, y0, x1, y1 }, changed };
+}
+
+/**
+ * Pixel indices gathered into runs (start, length) as they come: an index right after the
+ * last run extends it. A brush visits pixels row by row, left to right, so a stroke's changes
+ * arrive as runs along rows.
+ */
+export class RunBuilder {
+  private data = new Uint32Array(64);
+  private n = 0;
+
+  push(index: number): void {
+    const { n } = this;
+    if (n > 0 && this.data[n - 2] + this.data[n - 1] === index) {
+      this.data[n - 1]++;
+      return;
+    }
+    if (n + 2 > this.data.length) {
+      const grown = new Uint32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[n] = index;
+    this.data[n + 1] = 1;
+    this.n = n + 2;
+  }
+
+  get length(): number {
+    return this.n / 2;
+  }
+
+  /** The runs, as a copy of their exact length. */
+  runs(): Uint32Array {
+    return this.data.slice(0, this.n);
+  }
 }
 
 /** What a fill found where it was asked to start. */
@@ -215,6 +252,38 @@ function flipRuns(runs: Uint32Array, targets: Uint8Array[]): void {
   }
 }
 
+/**
+ * Makes every non-zero byte of `data` 1 and returns how many there are. Four bytes at a time
+ * (a 3000x2000 mask in a few milliseconds, so that opening one is not a long task): a word
+ * whose bytes are all 0 or 1 holds their sum in its top byte once multiplied by 0x01010101.
+ */
+export function binarize(data: Uint8Array): number {
+  const words = data.byteOffset % 4 === 0 ? Math.floor(data.length / 4) : 0;
+  const w32 = words > 0 ? new Uint32Array(data.buffer, data.byteOffset, words) : new Uint32Array(0);
+  let n = 0;
+  for (let k = 0; k < words; k++) {
+    const w = w32[k];
+    if (w === 0) continue;
+    if ((w & 0xfefefefe) === 0) {
+      n += Math.imul(w, 0x01010101) >>> 24;
+      continue;
+    }
+    for (let i = 4 * k; i < 4 * k + 4; i++) {
+      if (data[i]) {
+        data[i] = 1;
+        n++;
+      }
+    }
+  }
+  for (let i = 4 * words; i < data.length; i++) {
+    if (data[i]) {
+      data[i] = 1;
+      n++;
+    }
+  }
+  return n;
+}
+
 /** Lesion pixels of a mask. */
 export function lesionArea(data: Uint8Array): number {
   let n = 0;
@@ -239,13 +308,16 @@ export class MaskEditor {
   area: number;
   /** The bound of the history's memory. */
   readonly historyBytes: number;
-  /** The mask as of the last step: strokes are diffed against it. */
-  private shadow: Uint8Array;
+  /** The pixels the stroke in progress flipped (each at most once: a stroke paints one value). */
+  private changes = new RunBuilder();
+  /** Lesion pixels the stroke in progress gained. */
+  private strokeGained = 0;
   private undos: Edit[] = [];
   private redos: Edit[] = [];
   private bytes = 0;
   /** The rectangle the stroke in progress has touched. */
   private stroke: Rect | undefined;
+  private strokeValue: 0 | 1 = 1;
   private scratch: Uint8Array | undefined;
   /** Whether the last step was too large to keep in the history. */
   forgotten = false;
@@ -256,11 +328,9 @@ export class MaskEditor {
         `a ${mask.height}x${mask.width} mask needs ${mask.width * mask.height} values`,
       );
     }
-    const data = new Uint8Array(mask.data.length);
-    for (let i = 0; i < data.length; i++) data[i] = mask.data[i] ? 1 : 0;
+    const data = mask.data.slice();
+    this.area = binarize(data);
     this.mask = { data, width: mask.width, height: mask.height };
-    this.shadow = data.slice();
-    this.area = lesionArea(data);
     this.historyBytes = options.historyBytes ?? DEFAULT_HISTORY_BYTES;
   }
 
@@ -282,16 +352,23 @@ export class MaskEditor {
     return { undo: this.undos.length, redo: this.redos.length };
   }
 
-  /** Paints (value 1) or erases (0) a piece of a stroke; see `paintSegment`. */
+  /**
+   * Paints (value 1) or erases (0) a piece of a stroke; see `paintSegment`. A stroke paints
+   * one value: a piece of the other value ends the stroke first.
+   */
   paint(
     from: { x: number; y: number },
     to: { x: number; y: number },
     size: number,
     value: 0 | 1,
   ): Rect | undefined {
-    const done = paintSegment(this.mask, from, to, size, value);
+    if (this.stroke && this.strokeValue !== value) this.endStroke();
+    this.strokeValue = value;
+    const done = paintSegment(this.mask, from, to, size, value, this.changes);
     if (!done) return undefined;
-    this.area += value ? done.changed : -done.changed;
+    const gained = value ? done.changed : -done.changed;
+    this.area += gained;
+    this.strokeGained += gained;
     this.stroke = unionRect(this.stroke, done.rect);
     return done.rect;
   }
@@ -299,12 +376,25 @@ export class MaskEditor {
   /** Ends the stroke in progress: it becomes one step (none when it changed nothing). */
   endStroke(): Edit | undefined {
     const rect = this.stroke;
+    const { changes, strokeGained } = this;
     this.stroke = undefined;
+    this.changes = new RunBuilder();
+    this.strokeGained = 0;
+    if (!rect || changes.length === 0) return undefined;
+    return this.record({ kind: 'stroke', runs: changes.runs(), rect, gained: strokeGained });
+  }
+
+  /** Takes the stroke in progress back out (as a second finger turns a stroke into a pinch). */
+  cancelStroke(): Rect | undefined {
+    const rect = this.stroke;
+    const { changes, strokeGained } = this;
+    this.stroke = undefined;
+    this.changes = new RunBuilder();
+    this.strokeGained = 0;
     if (!rect) return undefined;
-    const { runs, gained } = diffRuns(this.shadow, this.mask.data, this.mask.width, rect);
-    if (runs.length === 0) return undefined;
-    flipRuns(runs, [this.shadow]);
-    return this.record({ kind: 'stroke', runs, rect, gained });
+    flipRuns(changes.runs(), [this.mask.data]);
+    this.area -= strokeGained;
+    return rect;
   }
 
   /** Fills the enclosed region at (x, y) (see `fillEnclosed`); a fill is one step. */
@@ -315,7 +405,6 @@ export class MaskEditor {
     const result = fillEnclosed(this.mask, x, y, this.scratch);
     if (result.kind === 'filled') {
       this.area += result.pixels;
-      flipRuns(result.runs, [this.shadow]);
       this.record({ kind: 'fill', runs: result.runs, rect: result.rect, gained: result.pixels });
     }
     return result;
@@ -335,7 +424,7 @@ export class MaskEditor {
     const rect = { x0: 0, y0: 0, x1: width, y1: height };
     const { runs, gained } = diffRuns(this.mask.data, target, width, rect);
     if (runs.length === 0) return undefined;
-    flipRuns(runs, [this.mask.data, this.shadow]);
+    flipRuns(runs, [this.mask.data]);
     this.area += gained;
     return this.record({ kind: 'reset', runs, rect: boundsOfRuns(runs, width), gained });
   }
@@ -345,7 +434,7 @@ export class MaskEditor {
     this.endStroke();
     const edit = this.undos.pop();
     if (!edit) return undefined;
-    flipRuns(edit.runs, [this.mask.data, this.shadow]);
+    flipRuns(edit.runs, [this.mask.data]);
     this.area -= edit.gained;
     this.redos.push(edit);
     return edit;
@@ -356,7 +445,7 @@ export class MaskEditor {
     this.endStroke();
     const edit = this.redos.pop();
     if (!edit) return undefined;
-    flipRuns(edit.runs, [this.mask.data, this.shadow]);
+    flipRuns(edit.runs, [this.mask.data]);
     this.area += edit.gained;
     this.undos.push(edit);
     return edit;
@@ -368,7 +457,7 @@ export class MaskEditor {
     this.redos = [];
     this.bytes = 0;
     this.scratch = undefined;
-    this.shadow = new Uint8Array(0);
+    this.changes = new RunBuilder();
   }
 
   /** Keeps a new step: the redo steps go, and the oldest steps while over the bound. */

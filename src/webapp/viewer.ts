@@ -84,6 +84,12 @@ const MAX_ZOOM = 64;
 const PAN_STEP = 48;
 const BRUSH_RANGE: readonly [number, number] = [1, 200];
 const DEFAULT_BRUSH = 12;
+/** The side of the mask layer's tiles, in image pixels. */
+const LAYER_TILE = 512;
+/** Pixels drawn into a layer per band (a few milliseconds' work). */
+const BAND_PIXELS = 2 ** 19;
+/** Milliseconds of layer drawing per task. */
+const JOB_BUDGET_MS = 24;
 /** Milliseconds of outline recomputation per frame. */
 const OUTLINE_BUDGET_MS = 6;
 const WINDOW_KEY_STEP = 10;
@@ -107,6 +113,7 @@ export const KEYS = {
   smaller: '[',
   bigger: ']',
   act: 'Space Enter',
+  /** Space held while the arrow keys move the cursor draws a line. */
   undo: 'Control+Z',
   redo: 'Control+Shift+Z Control+Y',
   accept: 'A',
@@ -118,7 +125,8 @@ export const KEYS = {
 
 export const KEY_HELP =
   'Keys: + / − zoom, 0 fit, arrows pan (with a drawing tool they move the cursor; Shift: ×10), ' +
-  'H hand, B brush, E eraser, F fill, [ ] brush size, Space or Enter paint or fill at the cursor, ' +
+  'H hand, B brush, E eraser, F fill, [ ] brush size, Space or Enter paint or fill at the cursor ' +
+  '(hold Space and move to draw a line), ' +
   'Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo, A accept, M mask on/off, W / Shift+W window, ' +
   'L / Shift+L level, Esc close.';
 
@@ -128,9 +136,17 @@ interface HeatLayer {
   label: string;
   shown: boolean;
   canvas: HTMLCanvasElement;
-  /** Probability map: the image rows each of its rows covers (the recipe's nearest rule). */
-  rows?: { start: Int32Array; end: Int32Array };
+  /**
+   * The probability map: `canvas` is at the image's size, drawn (in bands, when first shown)
+   * by the recipe's nearest rule; attention maps are small and smoothed when drawn.
+   */
+  exact?: { prepare(): void; prepared: boolean };
   box?: HTMLInputElement;
+}
+
+/** A square piece of a layer at the image's size: its canvas covers [x0, x1) x [y0, y1). */
+interface LayerTile extends Rect {
+  canvas: HTMLCanvasElement;
 }
 
 /** Everything held for the open image; dropped at `close`. */
@@ -141,10 +157,10 @@ interface Opened {
   editor: MaskEditor;
   outline: TiledOutline;
   truthOutline?: TiledOutline;
+  /** The image as shown (through window/level), at its size. */
   base: HTMLCanvasElement;
-  baseData: ImageData;
-  maskCanvas: HTMLCanvasElement;
-  maskData: ImageData;
+  /** The mask's fill layer, at the image's size. */
+  maskTiles: LayerTile[];
   heat: HeatLayer[];
   /** For the read-out: the probability's source column and row of each image column and row. */
   probCols?: Int32Array;
@@ -173,6 +189,19 @@ function el<K extends keyof HTMLElementTagNameMap>(
 const rgb = (c: readonly number[], alpha = 1): string =>
   alpha === 1 ? `rgb(${c[0]}, ${c[1]}, ${c[2]})` : `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${alpha})`;
 
+/** An RGB image's pixels as opaque RGBA words, in the platform's byte order (as ImageData). */
+function packRgba(image: RawImage): Uint32Array {
+  const n = image.height * image.width;
+  const bytes = new Uint8ClampedArray(n * 4);
+  for (let i = 0, s = 0; i < n; i++, s += image.channels) {
+    bytes[4 * i] = image.data[s];
+    bytes[4 * i + 1] = image.data[s + 1];
+    bytes[4 * i + 2] = image.data[s + 2];
+    bytes[4 * i + 3] = 255;
+  }
+  return new Uint32Array(bytes.buffer);
+}
+
 let viewerCount = 0;
 
 export class Viewer {
@@ -200,6 +229,12 @@ export class Viewer {
   private message: HTMLElement;
   private resizeObserver: ResizeObserver | undefined;
   private frame = 0;
+  private jobs = new Map<string, () => boolean>();
+  /** The layers a stroke leaves alone, drawn at the view (see `render`), and what they show. */
+  private staticCanvas = document.createElement('canvas');
+  private staticKey = '';
+  private staticDirty = true;
+  private jobTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private opened: Opened | undefined;
 
   private view: ViewState = { zoom: 1, x: 0, y: 0 };
@@ -221,7 +256,7 @@ export class Viewer {
   private pointers = new Map<number, { x: number; y: number }>();
   private drag:
     | { kind: 'pan'; x: number; y: number }
-    | { kind: 'stroke'; value: 0 | 1; last: { x: number; y: number } }
+    | { kind: 'stroke'; value: 0 | 1; last: { x: number; y: number }; keyboard?: boolean }
     | { kind: 'pinch'; distance: number; mid: { x: number; y: number } }
     | undefined;
   private listeners: Array<[EventTarget, string, EventListener, AddEventListenerOptions?]> = [];
@@ -266,7 +301,11 @@ export class Viewer {
       id: id('level'),
       'aria-keyshortcuts': KEYS.level,
     });
-    const wlReset = button('Reset window and level', undefined, 'Reset contrast');
+    const wlReset = button(
+      'Reset contrast: the window and level back to the whole grey range',
+      undefined,
+      'Reset contrast',
+    );
     this.wlBox = el(
       'div',
       { class: 'viewer-wl', role: 'group', 'aria-label': 'Window and level' },
@@ -322,7 +361,8 @@ export class Viewer {
       this.canvas,
       el('div', { class: 'viewer-key' }, this.legend, this.colourBar),
     );
-    this.readout = el('span', { class: 'viewer-readout', 'aria-label': 'Pixel read-out' });
+    // Read aloud when the keyboard moves the cursor, not at every move of a mouse.
+    this.readout = el('span', { class: 'viewer-readout', 'aria-live': 'off' });
     this.message = el('span', { class: 'viewer-message', role: 'status' });
 
     this.root = el(
@@ -381,6 +421,14 @@ export class Viewer {
     this.on(this.resetButton, 'click', () => this.resetToModel());
     this.on(this.acceptButton, 'click', () => this.accept());
     this.on(this.root, 'keydown', (e) => this.onKey(e as KeyboardEvent));
+    this.on(this.root, 'keyup', (e) => {
+      if ((e as KeyboardEvent).key === ' ' && this.drag?.kind === 'stroke' && this.drag.keyboard) {
+        this.endStroke();
+      }
+    });
+    this.on(this.canvas, 'blur', () => {
+      if (this.drag?.kind === 'stroke' && this.drag.keyboard) this.endStroke();
+    });
     this.on(this.canvas, 'pointerdown', (e) => this.onPointerDown(e as PointerEvent));
     this.on(this.canvas, 'pointermove', (e) => this.onPointerMove(e as PointerEvent));
     this.on(this.canvas, 'pointerup', (e) => this.onPointerUp(e as PointerEvent));
@@ -418,9 +466,20 @@ export class Viewer {
     const editor = new MaskEditor(image.mask);
     const grey = isGrey(image.image);
     const base = el('canvas', { width, height });
-    const baseData = grey ? new ImageData(width, height) : toImageData(image.image);
-    const maskCanvas = el('canvas', { width, height });
-    const maskData = new ImageData(width, height);
+    const maskTiles: LayerTile[] = [];
+    for (let y0 = 0; y0 < height; y0 += LAYER_TILE) {
+      for (let x0 = 0; x0 < width; x0 += LAYER_TILE) {
+        const w = Math.min(LAYER_TILE, width - x0);
+        const h = Math.min(LAYER_TILE, height - y0);
+        maskTiles.push({
+          canvas: el('canvas', { width: w, height: h }),
+          x0,
+          y0,
+          x1: x0 + w,
+          y1: y0 + h,
+        });
+      }
+    }
     const opened: Opened = {
       source: image,
       image: image.image,
@@ -429,15 +488,12 @@ export class Viewer {
       outline: new TiledOutline(editor.mask),
       truthOutline: image.truth ? new TiledOutline(image.truth) : undefined,
       base,
-      baseData,
-      maskCanvas,
-      maskData,
+      maskTiles,
       heat: [],
       status: image.status,
     };
     this.opened = opened;
-    if (grey) this.drawBase();
-    else base.getContext('2d')!.putImageData(baseData, 0, 0);
+    this.drawBase();
     this.drawMaskLayer({ x0: 0, y0: 0, x1: width, y1: height });
 
     const p = image.probabilities;
@@ -445,33 +501,29 @@ export class Viewer {
       const colours = heatmapImage(p, [p.height, p.width]);
       opened.probCols = nearestIndices(p.width, width);
       opened.probRows = nearestIndices(p.height, height);
-      // The map widened to the image's columns (exactly as the recipe's nearest rule), at its
-      // own rows; each of its rows is drawn over the image rows that read it.
-      const wide = new ImageData(width, p.height);
-      for (let r = 0, o = 0; r < p.height; r++) {
-        for (let x = 0; x < width; x++, o += 4) {
-          const s = (r * p.width + opened.probCols[x]) * 3;
-          wide.data[o] = colours.data[s];
-          wide.data[o + 1] = colours.data[s + 1];
-          wide.data[o + 2] = colours.data[s + 2];
-          wide.data[o + 3] = 255;
+      // Each image pixel takes the colour of the probability the recipe's nearest rule reads
+      // for it, so the layer lines up with the mask; made when the layer is first shown.
+      const packed = packRgba(colours);
+      const canvas = el('canvas', { width, height });
+      const { probCols, probRows } = opened;
+      const draw = (y0: number, y1: number): void => {
+        const band = new ImageData(width, y1 - y0);
+        const out = new Uint32Array(band.data.buffer);
+        for (let y = y0, o = 0; y < y1; y++) {
+          const row = probRows[y] * p.width;
+          for (let x = 0; x < width; x++) out[o++] = packed[row + probCols[x]];
         }
-      }
-      const canvas = el('canvas', { width, height: p.height });
-      canvas.getContext('2d')!.putImageData(wide, 0, 0);
-      const start = new Int32Array(p.height).fill(-1);
-      const end = new Int32Array(p.height).fill(-1);
-      opened.probRows.forEach((r, y) => {
-        if (start[r] < 0) start[r] = y;
-        end[r] = y + 1;
-      });
-      opened.heat.push({
-        key: 'probability',
-        label: 'Probability',
-        shown: false,
-        canvas,
-        rows: { start, end },
-      });
+        canvas.getContext('2d')!.putImageData(band, 0, y0);
+      };
+      const exact = {
+        prepared: false,
+        prepare: () => {
+          if (exact.prepared) return;
+          exact.prepared = true;
+          this.bandJob('probability', { x0: 0, y0: 0, x1: width, y1: height }, draw);
+        },
+      };
+      opened.heat.push({ key: 'probability', label: 'Probability', shown: false, canvas, exact });
     }
     image.attention.forEach((gate) => {
       const colours = heatmapImage(gate, [gate.height, gate.width]);
@@ -503,6 +555,9 @@ export class Viewer {
   close(): void {
     cancelAnimationFrame(this.frame);
     this.frame = 0;
+    clearTimeout(this.jobTimer);
+    this.jobTimer = 0;
+    this.jobs.clear();
     const o = this.opened;
     if (!o) return;
     this.opened = undefined;
@@ -511,7 +566,7 @@ export class Viewer {
     o.editor.release();
     o.outline.release();
     o.truthOutline?.release();
-    for (const c of [o.base, o.maskCanvas, ...o.heat.map((h) => h.canvas)]) {
+    for (const c of [o.base, ...o.maskTiles.map((t) => t.canvas), ...o.heat.map((h) => h.canvas)]) {
       c.width = 0;
       c.height = 0;
     }
@@ -523,6 +578,9 @@ export class Viewer {
     delete this.root.dataset.image;
     this.canvas.width = 0;
     this.canvas.height = 0;
+    this.staticCanvas.width = 0;
+    this.staticCanvas.height = 0;
+    this.staticKey = '';
   }
 
   /** Closes and removes the viewer's elements and listeners from the page. */
@@ -554,6 +612,12 @@ export class Viewer {
   /** The view (zoom and the image's origin in CSS pixels of the canvas). */
   get viewState(): ViewState {
     return { ...this.view };
+  }
+
+  /** Whether the outline is drawn in full (its tiles are computed a few at a time). */
+  get outlineFresh(): boolean {
+    const o = this.opened;
+    return !!o && o.outline.fresh && (o.truthOutline?.fresh ?? true) && this.jobs.size === 0;
   }
 
   /** The tool in use. */
@@ -694,33 +758,36 @@ export class Viewer {
     const { zoom, x, y } = this.view;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalAlpha = 1;
-    ctx.fillStyle = '#15181f';
-    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    // The layers that a stroke does not change (the image, the maps) are drawn once per view
+    // into a canvas of the view's size, and copied from it while painting.
+    const key = [
+      this.canvas.width,
+      this.canvas.height,
+      zoom,
+      x,
+      y,
+      this.showImage,
+      this.heatOpacity,
+      ...o.heat.map((h) => h.shown),
+    ].join();
+    if (key !== this.staticKey || this.staticDirty) {
+      this.drawStatic(o, dpr);
+      this.staticKey = key;
+      this.staticDirty = false;
+    }
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.staticCanvas, 0, 0);
     const s = dpr * zoom;
     ctx.setTransform(s, 0, 0, s, dpr * x, dpr * y);
-    const { width, height } = o.image;
-    // Magnified, pixels stay square; shrunk, the browser's smoothing averages them.
-    ctx.imageSmoothingEnabled = zoom < 1;
-    if (this.showImage) ctx.drawImage(o.base, 0, 0);
-    for (const layer of o.heat) {
-      if (!layer.shown) continue;
-      ctx.globalAlpha = this.heatOpacity;
-      if (layer.rows) {
-        ctx.imageSmoothingEnabled = false;
-        const { start, end } = layer.rows;
-        for (let r = 0; r < start.length; r++) {
-          if (start[r] < 0) continue;
-          ctx.drawImage(layer.canvas, 0, r, width, 1, 0, start[r], width, end[r] - start[r]);
-        }
-      } else {
-        ctx.imageSmoothingEnabled = true;
-        ctx.drawImage(layer.canvas, 0, 0, width, height);
-      }
-    }
     if (this.showMask && this.maskStyle !== 'outline') {
       ctx.globalAlpha = this.fillOpacity;
       ctx.imageSmoothingEnabled = zoom < 1;
-      ctx.drawImage(o.maskCanvas, 0, 0);
+      const seen = this.visibleRect();
+      for (const t of o.maskTiles) {
+        if (t.x0 < seen.x1 && t.x1 > seen.x0 && t.y0 < seen.y1 && t.y1 > seen.y0) {
+          ctx.drawImage(t.canvas, t.x0, t.y0);
+        }
+      }
     }
     ctx.globalAlpha = 1;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -738,6 +805,35 @@ export class Viewer {
     }
     this.drawCursor(dpr);
     if (pending) this.requestRender();
+  }
+
+  /** The background, the image and the maps, at the view, into `staticCanvas`. */
+  private drawStatic(o: Opened, dpr: number): void {
+    const c = this.staticCanvas;
+    if (c.width !== this.canvas.width) c.width = this.canvas.width;
+    if (c.height !== this.canvas.height) c.height = this.canvas.height;
+    const ctx = c.getContext('2d')!;
+    const { zoom, x, y } = this.view;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = '#15181f';
+    ctx.fillRect(0, 0, c.width, c.height);
+    const s = dpr * zoom;
+    ctx.setTransform(s, 0, 0, s, dpr * x, dpr * y);
+    // Magnified, pixels stay square; shrunk, the browser's smoothing averages them.
+    ctx.imageSmoothingEnabled = zoom < 1;
+    if (this.showImage) ctx.drawImage(o.base, 0, 0);
+    for (const layer of o.heat) {
+      if (!layer.shown) continue;
+      ctx.globalAlpha = this.heatOpacity;
+      if (layer.exact) {
+        ctx.imageSmoothingEnabled = zoom < 1;
+        ctx.drawImage(layer.canvas, 0, 0);
+      } else {
+        ctx.imageSmoothingEnabled = true;
+        ctx.drawImage(layer.canvas, 0, 0, o.image.width, o.image.height);
+      }
+    }
   }
 
   /** Strokes an outline's segments with their ends on whole device pixels. */
@@ -803,33 +899,109 @@ export class Viewer {
     return { x: p.x + 0.5, y: p.y + 0.5 };
   }
 
-  /** The image through window/level, into the base canvas. */
+  /**
+   * The image through window/level into the base canvas, a band of rows per job (so a large
+   * image's first drawing, and each new window/level, spreads over short tasks).
+   */
   private drawBase(): void {
     const o = this.opened;
-    if (!o || !o.grey) return;
-    greyToRgba(o.image, windowLevelLut(this.wl), o.baseData.data);
-    o.base.getContext('2d')!.putImageData(o.baseData, 0, 0);
+    if (!o) return;
+    const { width, height, channels } = o.image;
+    const lut = o.grey ? windowLevelLut(this.wl) : undefined;
+    const ctx = o.base.getContext('2d')!;
+    this.bandJob('base', { x0: 0, y0: 0, x1: width, y1: height }, (y0, y1) => {
+      const rows: RawImage = {
+        data: o.image.data.subarray(y0 * width * channels, y1 * width * channels),
+        height: y1 - y0,
+        width,
+        channels,
+      };
+      let band: ImageData;
+      if (lut) {
+        band = new ImageData(width, y1 - y0);
+        greyToRgba(rows, lut, band.data);
+      } else {
+        band = toImageData(rows);
+      }
+      ctx.putImageData(band, 0, y0);
+    });
   }
 
-  /** The mask's fill layer within `rect`. */
+  /** The mask's fill layer within `rect` (in bands of rows when it is large). */
   private drawMaskLayer(rect: Rect): void {
     const o = this.opened;
     if (!o) return;
     const { data, width } = o.editor.mask;
-    const out = o.maskData.data;
     const [r, g, b] = MASK_COLOUR;
-    for (let y = rect.y0; y < rect.y1; y++) {
-      for (let x = rect.x0, i = y * width + x, p = i * 4; x < rect.x1; x++, i++, p += 4) {
-        const on = data[i];
-        out[p] = r;
-        out[p + 1] = g;
-        out[p + 2] = b;
-        out[p + 3] = on ? 255 : 0;
+    const draw = (y0: number, y1: number): void => {
+      const w = rect.x1 - rect.x0;
+      const out = new ImageData(w, y1 - y0);
+      const px = out.data;
+      for (let y = y0, p = 0; y < y1; y++) {
+        for (let i = y * width + rect.x0, end = i + w; i < end; i++, p += 4) {
+          if (!data[i]) continue;
+          px[p] = r;
+          px[p + 1] = g;
+          px[p + 2] = b;
+          px[p + 3] = 255;
+        }
       }
+      // Into each tile the band meets (a tile, not one image-sized canvas, is what the
+      // browser copies again when it draws a layer that changed).
+      for (const t of o.maskTiles) {
+        const x0 = Math.max(t.x0, rect.x0);
+        const x1 = Math.min(t.x1, rect.x1);
+        const ya = Math.max(t.y0, y0);
+        const yb = Math.min(t.y1, y1);
+        if (x0 >= x1 || ya >= yb) continue;
+        t.canvas
+          .getContext('2d')!
+          .putImageData(out, rect.x0 - t.x0, y0 - t.y0, x0 - rect.x0, ya - y0, x1 - x0, yb - ya);
+      }
+    };
+    if ((rect.x1 - rect.x0) * (rect.y1 - rect.y0) <= BAND_PIXELS) draw(rect.y0, rect.y1);
+    else this.bandJob(`mask ${rect.x0},${rect.y0},${rect.x1},${rect.y1}`, rect, draw);
+  }
+
+  /**
+   * Runs `draw(y0, y1)` over the rows of `rect` in bands of about `BAND_PIXELS`, as jobs of a
+   * few milliseconds between frames; a job of the same key is replaced.
+   */
+  private bandJob(key: string, rect: Rect, draw: (y0: number, y1: number) => void): void {
+    const rows = Math.max(1, Math.floor(BAND_PIXELS / Math.max(1, rect.x1 - rect.x0)));
+    let y = rect.y0;
+    this.jobs.delete(key);
+    this.jobs.set(key, () => {
+      const y1 = Math.min(rect.y1, y + rows);
+      draw(y, y1);
+      y = y1;
+      return y >= rect.y1;
+    });
+    if (!this.jobTimer) this.jobTimer = setTimeout(this.runJobs, 0);
+  }
+
+  /** Runs queued jobs for up to `JOB_BUDGET_MS`, then yields (and draws) and goes on. */
+  private runJobs = (): void => {
+    this.jobTimer = 0;
+    const t0 = performance.now();
+    for (const [key, job] of this.jobs) {
+      while (performance.now() - t0 < JOB_BUDGET_MS) {
+        if (job()) {
+          this.jobs.delete(key);
+          break;
+        }
+      }
+      if (performance.now() - t0 >= JOB_BUDGET_MS) break;
     }
-    o.maskCanvas
-      .getContext('2d')!
-      .putImageData(o.maskData, 0, 0, rect.x0, rect.y0, rect.x1 - rect.x0, rect.y1 - rect.y0);
+    if (this.jobs.size > 0) this.jobTimer = setTimeout(this.runJobs, 0);
+    // (The base and the probability layer are drawn by jobs; the mask's big changes too.)
+    this.staticDirty = true;
+    this.requestRender();
+  };
+
+  /** Whether the image's and the mask's layers are drawn in full. */
+  get layersReady(): boolean {
+    return this.jobs.size === 0;
   }
 
   /** Redraws what a change of the mask within `rect` moved. */
@@ -900,7 +1072,10 @@ export class Viewer {
       check('truth', 'Ground truth', this.showTruth, (v) => (this.showTruth = v));
     }
     for (const layer of o.heat) {
-      layer.box = check(layer.key, layer.label, layer.shown, (v) => (layer.shown = v));
+      layer.box = check(layer.key, layer.label, layer.shown, (v) => {
+        layer.shown = v;
+        if (v) layer.exact?.prepare();
+      });
     }
     if (o.heat.length > 0) {
       box.append(this.slider('Map opacity', this.heatOpacity, (v) => (this.heatOpacity = v)));
@@ -1086,12 +1261,23 @@ export class Viewer {
 
   /** Paints (or erases) a dab of the brush at the keyboard's cursor, one step. */
   private dab(): void {
+    this.penDown();
+    this.endStroke();
+  }
+
+  /**
+   * Starts a stroke at the keyboard's cursor (Space held): the arrow keys draw it on, and
+   * letting Space go ends it, one step.
+   */
+  private penDown(): void {
     const o = this.opened;
     if (!o) return;
+    this.endStroke();
     const c = this.centre(this.cursor);
-    const rect = o.editor.paint(c, c, this.brush, this.tool === 'eraser' ? 0 : 1);
+    const value = this.tool === 'eraser' ? 0 : 1;
+    this.drag = { kind: 'stroke', value, last: c, keyboard: true };
+    const rect = o.editor.paint(c, c, this.brush, value);
     if (rect) this.maskChanged(rect);
-    if (o.editor.endStroke()) this.stepDone();
   }
 
   private fillAt(p: { x: number; y: number }): void {
@@ -1207,7 +1393,11 @@ export class Viewer {
     this.pointers.set(e.pointerId, p);
     this.keyboardCursor = false;
     if (this.pointers.size === 2) {
-      this.endStroke();
+      // A second finger makes the first one's touch a pinch, not a stroke.
+      if (this.drag?.kind === 'stroke') {
+        const rect = o.editor.cancelStroke();
+        if (rect) this.maskChanged(rect);
+      }
       const [a, b] = [...this.pointers.values()];
       this.drag = {
         kind: 'pinch',
@@ -1239,6 +1429,7 @@ export class Viewer {
     const p = this.eventPoint(e);
     if (this.pointers.has(e.pointerId)) this.pointers.set(e.pointerId, p);
     this.hover = this.toImage(p);
+    this.readout.setAttribute('aria-live', 'off');
     const drag = this.drag;
     if (drag?.kind === 'pinch' && this.pointers.size >= 2) {
       const [a, b] = [...this.pointers.values()];
@@ -1360,7 +1551,9 @@ export class Viewer {
         break;
       case ' ':
       case 'Enter':
+        if (e.repeat) break;
         if (this.tool === 'fill') this.fillAt(this.centre(this.cursor));
+        else if (drawing && key === ' ') this.penDown();
         else if (drawing) this.dab();
         else return;
         this.keyboardCursor = true;
@@ -1412,6 +1605,13 @@ export class Viewer {
       x: Math.min(o.image.width - 1, Math.max(0, this.cursor.x + dx)),
       y: Math.min(o.image.height - 1, Math.max(0, this.cursor.y + dy)),
     };
+    const drag = this.drag;
+    if (drag?.kind === 'stroke' && drag.keyboard) {
+      const to = this.centre(this.cursor);
+      const rect = o.editor.paint(drag.last, to, this.brush, drag.value);
+      drag.last = to;
+      if (rect) this.maskChanged(rect);
+    }
     const c = this.toScreen(this.centre(this.cursor));
     const { w, h } = this.cssSize();
     const margin = Math.min(40, w / 4, h / 4);
@@ -1423,6 +1623,7 @@ export class Viewer {
     if (c.y > h - margin) py = h - margin - c.y;
     if (px || py) this.panBy(px, py);
     this.root.dataset.cursor = `${this.cursor.x},${this.cursor.y}`;
+    this.readout.setAttribute('aria-live', 'polite');
     this.updateReadout();
     this.requestRender();
   }

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  binarize,
   diffRuns,
   fillEnclosed,
   lesionArea,
@@ -209,6 +210,31 @@ describe('MaskEditor', () => {
     assert.equal(ed.canRedo, false);
   });
 
+  test('a stroke in progress can be taken back out: no step, the mask as before', () => {
+    const model = mask(['....', '.##.', '.##.', '....']);
+    const ed = new MaskEditor(model);
+    ed.paint({ x: 0.5, y: 0.5 }, { x: 3.5, y: 0.5 }, 1, 1);
+    ed.paint({ x: 0.5, y: 2.5 }, { x: 0.5, y: 3.5 }, 1, 1);
+    assert.deepEqual(rows(ed.mask), ['####', '.##.', '###.', '#...']);
+    assert.deepEqual(ed.cancelStroke(), { x0: 0, y0: 0, x1: 4, y1: 4 });
+    assert.deepEqual(rows(ed.mask), rows(model));
+    assert.equal(ed.area, 4);
+    assert.equal(ed.endStroke(), undefined);
+    assert.deepEqual(ed.depth, { undo: 0, redo: 0 });
+  });
+
+  test('a stroke paints one value: the other value starts a new step', () => {
+    const ed = new MaskEditor(blank(3, 1));
+    ed.paint({ x: 0.5, y: 0.5 }, { x: 2.5, y: 0.5 }, 1, 1);
+    ed.paint({ x: 1.5, y: 0.5 }, { x: 1.5, y: 0.5 }, 1, 0);
+    ed.endStroke();
+    assert.deepEqual(rows(ed.mask), ['#.#']);
+    assert.deepEqual(ed.depth, { undo: 2, redo: 0 });
+    ed.undo();
+    assert.deepEqual(rows(ed.mask), ['###']);
+    assert.equal(ed.area, 3);
+  });
+
   test('a reset to the model is one step, undone as one', () => {
     const model = mask(['....', '.##.', '.##.', '....']);
     const ed = new MaskEditor(model);
@@ -266,5 +292,22 @@ describe('MaskEditor', () => {
     assert.deepEqual(ed.depth, { undo: 0, redo: 0 });
     assert.equal(ed.historyUsed, 0);
     assert.equal(ed.area, lesionArea(ed.mask.data));
+  });
+});
+
+describe('binarize', () => {
+  test('makes non-zero bytes 1 and counts them, at any length and offset', () => {
+    const values = [0, 1, 255, 0, 1, 1, 1, 1, 0, 0, 0, 0, 7, 0, 1, 2, 3];
+    for (const offset of [0, 1, 4]) {
+      const buffer = new Uint8Array(values.length + offset);
+      buffer.set(values, offset);
+      const data = buffer.subarray(offset);
+      assert.equal(binarize(data), values.filter((v) => v).length, `offset ${offset}`);
+      assert.deepEqual(
+        [...data],
+        values.map((v) => (v ? 1 : 0)),
+        `offset ${offset}`,
+      );
+    }
   });
 });

@@ -28,7 +28,8 @@ export interface Spec {
   probabilities?: [number, number];
   /** One attention gate of [rows, cols]: value c / (cols - 1). */
   gate?: [number, number];
-  colour?: boolean;
+  /** A colour picture of a dark lesion on skin (for the screenshots) instead of grey ramps. */
+  skin?: boolean;
   status?: ReviewStatus;
 }
 
@@ -41,6 +42,15 @@ export interface Log {
 /** Grey value of pixel (x, y) of the synthetic image: (3x + y) mod 256. */
 export function greyAt(x: number, y: number): number {
   return (3 * x + y) % 256;
+}
+
+/** How dark the lesion of the skin picture is at (x, y), 0 to 1: a lumpy blob at the centre. */
+export function lesionAt(x: number, y: number, width: number, height: number): number {
+  const u = (x - width / 2) / (width * 0.2);
+  const v = (y - height / 2) / (height * 0.24);
+  const lump = 0.08 * Math.sin(5 * Math.atan2(v, u) + 1) + 0.05 * Math.sin(x / 7) * Math.cos(y / 9);
+  const d = Math.hypot(u, v) * (1 - lump);
+  return 1 / (1 + Math.exp((d - 1) * 6));
 }
 
 function boxes(width: number, height: number, on: Box[], off: Box[] = []): BinaryMask {
@@ -58,20 +68,31 @@ function boxes(width: number, height: number, on: Box[], off: Box[] = []): Binar
 
 export function makeImage(spec: Spec): ViewerImage {
   const { width, height } = spec;
-  const channels = spec.colour ? 3 : 1;
+  const channels = spec.skin ? 3 : 1;
   const data = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * channels;
-      data[i] = greyAt(x, y);
-      if (channels === 3) {
-        data[i + 1] = (x + 2 * y) % 256;
-        data[i + 2] = 200;
+      if (spec.skin) {
+        const d = lesionAt(x, y, width, height);
+        const grain = ((x * 7919 + y * 104729) % 23) - 11;
+        data[i] = Math.round(224 - 120 * d + grain);
+        data[i + 1] = Math.round(178 - 115 * d + grain);
+        data[i + 2] = Math.round(160 - 100 * d + grain);
+      } else {
+        data[i] = greyAt(x, y);
       }
     }
   }
   const image: RawImage = { data, width, height, channels };
   const mask = boxes(width, height, spec.lesion, spec.holes);
+  if (spec.skin) {
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (lesionAt(x, y, width, height) > 0.5) mask.data[y * width + x] = 1;
+      }
+    }
+  }
   const out: ViewerImage = {
     id: 'test-image',
     name: 'lesion.png',
@@ -86,6 +107,15 @@ export function makeImage(spec: Spec): ViewerImage {
     const [rows, cols] = spec.probabilities;
     const p = new Float32Array(rows * cols);
     for (let i = 0; i < p.length; i++) p[i] = i / (p.length - 1);
+    if (spec.skin) {
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          const x = ((c + 0.5) * width) / cols;
+          const y = ((r + 0.5) * height) / rows;
+          p[r * cols + c] = lesionAt(x * 0.97 + 6, y, width, height) ** 0.7;
+        }
+      }
+    }
     out.probabilities = { data: p, height: rows, width: cols };
   }
   if (spec.gate) {
@@ -99,15 +129,18 @@ export function makeImage(spec: Spec): ViewerImage {
 
 const g = globalThis as unknown as { viewerUnderTest?: Viewer; log: Log };
 
-/** Opens `spec` in the viewer (made on first use), with a fresh log. */
-export function open(spec: Spec): void {
+/** Opens `spec` in the viewer (made on first use), with a fresh log; returns open's time. */
+export function open(spec: Spec): number {
   g.log = { masks: [], statuses: [], closed: 0 };
   g.viewerUnderTest ??= new Viewer(document.getElementById('viewer')!, {
     onMask: (m) => g.log.masks.push(m),
     onStatus: (s) => g.log.statuses.push(s),
     onClose: () => g.log.closed++,
   });
-  g.viewerUnderTest.open(makeImage(spec));
+  const image = makeImage(spec);
+  const t0 = performance.now();
+  g.viewerUnderTest.open(image);
+  return performance.now() - t0;
 }
 
 /** The last mask given to `onMask`, as 0/1 numbers (or undefined). */
