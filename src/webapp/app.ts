@@ -11,6 +11,7 @@ import { Pipeline, PipelineError } from './pipeline.js';
 import { maskScores } from './mask_scores.js';
 import { lesionPixels } from './state.js';
 import { memoryStore, openStore } from './store.js';
+import { decodeMaskBytes } from './mask_file.js';
 import { readWork, workZipEntries } from './work_zip.js';
 import { pageOptions } from './options.js';
 import {
@@ -237,9 +238,21 @@ export async function addFiles(state: AppState, files: readonly File[]): Promise
   }
   try {
     view.showProgress('Reading the files…');
-    const work = await readWork(files, {
-      ...(state.pipeline ? { encodeMask: (m) => state.pipeline!.encodeMask(m) } : {}),
-    });
+    const pipeline = state.pipeline;
+    // Masks are decoded and encoded in the worker (a photo-sized mask takes half a second);
+    // the worker reads PNG, the other formats are read here.
+    const work = await readWork(
+      files,
+      pipeline
+        ? {
+            decodeMask: async (file, name) =>
+              /\.png$/i.test(name)
+                ? pipeline.decodeMask({ png: file, pixels: 0 })
+                : (await decodeMaskBytes(name, new Uint8Array(await file.arrayBuffer()))).mask,
+            encodeMask: (m) => pipeline.encodeMask(m),
+          }
+        : {},
+    );
     addQueued(
       state,
       work.images.map((i) => ({
