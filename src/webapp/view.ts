@@ -29,6 +29,8 @@ export type OnThreshold = (result: ImageResult, threshold: number) => void;
 interface Card {
   element: HTMLElement;
   onThreshold: OnThreshold;
+  /** Counts the drawings of the card: a drawing stops when a newer one starts. */
+  drawing: number;
   /** The mask download's object URL, made on its first click, and the mask it holds. */
   url?: { href: string; mask: ImageResult['mask'] };
 }
@@ -121,7 +123,7 @@ export function showResult(result: ImageResult, onThreshold: OnThreshold): void 
   const element = document.createElement('article');
   element.className = 'card';
   element.dataset.file = result.name;
-  cards.set(result, { element, onThreshold });
+  cards.set(result, { element, onThreshold, drawing: 0 });
   drawResult(result);
   byId('results').append(element);
 }
@@ -196,28 +198,42 @@ function drawResult(r: ImageResult): void {
   const figures = document.createElement('div');
   figures.className = 'figures';
   const { style, opacity } = overlayStyle();
-  const overlay = canvasOf(overlayMask(display, r.preview.mask, { style, opacity }));
-  overlay.className = 'overlay';
-  figures.append(figure(overlay, `mask (${style})`));
-  const prob = heatmapImage(
-    {
-      data: prediction.probabilities,
-      height: prediction.inputSize[0],
-      width: prediction.inputSize[1],
+  // Each picture is drawn in a task of its own, the page answering between them: a card's
+  // five pictures in one task took longer than 100 ms on a slow machine.
+  const pictures: (() => HTMLElement)[] = [
+    () => {
+      const overlay = canvasOf(overlayMask(display, r.preview.mask, { style, opacity }));
+      overlay.className = 'overlay';
+      return figure(overlay, `mask (${style})`);
     },
-    size,
-  );
-  figures.append(figure(canvasOf(prob), 'probability (0 to 1)', colorBar()));
-  prediction.attention.forEach((map, k) => {
-    const heat = heatmapImage(map, size);
-    figures.append(
-      figure(
+    () => {
+      const prob = heatmapImage(
+        {
+          data: prediction.probabilities,
+          height: prediction.inputSize[0],
+          width: prediction.inputSize[1],
+        },
+        size,
+      );
+      return figure(canvasOf(prob), 'probability (0 to 1)', colorBar());
+    },
+    ...prediction.attention.map((map, k) => () => {
+      const heat = heatmapImage(map, size);
+      return figure(
         canvasOf(blendOver(display, heat)),
         `attention gate ${k + 1} (${map.height}x${map.width}; 0 to 1)`,
         colorBar(),
-      ),
-    );
-  });
+      );
+    }),
+  ];
+  const drawing = ++card.drawing;
+  void (async () => {
+    for (const picture of pictures) {
+      if (card.drawing !== drawing) return;
+      figures.append(picture());
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  })();
 
   const stats = document.createElement('div');
   stats.className = 'stats';
