@@ -20,13 +20,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { serveStatic, type StaticServer } from '../src/app/serve.js';
 import { writeApp } from '../src/app/write.js';
+import { countingServer, type CountingServer } from '../test/app/counting_server.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.js';
 
 /** Progress on stderr (stdout holds the figures). */
@@ -36,43 +35,6 @@ const log = (text: string): void =>
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-/** A server whose bytes written are counted. */
-interface CountingServer extends StaticServer {
-  /** Bytes written to every socket since the server started. */
-  bytes(): number;
-}
-
-async function countingServer(dir: string): Promise<CountingServer> {
-  const server = await serveStatic({ mounts: { '/': dir } });
-  const sockets = new Set<Socket>();
-  let closed = 0;
-  server.server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => {
-      closed += s.bytesWritten;
-      sockets.delete(s);
-    });
-  });
-  return {
-    ...server,
-    bytes: () => closed + [...sockets].reduce((sum, s) => sum + s.bytesWritten, 0),
-  };
-}
-
-/** Waits until the server has written nothing new for `quietMs`. */
-async function networkQuiet(server: CountingServer, quietMs = 1500): Promise<void> {
-  let last = server.bytes();
-  let since = Date.now();
-  while (Date.now() - since < quietMs) {
-    await new Promise((r) => setTimeout(r, 100));
-    const now = server.bytes();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    }
-  }
 }
 
 /** Debian's Chromium with a debugging port, for Lighthouse. */
@@ -131,7 +93,7 @@ async function lighthouseRun(
       { port: chrome.port, output: 'json', logLevel: 'error', onlyCategories: ['performance'] },
       config,
     );
-    await networkQuiet(server);
+    await server.quiet();
     const lhr = result!.lhr;
     const audit = (id: string) => lhr.audits[id]?.numericValue ?? NaN;
     return {
@@ -223,13 +185,13 @@ async function pageFigures(url: string, server: CountingServer): Promise<PageFig
     log('first visit');
     await page.goto(url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
-    await networkQuiet(server, 3000);
+    await server.quiet(3000);
     const firstVisit = server.bytes() - start;
     start = server.bytes();
     log('reload');
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
-    await networkQuiet(server, 3000);
+    await server.quiet(3000);
     const reload = server.bytes() - start;
 
     const files = photos.map((_, k) => path.join(dir, `photo-${String(k).padStart(2, '0')}.jpg`));
@@ -324,7 +286,7 @@ async function main(): Promise<void> {
     app = path.join(temp, 'app');
     await writeApp({ model: flag('--model', '/work/main/runs/quickstart'), out: app });
   }
-  const server = await countingServer(app);
+  const server = await countingServer({ mounts: { '/': app } });
   const url = `${server.origin}/`;
   try {
     const lighthouse: Record<string, LighthouseRun[]> = { desktop: [], mobile: [] };
