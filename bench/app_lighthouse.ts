@@ -246,8 +246,9 @@ async function pageFigures(url: string, server: CountingServer): Promise<PageFig
     }
     let heapAfterClear: number | undefined;
     if ((await page.$('#clear')) !== null) {
-      page.once('dialog', (d) => void d.accept());
       await page.click('#clear');
+      // The page asks first, in its own dialog.
+      await page.click('#clear-dialog button[value="clear"]');
       await page.waitForFunction(() => document.querySelectorAll('[data-file]').length === 0, {
         timeout: 30_000,
       });

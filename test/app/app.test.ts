@@ -26,6 +26,7 @@ import { useBackend } from '../helpers.js';
 import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { runCli } from '../cli/run.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
+import { clearWork, settled } from './page.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** The sub-path the plain server hosts the app under. */
@@ -129,11 +130,7 @@ async function openApp(query: string): Promise<Page> {
   const page = await browser.page();
   await page.goto(`${server.origin}${SUB_PATH}${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  if ((await page.$$('[data-file]')).length > 0) {
-    await page.click('#clear');
-    await page.click('#clear-dialog button[value="clear"]');
-    await settled(page, 0);
-  }
+  await clearWork(page);
   return page;
 }
 
@@ -148,20 +145,6 @@ async function runApp(query: string): Promise<Page> {
   await page.setInputFiles('#files', files);
   await settled(page, files.length, 240_000);
   return page;
-}
-
-/** Waits until the list has `n` rows, none waiting or being predicted, and no mask is being remade. */
-async function settled(page: Page, n: number, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll('[data-file]').length === n &&
-      document.querySelectorAll('[data-status="waiting"], [data-status="predicting"]').length ===
-        0 &&
-      document.body.dataset.busy === 'false' &&
-      document.body.dataset.remasking !== 'true',
-    n,
-    { timeout },
-  );
 }
 
 /** Exports the work (`#export`); returns the zip's name and entries. */
@@ -376,9 +359,7 @@ describe('the web app, one engine', () => {
         { timeout: 60_000 },
       );
       // Clear the work (confirmed in the dialog), then predict with the other model.
-      await page.click('#clear');
-      await page.click('#clear-dialog button[value="clear"]');
-      await settled(page, 0);
+      await clearWork(page);
       await page.setInputFiles('#files', [images[0].file]);
       await settled(page, 1);
       const got = { bytes: maskIn((await exportZip(page)).entries, images[0].file) };

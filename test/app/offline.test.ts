@@ -20,6 +20,7 @@ import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { countingServer, type CountingServer } from './counting_server.js';
+import { settled } from './page.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
 
 /** The sub-path the app is hosted under. */
@@ -68,15 +69,7 @@ async function predict(page: Page, file: string): Promise<Buffer> {
   const name = path.basename(file);
   const rows = (await page.$$('[data-file]')).length;
   await page.setInputFiles('#files', [file]);
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll('[data-file]').length === n &&
-      document.querySelectorAll('[data-status="waiting"], [data-status="predicting"]').length ===
-        0 &&
-      document.body.dataset.busy === 'false',
-    rows + 1,
-    { timeout: 60_000 },
-  );
+  await settled(page, rows + 1);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
   const zip = unzipSync(new Uint8Array(await readFile(await download.path())));
   const manifest = JSON.parse(new TextDecoder().decode(zip['manifest.json'])) as {

@@ -22,6 +22,7 @@ import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
+import { clearWork, settled } from './page.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 /** The rules axe runs: WCAG 2.0/2.1 A and AA, and its best practices. */
@@ -71,32 +72,13 @@ after(async () => {
   await removeTemp(root);
 });
 
-/** Waits until the list has `n` rows, none waiting or being predicted, no mask being remade. */
-async function settled(page: Page, n: number, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll('[data-file]').length === n &&
-      document.querySelectorAll('[data-status="waiting"], [data-status="predicting"]').length ===
-        0 &&
-      document.body.dataset.busy === 'false' &&
-      document.body.dataset.remasking !== 'true',
-    n,
-    { timeout },
-  );
-}
-
 /** A fresh page: the work an earlier test left in this browser is cleared with the button. */
 async function openApp(): Promise<Page> {
   const page = await browser.page();
   await page.goto(`${origin}/`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  // The image open when the last test ended opens again: close it first.
-  if (await page.isVisible('#viewer')) await page.click('#viewer .viewer-close');
-  if ((await page.$$('[data-file]')).length > 0) {
-    await page.click('#clear');
-    await page.click('#clear-dialog button[value="clear"]');
-    await settled(page, 0);
-  }
+  // The image open when the last test ended opens again: clearWork closes it first.
+  await clearWork(page);
   await page.evaluate(() => localStorage.clear());
   return page;
 }

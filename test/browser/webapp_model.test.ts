@@ -16,6 +16,7 @@ import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from '../app/fixtures.js';
+import { clearWork, settled } from '../app/page.js';
 import { flipByte, weightsFileOf } from '../io/damage.js';
 
 let root: string;
@@ -49,11 +50,7 @@ async function openApp(): Promise<Page> {
   await page.goto(`${server.origin}/`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
   // The work an earlier test left in this browser comes back: clear it as a person does.
-  if ((await page.$$('[data-file]')).length > 0) {
-    await page.click('#clear');
-    await page.click('#clear-dialog button[value="clear"]');
-    await page.waitForFunction(() => document.querySelectorAll('[data-file]').length === 0);
-  }
+  await clearWork(page);
   return page;
 }
 
@@ -83,15 +80,7 @@ async function openAnother(page: Page, files: string[]): Promise<string> {
 async function predictsOne(page: Page): Promise<void> {
   const rows = (await page.$$('[data-file]')).length;
   await page.setInputFiles('#files', [images[0].file]);
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll('[data-file]').length === n &&
-      document.querySelectorAll('[data-status="waiting"], [data-status="predicting"]').length ===
-        0 &&
-      document.body.dataset.busy === 'false',
-    rows + 1,
-    { timeout: 60_000 },
-  );
+  await settled(page, rows + 1);
   assert.equal(await page.$$eval('[data-status="failed"]', (c) => c.length), 0);
 }
 
