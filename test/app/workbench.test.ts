@@ -214,7 +214,7 @@ describe('the workbench', () => {
     }
   });
 
-  test('axe-core finds nothing: before results, after them, with the viewer open', async () => {
+  test("axe-core finds nothing: before results, after them, with the viewer open; the image's own settings", async () => {
     const page = await openApp();
     try {
       assert.deepEqual(await axeViolations(page), [], 'before results');
@@ -233,6 +233,22 @@ describe('the workbench', () => {
       assert.equal(
         await page.getAttribute('#image-threshold', 'aria-label'),
         `Threshold for ${name}`,
+      );
+      // The image's own threshold: its slider keeps the focus while it moves, and only this
+      // image's mask is made again (its picture's text says the new threshold).
+      await page.focus('#image-threshold');
+      await page.keyboard.press('End');
+      await page.keyboard.press('ArrowLeft');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'image-threshold');
+      await settled(page, images.length);
+      assert.match(
+        (await page.getAttribute(`[data-file="${name}"] canvas.thumb`, 'aria-label')) ?? '',
+        /, threshold 0\.98, not reviewed$/,
+      );
+      const other = path.basename(images[1].file);
+      assert.match(
+        (await page.getAttribute(`[data-file="${other}"] canvas.thumb`, 'aria-label')) ?? '',
+        /, threshold 0\.50, not reviewed$/,
       );
       assert.deepEqual(browser.errors, []);
     } finally {
