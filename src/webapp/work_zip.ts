@@ -368,24 +368,48 @@ export async function readWork(
   );
 }
 
+/**
+ * The most bytes a zip may unpack to (its entries' sizes as its directory gives them): 2 GiB,
+ * about what a tab can hold; a larger one (or a zip bomb) is refused before it is unpacked.
+ */
+export const MAX_UNZIPPED_BYTES = 2 ** 31;
+
 /** The entries of a zip, off the main thread; a damaged or foreign file is a WorkImportError. */
 async function unzipFile(file: File): Promise<Unzipped> {
   const bytes = await bytesOf(file);
   if (!isZipBytes(bytes)) {
     throw new WorkImportError(file.name, 'not a zip file (it may be damaged or incomplete)');
   }
-  return new Promise((resolve, reject) => {
-    unzip(bytes, (err, data) => {
-      if (err) {
-        reject(
-          new WorkImportError(
-            file.name,
-            `the zip cannot be read (${err.message}): it may be damaged or incomplete`,
-          ),
-        );
-      } else resolve(data);
-    });
+  let total = 0;
+  const data = await new Promise<Unzipped>((resolve, reject) => {
+    unzip(
+      bytes,
+      {
+        filter: (entry) => {
+          total += entry.originalSize;
+          return total <= MAX_UNZIPPED_BYTES;
+        },
+      },
+      (err, result) => {
+        if (err) {
+          reject(
+            new WorkImportError(
+              file.name,
+              `the zip cannot be read (${err.message}): it may be damaged or incomplete`,
+            ),
+          );
+        } else resolve(result);
+      },
+    );
   });
+  if (total > MAX_UNZIPPED_BYTES) {
+    throw new WorkImportError(
+      file.name,
+      `it unpacks to ${(total / 2 ** 30).toFixed(1)} GiB, more than a page can hold ` +
+        `(${MAX_UNZIPPED_BYTES / 2 ** 30} GiB): import its images in smaller zips`,
+    );
+  }
+  return data;
 }
 
 /**

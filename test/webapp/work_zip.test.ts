@@ -340,6 +340,24 @@ describe('importing: bad input is refused, naming the file', () => {
     );
   });
 
+  test('a zip that would unpack to more than a page holds (its directory says 3 GiB)', async () => {
+    const zip = zipSync({ 'images/a.png': pngImage(4, 4) }, { level: 0 });
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    let patched = 0;
+    for (let i = 0; i + 4 <= zip.length; i++) {
+      if (view.getUint32(i, true) === 0x02014b50) {
+        view.setUint32(i + 24, 3 * 2 ** 30, true); // the central directory's uncompressed size
+        patched++;
+      }
+    }
+    assert.equal(patched, 1);
+    await refused(
+      readWork([file(zip, 'big.zip')]),
+      'big.zip: it unpacks to 3.0 GiB, more than a page can hold (2 GiB): import its images ' +
+        'in smaller zips',
+    );
+  });
+
   test('a zip with other files', async () => {
     await refused(
       readWork([zipFile({ 'images/a.png': pngImage(4, 4) }), file(pngImage(4, 4), 'b.png')]),
