@@ -568,8 +568,9 @@ async function readLooseFiles(files: Source[], options: ReadWorkOptions): Promis
 
 /**
  * Pairs images with masks by stem (`pairMasks`) and reads them all: every mask becomes its
- * image's ground truth and correction (the image 'corrected'). Two images of one stem, two masks of one image and a mask without an
- * image are refused. Names are shown with `label`; an image's name is its file name.
+ * image's ground truth and correction (the image 'corrected'). Two images of one stem, two
+ * masks of one image and a mask without an image are refused. Names are shown with `label`;
+ * an image's name is its file name.
  */
 async function pairAndRead(
   images: Source[],
@@ -605,8 +606,8 @@ async function pairAndRead(
     const m = pairing.unused[0];
     throw new WorkImportError(
       label(m.source.name),
-      `a mask without an image: no image named ${m.stem}.* or, without _mask or ` +
-        '_segmentation, <stem>.* was found for it',
+      `a mask without an image: no image pairs with it (the mask of an image <stem>.* is ` +
+        'named <stem>.png, <stem>_mask.png or <stem>_segmentation.png)',
     );
   }
   const out: ImportedImage[] = [];

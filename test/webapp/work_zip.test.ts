@@ -386,8 +386,8 @@ describe('importing: bad input is refused, naming the file', () => {
     );
     await refused(
       readWork([zipFile({ 'images/p.png': pngImage(4, 4), 'masks/z.png': mask(4, 4) }, 'd.zip')]),
-      'd.zip: masks/z.png: a mask without an image: no image named z.* or, without _mask or ' +
-        '_segmentation, <stem>.* was found for it',
+      'd.zip: masks/z.png: a mask without an image: no image pairs with it (the mask of an ' +
+        'image <stem>.* is named <stem>.png, <stem>_mask.png or <stem>_segmentation.png)',
     );
   });
 
