@@ -414,7 +414,8 @@ async function unzipFile(file: File): Promise<Unzipped> {
 
 /**
  * A zip's files by path: folders, macOS's `__MACOSX/` and hidden files left out, and one
- * folder that holds everything (a folder zipped as a whole) taken off the paths.
+ * folder that holds everything (a folder zipped as a whole) taken off the paths, unless it is
+ * one of the work zip's own folders (a zip of images/ alone).
  */
 export function zipFiles(entries: Unzipped): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
@@ -426,8 +427,9 @@ export function zipFiles(entries: Unzipped): Map<string, Uint8Array> {
     files.set(name, data);
   }
   const tops = new Set([...files.keys()].map((n) => (n.includes('/') ? n.split('/')[0] : '')));
-  if (tops.size === 1 && !tops.has('')) {
-    const [top] = tops;
+  const known = Object.values(WORK_FOLDERS) as string[];
+  const [top] = tops;
+  if (tops.size === 1 && top !== '' && !known.includes(top.toLowerCase())) {
     return new Map([...files].map(([n, d]) => [n.slice(top.length + 1), d]));
   }
   return files;

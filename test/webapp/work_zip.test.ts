@@ -270,6 +270,19 @@ describe('importing', () => {
     );
   });
 
+  test('a zip of an images/ folder alone gives its images, to predict', async () => {
+    const work = await readWork([
+      zipFile({ 'images/u.png': pngImage(4, 4), 'images/v.png': pngImage(4, 4) }, 'i.zip'),
+    ]);
+    assert.deepEqual(
+      work.images.map((i) => [i.name, i.status, i.truth]),
+      [
+        ['u.png', 'unreviewed', undefined],
+        ['v.png', 'unreviewed', undefined],
+      ],
+    );
+  });
+
   test('loose files: images with <stem>_mask.png files, paired as evaluate --pred pairs them; corrected', async () => {
     const work = await readWork([
       file(pngImage(12, 10), 'p.png'),
