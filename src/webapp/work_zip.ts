@@ -309,6 +309,11 @@ export interface ImportedWork {
   images: ImportedImage[];
   /** A work zip's manifest. */
   manifest?: WorkManifest;
+  /**
+   * A data set zip's files outside `images/` and `masks/` (sub-folders of theirs included),
+   * which were not read: for the page to name (as `ftunet inspect` warns of them).
+   */
+  skipped: string[];
 }
 
 /** Options of `readWork`: where the heavy work on masks runs (default: in this thread). */
@@ -461,6 +466,7 @@ async function readZip(file: File, options: ReadWorkOptions): Promise<ImportedWo
       kind: 'work',
       manifest,
       images: await readManifestImages(manifest, files, label, options),
+      skipped: [],
     };
   }
   const folders = new Map<string, string>();
@@ -485,8 +491,11 @@ async function readZip(file: File, options: ReadWorkOptions): Promise<ImportedWo
       : [...files]
           .filter(([n]) => n.startsWith(`${folder}/`) && !n.slice(folder.length + 1).includes('/'))
           .map(([n, d]) => ({ name: n, read: async () => d }));
+  const read = [...inFolder(images), ...inFolder(masks)];
+  const taken = new Set(read.map((f) => f.name));
+  const skipped = [...files.keys()].filter((n) => !taken.has(n));
   const imported = await pairAndRead(inFolder(images), inFolder(masks), label, options);
-  return { kind: 'dataset', images: imported };
+  return { kind: 'dataset', images: imported, skipped };
 }
 
 async function readManifestImages(
@@ -565,7 +574,7 @@ async function readLooseFiles(files: Source[], options: ReadWorkOptions): Promis
     }
   }
   const imported = await pairAndRead(images, masks, (n) => n, options);
-  return { kind: 'files', images: imported };
+  return { kind: 'files', images: imported, skipped: [] };
 }
 
 /**

@@ -250,10 +250,13 @@ describe('importing', () => {
       'data/images/y.png': pngImage(12, 10, 2),
       'data/masks/x_segmentation.png': encode({ ...mask01, channels: 1, depth: 8 }),
       'data/masks/y.png': encodeMaskPng(rect(12, 10, [5, 6, 0, 10])),
+      'data/splits.json': strToU8('{}'),
+      'data/images/old/z.png': pngImage(12, 10, 3),
       '__MACOSX/data/images/._x.png': new Uint8Array([0]),
     };
     const work = await readWork([zipFile(entries, 'data.zip')]);
     assert.equal(work.kind, 'dataset');
+    assert.deepEqual(work.skipped, ['splits.json', 'images/old/z.png']);
     assert.deepEqual(
       work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.modelMask]),
       [
