@@ -265,6 +265,23 @@ class IndexedDbStore implements WorkStore {
 }
 
 /**
+ * Asks the browser to keep the page's data under storage pressure (`navigator.storage.persist`:
+ * without it, a browser low on disk may evict a site's data, workbench included). Resolves to
+ * whether the data is persistent now; false where the browser declines or cannot say. Browsers
+ * decide by their own rules (an installed app, bookmarks, engagement; Firefox asks the person),
+ * so the page asks once there is work to lose.
+ */
+export async function persistStorage(): Promise<boolean> {
+  const storage = typeof navigator === 'undefined' ? undefined : navigator.storage;
+  if (storage?.persist === undefined) return false;
+  try {
+    return (await storage.persisted()) || (await storage.persist());
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A store that keeps the work in memory for the page's life only: what the page uses when
  * `openStore` fails, so that it goes on (after telling the person that nothing outlives it).
  */

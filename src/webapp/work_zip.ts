@@ -309,6 +309,11 @@ export interface ImportedWork {
   images: ImportedImage[];
   /** A work zip's manifest. */
   manifest?: WorkManifest;
+  /**
+   * A data set zip's files outside `images/` and `masks/` (sub-folders of theirs included),
+   * which were not read: for the page to name (as `ftunet inspect` warns of them).
+   */
+  skipped: string[];
 }
 
 /** Options of `readWork`: where the heavy work on masks runs (default: in this thread). */
@@ -368,29 +373,54 @@ export async function readWork(
   );
 }
 
+/**
+ * The most bytes a zip may unpack to (its entries' sizes as its directory gives them): 2 GiB,
+ * about what a tab can hold; a larger one (or a zip bomb) is refused before it is unpacked.
+ */
+export const MAX_UNZIPPED_BYTES = 2 ** 31;
+
 /** The entries of a zip, off the main thread; a damaged or foreign file is a WorkImportError. */
 async function unzipFile(file: File): Promise<Unzipped> {
   const bytes = await bytesOf(file);
   if (!isZipBytes(bytes)) {
     throw new WorkImportError(file.name, 'not a zip file (it may be damaged or incomplete)');
   }
-  return new Promise((resolve, reject) => {
-    unzip(bytes, (err, data) => {
-      if (err) {
-        reject(
-          new WorkImportError(
-            file.name,
-            `the zip cannot be read (${err.message}): it may be damaged or incomplete`,
-          ),
-        );
-      } else resolve(data);
-    });
+  let total = 0;
+  const data = await new Promise<Unzipped>((resolve, reject) => {
+    unzip(
+      bytes,
+      {
+        filter: (entry) => {
+          total += entry.originalSize;
+          return total <= MAX_UNZIPPED_BYTES;
+        },
+      },
+      (err, result) => {
+        if (err) {
+          reject(
+            new WorkImportError(
+              file.name,
+              `the zip cannot be read (${err.message}): it may be damaged or incomplete`,
+            ),
+          );
+        } else resolve(result);
+      },
+    );
   });
+  if (total > MAX_UNZIPPED_BYTES) {
+    throw new WorkImportError(
+      file.name,
+      `it unpacks to ${(total / 2 ** 30).toFixed(1)} GiB, more than a page can hold ` +
+        `(${MAX_UNZIPPED_BYTES / 2 ** 30} GiB): import its images in smaller zips`,
+    );
+  }
+  return data;
 }
 
 /**
  * A zip's files by path: folders, macOS's `__MACOSX/` and hidden files left out, and one
- * folder that holds everything (a folder zipped as a whole) taken off the paths.
+ * folder that holds everything (a folder zipped as a whole) taken off the paths, unless it is
+ * one of the work zip's own folders (a zip of images/ alone).
  */
 export function zipFiles(entries: Unzipped): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
@@ -402,8 +432,9 @@ export function zipFiles(entries: Unzipped): Map<string, Uint8Array> {
     files.set(name, data);
   }
   const tops = new Set([...files.keys()].map((n) => (n.includes('/') ? n.split('/')[0] : '')));
-  if (tops.size === 1 && !tops.has('')) {
-    const [top] = tops;
+  const known = Object.values(WORK_FOLDERS) as string[];
+  const [top] = tops;
+  if (tops.size === 1 && top !== '' && !known.includes(top.toLowerCase())) {
     return new Map([...files].map(([n, d]) => [n.slice(top.length + 1), d]));
   }
   return files;
@@ -435,6 +466,7 @@ async function readZip(file: File, options: ReadWorkOptions): Promise<ImportedWo
       kind: 'work',
       manifest,
       images: await readManifestImages(manifest, files, label, options),
+      skipped: [],
     };
   }
   const folders = new Map<string, string>();
@@ -459,8 +491,11 @@ async function readZip(file: File, options: ReadWorkOptions): Promise<ImportedWo
       : [...files]
           .filter(([n]) => n.startsWith(`${folder}/`) && !n.slice(folder.length + 1).includes('/'))
           .map(([n, d]) => ({ name: n, read: async () => d }));
+  const read = [...inFolder(images), ...inFolder(masks)];
+  const taken = new Set(read.map((f) => f.name));
+  const skipped = [...files.keys()].filter((n) => !taken.has(n));
   const imported = await pairAndRead(inFolder(images), inFolder(masks), label, options);
-  return { kind: 'dataset', images: imported };
+  return { kind: 'dataset', images: imported, skipped };
 }
 
 async function readManifestImages(
@@ -539,13 +574,14 @@ async function readLooseFiles(files: Source[], options: ReadWorkOptions): Promis
     }
   }
   const imported = await pairAndRead(images, masks, (n) => n, options);
-  return { kind: 'files', images: imported };
+  return { kind: 'files', images: imported, skipped: [] };
 }
 
 /**
  * Pairs images with masks by stem (`pairMasks`) and reads them all: every mask becomes its
- * image's ground truth and correction (the image 'corrected'). Two images of one stem, two masks of one image and a mask without an
- * image are refused. Names are shown with `label`; an image's name is its file name.
+ * image's ground truth and correction (the image 'corrected'). Two images of one stem, two
+ * masks of one image and a mask without an image are refused. Names are shown with `label`;
+ * an image's name is its file name.
  */
 async function pairAndRead(
   images: Source[],
@@ -581,8 +617,8 @@ async function pairAndRead(
     const m = pairing.unused[0];
     throw new WorkImportError(
       label(m.source.name),
-      `a mask without an image: no image named ${m.stem}.* or, without _mask or ` +
-        '_segmentation, <stem>.* was found for it',
+      `a mask without an image: no image pairs with it (the mask of an image <stem>.* is ` +
+        'named <stem>.png, <stem>_mask.png or <stem>_segmentation.png)',
     );
   }
   const out: ImportedImage[] = [];

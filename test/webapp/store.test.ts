@@ -224,6 +224,21 @@ describe('the workbench store in Chromium', () => {
     }
   });
 
+  test('persistStorage says what the browser decided', async () => {
+    const page = await open();
+    try {
+      const r = await page.evaluate(async () => {
+        const g = globalThis as unknown as PageGlobals;
+        const asked = await g.store.persistStorage();
+        return { asked, persisted: await navigator.storage.persisted() };
+      });
+      assert.equal(typeof r.asked, 'boolean');
+      assert.equal(r.asked, r.persisted, "its answer is the browser's state afterwards");
+    } finally {
+      await page.close();
+    }
+  });
+
   test('no IndexedDB, and a newer version of the page in another tab: their messages', async () => {
     const page = await open();
     const other = await open();

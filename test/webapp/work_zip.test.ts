@@ -250,10 +250,13 @@ describe('importing', () => {
       'data/images/y.png': pngImage(12, 10, 2),
       'data/masks/x_segmentation.png': encode({ ...mask01, channels: 1, depth: 8 }),
       'data/masks/y.png': encodeMaskPng(rect(12, 10, [5, 6, 0, 10])),
+      'data/splits.json': strToU8('{}'),
+      'data/images/old/z.png': pngImage(12, 10, 3),
       '__MACOSX/data/images/._x.png': new Uint8Array([0]),
     };
     const work = await readWork([zipFile(entries, 'data.zip')]);
     assert.equal(work.kind, 'dataset');
+    assert.deepEqual(work.skipped, ['splits.json', 'images/old/z.png']);
     assert.deepEqual(
       work.images.map((i) => [i.name, i.status, i.truth?.pixels, i.modelMask]),
       [
@@ -267,6 +270,19 @@ describe('importing', () => {
     assert.deepEqual(
       [...new Set(x.data)].sort((p, q) => p - q),
       [0, 255],
+    );
+  });
+
+  test('a zip of an images/ folder alone gives its images, to predict', async () => {
+    const work = await readWork([
+      zipFile({ 'images/u.png': pngImage(4, 4), 'images/v.png': pngImage(4, 4) }, 'i.zip'),
+    ]);
+    assert.deepEqual(
+      work.images.map((i) => [i.name, i.status, i.truth]),
+      [
+        ['u.png', 'unreviewed', undefined],
+        ['v.png', 'unreviewed', undefined],
+      ],
     );
   });
 
@@ -340,6 +356,24 @@ describe('importing: bad input is refused, naming the file', () => {
     );
   });
 
+  test('a zip that would unpack to more than a page holds (its directory says 3 GiB)', async () => {
+    const zip = zipSync({ 'images/a.png': pngImage(4, 4) }, { level: 0 });
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    let patched = 0;
+    for (let i = 0; i + 4 <= zip.length; i++) {
+      if (view.getUint32(i, true) === 0x02014b50) {
+        view.setUint32(i + 24, 3 * 2 ** 30, true); // the central directory's uncompressed size
+        patched++;
+      }
+    }
+    assert.equal(patched, 1);
+    await refused(
+      readWork([file(zip, 'big.zip')]),
+      'big.zip: it unpacks to 3.0 GiB, more than a page can hold (2 GiB): import its images ' +
+        'in smaller zips',
+    );
+  });
+
   test('a zip with other files', async () => {
     await refused(
       readWork([zipFile({ 'images/a.png': pngImage(4, 4) }), file(pngImage(4, 4), 'b.png')]),
@@ -368,8 +402,8 @@ describe('importing: bad input is refused, naming the file', () => {
     );
     await refused(
       readWork([zipFile({ 'images/p.png': pngImage(4, 4), 'masks/z.png': mask(4, 4) }, 'd.zip')]),
-      'd.zip: masks/z.png: a mask without an image: no image named z.* or, without _mask or ' +
-        '_segmentation, <stem>.* was found for it',
+      'd.zip: masks/z.png: a mask without an image: no image pairs with it (the mask of an ' +
+        'image <stem>.* is named <stem>.png, <stem>_mask.png or <stem>_segmentation.png)',
     );
   });
 
