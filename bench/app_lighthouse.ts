@@ -23,9 +23,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import sharp from 'sharp';
 import { writeApp } from '../src/app/write.js';
 import { countingServer, type CountingServer } from '../test/app/counting_server.js';
+import { photoJpeg } from '../test/app/photos.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.js';
 
 /** Progress on stderr (stdout holds the figures). */
@@ -112,31 +112,6 @@ async function lighthouseRun(
   }
 }
 
-/** A photo-sized JPEG: a skin-like background with a dark blob at a place set by `k`. */
-async function photo(k: number, width = 3000, height = 2000): Promise<Buffer> {
-  const data = Buffer.alloc(width * height * 3);
-  const cx = width * (0.35 + 0.03 * (k % 10));
-  const cy = height * (0.4 + 0.02 * (k % 7));
-  const rx = width * 0.12;
-  const ry = height * 0.15;
-  let seed = 1234567 + k * 7919;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = (seed >> 16) % 17;
-      const d = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2;
-      const inside = d < 1 ? 1 - 0.6 * (1 - d) : 1;
-      const o = (y * width + x) * 3;
-      data[o] = Math.min(255, (200 + noise) * inside);
-      data[o + 1] = Math.min(255, (150 + noise) * inside);
-      data[o + 2] = Math.min(255, (130 + noise) * inside);
-    }
-  }
-  return sharp(data, { raw: { width, height, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
-}
-
 /** Waits until `n` images have an entry in the list and the page is not busy. */
 async function waitDone(page: Page, n: number, timeout = 600_000): Promise<void> {
   await page.waitForFunction(
@@ -170,7 +145,7 @@ async function pageFigures(url: string, server: CountingServer): Promise<PageFig
     headless: true,
     args: [...CHROMIUM_ARGS, '--enable-precise-memory-info'],
   });
-  const photos = await Promise.all(Array.from({ length: 13 }, (_, k) => photo(k)));
+  const photos = await Promise.all(Array.from({ length: 13 }, (_, k) => photoJpeg(k)));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ftunet-photos-'));
   try {
     await context.addInitScript(() => {

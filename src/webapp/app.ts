@@ -96,26 +96,47 @@ async function drain(state: AppState): Promise<void> {
   }
   state.busy = true;
   view.markPage('busy', 'true');
+  const cancel = new AbortController();
+  cancelling = cancel;
+  view.showCancel(true);
   let done = 0;
   try {
-    while (state.queue.length > 0 && state.engine) {
+    while (state.queue.length > 0 && state.engine && !cancel.signal.aborted) {
       const engine = state.engine;
       const total = done + state.queue.length;
       const file = state.queue.shift()!;
       const line = `Predicting ${done + 1} of ${total}: ${file.name}`;
       view.showProgress(line);
-      await predictFile(state, file, engine, (stage) =>
+      await predictFile(state, file, engine, cancel.signal, (stage) =>
         view.showProgress(`${line} (${STAGE_WORDS[stage]})`),
       );
-      done++;
+      if (!cancel.signal.aborted) done++;
     }
-    view.showProgress(`Done: ${done} file${done === 1 ? '' : 's'}.`);
+    view.showProgress(
+      cancel.signal.aborted
+        ? `Cancelled after ${done} file${done === 1 ? '' : 's'}.`
+        : `Done: ${done} file${done === 1 ? '' : 's'}.`,
+    );
   } finally {
+    cancelling = undefined;
+    view.showCancel(false);
     state.busy = false;
     view.markPage('busy', 'false');
     view.resetZip(state.results.length);
     view.showDiagnostics(state);
   }
+}
+
+/** Cancels the work under way: the image being predicted and the images queued. */
+let cancelling: AbortController | undefined;
+
+/**
+ * Stops the predictions: the queued images are dropped and the image under way is abandoned
+ * (the worker stops it at its next stage); the engine stays ready for the next images.
+ */
+export function cancelWork(state: AppState): void {
+  state.queue.length = 0;
+  cancelling?.abort();
 }
 
 const STAGE_WORDS = { decode: 'decoding', network: 'the network', post: 'the mask' } as const;
@@ -124,6 +145,7 @@ async function predictFile(
   state: AppState,
   file: File,
   engine: Engine,
+  signal: AbortSignal,
   onStage: (stage: keyof typeof STAGE_WORDS) => void,
 ): Promise<void> {
   const settings = recordedSettings(engine.model);
@@ -133,6 +155,7 @@ async function predictFile(
     result = await engine.predict(file, file.name, settings, {
       preview: view.DISPLAY_MAX,
       onStage,
+      signal,
     });
     png = new Uint8Array(await result.modelMask.png.arrayBuffer());
   } catch (err) {

@@ -12,7 +12,7 @@
  * state (`state.ts`), connects the page's controls to the work (`app.ts`) and the view
  * (`view.ts`), and loads the built-in model.
  */
-import { addImages, openModelFiles, start, zipHref } from './app.js';
+import { addImages, cancelWork, openModelFiles, start, zipHref } from './app.js';
 import { registerOffline } from './offline.js';
 import { createState, type AppState } from './state.js';
 import { byId, copyDiagnostics, drawResults, showDiagnostics } from './view.js';
@@ -37,6 +37,7 @@ function wire(state: AppState): void {
   // Files dropped outside the drop zone must not make the browser open them.
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
+  byId('cancel').addEventListener('click', () => cancelWork(state));
   byId('style').addEventListener('change', () => drawResults(state.results));
   byId('opacity').addEventListener('change', () => drawResults(state.results));
   byId('copy-diag').addEventListener('click', () => {

@@ -58,6 +58,11 @@ export function showProgress(text: string): void {
   byId('progress').textContent = text;
 }
 
+/** Shows the cancel button while images are being predicted. */
+export function showCancel(shown: boolean): void {
+  byId('cancel').hidden = !shown;
+}
+
 /** The model line: what the model is, or that none could be loaded. */
 export function showModel(loaded: Pick<PipelineModel, 'metadata'> | undefined): void {
   if (loaded === undefined) {
