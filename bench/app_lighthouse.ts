@@ -18,14 +18,14 @@
  * network quiet, so a service worker's downloads count too. `--runs` Lighthouse runs per form
  * factor (3), the median reported.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import sharp from 'sharp';
 import { writeApp } from '../src/app/write.js';
 import { countingServer, type CountingServer } from '../test/app/counting_server.js';
+import { lighthouseRun, type LighthouseRun } from '../test/app/lighthouse_run.js';
+import { photoJpeg } from '../test/app/photos.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.js';
 
 /** Progress on stderr (stdout holds the figures). */
@@ -35,106 +35,6 @@ const log = (text: string): void =>
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-/** Debian's Chromium with a debugging port, for Lighthouse. */
-async function startChromium(): Promise<{ port: number; child: ChildProcess; profile: string }> {
-  const profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-lh-'));
-  const child = spawn(
-    CHROMIUM,
-    [
-      ...CHROMIUM_ARGS,
-      '--headless=new',
-      `--user-data-dir=${profile}`,
-      '--remote-debugging-port=0',
-      'about:blank',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      text += d.toString();
-      const m = /DevTools listening on ws:\/\/[^:]+:(\d+)\//.exec(text);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`chromium exited with ${code}: ${text}`)));
-  });
-  return { port, child, profile };
-}
-
-interface LighthouseRun {
-  score: number;
-  /** Lighthouse's total-byte-weight (transfer sizes of every request it saw). */
-  transfer: number;
-  /** The server's count of the same visit. */
-  served: number;
-  fcpMs: number;
-  lcpMs: number;
-  tbtMs: number;
-  siMs: number;
-}
-
-async function lighthouseRun(
-  url: string,
-  server: CountingServer,
-  formFactor: 'desktop' | 'mobile',
-): Promise<LighthouseRun> {
-  const { default: lighthouse } = await import('lighthouse');
-  const config =
-    formFactor === 'desktop'
-      ? (await import('lighthouse/core/config/desktop-config.js')).default
-      : undefined;
-  const chrome = await startChromium();
-  try {
-    const before = server.bytes();
-    const result = await lighthouse(
-      url,
-      { port: chrome.port, output: 'json', logLevel: 'error', onlyCategories: ['performance'] },
-      config,
-    );
-    await server.quiet();
-    const lhr = result!.lhr;
-    const audit = (id: string) => lhr.audits[id]?.numericValue ?? NaN;
-    return {
-      score: Math.round((lhr.categories.performance.score ?? 0) * 100),
-      transfer: audit('total-byte-weight'),
-      served: server.bytes() - before,
-      fcpMs: audit('first-contentful-paint'),
-      lcpMs: audit('largest-contentful-paint'),
-      tbtMs: audit('total-blocking-time'),
-      siMs: audit('speed-index'),
-    };
-  } finally {
-    chrome.child.kill();
-    await new Promise((r) => chrome.child.once('exit', r));
-    await rm(chrome.profile, { recursive: true, force: true });
-  }
-}
-
-/** A photo-sized JPEG: a skin-like background with a dark blob at a place set by `k`. */
-async function photo(k: number, width = 3000, height = 2000): Promise<Buffer> {
-  const data = Buffer.alloc(width * height * 3);
-  const cx = width * (0.35 + 0.03 * (k % 10));
-  const cy = height * (0.4 + 0.02 * (k % 7));
-  const rx = width * 0.12;
-  const ry = height * 0.15;
-  let seed = 1234567 + k * 7919;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = (seed >> 16) % 17;
-      const d = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2;
-      const inside = d < 1 ? 1 - 0.6 * (1 - d) : 1;
-      const o = (y * width + x) * 3;
-      data[o] = Math.min(255, (200 + noise) * inside);
-      data[o + 1] = Math.min(255, (150 + noise) * inside);
-      data[o + 2] = Math.min(255, (130 + noise) * inside);
-    }
-  }
-  return sharp(data, { raw: { width, height, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
 }
 
 /** Waits until `n` images have an entry in the list and the page is not busy. */
@@ -170,7 +70,7 @@ async function pageFigures(url: string, server: CountingServer): Promise<PageFig
     headless: true,
     args: [...CHROMIUM_ARGS, '--enable-precise-memory-info'],
   });
-  const photos = await Promise.all(Array.from({ length: 13 }, (_, k) => photo(k)));
+  const photos = await Promise.all(Array.from({ length: 13 }, (_, k) => photoJpeg(k)));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ftunet-photos-'));
   try {
     await context.addInitScript(() => {

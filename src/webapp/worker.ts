@@ -216,6 +216,7 @@ function describeModel(): PipelineModel {
     metadata: s.loaded.metadata,
     source: s.loaded.source,
     exported: s.loaded.exported,
+    ...(s.loaded.hash !== undefined ? { hash: s.loaded.hash } : {}),
     gates: s.loaded.gates,
     engineLabel: s.engineLabel,
     threads: s.threads,
@@ -292,7 +293,7 @@ async function predict(
   const t2 = performance.now();
   checkCancelled(id);
   stage(id, 'post');
-  const prediction = storedOf(seg, undefined);
+  const prediction = storedOf(seg, s.loaded.hash);
   const size = req.preview ? previewSize(image.height, image.width, req.preview) : undefined;
   const { modelMask, qc, preview } = maskAndPng(
     prediction,
