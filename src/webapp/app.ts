@@ -335,7 +335,11 @@ async function drain(state: AppState): Promise<void> {
         save(state, image);
         draw(state, image);
       } catch (err) {
-        if (controller.signal.aborted) break;
+        if (controller.signal.aborted) {
+          // Cancelled: the image leaves the list, as the queued ones do.
+          view.removeRow(item.id);
+          break;
+        }
         const failure = addFailure(state, {
           id: item.id,
           name: item.file.name,
