@@ -266,8 +266,13 @@ export async function addFiles(state: AppState, files: readonly File[]): Promise
       })),
     );
     const what = { work: 'work', dataset: 'data set', files: 'images and masks' }[work.kind];
+    const n = work.images.length;
+    const skipped = work.skipped.length;
     view.showNotice(
-      `Imported the ${what}: ${work.images.length} image${work.images.length === 1 ? '' : 's'}.`,
+      `Imported the ${what}: ${n} image${n === 1 ? '' : 's'}.` +
+        (skipped > 0
+          ? ` ${skipped} file${skipped === 1 ? ' was' : 's were'} skipped (outside images/ and masks/): ${work.skipped.slice(0, 5).join(', ')}${skipped > 5 ? ', …' : ''}.`
+          : ''),
     );
   } catch (err) {
     view.showProgress('');
