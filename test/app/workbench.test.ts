@@ -13,7 +13,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { unzipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
@@ -427,6 +427,39 @@ describe('the workbench', () => {
       const { dsc, iou } = await scoresIn(zip, thirdStem);
       assert.equal(await page.textContent(`${row} td.dsc`), dsc.toFixed(3));
       assert.equal(await page.textContent(`${row} td.iou`), iou.toFixed(3));
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("a data set's zip imports its images with their masks and names what it skipped", async () => {
+    const page = await openApp();
+    try {
+      const image = await readFile(images[0].file);
+      const { width, height } = images[0].image;
+      const mask = await sharp(
+        Uint8Array.from({ length: width * height }, (_, i) => (i < (width * height) / 3 ? 255 : 0)),
+        { raw: { width, height, channels: 1 } },
+      )
+        .png()
+        .toBuffer();
+      const zip = zipSync({
+        'images/case.png': new Uint8Array(image),
+        'masks/case.png': new Uint8Array(mask),
+        'splits.json': new TextEncoder().encode('{}'),
+      });
+      await page.setInputFiles('#import-files', {
+        name: 'dataset.zip',
+        mimeType: 'application/zip',
+        buffer: Buffer.from(zip),
+      });
+      await settled(page, 1);
+      assert.equal(
+        await page.textContent('#notice'),
+        'Imported the data set: 1 image. 1 file was skipped (outside images/ and masks/): splits.json.',
+      );
+      assert.equal(await page.getAttribute('[data-file="case.png"]', 'data-status'), 'corrected');
       assert.deepEqual(browser.errors, []);
     } finally {
       await page.close();
