@@ -11,7 +11,6 @@ import { Pipeline, PipelineError } from './pipeline.js';
 import { maskScores } from './mask_scores.js';
 import { lesionPixels } from './state.js';
 import { memoryStore, openStore } from './store.js';
-import { decodeMaskBytes } from './mask_file.js';
 import { readWork, workZipEntries } from './work_zip.js';
 import { pageOptions } from './options.js';
 import {
@@ -239,16 +238,12 @@ export async function addFiles(state: AppState, files: readonly File[]): Promise
   try {
     view.showProgress('Reading the files…');
     const pipeline = state.pipeline;
-    // Masks are decoded and encoded in the worker (a photo-sized mask takes half a second);
-    // the worker reads PNG, the other formats are read here.
+    // Masks are decoded and encoded in the worker (a photo-sized mask takes half a second).
     const work = await readWork(
       files,
       pipeline
         ? {
-            decodeMask: async (file, name) =>
-              /\.png$/i.test(name)
-                ? pipeline.decodeMask({ png: file, pixels: 0 })
-                : (await decodeMaskBytes(name, new Uint8Array(await file.arrayBuffer()))).mask,
+            decodeMask: (file) => pipeline.decodeMask({ png: file, pixels: 0 }),
             encodeMask: (m) => pipeline.encodeMask(m),
           }
         : {},

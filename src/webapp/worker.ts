@@ -15,7 +15,6 @@
  * it asks for them (`decodeImage`, `decodeMask`), transferred, not copied. Browser-only.
  */
 import { zipSync } from 'fflate';
-import { decode as decodePng } from 'fast-png';
 import { BrowserImageError, decodeImageFile, BROWSER_MAX_PIXELS } from '../browser/image.js';
 import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
 import { encodeMaskPng } from '../browser/png.js';
@@ -29,7 +28,6 @@ import { UserError } from '../errors.js';
 import type { QualityCheck } from '../eval/quality.js';
 import type { ExportMetadata } from '../export/metadata.js';
 import {
-  binarizeMask,
   convertChannels,
   resizeImage,
   resizeMask,
@@ -37,6 +35,7 @@ import {
   type RawImage,
 } from '../util/raster.js';
 import { checkMaskSettings, extraFlips, hasPasses, maskOf } from './mask_of.js';
+import { decodeMaskBytes } from './mask_file.js';
 import { imageNotes } from './notes.js';
 import type { MaskSettings, StoredMask, StoredPrediction, WorkTiming } from './work.js';
 
@@ -376,30 +375,12 @@ async function remask(
   };
 }
 
-/** A mask PNG (any PNG: grey, RGB, with alpha, 8 or 16 bits) as 0/1, as the CLI binarises it. */
+/**
+ * A mask file (any PNG, BMP or JPEG: grey, colour, with alpha, 8 or 16 bits) as 0/1, as the CLI
+ * binarises it (`mask_file.ts`, which the work's import shares).
+ */
 async function decodeMask(png: Blob): Promise<BinaryMask> {
-  let decoded;
-  try {
-    decoded = decodePng(new Uint8Array(await png.arrayBuffer()));
-  } catch (err) {
-    throw new BrowserImageError('mask', `not a PNG mask (${describe(err)})`, 'unreadable');
-  }
-  const { width, height, channels } = decoded;
-  const alpha = channels === 2 || channels === 4 ? 1 : 0;
-  const colours = channels - alpha;
-  const source = decoded.data as Uint8Array | Uint16Array;
-  let data: Uint8Array | Uint16Array = source;
-  if (alpha) {
-    data =
-      source instanceof Uint16Array
-        ? new Uint16Array(width * height * colours)
-        : new Uint8Array(width * height * colours);
-    for (let i = 0, s = 0, o = 0; i < width * height; i++, s += channels) {
-      for (let c = 0; c < colours; c++) data[o++] = source[s + c];
-    }
-  }
-  const { data: bits } = binarizeMask({ data, height, width, channels: colours });
-  return { data: bits, height, width };
+  return (await decodeMaskBytes('mask', new Uint8Array(await png.arrayBuffer()))).mask;
 }
 
 function stage(id: number, name: PipelineStage, fraction?: number): void {
