@@ -262,7 +262,7 @@ describe('the viewer', () => {
     const page = await browser.page();
     try {
       await page.goto(`${server.origin}/index.html`);
-      await page.waitForSelector('body[data-ready="true"]');
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
       const openMs = await page.evaluate((s) => (globalThis as unknown as H).h.open(s), LARGE);
       // Every layer shown: the mask filled and outlined, the probability map, the truth.
       await page.getByRole('combobox', { name: 'Mask drawn as' }).selectOption('both');
@@ -589,7 +589,7 @@ describe('the viewer', () => {
           mobile: false,
         });
         await page.goto(`${server.origin}/index.html`);
-        await page.waitForSelector('body[data-ready="true"]');
+        await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
         await page.evaluate((s) => (globalThis as unknown as H).h.open(s), BASE);
         await settle(page);
         for (const zoom of [0.37, 4.3]) {
