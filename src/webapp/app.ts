@@ -9,7 +9,6 @@ import { encodeImagePng, encodeMaskPng } from '../browser/png.js';
 import { generatePair } from '../data/synthetic/generate.js';
 import { Pipeline, PipelineError } from './pipeline.js';
 import { maskScores } from './mask_scores.js';
-import { lesionPixels } from './state.js';
 import { memoryStore, openStore } from './store.js';
 import { readWork, workZipEntries } from './work_zip.js';
 import { pageOptions } from './options.js';
@@ -20,8 +19,9 @@ import {
   clearWork,
   enqueue,
   imageById,
-  recordedSettings,
+  lesionPixels,
   newId,
+  recordedSettings,
   readSettings,
   SETTINGS_KEY,
   type AppState,
