@@ -14,7 +14,6 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import sharp from 'sharp';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { writeApp } from '../../src/app/write.js';
 import { BROWSER_BUNDLE } from '../../scripts/build_app.js';
@@ -24,6 +23,7 @@ import { useBackend } from '../helpers.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { runCli } from '../cli/run.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
+import { agreement } from './mask_agreement.js';
 
 const PIPELINE = fileURLToPath(new URL('../../src/webapp/pipeline.js', import.meta.url));
 /** The least share of pixels on which a mask must equal predict's (as test/app/app.test.ts). */
@@ -79,23 +79,6 @@ after(async () => {
   await server?.close();
   await removeTemp(root);
 });
-
-/** Grey pixels of a mask PNG with its size. */
-async function readMask(file: string | Buffer) {
-  const { data, info } = await sharp(file)
-    .extractChannel(0)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
-
-async function agreement(a: string | Buffer, b: string | Buffer): Promise<number> {
-  const [x, y] = await Promise.all([readMask(a), readMask(b)]);
-  if (x.width !== y.width || x.height !== y.height) return 0;
-  let same = 0;
-  for (let i = 0; i < x.data.length; i++) if (x.data[i] === y.data[i]) same++;
-  return same / x.data.length;
-}
 
 /** `ftunet predict`'s mask of `image` with `flags`. */
 function predictMask(image: string, flags: string[], out: string): string {
