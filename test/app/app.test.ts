@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
+import { agreement, readMask } from './mask_agreement.js';
 import sharp from 'sharp';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { writeApp } from '../../src/app/write.js';
@@ -43,26 +44,6 @@ let server: StaticServer;
 let browser: TestBrowser;
 
 const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, '');
-
-/** Grey pixels of a mask PNG (0/255) with its size. */
-async function readMask(
-  file: string | Buffer,
-): Promise<{ data: Buffer; width: number; height: number }> {
-  const { data, info } = await sharp(file)
-    .extractChannel(0)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
-
-/** The share of pixels on which two masks agree (0 when their sizes differ). */
-async function agreement(a: string | Buffer, b: string | Buffer): Promise<number> {
-  const [x, y] = await Promise.all([readMask(a), readMask(b)]);
-  if (x.width !== y.width || x.height !== y.height) return 0;
-  let same = 0;
-  for (let i = 0; i < x.data.length; i++) if (x.data[i] === y.data[i]) same++;
-  return same / x.data.length;
-}
 
 /** A stand-in for a huge photo: a PNG whose header claims 20000 x 20000 pixels. */
 function hugePngHeader(): Buffer {

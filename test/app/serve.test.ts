@@ -22,6 +22,7 @@ import { useBackend } from '../helpers.js';
 import {
   LARGE_FILE,
   openDescriptors,
+  pageScript,
   rawDownload,
   settleDescriptors,
   startLimitedServer,
@@ -377,8 +378,9 @@ describe('ftunet app --serve under ulimit -n 256', () => {
         const r = await rawDownload(served.url, LARGE_FILE, 'early');
         assert.ok(r.ok && r.status === 200, `cut-off download ${i + 1}: ${JSON.stringify(r)}`);
       }
+      const script = await pageScript(path.join(root, 'app'));
       for (let i = 0; i < 100; i++) {
-        const r = await rawDownload(served.url, '/app.js', 'end');
+        const r = await rawDownload(served.url, script, 'end');
         assert.ok(r.ok && r.status === 200, `finished download ${i + 1}: ${JSON.stringify(r)}`);
       }
       const next = await rawDownload(served.url, '/index.html', 'never');
