@@ -22,6 +22,7 @@ import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
+import { readMask } from './mask_agreement.js';
 import { clearWork, settled } from './page.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -112,12 +113,9 @@ async function focusOutline(page: Page): Promise<string> {
   });
 }
 
-/** Grey pixels of a PNG with its size. */
-async function pixels(png: Uint8Array): Promise<{ data: Buffer; width: number; height: number }> {
-  const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({
-    resolveWithObject: true,
-  });
-  return { data, width: info.width, height: info.height };
+/** Grey pixels of a mask PNG in a zip, with its size. */
+function pixels(png: Uint8Array): Promise<{ data: Buffer; width: number; height: number }> {
+  return readMask(Buffer.from(png));
 }
 
 /** Exports the work with the keyboard (Tab to `#export`, Enter); returns the zip's entries. */
