@@ -24,6 +24,7 @@ import {
   LARGE_FILE,
   MAIN,
   openDescriptors,
+  pageScript,
   rawDownload,
   settleDescriptors,
   startLimitedServer,
@@ -40,7 +41,6 @@ async function main(): Promise<void> {
   const main = path.resolve(flag('--main', MAIN));
   const cut = flag('--cut', 'early');
   if (cut !== 'early' && cut !== 'end') throw new Error(`--cut ${cut}: expected early or end`);
-  const file = cut === 'early' ? LARGE_FILE : '/app.js';
   await initBackend({ backend: 'cpu' });
   const root = await mkdtemp(path.join(os.tmpdir(), 'ftunet-serve-bench-'));
   try {
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     await saveModel(m, model);
     m.dispose();
     const served = await startLimitedServer({ model, out: path.join(root, 'app'), limit, main });
+    const file = cut === 'early' ? LARGE_FILE : await pageScript(path.join(root, 'app'));
     try {
       const before = openDescriptors(served.pid);
       let answered = 0;

@@ -62,25 +62,48 @@ export function sameOrigin(origin: string): (url: string) => boolean {
  */
 export async function launchChromium(
   allowed: (url: string) => boolean,
-  options: { viewport?: { width: number; height: number }; args?: readonly string[] } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    /** Chromium's flags instead of `CHROMIUM_ARGS` (e.g. WebGPU's). */
+    args?: readonly string[];
+    /**
+     * Abort requests outside `allowed` by routing every request (default). Playwright's
+     * routing turns the HTTP cache off and does not see what a service worker answers, so a
+     * test of caching or of offline use passes false: then Chromium resolves no host name but
+     * 127.0.0.1 and localhost, and the requests outside `allowed` are recorded (and fail).
+     */
+    routing?: boolean;
+  } = {},
 ): Promise<TestBrowser> {
   requireChromium();
   const profile = await mkdtemp(path.join(os.tmpdir(), 'ftunet-chromium-'));
+  const routing = options.routing !== false;
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [...(options.args ?? CHROMIUM_ARGS)],
+    args: [
+      ...(options.args ?? CHROMIUM_ARGS),
+      ...(routing
+        ? []
+        : ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost']),
+    ],
     acceptDownloads: true,
     ...(options.viewport ? { viewport: options.viewport } : {}),
   });
   const blocked: string[] = [];
   const errors: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (allowed(url)) return route.continue();
-    blocked.push(url);
-    return route.abort();
-  });
+  if (routing) {
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (allowed(url)) return route.continue();
+      blocked.push(url);
+      return route.abort();
+    });
+  } else {
+    context.on('request', (request) => {
+      if (!allowed(request.url())) blocked.push(request.url());
+    });
+  }
   return {
     context,
     blocked,

@@ -1,7 +1,8 @@
 /**
- * What the web app is made of, in one place: the page bundle built by `npm run build`
- * (scripts/build_app.ts) into `dist/app/`, and the wasm binaries it loads at run time, copied
- * from the engines' npm packages into `dist/app/wasm/`. `ftunet app` copies `dist/app/` and
+ * What the web app is made of, in one place: the page, its scripts (the page's, its worker's
+ * and one chunk per engine, under hashed names in `assets/`), its service worker and manifest,
+ * built by `npm run build` (scripts/build_app.ts) into `dist/app/`, and the wasm binaries it
+ * loads at run time, copied from the engines' npm packages into `dist/app/wasm/`. `ftunet app` copies `dist/app/` and
  * adds the model. Node-only.
  */
 import { existsSync } from 'node:fs';
@@ -12,11 +13,27 @@ import { fileURLToPath } from 'node:url';
 /** `dist/app/`: the built app (from dist/src/app/assets.js, two folders up). */
 export const APP_BUILD_DIR = fileURLToPath(new URL('../../app/', import.meta.url));
 
-/** The page's own files, in `src/webapp/` (copied as they are). */
-export const APP_STATIC_FILES = ['index.html', 'style.css'] as const;
+/** The page, in `src/webapp/` (its script and style names rewritten to the hashed ones). */
+export const APP_PAGE = 'index.html';
 
-/** The app's script, bundled from src/webapp/main.ts. */
-export const APP_SCRIPT = 'app.js';
+/** The page's style, in `src/webapp/` (copied under a hashed name into `assets/`). */
+export const APP_STYLE = 'style.css';
+
+/**
+ * The folder of the files whose names carry a hash of their content (`app-XXXXXXXX.js`, the
+ * worker, the engines' chunks, the style, the icons): a server may let browsers keep them for
+ * good (`Cache-Control: immutable`), as `ftunet app --serve` does.
+ */
+export const APP_ASSETS_DIR = 'assets';
+
+/** The service worker, at the app's root (its scope is the app's folder). */
+export const APP_SERVICE_WORKER = 'sw.js';
+
+/** The web app manifest, at the app's root. */
+export const APP_MANIFEST = 'manifest.webmanifest';
+
+/** The file the build writes last: what `ftunet app` checks to know the app is built. */
+export const APP_BUILT = APP_SERVICE_WORKER;
 
 /** The folder of the wasm binaries inside the app (`wasmPath` of the browser engines). */
 export const APP_WASM_DIR = 'wasm';
@@ -26,6 +43,12 @@ export const APP_MODEL_DIR = 'model';
 
 /** The file that marks a folder as written by `ftunet app` (so it may be replaced). */
 export const APP_MARKER = 'ftunet-app.json';
+
+/** The wasm binaries of the default engine on a machine without a GPU (onnxruntime-web). */
+export const APP_DEFAULT_WASM: readonly string[] = [
+  'ort-wasm-simd-threaded.wasm',
+  'ort-wasm-simd-threaded.mjs',
+];
 
 /** The wasm binaries, as [package, file inside the package]. */
 export const APP_WASM_FILES: readonly (readonly [string, string])[] = [

@@ -16,7 +16,9 @@
  *   never a file. Bound to another address it answers any name.
  * - `ETag` (size and modification time) and `Last-Modified`, with `Cache-Control: no-cache`:
  *   a browser revalidates each time and gets 304 when `If-None-Match` (or, without it,
- *   `If-Modified-Since`) says it holds the file already.
+ *   `If-Modified-Since`) says it holds the file already. Hashed assets (`assets/NAME-HASH.EXT`,
+ *   `isHashedAsset`) get `Cache-Control: public, max-age=31536000, immutable` instead: their
+ *   name changes with their content, so a browser keeps them without asking.
  * - A precompressed sibling (`NAME.br`, `NAME.gz`, src/app/compress.ts) at least as new as
  *   the file is sent instead when `Accept-Encoding` takes its encoding (brotli first), with
  *   `Content-Encoding`, the file's `Content-Type`, the sibling's length and its own `ETag`;
@@ -32,6 +34,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors.js';
+import { APP_ASSETS_DIR } from './assets.js';
 import { PREFERENCE, SUFFIX, type Encoding } from './compress.js';
 
 /** Content types by extension (anything else is application/octet-stream). */
@@ -43,8 +46,22 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.wasm': 'application/wasm',
   '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.webmanifest': 'application/manifest+json',
   '.txt': 'text/plain; charset=utf-8',
 };
+
+/** How long browsers may keep a hashed asset without asking again: a year, for good. */
+export const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * Whether a path inside a mount names a hashed asset of the app: in `assets/`, with a hash
+ * of its content in its name (`app-XXXXXXXX.js`, as scripts/build_app.ts names them), so that
+ * its bytes never change under that name.
+ */
+export function isHashedAsset(rel: string): boolean {
+  return rel.startsWith(`${APP_ASSETS_DIR}/`) && /-[A-Z0-9]{8}\.[^/]+$/.test(rel);
+}
 
 /** The headers of cross-origin isolation. */
 export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
@@ -219,7 +236,7 @@ export async function serveStatic(options: ServeOptions): Promise<StaticServer> 
       const fileHeaders: Record<string, string | number> = {
         ...headers,
         'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'Cache-Control': 'no-cache',
+        'Cache-Control': isHashedAsset(pathname.slice(prefix.length)) ? IMMUTABLE : 'no-cache',
         ETag: etag,
         'Last-Modified': served.info.mtime.toUTCString(),
         Vary: 'Accept-Encoding',

@@ -1,6 +1,6 @@
 /**
  * `writeApp`: the web app in a folder any static file server can host: the page built by
- * `npm run build` (dist/app/: index.html, style.css, app.js, wasm/) and the model exported
+ * `npm run build` (dist/app/: index.html, assets/, sw.js, manifest.webmanifest, wasm/) and the model exported
  * into `model/` (TensorFlow.js format with the prediction recipe, `ftunet export`). Every URL
  * in the page is relative, so the folder works under any sub-path, and it requests nothing
  * outside itself, and it records no local path. The folder is made beside the target and
@@ -20,7 +20,7 @@ import {
   writeOutputFolder,
   type OutputFolderKind,
 } from '../io/output_folder.js';
-import { APP_BUILD_DIR, APP_MARKER, APP_MODEL_DIR, APP_SCRIPT } from './assets.js';
+import { APP_BUILD_DIR, APP_BUILT, APP_MARKER, APP_MODEL_DIR } from './assets.js';
 import { writePrecompressed } from './compress.js';
 
 export interface WriteAppOptions {
@@ -70,9 +70,9 @@ const APP_FOLDER: OutputFolderKind = {
 export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult> {
   const source = await resolveModelSource(options.model);
   const out = path.resolve(options.out ?? defaultAppDir(source));
-  if (!(await pathExists(path.join(APP_BUILD_DIR, APP_SCRIPT)))) {
+  if (!(await pathExists(path.join(APP_BUILD_DIR, APP_BUILT)))) {
     throw new UserError(
-      `the web app is not built (${path.join(APP_BUILD_DIR, APP_SCRIPT)} is missing): run npm run build`,
+      `the web app is not built (${path.join(APP_BUILD_DIR, APP_BUILT)} is missing): run npm run build`,
     );
   }
   const claim = await claimOutputFolder(out, APP_FOLDER);

@@ -13,11 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-webgl';
-import '@tensorflow/tfjs-backend-webgpu';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import * as tfl from '@tensorflow/tfjs-layers';
-import * as ort from 'onnxruntime-web/wasm';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type * as ort from 'onnxruntime-web/wasm';
 import {
   SOFTWARE_GPU,
   type BrowserBackend,
@@ -26,9 +23,30 @@ import {
 } from './engine_choice.js';
 import { finalOutputModel } from '../eval/evaluate.js';
 import { webglContext } from '../kernels/tfjs_internals.js';
-import { prepareWasmKernels, registerWasmKernels } from '../kernels/wasm/register.js';
-import { toOnnx } from '../export/onnx.js';
 import { attentionGateNames, withAttentionMaps } from '../models/build.js';
+
+/**
+ * Loads the code of a backend of TensorFlow.js (which registers it) the first time it is
+ * asked for: a page (or its worker) loads only the engine it runs. The cpu backend is always
+ * there (models load onto it).
+ */
+async function loadTfjsBackend(backend: BrowserBackend): Promise<void> {
+  switch (backend) {
+    case 'webgpu':
+      await import('@tensorflow/tfjs-backend-webgpu');
+      return;
+    case 'webgl':
+      await import('@tensorflow/tfjs-backend-webgl');
+      return;
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm');
+      return;
+    case 'cpu':
+      return;
+    default:
+      throw new Error(`unknown backend '${String(backend)}' (webgpu, webgl, wasm, cpu)`);
+  }
+}
 
 /** One gate's attention coefficients at the gate's resolution. */
 export interface GateMap {
@@ -144,6 +162,8 @@ function collect(values: Float32Array[], shapes: number[][], gates: string[]): E
 
 /** Whether `tfjs-backend-wasm` was already set up in this page (it can be only once). */
 let wasmConfigured: number | undefined;
+/** tfjs-backend-wasm's thread count, once it is loaded. */
+let wasmThreads: (() => number) | undefined;
 
 class TfjsEngine implements BrowserEngine {
   private lost = false;
@@ -170,14 +190,18 @@ class TfjsEngine implements BrowserEngine {
     wasmPath: string,
     threads: number,
   ): Promise<TfjsEngine> {
+    await loadTfjsBackend(backend);
     if (backend === 'wasm' && wasmConfigured === undefined) {
-      setWasmPaths(wasmPath);
-      setThreadsCount(threads);
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const kernels = await import('../kernels/wasm/register.js');
+      wasm.setWasmPaths(wasmPath);
+      wasm.setThreadsCount(threads);
       // The project's kernels (Winograd convolutions and others, as in Node.js), compiled
       // asynchronously: a page's main thread may not compile them synchronously.
-      registerWasmKernels();
-      await prepareWasmKernels();
+      kernels.registerWasmKernels();
+      await kernels.prepareWasmKernels();
       wasmConfigured = threads;
+      wasmThreads = wasm.getThreadsCount;
     }
     let ok: boolean;
     try {
@@ -237,7 +261,7 @@ class TfjsEngine implements BrowserEngine {
 
 function safeThreads(): number {
   try {
-    return getThreadsCount();
+    return wasmThreads?.() ?? 1;
   } catch {
     return 1;
   }
@@ -251,6 +275,7 @@ class OrtEngine implements BrowserEngine {
     private readonly session: ort.InferenceSession,
     private readonly outputNames: string[],
     private readonly gates: string[],
+    private readonly Tensor: typeof ort.Tensor,
   ) {}
 
   static async start(
@@ -259,6 +284,10 @@ class OrtEngine implements BrowserEngine {
     wasmPath: string,
     threads: number,
   ): Promise<OrtEngine> {
+    const [ort, { toOnnx }] = await Promise.all([
+      import('onnxruntime-web/wasm'),
+      import('../export/onnx.js'),
+    ]);
     const onnx = toOnnx(net, { outputs: 'all' });
     ort.env.wasm.wasmPaths = wasmPath;
     ort.env.wasm.numThreads = threads;
@@ -267,11 +296,11 @@ class OrtEngine implements BrowserEngine {
       executionProviders: ['wasm'],
       graphOptimizationLevel: 'all',
     });
-    return new OrtEngine(threads, session, onnx.outputs, gates);
+    return new OrtEngine(threads, session, onnx.outputs, gates, ort.Tensor);
   }
 
   async run(x: Float32Array, shape: [number, number, number, number]): Promise<EngineOutput> {
-    const input = new ort.Tensor('float32', x, shape);
+    const input = new this.Tensor('float32', x, shape);
     const out = await this.session.run({ [this.session.inputNames[0]]: input });
     try {
       // Copies: the probabilities are kept (re-thresholding), and a later run may reuse the

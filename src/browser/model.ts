@@ -9,7 +9,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
-import { checkedModelHandler, parseModelJson, type WeightsReader } from '../io/model_json.js';
+import {
+  checkedModelHandler,
+  parseModelJson,
+  type SavedModelJSON,
+  type WeightsReader,
+} from '../io/model_json.js';
 import { predictionRecipe } from '../data/recipe.js';
 import { modelInputShape } from '../eval/evaluate.js';
 import {
@@ -32,6 +37,19 @@ export interface LoadedModel {
   gates: string[];
   /** Where it came from: the URL, or the picked model.json's name. */
   source: string;
+  /**
+   * The weights' SHA-256 as model.json records it (`weightsSha256`): the one file's digest, or
+   * the files' digests joined by '+' in the manifest's order; absent when none is recorded.
+   */
+  hash?: string;
+}
+
+/** The recorded digest of the weights of `json` (see `LoadedModel.hash`). */
+function weightsHash(json: SavedModelJSON): string | undefined {
+  const digests = json.weightsSha256 ?? {};
+  const paths = (json.weightsManifest ?? []).flatMap((group) => group.paths);
+  if (paths.length === 0 || !paths.every((p) => Object.hasOwn(digests, p))) return undefined;
+  return paths.map((p) => digests[p]).join('+');
 }
 
 /**
@@ -44,7 +62,7 @@ export async function loadBrowserModel(source: string | readonly File[]): Promis
   // The weights go to the cpu backend unless one was chosen: left alone, TensorFlow.js would
   // start the backend of highest priority (WebGPU), which the engines choose more carefully.
   if (!tf.engine().backendName) await tf.setBackend('cpu');
-  const { handler, name, what } =
+  const { handler, name, what, json } =
     typeof source === 'string' ? await fromUrl(source) : await fromFiles(source);
   let model: tfl.LayersModel;
   try {
@@ -54,7 +72,8 @@ export async function loadBrowserModel(source: string | readonly File[]): Promis
     throw new UserError(`cannot load ${what}: ${describe(err)}`);
   }
   try {
-    return describeModel(model, name);
+    const hash = weightsHash(json);
+    return { ...describeModel(model, name), ...(hash !== undefined ? { hash } : {}) };
   } catch (err) {
     model.dispose();
     throw err;
@@ -64,6 +83,7 @@ export async function loadBrowserModel(source: string | readonly File[]): Promis
 /** A checked model.json, ready to load: its handler, its name and what it is, in words. */
 interface CheckedSource {
   handler: tf.io.IOHandler;
+  json: SavedModelJSON;
   name: string;
   what: string;
 }
@@ -116,6 +136,7 @@ async function fromUrl(url: string): Promise<CheckedSource> {
   };
   return {
     handler: checkedModelHandler(json, url, reader),
+    json,
     name: url,
     what: `the model at ${url}`,
   };
@@ -153,8 +174,10 @@ async function fromFiles(source: readonly File[]): Promise<CheckedSource> {
       });
     },
   };
+  const parsed = parseModelJson(await json[0].text(), name);
   return {
-    handler: checkedModelHandler(parseModelJson(await json[0].text(), name), name, reader),
+    handler: checkedModelHandler(parsed, name, reader),
+    json: parsed,
     name,
     what: `${name} with ${weights.size} weights files`,
   };

@@ -17,7 +17,7 @@ import {
   type PredictionRecipe,
 } from '../data/recipe.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
-import { mirrorColumns } from '../eval/ensemble.js';
+import { flipValues, mirrorColumns, type Flip } from '../eval/ensemble.js';
 import { probeGpu, startEngine, type BrowserEngine, type GateMap } from './engine.js';
 import {
   engineCandidates,
@@ -60,10 +60,26 @@ export interface Segmentation {
    * second pass of quality control's flip check (eval/quality.ts).
    */
   mirrored?: Float32Array;
+  /**
+   * The passes of the other flips asked for (`SegmentOptions.flips`: vertical, both), each
+   * mapped back, at the input size, in the order asked.
+   */
+  flipped?: { flip: Flip; values: Float32Array }[];
+  /** The image as the network saw it (channels converted, resized to the input size). */
+  input?: RawImage;
   /** Milliseconds: preprocessing, the network, in all. */
   timing: { preprocessMs: number; networkMs: number; totalMs: number };
   /** The engine that predicted it ('onnxruntime-wasm', 'tfjs-webgl', ...). */
   engine: string;
+}
+
+/** Options of `Segmenter.predict`. */
+export interface SegmentOptions {
+  /**
+   * More passes, on these flips of the image (test-time augmentation's vertical and double
+   * mirrors; the image as it is and its horizontal mirror are always run). Default none.
+   */
+  flips?: readonly Flip[];
 }
 
 export class Segmenter {
@@ -126,19 +142,27 @@ export class Segmenter {
   }
 
   /** Predicts one image (8-bit, 1 to 4 channels, any size). */
-  async predict(image: RawImage): Promise<Segmentation> {
+  async predict(image: RawImage, options: SegmentOptions = {}): Promise<Segmentation> {
     const t0 = performance.now();
     const [h, w, c] = this.recipe.inputShape;
-    const x = toInput(this.recipe, [this.preprocess(image)]);
+    const input = this.preprocess(image);
+    const x = toInput(this.recipe, [input]);
     const t1 = performance.now();
     for (;;) {
       try {
         const out = await this.engine.run(x, [1, h, w, c]);
         const mirror = await this.engine.run(mirrorColumns(x, 1, h, w, c), [1, h, w, c]);
+        const flipped: { flip: Flip; values: Float32Array }[] = [];
+        for (const flip of options.flips ?? []) {
+          const pass = await this.engine.run(flipValues(x, 1, h, w, c, flip), [1, h, w, c]);
+          flipped.push({ flip, values: flipValues(pass.final, 1, h, w, 1, flip) });
+        }
         const t2 = performance.now();
         return {
           probabilities: out.final,
           mirrored: mirrorColumns(mirror.final, 1, h, w, 1),
+          ...(flipped.length > 0 ? { flipped } : {}),
+          input,
           inputSize: [h, w],
           imageSize: [image.height, image.width],
           attention: out.attention,

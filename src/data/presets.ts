@@ -33,6 +33,8 @@ export interface InputPreset {
 
 /** A data set's settings: input size and channels, and the paper's epochs and batch size. */
 export interface DatasetPreset extends InputPreset {
+  /** The data set in words, for people (the web app's description of a model). */
+  title: string;
   /** How the files lie on disk. */
   layout: DatasetLayout;
   /** The generator of a synthetic stand-in; absent for real data. */
@@ -71,6 +73,7 @@ const ULTRASOUND_EXCLUDE: readonly AugmentTransform[] = ['flipV', 'rot90'];
  */
 export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>> = {
   bus: {
+    title: 'BUS 2017 data set B (breast ultrasound)',
     layout: 'bus',
     inputSize: [128, 128],
     channels: 1,
@@ -80,6 +83,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     naturalMirrors: HORIZONTAL,
   },
   'synthetic-bus': {
+    title: 'synthetic breast-ultrasound images',
     layout: 'bus',
     synthetic: 'bus',
     inputSize: [128, 128],
@@ -90,6 +94,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     naturalMirrors: HORIZONTAL,
   },
   isic2018: {
+    title: 'ISIC 2018 Task 1 (dermoscopy)',
     layout: 'isic2018',
     inputSize: [192, 256],
     channels: 3,
@@ -99,6 +104,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     naturalMirrors: BOTH,
   },
   'synthetic-isic': {
+    title: 'synthetic dermoscopy images',
     layout: 'isic2018',
     synthetic: 'isic',
     inputSize: [192, 256],
@@ -109,6 +115,7 @@ export const DATASET_PRESETS: Readonly<Record<DatasetSourceKind, DatasetPreset>>
     naturalMirrors: BOTH,
   },
   folder: {
+    title: 'a folder of images',
     layout: 'folder',
     inputSize: [128, 128],
     channels: 3,

@@ -183,6 +183,50 @@ export function mirrorColumns(
 }
 
 /**
+ * `n` maps of `rows x cols x channels` (channels last) flipped by `flip`, for engines that take
+ * arrays (the web app's): the input of a test-time pass, and with `channels` 1 its output
+ * mapped back (a flip is its own inverse). `mirrorColumns` is the horizontal case.
+ */
+export function flipValues(
+  values: ArrayLike<number>,
+  n: number,
+  rows: number,
+  cols: number,
+  channels: number,
+  flip: Flip,
+): Float32Array {
+  const out = new Float32Array(n * rows * cols * channels);
+  for (let k = 0; k < n; k++) {
+    for (let y = 0; y < rows; y++) {
+      const sy = flip.vertical ? rows - 1 - y : y;
+      for (let x = 0; x < cols; x++) {
+        const sx = flip.horizontal ? cols - 1 - x : x;
+        const to = ((k * rows + y) * cols + x) * channels;
+        const from = ((k * rows + sy) * cols + sx) * channels;
+        for (let c = 0; c < channels; c++) out[to + c] = values[from + c];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The mean of one model's passes, each already mapped back, in the order of `ttaFlips`: the
+ * sum in float64 over the passes in that order, divided by their number, as
+ * `AveragingEngine` averages one engine's flips (so the web app's TTA equals `predict --tta`).
+ */
+export function meanOfPasses(passes: readonly ArrayLike<number>[]): Float32Array {
+  if (passes.length === 1) return Float32Array.from(passes[0]);
+  const out = new Float32Array(passes[0].length);
+  for (let i = 0; i < out.length; i++) {
+    let total = 0;
+    for (const pass of passes) total += pass[i];
+    out[i] = total / passes.length;
+  }
+  return out;
+}
+
+/**
  * The mean of `engines` over the flips of `tta` (see the module doc). It owns the engines and
  * disposes of them.
  */

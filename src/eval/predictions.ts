@@ -18,6 +18,7 @@ import { decodeMask, DEFAULT_MAX_PIXELS, ImageReadError, type DecodedMask } from
 import { listFew, plural } from '../util/messages.js';
 import type { ImageEvaluation } from './evaluate.js';
 import { summarizeEvaluation } from './evaluation_summary.js';
+import { pairMasks, PREDICTION_STEM_SUFFIXES } from './mask_pairing.js';
 import {
   postprocessRecord,
   testItemsOfSplit,
@@ -48,34 +49,22 @@ export interface EvaluatePredictionsOptions extends Pick<
   out: string;
 }
 
-/**
- * The stem endings a predicted mask may have after its image's stem: none (nnU-Net, MONAI),
- * `_mask` (ftunet predict) or `_segmentation` (the ISIC 2018 ground truths' naming).
- */
-export const PREDICTION_STEM_SUFFIXES = ['', '_mask', '_segmentation'] as const;
+// The pairing rule moved to mask_pairing.ts (pure, for the browser); re-exported where callers found it.
+export { PREDICTION_STEM_SUFFIXES };
 
 /**
  * The mask file of each image stem in `stems`: the one file of `files` whose stem is the
- * image's stem plus one of `PREDICTION_STEM_SUFFIXES`. Other files are ignored. Throws a
- * `UserError` that starts with `label` (how the folder was given: `--pred DIR`) naming a few
- * images without a mask, then a few with two (two suffixes, or one stem in two formats:
- * `x.png` and `x.tiff`).
+ * image's stem plus one of `PREDICTION_STEM_SUFFIXES` (`pairMasks`). Other files are ignored.
+ * Throws a `UserError` that starts with `label` (how the folder was given: `--pred DIR`)
+ * naming a few images without a mask, then a few with two (two suffixes, or one stem in two
+ * formats: `x.png` and `x.tiff`).
  */
 export function matchPredictions(
   files: readonly ImageFile[],
   stems: readonly string[],
   label: string,
 ): string[] {
-  const byStem = new Map<string, string[]>();
-  for (const f of files) byStem.set(f.stem, [...(byStem.get(f.stem) ?? []), f.path]);
-  const missing: string[] = [];
-  const ambiguous: string[] = [];
-  const found = stems.map((stem) => {
-    const paths = PREDICTION_STEM_SUFFIXES.flatMap((s) => byStem.get(stem + s) ?? []);
-    if (paths.length === 0) missing.push(stem);
-    if (paths.length > 1) ambiguous.push(paths.map((f) => path.basename(f)).join(' and '));
-    return paths[0];
-  });
+  const { found, missing, ambiguous } = pairMasks(files, stems);
   if (missing.length > 0) {
     throw new UserError(
       `${label}: no mask for ${plural(missing.length, 'image')} of ${stems.length} ` +
@@ -87,7 +76,7 @@ export function matchPredictions(
       `${label}: ${plural(ambiguous.length, 'image')} with two masks: ${listFew(ambiguous)}`,
     );
   }
-  return found as string[];
+  return found.map((f) => f!.path);
 }
 
 /** Predicted masks that score as empty although they hold a shape, by file name. */

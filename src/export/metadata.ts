@@ -64,6 +64,13 @@ export interface TrainingSummary {
   /** The fold, for a k-fold run. */
   fold?: number;
   /**
+   * The mean DSC of `final` over the run's test images and how many they were, from its
+   * evaluation (`eval/summary.json`) when the run was evaluated before the export. Exports
+   * made before it, and of runs not evaluated, record none.
+   */
+  testDsc?: number;
+  testImages?: number;
+  /**
    * The mirrors that suit the model: its training augmentation's flips and those natural to
    * its data set (`runMirrors`); `--tta auto` uses them and `--tta` warns outside them.
    * Exports made before it record none.

@@ -10,6 +10,8 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadSplit } from '../data/split_file.js';
 import { UserError } from '../errors.js';
+import { readEvaluationSummary } from '../eval/evaluation_summary.js';
+import { SUMMARY_JSON } from '../eval/files.js';
 import { openModel, resolveModelSource, sourceMirrors } from '../eval/model_source.js';
 import { checkThreshold, DEFAULT_THRESHOLD } from '../data/recipe.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -179,9 +181,37 @@ export async function trainingSummary(runDir: string, run: RunConfig): Promise<T
     const dsc = logs.find((l) => l.epoch === best)?.val?.outputs.final?.dsc;
     if (typeof dsc === 'number') summary.validationDsc = dsc;
   }
-  const split = await loadSplit(runPaths(runDir, run).split).catch(() => undefined);
+  const paths = runPaths(runDir, run);
+  const split = await loadSplit(paths.split).catch(() => undefined);
   if (split?.method === 'kfold') summary.fold = run.split.fold;
+  const test = await testScore(path.join(paths.eval, SUMMARY_JSON));
+  if (test !== undefined) {
+    summary.testDsc = test.dsc;
+    summary.testImages = test.images;
+  }
   return summary;
+}
+
+/**
+ * The mean DSC and the image count of a run's evaluation (`summary.json`), or undefined when
+ * the run was not evaluated. A summary that cannot be read is an error naming the file.
+ */
+async function testScore(file: string): Promise<{ dsc: number; images: number } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`export: cannot read ${file}: ${reason(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UserError(`${file} is not valid JSON: evaluate the run again`);
+  }
+  const summary = readEvaluationSummary(value, file);
+  return { dsc: summary.dsc.mean, images: summary.count };
 }
 
 /** The sizes of model.json and the weights files its manifest names. */

@@ -86,3 +86,43 @@ function jpegSize(head: Uint8Array, view: DataView): HeaderSize | undefined {
   }
   return undefined;
 }
+
+/**
+ * A JPEG's EXIF orientation (1 to 8; 1, as stored, when it has none or `head` does not reach
+ * it), read from its APP1 `Exif` segment in `head` (the file's first bytes). Orientations 5 to
+ * 8 turn the picture a quarter: a browser and sharp show it with its width and height swapped.
+ */
+export function jpegOrientation(head: Uint8Array): number {
+  if (sniffImageFormat(head) !== 'jpeg') return 1;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let i = 2;
+  while (i + 4 <= head.length && head[i] === 0xff) {
+    const marker = head[i + 1];
+    if (marker === 0xda || marker === 0xd9) return 1; // scan data: no EXIF before it
+    const length = view.getUint16(i + 2);
+    const exif = i + 4;
+    if (marker === 0xe1 && exif + 14 <= head.length && view.getUint32(exif) === 0x45786966) {
+      return tiffOrientation(view, exif + 6, Math.min(head.length, i + 2 + length));
+    }
+    i += 2 + length;
+  }
+  return 1;
+}
+
+/** Tag 0x0112 of the first IFD of the TIFF structure at `start` (EXIF's), or 1. */
+function tiffOrientation(view: DataView, start: number, end: number): number {
+  const little = view.getUint16(start) === 0x4949;
+  const u16 = (at: number) => view.getUint16(at, little);
+  const ifd = start + view.getUint32(start + 4, little);
+  if (ifd + 2 > end) return 1;
+  const count = u16(ifd);
+  for (let k = 0; k < count; k++) {
+    const entry = ifd + 2 + k * 12;
+    if (entry + 12 > end) return 1;
+    if (u16(entry) === 0x0112) {
+      const value = u16(entry + 8);
+      return value >= 1 && value <= 8 ? value : 1;
+    }
+  }
+  return 1;
+}

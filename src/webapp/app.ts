@@ -1,43 +1,180 @@
 /**
- * The page's work: loading a model and starting its engine, predicting the queued images one
- * after another (the page drawing between them), re-thresholding a result, opening another
- * model. Each step changes the state (`state.ts`) and then has the view (`view.ts`) draw it.
+ * The page's work: starting the pipeline of a model, predicting the queued images one after
+ * another (with progress and cancel), making masks again when the settings change (for all
+ * images or one), the sample image, opening another model, exporting the work and clearing it.
+ * Each step changes the state (`state.ts`) and then has the view (`view.ts`) draw it.
  * Browser-only; nothing runs on import (`main.ts` starts it).
  */
-import { BrowserImageError, decodeImageFile } from '../browser/image.js';
-import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
-import { Segmenter, type Segmentation } from '../browser/segmenter.js';
-import type { RawImage } from '../util/raster.js';
-import { masksZip } from './export.js';
-import { imageNotes } from './notes.js';
+import { encodeImagePng, encodeMaskPng } from '../browser/png.js';
+import { generatePair } from '../data/synthetic/generate.js';
+import { Pipeline, PipelineError } from './pipeline.js';
+import { maskScores } from './mask_scores.js';
+import { memoryStore, openStore } from './store.js';
+import { readWork, workZipEntries } from './work_zip.js';
 import { pageOptions } from './options.js';
 import {
   addFailure,
   addFallback,
-  addResult,
+  addImage,
+  clearWork,
   enqueue,
-  setEngine,
-  setModel,
-  setThreshold,
+  imageById,
+  lesionPixels,
+  newId,
+  recordedSettings,
+  readSettings,
+  SETTINGS_KEY,
   type AppState,
-  type Engine,
-  type ImageResult,
+  type PageSettings,
+  type QueuedImage,
+  type WorkPipeline,
 } from './state.js';
 import * as view from './view.js';
+import type { RawImage } from '../util/raster.js';
+import { Viewer, type ViewerImage } from './viewer.js';
+import { currentMask, type MaskSettings, type StoredMask, type WorkImage } from './work.js';
+
+/** The package's version, set by the app's build (scripts/build_app.ts). */
+declare const FTUNET_APP_VERSION: string | undefined;
+/** The app's version as the work zip records it. */
+const APP_VERSION = typeof FTUNET_APP_VERSION === 'string' ? FTUNET_APP_VERSION : 'unknown';
+
+/** The session key of the image open in the viewer. */
+const OPEN_KEY = 'open';
 
 /** The built-in model, beside the page. */
 export const MODEL_URL = 'model/model.json';
-/** Images whose header gives more pixels than this are refused (as `--max-pixels`). */
-const MAX_PIXELS = 100_000_000;
+
+/** The least time between two remasks while the threshold slider moves (ms). */
+const REMASK_EVERY_MS = 120;
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** What an image's failure says: the pipeline's reason for the file, else what went wrong. */
+function failureReason(err: unknown): string {
+  return err instanceof PipelineError ? err.message : `the prediction failed: ${describe(err)}`;
+}
+
+/** The settings remembered in this browser, over the model's defaults. */
+export function rememberedSettings(): PageSettings {
+  let text: string | null = null;
+  try {
+    text = localStorage.getItem(SETTINGS_KEY);
+  } catch {
+    // Storage refused (a private window's policy): the defaults.
+  }
+  return readSettings(text, { mask: recordedSettings(undefined) });
+}
+
+/** Remembers the settings in this browser. */
+function rememberSettings(settings: PageSettings): void {
+  try {
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  } catch {
+    view.showNotice('This browser does not let the page remember its settings.');
+  }
+}
+
+/** The page's handlers for the view. */
+export function handlers(state: AppState): view.RowHandlers {
+  return {
+    open: (id) => void openImage(state, id),
+  };
+}
+
+/**
+ * Each image's DSC and IoU of the model's mask against its ground truth, for the masks they
+ * were computed on.
+ */
+const scores = new Map<string, { mask: StoredMask; truth: StoredMask; scores: view.Scores }>();
+
+/** Draws an image's row, with the model's scores when they are known for its mask. */
+function draw(state: AppState, image: WorkImage): void {
+  const known = scores.get(image.id);
+  const mask = image.modelMask;
+  const fresh = known && known.mask === mask && known.truth === image.truth;
+  view.showImage(image, state, handlers(state), fresh ? known.scores : undefined);
+  if (image.id === state.openId && view.viewerShown()) {
+    view.showPanel(image, state, fresh ? known.scores : undefined);
+  }
+  if (!fresh && image.truth && mask) void score(state, image, mask, image.truth);
+}
+
+/** Scores the model's mask against the ground truth (decoded by the pipeline), then draws it. */
+async function score(
+  state: AppState,
+  image: WorkImage,
+  mask: StoredMask,
+  truth: StoredMask,
+): Promise<void> {
+  if (!state.pipeline) return;
+  try {
+    const [m, t] = await Promise.all([
+      state.pipeline.decodeMask(mask),
+      state.pipeline.decodeMask(truth),
+    ]);
+    scores.set(image.id, { mask, truth, scores: maskScores(m, t) });
+    if (image.modelMask === mask) draw(state, image);
+  } catch (err) {
+    view.showNotice(`${image.name} could not be compared with its ground truth: ${describe(err)}`);
+  }
+}
+
+/** Saves an image's work; a store that fails says so once, and the work goes on in memory. */
+function save(state: AppState, image: WorkImage): void {
+  state.store?.put(image).catch((err: unknown) => storeFailed(err));
+}
+
+/** The session value `key` saved; a failure is said as for `save`. */
+function saveSession(state: AppState, key: string, value: unknown): void {
+  state.store?.putSession(key, value).catch((err: unknown) => storeFailed(err));
+}
+
+function storeFailed(err: unknown): void {
+  view.showNotice(describe(err));
+}
+
+/**
+ * Opens the browser's store and brings the work in it back: every image's row, and the image
+ * that was open. Without a store (a private window), the work is kept in memory and the page
+ * says so.
+ */
+async function openWork(state: AppState): Promise<void> {
+  try {
+    state.store = await openStore();
+  } catch (err) {
+    state.store = memoryStore();
+    view.showNotice(describe(err));
+    return;
+  }
+  try {
+    const images = await state.store.all();
+    for (const image of images) {
+      if (!state.images.some((i) => i.id === image.id)) state.images.push(image);
+      draw(state, image);
+    }
+    view.showCount(state);
+    const open = await state.store.getSession<string>(OPEN_KEY);
+    if (open !== undefined && images.some((i) => i.id === open)) state.openId = open;
+    if (images.length > 0) {
+      view.showProgress(
+        `Your work is back: ${images.length} image${images.length === 1 ? '' : 's'}.`,
+        null,
+      );
+    }
+  } catch (err) {
+    view.showNotice(describe(err));
+  }
+}
+
 /** Loads the built-in model, or says that it did not load and waits for one to be opened. */
 export async function start(state: AppState): Promise<void> {
+  view.showSettings(state.settings);
+  await openWork(state);
   try {
-    await useModel(state, await loadBrowserModel(MODEL_URL));
+    await usePipeline(state, { url: MODEL_URL });
   } catch (err) {
     view.showModel(undefined);
     view.showNotice(
@@ -49,109 +186,429 @@ export async function start(state: AppState): Promise<void> {
   }
 }
 
-/** Puts `loaded` in use: the previous engine and model go, its engine starts, the queue drains. */
-async function useModel(state: AppState, loaded: LoadedModel): Promise<void> {
-  const previous = setModel(state, loaded);
-  await previous.engine?.dispose();
-  previous.model?.model.dispose();
-  view.showModel(loaded);
+/** Starts the pipeline of a model; the previous one goes; the queue drains. */
+async function usePipeline(
+  state: AppState,
+  model: { url: string } | { files: File[] },
+): Promise<void> {
   view.showProgress('Starting the engine…');
   const { options, notices } = pageOptions(location.search);
   for (const notice of notices) view.showNotice(notice);
-  const engine = await Segmenter.create(loaded, {
+  const pipeline: WorkPipeline = await Pipeline.start(model, {
     wasmPath: new URL('wasm/', location.href).href,
     ...options,
     onFallback: (failed, reason, next) => {
       addFallback(state, { failed, reason, next });
       view.showNotice(`The ${failed} engine failed (${reason}); switched to ${next}.`);
-      view.showEngine(state.engine);
+      if (state.pipeline) view.showEngine(state.pipeline.model);
     },
   });
-  setEngine(state, engine);
-  view.showEngine(engine);
-  view.showProgress('Ready: drop images or choose them.');
+  const previous = state.pipeline;
+  state.pipeline = pipeline;
+  await previous?.dispose();
+  view.showModel(pipeline.model);
+  view.showEngine(pipeline.model);
+  view.showProgress('Ready: choose images, drop them here, or try the sample.');
   view.markPage('ready', 'true');
   view.showDiagnostics(state);
+  // Scores wait for a pipeline to decode the masks.
+  for (const image of state.images) draw(state, image);
+  if (state.openId !== undefined && previous === undefined) void openImage(state, state.openId);
   if (state.queue.length > 0) void drain(state);
 }
 
-/** Queues picked or dropped images and predicts them. */
-export function addImages(state: AppState, files: Iterable<File>): void {
-  enqueue(state, files);
+/** A mask file given with images (`<stem>_mask.png`, `<stem>_segmentation.png`). */
+const MASK_NAME = /_(mask|segmentation)\.[^./\\]+$/i;
+
+/**
+ * Queues chosen or dropped files and predicts them: images alone, or (imported) a work zip, a
+ * data set's zip or images with their `<stem>_mask.png` files (`readWork`).
+ */
+export async function addFiles(state: AppState, files: readonly File[]): Promise<void> {
+  const imported = files.some(
+    (f) => f.name.toLowerCase().endsWith('.zip') || MASK_NAME.test(f.name),
+  );
+  if (!imported) {
+    addQueued(
+      state,
+      files.map((file) => ({ id: newId(), file })),
+    );
+    return;
+  }
+  try {
+    view.showProgress('Reading the files…');
+    const pipeline = state.pipeline;
+    // Masks are decoded and encoded in the worker (a photo-sized mask takes half a second).
+    const work = await readWork(
+      files,
+      pipeline
+        ? {
+            decodeMask: (file) => pipeline.decodeMask({ png: file, pixels: 0 }),
+            encodeMask: (m) => pipeline.encodeMask(m),
+          }
+        : {},
+    );
+    addQueued(
+      state,
+      work.images.map((i) => ({
+        id: newId(),
+        file: i.file,
+        status: i.status,
+        ...(i.truth ? { truth: i.truth } : {}),
+        ...(i.correction ? { correction: i.correction } : {}),
+        ...(i.settings ? { settings: i.settings } : {}),
+        ...(i.added !== undefined ? { added: i.added } : {}),
+      })),
+    );
+    const what = { work: 'work', dataset: 'data set', files: 'images and masks' }[work.kind];
+    const n = work.images.length;
+    const skipped = work.skipped.length;
+    view.showNotice(
+      `Imported the ${what}: ${n} image${n === 1 ? '' : 's'}.` +
+        (skipped > 0
+          ? ` ${skipped} file${skipped === 1 ? ' was' : 's were'} skipped (outside images/ and masks/): ${work.skipped.slice(0, 5).join(', ')}${skipped > 5 ? ', …' : ''}.`
+          : ''),
+    );
+  } catch (err) {
+    view.showProgress('');
+    view.showNotice(`Nothing was imported: ${describe(err)}`);
+  }
+}
+
+function addQueued(state: AppState, items: QueuedImage[]): void {
+  if (items.length === 0) return;
+  enqueue(state, items);
+  for (const item of items) view.showQueued(item, handlers(state));
+  view.showCount(state);
   void drain(state);
 }
 
+/** The controller of the images being predicted now (cancel aborts it). */
+let running: AbortController | undefined;
+
+/** Cancels the images being predicted and those waiting; the finished ones stay. */
+export function cancel(state: AppState): void {
+  running?.abort();
+  for (const item of state.queue) view.removeRow(item.id);
+  const dropped = state.queue.length;
+  state.queue = [];
+  view.showCount(state);
+  if (dropped > 0 || running) view.showProgress('Cancelled.');
+}
+
 /**
- * Predicts the queued images one after another. Images chosen while no engine is ready (the
- * built-in model loading, its engine starting, or another model being opened) stay queued,
- * and the engine's arrival drains them (`useModel`).
+ * Predicts the queued images one after another. Images chosen while no pipeline is ready (the
+ * built-in model loading, its engine starting, or another model being opened) stay queued, and
+ * the pipeline's arrival drains them (`usePipeline`).
  */
 async function drain(state: AppState): Promise<void> {
   if (state.busy) return;
-  if (!state.engine) {
+  if (!state.pipeline) {
     view.showWaiting(state.queue.length);
     return;
   }
   state.busy = true;
+  const controller = new AbortController();
+  running = controller;
   view.markPage('busy', 'true');
   let done = 0;
+  const started = performance.now();
   try {
-    while (state.queue.length > 0 && state.engine) {
-      const engine = state.engine;
+    while (state.queue.length > 0 && state.pipeline && !controller.signal.aborted) {
+      const pipeline = state.pipeline;
       const total = done + state.queue.length;
-      const file = state.queue.shift()!;
-      view.showProgress(`Predicting ${done + 1} of ${total}: ${file.name}`);
-      // Let the page draw before the work of this image starts.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      await predictFile(state, file, engine);
+      const item = state.queue.shift()!;
+      const settings = { ...(item.settings ?? state.settings.mask) };
+      view.showRowStatus(item.id, 'predicting');
+      const label = `Image ${done + 1} of ${total}: ${item.file.name}`;
+      view.showProgress(`${label}, decoding…`, done / total);
+      try {
+        const predicted = await pipeline.predict(item.file, item.file.name, settings, {
+          signal: controller.signal,
+          onStage: (stage, fraction) => {
+            const part = { decode: 0.1, network: 0.5, post: 0.9 }[stage];
+            const words = { decode: 'decoding', network: 'the network', post: 'making the mask' };
+            view.showProgress(`${label}, ${words[stage]}…`, (done + (fraction ?? part)) / total);
+          },
+        });
+        const image = addImage(state, item, predicted, settings);
+        save(state, image);
+        draw(state, image);
+      } catch (err) {
+        if (controller.signal.aborted) {
+          // Cancelled: the image leaves the list, as the queued ones do.
+          view.removeRow(item.id);
+          break;
+        }
+        const failure = addFailure(state, {
+          id: item.id,
+          name: item.file.name,
+          message: failureReason(err),
+        });
+        view.showFailure(failure);
+      }
       done++;
     }
-    view.showProgress(`Done: ${done} file${done === 1 ? '' : 's'}.`);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    view.showProgress(
+      controller.signal.aborted
+        ? `Cancelled after ${done} image${done === 1 ? '' : 's'}.`
+        : `Done: ${done} image${done === 1 ? '' : 's'} in ${seconds} s.`,
+      undefined,
+    );
   } finally {
+    if (running === controller) running = undefined;
     state.busy = false;
     view.markPage('busy', 'false');
-    view.resetZip(state.results.length);
+    view.showCount(state);
     view.showDiagnostics(state);
   }
+  // Images queued after a cancel start again.
+  if (state.queue.length > 0) void drain(state);
 }
 
-async function predictFile(state: AppState, file: File, engine: Engine): Promise<void> {
-  const fail = (message: string): void => {
-    addFailure(state, file.name, message);
-    view.showFailure(file.name, message);
+/** The sample: a synthetic image (and its true mask) of the kind the model takes. */
+export function addSample(state: AppState): void {
+  const channels = state.pipeline?.model.metadata.predict.inputShape[2] ?? 1;
+  const kind = channels === 3 ? 'isic' : 'bus';
+  const pair = generatePair(kind, 0, { seed: 1 });
+  const name = kind === 'bus' ? 'sample-ultrasound.png' : 'sample-dermoscopy.png';
+  const png = encodeImagePng(pair.image);
+  const truth = encodeMaskPng(pair.mask);
+  addQueued(state, [
+    {
+      id: newId(),
+      file: new File([png as BlobPart], name, { type: 'image/png' }),
+      truth: {
+        png: new Blob([truth as BlobPart], { type: 'image/png' }),
+        pixels: lesionPixels(pair.mask),
+      },
+    },
+  ]);
+}
+
+/** Pending remakes of masks, by image id (the latest settings win). */
+const pending = new Map<string, MaskSettings>();
+let remaking = false;
+let lastRemask = 0;
+
+/**
+ * Makes the masks of `images` again at their settings (no network): the slider's moves come
+ * often, so each image's latest settings are remade, at most every `REMASK_EVERY_MS`.
+ */
+function remask(state: AppState, images: readonly WorkImage[]): void {
+  for (const image of images) pending.set(image.id, { ...image.settings });
+  void remakeAll(state);
+}
+
+async function remakeAll(state: AppState): Promise<void> {
+  if (remaking) return;
+  remaking = true;
+  try {
+    while (pending.size > 0) {
+      const wait = lastRemask + REMASK_EVERY_MS - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      lastRemask = performance.now();
+      const [id, settings] = pending.entries().next().value!;
+      pending.delete(id);
+      const image = imageById(state, id);
+      if (!image || !image.prediction || !state.pipeline) continue;
+      try {
+        const made = await state.pipeline.remask(
+          { ...image, prediction: image.prediction },
+          settings,
+        );
+        image.modelMask = made.modelMask;
+        if (made.qc) image.qc = made.qc;
+        else delete image.qc;
+        if (made.prediction) image.prediction = made.prediction;
+        save(state, image);
+        draw(state, image);
+        if (
+          image.id === state.openId &&
+          !image.correction &&
+          viewer &&
+          openPixels?.id === image.id
+        ) {
+          // The model's mask is in force and changed: the viewer shows it (and resets to it).
+          viewer.open(await viewerImage(state.pipeline, image, openPixels.image));
+        }
+      } catch (err) {
+        view.showNotice(
+          `The mask of ${image.name} could not be made again: ${failureReason(err)}.`,
+        );
+      }
+    }
+  } finally {
+    remaking = false;
+    view.markPage('remasking', 'false');
+  }
+}
+
+/** The mask settings for all images changed: every image takes them, its mask made again. */
+export function setAllSettings(state: AppState, settings: PageSettings): void {
+  const maskChanged = JSON.stringify(settings.mask) !== JSON.stringify(state.settings.mask);
+  state.settings = settings;
+  rememberSettings(settings);
+  if (maskChanged) {
+    for (const image of state.images) image.settings = { ...settings.mask };
+    view.markPage('remasking', 'true');
+    remask(state, state.images);
+  }
+  for (const image of state.images) draw(state, image);
+}
+
+/** The viewer (made on the first opening) and what it holds of the image open. */
+let viewer: Viewer | undefined;
+/** The open image's full-size pixels (released when the viewer closes). */
+let openPixels: { id: string; image: RawImage } | undefined;
+/** The open image's mask changes, in the order the viewer made them. */
+let edits: Promise<void> = Promise.resolve();
+
+function theViewer(state: AppState): Viewer {
+  viewer ??= new Viewer(view.byId('viewer-mount'), {
+    onMask: (mask) => {
+      const id = state.openId;
+      edits = edits.then(async () => {
+        const image = imageById(state, id);
+        if (!image || !state.pipeline) return;
+        image.correction = await state.pipeline.encodeMask(mask);
+        save(state, image);
+        draw(state, image);
+      });
+    },
+    onStatus: (status) => {
+      const id = state.openId;
+      edits = edits.then(() => {
+        const image = imageById(state, id);
+        if (!image) return;
+        image.status = status;
+        // Back to the model's mask: the correction is gone.
+        if (status === 'unreviewed') delete image.correction;
+        save(state, image);
+        draw(state, image);
+      });
+    },
+    onClose: () => closeImage(state),
+  });
+  return viewer;
+}
+
+/** The masks the viewer shows of `image`, decoded by the pipeline. */
+async function viewerImage(
+  pipeline: WorkPipeline,
+  image: WorkImage,
+  pixels: RawImage,
+): Promise<ViewerImage> {
+  const mask = currentMask(image);
+  const [current, model, truth] = await Promise.all([
+    mask ? pipeline.decodeMask(mask) : undefined,
+    image.modelMask ? pipeline.decodeMask(image.modelMask) : undefined,
+    image.truth ? pipeline.decodeMask(image.truth) : undefined,
+  ]);
+  const p = image.prediction;
+  return {
+    id: image.id,
+    name: image.name,
+    image: pixels,
+    mask: current ?? {
+      data: new Uint8Array(pixels.width * pixels.height),
+      height: pixels.height,
+      width: pixels.width,
+    },
+    ...(model ? { modelMask: model } : {}),
+    ...(truth ? { truth } : {}),
+    ...(p
+      ? { probabilities: { data: p.probabilities, height: p.inputSize[0], width: p.inputSize[1] } }
+      : {}),
+    attention: p?.attention ?? [],
+    status: image.status,
   };
-  let image: RawImage;
+}
+
+/** Opens an image in the viewer (a row was chosen, or the page reopens where it was). */
+export async function openImage(state: AppState, id: string): Promise<void> {
+  const image = imageById(state, id);
+  if (!image) return;
+  state.openId = id;
+  saveSession(state, OPEN_KEY, id);
+  // Without a pipeline yet, it opens once one starts (`usePipeline`).
+  if (!state.pipeline) return;
   try {
-    image = (await decodeImageFile(file, { maxPixels: MAX_PIXELS })).image;
+    view.showProgress(`Opening ${image.name}…`);
+    if (openPixels?.id !== id) {
+      openPixels = undefined;
+      openPixels = { id, image: await state.pipeline.decodeImage(image.file, image.name) };
+    }
+    const shown = await viewerImage(state.pipeline, image, openPixels.image);
+    if (state.openId !== id) return;
+    const v = theViewer(state);
+    v.open(shown);
+    view.showViewer(image, state, scores.get(id)?.scores);
+    view.showProgress(`${image.name} is open in the viewer.`, null);
+    view.byId('viewer').querySelector<HTMLElement>('.viewer-canvas')?.focus();
   } catch (err) {
-    fail(err instanceof BrowserImageError ? err.reason : describe(err));
+    view.showNotice(`${image.name} could not be opened: ${failureReason(err)}.`);
+    closeImage(state);
+  }
+}
+
+/** Closes the viewer: its buffers are released, the image's row has the focus. */
+export function closeImage(state: AppState): void {
+  const id = state.openId;
+  viewer?.close();
+  openPixels = undefined;
+  delete state.openId;
+  saveSession(state, OPEN_KEY, null);
+  view.hideViewer(id);
+}
+
+/** The open image's own settings changed (its panel): its mask is made again. */
+export function setImageSettings(state: AppState, settings: MaskSettings): void {
+  const image = imageById(state, state.openId);
+  if (!image) return;
+  image.settings = settings;
+  view.markPage('remasking', 'true');
+  remask(state, [image]);
+}
+
+/**
+ * The work as one zip download (`work_zip.ts`: the layout `ftunet train --dataset folder`
+ * reads, with the manifest), packed by the pipeline.
+ */
+export async function exportWork(state: AppState): Promise<void> {
+  if (!state.pipeline || state.images.length === 0) {
+    view.showNotice('There is nothing to export yet: choose images first.');
     return;
   }
-  let prediction: Segmentation;
-  try {
-    prediction = await engine.predict(image);
-  } catch (err) {
-    fail(`the prediction failed: ${describe(err)}`);
-    return;
-  }
-  const notes = imageNotes(engine, image);
-  const result = addResult(state, engine, { name: file.name, image, prediction, notes });
-  view.showResult(result, (r, threshold) => changeThreshold(state, r, threshold));
+  view.showProgress('Packing the work…');
+  const model = state.pipeline.model;
+  const entries = await workZipEntries(state.images, {
+    appVersion: APP_VERSION,
+    model: { name: model.metadata.model, ...(model.hash ? { hash: model.hash } : {}) },
+  });
+  const zip = await state.pipeline.zip(entries);
+  view.download(zip, 'work.zip', 'application/zip');
+  view.showProgress(
+    `Exported ${state.images.length} image${state.images.length === 1 ? '' : 's'} as work.zip.`,
+    null,
+  );
 }
 
-/** The reader set a result's threshold: its mask is made again, the zip too. */
-function changeThreshold(state: AppState, result: ImageResult, threshold: number): void {
-  setThreshold(state, result, threshold);
-  view.drawResults([result]);
-  view.resetZip(state.results.length);
+/** Removes every image and its work from the page. */
+export function clearAll(state: AppState): void {
+  if (state.openId !== undefined) closeImage(state);
+  cancel(state);
+  clearWork(state);
+  scores.clear();
+  pending.clear();
+  state.store?.clear().catch((err: unknown) => storeFailed(err));
+  view.clearRows();
+  view.showCount(state);
+  view.showProgress('Cleared: the page holds no image.', undefined);
 }
 
-/** The zip of every mask, as the zip link's address. */
-export function zipHref(state: AppState): string | undefined {
-  return state.results.length === 0 ? undefined : view.zipHref(() => masksZip(state.results));
-}
-
-/** Opens a model the reader picked as files; the model in use stays when it cannot. */
+/** Opens a model the person picked as files; the model in use stays when it cannot. */
 export async function openModelFiles(state: AppState, files: readonly File[]): Promise<void> {
   if (state.busy) {
     view.showNotice('Wait until the images being predicted are done, then open another model.');
@@ -159,12 +616,12 @@ export async function openModelFiles(state: AppState, files: readonly File[]): P
   }
   try {
     view.showProgress('Loading the model…');
-    await useModel(state, await loadBrowserModel(files));
-    view.showNotice(`Opened ${state.model!.source}: the next images use it.`);
+    await usePipeline(state, { files: [...files] });
+    view.showNotice(`Opened ${state.pipeline!.model.source}: the next images use it.`);
   } catch (err) {
     view.showNotice(`Could not open that model: ${describe(err)}`);
-    view.showProgress(state.engine ? 'Ready.' : 'No model is loaded.');
-    if (!state.engine) view.markPage('ready', 'error');
+    view.showProgress(state.pipeline ? 'Ready.' : 'No model is loaded.');
+    if (!state.pipeline) view.markPage('ready', 'error');
     view.showWaiting(state.queue.length);
   }
 }

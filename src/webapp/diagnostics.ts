@@ -17,9 +17,8 @@ export interface PageEnvironment {
 
 /** The diagnostics, one fact a line. */
 export function diagnosticsText(state: AppState, env: PageEnvironment): string {
-  const s = state.engine;
-  const loaded = state.model;
-  const m = loaded?.metadata;
+  const s = state.pipeline?.model;
+  const m = s?.metadata;
   const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
   const lastError = state.failures.at(-1);
   const lines = [
@@ -27,13 +26,13 @@ export function diagnosticsText(state: AppState, env: PageEnvironment): string {
     `threads: ${s?.threads ?? '-'} (cross-origin isolated: ${String(env.crossOriginIsolated)}, cores: ${env.cores})`,
     `WebGL renderer: ${s?.gpu.webglRenderer ?? 'none'}`,
     `WebGPU adapter: ${s?.gpu.webgpuAdapter ?? 'none'}${s?.gpu.webgpuFallback ? ' (fallback/software)' : ''}`,
-    `model: ${m ? `${m.model} from ${loaded!.source}` : '-'}`,
+    `model: ${m ? `${m.model} from ${s!.source}` : '-'}${s?.hash ? ` (${s.hash.slice(0, 12)})` : ''}`,
     `input: ${m ? m.predict.inputShape.join('x') : '-'}, interpolation ${m?.predict.interpolation ?? '-'}, threshold ${m?.predict.threshold ?? '-'}`,
-    `weights: ${m?.quantization ?? '-'}; producer: ${m?.producer ?? '-'}${loaded && !loaded.exported ? ' (no export metadata: defaults used)' : ''}`,
+    `weights: ${m?.quantization ?? '-'}; producer: ${m?.producer ?? '-'}${s && !s.exported ? ' (no export metadata: defaults used)' : ''}`,
     ...(m?.training ? [`training: ${JSON.stringify(m.training)}`] : []),
     `browser memory: ${env.memory ? `${mib(env.memory.usedJSHeapSize)} MiB used of ${mib(env.memory.jsHeapSizeLimit)} MiB` : 'not reported by this browser'}`,
     `user agent: ${env.userAgent}`,
-    `images: ${state.results.length} predicted`,
+    `images: ${state.images.length} in the work, ${state.queue.length} waiting, ${state.failures.length} not processed`,
     ...(state.fallbacks.length
       ? [
           'fallbacks:',
@@ -46,8 +45,9 @@ export function diagnosticsText(state: AppState, env: PageEnvironment): string {
           'timings:',
           ...state.timings.map(
             (t) =>
-              `  ${t.name}: ${t.width}x${t.height}, preprocess ${t.preprocessMs.toFixed(0)} ms, ` +
-              `network ${t.networkMs.toFixed(0)} ms (${t.engine})`,
+              `  ${t.name}: ${t.width}x${t.height}, decode ${t.decodeMs.toFixed(0)} ms, ` +
+              `network ${t.networkMs.toFixed(0)} ms, mask ${t.postMs.toFixed(0)} ms, ` +
+              `total ${t.totalMs.toFixed(0)} ms (${t.engine})`,
           ),
         ]
       : []),

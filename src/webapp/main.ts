@@ -1,28 +1,63 @@
 /**
- * The web app that `ftunet app` writes: segment images with the built-in model in this
- * browser. Files come by the picker or by drag-and-drop and are predicted one after another,
- * the page updating between them; each gets the overlay, the probability map, the attention
- * maps, the lesion's area, the time taken, a threshold slider that re-thresholds the kept
- * probabilities, and the mask as a PNG to download (equal to `ftunet predict`'s at the
- * recorded threshold). Options in the URL: `?backend=auto|webgpu|webgl|wasm|cpu`,
+ * The web app that `ftunet app` writes: a workbench to segment images with the built-in model
+ * in this browser, review and correct the masks, and keep the work. Images come by the picker
+ * (a button, or Enter on the drop zone), by drag-and-drop or as the sample; each gets a row in
+ * the list and opens in the viewer. Options in the URL: `?backend=auto|webgpu|webgl|wasm|cpu`,
  * `&engine=auto|tfjs|onnxruntime`, `&threads=N` (`options.ts`). Every URL is relative to the
  * page, so the folder can be hosted under any path. Browser-only.
  *
  * The entry of the bundle, and the only module that does anything on import: it makes the
- * state (`state.ts`), connects the page's controls to the work (`app.ts`) and the view
- * (`view.ts`), and loads the built-in model.
+ * state (`state.ts`) with the remembered settings, connects the page's controls to the work
+ * (`app.ts`) and the view (`view.ts`), and loads the built-in model.
  */
-import { addImages, openModelFiles, start, zipHref } from './app.js';
+import {
+  addFiles,
+  addSample,
+  cancel,
+  clearAll,
+  exportWork,
+  openModelFiles,
+  rememberedSettings,
+  setAllSettings,
+  setImageSettings,
+  start,
+} from './app.js';
+import { registerOffline } from './offline.js';
 import { createState, type AppState } from './state.js';
-import { byId, copyDiagnostics, drawResults, showDiagnostics } from './view.js';
+import {
+  byId,
+  copyDiagnostics,
+  imageSettingsOfControls,
+  settingsOfControls,
+  showDiagnostics,
+  showNotice,
+} from './view.js';
 
-function wire(state: AppState): void {
-  const input = byId<HTMLInputElement>('files');
+/** A button opens its hidden file input's picker; the chosen files go to `use`. */
+function picker(buttonId: string, inputId: string, use: (files: File[]) => void): () => void {
+  const input = byId<HTMLInputElement>(inputId);
   input.addEventListener('change', () => {
-    if (input.files) addImages(state, Array.from(input.files));
+    if (input.files && input.files.length > 0) use(Array.from(input.files));
     input.value = '';
   });
+  const open = (): void => input.click();
+  byId(buttonId).addEventListener('click', open);
+  return open;
+}
+
+function wire(state: AppState): void {
+  const chooseImages = picker('choose', 'files', (files) => void addFiles(state, files));
+  picker('import', 'import-files', (files) => void addFiles(state, files));
+  picker('open-model', 'model-files', (files) => void openModelFiles(state, files));
+
   const drop = byId('drop');
+  drop.addEventListener('click', chooseImages);
+  drop.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      chooseImages();
+    }
+  });
   drop.addEventListener('dragover', (e) => {
     e.preventDefault();
     drop.classList.add('over');
@@ -31,33 +66,70 @@ function wire(state: AppState): void {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    if (e.dataTransfer?.files) addImages(state, Array.from(e.dataTransfer.files));
+    if (e.dataTransfer?.files) void addFiles(state, Array.from(e.dataTransfer.files));
   });
   // Files dropped outside the drop zone must not make the browser open them.
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
-  byId('style').addEventListener('change', () => drawResults(state.results));
-  byId('opacity').addEventListener('change', () => drawResults(state.results));
+
+  byId('sample').addEventListener('click', () => {
+    try {
+      addSample(state);
+    } catch (err) {
+      showNotice(`The sample image could not be made: ${(err as Error).message}`);
+    }
+  });
+  byId('export').addEventListener('click', () => {
+    exportWork(state).catch((err: unknown) =>
+      showNotice(`The export failed: ${(err as Error).message}`),
+    );
+  });
+  byId('cancel').addEventListener('click', () => cancel(state));
+
+  const dialog = byId<HTMLDialogElement>('clear-dialog');
+  byId('clear').addEventListener('click', () => dialog.showModal());
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue === 'clear') clearAll(state);
+    byId('clear').focus();
+  });
+
+  // The settings for all images: the threshold follows the slider while it moves.
+  const settings = byId<HTMLFormElement>('settings');
+  settings.addEventListener('submit', (e) => e.preventDefault());
+  const threshold = byId<HTMLInputElement>('threshold');
+  threshold.addEventListener('input', () => {
+    byId('threshold-value').textContent = Number(threshold.value).toFixed(2);
+    setAllSettings(state, settingsOfControls(state.settings));
+  });
+  for (const id of ['keep-largest', 'min-size', 'tta', 'spacing']) {
+    byId(id).addEventListener('change', () =>
+      setAllSettings(state, settingsOfControls(state.settings)),
+    );
+  }
+
+  // The open image's own settings (the viewer's panel).
+  byId<HTMLFormElement>('image-settings').addEventListener('submit', (e) => e.preventDefault());
+  const imageSettings = (): void => {
+    const image = state.images.find((i) => i.id === state.openId);
+    if (image) setImageSettings(state, imageSettingsOfControls(image.settings));
+  };
+  const imageThreshold = byId<HTMLInputElement>('image-threshold');
+  imageThreshold.addEventListener('input', () => {
+    byId('image-threshold-value').textContent = Number(imageThreshold.value).toFixed(2);
+    imageSettings();
+  });
+  for (const id of ['image-keep-largest', 'image-min-size', 'image-tta']) {
+    byId(id).addEventListener('change', imageSettings);
+  }
+
   byId('copy-diag').addEventListener('click', () => {
     showDiagnostics(state);
     void copyDiagnostics();
   });
-  const zip = byId<HTMLAnchorElement>('zip');
-  zip.addEventListener('click', (e) => {
-    const href = zipHref(state);
-    if (href === undefined) e.preventDefault();
-    else zip.href = href;
-  });
   byId('diagnostics').addEventListener('toggle', () => showDiagnostics(state));
-  const modelFiles = byId<HTMLInputElement>('model-files');
-  modelFiles.addEventListener('change', () => {
-    if (modelFiles.files && modelFiles.files.length > 0) {
-      void openModelFiles(state, Array.from(modelFiles.files));
-    }
-    modelFiles.value = '';
-  });
 }
 
-const state = createState();
+const state = createState(rememberedSettings());
 wire(state);
-void start(state);
+// Offline use from the next visit on, once the engine's files are in the browser's cache.
+void start(state).then(() => registerOffline());

@@ -1,74 +1,70 @@
 /**
- * The web app's state as plain data, and the functions that change it: the model and the
- * engine that predicts with it, the images waiting for it, each image's result (its prediction
- * kept, so a new threshold makes the mask again without running the network), the images that
- * could not be processed, and what the diagnostics report (timings, engines that failed). No
- * DOM and no engine code: `view.ts` draws it, `export.ts` packs it, `app.ts` runs the work.
+ * The workbench's state as plain data, and the functions that change it: the pipeline that
+ * predicts (and its model), the images waiting for it, the images of the work (`WorkImage`s of
+ * `work.ts`: file bytes and PNG masks, no full-size pixels), those that could not be
+ * processed, the mask settings for all images, the pixel spacing, the image open in the
+ * viewer, and what the diagnostics report (timings, engines that failed). No DOM and no engine
+ * code: `view.ts` draws it, `app.ts` runs the work.
  */
-import type { LoadedModel } from '../browser/model.js';
-import type { Segmentation, Segmenter } from '../browser/segmenter.js';
-import type { QualityCheck } from '../eval/quality.js';
-import type { BinaryMask, RawImage } from '../util/raster.js';
-import { imageQuality } from './notes.js';
+import type { Pipeline, PipelineModel, PredictResult } from './pipeline.js';
+import { stemOf } from '../eval/mask_pairing.js';
+import type { BinaryMask } from '../util/raster.js';
+import type { WorkStore } from './store.js';
+import { WORK_TTA_MODES } from './work_zip.js';
+import {
+  REVIEW_STATUSES,
+  type MaskSettings,
+  type ReviewStatus,
+  type StoredMask,
+  type WorkImage,
+  type WorkTiming,
+} from './work.js';
 
 /** How many recent timings the diagnostics keep. */
 export const TIMINGS_KEPT = 20;
 
+export type { PipelineModel };
+
+/** What `predict` gives of an image. */
+export type Predicted = PredictResult;
+
 /**
- * What the page uses of an engine (a `Segmenter`): its model, the prediction, the mask at a
- * threshold, and what the page and the diagnostics name. A test can give a stand-in.
+ * What the page uses of its pipeline (`pipeline.ts`), where the heavy work runs (decoding, the
+ * network, post-processing, PNG and zip encoding). A test can give a stand-in.
  */
-export type Engine = Pick<
-  Segmenter,
-  | 'loaded'
-  | 'threshold'
-  | 'preprocess'
-  | 'predict'
-  | 'mask'
-  | 'dispose'
-  | 'engineLabel'
-  | 'threads'
-  | 'gpu'
+export type WorkPipeline = Pick<
+  Pipeline,
+  'model' | 'predict' | 'remask' | 'decodeImage' | 'decodeMask' | 'encodeMask' | 'zip' | 'dispose'
 >;
 
-/** One image's result. */
-export interface ImageResult {
-  /** The file name as it was picked. */
-  name: string;
-  /** The file name without its folder and extension (`stemOf`). */
-  stem: string;
-  /** The image as decoded (8-bit, 1 to 4 channels, its own size). */
-  image: RawImage;
-  /** The network's output, kept for re-thresholding. */
-  prediction: Segmentation;
-  /** The probability threshold of `mask`. */
-  threshold: number;
-  /** The mask (0/1) at the image's size, at `threshold`. */
-  mask: BinaryMask;
-  /**
-   * Sentences for the reader about the image (`notes.ts`): how its channels were made to fit
-   * the model, whether it looks like the training images. Empty when there is nothing to say.
-   */
-  notes: string[];
-  /** Quality control of `mask` (`imageQuality`): the page's qc label. */
-  qc: QualityCheck;
+/** An image waiting for the pipeline, with what came with it. */
+export interface QueuedImage {
+  /** The id its `WorkImage` will have (its row shows it waiting). */
+  id: string;
+  file: File;
+  /** A ground truth given with it. */
+  truth?: StoredMask;
+  /** A mask given as the person's earlier work. */
+  correction?: StoredMask;
+  status?: ReviewStatus;
+  /** Its own mask settings (a work zip's); absent: the settings for all images. */
+  settings?: MaskSettings;
+  /** When it was first added (a work zip's). */
+  added?: number;
 }
 
 /** An image that was not processed, and why (one line, without a final stop). */
 export interface Failure {
+  id: string;
   name: string;
   message: string;
 }
 
 /** How long one prediction took, for the diagnostics. */
-export interface Timing {
+export interface Timing extends WorkTiming {
   name: string;
-  /** The image's size. */
   width: number;
   height: number;
-  preprocessMs: number;
-  networkMs: number;
-  /** The engine that predicted it. */
   engine: string;
 }
 
@@ -79,37 +75,68 @@ export interface Fallback {
   next: string;
 }
 
+/** The settings the page remembers between visits. */
+export interface PageSettings {
+  /** The mask settings for all images (a new image's). */
+  mask: MaskSettings;
+  /** Millimetres per pixel, when the person gave it (areas are then in mm²). */
+  spacing?: number;
+}
+
 /** Everything the page knows (see the module doc). */
 export interface AppState {
-  /** The model in use, from the moment it is loaded (its engine may still be starting). */
-  model?: LoadedModel;
-  /** The engine of `model`, once started: images are predicted only while there is one. */
-  engine?: Engine;
-  /** Picked images waiting to be predicted, in order. */
-  queue: File[];
+  /** The pipeline of the model in use, once started: images are predicted only while there is one. */
+  pipeline?: WorkPipeline;
+  /** Where the work is kept (the browser's IndexedDB, or memory where it has none). */
+  store?: WorkStore;
+  /** Images waiting to be predicted, in order. */
+  queue: QueuedImage[];
   /** Whether images are being predicted now. */
   busy: boolean;
-  /** The results, in the order the images were predicted. */
-  results: ImageResult[];
+  /** The work's images, in the order they were added. */
+  images: WorkImage[];
   /** The images that were not processed, in order. */
   failures: Failure[];
   /** The last `TIMINGS_KEPT` timings. */
   timings: Timing[];
   /** Every engine fallback since the page opened. */
   fallbacks: Fallback[];
+  settings: PageSettings;
+  /** The id of the image open in the viewer. */
+  openId?: string;
 }
 
-/** The state of a page just opened: no model, no images. */
-export function createState(): AppState {
-  return { queue: [], busy: false, results: [], failures: [], timings: [], fallbacks: [] };
+/**
+ * The mask settings a model records: its threshold and post-processing, no TTA (`predict`'s
+ * defaults without a model).
+ */
+export function recordedSettings(model: Pick<PipelineModel, 'metadata'> | undefined): MaskSettings {
+  const recipe = model?.metadata.predict;
+  return {
+    threshold: recipe?.threshold ?? 0.5,
+    keepLargest: recipe?.postprocess?.keepLargest ?? false,
+    minSize: recipe?.postprocess?.minSize ?? 0,
+    // `--tta`'s default (eval/ensemble.ts's DEFAULT_TTA, whose module brings tfjs).
+    tta: 'none',
+  };
 }
 
-/** A file name without its folder and extension: `a/b.c.png` gives `b.c`, `.png` stays. */
-export function stemOf(name: string): string {
-  const base = name.split(/[\\/]/).pop() ?? name;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
+/** The state of a page just opened: no pipeline, no images, `settings` (remembered or not). */
+export function createState(
+  settings: PageSettings = { mask: recordedSettings(undefined) },
+): AppState {
+  return {
+    queue: [],
+    busy: false,
+    images: [],
+    failures: [],
+    timings: [],
+    fallbacks: [],
+    settings,
+  };
 }
+
+export { stemOf };
 
 /** Lesion pixels in a mask. */
 export function lesionPixels(mask: BinaryMask): number {
@@ -118,85 +145,123 @@ export function lesionPixels(mask: BinaryMask): number {
   return pixels;
 }
 
-/** Queues picked images behind those waiting. */
-export function enqueue(state: AppState, files: Iterable<File>): void {
-  state.queue.push(...files);
+/** A new id, unique in this browser. */
+export function newId(): string {
+  return crypto.randomUUID();
+}
+
+/** Queues images behind those waiting. */
+export function enqueue(state: AppState, items: Iterable<QueuedImage>): void {
+  state.queue.push(...items);
+}
+
+/** The image of `id`, if the work has it. */
+export function imageById(state: AppState, id: string | undefined): WorkImage | undefined {
+  return id === undefined ? undefined : state.images.find((i) => i.id === id);
 }
 
 /**
- * Puts a newly loaded model in use. Its engine is not started yet: `state.engine` is cleared,
- * and the previous model and engine are returned for the caller to dispose of.
+ * Adds a predicted image to the work (replacing one of the same id) and records its timing.
+ * Returns it.
  */
-export function setModel(
+export function addImage(
   state: AppState,
-  model: LoadedModel,
-): { model?: LoadedModel; engine?: Engine } {
-  const previous = { model: state.model, engine: state.engine };
-  state.engine = undefined;
-  state.model = model;
-  return previous;
-}
-
-/** The engine of the model in use has started. */
-export function setEngine(state: AppState, engine: Engine): void {
-  state.engine = engine;
-}
-
-/**
- * Adds an image's result: its mask at `engine`'s recorded threshold (the engine that predicted
- * it), its notes and its quality control. Returns the result.
- */
-export function addResult(
-  state: AppState,
-  engine: Engine,
-  entry: { name: string; image: RawImage; prediction: Segmentation; notes: string[] },
-): ImageResult {
-  const threshold = engine.threshold;
-  const mask = engine.mask(entry.prediction, threshold);
-  const result: ImageResult = {
-    name: entry.name,
-    stem: stemOf(entry.name),
-    image: entry.image,
-    prediction: entry.prediction,
-    threshold,
-    mask,
-    notes: entry.notes,
-    qc: imageQuality(engine, entry.image, entry.prediction, mask, threshold),
+  queued: QueuedImage,
+  predicted: Predicted,
+  settings: MaskSettings,
+  added = queued.added ?? Date.now(),
+): WorkImage {
+  const image: WorkImage = {
+    id: queued.id,
+    name: queued.file.name,
+    stem: stemOf(queued.file.name),
+    file: queued.file,
+    ...predicted,
+    settings: { ...settings },
+    status: queued.status ?? (queued.correction ? 'corrected' : 'unreviewed'),
+    ...(queued.truth ? { truth: queued.truth } : {}),
+    ...(queued.correction ? { correction: queued.correction } : {}),
+    added,
   };
-  state.results.push(result);
-  state.timings.push({
-    name: entry.name,
-    width: entry.image.width,
-    height: entry.image.height,
-    preprocessMs: entry.prediction.timing.preprocessMs,
-    networkMs: entry.prediction.timing.networkMs,
-    engine: entry.prediction.engine,
-  });
-  if (state.timings.length > TIMINGS_KEPT) state.timings.shift();
-  return result;
-}
-
-/**
- * Makes `result`'s mask (and its quality control) again at `threshold` from its kept
- * probabilities (no network). False,
- * and nothing changed, while no engine is started (another model being opened).
- */
-export function setThreshold(state: AppState, result: ImageResult, threshold: number): boolean {
-  if (state.engine === undefined) return false;
-  result.mask = state.engine.mask(result.prediction, threshold);
-  result.threshold = threshold;
-  result.qc = imageQuality(state.engine, result.image, result.prediction, result.mask, threshold);
-  return true;
+  const at = state.images.findIndex((i) => i.id === image.id);
+  if (at >= 0) state.images[at] = image;
+  else state.images.push(image);
+  if (predicted.timing) {
+    state.timings.push({
+      name: image.name,
+      width: image.width,
+      height: image.height,
+      engine: predicted.prediction?.engine ?? '-',
+      ...predicted.timing,
+    });
+    if (state.timings.length > TIMINGS_KEPT) state.timings.shift();
+  }
+  return image;
 }
 
 /** An image that could not be processed. */
-export function addFailure(state: AppState, name: string, message: string): Failure {
-  const failure = { name, message };
+export function addFailure(state: AppState, failure: Failure): Failure {
   state.failures.push(failure);
   return failure;
+}
+
+/** Forgets every image, queued, done or failed (the work was cleared). */
+export function clearWork(state: AppState): void {
+  state.queue = [];
+  state.images = [];
+  state.failures = [];
+  delete state.openId;
 }
 
 /** An engine failed and `next` took over. */
 export function addFallback(state: AppState, fallback: Fallback): void {
   state.fallbacks.push(fallback);
+}
+
+/** Whether `x` is a review status. */
+export function isReviewStatus(x: unknown): x is ReviewStatus {
+  return REVIEW_STATUSES.includes(x as ReviewStatus);
+}
+
+/** Whether `x` is a TTA mode the page offers. */
+export function isTtaMode(x: unknown): x is MaskSettings['tta'] {
+  return WORK_TTA_MODES.includes(x as MaskSettings['tta']);
+}
+
+/** The `localStorage` key of the remembered settings. */
+export const SETTINGS_KEY = 'ftunet-app-settings';
+
+/**
+ * The settings remembered in `text` (`JSON.stringify` of `PageSettings`), each field checked:
+ * one missing or out of range takes its value from `defaults`.
+ */
+export function readSettings(text: string | null, defaults: PageSettings): PageSettings {
+  let value: unknown;
+  try {
+    value = text === null ? undefined : JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const saved = (typeof value === 'object' && value !== null ? value : {}) as {
+    mask?: Partial<Record<keyof MaskSettings, unknown>>;
+    spacing?: unknown;
+  };
+  const mask = saved.mask ?? {};
+  const d = defaults.mask;
+  const threshold = mask.threshold;
+  const minSize = mask.minSize;
+  const spacing = saved.spacing ?? defaults.spacing;
+  return {
+    mask: {
+      threshold:
+        typeof threshold === 'number' && threshold > 0 && threshold < 1 ? threshold : d.threshold,
+      keepLargest: typeof mask.keepLargest === 'boolean' ? mask.keepLargest : d.keepLargest,
+      minSize:
+        typeof minSize === 'number' && Number.isSafeInteger(minSize) && minSize >= 0
+          ? minSize
+          : d.minSize,
+      tta: isTtaMode(mask.tta) ? mask.tta : d.tta,
+    },
+    ...(typeof spacing === 'number' && spacing > 0 && Number.isFinite(spacing) ? { spacing } : {}),
+  };
 }

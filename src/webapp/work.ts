@@ -51,6 +51,15 @@ export interface StoredPrediction {
   probabilities: Float32Array;
   /** The prediction of the horizontal mirror, mirrored back (quality control, TTA hflip). */
   mirrored?: Float32Array;
+  /** The prediction of the vertical mirror, mirrored back (TTA vflip, flips), once run. */
+  vflipped?: Float32Array;
+  /** The prediction of the double mirror, mapped back (TTA flips), once run. */
+  hvflipped?: Float32Array;
+  /**
+   * The image as the network saw it (8-bit, the input size, the model's channels last), for
+   * quality control's input check when the mask is made again.
+   */
+  input?: Uint8Array;
   /** The input size [rows, cols]. */
   inputSize: [number, number];
   /** Each gate's map, deepest first. */

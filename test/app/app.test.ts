@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
+import { agreement, readMask } from './mask_agreement.js';
 import sharp from 'sharp';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { writeApp } from '../../src/app/write.js';
@@ -26,6 +27,7 @@ import { useBackend } from '../helpers.js';
 import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { runCli } from '../cli/run.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
+import { clearWork, settled } from './page.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** The sub-path the plain server hosts the app under. */
@@ -42,26 +44,6 @@ let server: StaticServer;
 let browser: TestBrowser;
 
 const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, '');
-
-/** Grey pixels of a mask PNG (0/255) with its size. */
-async function readMask(
-  file: string | Buffer,
-): Promise<{ data: Buffer; width: number; height: number }> {
-  const { data, info } = await sharp(file)
-    .extractChannel(0)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
-
-/** The share of pixels on which two masks agree (0 when their sizes differ). */
-async function agreement(a: string | Buffer, b: string | Buffer): Promise<number> {
-  const [x, y] = await Promise.all([readMask(a), readMask(b)]);
-  if (x.width !== y.width || x.height !== y.height) return 0;
-  let same = 0;
-  for (let i = 0; i < x.data.length; i++) if (x.data[i] === y.data[i]) same++;
-  return same / x.data.length;
-}
 
 /** A stand-in for a huge photo: a PNG whose header claims 20000 x 20000 pixels. */
 function hugePngHeader(): Buffer {
@@ -121,34 +103,47 @@ after(async () => {
   await removeTemp(root);
 });
 
-/** Opens the app with `query`, drops in every fixture file, waits until all are done. */
-async function runApp(query: string): Promise<Page> {
+/**
+ * Opens the app with `query`; the work an earlier test left in the browser (it comes back on
+ * load) is cleared, as a person clears it: the button, then the dialog's confirmation.
+ */
+async function openApp(query: string): Promise<Page> {
   const page = await browser.page();
   await page.goto(`${server.origin}${SUB_PATH}${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  await clearWork(page);
+  return page;
+}
+
+/** Opens the app with `query`, drops in every fixture file, waits until all are done. */
+async function runApp(query: string): Promise<Page> {
+  const page = await openApp(query);
   const files = [
     ...images.map((i) => i.file),
     path.join(root, 'images', 'notes.png'),
     path.join(root, 'images', 'huge.png'),
   ];
   await page.setInputFiles('#files', files);
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll('.card').length === n && document.body.dataset.busy === 'false',
-    files.length,
-    { timeout: 240_000 },
-  );
+  await settled(page, files.length, 240_000);
   return page;
 }
 
-/** Clicks a card's download link; returns the file's name and bytes. */
-async function download(page: Page, file: string): Promise<{ name: string; bytes: Buffer }> {
-  const [d] = await Promise.all([
-    page.waitForEvent('download'),
-    page.click(`.card[data-file="${file}"] a.download`),
-  ]);
-  const p = await d.path();
-  return { name: d.suggestedFilename(), bytes: await readFile(p) };
+/** Exports the work (`#export`); returns the zip's name and entries. */
+async function exportZip(
+  page: Page,
+): Promise<{ name: string; entries: Record<string, Uint8Array> }> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  return {
+    name: d.suggestedFilename(),
+    entries: unzipSync(new Uint8Array(await readFile(await d.path()))),
+  };
+}
+
+/** The mask of the image `file` in an exported work zip (`masks/<stem>.png`). */
+function maskIn(entries: Record<string, Uint8Array>, file: string): Buffer {
+  const name = `masks/${stem(file)}.png`;
+  assert.ok(entries[name], `the zip holds ${name}: ${Object.keys(entries).join(', ')}`);
+  return Buffer.from(entries[name]);
 }
 
 for (const [label, query, engine] of [
@@ -161,10 +156,10 @@ for (const [label, query, engine] of [
       const page = await runApp(query);
       try {
         assert.equal(await page.evaluate(() => document.body.dataset.engine), engine);
+        const { entries } = await exportZip(page);
         for (const image of images) {
           const name = path.basename(image.file);
-          const got = await download(page, name);
-          assert.equal(got.name, `${stem(name)}_mask.png`);
+          const got = { bytes: maskIn(entries, name) };
           const ref = path.join(refDir, `${stem(name)}_mask.png`);
           const share = await agreement(got.bytes, ref);
           assert.ok(share >= AGREEMENT, `${name}: ${(100 * share).toFixed(3)}% of pixels agree`);
@@ -172,8 +167,8 @@ for (const [label, query, engine] of [
           const meta = await sharp(got.bytes).metadata();
           assert.equal(meta.channels, 1, `${name}: a grey PNG`);
         }
-        const messages = await page.$$eval('.card.error', (cards) =>
-          cards.map(
+        const messages = await page.$$eval('[data-status="failed"]', (rows) =>
+          rows.map(
             (c) =>
               `${(c as HTMLElement).dataset.file}: ${c.querySelector('.message')?.textContent}`,
           ),
@@ -182,20 +177,20 @@ for (const [label, query, engine] of [
           'notes.png: Not processed: not an image: expected a PNG, JPEG or BMP file.',
           'huge.png: Not processed: too large: 20000x20000 = 400 megapixels, more than the limit of 100 megapixels.',
         ]);
-        const cards = await page.$$eval('.card:not(.error)', (c) => c.length);
-        assert.equal(cards, images.length);
-        // Each result shows its quality-control verdict (eval/quality.ts) as a label.
-        const labels = await page.$$eval('.card:not(.error) .qc', (q) =>
+        const rows = await page.$$eval('[data-status="unreviewed"]', (c) => c.length);
+        assert.equal(rows, images.length);
+        // Each result shows its quality-control verdict (eval/quality.ts).
+        const labels = await page.$$eval('[data-status="unreviewed"] .qc', (q) =>
           q.map((e) => e.textContent ?? ''),
         );
         assert.equal(labels.length, images.length);
         assert.ok(
-          labels.every((l) => /^qc: (ok|check: [a-z ,]+)$/.test(l)),
+          labels.every((l) => /^(ok|check: [a-z ,]+)$/.test(l)),
           labels.join('; '),
         );
         // The grey model was given colour images: those two say they were converted.
-        const notes = await page.$$eval('.card .note', (n) =>
-          n.map((e) => (e.closest('.card') as HTMLElement).dataset.file),
+        const notes = await page.$$eval('[data-file] .note', (n) =>
+          n.map((e) => (e.closest('[data-file]') as HTMLElement).dataset.file),
         );
         assert.deepEqual(notes, ['colour.png', 'scan.bmp']);
         await page.screenshot({ path: path.join(ARTIFACTS, `app-${engine}.png`), fullPage: true });
@@ -209,30 +204,50 @@ for (const [label, query, engine] of [
 }
 
 describe('the web app, one engine', () => {
-  test('the zip holds every mask (equal to the single downloads) and the areas', async () => {
+  test('the work zip holds every image and mask, and the manifest', async () => {
     const page = await runApp('');
     try {
-      const [d] = await Promise.all([page.waitForEvent('download'), page.click('#zip')]);
-      assert.equal(d.suggestedFilename(), 'masks.zip');
-      const zip = unzipSync(new Uint8Array(await readFile(await d.path())));
+      const { name, entries: zip } = await exportZip(page);
+      assert.equal(name, 'work.zip');
       const names = Object.keys(zip).sort();
       assert.deepEqual(
         names,
-        ['areas.csv', ...images.map((i) => `${stem(i.file)}_mask.png`)].sort(),
+        [
+          'manifest.json',
+          ...images.map((i) => `images/${path.basename(i.file)}`),
+          ...images.map((i) => `masks/${stem(i.file)}.png`),
+        ].sort(),
       );
-      const csv = new TextDecoder().decode(zip['areas.csv']).trim().split('\n');
-      assert.equal(csv[0], 'file,mask,width,height,threshold,lesion_pixels,lesion_percent');
-      assert.equal(csv.length, images.length + 1);
+      const manifest = JSON.parse(new TextDecoder().decode(zip['manifest.json'])) as {
+        app: { version: string };
+        model: { name: string };
+        images: {
+          name: string;
+          status: string;
+          settings: { threshold: number };
+          lesionPixels: number;
+          width: number;
+          height: number;
+        }[];
+      };
+      assert.equal(manifest.app.version, '0.1.0');
+      assert.equal(manifest.model.name, 'attn_reg');
+      assert.equal(manifest.images.length, images.length);
       for (const image of images) {
         const mask = `${stem(image.file)}_mask.png`;
-        const share = await agreement(Buffer.from(zip[mask]), path.join(refDir, mask));
+        const share = await agreement(maskIn(zip, image.file), path.join(refDir, mask));
         assert.ok(share >= AGREEMENT, `${mask} in the zip: ${share}`);
         const ref = await readMask(path.join(refDir, mask));
-        const row = csv.find((l) => l.startsWith(`${path.basename(image.file)},`))!;
-        const [, , w, h, t, pixels] = row.split(',');
-        assert.deepEqual([Number(w), Number(h), Number(t)], [ref.width, ref.height, 0.5]);
+        const row = manifest.images.find((i) => i.name === path.basename(image.file))!;
+        assert.deepEqual(
+          [row.width, row.height, row.settings.threshold, row.status],
+          [ref.width, ref.height, 0.5, 'unreviewed'],
+        );
         const refPixels = ref.data.filter((v) => v > 0).length;
-        assert.ok(Math.abs(Number(pixels) - refPixels) <= ref.data.length * (1 - AGREEMENT), row);
+        assert.ok(
+          Math.abs(row.lesionPixels - refPixels) <= ref.data.length * (1 - AGREEMENT),
+          JSON.stringify(row),
+        );
       }
       assert.deepEqual(browser.errors, []);
     } finally {
@@ -245,12 +260,16 @@ describe('the web app, one engine', () => {
     try {
       const name = path.basename(images[0].file);
       const before = await page.evaluate(() => document.getElementById('diag-text')!.textContent);
-      await page.$eval(`.card[data-file="${name}"] input.threshold`, (el) => {
-        const input = el as HTMLInputElement;
-        input.value = '0.99';
-        input.dispatchEvent(new Event('change'));
-      });
-      const got = await download(page, name);
+      // The slider moves by its keys (0.01 a step): from 0.5 to 0.99 with End, 0.98 with one
+      // step down, and back up; it keeps the focus, and the masks follow while it moves.
+      await page.focus('#threshold');
+      await page.keyboard.press('End');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowRight');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'threshold');
+      assert.equal(await page.textContent('#threshold-value'), '0.99');
+      await settled(page, images.length + 2);
+      const got = { bytes: maskIn((await exportZip(page)).entries, name) };
       const ref = path.join(root, 'ref99');
       const r = runCli([
         'predict',
@@ -271,16 +290,20 @@ describe('the web app, one engine', () => {
       assert.ok(moved > 0.001, `0.99 and 0.5 give different masks (${moved} of the pixels)`);
       const after = await page.evaluate(() => document.getElementById('diag-text')!.textContent);
       assert.equal(after, before, 'no new prediction was timed');
+      // The threshold is remembered: a new visit starts at 0.99.
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+      assert.equal(await page.inputValue('#threshold'), '0.99');
     } finally {
+      // The next tests start from the model's settings.
+      await page.evaluate(() => localStorage.clear()).catch(() => undefined);
       await page.close();
     }
   });
 
   test('images dropped on the drop zone are predicted as picked ones', async () => {
-    const page = await browser.page();
+    const page = await openApp('');
     try {
-      await page.goto(`${server.origin}${SUB_PATH}`);
-      await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
       const bytes = [...(await readFile(images[0].file))];
       await page.evaluate(
         ([data, name]) => {
@@ -293,13 +316,8 @@ describe('the web app, one engine', () => {
         },
         [bytes, path.basename(images[0].file)] as const,
       );
-      await page.waitForFunction(
-        () =>
-          document.querySelectorAll('.card').length === 1 && document.body.dataset.busy === 'false',
-        undefined,
-        { timeout: 60_000 },
-      );
-      const got = await download(page, path.basename(images[0].file));
+      await settled(page, 1);
+      const got = { bytes: maskIn((await exportZip(page)).entries, images[0].file) };
       const share = await agreement(
         got.bytes,
         path.join(refDir, `${stem(images[0].file)}_mask.png`),
@@ -321,21 +339,17 @@ describe('the web app, one engine', () => {
         undefined,
         { timeout: 60_000 },
       );
-      await page.evaluate(() => document.getElementById('results')!.replaceChildren());
+      // Clear the work (confirmed in the dialog), then predict with the other model.
+      await clearWork(page);
       await page.setInputFiles('#files', [images[0].file]);
-      await page.waitForFunction(
-        () =>
-          document.querySelectorAll('.card').length === 1 && document.body.dataset.busy === 'false',
-        undefined,
-        { timeout: 60_000 },
-      );
-      const got = await download(page, path.basename(images[0].file));
+      await settled(page, 1);
+      const got = { bytes: maskIn((await exportZip(page)).entries, images[0].file) };
       const ref = path.join(root, 'ref-other');
       const r = runCli(['predict', '--model', otherModel, '--out', ref, '--quiet', images[0].file]);
       assert.equal(r.code, 0, r.stderr);
       const share = await agreement(got.bytes, path.join(ref, `${stem(images[0].file)}_mask.png`));
       assert.ok(share >= AGREEMENT, `the other model: ${share}`);
-      const note = await page.$eval('.card .note', (e) => e.textContent);
+      const note = await page.$eval('[data-file] .note', (e) => e.textContent);
       assert.match(
         note ?? '',
         /^This image does not look like the model's 10 training images \(brightness \d+ there, 20 ± 2 in training; contrast \d+, 5 ± 1 in training\): its mask may be meaningless\.$/,
@@ -385,7 +399,7 @@ describe('ftunet app --serve', () => {
         await page.setInputFiles('#files', [images[0].file]);
         await page.waitForFunction(
           () =>
-            document.querySelectorAll('.card:not(.error)').length === 1 &&
+            document.querySelectorAll('[data-status="unreviewed"]').length === 1 &&
             document.body.dataset.busy === 'false',
           undefined,
           { timeout: 60_000 },

@@ -6,6 +6,8 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +17,14 @@ export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.u
 
 /** The largest file of the app: onnxruntime-web's wasm binary (about 14 MB). */
 export const LARGE_FILE = '/wasm/ort-wasm-simd-threaded.wasm';
+
+/** The page's script in the app at `out` (a hashed name, read from its index.html), as a path. */
+export async function pageScript(out: string): Promise<string> {
+  const page = await readFile(path.join(out, 'index.html'), 'utf8');
+  const src = /<script type="module" src="([^"]+)"/.exec(page)?.[1];
+  if (src === undefined) throw new Error(`pageScript: ${out}/index.html names no module script`);
+  return `/${src}`;
+}
 
 export interface LimitedServer {
   child: ChildProcessByStdio<null, Readable, Readable>;

@@ -22,6 +22,7 @@ import { useBackend } from '../helpers.js';
 import {
   LARGE_FILE,
   openDescriptors,
+  pageScript,
   rawDownload,
   settleDescriptors,
   startLimitedServer,
@@ -202,6 +203,52 @@ describe('serveStatic: validators', () => {
     const after = (await request(server.origin, '/sub/page.txt')).headers.etag;
     assert.notEqual(after, before);
   });
+
+  test('hashed assets are kept for good; the page, the service worker and the rest revalidate', async () => {
+    const dir = path.join(root, 'hashed');
+    await mkdir(path.join(dir, 'assets'), { recursive: true });
+    const files = {
+      'assets/app-AB12CD34.js': 'export {};\n',
+      'assets/chunk-ZZ99YY88.js.LEGAL.txt': 'MIT\n',
+      'assets/notes.txt': 'no hash in the name\n',
+      'assets/app-ab12cd34.js': 'lower case: not a hash of the build\n',
+      'app-AB12CD34.js': 'a hash, outside assets/\n',
+      'sw.js': 'self;\n',
+      'manifest.webmanifest': '{}\n',
+      'index.html': '<!doctype html>\n',
+    };
+    for (const [f, text] of Object.entries(files)) await writeFile(path.join(dir, f), text);
+    const hosted = await serveStatic({ mounts: { '/lab/app/': dir } });
+    try {
+      const cache = async (p: string) => {
+        const answer = await request(hosted.origin, `/lab/app/${p}`);
+        assert.equal(answer.status, 200, p);
+        return answer.headers['cache-control'];
+      };
+      const immutable = 'public, max-age=31536000, immutable';
+      assert.equal(await cache('assets/app-AB12CD34.js'), immutable);
+      assert.equal(await cache('assets/chunk-ZZ99YY88.js.LEGAL.txt'), immutable);
+      for (const p of [
+        'assets/notes.txt',
+        'assets/app-ab12cd34.js',
+        'app-AB12CD34.js',
+        'sw.js',
+        '',
+        'manifest.webmanifest',
+      ]) {
+        assert.equal(await cache(p), 'no-cache', p);
+      }
+      const manifest = await request(hosted.origin, '/lab/app/manifest.webmanifest');
+      assert.equal(manifest.headers['content-type'], 'application/manifest+json');
+      // A kept asset still has its validator, for a reload that asks anyway.
+      assert.match(
+        String((await request(hosted.origin, '/lab/app/assets/app-AB12CD34.js')).headers.etag),
+        /^"/,
+      );
+    } finally {
+      await hosted.close();
+    }
+  });
 });
 
 describe('precompressed siblings', () => {
@@ -331,8 +378,9 @@ describe('ftunet app --serve under ulimit -n 256', () => {
         const r = await rawDownload(served.url, LARGE_FILE, 'early');
         assert.ok(r.ok && r.status === 200, `cut-off download ${i + 1}: ${JSON.stringify(r)}`);
       }
+      const script = await pageScript(path.join(root, 'app'));
       for (let i = 0; i < 100; i++) {
-        const r = await rawDownload(served.url, '/app.js', 'end');
+        const r = await rawDownload(served.url, script, 'end');
         assert.ok(r.ok && r.status === 200, `finished download ${i + 1}: ${JSON.stringify(r)}`);
       }
       const next = await rawDownload(served.url, '/index.html', 'never');

@@ -1,9 +1,9 @@
 /**
- * The web app's zip in a real browser (Debian's Chromium through playwright-core) for files
- * whose names are hostile where the zip is opened: a name a spreadsheet would run as a
+ * The web app's work zip in a real browser (Debian's Chromium through playwright-core) for
+ * files whose names are hostile where the zip is opened: a name a spreadsheet would run as a
  * formula, a hidden name, a right-to-left override, a control character, two names that differ
- * only in case. The entries extract as plain, visible, distinct files in one folder, and
- * areas.csv names each image as it was picked, neutralised where it begins like a formula.
+ * only in case. The entries extract as plain, visible, distinct files in their folders, and the
+ * manifest names each image as it was picked.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -12,7 +12,6 @@ import { after, before, describe, test } from 'node:test';
 import { unzipSync } from 'fflate';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { writeApp } from '../../src/app/write.js';
-import { csvText, parseCsvRecords } from '../../src/util/csv.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
@@ -43,16 +42,16 @@ after(async () => {
 });
 
 describe('the web app zip, hostile file names', () => {
-  test('entries are safe and distinct; areas.csv neutralises formula-like names', async () => {
-    // [name picked, entry expected in the zip]
+  test('entries are safe and distinct; the manifest keeps the names as picked', async () => {
+    // [name picked, the stem of its entries in the zip]
     const cases: Array<[string, string]> = [
-      ['=SUM(1+1)*cmd|"x".png', '=SUM(1+1)_cmd__x__mask.png'],
-      ['.hidden.png', 'hidden_mask.png'],
-      ['scan\u202egnp.png', 'scangnp_mask.png'],
-      ['tab\there.png', 'tab_here_mask.png'],
-      ['A.png', 'A_mask.png'],
-      ['a.png', 'a_2_mask.png'],
-      ['-1.png', '-1_mask.png'],
+      ['=SUM(1+1)*cmd|"x".png', '=SUM(1+1)_cmd__x_'],
+      ['.hidden.png', 'hidden'],
+      ['scan\u202egnp.png', 'scangnp'],
+      ['tab\there.png', 'tab_here'],
+      ['A.png', 'A'],
+      ['a.png', 'a_2'],
+      ['-1.png', '-1'],
     ];
     const png = await readFile(images[0].file);
     const page = await browser.page();
@@ -65,25 +64,27 @@ describe('the web app zip, hostile file names', () => {
       );
       await page.waitForFunction(
         (n) =>
-          document.querySelectorAll('.card:not(.error)').length === n &&
+          document.querySelectorAll('[data-status="unreviewed"]').length === n &&
           document.body.dataset.busy === 'false',
         cases.length,
         { timeout: 240_000 },
       );
-      const [d] = await Promise.all([page.waitForEvent('download'), page.click('#zip')]);
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
       const zip = unzipSync(new Uint8Array(await readFile(await d.path())));
-      assert.deepEqual(Object.keys(zip).sort(), [...cases.map(([, e]) => e), 'areas.csv'].sort());
-      const text = new TextDecoder().decode(zip['areas.csv']);
-      const rows = parseCsvRecords(text).slice(1);
-      assert.deepEqual(rows.map((r) => [csvText(r[0]), csvText(r[1])]).sort(), cases.sort());
-      // Formula-like cells begin with a quote inside quotes; the numbers stay numbers.
-      const lines = text.split('\n');
-      assert.ok(
-        lines.some((l) =>
-          l.startsWith('"\'=SUM(1+1)*cmd|""x"".png","\'=SUM(1+1)_cmd__x__mask.png",'),
-        ),
+      assert.deepEqual(
+        Object.keys(zip).sort(),
+        [
+          ...cases.flatMap(([, stem]) => [`images/${stem}.png`, `masks/${stem}.png`]),
+          'manifest.json',
+        ].sort(),
       );
-      assert.ok(lines.some((l) => l.startsWith('"\'-1.png","\'-1_mask.png",70,45,0.5,')));
+      const manifest = JSON.parse(new TextDecoder().decode(zip['manifest.json'])) as {
+        images: { name: string; image: string; mask: string }[];
+      };
+      assert.deepEqual(
+        manifest.images.map((i) => [i.name, i.image, i.mask]),
+        cases.map(([name, stem]) => [name, `images/${stem}.png`, `masks/${stem}.png`]),
+      );
       assert.deepEqual(browser.errors, []);
     } finally {
       await page.close();

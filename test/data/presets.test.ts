@@ -13,6 +13,7 @@ import {
 describe('presets and flag parsers', () => {
   test("the paper's settings per data set", () => {
     assert.deepEqual(DATASET_PRESETS.bus, {
+      title: 'BUS 2017 data set B (breast ultrasound)',
       layout: 'bus',
       inputSize: [128, 128],
       channels: 1,
@@ -24,6 +25,7 @@ describe('presets and flag parsers', () => {
       naturalMirrors: { horizontal: true, vertical: false },
     });
     assert.deepEqual(datasetPreset('isic2018'), {
+      title: 'ISIC 2018 Task 1 (dermoscopy)',
       layout: 'isic2018',
       inputSize: [192, 256],
       channels: 3,
@@ -33,13 +35,15 @@ describe('presets and flag parsers', () => {
       // Dermoscopy has no orientation.
       naturalMirrors: { horizontal: true, vertical: true },
     });
-    // The synthetic stand-ins share their data set's settings and layout.
-    for (const [synthetic, real] of [
-      ['synthetic-bus', 'bus'],
-      ['synthetic-isic', 'isic2018'],
+    // The synthetic stand-ins share their data set's settings and layout (not its title).
+    for (const [synthetic, real, title] of [
+      ['synthetic-bus', 'bus', 'synthetic breast-ultrasound images'],
+      ['synthetic-isic', 'isic2018', 'synthetic dermoscopy images'],
     ] as const) {
-      const { synthetic: generator, ...rest } = datasetPreset(synthetic);
-      assert.deepEqual(rest, datasetPreset(real));
+      const { synthetic: generator, title: own, ...rest } = datasetPreset(synthetic);
+      assert.equal(own, title);
+      const { title: _realTitle, ...realRest } = datasetPreset(real);
+      assert.deepEqual(rest, realRest);
       assert.equal(generator, syntheticKindOf(synthetic));
       assert.equal(datasetLayout(synthetic), real);
       assert.equal(syntheticKindOf(real), undefined);

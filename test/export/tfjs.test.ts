@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
@@ -242,6 +242,30 @@ describe('exportModel from a run folder', () => {
       interpolation: 'nearest',
     });
     assert.equal(n.metadata?.predict.interpolation, 'nearest');
+  });
+
+  test("an evaluated run's test DSC and image count are recorded", async () => {
+    // The fixture summary of `ftunet evaluate` (version 1): mean DSC 0.538..., 4 images.
+    const summary = JSON.parse(
+      await readFile(
+        new URL('../../../test/fixtures/formats/summary-v1.json', import.meta.url),
+        'utf8',
+      ),
+    ) as { dsc: { mean: number }; count: number };
+    await mkdir(path.join(run, 'eval'), { recursive: true });
+    await writeFile(path.join(run, 'eval', 'summary.json'), JSON.stringify(summary));
+    try {
+      const r = await exportModel({ model: run, out: path.join(root, 'from-evaluated-run') });
+      assert.equal(r.metadata?.training?.testDsc, summary.dsc.mean);
+      assert.equal(r.metadata?.training?.testImages, 4);
+      await writeFile(path.join(run, 'eval', 'summary.json'), '{"dsc": ');
+      await assert.rejects(exportModel({ model: run, out: path.join(root, 'from-bad-eval') }), {
+        name: 'UserError',
+        message: `${path.join(run, 'eval', 'summary.json')} is not valid JSON: evaluate the run again`,
+      });
+    } finally {
+      await rm(path.join(run, 'eval'), { recursive: true, force: true });
+    }
   });
 
   test('--out may not be the model folder, the run folder or another run folder', async () => {

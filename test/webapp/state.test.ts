@@ -1,30 +1,60 @@
 /**
- * The web app's state, notes, diagnostics and address options without a browser: results keep
- * their prediction and make the mask again at a new threshold, the model and engine are
- * replaced as one step, timings are kept to the last `TIMINGS_KEPT`; notes on the image's
+ * The web app's state, notes, diagnostics and address options without a browser: images join
+ * the work with their stem, status, truth and timing; timings are kept to the last
+ * `TIMINGS_KEPT`; remembered settings are checked field by field; the plain words (the model
+ * from its metadata, areas in mm², a picture's text alternative); notes on the image's
  * channels and on drift (the words of data/input_statistics.ts); the diagnostics' lines.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { LoadedModel } from '../../src/browser/model.js';
+import type { ExportMetadata } from '../../src/export/metadata.js';
 import { computeInputStatistics, INPUT_STATISTICS_KEY } from '../../src/data/input_statistics.js';
 import { diagnosticsText } from '../../src/webapp/diagnostics.js';
-import { channelNote, imageNotes } from '../../src/webapp/notes.js';
+import {
+  areaWords,
+  channelNote,
+  imageNotes,
+  modelWords,
+  pictureText,
+} from '../../src/webapp/notes.js';
 import { pageOptions } from '../../src/webapp/options.js';
 import {
   addFailure,
   addFallback,
-  addResult,
+  addImage,
+  clearWork,
   createState,
   enqueue,
-  lesionPixels,
-  setEngine,
-  setModel,
-  setThreshold,
+  recordedSettings,
+  readSettings,
   stemOf,
   TIMINGS_KEPT,
+  type Predicted,
+  type WorkPipeline,
 } from '../../src/webapp/state.js';
-import { greyImage, prediction, standInEngine } from './stand_in.js';
+import { checkQuality } from '../../src/eval/quality.js';
+import { greyImage, standInModel } from './stand_in.js';
+
+const TIMING = { decodeMs: 1.4, networkMs: 12.6, postMs: 3, totalMs: 17 };
+
+/** What the pipeline gives of an image of `height` x `width`: a mask of a quarter of it. */
+function predicted(height: number, width: number): Predicted {
+  return {
+    width,
+    height,
+    channels: 1,
+    modelMask: { png: new Blob(['png']), pixels: (height * width) / 4 },
+    notes: [],
+    prediction: {
+      probabilities: new Float32Array(4),
+      inputSize: [2, 2],
+      attention: [],
+      engine: 'stand-in',
+    },
+    qc: checkQuality({ probabilities: new Float32Array(4), threshold: 0.5, lesionArea: 0.25 }),
+    timing: TIMING,
+  };
+}
 
 const rgb = (pixels: number[][]) => ({
   data: Uint8Array.from(pixels.flat()),
@@ -45,102 +75,126 @@ describe('the web app state', () => {
     for (const [name, stem] of cases) assert.equal(stemOf(name), stem, name);
   });
 
-  test('a result keeps its prediction: a new threshold makes the mask again', () => {
+  test('an image joins the work with its stem, status, truth and timing; ids replace', () => {
     const state = createState();
-    const engine = standInEngine({ threshold: 0.5 });
-    setEngine(state, engine);
-    const image = greyImage(2, 2);
-    const r = addResult(state, engine, {
-      name: 'dir/x.png',
-      image,
-      prediction: prediction([2, 2]),
-      notes: ['a note'],
+    const settings = recordedSettings(undefined);
+    const file = new File(['x'], 'dir/x.png');
+    const truth = { png: new Blob(['t']), pixels: 3 };
+    const image = addImage(state, { id: 'i1', file, truth }, predicted(2, 3), settings, 7);
+    assert.deepEqual(state.images, [image]);
+    assert.equal(image.stem, 'x');
+    assert.equal(image.status, 'unreviewed');
+    assert.equal(image.truth, truth);
+    assert.equal(image.added, 7);
+    assert.deepEqual(image.settings, {
+      threshold: 0.5,
+      keepLargest: false,
+      minSize: 0,
+      tta: 'none',
     });
-    assert.deepEqual(state.results, [r]);
-    assert.equal(r.stem, 'x');
-    assert.equal(r.threshold, 0.5);
-    assert.deepEqual([...r.mask.data], [0, 0, 1, 1]);
-    assert.equal(lesionPixels(r.mask), 2);
-    const before = r.mask;
-    assert.equal(setThreshold(state, r, 0.7), true);
-    assert.equal(r.threshold, 0.7);
-    assert.deepEqual([...r.mask.data], [0, 0, 0, 1]);
-    assert.notEqual(r.mask, before, 'a new mask object (the PNG and download caches key on it)');
-    // While another model is being opened there is no engine: the result stays as it is.
-    const kept = r.mask;
-    setModel(state, engine.loaded);
-    assert.equal(setThreshold(state, r, 0.1), false);
-    assert.equal(r.mask, kept);
-    assert.equal(r.threshold, 0.7);
+    assert.notEqual(image.settings, settings, 'a copy: the settings for all images change apart');
+    // A mask given as earlier work is the correction in force: corrected.
+    const correction = { png: new Blob(['c']), pixels: 1 };
+    const again = addImage(state, { id: 'i1', file, correction }, predicted(2, 3), settings);
+    assert.deepEqual(state.images, [again]);
+    assert.equal(again.status, 'corrected');
     assert.deepEqual(state.timings, [
-      {
-        name: 'dir/x.png',
-        width: 2,
-        height: 2,
-        preprocessMs: 1.4,
-        networkMs: 12.6,
-        engine: 'stand-in',
-      },
+      { name: 'dir/x.png', width: 3, height: 2, engine: 'stand-in', ...TIMING },
+      { name: 'dir/x.png', width: 3, height: 2, engine: 'stand-in', ...TIMING },
     ]);
-  });
-
-  test('a result carries its quality control, made again at a new threshold', () => {
-    const state = createState();
-    const engine = standInEngine({ threshold: 0.5 });
-    setEngine(state, engine);
-    // Probabilities 0.2 0.4 / 0.6 0.8; the mirrored pass, mapped back: 0.4 0.2 / 0.8 0.6.
-    const r = addResult(state, engine, {
-      name: 'x.png',
-      image: greyImage(2, 2),
-      prediction: { ...prediction([2, 2]), mirrored: Float32Array.from([0.4, 0.2, 0.8, 0.6]) },
-      notes: [],
-    });
-    // At 0.5 both passes call the bottom row lesion (DSC 1), whose entropy, (h(0.6) + h(0.8)) / 2
-    // = (0.971 + 0.722) / 2, is above the limit: unsure. The stand-in model records no training
-    // statistics: no input or area signal.
-    assert.equal(r.qc.verdict, 'check');
-    assert.deepEqual(r.qc.reasons, ['confidence']);
-    assert.equal(r.qc.signals.flipDsc, 1);
-    assert.equal(r.qc.signals.inputDistance, null);
-    // At 0.7 one pass calls the bottom right pixel lesion, the other the bottom left: DSC 0.
-    setThreshold(state, r, 0.7);
-    assert.deepEqual(r.qc.reasons, ['confidence', 'flip']);
-    assert.equal(r.qc.signals.flipDsc, 0);
+    clearWork(state);
+    assert.deepEqual([state.images, state.queue, state.failures], [[], [], []]);
   });
 
   test('timings keep the last TIMINGS_KEPT; the queue keeps its order', () => {
     const state = createState();
-    const engine = standInEngine();
     for (let k = 0; k < TIMINGS_KEPT + 3; k++) {
-      addResult(state, engine, {
-        name: `${k}.png`,
-        image: greyImage(2, 2),
-        prediction: prediction([2, 2]),
-        notes: [],
-      });
+      const file = new File(['x'], `${k}.png`);
+      addImage(state, { id: `${k}`, file }, predicted(2, 2), recordedSettings(undefined));
     }
-    assert.equal(state.results.length, TIMINGS_KEPT + 3);
+    assert.equal(state.images.length, TIMINGS_KEPT + 3);
     assert.deepEqual(
       state.timings.map((t) => t.name),
       Array.from({ length: TIMINGS_KEPT }, (_, k) => `${k + 3}.png`),
     );
-    const files = ['a', 'b', 'c'].map((n) => new File([n], `${n}.png`));
-    enqueue(state, files.slice(0, 2));
-    enqueue(state, files.slice(2));
-    assert.deepEqual(state.queue, files);
+    const items = ['a', 'b', 'c'].map((n) => ({ id: n, file: new File([n], `${n}.png`) }));
+    enqueue(state, items.slice(0, 2));
+    enqueue(state, items.slice(2));
+    assert.deepEqual(state.queue, items);
   });
 
-  test('a new model clears the engine and hands back the previous model and engine', () => {
+  test('remembered settings: each field checked, the defaults for the rest', () => {
+    const defaults = {
+      mask: { threshold: 0.5, keepLargest: false, minSize: 0, tta: 'none' as const },
+    };
+    const saved = {
+      mask: { threshold: 0.3, keepLargest: true, minSize: 12, tta: 'hflip' as const },
+      spacing: 0.1,
+    };
+    assert.deepEqual(readSettings(JSON.stringify(saved), defaults), saved);
+    assert.deepEqual(readSettings(null, defaults), defaults);
+    assert.deepEqual(readSettings('{not json', defaults), defaults);
+    assert.deepEqual(
+      readSettings(
+        JSON.stringify({
+          mask: { threshold: 1.5, keepLargest: 'yes', minSize: -1, tta: 'x' },
+          spacing: 0,
+        }),
+        defaults,
+      ),
+      defaults,
+    );
+    assert.deepEqual(readSettings(JSON.stringify({ mask: { minSize: 4 } }), defaults), {
+      mask: { ...defaults.mask, minSize: 4 },
+    });
+  });
+
+  test('plain words: the model from its metadata, areas in mm² with a spacing, the picture', () => {
+    const metadata = {
+      model: 'attn_reg',
+      predict: { inputShape: [128, 128, 1], threshold: 0.5 },
+      training: { dataset: 'bus', epochs: 100, testDsc: 0.8123, testImages: 33 },
+    } as unknown as ExportMetadata;
+    assert.equal(
+      modelWords({ metadata, source: 'model/model.json' }),
+      'Model attn_reg, trained on BUS 2017 data set B (breast ultrasound) for 100 epochs; ' +
+        'its DSC on 33 test images was 0.812. It looks at each image resized to 128x128 pixels, in grey.',
+    );
+    const noTest = { ...metadata, training: { dataset: 'synthetic-isic', validationDsc: 0.7 } };
+    assert.equal(
+      modelWords({
+        metadata: {
+          ...noTest,
+          predict: { ...metadata.predict, inputShape: [192, 256, 3] },
+        } as ExportMetadata,
+        source: 'm',
+      }),
+      'Model attn_reg, trained on synthetic dermoscopy images; its test DSC was not recorded ' +
+        '(validation DSC 0.700). It looks at each image resized to 256x192 pixels, in colour.',
+    );
+    const bare = { ...metadata, training: undefined } as unknown as ExportMetadata;
+    assert.equal(
+      modelWords({ metadata: bare, source: 'model.json' }),
+      'Model attn_reg (model.json): what it was trained on and its test DSC were not recorded ' +
+        'with it. It looks at each image resized to 128x128 pixels, in grey.',
+    );
+    // 250 of 1000 pixels; at 0.1 mm a pixel is 0.01 mm²: 2.5 mm².
+    assert.equal(areaWords(250, 1000), '250 px (25.0% of the image)');
+    assert.equal(areaWords(250, 1000, 0.1), '2.50 mm² (25.0% of the image)');
+    assert.equal(areaWords(2000, 4000, 0.5), '500.0 mm² (50.0% of the image)');
     const state = createState();
-    const first = standInEngine();
-    assert.deepEqual(setModel(state, first.loaded), { model: undefined, engine: undefined });
-    setEngine(state, first);
-    const other = { source: 'other.json' } as LoadedModel;
-    const previous = setModel(state, other);
-    assert.equal(previous.model, first.loaded);
-    assert.equal(previous.engine, first);
-    assert.equal(state.model, other);
-    assert.equal(state.engine, undefined);
+    const image = addImage(state, { id: 'p', file: new File(['x'], 'a.png') }, predicted(10, 100), {
+      ...recordedSettings(undefined),
+      threshold: 0.35,
+    });
+    assert.equal(
+      pictureText(image),
+      'a.png: lesion 250 px (25.0% of the image), threshold 0.35, not reviewed',
+    );
+    assert.equal(
+      pictureText({ ...image, status: 'accepted' }, 0.1),
+      'a.png: lesion 2.50 mm² (25.0% of the image), threshold 0.35, accepted',
+    );
   });
 
   test('notes: channels converted to fit the model; drift in the words of input_statistics', () => {
@@ -159,7 +213,7 @@ describe('the web app state', () => {
     const image = (base: number) =>
       Uint8Array.from({ length: 4 }, (_, i) => base + (i % 2 === 0 ? -20 : 20));
     const stats = computeInputStatistics([40, 45, 50, 55, 60].map(image), 1);
-    const engine = standInEngine({ userMetadata: { [INPUT_STATISTICS_KEY]: stats } });
+    const engine = standInModel({ userMetadata: { [INPUT_STATISTICS_KEY]: stats } });
     const like = { data: image(50), height: 2, width: 2, channels: 1 as const };
     const bright = { data: image(170), height: 2, width: 2, channels: 1 as const };
     assert.deepEqual(imageNotes(engine, like), []);
@@ -168,8 +222,8 @@ describe('the web app state', () => {
         '50 ± 7 in training; contrast 20, 20 ± 0 in training): its mask may be meaningless.',
     ]);
     // No statistics recorded (an older model), or recorded for other channels: no drift note.
-    assert.deepEqual(imageNotes(standInEngine(), bright), []);
-    const rgbEngine = standInEngine({
+    assert.deepEqual(imageNotes(standInModel(), bright), []);
+    const rgbEngine = standInModel({
       channels: 3,
       userMetadata: { [INPUT_STATISTICS_KEY]: stats },
     });
@@ -197,22 +251,35 @@ describe('the web app state', () => {
         'weights: -; producer: -',
         'browser memory: not reported by this browser',
         'user agent: test-agent',
-        'images: 0 predicted',
+        'images: 0 in the work, 0 waiting, 0 not processed',
       ].join('\n'),
     );
     const state = createState();
-    const engine = standInEngine();
-    setModel(state, engine.loaded);
-    setEngine(state, engine);
-    addResult(state, engine, {
-      name: 'a.png',
-      image: greyImage(3, 5),
-      prediction: prediction([3, 5]),
-      notes: [],
-    });
+    const engine = standInModel();
+    state.pipeline = {
+      model: {
+        metadata: engine.loaded.metadata,
+        source: engine.loaded.source,
+        exported: true,
+        gates: [],
+        engineLabel: 'stand-in',
+        threads: 1,
+        gpu: {},
+      },
+    } as unknown as WorkPipeline;
+    addImage(
+      state,
+      { id: 'a', file: new File(['x'], 'a.png') },
+      predicted(3, 5),
+      recordedSettings(undefined),
+    );
     addFallback(state, { failed: 'tfjs-webgl', reason: 'context lost', next: 'onnxruntime-wasm' });
-    addFailure(state, 'b.txt', 'not an image');
-    addFailure(state, 'c.gif', 'not an image: expected a PNG, JPEG or BMP file');
+    addFailure(state, { id: 'b', name: 'b.txt', message: 'not an image' });
+    addFailure(state, {
+      id: 'c',
+      name: 'c.gif',
+      message: 'not an image: expected a PNG, JPEG or BMP file',
+    });
     const text = diagnosticsText(state, {
       ...env,
       memory: { usedJSHeapSize: 3 * 2 ** 20, jsHeapSizeLimit: 2 ** 30 },
@@ -229,12 +296,12 @@ describe('the web app state', () => {
         'weights: -; producer: -',
         'browser memory: 3 MiB used of 1024 MiB',
         'user agent: test-agent',
-        'images: 1 predicted',
+        'images: 1 in the work, 0 waiting, 2 not processed',
         'fallbacks:',
         '  tfjs-webgl failed (context lost); now onnxruntime-wasm',
         'last error: c.gif: not an image: expected a PNG, JPEG or BMP file',
         'timings:',
-        '  a.png: 5x3, preprocess 1 ms, network 13 ms (stand-in)',
+        '  a.png: 5x3, decode 1 ms, network 13 ms, mask 3 ms, total 17 ms (stand-in)',
       ].join('\n'),
     );
   });

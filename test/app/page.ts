@@ -1,0 +1,29 @@
+/**
+ * What the browser tests of the web app do with its page as a person would: wait until the
+ * list has its rows and the work is done, and clear the work an earlier test left in the
+ * browser (it comes back on load) with the button and the dialog's confirmation.
+ */
+import type { Page } from 'playwright-core';
+
+/** Waits until the list has `n` rows, none waiting or being predicted, no mask being remade. */
+export async function settled(page: Page, n: number, timeout = 60_000): Promise<void> {
+  await page.waitForFunction(
+    (n) =>
+      document.querySelectorAll('[data-file]').length === n &&
+      document.querySelectorAll('[data-status="waiting"], [data-status="predicting"]').length ===
+        0 &&
+      document.body.dataset.busy === 'false' &&
+      document.body.dataset.remasking !== 'true',
+    n,
+    { timeout },
+  );
+}
+
+/** Clears the work shown (the viewer closed first), confirmed in the dialog. */
+export async function clearWork(page: Page): Promise<void> {
+  if (await page.isVisible('#viewer')) await page.click('#viewer .viewer-close');
+  if ((await page.$$('[data-file]')).length === 0) return;
+  await page.click('#clear');
+  await page.click('#clear-dialog button[value="clear"]');
+  await settled(page, 0);
+}
