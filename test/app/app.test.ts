@@ -27,7 +27,7 @@ import { useBackend } from '../helpers.js';
 import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { runCli } from '../cli/run.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
-import { clearWork, settled } from './page.js';
+import { clearWork, openWorkbench, settled } from './page.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** The sub-path the plain server hosts the app under. */
@@ -107,12 +107,8 @@ after(async () => {
  * Opens the app with `query`; the work an earlier test left in the browser (it comes back on
  * load) is cleared, as a person clears it: the button, then the dialog's confirmation.
  */
-async function openApp(query: string): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${server.origin}${SUB_PATH}${query}`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  await clearWork(page);
-  return page;
+function openApp(query: string): Promise<Page> {
+  return openWorkbench(browser, `${server.origin}${SUB_PATH}${query}`);
 }
 
 /** Opens the app with `query`, drops in every fixture file, waits until all are done. */

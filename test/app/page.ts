@@ -4,6 +4,7 @@
  * browser (it comes back on load) with the button and the dialog's confirmation.
  */
 import type { Page } from 'playwright-core';
+import type { TestBrowser } from '../chromium.js';
 
 /** Waits until the list has `n` rows, none waiting or being predicted, no mask being remade. */
 export async function settled(page: Page, n: number, timeout = 60_000): Promise<void> {
@@ -26,4 +27,13 @@ export async function clearWork(page: Page): Promise<void> {
   await page.click('#clear');
   await page.click('#clear-dialog button[value="clear"]');
   await settled(page, 0);
+}
+
+/** A new page of the app at `url`, ready, without the work an earlier test left. */
+export async function openWorkbench(browser: TestBrowser, url: string): Promise<Page> {
+  const page = await browser.page();
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  await clearWork(page);
+  return page;
 }

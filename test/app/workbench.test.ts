@@ -23,7 +23,7 @@ import { useBackend } from '../helpers.js';
 import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
 import { readMask } from './mask_agreement.js';
-import { clearWork, settled } from './page.js';
+import { openWorkbench, settled } from './page.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 /** The rules axe runs: WCAG 2.0/2.1 A and AA, and its best practices. */
@@ -75,11 +75,7 @@ after(async () => {
 
 /** A fresh page: the work an earlier test left in this browser is cleared with the button. */
 async function openApp(): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${origin}/`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  // The image open when the last test ended opens again: clearWork closes it first.
-  await clearWork(page);
+  const page = await openWorkbench(browser, `${origin}/`);
   await page.evaluate(() => localStorage.clear());
   return page;
 }

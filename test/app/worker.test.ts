@@ -14,7 +14,7 @@ import type { CDPSession, Page } from 'playwright-core';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { writeApp } from '../../src/app/write.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
-import { clearWork, settled } from './page.js';
+import { openWorkbench, settled } from './page.js';
 import { useBackend } from '../helpers.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel } from './fixtures.js';
@@ -66,12 +66,8 @@ after(async () => {
 });
 
 /** A page without the work an earlier test left in the browser (it comes back on load). */
-async function openApp(): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${server.origin}/`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  await clearWork(page);
-  return page;
+function openApp(): Promise<Page> {
+  return openWorkbench(browser, `${server.origin}/`);
 }
 
 /** Waits until `n` images have their result (or failure) and the page is idle. */

@@ -16,7 +16,7 @@ import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from '../app/fixtures.js';
-import { clearWork, settled } from '../app/page.js';
+import { openWorkbench, settled } from '../app/page.js';
 import { flipByte, weightsFileOf } from '../io/damage.js';
 
 let root: string;
@@ -45,13 +45,8 @@ after(async () => {
 });
 
 /** The page with its built-in model loaded. */
-async function openApp(): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${server.origin}/`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  // The work an earlier test left in this browser comes back: clear it as a person does.
-  await clearWork(page);
-  return page;
+function openApp(): Promise<Page> {
+  return openWorkbench(browser, `${server.origin}/`);
 }
 
 /** A copy of the other model's folder, changed by `damage`; returns its files. */
