@@ -76,6 +76,9 @@ after(async () => {
 /** A fresh page: the work an earlier test left in this browser is cleared with the button. */
 async function openApp(): Promise<Page> {
   const page = await openWorkbench(browser, `${origin}/`);
+  // Playwright intercepts file choosers once a page has a listener: set it up here, well
+  // before a key opens one (a listener added beside the key press may come too late).
+  page.on('filechooser', () => undefined);
   await page.evaluate(() => localStorage.clear());
   return page;
 }

@@ -49,12 +49,12 @@ describe('ftunet app', () => {
     // Beside the files, their precompressed .br/.gz siblings (test/app/serve.test.ts).
     const original = (f: string) => !/\.(br|gz)$/.test(f);
     assert.deepEqual((await readdir(out)).filter(original).sort(), [
-      'app.js',
-      'app.js.LEGAL.txt',
+      'assets',
       'ftunet-app.json',
       'index.html',
+      'manifest.webmanifest',
       'model',
-      'style.css',
+      'sw.js',
       'wasm',
     ]);
     assert.deepEqual((await readdir(path.join(out, 'wasm'))).filter(original).sort(), [
@@ -75,7 +75,15 @@ describe('ftunet app', () => {
     // of any other host.
     const html = await readFile(path.join(out, 'index.html'), 'utf8');
     const urls = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]);
-    assert.deepEqual(urls, ['data:,', 'style.css', 'app.js']);
+    // The hashed assets (kept for good by caches), the manifest, and links inside the page.
+    for (const url of urls) {
+      assert.match(url, /^(assets\/[\w.-]+|manifest\.webmanifest|#[\w-]+)$/, url);
+      if (!url.startsWith('#')) await readFile(path.join(out, url));
+    }
+    assert.ok(
+      urls.some((u) => /^assets\/app-[\w]+\.js$/.test(u)),
+      `the page's script: ${urls.join(' ')}`,
+    );
     assert.ok(written.modelBytes > 0 && written.bytes > written.modelBytes);
   });
 
@@ -231,7 +239,7 @@ describe('ftunet app --out: what it replaces and what it keeps (issue 20)', () =
     const listed = JSON.parse(await readFile(markerFile, 'utf8')) as { files: string[] };
     await writeFile(
       markerFile,
-      JSON.stringify({ ...listed, files: listed.files.filter((f) => f !== 'style.css') }),
+      JSON.stringify({ ...listed, files: listed.files.filter((f) => f !== 'index.html') }),
     );
     const before = await hashTree(out);
     const clash = runCli(['app', '--model', model, '--out', out]);
@@ -239,7 +247,7 @@ describe('ftunet app --out: what it replaces and what it keeps (issue 20)', () =
       [clash.code, clash.stderr],
       [
         2,
-        `ftunet: --out ${out} holds style.css, which ftunet app did not write and would ` +
+        `ftunet: --out ${out} holds index.html, which ftunet app did not write and would ` +
           'replace: move it away or choose another --out\n',
       ],
     );
