@@ -90,6 +90,8 @@ describe('ftunet train: flags to train() options', () => {
     [['--width', '0.25'], { width: 0.25 }],
     [['--bn-momentum', '0.9'], { bnMomentum: 0.9 }],
     [['--bn-group', '2'], { bnGroup: 2 }],
+    [['--init-from', 'runs/parent'], { initFrom: 'runs/parent' }],
+    [['--freeze', 'encoder'], { freeze: 'encoder' }],
     [['--alpha', '0.3'], { alpha: 0.3 }],
     [['--beta', '0.5'], { beta: 0.5 }],
     [['--gamma', '4/3'], { gamma: 4 / 3 }],
