@@ -88,6 +88,9 @@ export async function writeApp(options: WriteAppOptions): Promise<WriteAppResult
           model: options.model,
           out: path.join(dir, APP_MODEL_DIR),
           format: 'tfjs',
+          // Every output: the page predicts from `final` and fine-tunes with the deep
+          // supervision heads too (the model's own objective).
+          outputs: 'all',
           ...(options.quantize !== undefined ? { quantize: options.quantize } : {}),
           ...(options.producerVersion !== undefined
             ? { producerVersion: options.producerVersion }

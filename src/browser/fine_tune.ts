@@ -39,7 +39,7 @@ import { FREEZE_PARTS, freezeLayers, type FreezePart } from '../models/freeze.js
 import { MODEL_SUPERVISION } from '../models/supervision.js';
 import { registerGradients } from '../kernels/gradients/fused_batch_norm.js';
 import type { ModelName } from '../models/options.js';
-import { DEFAULT_LOSS, type LossName, type Weighting } from '../train/objective.js';
+import { DEFAULT_LOSS, type TrainingObjective } from '../train/objective.js';
 import { Trainer, type EpochLog, type StepProgress, type TrainIndices } from '../train/trainer.js';
 import { convertChannels, lesionFraction, type BinaryMask, type RawImage } from '../util/raster.js';
 import { checkSeed, Rng } from '../util/rng.js';
@@ -81,14 +81,8 @@ export const FINE_TUNE_DEFAULTS: Readonly<FineTuneSettings> = {
   seed: 1,
 };
 
-/** The objective the model was trained with (config.json's `loss`). */
-export interface FineTuneObjective {
-  loss: LossName;
-  alpha: number;
-  beta: number;
-  gamma: number;
-  weights: Weighting | readonly number[];
-}
+/** The objective the model was trained with (an export's `training.objective`). */
+export type FineTuneObjective = TrainingObjective;
 
 /** The paper's objective: the focal Tversky loss, alpha 0.7, gamma 4/3, equal weights. */
 export const PAPER_OBJECTIVE: Readonly<FineTuneObjective> = {

@@ -22,6 +22,9 @@ import {
 } from '../data/recipe.js';
 import type { Mirrors } from '../eval/ensemble.js';
 import { MODEL_NAMES, type ModelName } from '../models/options.js';
+import { LOSS_NAMES } from '../losses/registry.js';
+import { DEFAULT_WEIGHTING, WEIGHTINGS, type TrainingObjective } from '../train/objective.js';
+import { defaultBeta } from '../losses/utils.js';
 import type { Interpolation } from '../util/raster.js';
 import { parseWith } from '../util/schema.js';
 import { defineFileFormat, readVersioned, type FileFormat } from '../util/versioned.js';
@@ -76,6 +79,11 @@ export interface TrainingSummary {
    * Exports made before it record none.
    */
   mirrors?: Mirrors;
+  /**
+   * The objective it was trained with (config.json's `loss`), which fine-tuning uses. Exports
+   * made before it record none (fine-tuning then uses the paper's).
+   */
+  objective?: TrainingObjective;
 }
 
 /** model.json's `userDefinedMetadata.ftunetExport`. */
@@ -131,6 +139,23 @@ const isObject = (x: unknown): x is Record<string, unknown> =>
 
 const MIRRORS_MESSAGE = 'must be {"horizontal": true|false, "vertical": true|false}';
 
+const number = v.pipe(v.number('must be a number'), v.finite('must be a finite number'));
+
+/** `training.objective`: config.json's `loss` as `TrainingObjective`. */
+const OBJECTIVE_SCHEMA = v.object(
+  {
+    loss: v.picklist(LOSS_NAMES, `must be one of ${LOSS_NAMES.join(', ')}`),
+    alpha: number,
+    beta: number,
+    gamma: number,
+    weights: v.union(
+      [v.picklist(WEIGHTINGS), v.array(v.pipe(number, v.minValue(0, 'must be at least 0')))],
+      `must be ${WEIGHTINGS.join(' or ')} or a list of numbers >= 0`,
+    ),
+  },
+  'must be an object',
+);
+
 /** Today's `ftunetExport` value (unknown fields are kept, for newer writers' additions). */
 const EXPORT_METADATA_SCHEMA = v.looseObject({
   format: v.literal(EXPORT_METADATA_FORMAT),
@@ -154,12 +179,30 @@ const EXPORT_METADATA_SCHEMA = v.looseObject({
             MIRRORS_MESSAGE,
           ),
         ),
+        objective: v.optional(OBJECTIVE_SCHEMA),
       },
       'must be an object',
     ),
   ),
   producer: v.string('must be a string'),
 });
+
+/**
+ * A run's config.json `loss` (`{name, alpha, beta, gamma, weights}`) as the objective an export
+ * records (beta and the weights, absent from configs written before they were recorded, were
+ * then 1 - alpha and equal); undefined when it is not one (a config written by hand without it).
+ */
+export function recordedObjective(loss: unknown): TrainingObjective | undefined {
+  if (!isObject(loss)) return undefined;
+  const parsed = v.safeParse(OBJECTIVE_SCHEMA, {
+    loss: loss.name,
+    alpha: loss.alpha,
+    beta: loss.beta ?? (typeof loss.alpha === 'number' ? defaultBeta(loss.alpha) : undefined),
+    gamma: loss.gamma,
+    weights: loss.weights ?? DEFAULT_WEIGHTING,
+  });
+  return parsed.success ? (parsed.output as TrainingObjective) : undefined;
+}
 
 /** The export metadata as a versioned file format (see the module doc for the versions). */
 export const EXPORT_METADATA_FILE: FileFormat<ExportMetadata> = defineFileFormat({

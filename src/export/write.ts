@@ -31,6 +31,7 @@ import {
   exportMetadataOf,
   producerOf,
   QUANTIZATIONS,
+  recordedObjective,
   type ExportMetadata,
   type ExportOutputs,
   type Quantization,
@@ -173,6 +174,8 @@ export async function trainingSummary(runDir: string, run: RunConfig): Promise<T
   const summary: TrainingSummary = { dataset: run.dataset.kind };
   const loss = (run.loss as { name?: unknown } | undefined)?.name;
   if (typeof loss === 'string') summary.loss = loss;
+  const objective = recordedObjective(run.loss);
+  if (objective !== undefined) summary.objective = objective;
   const logs = await readEpochLogs(runDir);
   if (logs.length > 0) summary.epochs = Math.max(...logs.map((l) => l.epoch));
   const best = bestEpoch(logs);

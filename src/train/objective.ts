@@ -35,6 +35,19 @@ export type Weighting = (typeof WEIGHTINGS)[number];
 export const DEFAULT_LOSS: LossName = 'ftl';
 export const DEFAULT_WEIGHTING: Weighting = 'equal';
 
+/**
+ * The objective a model was trained with, as a run's config.json records it (`loss`: its
+ * name, alpha, beta, gamma and the deep supervision weights) and an export copies it
+ * (`training.objective`), so that fine-tuning trains with the model's own objective.
+ */
+export interface TrainingObjective {
+  loss: LossName;
+  alpha: number;
+  beta: number;
+  gamma: number;
+  weights: Weighting | readonly number[];
+}
+
 export function parseLossName(value: string, source = 'loss'): LossName {
   if ((LOSS_NAMES as readonly string[]).includes(value)) return value as LossName;
   throw new UserError(

@@ -232,6 +232,8 @@ describe('exportModel from a run folder', () => {
       epochs: 5,
       bestEpoch: 4,
       validationDsc: 4 / 6 + 3 / 100 - 0.05,
+      // config.json's loss (the fixture's records no beta nor weights: 1 - alpha, equal).
+      objective: { loss: 'ftl', alpha: 0.7, beta: 0.3, gamma: 4 / 3, weights: 'equal' },
       // No augmentation; ultrasound is mirrored left-right anyway (`--tta auto` uses hflip).
       mirrors: { horizontal: true, vertical: false },
     });
