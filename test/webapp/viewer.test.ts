@@ -7,7 +7,8 @@
  * an enclosed region and the refusal of an open one, undo, redo, reset, accept), each mask
  * given to `onMask` checked pixel by pixel against one worked out here; the longest main-thread
  * task while painting and zooming on a 3000x2000 mask; axe-core finds nothing; `close` drops
- * the buffers. Screenshots of the viewer and of the correction tools go to docs/.
+ * the buffers. Screenshots of the viewer and of the correction tools go to dist/test-artifacts/ (the
+ * README's docs/viewer.png and docs/correction.png are copies of them).
  */
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -19,7 +20,7 @@ import type { Page } from 'playwright-core';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { BROWSER_BUNDLE } from '../../scripts/build_app.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
-import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
+import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { VIRIDIS } from '../../src/predict/colormap.js';
 import { greyAt, type Box, type Spec } from './viewer_harness.js';
 
@@ -27,7 +28,6 @@ const HARNESS = fileURLToPath(new URL('./viewer_harness.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const STYLE = path.join(ROOT, 'src', 'webapp', 'style.css');
 const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
-const DOCS = path.join(ROOT, 'docs');
 const VIEWPORT = { width: 1100, height: 760 };
 /** The mask's outline colour (viewer.ts MASK_COLOUR) and the canvas's background. */
 const MASK_RGB = [255, 59, 48];
@@ -772,8 +772,8 @@ describe('the viewer', () => {
         (await page.locator('.viewer-readout').textContent())!,
         /^x 300, y 200 · R,G,B \d+, \d+, \d+ · probability /,
       );
-      await mkdir(DOCS, { recursive: true });
-      await page.screenshot({ path: path.join(DOCS, 'viewer.png') });
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'viewer.png') });
       // The correction tools: the mask filled and outlined, a stroke of the brush (size 24)
       // added to the lesion, the brush's circle under the pointer.
       await page.getByRole('checkbox', { name: 'Probability' }).uncheck();
@@ -790,7 +790,7 @@ describe('the viewer', () => {
       await page.mouse.move(hover.x, hover.y);
       await settle(page);
       assert.equal(await page.locator('.viewer-status').textContent(), 'Status: corrected');
-      await page.screenshot({ path: path.join(DOCS, 'correction.png') });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'correction.png') });
       await page.addScriptTag({ url: '/axe.js' });
       const axe = () =>
         page.evaluate(async () => {
