@@ -209,11 +209,13 @@ async function usePipeline(
   view.showModel(pipeline.model);
   view.showEngine(pipeline.model);
   view.showProgress('Ready: choose images, drop them here, or try the sample.');
-  view.markPage('ready', 'true');
   view.showDiagnostics(state);
   // Scores wait for a pipeline to decode the masks.
   for (const image of state.images) draw(state, image);
-  if (state.openId !== undefined && previous === undefined) void openImage(state, state.openId);
+  // The page is ready once it is back where it was: the image open before a reload reopens
+  // first (it makes the rest of the page inert while it shows).
+  if (state.openId !== undefined && previous === undefined) await openImage(state, state.openId);
+  view.markPage('ready', 'true');
   if (state.queue.length > 0) void drain(state);
 }
 
