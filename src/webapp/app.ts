@@ -26,10 +26,13 @@ import {
   SETTINGS_KEY,
   type AppState,
   type PageSettings,
+  type ModelSource,
   type QueuedImage,
   type WorkPipeline,
 } from './state.js';
 import * as view from './view.js';
+import * as ftView from './fine_tune_view.js';
+import { fineTuneSet } from './fine_tune_panel.js';
 import type { RawImage } from '../util/raster.js';
 import { Viewer, type ViewerImage } from './viewer.js';
 import { currentMask, type MaskSettings, type StoredMask, type WorkImage } from './work.js';
@@ -100,6 +103,27 @@ function draw(state: AppState, image: WorkImage): void {
     view.showPanel(image, state, fresh ? known.scores : undefined);
   }
   if (!fresh && image.truth && mask) void score(state, image, mask, image.truth);
+  showFineTunePanel(state);
+}
+
+/** Whether the fine-tune panel is to be drawn at the end of this task. */
+let panelQueued = false;
+
+/**
+ * Draws the fine-tune panel from the state (the images it would learn from, its button) once,
+ * after the changes of this task (images drawn one by one call it often).
+ */
+export function showFineTunePanel(state: AppState): void {
+  if (panelQueued) return;
+  panelQueued = true;
+  setTimeout(() => {
+    panelQueued = false;
+    ftView.showFineTuneSet(fineTuneSet(state.images, state.fineTune.settings), {
+      model: state.pipeline !== undefined,
+      busy: state.busy || remaking,
+      running: state.fineTune.running,
+    });
+  }, 0);
 }
 
 /** Scores the model's mask against the ground truth (decoded by the pipeline), then draws it. */
@@ -172,6 +196,8 @@ async function openWork(state: AppState): Promise<void> {
 /** Loads the built-in model, or says that it did not load and waits for one to be opened. */
 export async function start(state: AppState): Promise<void> {
   view.showSettings(state.settings);
+  ftView.showFineTuneSettings(state.fineTune.settings);
+  showFineTunePanel(state);
   await openWork(state);
   try {
     await usePipeline(state, { url: MODEL_URL });
@@ -187,10 +213,7 @@ export async function start(state: AppState): Promise<void> {
 }
 
 /** Starts the pipeline of a model; the previous one goes; the queue drains. */
-async function usePipeline(
-  state: AppState,
-  model: { url: string } | { files: File[] },
-): Promise<void> {
+async function usePipeline(state: AppState, model: ModelSource): Promise<void> {
   view.showProgress('Starting the engine…');
   const { options, notices } = pageOptions(location.search);
   for (const notice of notices) view.showNotice(notice);
@@ -205,12 +228,14 @@ async function usePipeline(
   });
   const previous = state.pipeline;
   state.pipeline = pipeline;
+  state.model = model;
   await previous?.dispose();
   view.showModel(pipeline.model);
   view.showEngine(pipeline.model);
   view.showProgress('Ready: choose images, drop them here, or try the sample.');
   view.markPage('ready', 'true');
   view.showDiagnostics(state);
+  showFineTunePanel(state);
   // Scores wait for a pipeline to decode the masks.
   for (const image of state.images) draw(state, image);
   if (state.openId !== undefined && previous === undefined) void openImage(state, state.openId);
@@ -362,6 +387,7 @@ async function drain(state: AppState): Promise<void> {
     view.markPage('busy', 'false');
     view.showCount(state);
     view.showDiagnostics(state);
+    showFineTunePanel(state);
   }
   // Images queued after a cancel start again.
   if (state.queue.length > 0) void drain(state);
@@ -442,7 +468,23 @@ async function remakeAll(state: AppState): Promise<void> {
   } finally {
     remaking = false;
     view.markPage('remasking', 'false');
+    showFineTunePanel(state);
   }
+}
+
+/**
+ * The fine-tune panel's controls changed: the settings of the next fine-tuning (and the images
+ * it holds out) follow; a value out of range says what to give and keeps the last good one.
+ */
+export function setFineTuneSettings(state: AppState): void {
+  const read = ftView.fineTuneSettingsOfControls(state.fineTune.settings);
+  if ('problem' in read) {
+    ftView.showFineTuneStatus(read.problem);
+    return;
+  }
+  ftView.showFineTuneStatus('');
+  state.fineTune.settings = read.settings;
+  showFineTunePanel(state);
 }
 
 /** The mask settings for all images changed: every image takes them, its mask made again. */
@@ -605,6 +647,7 @@ export function clearAll(state: AppState): void {
   state.store?.clear().catch((err: unknown) => storeFailed(err));
   view.clearRows();
   view.showCount(state);
+  showFineTunePanel(state);
   view.showProgress('Cleared: the page holds no image.', undefined);
 }
 

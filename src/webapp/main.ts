@@ -19,6 +19,7 @@ import {
   openModelFiles,
   rememberedSettings,
   setAllSettings,
+  setFineTuneSettings,
   setImageSettings,
   start,
 } from './app.js';
@@ -120,6 +121,12 @@ function wire(state: AppState): void {
   });
   for (const id of ['image-keep-largest', 'image-min-size', 'image-tta']) {
     byId(id).addEventListener('change', imageSettings);
+  }
+
+  // The fine-tune panel's settings.
+  byId<HTMLFormElement>('ft-settings').addEventListener('submit', (e) => e.preventDefault());
+  for (const id of ['ft-epochs', 'ft-rate', 'ft-augment', 'ft-freeze']) {
+    byId(id).addEventListener('change', () => setFineTuneSettings(state));
   }
 
   byId('copy-diag').addEventListener('click', () => {
