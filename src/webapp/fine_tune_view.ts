@@ -121,6 +121,17 @@ export function startFineTuneRun(epochs: number, from: readonly CurvePoint[] = [
   drawCurves(from, epochs);
 }
 
+/**
+ * The run's end: its stop button goes off, and the focus, if it was there, moves to the
+ * download link (or the button that starts a run).
+ */
+export function endFineTuneRun(): void {
+  const stop = byId<HTMLButtonElement>('ft-cancel');
+  const focused = document.activeElement === stop;
+  stop.disabled = true;
+  if (focused) (byId('ft-result').hidden ? byId('ft-start') : byId('ft-download')).focus();
+}
+
 /** The time the progress line was last drawn, and a step waiting to be drawn. */
 let lastProgress = 0;
 let waiting: StepReport | undefined;
@@ -185,7 +196,6 @@ export function showFineTuneResult(
   >,
   download: { url: string; name: string },
 ): void {
-  byId<HTMLButtonElement>('ft-cancel').disabled = true;
   const kept =
     result.bestEpoch === 0
       ? 'no epoch beat the model as it was, so it is kept unchanged'
@@ -237,8 +247,12 @@ export function showModelSwitch(using: 'original' | 'fine-tuned', busy: boolean)
   document.body.dataset.model = using;
 }
 
-/** The prompt for a fine-tuning a reload interrupted (`text` says what it was), or none. */
+/**
+ * The prompt for a fine-tuning a reload interrupted (`text` says what it was), or none;
+ * `body[data-interrupted]` says which ('offered', 'none') once the page has looked.
+ */
 export function showSavedFineTuning(text: string | undefined): void {
+  document.body.dataset.interrupted = text === undefined ? 'none' : 'offered';
   const box = byId('ft-saved');
   box.hidden = text === undefined;
   byId('ft-saved-text').textContent = text ?? '';

@@ -17,9 +17,15 @@ import {
   clearAll,
   exportWork,
   openModelFiles,
+  discardFineTuning,
+  fineTune,
+  offerInterrupted,
   rememberedSettings,
+  resumeFineTuning,
   setAllSettings,
   setFineTuneSettings,
+  stopFineTuning,
+  switchModel,
   setImageSettings,
   start,
 } from './app.js';
@@ -128,6 +134,11 @@ function wire(state: AppState): void {
   for (const id of ['ft-epochs', 'ft-rate', 'ft-augment', 'ft-freeze']) {
     byId(id).addEventListener('change', () => setFineTuneSettings(state));
   }
+  byId('ft-start').addEventListener('click', () => void fineTune(state));
+  byId('ft-cancel').addEventListener('click', stopFineTuning);
+  byId('ft-switch').addEventListener('click', () => void switchModel(state));
+  byId('ft-resume').addEventListener('click', () => void resumeFineTuning(state));
+  byId('ft-discard').addEventListener('click', () => void discardFineTuning());
 
   byId('copy-diag').addEventListener('click', () => {
     showDiagnostics(state);
@@ -139,4 +150,8 @@ function wire(state: AppState): void {
 const state = createState(rememberedSettings());
 wire(state);
 // Offline use from the next visit on, once the engine's files are in the browser's cache.
-void start(state).then(() => registerOffline());
+// A fine-tuning that a reload interrupted is offered once the page is ready.
+void start(state).then(() => {
+  registerOffline();
+  void offerInterrupted();
+});
