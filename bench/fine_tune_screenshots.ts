@@ -12,6 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { serveStatic } from '../src/app/serve.js';
+import { initBackend } from '../src/backend/select.js';
 import { writeApp } from '../src/app/write.js';
 import { encodeImagePng, encodeMaskPng } from '../src/browser/png.js';
 import { generatePair } from '../src/data/synthetic/generate.js';
@@ -32,6 +33,8 @@ if (model === undefined) {
 const epochs = Number(arg('--epochs') ?? 12);
 const out = path.resolve(arg('--out') ?? 'docs');
 
+// Writing the app exports the model, with tfjs in this process.
+await initBackend({ backend: 'cpu' });
 const root = await makeTemp('ftunet-fine-tune-shots-');
 try {
   const files: string[] = [];
@@ -91,9 +94,11 @@ try {
       timeout: 300_000,
     });
     await panel.screenshot({ path: path.join(out, 'fine_tune_done.png') });
-    console.log(
-      `${await page.textContent('#ft-scores')} (${seconds.toFixed(0)} s on ${await page.evaluate(() => navigator.hardwareConcurrency)} cores)`,
+    const machine = await page.evaluate(
+      () =>
+        `${navigator.hardwareConcurrency} cores, ${crossOriginIsolated ? '' : 'not '}cross-origin isolated`,
     );
+    console.log(`${await page.textContent('#ft-scores')} (${seconds.toFixed(0)} s; ${machine})`);
     console.log(
       `wrote ${path.join(out, 'fine_tune.png')}, ${path.join(out, 'fine_tune_done.png')}`,
     );

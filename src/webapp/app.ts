@@ -788,7 +788,8 @@ async function runFineTuning(
         : {}),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
     });
-    ftView.showFineTuneLine(`Training on ${tuner.backendLabel}…`);
+    const backend = tuner.backendLabel;
+    ftView.showFineTuneLine(`Training on ${backend}…`);
     const points = logs.map(curvePoint);
     const outcome = await go(tuner, {
       signal: stop.signal,
@@ -815,7 +816,14 @@ async function runFineTuning(
         : `Done: ${result.logs.length} epochs.`,
       result.cancelled ? undefined : 1,
     );
-    ftView.showFineTuneResult(result, { url: zipUrl, name: outcome.zipName });
+    const batch = result.settings.batchSize;
+    ftView.showFineTuneResult(
+      result,
+      { url: zipUrl, name: outcome.zipName },
+      `Trained on ${backend}, in batches of ${batch} image${batch === 1 ? '' : 's'}` +
+        (outcome.batch?.limit !== undefined ? ` (${outcome.batch.limit})` : '') +
+        '.',
+    );
     // The model to go back to: the one in use, unless that is an earlier fine-tuned one.
     if (state.fineTune.using !== 'fine-tuned' || !state.fineTune.original) {
       state.fineTune.original = source;
@@ -823,8 +831,7 @@ async function runFineTuning(
     state.fineTune.fineTuned = { files: outcome.modelFiles };
     state.fineTune.running = false;
     ftView.showFineTuneStatus(
-      `Validation DSC ${result.before.dsc.toFixed(3)} before, ${result.after.dsc.toFixed(3)} after. ` +
-        'The page now uses the fine-tuned model and makes the masks of all images again.',
+      `${result.cancelled ? 'Stopped' : 'Done'}: the page now uses the fine-tuned model and makes the masks of all images again.`,
     );
     await useModel(state, 'fine-tuned');
     ftView.markFineTuning(result.cancelled ? 'cancelled' : 'done');

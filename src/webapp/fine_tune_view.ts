@@ -34,15 +34,15 @@ export type FineTunePhase = 'running' | 'done' | 'cancelled' | 'error';
 /** The least time between two drawings of the progress line (ms): steps may come often. */
 const PROGRESS_EVERY_MS = 250;
 
-/** The words of each augmentation level and freeze part in the panel's menus. */
+/** The words of each augmentation level and freeze part in the panel's menus (the help says more). */
 const AUGMENT_WORDS: Record<(typeof AUGMENT_LEVELS)[number], string> = {
   none: 'none',
-  light: 'light: flips, small turns and zooms, brightness',
-  default: 'default (nnU-Net-like)',
+  light: 'light',
+  default: 'default',
   heavy: 'heavy',
 };
 const FREEZE_WORDS: Record<(typeof FREEZE_PARTS)[number], string> = {
-  none: 'none: every layer learns',
+  none: 'none',
   encoder: 'encoder',
 };
 
@@ -186,6 +186,9 @@ export function drawCurves(points: readonly CurvePoint[], epochs: number): void 
       : []),
   );
   byId('ft-curves-text').textContent = curvesWords(points, epochs);
+  byId('ft-key-loss').textContent =
+    points.length > 0 ? `training loss (0 to ${c.lossMax.toPrecision(3)})` : 'training loss';
+  byId('ft-key-epochs').textContent = `epochs 1 to ${epochs} from left to right`;
 }
 
 /** The figures before and after, per held-out image, the download link and the switch. */
@@ -195,6 +198,7 @@ export function showFineTuneResult(
     'before' | 'after' | 'validation' | 'bestEpoch' | 'logs' | 'cancelled'
   >,
   download: { url: string; name: string },
+  trainedOn: string,
 ): void {
   const kept =
     result.bestEpoch === 0
@@ -206,7 +210,7 @@ export function showFineTuneResult(
     dataElement('ft-before', result.before.dsc),
     ', after ',
     dataElement('ft-after', result.after.dsc),
-    ` (${kept}${result.cancelled ? '; stopped early' : ''}).`,
+    ` (${kept}${result.cancelled ? '; stopped early' : ''}). ${trainedOn}`,
   );
   const rows = result.validation.map((name, i) => {
     const tr = document.createElement('tr');
