@@ -1,10 +1,11 @@
 /**
  * Builds the web app of `ftunet app` into dist/app/ (run by `npm run build` after tsc):
  *
- * - `assets/`: the page's script (src/webapp/main.ts) and its worker's (src/webapp/worker.ts),
- *   bundled by esbuild as ES modules with code splitting, so that each engine (TensorFlow.js's
- *   WebGPU, WebGL and wasm backends, onnxruntime-web with the ONNX converter) is a chunk loaded
- *   only when it runs; the style; the icons (made from one SVG by sharp). Every name there
+ * - `assets/`: the page's script (src/webapp/main.ts), its worker's (src/webapp/worker.ts) and
+ *   the fine-tuning worker's (src/webapp/fine_tune_worker.ts, loaded only when used), bundled
+ *   by esbuild as ES modules with code splitting, so that each engine (TensorFlow.js's WebGPU,
+ *   WebGL and wasm backends, onnxruntime-web with the ONNX converter) is a chunk loaded only
+ *   when it runs; the style; the icons (made from one SVG by sharp). Every name there
  *   carries a hash of the content (`app-XXXXXXXX.js`), so that a server may let browsers keep
  *   them for good.
  * - `index.html`, rewritten to those names; `manifest.webmanifest` (installable: name, icons,
@@ -163,8 +164,16 @@ async function main(): Promise<void> {
   await mkdir(path.join(tmp, APP_ASSETS_DIR), { recursive: true });
 
   const worker = await bundle(tmp, 'worker', path.join(WEBAPP, 'worker.ts'));
+  // Loaded only when a person starts fine-tuning (not precached: the service worker keeps it
+  // once fetched), with the gradients of tfjs-core's ops that its browser entry leaves out.
+  const fineTuneWorker = await bundle(
+    tmp,
+    'fine-tune-worker',
+    path.join(WEBAPP, 'fine_tune_worker.ts'),
+  );
   const app = await bundle(tmp, 'app', path.join(WEBAPP, 'main.ts'), {
     FTUNET_WORKER: JSON.stringify(path.basename(worker.file)),
+    FTUNET_FINE_TUNE_WORKER: JSON.stringify(path.basename(fineTuneWorker.file)),
     // The package's version, which the page records in the work it exports.
     FTUNET_APP_VERSION: JSON.stringify(await packageVersion()),
   });

@@ -190,30 +190,7 @@ class TfjsEngine implements BrowserEngine {
     wasmPath: string,
     threads: number,
   ): Promise<TfjsEngine> {
-    await loadTfjsBackend(backend);
-    if (backend === 'wasm' && wasmConfigured === undefined) {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const kernels = await import('../kernels/wasm/register.js');
-      wasm.setWasmPaths(wasmPath);
-      wasm.setThreadsCount(threads);
-      // The project's kernels (Winograd convolutions and others, as in Node.js), compiled
-      // asynchronously: a page's main thread may not compile them synchronously.
-      kernels.registerWasmKernels();
-      await kernels.prepareWasmKernels();
-      wasmConfigured = threads;
-      wasmThreads = wasm.getThreadsCount;
-    }
-    let ok: boolean;
-    try {
-      ok = await tf.setBackend(backend);
-    } catch (err) {
-      throw new Error(`TensorFlow.js could not start ${backend}: ${describe(err)}`);
-    }
-    if (!ok || tf.getBackend() !== backend) {
-      throw new Error(`TensorFlow.js could not start the ${backend} backend in this browser`);
-    }
-    await tf.ready();
-    const used = backend === 'wasm' ? safeThreads() : 1;
+    const used = await startTfjsBackend(backend, wasmPath, threads);
     const gl = backend === 'webgl' ? webglContext(tf.backend()) : undefined;
     const engine = new TfjsEngine({ engine: 'tfjs', backend }, used, net, gates, gl?.canvas);
     return engine;
@@ -257,6 +234,42 @@ class TfjsEngine implements BrowserEngine {
   async dispose(): Promise<void> {
     // The model's weights belong to the caller; nothing else is held.
   }
+}
+
+/**
+ * Makes `backend` TensorFlow.js's backend in this page (or worker): its code loaded, and for
+ * wasm (once per page) the binaries' folder, `threads` threads and the project's kernels.
+ * Resolves to the threads it computes with (1 but for wasm); throws when it cannot start.
+ */
+export async function startTfjsBackend(
+  backend: BrowserBackend,
+  wasmPath: string,
+  threads: number,
+): Promise<number> {
+  await loadTfjsBackend(backend);
+  if (backend === 'wasm' && wasmConfigured === undefined) {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const kernels = await import('../kernels/wasm/register.js');
+    wasm.setWasmPaths(wasmPath);
+    wasm.setThreadsCount(threads);
+    // The project's kernels (Winograd convolutions and others, as in Node.js), compiled
+    // asynchronously: a page's main thread may not compile them synchronously.
+    kernels.registerWasmKernels();
+    await kernels.prepareWasmKernels();
+    wasmConfigured = threads;
+    wasmThreads = wasm.getThreadsCount;
+  }
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(backend);
+  } catch (err) {
+    throw new Error(`TensorFlow.js could not start ${backend}: ${describe(err)}`);
+  }
+  if (!ok || tf.getBackend() !== backend) {
+    throw new Error(`TensorFlow.js could not start the ${backend} backend in this browser`);
+  }
+  await tf.ready();
+  return backend === 'wasm' ? safeThreads() : 1;
 }
 
 function safeThreads(): number {

@@ -69,7 +69,7 @@ export function engineCandidates(
       `engine 'onnxruntime' runs on the wasm backend only, not on '${backend}' (use engine tfjs)`,
     );
   }
-  const hardwareWebgpu = gpu.webgpuAdapter !== undefined && gpu.webgpuFallback === false;
+  const hardwareWebgpu = hasHardwareWebgpu(gpu);
   const hardwareWebgl = gpu.webglRenderer !== undefined && !SOFTWARE_GPU.test(gpu.webglRenderer);
   const all: EngineSpec[] = [
     ...(hardwareWebgpu ? [{ engine: 'tfjs', backend: 'webgpu' } as const] : []),
@@ -88,4 +88,42 @@ export function engineCandidates(
   }
   const same = (a: EngineSpec, b: EngineSpec) => a.engine === b.engine && a.backend === b.backend;
   return [...first, ...all.filter((s) => !first.some((f) => same(f, s)))];
+}
+
+/** A backend that trains in a page: WebGL's lacks what training needs here. */
+export type TrainingBackend = 'webgpu' | 'wasm' | 'cpu';
+export type TrainingBackendChoice = TrainingBackend | 'auto';
+export const TRAINING_BACKEND_CHOICES: readonly TrainingBackendChoice[] = [
+  'auto',
+  'webgpu',
+  'wasm',
+  'cpu',
+];
+
+/** Whether `gpu` has a hardware WebGPU adapter (not a software one such as SwiftShader). */
+export function hasHardwareWebgpu(gpu: GpuInfo): boolean {
+  return (
+    gpu.webgpuAdapter !== undefined &&
+    gpu.webgpuFallback === false &&
+    !SOFTWARE_GPU.test(gpu.webgpuAdapter)
+  );
+}
+
+/**
+ * The backend fine-tuning runs on: the one asked for, or for 'auto' WebGPU on a hardware
+ * adapter and wasm (the project's kernels, one thread per core) everywhere else.
+ */
+export function trainingBackend(choice: TrainingBackendChoice, gpu: GpuInfo): TrainingBackend {
+  switch (choice) {
+    case 'auto':
+      return hasHardwareWebgpu(gpu) ? 'webgpu' : 'wasm';
+    case 'webgpu':
+    case 'wasm':
+    case 'cpu':
+      return choice;
+    default:
+      throw new UserError(
+        `backend must be one of ${TRAINING_BACKEND_CHOICES.join(', ')}, got '${String(choice)}'`,
+      );
+  }
 }

@@ -21,12 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import {
-  AUGMENT_LEVELS,
-  resolveAugmentConfig,
-  type AugmentLevel,
-  type AugmentTransform,
-} from '../data/augment.js';
+import { resolveAugmentConfig, type AugmentTransform } from '../data/augment.js';
 import type { SegmentationDataset } from '../data/dataset.js';
 import { computeInputStatistics, INPUT_STATISTICS_KEY } from '../data/input_statistics.js';
 import { preprocess, preprocessMask, type PredictionRecipe } from '../data/recipe.js';
@@ -35,14 +30,21 @@ import { MODEL_JSON, modelArtifacts, modelFolderFiles } from '../io/model_json.j
 import { evaluateModel } from '../eval/evaluate.js';
 import { DEFAULT_ALPHA, DEFAULT_GAMMA, defaultBeta } from '../losses/utils.js';
 import { modelMetadata } from '../models/build.js';
-import { FREEZE_PARTS, freezeLayers, type FreezePart } from '../models/freeze.js';
+import { freezeLayers } from '../models/freeze.js';
 import { MODEL_SUPERVISION } from '../models/supervision.js';
 import { registerGradients } from '../kernels/gradients/fused_batch_norm.js';
 import type { ModelName } from '../models/options.js';
 import { DEFAULT_LOSS, type TrainingObjective } from '../train/objective.js';
-import { Trainer, type EpochLog, type StepProgress, type TrainIndices } from '../train/trainer.js';
+import { Trainer, type EpochLog, type StepProgress, type TrainState } from '../train/trainer.js';
 import { convertChannels, lesionFraction, type BinaryMask, type RawImage } from '../util/raster.js';
-import { checkSeed, Rng } from '../util/rng.js';
+import { fineTuneSettings, fineTuneSplit, type FineTuneSettings } from './fine_tune_settings.js';
+
+export {
+  FINE_TUNE_DEFAULTS,
+  fineTuneSettings,
+  fineTuneSplit,
+  type FineTuneSettings,
+} from './fine_tune_settings.js';
 
 /**
  * Makes this page able to train: the project's gradients (BatchNorm's, nearest resize's by a
@@ -53,33 +55,6 @@ import { checkSeed, Rng } from '../util/rng.js';
 export function enableTraining(): void {
   registerGradients();
 }
-
-/** What a person may change, and how the images are split. */
-export interface FineTuneSettings {
-  epochs: number;
-  learningRate: number;
-  /** Augmentation level of the training images (the CLI's `--augment`). */
-  augment: AugmentLevel;
-  /** Layers held fixed (the CLI's `--freeze`). */
-  freeze: FreezePart;
-  /** Images per update. */
-  batchSize: number;
-  /** The share of the images held out for validation (at least one image). */
-  valFraction: number;
-  /** Seed of the split, the order and the augmentation. */
-  seed: number;
-}
-
-/** The defaults (see the module comment for why). */
-export const FINE_TUNE_DEFAULTS: Readonly<FineTuneSettings> = {
-  epochs: 20,
-  learningRate: 1e-3,
-  augment: 'light',
-  freeze: 'none',
-  batchSize: 4,
-  valFraction: 0.2,
-  seed: 1,
-};
 
 /** The objective the model was trained with (an export's `training.objective`). */
 export type FineTuneObjective = TrainingObjective;
@@ -100,10 +75,40 @@ export interface FineTuneExample {
   mask: BinaryMask;
 }
 
+/** A model's weights as plain values, by name (`originalName`), in the model's order. */
+export type WeightValues = { name: string; shape: number[]; values: Float32Array }[];
+
+/**
+ * What a fine-tuning keeps after each epoch so that it can go on after the page is reloaded
+ * (`FineTuneCallbacks.onCheckpoint`), and what `fineTune` takes back to go on
+ * (`options.resume`): with the model holding the weights it had then, the run goes on as if it
+ * had not stopped (the trainer's state holds the epoch order's generator and the optimiser's
+ * moments; the augmentation is drawn from the seed, the epoch and the image).
+ */
+export interface FineTuneCheckpoint {
+  /** The trainer's state after the epoch (`state.epoch`: epochs finished). */
+  state: TrainState;
+  /** Every epoch trained so far. */
+  logs: EpochLog[];
+  /** The validation images scored with the model before fine-tuning. */
+  before: FineTuneScores;
+  /** The epoch whose weights `best` holds (0: the model's own), and its validation DSC. */
+  bestEpoch: number;
+  bestScore: number;
+  /** The weights the model ends with if training stops now. */
+  best: WeightValues;
+}
+
 /** What `fineTune` is told of while it runs. */
 export interface FineTuneCallbacks {
   onStep?: (progress: StepProgress) => void;
   onEpoch?: (log: EpochLog) => void;
+  /**
+   * Called after each epoch with what a resumed run needs besides the model, which holds the
+   * epoch's weights meanwhile (save it too); awaited, so that a run stopped later can go on
+   * from here.
+   */
+  onCheckpoint?: (checkpoint: FineTuneCheckpoint, model: tfl.LayersModel) => Promise<void> | void;
   /** Stops training before the next step; the best epoch so far is kept. */
   signal?: AbortSignal;
 }
@@ -131,52 +136,6 @@ export interface FineTuneResult {
   cancelled: boolean;
   settings: FineTuneSettings;
   objective: FineTuneObjective;
-}
-
-/** `settings` over the defaults, checked; a `UserError` names the first bad one. */
-export function fineTuneSettings(settings: Partial<FineTuneSettings> = {}): FineTuneSettings {
-  const s = { ...FINE_TUNE_DEFAULTS, ...settings };
-  const bad = (what: string, value: unknown): never => {
-    throw new UserError(`fine-tuning: ${what}, got ${String(value)}`);
-  };
-  if (!(Number.isInteger(s.epochs) && s.epochs >= 1 && s.epochs <= 1000)) {
-    bad('epochs must be an integer from 1 to 1000', s.epochs);
-  }
-  if (!(s.learningRate > 0 && s.learningRate <= 1)) {
-    bad('the learning rate must be in (0, 1]', s.learningRate);
-  }
-  if (!AUGMENT_LEVELS.includes(s.augment)) {
-    bad(`augmentation must be one of ${AUGMENT_LEVELS.join(', ')}`, s.augment);
-  }
-  if (!FREEZE_PARTS.includes(s.freeze))
-    bad(`freeze must be one of ${FREEZE_PARTS.join(', ')}`, s.freeze);
-  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1 && s.batchSize <= 64)) {
-    bad('the batch size must be an integer from 1 to 64', s.batchSize);
-  }
-  if (!(s.valFraction > 0 && s.valFraction < 1)) {
-    bad('the validation share must be in (0, 1)', s.valFraction);
-  }
-  checkSeed(s.seed);
-  return s;
-}
-
-/**
- * The split of `count` images: `round(count * valFraction)` of them (at least one, at most
- * count - 1) held out, drawn by a generator seeded with `seed`; each part in index order.
- */
-export function fineTuneSplit(count: number, valFraction: number, seed: number): TrainIndices {
-  if (count < 2) {
-    throw new UserError(
-      `fine-tuning needs at least 2 images with masks (one to train on, one to validate), got ${count}`,
-    );
-  }
-  const order = Array.from({ length: count }, (_, i) => i);
-  new Rng(seed).shuffle(order);
-  const held = Math.min(count - 1, Math.max(1, Math.round(count * valFraction)));
-  return {
-    train: order.slice(held).sort((a, b) => a - b),
-    val: order.slice(0, held).sort((a, b) => a - b),
-  };
 }
 
 /** The examples as a data set at the recipe's input size, as training loads images. */
@@ -246,6 +205,37 @@ function restore(model: tfl.LayersModel, copies: Map<string, tf.Tensor>): void {
   for (const w of model.weights) w.write(copies.get(w.originalName)!);
 }
 
+/** The values of `copies` (a `snapshot`), in `model`'s order. */
+async function valuesOf(
+  model: tfl.LayersModel,
+  copies: Map<string, tf.Tensor>,
+): Promise<WeightValues> {
+  const out: WeightValues = [];
+  for (const w of model.weights) {
+    const t = copies.get(w.originalName)!;
+    out.push({
+      name: w.originalName,
+      shape: [...t.shape],
+      values: Float32Array.from(await t.data()),
+    });
+  }
+  return out;
+}
+
+/** `values` as copies by name (a `snapshot` of them), checked against `model`'s weights. */
+function tensorsOf(model: tfl.LayersModel, values: WeightValues): Map<string, tf.Tensor> {
+  const byName = new Map(values.map((v) => [v.name, v]));
+  for (const w of model.weights) {
+    const v = byName.get(w.originalName);
+    if (v === undefined || v.shape.join('x') !== w.shape.join('x')) {
+      throw new UserError(
+        `the saved fine-tuning does not fit this model (weight ${w.originalName}): discard it`,
+      );
+    }
+  }
+  return new Map(values.map((v) => [v.name, tf.tensor(v.values, v.shape, 'float32')]));
+}
+
 /**
  * Fine-tunes `model` (with every output it was trained with: `final` and, for the deeply
  * supervised networks, pred1..pred3) on `examples` in place: afterwards it holds the weights
@@ -262,6 +252,11 @@ export async function fineTune(
     objective?: FineTuneObjective;
     /** The transforms the data set's preset leaves out (`DATASET_PRESETS[kind].augmentExclude`). */
     augmentExclude?: readonly AugmentTransform[];
+    /**
+     * Goes on from a checkpoint (`FineTuneCallbacks.onCheckpoint`) of a run with the same
+     * examples, settings and objective; `model` holds the weights it had then.
+     */
+    resume?: FineTuneCheckpoint;
   } = {},
   callbacks: FineTuneCallbacks = {},
 ): Promise<FineTuneResult> {
@@ -276,10 +271,11 @@ export async function fineTune(
   }
   const dataset = examplesDataset(recipe, examples);
   const split = fineTuneSplit(examples.length, settings.valFraction, settings.seed);
-  const before = await score(model, dataset, split.val, recipe.threshold);
+  const resume = options.resume;
+  const before = resume?.before ?? (await score(model, dataset, split.val, recipe.threshold));
   const initial = snapshot(model);
   let best: { epoch: number; weights?: Map<string, tf.Tensor> } = { epoch: 0 };
-  const logs: EpochLog[] = [];
+  const logs: EpochLog[] = [...(resume?.logs ?? [])];
   let cancelled = false;
   try {
     freezeLayers(model, settings.freeze);
@@ -299,11 +295,18 @@ export async function fineTune(
     try {
       // The bar an epoch must beat to be kept: the model's own score before training, on the
       // trainer's measure (the validation soft DSC of `final`, as the CLI keeps its best epoch).
-      let bar = (await trainer.evaluate(split.val)).outputs.final.dsc;
+      let bar: number;
+      if (resume !== undefined) {
+        best = { epoch: resume.bestEpoch, weights: tensorsOf(model, resume.best) };
+        bar = resume.bestScore;
+        trainer.restore(resume.state);
+      } else {
+        bar = (await trainer.evaluate(split.val)).outputs.final.dsc;
+      }
       await trainer.run({
         ...(callbacks.onStep !== undefined ? { onStep: callbacks.onStep } : {}),
         shouldStop: () => callbacks.signal?.aborted === true,
-        onEpochEnd: (log) => {
+        onEpochEnd: async (log, state) => {
           logs.push(log);
           if (log.score > bar) {
             tf.dispose([...(best.weights?.values() ?? [])]);
@@ -311,6 +314,19 @@ export async function fineTune(
             bar = log.score;
           }
           callbacks.onEpoch?.(log);
+          if (callbacks.onCheckpoint !== undefined) {
+            await callbacks.onCheckpoint(
+              {
+                state,
+                logs: [...logs],
+                before,
+                bestEpoch: best.epoch,
+                bestScore: bar,
+                best: await valuesOf(model, best.weights ?? initial),
+              },
+              model,
+            );
+          }
         },
       });
     } catch (err) {

@@ -66,6 +66,15 @@ export function rawImageFrom(source: ImageSource): RawImage {
 }
 
 /**
+ * The pixels of the image file `file` named `name` (bytes kept apart from their name, as a
+ * worker receives them), decoded as `decodeImageFile` decodes, within `BROWSER_MAX_PIXELS`.
+ */
+export async function decodeNamedImage(file: Blob, name: string): Promise<RawImage> {
+  const named = Object.assign(file.slice(0, file.size, file.type), { name });
+  return (await decodeImageFile(named, { maxPixels: BROWSER_MAX_PIXELS })).image;
+}
+
+/**
  * Decodes an image file. Throws a `BrowserImageError` saying why when the file is not a PNG,
  * JPEG or BMP image, when its header gives more than `maxPixels` pixels (nothing is decoded
  * then), or when the browser cannot decode it.

@@ -155,3 +155,114 @@ export function trainingLanes(
   }
   return { workers: lanes, microBatch: Math.ceil(batchSize / lanes) };
 }
+
+/** Bytes of the largest layer output for one image (float32). */
+export function largestActivationBytes(model: tfl.LayersModel): number {
+  let most = 0;
+  for (const layer of model.layers) {
+    const shapes = (
+      Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]
+    ) as Array<Array<number | null>>;
+    for (const shape of shapes) {
+      most = Math.max(most, 4 * shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1));
+    }
+  }
+  return most;
+}
+
+/** What a training pass of one image needs (`trainingFootprint`). */
+export interface TrainingFootprint {
+  /** All layer outputs (`activationBytesPerImage`). */
+  activationBytes: number;
+  /** The largest layer output (`largestActivationBytes`). */
+  largestBytes: number;
+}
+
+export function trainingFootprint(model: tfl.LayersModel): TrainingFootprint {
+  return {
+    activationBytes: activationBytesPerImage(model),
+    largestBytes: largestActivationBytes(model),
+  };
+}
+
+/** What a browser tells of a device's memory; a field left out is not known. */
+export interface DeviceLimits {
+  /** The backend that trains: 'wasm' (4 GB addressable), 'webgpu' or 'cpu'. */
+  backend: string;
+  /** WebGPU's limits of one buffer and of one storage binding (bytes). */
+  maxBufferSize?: number;
+  maxStorageBufferBindingSize?: number;
+  /** `navigator.deviceMemory`: the device's memory in GiB, rounded down (Chrome: 8 at most). */
+  deviceMemoryGiB?: number;
+}
+
+/** The batch a device can train, and what set it. */
+export interface BatchSizing {
+  /** The batch asked for. */
+  requested: number;
+  /** The batch used: `requested`, or less where the device's memory does not hold it. */
+  batchSize: number;
+  /** What capped it, in words; absent when `requested` fits. */
+  limit?: string;
+}
+
+/** The share of the device's memory a page's training may use (the rest: the system, the page). */
+export const DEVICE_MEMORY_SHARE = 0.5;
+
+/**
+ * A WebGPU convolution may unfold its input (im2col) into a buffer of up to 9 times a 3x3
+ * convolution's input: the largest buffer of a pass, per image.
+ */
+export const WEBGPU_UNFOLD_FACTOR = 9;
+
+/**
+ * The batch of a training pass in one thread of a browser, as the CLI sizes passes: at most
+ * `requested`, and no more images than fit the backend's memory: wasm's budget of its 4 GB
+ * (`WASM_TRAINING_BUDGET`) or, for WebGPU and the cpu backend, a share of the device's memory
+ * where the browser tells it (`DEVICE_MEMORY_SHARE` of `deviceMemoryGiB`, also a cap for
+ * wasm), each image taking `TRAINING_MEMORY_FACTOR` times its layer outputs; on WebGPU also the
+ * largest buffer (`WEBGPU_UNFOLD_FACTOR` times the largest layer output per image) within
+ * `maxBufferSize` and `maxStorageBufferBindingSize`. A whole batch runs in one pass (its
+ * BatchNorm statistics are the batch's), so the batch itself is what shrinks. Throws a
+ * `UserError` when not even one image fits.
+ */
+export function deviceBatchSize(
+  footprint: TrainingFootprint,
+  requested: number,
+  limits: DeviceLimits,
+): BatchSizing {
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  const caps: { images: number; limit: string }[] = [];
+  const perImage = footprint.activationBytes * TRAINING_MEMORY_FACTOR;
+  const byMemory = (budget: number, what: string) =>
+    caps.push({ images: Math.floor(budget / perImage), limit: `${what} (${gb(budget)})` });
+  if (limits.backend === 'wasm') byMemory(WASM_TRAINING_BUDGET, "wasm's memory");
+  if (limits.deviceMemoryGiB !== undefined && limits.deviceMemoryGiB > 0) {
+    byMemory(limits.deviceMemoryGiB * 1024 ** 3 * DEVICE_MEMORY_SHARE, "the device's memory");
+  }
+  if (limits.backend === 'webgpu') {
+    const buffer = Math.min(
+      limits.maxBufferSize ?? Infinity,
+      limits.maxStorageBufferBindingSize ?? Infinity,
+    );
+    if (Number.isFinite(buffer)) {
+      caps.push({
+        images: Math.floor(buffer / (footprint.largestBytes * WEBGPU_UNFOLD_FACTOR)),
+        limit: `the GPU's largest buffer (${gb(buffer)})`,
+      });
+    }
+  }
+  let sizing: BatchSizing = { requested, batchSize: requested };
+  for (const cap of caps) {
+    if (cap.images < sizing.batchSize) {
+      sizing = { requested, batchSize: cap.images, limit: cap.limit };
+    }
+  }
+  if (sizing.batchSize < 1) {
+    throw new UserError(
+      `fine-tuning: one image needs about ${gb(perImage)} for a training pass, more than ` +
+        `${sizing.limit} allows here: use a smaller model, or a computer with more memory`,
+    );
+  }
+  return sizing;
+}

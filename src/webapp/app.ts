@@ -26,10 +26,23 @@ import {
   SETTINGS_KEY,
   type AppState,
   type PageSettings,
+  type ModelSource,
   type QueuedImage,
   type WorkPipeline,
 } from './state.js';
 import * as view from './view.js';
+import * as ftView from './fine_tune_view.js';
+import { blockedReason, fineTuneSet, type CurvePoint } from './fine_tune_panel.js';
+import type {
+  FineTuneCallbacks,
+  FineTuneEpoch,
+  FineTuneImage,
+  FineTuneOutcome,
+  FineTuner,
+  SavedFineTuning,
+} from './fine_tuner.js';
+import { TRAINING_BACKEND_CHOICES, type TrainingBackendChoice } from '../browser/engine_choice.js';
+import { UserError } from '../errors.js';
 import type { RawImage } from '../util/raster.js';
 import { Viewer, type ViewerImage } from './viewer.js';
 import { currentMask, type MaskSettings, type StoredMask, type WorkImage } from './work.js';
@@ -100,6 +113,27 @@ function draw(state: AppState, image: WorkImage): void {
     view.showPanel(image, state, fresh ? known.scores : undefined);
   }
   if (!fresh && image.truth && mask) void score(state, image, mask, image.truth);
+  showFineTunePanel(state);
+}
+
+/** Whether the fine-tune panel is to be drawn at the end of this task. */
+let panelQueued = false;
+
+/**
+ * Draws the fine-tune panel from the state (the images it would learn from, its button) once,
+ * after the changes of this task (images drawn one by one call it often).
+ */
+export function showFineTunePanel(state: AppState): void {
+  if (panelQueued) return;
+  panelQueued = true;
+  setTimeout(() => {
+    panelQueued = false;
+    ftView.showFineTuneSet(fineTuneSet(state.images, state.fineTune.settings), {
+      model: state.pipeline !== undefined,
+      busy: state.busy || remaking,
+      running: state.fineTune.running,
+    });
+  }, 0);
 }
 
 /** Scores the model's mask against the ground truth (decoded by the pipeline), then draws it. */
@@ -172,6 +206,8 @@ async function openWork(state: AppState): Promise<void> {
 /** Loads the built-in model, or says that it did not load and waits for one to be opened. */
 export async function start(state: AppState): Promise<void> {
   view.showSettings(state.settings);
+  ftView.showFineTuneSettings(state.fineTune.settings);
+  showFineTunePanel(state);
   await openWork(state);
   try {
     await usePipeline(state, { url: MODEL_URL });
@@ -187,10 +223,7 @@ export async function start(state: AppState): Promise<void> {
 }
 
 /** Starts the pipeline of a model; the previous one goes; the queue drains. */
-async function usePipeline(
-  state: AppState,
-  model: { url: string } | { files: File[] },
-): Promise<void> {
+async function usePipeline(state: AppState, model: ModelSource): Promise<void> {
   view.showProgress('Starting the engine…');
   const { options, notices } = pageOptions(location.search);
   for (const notice of notices) view.showNotice(notice);
@@ -205,11 +238,13 @@ async function usePipeline(
   });
   const previous = state.pipeline;
   state.pipeline = pipeline;
+  state.model = model;
   await previous?.dispose();
   view.showModel(pipeline.model);
   view.showEngine(pipeline.model);
   view.showProgress('Ready: choose images, drop them here, or try the sample.');
   view.showDiagnostics(state);
+  showFineTunePanel(state);
   // Scores wait for a pipeline to decode the masks.
   for (const image of state.images) draw(state, image);
   // The page is ready once it is back where it was: the image open before a reload reopens
@@ -285,13 +320,23 @@ function addQueued(state: AppState, items: QueuedImage[]): void {
   void drain(state);
 }
 
+/**
+ * A queued image leaves the queue unpredicted: a new one leaves the list, one of the work
+ * (queued to be predicted again by another model) keeps its row as it was.
+ */
+function unqueue(state: AppState, id: string): void {
+  const image = imageById(state, id);
+  if (image) draw(state, image);
+  else view.removeRow(id);
+}
+
 /** The controller of the images being predicted now (cancel aborts it). */
 let running: AbortController | undefined;
 
 /** Cancels the images being predicted and those waiting; the finished ones stay. */
 export function cancel(state: AppState): void {
   running?.abort();
-  for (const item of state.queue) view.removeRow(item.id);
+  for (const item of state.queue) unqueue(state, item.id);
   const dropped = state.queue.length;
   state.queue = [];
   view.showCount(state);
@@ -339,8 +384,16 @@ async function drain(state: AppState): Promise<void> {
       } catch (err) {
         if (controller.signal.aborted) {
           // Cancelled: the image leaves the list, as the queued ones do.
-          view.removeRow(item.id);
+          unqueue(state, item.id);
           break;
+        }
+        const kept = imageById(state, item.id);
+        if (kept) {
+          // An image of the work predicted again keeps what it had.
+          view.showNotice(`${kept.name} kept its earlier mask: ${failureReason(err)}.`);
+          draw(state, kept);
+          done++;
+          continue;
         }
         const failure = addFailure(state, {
           id: item.id,
@@ -364,6 +417,7 @@ async function drain(state: AppState): Promise<void> {
     view.markPage('busy', 'false');
     view.showCount(state);
     view.showDiagnostics(state);
+    showFineTunePanel(state);
   }
   // Images queued after a cancel start again.
   if (state.queue.length > 0) void drain(state);
@@ -444,7 +498,23 @@ async function remakeAll(state: AppState): Promise<void> {
   } finally {
     remaking = false;
     view.markPage('remasking', 'false');
+    showFineTunePanel(state);
   }
+}
+
+/**
+ * The fine-tune panel's controls changed: the settings of the next fine-tuning (and the images
+ * it holds out) follow; a value out of range says what to give and keeps the last good one.
+ */
+export function setFineTuneSettings(state: AppState): void {
+  const read = ftView.fineTuneSettingsOfControls(state.fineTune.settings);
+  if ('problem' in read) {
+    ftView.showFineTuneStatus(read.problem);
+    return;
+  }
+  ftView.showFineTuneStatus('');
+  state.fineTune.settings = read.settings;
+  showFineTunePanel(state);
 }
 
 /** The mask settings for all images changed: every image takes them, its mask made again. */
@@ -607,6 +677,7 @@ export function clearAll(state: AppState): void {
   state.store?.clear().catch((err: unknown) => storeFailed(err));
   view.clearRows();
   view.showCount(state);
+  showFineTunePanel(state);
   view.showProgress('Cleared: the page holds no image.', undefined);
 }
 
@@ -625,5 +696,261 @@ export async function openModelFiles(state: AppState, files: readonly File[]): P
     view.showProgress(state.pipeline ? 'Ready.' : 'No model is loaded.');
     if (!state.pipeline) view.markPage('ready', 'error');
     view.showWaiting(state.queue.length);
+  }
+}
+
+/** The stop of the fine-tuning running now (a stop before its worker is up stops it at once). */
+let tuning: AbortController | undefined;
+/** The fine-tuning a reload interrupted, while the page offers to resume it. */
+let interrupted: SavedFineTuning | undefined;
+/** The object URL of the fine-tuned model's zip that the panel offers. */
+let zipUrl: string | undefined;
+
+/** The fine-tuning client, loaded on first use (its worker and tfjs only when it starts). */
+function fineTunerModule(): Promise<typeof import('./fine_tuner.js')> {
+  return import('./fine_tuner.js');
+}
+
+/** An epoch as the curves draw it. */
+function curvePoint(e: FineTuneEpoch): CurvePoint {
+  return {
+    epoch: e.epoch,
+    loss: e.loss,
+    ...(e.valDsc !== undefined ? { valDsc: e.valDsc } : {}),
+    best: e.best,
+  };
+}
+
+/**
+ * The "Fine-tune" button: trains the model in use on the images with a mask to learn from (in
+ * the work's order, so the panel's held-out images are those held out), in a worker.
+ */
+export async function fineTune(state: AppState): Promise<void> {
+  const set = fineTuneSet(state.images, state.fineTune.settings);
+  const reason = blockedReason(set, {
+    model: state.pipeline !== undefined,
+    busy: state.busy || remaking,
+    running: state.fineTune.running,
+  });
+  if (reason !== undefined) {
+    ftView.showFineTuneStatus(reason);
+    return;
+  }
+  const images: FineTuneImage[] = set.images.map((image) => ({
+    id: image.id,
+    name: image.name,
+    file: image.file,
+    mask: currentMask(image)!.png,
+  }));
+  const settings = { ...state.fineTune.settings };
+  ftView.showFineTuneStatus(
+    `Fine-tuning on ${images.length} images (${set.validation.length} held out) for ${settings.epochs} epochs…`,
+  );
+  await runFineTuning(state, settings.epochs, [], (tuner, callbacks) =>
+    tuner.run(images, settings, callbacks),
+  );
+}
+
+/** Stops the fine-tuning after its step under way; the best epoch so far is kept. */
+export function stopFineTuning(): void {
+  if (!tuning || tuning.signal.aborted) return;
+  tuning.abort();
+  ftView.showFineTuneLine('Stopping after the step under way…');
+}
+
+/**
+ * Runs a fine-tuning (`go`: a new one or the resumed one) of `epochs` epochs, `logs` of them
+ * already done, and shows it: progress, curves, the outcome; then the page uses the fine-tuned
+ * model and makes every image's model mask again with it.
+ */
+async function runFineTuning(
+  state: AppState,
+  epochs: number,
+  logs: readonly FineTuneEpoch[],
+  go: (tuner: FineTuner, callbacks: FineTuneCallbacks) => Promise<FineTuneOutcome>,
+): Promise<void> {
+  const source = state.model;
+  if (!source) return;
+  state.fineTune.running = true;
+  ftView.markFineTuning('running');
+  ftView.startFineTuneRun(epochs, logs.map(curvePoint));
+  showFineTunePanel(state);
+  // The button pressed is off while it runs: the focus goes to the stop button.
+  view.byId('ft-cancel').focus();
+  const stop = new AbortController();
+  tuning = stop;
+  let tuner: FineTuner | undefined;
+  try {
+    const { FineTuner } = await fineTunerModule();
+    const { options } = pageOptions(location.search);
+    tuner = await FineTuner.start(source, {
+      wasmPath: new URL('wasm/', location.href).href,
+      ...(TRAINING_BACKEND_CHOICES.includes(options.backend as TrainingBackendChoice)
+        ? { backend: options.backend as TrainingBackendChoice }
+        : {}),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    });
+    const backend = tuner.backendLabel;
+    ftView.showFineTuneLine(`Training on ${backend}…`);
+    const points = logs.map(curvePoint);
+    const outcome = await go(tuner, {
+      signal: stop.signal,
+      onProgress: (p) => ftView.showFineTuneProgress(p),
+      onEpoch: (e) => {
+        points.push(curvePoint(e));
+        ftView.drawCurves(points, e.epochs);
+        ftView.showFineTuneStatus(
+          `Epoch ${e.epoch} of ${e.epochs}: loss ${e.loss.toFixed(3)}` +
+            (e.valDsc !== undefined ? `, validation DSC ${e.valDsc.toFixed(3)}` : '') +
+            (e.best ? ' (the best so far).' : '.'),
+        );
+      },
+      onNotice: (message) => view.showNotice(message),
+    });
+    await tuner.dispose();
+    tuner = undefined;
+    const { result } = outcome;
+    if (zipUrl !== undefined) URL.revokeObjectURL(zipUrl);
+    zipUrl = URL.createObjectURL(outcome.zip);
+    ftView.showFineTuneLine(
+      result.cancelled
+        ? `Stopped after ${result.logs.length} of ${epochs} epochs.`
+        : `Done: ${result.logs.length} epochs.`,
+      result.cancelled ? undefined : 1,
+    );
+    const batch = result.settings.batchSize;
+    ftView.showFineTuneResult(
+      result,
+      { url: zipUrl, name: outcome.zipName },
+      `Trained on ${backend}, in batches of ${batch} image${batch === 1 ? '' : 's'}` +
+        (outcome.batch?.limit !== undefined ? ` (${outcome.batch.limit})` : '') +
+        '.',
+    );
+    // The model to go back to: the one in use, unless that is an earlier fine-tuned one.
+    if (state.fineTune.using !== 'fine-tuned' || !state.fineTune.original) {
+      state.fineTune.original = source;
+    }
+    state.fineTune.fineTuned = { files: outcome.modelFiles };
+    state.fineTune.running = false;
+    ftView.showFineTuneStatus(
+      `${result.cancelled ? 'Stopped' : 'Done'}: the page now uses the fine-tuned model and makes the masks of all images again.`,
+    );
+    await useModel(state, 'fine-tuned');
+    ftView.markFineTuning(result.cancelled ? 'cancelled' : 'done');
+  } catch (err) {
+    ftView.markFineTuning('error');
+    ftView.showFineTuneLine('');
+    const message =
+      err instanceof UserError
+        ? `Fine-tuning stopped: ${err.message}.`
+        : `Fine-tuning failed: ${describe(err)}. Your images and masks are kept; try again, or with fewer epochs, or reload the page.`;
+    ftView.showFineTuneStatus(message);
+    view.showNotice(message);
+  } finally {
+    if (tuning === stop) tuning = undefined;
+    await tuner?.dispose();
+    state.fineTune.running = false;
+    ftView.endFineTuneRun();
+    showFineTunePanel(state);
+  }
+}
+
+/**
+ * Makes the model of `which` the one in use and every image's model mask again with it: a
+ * correction stays the mask in force, and an accepted mask of the model is kept as the
+ * person's (it was theirs to accept), so no review is lost.
+ */
+async function useModel(state: AppState, which: 'original' | 'fine-tuned'): Promise<void> {
+  const source = which === 'fine-tuned' ? state.fineTune.fineTuned : state.fineTune.original;
+  if (!source) return;
+  if (state.busy) {
+    view.showNotice('Wait until the images being predicted are done, then switch the model.');
+    return;
+  }
+  try {
+    await usePipeline(state, source);
+  } catch (err) {
+    view.showNotice(`Could not switch to the ${which} model: ${describe(err)}`);
+    return;
+  }
+  state.fineTune.using = which;
+  ftView.showModelSwitch(which, false);
+  const items: QueuedImage[] = state.images.map((image) => {
+    if (image.status === 'accepted' && !image.correction && image.modelMask) {
+      image.correction = image.modelMask;
+    }
+    return {
+      id: image.id,
+      file: new File([image.file], image.name, { type: image.file.type }),
+      status: image.status,
+      settings: { ...image.settings },
+      added: image.added,
+      ...(image.truth ? { truth: image.truth } : {}),
+      ...(image.correction ? { correction: image.correction } : {}),
+    };
+  });
+  view.showNotice(
+    `Now using the ${which} model: the model's masks of ${items.length} image${items.length === 1 ? '' : 's'} are made again; corrections and accepted masks stay.`,
+  );
+  addQueued(state, items);
+}
+
+/** "Use the original model" / "Use the fine-tuned model". */
+export async function switchModel(state: AppState): Promise<void> {
+  await useModel(state, state.fineTune.using === 'fine-tuned' ? 'original' : 'fine-tuned');
+}
+
+/**
+ * After the page loads: a fine-tuning that a reload interrupted (kept in the browser) is
+ * offered to resume or discard.
+ */
+export async function offerInterrupted(): Promise<void> {
+  try {
+    const { FineTuner } = await fineTunerModule();
+    const saved = await FineTuner.saved();
+    if (!saved) {
+      ftView.showSavedFineTuning(undefined);
+      return;
+    }
+    interrupted = saved;
+    const started = new Date(saved.started).toLocaleString();
+    ftView.showSavedFineTuning(
+      `A fine-tuning on ${saved.images} images, started ${started}, was interrupted after epoch ${saved.epoch} of ${saved.epochs}. Resume it, or discard it?`,
+    );
+    view.showNotice(
+      'A fine-tuning was interrupted when the page closed: resume or discard it in the Fine-tune panel.',
+    );
+  } catch (err) {
+    view.showNotice(`An interrupted fine-tuning could not be read: ${describe(err)}`);
+  }
+}
+
+/** Resumes the interrupted fine-tuning. */
+export async function resumeFineTuning(state: AppState): Promise<void> {
+  const saved = interrupted;
+  if (!saved || state.fineTune.running) return;
+  if (!state.pipeline) {
+    ftView.showFineTuneStatus('Wait until the model is loaded, then resume.');
+    return;
+  }
+  interrupted = undefined;
+  ftView.showSavedFineTuning(undefined);
+  ftView.showFineTuneStatus(`Resuming the fine-tuning after epoch ${saved.epoch}…`);
+  await runFineTuning(state, saved.epochs, saved.logs, (tuner, callbacks) =>
+    tuner.resume(callbacks),
+  );
+}
+
+/** Deletes the interrupted fine-tuning. */
+export async function discardFineTuning(): Promise<void> {
+  try {
+    const { FineTuner } = await fineTunerModule();
+    await FineTuner.discard();
+    interrupted = undefined;
+    ftView.showSavedFineTuning(undefined);
+    ftView.showFineTuneStatus('The interrupted fine-tuning was discarded.');
+    view.byId('ft-start').focus();
+  } catch (err) {
+    view.showNotice(`The interrupted fine-tuning could not be discarded: ${describe(err)}`);
   }
 }

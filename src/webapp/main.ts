@@ -17,8 +17,15 @@ import {
   clearAll,
   exportWork,
   openModelFiles,
+  discardFineTuning,
+  fineTune,
+  offerInterrupted,
   rememberedSettings,
+  resumeFineTuning,
   setAllSettings,
+  setFineTuneSettings,
+  stopFineTuning,
+  switchModel,
   setImageSettings,
   start,
 } from './app.js';
@@ -122,6 +129,17 @@ function wire(state: AppState): void {
     byId(id).addEventListener('change', imageSettings);
   }
 
+  // The fine-tune panel's settings.
+  byId<HTMLFormElement>('ft-settings').addEventListener('submit', (e) => e.preventDefault());
+  for (const id of ['ft-epochs', 'ft-rate', 'ft-augment', 'ft-freeze']) {
+    byId(id).addEventListener('change', () => setFineTuneSettings(state));
+  }
+  byId('ft-start').addEventListener('click', () => void fineTune(state));
+  byId('ft-cancel').addEventListener('click', stopFineTuning);
+  byId('ft-switch').addEventListener('click', () => void switchModel(state));
+  byId('ft-resume').addEventListener('click', () => void resumeFineTuning(state));
+  byId('ft-discard').addEventListener('click', () => void discardFineTuning());
+
   byId('copy-diag').addEventListener('click', () => {
     showDiagnostics(state);
     void copyDiagnostics();
@@ -132,4 +150,8 @@ function wire(state: AppState): void {
 const state = createState(rememberedSettings());
 wire(state);
 // Offline use from the next visit on, once the engine's files are in the browser's cache.
-void start(state).then(() => registerOffline());
+// A fine-tuning that a reload interrupted is offered once the page is ready.
+void start(state).then(() => {
+  registerOffline();
+  void offerInterrupted();
+});

@@ -3,9 +3,11 @@
  * predicts (and its model), the images waiting for it, the images of the work (`WorkImage`s of
  * `work.ts`: file bytes and PNG masks, no full-size pixels), those that could not be
  * processed, the mask settings for all images, the pixel spacing, the image open in the
- * viewer, and what the diagnostics report (timings, engines that failed). No DOM and no engine
- * code: `view.ts` draws it, `app.ts` runs the work.
+ * viewer, what the diagnostics report (timings, engines that failed), and the fine-tuning's
+ * settings and models. No DOM and no engine code: `view.ts` and `fine_tune_view.ts` draw it,
+ * `app.ts` runs the work.
  */
+import { FINE_TUNE_DEFAULTS, type FineTuneSettings } from '../browser/fine_tune_settings.js';
 import type { Pipeline, PipelineModel, PredictResult } from './pipeline.js';
 import { stemOf } from '../eval/mask_pairing.js';
 import type { BinaryMask } from '../util/raster.js';
@@ -83,10 +85,29 @@ export interface PageSettings {
   spacing?: number;
 }
 
+/** Where a model comes from: the built-in one's address, or files (opened, or fine-tuned here). */
+export type ModelSource = { url: string } | { files: File[] };
+
+/** Fine-tuning in the page: its settings, whether it runs, and the models it switches between. */
+export interface FineTuneState {
+  /** As the panel's controls set them (`FINE_TUNE_DEFAULTS` until changed). */
+  settings: FineTuneSettings;
+  /** Whether a fine-tuning runs now. */
+  running: boolean;
+  /** The model in use when the last fine-tuning began, and the model it made. */
+  original?: ModelSource;
+  fineTuned?: ModelSource;
+  /** Which of the two is in use. */
+  using: 'original' | 'fine-tuned';
+}
+
 /** Everything the page knows (see the module doc). */
 export interface AppState {
   /** The pipeline of the model in use, once started: images are predicted only while there is one. */
   pipeline?: WorkPipeline;
+  /** Where the pipeline's model came from. */
+  model?: ModelSource;
+  fineTune: FineTuneState;
   /** Where the work is kept (the browser's IndexedDB, or memory where it has none). */
   store?: WorkStore;
   /** Images waiting to be predicted, in order. */
@@ -133,6 +154,7 @@ export function createState(
     timings: [],
     fallbacks: [],
     settings,
+    fineTune: { settings: { ...FINE_TUNE_DEFAULTS }, running: false, using: 'original' },
   };
 }
 

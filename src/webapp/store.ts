@@ -106,7 +106,7 @@ function storeError(problem: StoreProblem, detail = ''): StoreError {
 }
 
 /** A `DOMException` (or anything thrown) as a `StoreError`. */
-function toStoreError(err: unknown): StoreError {
+export function toStoreError(err: unknown): StoreError {
   if (err instanceof StoreError) return err;
   const name = (err as { name?: unknown } | null)?.name;
   const message = (err as { message?: unknown } | null)?.message;
@@ -126,7 +126,7 @@ function toStoreError(err: unknown): StoreError {
 }
 
 /** A request's result, or a `StoreError`. */
-function request<T>(req: IDBRequest<T>): Promise<T> {
+export function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(toStoreError(req.error));
@@ -134,7 +134,7 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
 }
 
 /** Resolves when the transaction has completed (is durable); rejects when it aborts. */
-function done(tx: IDBTransaction): Promise<void> {
+export function done(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onabort = () => reject(toStoreError(tx.error ?? new DOMException('aborted', 'AbortError')));
@@ -156,18 +156,23 @@ function upgrade(db: IDBDatabase, from: number): void {
 }
 
 /**
- * Opens (creating or upgrading) the workbench's database. Rejects with a `StoreError` when the
- * browser keeps no data for the page, when another tab blocks the upgrade, or when the
- * database was made by a newer version of the page.
+ * Opens (creating or upgrading) the database `name` at `version`, `upgrade` creating the
+ * object stores of each version after `from`. Rejects with a `StoreError` when the browser
+ * keeps no data for the page, when another tab blocks the upgrade, or when the database was
+ * made by a newer version of the page. A newer version opened in another tab closes it.
  */
-export function openStore(name: string = WORKBENCH_DB): Promise<WorkStore> {
+export function openDatabase(
+  name: string,
+  version: number,
+  upgrade: (db: IDBDatabase, from: number) => void,
+): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     let req: IDBOpenDBRequest;
     try {
       if (typeof indexedDB === 'undefined' || indexedDB === null) {
         throw storeError('unavailable');
       }
-      req = indexedDB.open(name, DB_VERSION);
+      req = indexedDB.open(name, version);
     } catch (err) {
       reject(err instanceof StoreError ? err : storeError('unavailable'));
       return;
@@ -195,9 +200,14 @@ export function openStore(name: string = WORKBENCH_DB): Promise<WorkStore> {
       // Let a newer version of the page (another tab) upgrade: this tab's writes then fail
       // with 'closed', which tells the person to reload.
       db.onversionchange = () => db.close();
-      resolve(new IndexedDbStore(db));
+      resolve(db);
     };
   });
+}
+
+/** Opens (creating or upgrading) the workbench's database (see `openDatabase`). */
+export async function openStore(name: string = WORKBENCH_DB): Promise<WorkStore> {
+  return new IndexedDbStore(await openDatabase(name, DB_VERSION, upgrade));
 }
 
 class IndexedDbStore implements WorkStore {

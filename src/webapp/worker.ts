@@ -15,7 +15,7 @@
  * it asks for them (`decodeImage`, `decodeMask`), transferred, not copied. Browser-only.
  */
 import { zipSync } from 'fflate';
-import { BrowserImageError, decodeImageFile, BROWSER_MAX_PIXELS } from '../browser/image.js';
+import { BrowserImageError, decodeNamedImage } from '../browser/image.js';
 import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
 import { encodeMaskPng } from '../browser/png.js';
 import { Segmenter, type Segmentation } from '../browser/segmenter.js';
@@ -271,11 +271,6 @@ function storedOf(seg: Segmentation, modelHash: string | undefined): StoredPredi
   };
 }
 
-async function decodeFile(file: Blob, name: string): Promise<RawImage> {
-  const named = Object.assign(file.slice(0, file.size, file.type), { name });
-  return (await decodeImageFile(named, { maxPixels: BROWSER_MAX_PIXELS })).image;
-}
-
 async function predict(
   id: number,
   req: Extract<WorkerRequest, { type: 'predict' }>,
@@ -284,7 +279,7 @@ async function predict(
   checkMaskSettings(req.settings);
   const s = engineReady();
   stage(id, 'decode');
-  const image = await decodeFile(req.file, req.name);
+  const image = await decodeNamedImage(req.file, req.name);
   const t1 = performance.now();
   checkCancelled(id);
   stage(id, 'network');
@@ -342,7 +337,7 @@ async function remask(
   if (!hasPasses(prediction, settings.tta)) {
     // The passes this TTA needs were not run: the image is decoded and predicted again.
     stage(id, 'decode');
-    const pixels = await decodeFile(image.file, image.name);
+    const pixels = await decodeNamedImage(image.file, image.name);
     checkCancelled(id);
     stage(id, 'network');
     const seg = await s.predict(pixels, { flips: extraFlips(settings.tta) });
@@ -421,7 +416,7 @@ async function handle(req: WorkerRequest): Promise<void> {
         }));
         break;
       case 'decodeImage': {
-        const image = await decodeFile(req.file, req.name);
+        const image = await decodeNamedImage(req.file, req.name);
         result = image;
         transfer = buffersOf(image.data);
         break;
