@@ -345,6 +345,56 @@ describe('fine-tuning in a page (FineTuner)', () => {
     }
   });
 
+  test("'auto' trains on wasm beside a software GPU; bad input is one sentence, and leaves no tensor", async () => {
+    const page = await openPage();
+    try {
+      const out = await page.evaluate(async (origin) => {
+        const { FineTuner } = (await import(
+          `${origin}/fine_tuner.js`
+        )) as typeof import('../../src/webapp/fine_tuner.js');
+        const tuner = await FineTuner.start(
+          { url: `${origin}/model/model.json` },
+          { wasmPath: `${origin}/wasm/`, threads: 1, workerUrl: `${origin}/fine_tune_worker.js` },
+        );
+        const started = await tuner.tensors();
+        const blob = async (f: string) => (await fetch(`${origin}/${f}`)).blob();
+        const image = (i: number, mask = i) => ({
+          id: `id${i}`,
+          name: `im${i}.png`,
+          file: blob(`im${i}.png`),
+          mask: blob(`im${mask}_mask.png`),
+        });
+        const ready = async (x: ReturnType<typeof image>) => ({
+          ...x,
+          file: await x.file,
+          mask: await x.mask,
+        });
+        const failure = (p: Promise<unknown>) =>
+          p.then(
+            () => 'no error',
+            (err: Error) => `${err.name}: ${err.message}`,
+          );
+        const one = await failure(tuner.run([await ready(image(0))]));
+        const misfit = await failure(
+          tuner.run([await ready(image(0, 1)), await ready(image(1))], { epochs: 1 }),
+        );
+        const after = await tuner.tensors();
+        await tuner.dispose();
+        return { label: tuner.backendLabel, one, misfit, started, after };
+      }, server.origin);
+      assert.match(out.label, /^wasm, 1 thread$/);
+      assert.equal(
+        out.one,
+        'FineTuneError: fine-tuning needs at least 2 images with masks (one to train on, one ' +
+          'to validate), got 1',
+      );
+      assert.equal(out.misfit, 'FineTuneError: im0.png: its mask is 36x48, the image 52x40');
+      assert.equal(out.after, out.started);
+    } finally {
+      await page.close();
+    }
+  });
+
   test('WebGPU (SwiftShader) and wasm: the same steps give close losses', async (t) => {
     const page = await openPage();
     try {
