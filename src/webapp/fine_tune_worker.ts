@@ -74,7 +74,10 @@ export interface FineTuneStartOptions {
 export interface FineTuneStarted {
   backend: TrainingBackend;
   backendLabel: string;
+  /** The threads wasm computes with, as tfjs reports them (1 but for wasm). */
   threads: number;
+  /** The threads asked of wasm: `options.threads`, else one per core when cross-origin isolated. */
+  threadsAsked: number;
   gpu: GpuInfo;
 }
 
@@ -167,7 +170,13 @@ async function start(
   loaded = await loadBrowserModel('url' in model ? model.url : model.files);
   parent = weightValues(loaded);
   database = options.database;
-  started = { backend, backendLabel: backendLabel(backend, used, gpu), threads: used, gpu };
+  started = {
+    backend,
+    backendLabel: backendLabel(backend, used, gpu),
+    threads: used,
+    threadsAsked: threads,
+    gpu,
+  };
   return started;
 }
 

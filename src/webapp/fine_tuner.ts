@@ -207,6 +207,11 @@ export class FineTuner {
     return this.info.gpu;
   }
 
+  /** The threads asked of wasm (one per core when the page is cross-origin isolated). */
+  get threadsAsked(): number {
+    return this.info.threadsAsked;
+  }
+
   /**
    * Fine-tunes the model on `images` (at least 2: one is held out) with `settings` over the
    * defaults (browser/fine_tune.ts `FINE_TUNE_DEFAULTS`; the batch is what the device holds,

@@ -1,6 +1,7 @@
 /**
- * The page's fine-tuning engine (webapp/fine_tuner.ts and its worker) in Chromium, driven
- * directly on a tiny attn_reg and four small images with masks: a run reports progress and
+ * The page's fine-tuning engine (webapp/fine_tuner.ts and the app's built worker) in Chromium,
+ * driven directly on a tiny attn_reg (exported by `ftunet app`) and four small images with
+ * masks: a run reports progress and
  * each epoch, and gives the scores before and after and a zip whose model folder loads in
  * Node.js with the fine-tuning recorded (the parent's digest, the images, the settings with
  * the batch used) and the weights the page's validation figure came from; a cancel keeps the
@@ -10,7 +11,7 @@
  * main-thread task lasts 100 ms while it trains.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +19,8 @@ import { build } from 'esbuild';
 import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
-import { APP_WASM_FILES, packageFile } from '../../src/app/assets.js';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
+import { writeApp } from '../../src/app/write.js';
 import { FINE_TUNING_KEY, type FineTuningRecord } from '../../src/browser/fine_tune.js';
 import { loadModel, saveModel } from '../../src/io/model_files.js';
 import { weightsDigest } from '../../src/io/model_json.js';
@@ -51,28 +52,31 @@ let parentDigest: string;
 before(async () => {
   await useBackend('cpu');
   root = await makeTemp('ftunet-fine-tuner-');
-  const page = path.join(root, 'page');
-  await mkdir(path.join(page, 'wasm'), { recursive: true });
-  for (const [pkg, file] of APP_WASM_FILES) {
-    await writeFile(
-      path.join(page, 'wasm', path.basename(file)),
-      await readFile(packageFile(pkg, file)),
-    );
-  }
-  for (const [entry, out] of [
-    [path.join(WEBAPP, 'fine_tuner.js'), 'fine_tuner.js'],
-    [path.join(WEBAPP, 'fine_tune_worker.js'), 'fine_tune_worker.js'],
-  ]) {
-    await build({ ...BROWSER_BUNDLE, entryPoints: [entry], outfile: path.join(page, out) });
-  }
+  // The app as `ftunet app` writes it (the built fine-tuning worker, the model exported with
+  // every output), and a page that holds only the FineTuner, as the app's script would.
+  const modelDir = path.join(root, 'model');
+  const model = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 3 });
+  await saveModel(model, modelDir);
+  model.dispose();
+  const page = path.join(root, 'app');
+  await writeApp({ model: modelDir, out: page });
+  const exported = await loadModel(path.join(page, 'model'));
+  parentDigest = await weightsDigest(exported);
+  exported.dispose();
+  const worker = (await readdir(path.join(page, 'assets'))).find((f) =>
+    /^fine-tune-worker-[A-Z0-9]{8}\.js$/.test(f),
+  );
+  assert.ok(worker, 'the app has its fine-tuning worker');
+  await build({
+    ...BROWSER_BUNDLE,
+    entryPoints: [path.join(WEBAPP, 'fine_tuner.js')],
+    outfile: path.join(page, 'assets', 'fine_tuner.js'),
+    define: { FTUNET_FINE_TUNE_WORKER: JSON.stringify(worker) },
+  });
   await writeFile(
-    path.join(page, 'index.html'),
+    path.join(page, 'harness.html'),
     '<!doctype html><meta charset="utf-8"><title>fine-tuner</title><link rel="icon" href="data:,">',
   );
-  const model = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 3 });
-  parentDigest = await weightsDigest(model);
-  await saveModel(model, path.join(page, 'model'));
-  model.dispose();
   for (const [i, [h, w]] of SIZES.entries()) {
     const pixels = blobImage(h, w, i);
     const mask = pixels.map((v) => (v === 230 ? 255 : 0));
@@ -138,7 +142,7 @@ interface RunOptions {
 
 async function openPage(): Promise<Page> {
   const page = await browser.page();
-  await page.goto(`${server.origin}/`);
+  await page.goto(`${server.origin}/harness.html`);
   return page;
 }
 
@@ -147,7 +151,7 @@ function runInPage(page: Page, options: RunOptions): Promise<PageRun> {
   return page.evaluate(
     async ({ options, origin, sizes }) => {
       const { FineTuner } = (await import(
-        `${origin}/fine_tuner.js`
+        `${origin}/assets/fine_tuner.js`
       )) as typeof import('../../src/webapp/fine_tuner.js');
       const tuner = await FineTuner.start(
         { url: `${origin}/model/model.json` },
@@ -155,7 +159,6 @@ function runInPage(page: Page, options: RunOptions): Promise<PageRun> {
           wasmPath: `${origin}/wasm/`,
           backend: options.backend ?? 'wasm',
           threads: 1,
-          workerUrl: `${origin}/fine_tune_worker.js`,
           database: options.database,
         },
       );
@@ -284,7 +287,7 @@ describe('fine-tuning in a page (FineTuner)', () => {
       // A cancelled run is over: nothing is left to go on with.
       const saved = await page.evaluate(async (origin) => {
         const { FineTuner } = (await import(
-          `${origin}/fine_tuner.js`
+          `${origin}/assets/fine_tuner.js`
         )) as typeof import('../../src/webapp/fine_tuner.js');
         return (await FineTuner.saved('cancel')) ?? null;
       }, server.origin);
@@ -305,7 +308,7 @@ describe('fine-tuning in a page (FineTuner)', () => {
       await reloaded;
       const saved = await page.evaluate(async (origin) => {
         const { FineTuner } = (await import(
-          `${origin}/fine_tuner.js`
+          `${origin}/assets/fine_tuner.js`
         )) as typeof import('../../src/webapp/fine_tuner.js');
         return (await FineTuner.saved('cut')) ?? null;
       }, server.origin);
@@ -335,7 +338,7 @@ describe('fine-tuning in a page (FineTuner)', () => {
       assert.equal(resumed.tensors.after, resumed.tensors.started);
       const left = await page.evaluate(async (origin) => {
         const { FineTuner } = (await import(
-          `${origin}/fine_tuner.js`
+          `${origin}/assets/fine_tuner.js`
         )) as typeof import('../../src/webapp/fine_tuner.js');
         return (await FineTuner.saved('cut')) ?? null;
       }, server.origin);
@@ -345,16 +348,16 @@ describe('fine-tuning in a page (FineTuner)', () => {
     }
   });
 
-  test("'auto' trains on wasm beside a software GPU; bad input is one sentence, and leaves no tensor", async () => {
+  test("'auto' trains on wasm beside a software GPU, a thread per core; bad input is one sentence, and leaves no tensor", async () => {
     const page = await openPage();
     try {
       const out = await page.evaluate(async (origin) => {
         const { FineTuner } = (await import(
-          `${origin}/fine_tuner.js`
+          `${origin}/assets/fine_tuner.js`
         )) as typeof import('../../src/webapp/fine_tuner.js');
         const tuner = await FineTuner.start(
           { url: `${origin}/model/model.json` },
-          { wasmPath: `${origin}/wasm/`, threads: 1, workerUrl: `${origin}/fine_tune_worker.js` },
+          { wasmPath: `${origin}/wasm/` },
         );
         const started = await tuner.tensors();
         const blob = async (f: string) => (await fetch(`${origin}/${f}`)).blob();
@@ -380,9 +383,23 @@ describe('fine-tuning in a page (FineTuner)', () => {
         );
         const after = await tuner.tensors();
         await tuner.dispose();
-        return { label: tuner.backendLabel, one, misfit, started, after };
+        return {
+          label: tuner.backendLabel,
+          asked: tuner.threadsAsked,
+          one,
+          misfit,
+          started,
+          after,
+          isolated: crossOriginIsolated,
+          cores: navigator.hardwareConcurrency,
+        };
       }, server.origin);
-      assert.match(out.label, /^wasm, 1 thread$/);
+      // The page is cross-origin isolated (serve.ts): one thread per core is asked. The label
+      // says what tfjs-backend-wasm reports it runs (4.22 reports 1 in this Chromium, in a page
+      // or a worker, however many are asked).
+      assert.equal(out.isolated, true);
+      assert.equal(out.asked, out.cores);
+      assert.match(out.label, /^wasm, \d+ threads?$/);
       assert.equal(
         out.one,
         'FineTuneError: fine-tuning needs at least 2 images with masks (one to train on, one ' +
