@@ -38,7 +38,7 @@ import {
   type FineTuningRecord,
   type WeightValues,
 } from '../browser/fine_tune.js';
-import { BrowserImageError, decodeNamedImage } from '../browser/image.js';
+import { decodeNamedImage } from '../browser/image.js';
 import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { DATASET_PRESETS } from '../data/presets.js';
@@ -456,48 +456,54 @@ function ready(): LoadedModel {
   return loaded;
 }
 
-async function handle(req: FineTuneRequest): Promise<void> {
-  const { id } = req;
-  try {
-    let result: unknown;
-    let transfer: Transferable[] = [];
-    switch (req.type) {
-      case 'start':
-        result = await start(req.model, req.options);
-        break;
-      case 'run':
-        ({ result, transfer } = await run(id, req));
-        break;
-      case 'resume':
-        ({ result, transfer } = await resume(id));
-        break;
-      case 'cancel':
-        if (running?.id === req.target) running.stop.abort();
-        result = true;
-        break;
-      case 'tensors':
-        result = tf.memory().numTensors;
-        break;
-      case 'dispose':
-        running?.stop.abort();
-        loaded?.model.dispose();
-        loaded = undefined;
-        result = true;
-        break;
-      default:
-        throw new Error(`unknown request ${(req as { type: string }).type}`);
-    }
-    post({ type: 'done', id, result }, transfer);
-  } catch (err) {
-    const kind = err instanceof UserError ? 'user' : 'bug';
-    const message =
-      err instanceof BrowserImageError
-        ? err.message
-        : kind === 'user'
-          ? describe(err)
-          : `the fine-tuning failed: ${describe(err)}`;
-    post({ type: 'error', id, message, kind });
+/** What a request is answered with, and the buffers to transfer. */
+interface Answer {
+  result: unknown;
+  transfer?: Transferable[];
+}
+
+async function answer(req: FineTuneRequest): Promise<Answer> {
+  switch (req.type) {
+    case 'start':
+      return { result: await start(req.model, req.options) };
+    case 'run':
+      return run(req.id, req);
+    case 'resume':
+      return resume(req.id);
+    case 'cancel':
+      if (running?.id === req.target) running.stop.abort();
+      return { result: true };
+    case 'tensors':
+      return { result: tf.memory().numTensors };
+    case 'dispose':
+      running?.stop.abort();
+      loaded?.model.dispose();
+      loaded = undefined;
+      return { result: true };
+    default:
+      throw new Error(`unknown request ${(req as { type: string }).type}`);
   }
+}
+
+/** Answers `req`: its result, or why not (a user's error as it is; a bug said as one). */
+async function handle(req: FineTuneRequest): Promise<void> {
+  let reply: Answer;
+  try {
+    reply = await answer(req);
+  } catch (err) {
+    post(
+      err instanceof UserError
+        ? { type: 'error', id: req.id, message: describe(err), kind: 'user' }
+        : {
+            type: 'error',
+            id: req.id,
+            message: `the fine-tuning failed: ${describe(err)}`,
+            kind: 'bug',
+          },
+    );
+    return;
+  }
+  post({ type: 'done', id: req.id, result: reply.result }, reply.transfer ?? []);
 }
 
 scope.addEventListener('message', (e) => void handle(e.data));

@@ -30,7 +30,12 @@ import { CHROMIUM_ARGS, launchChromium, sameOrigin, type TestBrowser } from '../
 import { makeTemp, removeTemp } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 import { blobImage } from './fixtures.js';
-import type { FineTuneEpoch, FineTuneProgress } from '../../src/webapp/fine_tuner.js';
+import { recordLongTasks } from './page.js';
+import type {
+  FineTuneEpoch,
+  FineTuneProgress,
+  SavedFineTuning,
+} from '../../src/webapp/fine_tuner.js';
 
 const WEBAPP = fileURLToPath(new URL('../../src/webapp/', import.meta.url));
 
@@ -89,13 +94,7 @@ before(async () => {
     // SwiftShader's WebGPU runs in the GPU process: no --disable-gpu.
     args: [...CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'],
   });
-  await browser.context.addInitScript(() => {
-    const w = window as unknown as { longTasks: number[] };
-    w.longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.longTasks.push(e.duration);
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(browser);
 });
 
 after(async () => {
@@ -210,6 +209,19 @@ function runInPage(page: Page, options: RunOptions): Promise<PageRun> {
   ) as unknown as Promise<PageRun>;
 }
 
+/** `FineTuner.saved()` in `page`, for the database `database` (null: none saved). */
+function savedIn(page: Page, database: string): Promise<SavedFineTuning | null> {
+  return page.evaluate(
+    async ({ origin, database }) => {
+      const { FineTuner } = (await import(
+        `${origin}/assets/fine_tuner.js`
+      )) as typeof import('../../src/webapp/fine_tuner.js');
+      return (await FineTuner.saved(database)) ?? null;
+    },
+    { origin: server.origin, database },
+  );
+}
+
 /** The zip's model folder, written under `root` and loaded in Node.js. */
 async function unzipModel(run: PageRun, name: string) {
   const entries = unzipSync(Uint8Array.from(run.zip));
@@ -285,12 +297,7 @@ describe('fine-tuning in a page (FineTuner)', () => {
       assert.equal(run.record.cancelled, true);
       assert.equal(run.tensors.after, run.tensors.started);
       // A cancelled run is over: nothing is left to go on with.
-      const saved = await page.evaluate(async (origin) => {
-        const { FineTuner } = (await import(
-          `${origin}/assets/fine_tuner.js`
-        )) as typeof import('../../src/webapp/fine_tuner.js');
-        return (await FineTuner.saved('cancel')) ?? null;
-      }, server.origin);
+      const saved = await savedIn(page, 'cancel');
       assert.equal(saved, null);
     } finally {
       await page.close();
@@ -306,12 +313,7 @@ describe('fine-tuning in a page (FineTuner)', () => {
       const reloaded = page.waitForEvent('load');
       await runInPage(page, { epochs, database: 'cut', reloadAfter: 2 }).catch(() => undefined);
       await reloaded;
-      const saved = await page.evaluate(async (origin) => {
-        const { FineTuner } = (await import(
-          `${origin}/assets/fine_tuner.js`
-        )) as typeof import('../../src/webapp/fine_tuner.js');
-        return (await FineTuner.saved('cut')) ?? null;
-      }, server.origin);
+      const saved = await savedIn(page, 'cut');
       assert.ok(saved !== null, 'the run was saved');
       assert.ok(saved.epoch >= 2 && saved.epoch < epochs, `saved after epoch ${saved.epoch}`);
       assert.equal(saved.images, SIZES.length);
@@ -336,12 +338,7 @@ describe('fine-tuning in a page (FineTuner)', () => {
       a.model.dispose();
       b.model.dispose();
       assert.equal(resumed.tensors.after, resumed.tensors.started);
-      const left = await page.evaluate(async (origin) => {
-        const { FineTuner } = (await import(
-          `${origin}/assets/fine_tuner.js`
-        )) as typeof import('../../src/webapp/fine_tuner.js');
-        return (await FineTuner.saved('cut')) ?? null;
-      }, server.origin);
+      const left = await savedIn(page, 'cut');
       assert.equal(left, null, 'a finished run deletes its saved state');
     } finally {
       await page.close();
