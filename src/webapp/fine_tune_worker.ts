@@ -50,11 +50,17 @@ import {
   type BatchSizing,
   type DeviceLimits,
 } from '../train/memory.js';
-import type { EpochLog, StepProgress } from '../train/trainer.js';
-import type { FineTuneEpoch, FineTuneImage, FineTuneProgress } from './fine_tuner.js';
+import type { StepProgress } from '../train/trainer.js';
+import {
+  epochOf,
+  type FineTuneEpoch,
+  type FineTuneImage,
+  type FineTuneProgress,
+} from './fine_tuner.js';
 import {
   FineTuneStore,
   SAVED_RUN_VERSION,
+  unsavedNotice,
   type SavedImage,
   type SavedRun,
 } from './fine_tune_store.js';
@@ -242,29 +248,12 @@ async function examplesOf(images: readonly SavedImage[]): Promise<FineTuneExampl
   return out;
 }
 
-/** A finished epoch as the page sees it. */
-function epochOf(log: EpochLog, bestEpoch: number): FineTuneEpoch {
-  return {
-    epoch: log.epoch,
-    epochs: log.epochs,
-    loss: log.train.loss,
-    dsc: log.train.outputs.final.dsc,
-    ...(log.val !== undefined ? { valLoss: log.val.loss, valDsc: log.val.outputs.final.dsc } : {}),
-    best: bestEpoch === log.epoch,
-    seconds: log.seconds,
-  };
-}
-
 /** The saved run's store, or undefined (told once) where the browser keeps no data. */
 async function openStore(id: number): Promise<FineTuneStore | undefined> {
   try {
     return await FineTuneStore.open(database);
   } catch (err) {
-    post({
-      type: 'notice',
-      id,
-      message: `This fine-tuning cannot be saved in the browser, so a reload stops it: ${describe(err)}`,
-    });
+    post({ type: 'notice', id, message: unsavedNotice(err) });
     return undefined;
   }
 }
@@ -362,11 +351,7 @@ async function train(
           await store.save(run, imagesSaved ? undefined : images.map((i) => ({ ...i })));
           imagesSaved = true;
         } catch (err) {
-          post({
-            type: 'notice',
-            id,
-            message: `This fine-tuning could not be saved in the browser, so a reload stops it: ${describe(err)}`,
-          });
+          post({ type: 'notice', id, message: unsavedNotice(err) });
           store.close();
           store = undefined;
         }

@@ -16,7 +16,9 @@ import type {
 } from '../browser/fine_tune.js';
 import type { GpuInfo, TrainingBackend, TrainingBackendChoice } from '../browser/engine_choice.js';
 import { UserError } from '../errors.js';
+import type { EpochLog } from '../train/trainer.js';
 import { FineTuneStore } from './fine_tune_store.js';
+import { StoreError } from './store.js';
 import { WorkerChannel } from './worker_channel.js';
 import type {
   FineTuneReply,
@@ -232,9 +234,14 @@ export class FineTuner {
     return outcomeOf((await this.call('resume', {}, callbacks)) as WorkerOutcome);
   }
 
-  /** The fine-tuning saved in this browser (interrupted by a reload), or undefined. */
+  /**
+   * The fine-tuning saved in this browser (interrupted by a reload), or undefined; undefined
+   * too where the browser keeps no data for the page. Rejects with a `StoreError` for one
+   * saved by another version of the page (discard it).
+   */
   static async saved(database?: string): Promise<SavedFineTuning | undefined> {
-    const store = await FineTuneStore.open(database);
+    const store = await openUnlessUnavailable(database);
+    if (store === undefined) return undefined;
     try {
       const run = await store.run();
       if (run === undefined) return undefined;
@@ -245,17 +252,7 @@ export class FineTuner {
         epochs: run.settings.epochs,
         images: run.imageIds.length,
         settings: run.settings,
-        logs: checkpoint.logs.map((log) => ({
-          epoch: log.epoch,
-          epochs: log.epochs,
-          loss: log.train.loss,
-          dsc: log.train.outputs.final.dsc,
-          ...(log.val !== undefined
-            ? { valLoss: log.val.loss, valDsc: log.val.outputs.final.dsc }
-            : {}),
-          best: log.epoch === checkpoint.bestEpoch,
-          seconds: log.seconds,
-        })),
+        logs: checkpoint.logs.map((log) => epochOf(log, checkpoint.bestEpoch)),
         before: checkpoint.before,
       };
     } finally {
@@ -263,9 +260,10 @@ export class FineTuner {
     }
   }
 
-  /** Deletes the saved fine-tuning. */
+  /** Deletes the saved fine-tuning (nothing where the browser keeps no data). */
   static async discard(database?: string): Promise<void> {
-    const store = await FineTuneStore.open(database);
+    const store = await openUnlessUnavailable(database);
+    if (store === undefined) return;
     try {
       await store.clear();
     } finally {
@@ -307,6 +305,29 @@ export class FineTuner {
     result.then(off, off);
     return result;
   }
+}
+
+/** The fine-tuning's store, or undefined where the browser keeps no data for the page. */
+async function openUnlessUnavailable(database?: string): Promise<FineTuneStore | undefined> {
+  try {
+    return await FineTuneStore.open(database);
+  } catch (err) {
+    if (err instanceof StoreError && err.problem === 'unavailable') return undefined;
+    throw err;
+  }
+}
+
+/** A finished epoch as the page sees it (`best`: the model keeps its weights now). */
+export function epochOf(log: EpochLog, bestEpoch: number): FineTuneEpoch {
+  return {
+    epoch: log.epoch,
+    epochs: log.epochs,
+    loss: log.train.loss,
+    dsc: log.train.outputs.final.dsc,
+    ...(log.val !== undefined ? { valLoss: log.val.loss, valDsc: log.val.outputs.final.dsc } : {}),
+    best: bestEpoch === log.epoch,
+    seconds: log.seconds,
+  };
 }
 
 /** The worker's outcome with its files as `File`s and `Blob`s. */

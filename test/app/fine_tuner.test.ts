@@ -125,6 +125,7 @@ interface PageRun {
   tensors: { started: number; after: number };
   longTasks: number[];
   saved?: boolean;
+  notices: string[];
 }
 
 interface RunOptions {
@@ -169,12 +170,14 @@ function runInPage(page: Page, options: RunOptions): Promise<PageRun> {
         images.push({ id: `id${i}`, name: `im${i}.png`, file, mask });
       }
       const progress: unknown[] = [];
+      const notices: string[] = [];
       const epochs: { epoch: number }[] = [];
       const stop = new AbortController();
       const w = window as unknown as { longTasks: number[] };
       w.longTasks = [];
       const callbacks = {
         onProgress: (p: unknown) => progress.push(p),
+        onNotice: (m: string) => notices.push(m),
         onEpoch: (e: { epoch: number }) => {
           epochs.push(e);
           if (e.epoch === options.cancelAfter) stop.abort();
@@ -203,6 +206,7 @@ function runInPage(page: Page, options: RunOptions): Promise<PageRun> {
         tensors,
         longTasks: w.longTasks,
         saved: outcome.saved,
+        notices,
       };
     },
     { options, origin: server.origin, sizes: SIZES.length },
@@ -257,6 +261,8 @@ describe('fine-tuning in a page (FineTuner)', () => {
       assert.equal(run.result.validation.length, 1);
       assert.equal(run.result.training.length, 3);
       assert.equal(run.result.cancelled, false);
+      assert.equal(run.saved, true, 'saved after each epoch');
+      assert.deepEqual(run.notices, []);
       assert.match(run.zipName, /model.*\.zip$/);
       assert.deepEqual(run.modelFiles.sort(), [
         'model.json',
@@ -404,6 +410,34 @@ describe('fine-tuning in a page (FineTuner)', () => {
       );
       assert.equal(out.misfit, 'FineTuneError: im0.png: its mask is 36x48, the image 52x40');
       assert.equal(out.after, out.started);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('a run the browser cannot save goes on, and says so once', async () => {
+    const page = await openPage();
+    try {
+      // A newer version of the database, as another tab with a newer page would leave it.
+      await page.evaluate(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const req = indexedDB.open('newer', 2);
+            req.onsuccess = () => {
+              req.result.close();
+              resolve();
+            };
+            req.onerror = () => reject(new Error(String(req.error)));
+          }),
+      );
+      const run = await runInPage(page, { epochs: 2, database: 'newer' });
+      assert.equal(run.saved, false);
+      assert.equal(run.result.logs.length, 2, 'it trained every epoch');
+      assert.deepEqual(run.notices, [
+        'The fine-tuning cannot be saved while this page is open in another tab with another ' +
+          'version: a reload stops it. Close the other tab.',
+      ]);
+      assert.equal(run.tensors.after, run.tensors.started);
     } finally {
       await page.close();
     }
