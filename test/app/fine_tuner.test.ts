@@ -11,7 +11,7 @@
  * main-thread task lasts 100 ms while it trains.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,9 @@ let root: string;
 let server: StaticServer;
 let browser: TestBrowser;
 let parentDigest: string;
+/** The app's folder and its fine-tuning worker's file name. */
+let appDir: string;
+let workerFile: string;
 
 before(async () => {
   await useBackend('cpu');
@@ -72,6 +75,8 @@ before(async () => {
     /^fine-tune-worker-[A-Z0-9]{8}\.js$/.test(f),
   );
   assert.ok(worker, 'the app has its fine-tuning worker');
+  appDir = page;
+  workerFile = worker;
   await build({
     ...BROWSER_BUNDLE,
     entryPoints: [path.join(WEBAPP, 'fine_tuner.js')],
@@ -238,6 +243,16 @@ async function unzipModel(run: PageRun, name: string) {
 }
 
 describe('fine-tuning in a page (FineTuner)', () => {
+  test('a first visit does not load the fine-tuning worker: the service worker does not precache it', async () => {
+    const sw = await readFile(path.join(appDir, 'sw.js'), 'utf8');
+    const assets = [...sw.matchAll(/"(assets\/[^"]+)"/g)].map((m) => m[1]);
+    assert.ok(
+      assets.some((a) => /^assets\/worker-/.test(a)),
+      "the page's worker is precached",
+    );
+    assert.ok(!assets.includes(`assets/${workerFile}`), `${workerFile} is not precached`);
+  });
+
   test('a run: progress, epochs, before and after, a zip whose model folder Node.js loads with its record', async (t) => {
     const page = await openPage();
     try {
