@@ -116,8 +116,7 @@ export type FineTuneRequest =
     }
   | { id: number; type: 'resume' }
   | { id: number; type: 'cancel'; target: number }
-  | { id: number; type: 'tensors' }
-  | { id: number; type: 'dispose' };
+  | { id: number; type: 'tensors' };
 
 /** The worker's answers. */
 export type FineTuneReply =
@@ -274,14 +273,7 @@ async function train(
   running = { id, stop };
   let store = await openStore(id);
   try {
-    const examples = await examplesOf(images);
-    const objective = saved?.objective ?? model.metadata.training?.objective ?? PAPER_OBJECTIVE;
-    const dataset = model.metadata.training?.dataset;
-    const augmentExclude = saved?.augmentExclude ?? [
-      ...(dataset !== undefined && Object.hasOwn(DATASET_PRESETS, dataset)
-        ? DATASET_PRESETS[dataset as DatasetSourceKind].augmentExclude
-        : []),
-    ];
+    // The settings and the batch the device holds first: a bad one is told before any decoding.
     let settings: FineTuneSettings;
     let batch: BatchSizing;
     if (saved !== undefined) {
@@ -295,6 +287,14 @@ async function train(
       );
       settings = { ...asked, batchSize: batch.batchSize };
     }
+    const examples = await examplesOf(images);
+    const objective = saved?.objective ?? model.metadata.training?.objective ?? PAPER_OBJECTIVE;
+    const dataset = model.metadata.training?.dataset;
+    const augmentExclude = saved?.augmentExclude ?? [
+      ...(dataset !== undefined && Object.hasOwn(DATASET_PRESETS, dataset)
+        ? DATASET_PRESETS[dataset as DatasetSourceKind].augmentExclude
+        : []),
+    ];
     const parentWeightsSha256 = saved?.parentWeightsSha256 ?? (await weightsDigest(model.model));
     const trainCount = fineTuneSplit(examples.length, settings.valFraction, settings.seed).train
       .length;
@@ -460,11 +460,6 @@ async function answer(req: FineTuneRequest): Promise<Answer> {
       return { result: true };
     case 'tensors':
       return { result: tf.memory().numTensors };
-    case 'dispose':
-      running?.stop.abort();
-      loaded?.model.dispose();
-      loaded = undefined;
-      return { result: true };
     default:
       throw new Error(`unknown request ${(req as { type: string }).type}`);
   }
