@@ -266,11 +266,10 @@ async function train(
   model: LoadedModel,
   images: readonly SavedImage[],
   requested: Partial<FineTuneSettings>,
+  signal: AbortSignal,
   saved?: SavedRun,
 ): Promise<{ result: WorkerOutcome; transfer: Transferable[] }> {
   const backend = started!.backend;
-  const stop = new AbortController();
-  running = { id, stop };
   let store = await openStore(id);
   try {
     // The settings and the batch the device holds first: a bad one is told before any decoding.
@@ -372,7 +371,7 @@ async function train(
         augmentExclude,
         ...(saved !== undefined ? { resume: saved.checkpoint } : {}),
       },
-      { onStep, onCheckpoint, signal: stop.signal },
+      { onStep, onCheckpoint, signal },
     );
     const record = recordFineTuning(model.model, result, parentWeightsSha256);
     const entries = await modelFolderEntries(model.model);
@@ -391,8 +390,17 @@ async function train(
     };
   } finally {
     store?.close();
-    running = undefined;
   }
+}
+
+/**
+ * Marks the run `id` as under way, at once (before anything is awaited), so that a cancel
+ * sent right after it finds it; its signal stops it.
+ */
+function begin(id: number): AbortSignal {
+  if (running !== undefined) throw new UserError('a fine-tuning is already running');
+  running = { id, stop: new AbortController() };
+  return running.stop.signal;
 }
 
 /** A new run on the loaded model; the model is given its own weights back afterwards. */
@@ -401,11 +409,12 @@ async function run(
   req: Extract<FineTuneRequest, { type: 'run' }>,
 ): Promise<{ result: WorkerOutcome; transfer: Transferable[] }> {
   const model = ready();
-  if (running !== undefined) throw new UserError('a fine-tuning is already running');
+  const signal = begin(id);
   const before = model.model.getUserDefinedMetadata();
   try {
-    return await train(id, model, req.images, req.settings);
+    return await train(id, model, req.images, req.settings, signal);
   } finally {
+    running = undefined;
     writeWeights(model, parent!);
     if (before !== undefined) model.model.setUserDefinedMetadata(before);
   }
@@ -414,25 +423,29 @@ async function run(
 /** The saved run going on, with the model it saved (whatever model the worker loaded). */
 async function resume(id: number): Promise<{ result: WorkerOutcome; transfer: Transferable[] }> {
   ready();
-  if (running !== undefined) throw new UserError('a fine-tuning is already running');
-  const store = await FineTuneStore.open(database);
-  let saved: SavedRun | undefined;
-  let images: SavedImage[];
+  const signal = begin(id);
   try {
-    saved = await store.run();
-    if (saved === undefined) throw new UserError('there is no saved fine-tuning to go on with');
-    images = await store.images(saved);
+    const store = await FineTuneStore.open(database);
+    let saved: SavedRun | undefined;
+    let images: SavedImage[];
+    try {
+      saved = await store.run();
+      if (saved === undefined) throw new UserError('there is no saved fine-tuning to go on with');
+      images = await store.images(saved);
+    } finally {
+      store.close();
+    }
+    const files = Object.entries(saved.model).map(
+      ([name, bytes]) => new File([bytes as BlobPart], name),
+    );
+    const model = await loadBrowserModel(files);
+    try {
+      return await train(id, model, images, saved.settings, signal, saved);
+    } finally {
+      model.model.dispose();
+    }
   } finally {
-    store.close();
-  }
-  const files = Object.entries(saved.model).map(
-    ([name, bytes]) => new File([bytes as BlobPart], name),
-  );
-  const model = await loadBrowserModel(files);
-  try {
-    return await train(id, model, images, saved.settings, saved);
-  } finally {
-    model.model.dispose();
+    running = undefined;
   }
 }
 

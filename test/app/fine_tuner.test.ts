@@ -137,7 +137,7 @@ interface RunOptions {
   backend?: 'wasm' | 'webgpu';
   epochs: number;
   database: string;
-  /** Abort after this epoch is reported. */
+  /** Abort after this epoch is reported (0: as soon as the run is asked for). */
   cancelAfter?: number;
   /** Reload the page after this epoch is reported (the run never ends). */
   reloadAfter?: number;
@@ -190,13 +190,16 @@ function runInPage(page: Page, options: RunOptions): Promise<PageRun> {
         },
         signal: stop.signal,
       };
-      const outcome = options.resume
-        ? await tuner.resume(callbacks)
-        : await tuner.run(
+      const running = options.resume
+        ? tuner.resume(callbacks)
+        : tuner.run(
             images,
             { epochs: options.epochs, batchSize: 2, valFraction: 0.25, augment: 'light' },
             callbacks,
           );
+      // A stop pressed at once reaches the worker before the run has begun to train.
+      if (options.cancelAfter === 0) stop.abort();
+      const outcome = await running;
       const tensors = { started, after: await tuner.tensors() };
       await tuner.dispose();
       return {
@@ -308,7 +311,7 @@ describe('fine-tuning in a page (FineTuner)', () => {
     }
   });
 
-  test('a cancel after the first epoch keeps the best so far, and no tensor', async () => {
+  test('a cancel after the first epoch keeps the best so far, one at once keeps the model; no tensor is left', async () => {
     const page = await openPage();
     try {
       const run = await runInPage(page, { epochs: 5, database: 'cancel', cancelAfter: 1 });
@@ -320,6 +323,11 @@ describe('fine-tuning in a page (FineTuner)', () => {
       // A cancelled run is over: nothing is left to go on with.
       const saved = await savedIn(page, 'cancel');
       assert.equal(saved, null);
+      const atOnce = await runInPage(page, { epochs: 3, database: 'cancel', cancelAfter: 0 });
+      assert.equal(atOnce.result.cancelled, true);
+      assert.deepEqual(atOnce.result.logs, [], 'not one epoch trained');
+      assert.equal(atOnce.result.bestEpoch, 0);
+      assert.equal(atOnce.tensors.after, atOnce.tensors.started);
     } finally {
       await page.close();
     }
@@ -361,6 +369,22 @@ describe('fine-tuning in a page (FineTuner)', () => {
       assert.equal(resumed.tensors.after, resumed.tensors.started);
       const left = await savedIn(page, 'cut');
       assert.equal(left, null, 'a finished run deletes its saved state');
+      // A stop pressed at once after resuming reaches the worker while it still reads the
+      // saved run: it ends with the epochs saved, and the run is over.
+      const cutAgain = page.waitForEvent('load');
+      await runInPage(page, { epochs, database: 'stop', reloadAfter: 1 }).catch(() => undefined);
+      await cutAgain;
+      const before = await savedIn(page, 'stop');
+      assert.ok(before !== null);
+      const stopped = await runInPage(page, {
+        epochs,
+        database: 'stop',
+        resume: true,
+        cancelAfter: 0,
+      });
+      assert.equal(stopped.result.cancelled, true);
+      assert.equal(stopped.result.logs.length, before.epoch, 'no epoch after the saved ones');
+      assert.equal(await savedIn(page, 'stop'), null);
     } finally {
       await page.close();
     }
