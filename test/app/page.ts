@@ -59,3 +59,18 @@ export async function axeViolations(page: Page): Promise<string[]> {
     return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   }, AXE_TAGS);
 }
+
+/**
+ * Records the main-thread tasks of 50 ms or more (PerformanceObserver 'longtask') of every page
+ * `browser` opens from now on, in `window.longTasks` (their durations in ms), which a test
+ * empties before the work it measures.
+ */
+export async function recordLongTasks(browser: TestBrowser): Promise<void> {
+  await browser.context.addInitScript(() => {
+    const w = window as unknown as { longTasks: number[] };
+    w.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longTasks.push(e.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
