@@ -1,8 +1,10 @@
 /**
  * The page's work: starting the pipeline of a model, predicting the queued images one after
  * another (with progress and cancel), making masks again when the settings change (for all
- * images or one), the sample image, opening another model, exporting the work and clearing it.
- * Each step changes the state (`state.ts`) and then has the view (`view.ts`) draw it.
+ * images or one), the sample image, opening another model, exporting the work and clearing it,
+ * and fine-tuning the model on the reviewed masks (`fine_tuner.ts`, loaded when first used),
+ * then switching between the original and the fine-tuned model. Each step changes the state
+ * (`state.ts`) and then has the view (`view.ts`, `fine_tune_view.ts`) draw it.
  * Browser-only; nothing runs on import (`main.ts` starts it).
  */
 import { encodeImagePng, encodeMaskPng } from '../browser/png.js';
