@@ -11,17 +11,20 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 
+/** The elements of each layer output for one image. */
+function outputElements(model: tfl.LayersModel): number[] {
+  return model.layers.flatMap((layer) =>
+    (
+      (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as Array<
+        Array<number | null>
+      >
+    ).map((shape) => shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1)),
+  );
+}
+
 /** Bytes of all layer outputs for one image (float32). */
 export function activationBytesPerImage(model: tfl.LayersModel): number {
-  let elements = 0;
-  for (const layer of model.layers) {
-    const shapes = (
-      Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]
-    ) as Array<Array<number | null>>;
-    for (const shape of shapes)
-      elements += shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1);
-  }
-  return 4 * elements;
+  return 4 * outputElements(model).reduce((a, b) => a + b, 0);
 }
 
 /** Memory a training pass needs per byte of layer outputs (see above). */
@@ -158,16 +161,7 @@ export function trainingLanes(
 
 /** Bytes of the largest layer output for one image (float32). */
 export function largestActivationBytes(model: tfl.LayersModel): number {
-  let most = 0;
-  for (const layer of model.layers) {
-    const shapes = (
-      Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]
-    ) as Array<Array<number | null>>;
-    for (const shape of shapes) {
-      most = Math.max(most, 4 * shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1));
-    }
-  }
-  return most;
+  return 4 * Math.max(0, ...outputElements(model));
 }
 
 /** What a training pass of one image needs (`trainingFootprint`). */

@@ -1,8 +1,10 @@
 /**
  * The page's work: starting the pipeline of a model, predicting the queued images one after
  * another (with progress and cancel), making masks again when the settings change (for all
- * images or one), the sample image, opening another model, exporting the work and clearing it.
- * Each step changes the state (`state.ts`) and then has the view (`view.ts`) draw it.
+ * images or one), the sample image, opening another model, exporting the work and clearing it,
+ * and fine-tuning the model on the reviewed masks (`fine_tuner.ts`, loaded when first used),
+ * then switching between the original and the fine-tuned model. Each step changes the state
+ * (`state.ts`) and then has the view (`view.ts`, `fine_tune_view.ts`) draw it.
  * Browser-only; nothing runs on import (`main.ts` starts it).
  */
 import { encodeImagePng, encodeMaskPng } from '../browser/png.js';
@@ -32,7 +34,7 @@ import {
 } from './state.js';
 import * as view from './view.js';
 import * as ftView from './fine_tune_view.js';
-import { blockedReason, fineTuneSet, type CurvePoint } from './fine_tune_panel.js';
+import { blockedReason, fineTuneSet } from './fine_tune_panel.js';
 import type {
   FineTuneCallbacks,
   FineTuneEpoch,
@@ -128,11 +130,16 @@ export function showFineTunePanel(state: AppState): void {
   panelQueued = true;
   setTimeout(() => {
     panelQueued = false;
+    const busy = state.busy || remaking;
     ftView.showFineTuneSet(fineTuneSet(state.images, state.fineTune.settings), {
       model: state.pipeline !== undefined,
-      busy: state.busy || remaking,
+      busy,
       running: state.fineTune.running,
     });
+    if (state.fineTune.fineTuned) {
+      // Pressed while images are predicted, it says to wait (disabled, it would drop the focus).
+      ftView.showModelSwitch(state.fineTune.using, state.fineTune.running);
+    }
   }, 0);
 }
 
@@ -144,6 +151,7 @@ async function score(
   truth: StoredMask,
 ): Promise<void> {
   if (!state.pipeline) return;
+  if (scoring++ === 0) view.markPage('scoring', 'true');
   try {
     const [m, t] = await Promise.all([
       state.pipeline.decodeMask(mask),
@@ -153,8 +161,13 @@ async function score(
     if (image.modelMask === mask) draw(state, image);
   } catch (err) {
     view.showNotice(`${image.name} could not be compared with its ground truth: ${describe(err)}`);
+  } finally {
+    if (--scoring === 0) view.markPage('scoring', 'false');
   }
 }
+
+/** How many masks are being compared with their ground truth now (`score`). */
+let scoring = 0;
 
 /** Saves an image's work; a store that fails says so once, and the work goes on in memory. */
 function save(state: AppState, image: WorkImage): void {
@@ -711,16 +724,6 @@ function fineTunerModule(): Promise<typeof import('./fine_tuner.js')> {
   return import('./fine_tuner.js');
 }
 
-/** An epoch as the curves draw it. */
-function curvePoint(e: FineTuneEpoch): CurvePoint {
-  return {
-    epoch: e.epoch,
-    loss: e.loss,
-    ...(e.valDsc !== undefined ? { valDsc: e.valDsc } : {}),
-    best: e.best,
-  };
-}
-
 /**
  * The "Fine-tune" button: trains the model in use on the images with a mask to learn from (in
  * the work's order, so the panel's held-out images are those held out), in a worker.
@@ -773,7 +776,7 @@ async function runFineTuning(
   if (!source) return;
   state.fineTune.running = true;
   ftView.markFineTuning('running');
-  ftView.startFineTuneRun(epochs, logs.map(curvePoint));
+  ftView.startFineTuneRun(epochs, logs);
   showFineTunePanel(state);
   // The button pressed is off while it runs: the focus goes to the stop button.
   view.byId('ft-cancel').focus();
@@ -792,12 +795,12 @@ async function runFineTuning(
     });
     const backend = tuner.backendLabel;
     ftView.showFineTuneLine(`Training on ${backend}…`);
-    const points = logs.map(curvePoint);
+    const points = [...logs];
     const outcome = await go(tuner, {
       signal: stop.signal,
       onProgress: (p) => ftView.showFineTuneProgress(p),
       onEpoch: (e) => {
-        points.push(curvePoint(e));
+        points.push(e);
         ftView.drawCurves(points, e.epochs);
         ftView.showFineTuneStatus(
           `Epoch ${e.epoch} of ${e.epochs}: loss ${e.loss.toFixed(3)}` +
@@ -832,6 +835,7 @@ async function runFineTuning(
     }
     state.fineTune.fineTuned = { files: outcome.modelFiles };
     state.fineTune.running = false;
+    ftView.showModelSwitch(state.fineTune.using, false);
     ftView.showFineTuneStatus(
       `${result.cancelled ? 'Stopped' : 'Done'}: the page now uses the fine-tuned model and makes the masks of all images again.`,
     );
@@ -874,7 +878,6 @@ async function useModel(state: AppState, which: 'original' | 'fine-tuned'): Prom
     return;
   }
   state.fineTune.using = which;
-  ftView.showModelSwitch(which, false);
   const items: QueuedImage[] = state.images.map((image) => {
     if (image.status === 'accepted' && !image.correction && image.modelMask) {
       image.correction = image.modelMask;
@@ -893,6 +896,7 @@ async function useModel(state: AppState, which: 'original' | 'fine-tuned'): Prom
     `Now using the ${which} model: the model's masks of ${items.length} image${items.length === 1 ? '' : 's'} are made again; corrections and accepted masks stay.`,
   );
   addQueued(state, items);
+  showFineTunePanel(state);
 }
 
 /** "Use the original model" / "Use the fine-tuned model". */

@@ -7,6 +7,7 @@
  * paths. `fine_tune_view.ts` draws them. Pure.
  */
 import { fineTuneSplit, type FineTuneSettings } from '../browser/fine_tune_settings.js';
+import type { FineTuneEpoch, FineTuneProgress } from './fine_tuner.js';
 import { currentMask, type WorkImage } from './work.js';
 
 /**
@@ -94,17 +95,11 @@ export function durationWords(seconds: number): string {
   return `${Math.floor(s / 3600)} h ${pad(Math.floor((s % 3600) / 60))} min`;
 }
 
-/** What the progress line says of a step (the worker's `FineTuneProgress`). */
-export interface StepReport {
-  /** 1-based, of `epochs`. */
-  epoch: number;
-  epochs: number;
-  /** Steps finished in the epoch, of `steps`. */
-  step: number;
-  steps: number;
-  imagesPerSecond: number;
-  secondsLeft: number;
-}
+/** What the progress line says of a step (epoch and step: 1-based counts of those finished). */
+export type StepReport = Pick<
+  FineTuneProgress,
+  'epoch' | 'epochs' | 'step' | 'steps' | 'imagesPerSecond' | 'secondsLeft'
+>;
 
 /** The share of the whole training done after the step, from 0 to 1. */
 export function stepFraction(p: StepReport): number {
@@ -120,14 +115,8 @@ export function progressWords(p: StepReport): string {
   return `Epoch ${p.epoch} of ${p.epochs}, step ${p.step} of ${p.steps} · ${speed} · about ${durationWords(p.secondsLeft)} left`;
 }
 
-/** One epoch on the curves (the worker's `FineTuneEpoch`). */
-export interface CurvePoint {
-  epoch: number;
-  /** The training loss (mean over the epoch). */
-  loss: number;
-  valDsc?: number;
-  best: boolean;
-}
+/** One epoch on the curves: its training loss (mean over the epoch) and validation DSC. */
+export type CurvePoint = Pick<FineTuneEpoch, 'epoch' | 'loss' | 'valDsc' | 'best'>;
 
 /** The size of the curves' drawing, in SVG units (the picture scales with its box). */
 export interface CurveBox {

@@ -22,6 +22,43 @@ import type { AugmentTransform } from '../data/augment.js';
 import type { BatchSizing } from '../train/memory.js';
 import { done, openDatabase, request, StoreError } from './store.js';
 
+/**
+ * What the person is told when a fine-tuning cannot be saved (it goes on, but a reload stops
+ * it): one sentence for each of `StoreError`'s problems.
+ */
+export function unsavedNotice(err: unknown): string {
+  const problem = err instanceof StoreError ? err.problem : 'failed';
+  switch (problem) {
+    case 'unavailable':
+      return (
+        'This browser keeps no data for this page (a private window, or site data turned off), ' +
+        'so the fine-tuning is not saved as it goes: a reload stops it.'
+      );
+    case 'quota':
+      return (
+        "The browser's storage for this page is full, so the fine-tuning is not saved as it " +
+        'goes: a reload stops it. Remove some images or clear the workbench to make room.'
+      );
+    case 'blocked':
+    case 'newer':
+    case 'closed':
+      return (
+        'The fine-tuning cannot be saved while this page is open in another tab with another ' +
+        'version: a reload stops it. Close the other tab.'
+      );
+    case 'failed':
+      return (
+        `The browser could not save the fine-tuning (${err instanceof Error ? err.message : String(err)}): ` +
+        'it goes on, but a reload stops it.'
+      );
+    default:
+      throw new RangeError(
+        `unknown store problem '${String(problem)}'; expected unavailable, quota, blocked, ` +
+          'newer, closed or failed',
+      );
+  }
+}
+
 /** The database's name unless another is given (tests use their own). */
 export const FINE_TUNE_DB = 'ftunet-fine-tune';
 

@@ -242,12 +242,12 @@ function dataElement(id: string, value: number): HTMLDataElement {
   return el;
 }
 
-/** The switch's words follow the model in use; it is disabled while `busy`. */
-export function showModelSwitch(using: 'original' | 'fine-tuned', busy: boolean): void {
+/** The switch's words follow the model in use (`body[data-model]`); off while `disabled`. */
+export function showModelSwitch(using: 'original' | 'fine-tuned', disabled: boolean): void {
   const button = byId<HTMLButtonElement>('ft-switch');
   button.textContent =
     using === 'fine-tuned' ? 'Use the original model' : 'Use the fine-tuned model';
-  button.disabled = busy;
+  button.disabled = disabled;
   document.body.dataset.model = using;
 }
 

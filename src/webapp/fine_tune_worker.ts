@@ -38,7 +38,7 @@ import {
   type FineTuningRecord,
   type WeightValues,
 } from '../browser/fine_tune.js';
-import { BrowserImageError, decodeNamedImage } from '../browser/image.js';
+import { decodeNamedImage } from '../browser/image.js';
 import { loadBrowserModel, type LoadedModel } from '../browser/model.js';
 import type { DatasetSourceKind } from '../data/dataset.js';
 import { DATASET_PRESETS } from '../data/presets.js';
@@ -50,11 +50,17 @@ import {
   type BatchSizing,
   type DeviceLimits,
 } from '../train/memory.js';
-import type { EpochLog, StepProgress } from '../train/trainer.js';
-import type { FineTuneEpoch, FineTuneImage, FineTuneProgress } from './fine_tuner.js';
+import type { StepProgress } from '../train/trainer.js';
+import {
+  epochOf,
+  type FineTuneEpoch,
+  type FineTuneImage,
+  type FineTuneProgress,
+} from './fine_tuner.js';
 import {
   FineTuneStore,
   SAVED_RUN_VERSION,
+  unsavedNotice,
   type SavedImage,
   type SavedRun,
 } from './fine_tune_store.js';
@@ -74,7 +80,10 @@ export interface FineTuneStartOptions {
 export interface FineTuneStarted {
   backend: TrainingBackend;
   backendLabel: string;
+  /** The threads wasm computes with, as tfjs reports them (1 but for wasm). */
   threads: number;
+  /** The threads asked of wasm: `options.threads`, else one per core when cross-origin isolated. */
+  threadsAsked: number;
   gpu: GpuInfo;
 }
 
@@ -107,8 +116,7 @@ export type FineTuneRequest =
     }
   | { id: number; type: 'resume' }
   | { id: number; type: 'cancel'; target: number }
-  | { id: number; type: 'tensors' }
-  | { id: number; type: 'dispose' };
+  | { id: number; type: 'tensors' };
 
 /** The worker's answers. */
 export type FineTuneReply =
@@ -167,7 +175,13 @@ async function start(
   loaded = await loadBrowserModel('url' in model ? model.url : model.files);
   parent = weightValues(loaded);
   database = options.database;
-  started = { backend, backendLabel: backendLabel(backend, used, gpu), threads: used, gpu };
+  started = {
+    backend,
+    backendLabel: backendLabel(backend, used, gpu),
+    threads: used,
+    threadsAsked: threads,
+    gpu,
+  };
   return started;
 }
 
@@ -233,29 +247,12 @@ async function examplesOf(images: readonly SavedImage[]): Promise<FineTuneExampl
   return out;
 }
 
-/** A finished epoch as the page sees it. */
-function epochOf(log: EpochLog, bestEpoch: number): FineTuneEpoch {
-  return {
-    epoch: log.epoch,
-    epochs: log.epochs,
-    loss: log.train.loss,
-    dsc: log.train.outputs.final.dsc,
-    ...(log.val !== undefined ? { valLoss: log.val.loss, valDsc: log.val.outputs.final.dsc } : {}),
-    best: bestEpoch === log.epoch,
-    seconds: log.seconds,
-  };
-}
-
 /** The saved run's store, or undefined (told once) where the browser keeps no data. */
 async function openStore(id: number): Promise<FineTuneStore | undefined> {
   try {
     return await FineTuneStore.open(database);
   } catch (err) {
-    post({
-      type: 'notice',
-      id,
-      message: `This fine-tuning cannot be saved in the browser, so a reload stops it: ${describe(err)}`,
-    });
+    post({ type: 'notice', id, message: unsavedNotice(err) });
     return undefined;
   }
 }
@@ -269,21 +266,13 @@ async function train(
   model: LoadedModel,
   images: readonly SavedImage[],
   requested: Partial<FineTuneSettings>,
+  signal: AbortSignal,
   saved?: SavedRun,
 ): Promise<{ result: WorkerOutcome; transfer: Transferable[] }> {
   const backend = started!.backend;
-  const stop = new AbortController();
-  running = { id, stop };
   let store = await openStore(id);
   try {
-    const examples = await examplesOf(images);
-    const objective = saved?.objective ?? model.metadata.training?.objective ?? PAPER_OBJECTIVE;
-    const dataset = model.metadata.training?.dataset;
-    const augmentExclude = saved?.augmentExclude ?? [
-      ...(dataset !== undefined && Object.hasOwn(DATASET_PRESETS, dataset)
-        ? DATASET_PRESETS[dataset as DatasetSourceKind].augmentExclude
-        : []),
-    ];
+    // The settings and the batch the device holds first: a bad one is told before any decoding.
     let settings: FineTuneSettings;
     let batch: BatchSizing;
     if (saved !== undefined) {
@@ -297,6 +286,14 @@ async function train(
       );
       settings = { ...asked, batchSize: batch.batchSize };
     }
+    const examples = await examplesOf(images);
+    const objective = saved?.objective ?? model.metadata.training?.objective ?? PAPER_OBJECTIVE;
+    const dataset = model.metadata.training?.dataset;
+    const augmentExclude = saved?.augmentExclude ?? [
+      ...(dataset !== undefined && Object.hasOwn(DATASET_PRESETS, dataset)
+        ? DATASET_PRESETS[dataset as DatasetSourceKind].augmentExclude
+        : []),
+    ];
     const parentWeightsSha256 = saved?.parentWeightsSha256 ?? (await weightsDigest(model.model));
     const trainCount = fineTuneSplit(examples.length, settings.valFraction, settings.seed).train
       .length;
@@ -353,11 +350,7 @@ async function train(
           await store.save(run, imagesSaved ? undefined : images.map((i) => ({ ...i })));
           imagesSaved = true;
         } catch (err) {
-          post({
-            type: 'notice',
-            id,
-            message: `This fine-tuning could not be saved in the browser, so a reload stops it: ${describe(err)}`,
-          });
+          post({ type: 'notice', id, message: unsavedNotice(err) });
           store.close();
           store = undefined;
         }
@@ -378,7 +371,7 @@ async function train(
         augmentExclude,
         ...(saved !== undefined ? { resume: saved.checkpoint } : {}),
       },
-      { onStep, onCheckpoint, signal: stop.signal },
+      { onStep, onCheckpoint, signal },
     );
     const record = recordFineTuning(model.model, result, parentWeightsSha256);
     const entries = await modelFolderEntries(model.model);
@@ -397,8 +390,17 @@ async function train(
     };
   } finally {
     store?.close();
-    running = undefined;
   }
+}
+
+/**
+ * Marks the run `id` as under way, at once (before anything is awaited), so that a cancel
+ * sent right after it finds it; its signal stops it.
+ */
+function begin(id: number): AbortSignal {
+  if (running !== undefined) throw new UserError('a fine-tuning is already running');
+  running = { id, stop: new AbortController() };
+  return running.stop.signal;
 }
 
 /** A new run on the loaded model; the model is given its own weights back afterwards. */
@@ -407,11 +409,12 @@ async function run(
   req: Extract<FineTuneRequest, { type: 'run' }>,
 ): Promise<{ result: WorkerOutcome; transfer: Transferable[] }> {
   const model = ready();
-  if (running !== undefined) throw new UserError('a fine-tuning is already running');
+  const signal = begin(id);
   const before = model.model.getUserDefinedMetadata();
   try {
-    return await train(id, model, req.images, req.settings);
+    return await train(id, model, req.images, req.settings, signal);
   } finally {
+    running = undefined;
     writeWeights(model, parent!);
     if (before !== undefined) model.model.setUserDefinedMetadata(before);
   }
@@ -420,25 +423,29 @@ async function run(
 /** The saved run going on, with the model it saved (whatever model the worker loaded). */
 async function resume(id: number): Promise<{ result: WorkerOutcome; transfer: Transferable[] }> {
   ready();
-  if (running !== undefined) throw new UserError('a fine-tuning is already running');
-  const store = await FineTuneStore.open(database);
-  let saved: SavedRun | undefined;
-  let images: SavedImage[];
+  const signal = begin(id);
   try {
-    saved = await store.run();
-    if (saved === undefined) throw new UserError('there is no saved fine-tuning to go on with');
-    images = await store.images(saved);
+    const store = await FineTuneStore.open(database);
+    let saved: SavedRun | undefined;
+    let images: SavedImage[];
+    try {
+      saved = await store.run();
+      if (saved === undefined) throw new UserError('there is no saved fine-tuning to go on with');
+      images = await store.images(saved);
+    } finally {
+      store.close();
+    }
+    const files = Object.entries(saved.model).map(
+      ([name, bytes]) => new File([bytes as BlobPart], name),
+    );
+    const model = await loadBrowserModel(files);
+    try {
+      return await train(id, model, images, saved.settings, signal, saved);
+    } finally {
+      model.model.dispose();
+    }
   } finally {
-    store.close();
-  }
-  const files = Object.entries(saved.model).map(
-    ([name, bytes]) => new File([bytes as BlobPart], name),
-  );
-  const model = await loadBrowserModel(files);
-  try {
-    return await train(id, model, images, saved.settings, saved);
-  } finally {
-    model.model.dispose();
+    running = undefined;
   }
 }
 
@@ -447,48 +454,49 @@ function ready(): LoadedModel {
   return loaded;
 }
 
-async function handle(req: FineTuneRequest): Promise<void> {
-  const { id } = req;
-  try {
-    let result: unknown;
-    let transfer: Transferable[] = [];
-    switch (req.type) {
-      case 'start':
-        result = await start(req.model, req.options);
-        break;
-      case 'run':
-        ({ result, transfer } = await run(id, req));
-        break;
-      case 'resume':
-        ({ result, transfer } = await resume(id));
-        break;
-      case 'cancel':
-        if (running?.id === req.target) running.stop.abort();
-        result = true;
-        break;
-      case 'tensors':
-        result = tf.memory().numTensors;
-        break;
-      case 'dispose':
-        running?.stop.abort();
-        loaded?.model.dispose();
-        loaded = undefined;
-        result = true;
-        break;
-      default:
-        throw new Error(`unknown request ${(req as { type: string }).type}`);
-    }
-    post({ type: 'done', id, result }, transfer);
-  } catch (err) {
-    const kind = err instanceof UserError ? 'user' : 'bug';
-    const message =
-      err instanceof BrowserImageError
-        ? err.message
-        : kind === 'user'
-          ? describe(err)
-          : `the fine-tuning failed: ${describe(err)}`;
-    post({ type: 'error', id, message, kind });
+/** What a request is answered with, and the buffers to transfer. */
+interface Answer {
+  result: unknown;
+  transfer?: Transferable[];
+}
+
+async function answer(req: FineTuneRequest): Promise<Answer> {
+  switch (req.type) {
+    case 'start':
+      return { result: await start(req.model, req.options) };
+    case 'run':
+      return run(req.id, req);
+    case 'resume':
+      return resume(req.id);
+    case 'cancel':
+      if (running?.id === req.target) running.stop.abort();
+      return { result: true };
+    case 'tensors':
+      return { result: tf.memory().numTensors };
+    default:
+      throw new Error(`unknown request ${(req as { type: string }).type}`);
   }
+}
+
+/** Answers `req`: its result, or why not (a user's error as it is; a bug said as one). */
+async function handle(req: FineTuneRequest): Promise<void> {
+  let reply: Answer;
+  try {
+    reply = await answer(req);
+  } catch (err) {
+    post(
+      err instanceof UserError
+        ? { type: 'error', id: req.id, message: describe(err), kind: 'user' }
+        : {
+            type: 'error',
+            id: req.id,
+            message: `the fine-tuning failed: ${describe(err)}`,
+            kind: 'bug',
+          },
+    );
+    return;
+  }
+  post({ type: 'done', id: req.id, result: reply.result }, reply.transfer ?? []);
 }
 
 scope.addEventListener('message', (e) => void handle(e.data));

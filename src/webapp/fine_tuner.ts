@@ -16,7 +16,10 @@ import type {
 } from '../browser/fine_tune.js';
 import type { GpuInfo, TrainingBackend, TrainingBackendChoice } from '../browser/engine_choice.js';
 import { UserError } from '../errors.js';
+import type { EpochLog } from '../train/trainer.js';
 import { FineTuneStore } from './fine_tune_store.js';
+import { StoreError } from './store.js';
+import { WorkerChannel } from './worker_channel.js';
 import type {
   FineTuneReply,
   FineTuneRequest,
@@ -131,12 +134,6 @@ declare const FTUNET_FINE_TUNE_WORKER: string;
 const WORKER_FILE =
   typeof FTUNET_FINE_TUNE_WORKER === 'string' ? FTUNET_FINE_TUNE_WORKER : 'fine_tune_worker.js';
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-  callbacks?: FineTuneCallbacks;
-}
-
 type Body<T extends FineTuneRequest['type']> = Omit<
   Extract<FineTuneRequest, { type: T }>,
   'id' | 'type'
@@ -148,20 +145,17 @@ export function fineTunedZipName(date = new Date()): string {
 }
 
 export class FineTuner {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly channel: WorkerChannel<FineTuneRequest, FineTuneReply>;
   private info!: FineTuneStarted;
-  private stopped: string | undefined;
 
-  private constructor(private readonly worker: Worker) {
-    worker.addEventListener('message', (e: MessageEvent<FineTuneReply>) => this.receive(e.data));
-    worker.addEventListener('error', (e) => {
-      e.preventDefault();
-      this.stop(`the fine-tuning worker stopped: ${e.message || 'it could not run'}`);
+  private constructor(worker: Worker) {
+    this.channel = new WorkerChannel(worker, {
+      what: 'the fine-tuning worker',
+      toError: (reply) => {
+        const { kind, message } = reply as Extract<FineTuneReply, { type: 'error' }>;
+        return kind === 'user' ? new FineTuneError(message) : new Error(message);
+      },
     });
-    worker.addEventListener('messageerror', () =>
-      this.stop('a message from the fine-tuning worker was lost'),
-    );
   }
 
   /**
@@ -188,7 +182,7 @@ export class FineTuner {
         },
       })) as FineTuneStarted;
     } catch (err) {
-      tuner.worker.terminate();
+      tuner.channel.close('the fine-tuning could not start');
       throw err;
     }
     return tuner;
@@ -205,6 +199,11 @@ export class FineTuner {
 
   get gpu(): GpuInfo {
     return this.info.gpu;
+  }
+
+  /** The threads asked of wasm (one per core when the page is cross-origin isolated). */
+  get threadsAsked(): number {
+    return this.info.threadsAsked;
   }
 
   /**
@@ -235,9 +234,14 @@ export class FineTuner {
     return outcomeOf((await this.call('resume', {}, callbacks)) as WorkerOutcome);
   }
 
-  /** The fine-tuning saved in this browser (interrupted by a reload), or undefined. */
+  /**
+   * The fine-tuning saved in this browser (interrupted by a reload), or undefined; undefined
+   * too where the browser keeps no data for the page. Rejects with a `StoreError` for one
+   * saved by another version of the page (discard it).
+   */
   static async saved(database?: string): Promise<SavedFineTuning | undefined> {
-    const store = await FineTuneStore.open(database);
+    const store = await openUnlessUnavailable(database);
+    if (store === undefined) return undefined;
     try {
       const run = await store.run();
       if (run === undefined) return undefined;
@@ -248,17 +252,7 @@ export class FineTuner {
         epochs: run.settings.epochs,
         images: run.imageIds.length,
         settings: run.settings,
-        logs: checkpoint.logs.map((log) => ({
-          epoch: log.epoch,
-          epochs: log.epochs,
-          loss: log.train.loss,
-          dsc: log.train.outputs.final.dsc,
-          ...(log.val !== undefined
-            ? { valLoss: log.val.loss, valDsc: log.val.outputs.final.dsc }
-            : {}),
-          best: log.epoch === checkpoint.bestEpoch,
-          seconds: log.seconds,
-        })),
+        logs: checkpoint.logs.map((log) => epochOf(log, checkpoint.bestEpoch)),
         before: checkpoint.before,
       };
     } finally {
@@ -266,9 +260,10 @@ export class FineTuner {
     }
   }
 
-  /** Deletes the saved fine-tuning. */
+  /** Deletes the saved fine-tuning (nothing where the browser keeps no data). */
   static async discard(database?: string): Promise<void> {
-    const store = await FineTuneStore.open(database);
+    const store = await openUnlessUnavailable(database);
+    if (store === undefined) return;
     try {
       await store.clear();
     } finally {
@@ -283,74 +278,56 @@ export class FineTuner {
 
   /** Frees the model and ends the worker (a run under way stops; its saved state stays). */
   async dispose(): Promise<void> {
-    this.stop('the fine-tuning was closed');
-    this.worker.terminate();
+    this.channel.close('the fine-tuning was closed');
   }
 
   private call<T extends FineTuneRequest['type']>(
     type: T,
     body: Body<T>,
-    callbacks?: FineTuneCallbacks,
+    callbacks: FineTuneCallbacks = {},
   ): Promise<unknown> {
-    if (this.stopped !== undefined) return Promise.reject(new Error(this.stopped));
-    const id = this.nextId++;
-    const signal = callbacks?.signal;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.worker.postMessage({ id: this.nextId++, type: 'cancel', target: id });
-      };
-      this.pending.set(id, {
-        resolve: (v) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        reject: (e) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-        ...(callbacks ? { callbacks } : {}),
-      });
-      this.worker.postMessage({ id, type, ...body } as FineTuneRequest);
-      // A signal aborted already stops the run before its first step.
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    const { id, result } = this.channel.request(
+      { type, ...body } as Omit<FineTuneRequest, 'id'>,
+      (reply) => {
+        if (reply.type === 'progress') callbacks.onProgress?.(reply.progress);
+        else if (reply.type === 'epoch') callbacks.onEpoch?.(reply.epoch);
+        else if (reply.type === 'notice') callbacks.onNotice?.(reply.message);
+      },
+    );
+    const { signal } = callbacks;
+    if (signal === undefined) return result;
+    // A cancel stops the run after its step: it resolves with the best epoch so far.
+    const onAbort = () =>
+      this.channel.post({ type: 'cancel', target: id } as Omit<FineTuneRequest, 'id'>);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const off = () => signal.removeEventListener('abort', onAbort);
+    result.then(off, off);
+    return result;
   }
+}
 
-  private receive(reply: FineTuneReply): void {
-    const pending = this.pending.get(reply.id);
-    if (pending === undefined) return;
-    switch (reply.type) {
-      case 'progress':
-        pending.callbacks?.onProgress?.(reply.progress);
-        return;
-      case 'epoch':
-        pending.callbacks?.onEpoch?.(reply.epoch);
-        return;
-      case 'notice':
-        pending.callbacks?.onNotice?.(reply.message);
-        return;
-      case 'done':
-        this.pending.delete(reply.id);
-        pending.resolve(reply.result);
-        return;
-      case 'error':
-        this.pending.delete(reply.id);
-        pending.reject(
-          reply.kind === 'user' ? new FineTuneError(reply.message) : new Error(reply.message),
-        );
-        return;
-    }
+/** The fine-tuning's store, or undefined where the browser keeps no data for the page. */
+async function openUnlessUnavailable(database?: string): Promise<FineTuneStore | undefined> {
+  try {
+    return await FineTuneStore.open(database);
+  } catch (err) {
+    if (err instanceof StoreError && err.problem === 'unavailable') return undefined;
+    throw err;
   }
+}
 
-  /** Every request still waiting fails with `reason`; later ones too. */
-  private stop(reason: string): void {
-    this.stopped ??= reason;
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new Error(reason));
-    }
-  }
+/** A finished epoch as the page sees it (`best`: the model keeps its weights now). */
+export function epochOf(log: EpochLog, bestEpoch: number): FineTuneEpoch {
+  return {
+    epoch: log.epoch,
+    epochs: log.epochs,
+    loss: log.train.loss,
+    dsc: log.train.outputs.final.dsc,
+    ...(log.val !== undefined ? { valLoss: log.val.loss, valDsc: log.val.outputs.final.dsc } : {}),
+    best: bestEpoch === log.epoch,
+    seconds: log.seconds,
+  };
 }
 
 /** The worker's outcome with its files as `File`s and `Blob`s. */

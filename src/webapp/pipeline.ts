@@ -15,6 +15,7 @@
 import { UserError } from '../errors.js';
 import type { BinaryMask, RawImage } from '../util/raster.js';
 import type { MaskSettings, StoredMask } from './work.js';
+import { WorkerChannel } from './worker_channel.js';
 import type {
   PipelineModel,
   PipelineStage,
@@ -74,33 +75,32 @@ function abortError(): DOMException {
   return new DOMException('cancelled', 'AbortError');
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-  onStage?: PredictOptions['onStage'];
-}
-
 type Body<T extends WorkerRequest['type']> = Omit<
   Extract<WorkerRequest, { type: T }>,
   'id' | 'type'
 >;
 
 export class Pipeline {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly channel: WorkerChannel<WorkerRequest, WorkerReply>;
   private current!: PipelineModel;
-  private stopped: string | undefined;
 
-  private constructor(
-    private readonly worker: Worker,
-    private readonly onFallback: PipelineOptions['onFallback'],
-  ) {
-    worker.addEventListener('message', (e: MessageEvent<WorkerReply>) => this.receive(e.data));
-    worker.addEventListener('error', (e) => {
-      e.preventDefault();
-      this.stop(`the worker stopped: ${e.message || 'it could not run'}`);
+  private constructor(worker: Worker, onFallback: PipelineOptions['onFallback']) {
+    this.channel = new WorkerChannel(worker, {
+      what: 'the worker',
+      toError: (reply) => {
+        const { kind, message } = reply as Extract<WorkerReply, { type: 'error' }>;
+        return kind === 'abort'
+          ? abortError()
+          : kind === 'user'
+            ? new PipelineError(message)
+            : new Error(message);
+      },
+      onUnaddressed: (reply) => {
+        if (reply.type !== 'fallback') return;
+        this.current = { ...this.current, engineLabel: reply.next };
+        onFallback?.(reply.failed, reply.reason, reply.next);
+      },
     });
-    worker.addEventListener('messageerror', () => this.stop('a message from the worker was lost'));
   }
 
   /**
@@ -127,7 +127,7 @@ export class Pipeline {
         },
       })) as PipelineModel;
     } catch (err) {
-      pipeline.worker.terminate();
+      pipeline.channel.close('the pipeline could not start');
       throw err;
     }
     return pipeline;
@@ -209,9 +209,10 @@ export class Pipeline {
 
   /** Frees the model and its engine and ends the worker. */
   async dispose(): Promise<void> {
-    if (this.stopped === undefined) await this.call('dispose', {}).catch(() => undefined);
-    this.stop('the pipeline was closed');
-    this.worker.terminate();
+    if (this.channel.stoppedBecause === undefined) {
+      await this.call('dispose', {}).catch(() => undefined);
+    }
+    this.channel.close('the pipeline was closed');
   }
 
   private call<T extends WorkerRequest['type']>(
@@ -219,67 +220,25 @@ export class Pipeline {
     body: Body<T>,
     options: Pick<PredictOptions, 'signal' | 'onStage'> = {},
   ): Promise<unknown> {
-    if (this.stopped !== undefined) return Promise.reject(new Error(this.stopped));
     const { signal, onStage } = options;
     if (signal?.aborted) return Promise.reject(abortError());
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        if (!this.pending.delete(id)) return;
-        this.worker.postMessage({ id: this.nextId++, type: 'cancel', target: id });
-        reject(abortError());
-      };
-      this.pending.set(id, {
-        resolve: (v) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        reject: (e) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-        ...(onStage ? { onStage } : {}),
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.worker.postMessage({ id, type, ...body } as WorkerRequest);
-    });
-  }
-
-  private receive(reply: WorkerReply): void {
-    if (reply.type === 'fallback') {
-      this.current = { ...this.current, engineLabel: reply.next };
-      this.onFallback?.(reply.failed, reply.reason, reply.next);
-      return;
-    }
-    const pending = this.pending.get(reply.id);
-    if (pending === undefined) return;
-    switch (reply.type) {
-      case 'stage':
-        pending.onStage?.(reply.stage, reply.fraction);
-        return;
-      case 'done':
-        this.pending.delete(reply.id);
-        pending.resolve(reply.result);
-        return;
-      case 'error':
-        this.pending.delete(reply.id);
-        pending.reject(
-          reply.kind === 'abort'
-            ? abortError()
-            : reply.kind === 'user'
-              ? new PipelineError(reply.message)
-              : new Error(reply.message),
-        );
-        return;
-    }
-  }
-
-  /** Every request still waiting fails with `reason`; later ones too. */
-  private stop(reason: string): void {
-    this.stopped ??= reason;
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new Error(reason));
-    }
+    const { id, result } = this.channel.request(
+      { type, ...body } as Omit<WorkerRequest, 'id'>,
+      onStage
+        ? (reply) => {
+            if (reply.type === 'stage') onStage(reply.stage, reply.fraction);
+          }
+        : undefined,
+    );
+    if (signal === undefined) return result;
+    const onAbort = () => {
+      if (this.channel.drop(id, abortError())) {
+        this.channel.post({ type: 'cancel', target: id } as Omit<WorkerRequest, 'id'>);
+      }
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const off = () => signal.removeEventListener('abort', onAbort);
+    result.then(off, off);
+    return result;
   }
 }

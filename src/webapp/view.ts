@@ -77,9 +77,10 @@ export function showEngine(model: PipelineModel | undefined): void {
 
 /**
  * Marks the page for scripts and the tests: `data-ready` ('true' once an engine runs, 'error'
- * when no model is loaded), `data-busy` and `data-remasking` on the body.
+ * when no model is loaded), `data-busy`, `data-remasking` and `data-scoring` (masks being
+ * compared with their ground truth) on the body.
  */
-export function markPage(key: 'ready' | 'busy' | 'remasking', value: string): void {
+export function markPage(key: 'ready' | 'busy' | 'remasking' | 'scoring', value: string): void {
   document.body.dataset[key] = value;
   if (key === 'busy') byId<HTMLButtonElement>('cancel').disabled = value !== 'true';
 }

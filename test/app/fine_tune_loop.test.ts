@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unzipSync } from 'fflate';
@@ -23,10 +22,7 @@ import { useBackend } from '../helpers.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { spawnCli } from '../cli/run.js';
 import { blobImage, writeSaturatedModel, type FixtureFile } from './fixtures.js';
-import { openWorkbench, settled } from './page.js';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+import { axeViolations, openWorkbench, settled } from './page.js';
 
 /** The images: 8, so that a fifth held out is 2 (`round(8 * 0.2)`). */
 const COUNT = 8;
@@ -84,18 +80,6 @@ async function withImages(epochs: number, learningRate?: number): Promise<Page> 
   return page;
 }
 
-/** axe-core's violations on the page as it is. */
-async function axeViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  return page.evaluate(async (tags) => {
-    const axe = (window as unknown as { axe: { run: (...a: unknown[]) => Promise<unknown> } }).axe;
-    const r = (await axe.run(document, { runOnly: { type: 'tag', values: tags } })) as {
-      violations: { id: string; nodes: { target: string[] }[] }[];
-    };
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  }, AXE_TAGS);
-}
-
 /** Each image row's DSC against its mask, by file name. */
 function rowScores(page: Page): Promise<Record<string, string>> {
   return page.evaluate(() =>
@@ -134,6 +118,14 @@ async function epoch(page: Page, n: number, epochs: number): Promise<void> {
     `Epoch ${n} of ${epochs}`,
     { timeout: 120_000 },
   );
+}
+
+/** Starts a fine-tuning of `epochs` epochs and reloads the page once its first one ended. */
+async function reloadAfterEpoch1(page: Page, epochs: number): Promise<void> {
+  await page.getByRole('button', { name: 'Fine-tune', exact: true }).click();
+  await epoch(page, 1, epochs);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
 }
 
 /**
@@ -304,10 +296,7 @@ describe('fine-tuning in the page', () => {
 
   test('a reload while it trains offers Resume, which goes on from the saved epoch to the end, and Discard', async () => {
     const page = await withImages(20);
-    await page.getByRole('button', { name: 'Fine-tune', exact: true }).click();
-    await epoch(page, 1, 20);
-    await page.reload();
-    await page.waitForSelector('body[data-ready="true"]');
+    await reloadAfterEpoch1(page, 20);
     const resume = page.getByRole('button', { name: 'Resume', exact: true });
     await resume.waitFor({ timeout: 30_000 });
     const said = (await page.textContent('#ft-saved-text'))!;
@@ -325,10 +314,7 @@ describe('fine-tuning in the page', () => {
     await settled(page, COUNT);
 
     // Another run interrupted, then discarded: nothing is offered after the next load.
-    await page.getByRole('button', { name: 'Fine-tune', exact: true }).click();
-    await epoch(page, 1, 20);
-    await page.reload();
-    await page.waitForSelector('body[data-ready="true"]');
+    await reloadAfterEpoch1(page, 20);
     const discard = page.getByRole('button', { name: 'Discard', exact: true });
     await discard.waitFor({ timeout: 30_000 });
     // From the keyboard: Tab from Resume reaches Discard.

@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unzipSync, zipSync } from 'fflate';
@@ -23,11 +22,7 @@ import { useBackend } from '../helpers.js';
 import { ARTIFACTS, launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel, type FixtureFile } from './fixtures.js';
 import { readMask } from './mask_agreement.js';
-import { openWorkbench, settled } from './page.js';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-/** The rules axe runs: WCAG 2.0/2.1 A and AA, and its best practices. */
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+import { axeViolations, openWorkbench, settled } from './page.js';
 
 let root: string;
 let images: FixtureFile[];
@@ -81,18 +76,6 @@ async function openApp(): Promise<Page> {
   page.on('filechooser', () => undefined);
   await page.evaluate(() => localStorage.clear());
   return page;
-}
-
-/** axe-core's violations on the page as it is (rule id: the elements' selectors). */
-async function axeViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  return page.evaluate(async (tags) => {
-    const axe = (window as unknown as { axe: { run: (...a: unknown[]) => Promise<unknown> } }).axe;
-    const r = (await axe.run(document, { runOnly: { type: 'tag', values: tags } })) as {
-      violations: { id: string; nodes: { target: string[] }[] }[];
-    };
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  }, AXE_TAGS);
 }
 
 /** Presses Tab until the focus is on `selector` (at most `max` times); fails if it never is. */

@@ -14,7 +14,7 @@ import type { CDPSession, Page } from 'playwright-core';
 import { serveStatic, type StaticServer } from '../../src/app/serve.js';
 import { writeApp } from '../../src/app/write.js';
 import { makeTemp, removeTemp } from '../data/fixtures.js';
-import { openWorkbench, settled } from './page.js';
+import { openWorkbench, recordLongTasks, settled } from './page.js';
 import { useBackend } from '../helpers.js';
 import { launchChromium, sameOrigin, type TestBrowser } from '../chromium.js';
 import { writeFixtureImages, writeSaturatedModel } from './fixtures.js';
@@ -50,13 +50,7 @@ before(async () => {
   }
   server = await serveStatic({ mounts: { '/': appDir }, isolated: false });
   browser = await launchChromium(sameOrigin(server.origin));
-  await browser.context.addInitScript(() => {
-    const w = window as unknown as { longTasks: number[] };
-    w.longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.longTasks.push(e.duration);
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(browser);
 });
 
 after(async () => {

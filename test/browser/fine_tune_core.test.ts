@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   examplesDataset,
   fineTune,
+  type FineTuneCheckpoint,
   fineTuneSettings,
   fineTuneSplit,
   type FineTuneExample,
@@ -123,6 +124,71 @@ describe('fine-tuning', () => {
     assert.equal(result.logs.length, 1);
     assert.deepEqual(weightsOf(model), result.bestEpoch === 1 ? first : initial);
     model.dispose();
+  });
+
+  test('a run that goes on from a checkpoint ends as the run that never stopped, bit for bit', async () => {
+    const settings = {
+      epochs: 4,
+      batchSize: 2,
+      augment: 'light' as const,
+      freeze: 'encoder' as const,
+    };
+    const data = examples(5);
+    const whole = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 8 });
+    const wholeResult = await fineTune(whole, RECIPE, data, { settings });
+    // The same run, its checkpoint after epoch 2 kept with the model's weights then; stopped.
+    const cut = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 8 });
+    const stop = new AbortController();
+    let kept: { checkpoint: FineTuneCheckpoint; weights: Map<string, Float32Array> } | undefined;
+    await fineTune(
+      cut,
+      RECIPE,
+      data,
+      { settings },
+      {
+        signal: stop.signal,
+        onCheckpoint: (checkpoint, model) => {
+          if (checkpoint.state.epoch !== 2) return;
+          // Through a structured clone, as IndexedDB keeps it.
+          // By name: while the encoder is frozen, the model lists its weights in another order.
+          const weights = new Map(
+            model.weights.map((w) => [w.originalName, Float32Array.from(w.read().dataSync())]),
+          );
+          kept = { checkpoint: structuredClone(checkpoint), weights };
+          stop.abort();
+        },
+      },
+    );
+    cut.dispose();
+    assert.ok(kept !== undefined);
+    assert.equal(kept.checkpoint.logs.length, 2);
+    // A new page: the model as saved after epoch 2, and the checkpoint.
+    const again = buildModel('attn_reg', { inputShape: [32, 32, 1], width: 0.125, seed: 99 });
+    tf.tidy(() => {
+      for (const w of again.weights) {
+        w.write(tf.tensor(kept!.weights.get(w.originalName)!, w.shape as number[]));
+      }
+    });
+    const tensors = tf.memory().numTensors;
+    const epochs: number[] = [];
+    const resumed = await fineTune(
+      again,
+      RECIPE,
+      data,
+      { settings, resume: kept.checkpoint },
+      { onEpoch: (log) => epochs.push(log.epoch) },
+    );
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
+    assert.deepEqual(epochs, [3, 4]);
+    assert.deepEqual(
+      resumed.logs,
+      wholeResult.logs.map((l, i) => ({ ...l, seconds: resumed.logs[i].seconds })),
+    );
+    assert.deepEqual(resumed.before, wholeResult.before);
+    assert.equal(resumed.bestEpoch, wholeResult.bestEpoch);
+    assert.deepEqual(weightsOf(again), weightsOf(whole));
+    whole.dispose();
+    again.dispose();
   });
 
   test('a frozen encoder ends as it began; the rest learns', async () => {
