@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { chromium } from 'playwright-core';
 import { serveStatic } from '../src/app/serve.js';
+import { initBackend } from '../src/backend/select.js';
 import { writeApp } from '../src/app/write.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.js';
 
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
   try {
     log(`writing the app of ${model} and ${count} + ${count} dim images`);
     const app = path.join(temp, 'app');
+    // The export reads the model with TensorFlow.js: a backend first.
+    await initBackend({ backend: 'cpu' });
     await writeApp({ model, out: app });
     const train = path.join(temp, 'train');
     const test = path.join(temp, 'test');
